@@ -1,0 +1,87 @@
+//! The requests and answers that carry a resource through refresh, plan and apply.
+
+use crate::error::ProviderError;
+use crate::value::Value;
+
+/// What apply will do to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Destroy and create again, because an attribute that cannot change in place changed.
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        self != Action::NoOp
+    }
+}
+
+/// Read the live object behind one managed resource.
+#[derive(Clone, Debug)]
+pub struct RefreshRequest {
+    pub type_name: String,
+    /// The attributes recorded in state at the last apply.
+    pub state: Value,
+}
+
+/// Plan one resource: compare the refreshed live object with the desired configuration.
+#[derive(Clone, Debug)]
+pub struct PlanRequest {
+    pub type_name: String,
+    /// The live object as refresh found it; `None` when it does not exist.
+    pub prior: Option<Value>,
+    /// The configuration, evaluated; may hold [`Value::Unknown`].
+    pub desired: Value,
+}
+
+/// A provider's answer to a [`PlanRequest`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedChange {
+    /// `NoOp`, `Create`, `Update` or `Replace`.
+    pub action: Action,
+    /// The object as it will be after apply: unknown where only apply can tell. Attributes that
+    /// equal the prior ones once normalized keep the prior's spelling, so only real changes show.
+    pub planned: Value,
+    /// For `Replace`: the attributes (dotted paths) that force it.
+    pub replace_because: Vec<String>,
+    /// What apply will run, in order (for SQL providers, the statements), shown in the plan.
+    pub operations: Vec<String>,
+    /// Things the user should know that do not stop the plan.
+    pub warnings: Vec<String>,
+}
+
+impl PlannedChange {
+    pub fn new(action: Action, planned: Value) -> PlannedChange {
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![] }
+    }
+}
+
+/// Make one planned change real.
+#[derive(Clone, Debug)]
+pub struct ApplyRequest {
+    pub type_name: String,
+    pub action: Action,
+    /// The live object before the change (`None` for a create).
+    pub prior: Option<Value>,
+    /// The desired object, fully known (`Value::Null` for a delete).
+    pub planned: Value,
+}
+
+/// An apply that failed, perhaps after changing something.
+#[derive(Debug)]
+pub struct ApplyFailure {
+    pub error: ProviderError,
+    /// The object as it now is, when the failure left something in place that state must record
+    /// (`Some(Value::Null)` when it is known to be gone).
+    pub partial: Option<Value>,
+}
+
+impl From<ProviderError> for ApplyFailure {
+    fn from(error: ProviderError) -> ApplyFailure {
+        ApplyFailure { error, partial: None }
+    }
+}

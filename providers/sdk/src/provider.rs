@@ -1,0 +1,40 @@
+//! The [`Provider`] trait: what every provider module implements.
+
+use async_trait::async_trait;
+
+use crate::change::{ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
+use crate::error::ProviderError;
+use crate::schema::ProviderSchema;
+use crate::value::Value;
+
+/// A provider module: manages the resource types its schema declares.
+///
+/// The engine calls `configure` once before anything else, then `refresh`, `plan` and `apply` for
+/// resources of its types, possibly concurrently. A provider must never touch an object that was not
+/// handed to it in a request.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The provider's name as used in configuration (`postgres`, `aws`).
+    fn name(&self) -> &'static str;
+
+    fn schema(&self) -> &ProviderSchema;
+
+    /// Take the evaluated `provider` block (null when there is none) and connect.
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError>;
+
+    /// Read the live objects for many resources at once, in as few calls as the system allows.
+    /// Answers one entry per request, in order: `None` when the object no longer exists.
+    async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError>;
+
+    /// Decide what apply must do to bring the live object to the desired configuration.
+    async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError>;
+
+    /// Carry out a planned change and return the object as it now is (`Value::Null` after delete).
+    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure>;
+
+    /// Read a data source.
+    async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
+        let _ = config;
+        Err(ProviderError::new(format!("data source {type_name} is not supported by {}", self.name())))
+    }
+}

@@ -1,0 +1,198 @@
+//! What a provider declares about the configuration it accepts.
+//!
+//! The engine checks configuration against these schemas before any provider sees it (unknown
+//! attributes, wrong types, missing required values), marks sensitive attributes for masking, and
+//! reads `force_new` to explain replacements. In values, a nested block is a list of objects
+//! ([`Nesting::List`]) or one object or null ([`Nesting::Single`]).
+
+use std::collections::BTreeMap;
+
+/// The type of an attribute's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    String,
+    Number,
+    Bool,
+    List(Box<Type>),
+    Map(Box<Type>),
+    /// Anything; the provider checks it.
+    Any,
+}
+
+impl Type {
+    pub fn list_of(inner: Type) -> Type {
+        Type::List(Box::new(inner))
+    }
+
+    pub fn map_of(inner: Type) -> Type {
+        Type::Map(Box::new(inner))
+    }
+
+    /// How the type reads in an error message.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::String => "string".into(),
+            Type::Number => "number".into(),
+            Type::Bool => "bool".into(),
+            Type::List(inner) => format!("list({})", inner.describe()),
+            Type::Map(inner) => format!("map({})", inner.describe()),
+            Type::Any => "any".into(),
+        }
+    }
+}
+
+/// One attribute of a block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub ty: Type,
+    /// The configuration must set it.
+    pub required: bool,
+    /// The provider fills it (alone when not `optional`, or when the configuration leaves it unset).
+    pub computed: bool,
+    /// The configuration may set it.
+    pub optional: bool,
+    /// Masked in every output.
+    pub sensitive: bool,
+    /// Changing it means destroying and recreating the resource.
+    pub force_new: bool,
+    pub description: &'static str,
+}
+
+impl Attribute {
+    fn of(ty: Type) -> Attribute {
+        Attribute {
+            ty,
+            required: false,
+            computed: false,
+            optional: false,
+            sensitive: false,
+            force_new: false,
+            description: "",
+        }
+    }
+
+    pub fn required(ty: Type) -> Attribute {
+        Attribute { required: true, ..Attribute::of(ty) }
+    }
+
+    pub fn optional(ty: Type) -> Attribute {
+        Attribute { optional: true, ..Attribute::of(ty) }
+    }
+
+    /// Set by the provider only.
+    pub fn computed(ty: Type) -> Attribute {
+        Attribute { computed: true, ..Attribute::of(ty) }
+    }
+
+    /// Optional; the provider fills a default when unset.
+    pub fn optional_computed(ty: Type) -> Attribute {
+        Attribute { optional: true, computed: true, ..Attribute::of(ty) }
+    }
+
+    pub fn sensitive(mut self) -> Attribute {
+        self.sensitive = true;
+        self
+    }
+
+    pub fn force_new(mut self) -> Attribute {
+        self.force_new = true;
+        self
+    }
+
+    pub fn describe(mut self, description: &'static str) -> Attribute {
+        self.description = description;
+        self
+    }
+
+    /// Whether configuration may set it at all.
+    pub fn is_settable(&self) -> bool {
+        self.required || self.optional
+    }
+}
+
+/// How many times a nested block may appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    /// Zero or more; the value is a list of objects.
+    List,
+    /// At most one; the value is an object or null.
+    Single,
+}
+
+/// A nested block type, such as `column` inside `postgres_table`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NestedBlock {
+    pub nesting: Nesting,
+    pub block: Block,
+    pub min_items: usize,
+    /// Changing anything inside it means replacing the resource.
+    pub force_new: bool,
+}
+
+impl NestedBlock {
+    pub fn list(block: Block) -> NestedBlock {
+        NestedBlock { nesting: Nesting::List, block, min_items: 0, force_new: false }
+    }
+
+    pub fn single(block: Block) -> NestedBlock {
+        NestedBlock { nesting: Nesting::Single, block, min_items: 0, force_new: false }
+    }
+
+    pub fn at_least(mut self, min_items: usize) -> NestedBlock {
+        self.min_items = min_items;
+        self
+    }
+
+    pub fn force_new(mut self) -> NestedBlock {
+        self.force_new = true;
+        self
+    }
+}
+
+/// The attributes and nested blocks of a block body.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Block {
+    pub attributes: BTreeMap<&'static str, Attribute>,
+    pub blocks: BTreeMap<&'static str, NestedBlock>,
+}
+
+impl Block {
+    pub fn new() -> Block {
+        Block::default()
+    }
+
+    pub fn attribute(mut self, name: &'static str, attribute: Attribute) -> Block {
+        self.attributes.insert(name, attribute);
+        self
+    }
+
+    pub fn block(mut self, name: &'static str, block: NestedBlock) -> Block {
+        self.blocks.insert(name, block);
+        self
+    }
+
+    /// Whether the attribute at `path` (attribute names and nested block names) is sensitive.
+    pub fn is_sensitive(&self, path: &[&str]) -> bool {
+        match path {
+            [] => false,
+            [name] => self.attributes.get(name).is_some_and(|a| a.sensitive),
+            [name, rest @ ..] => self.blocks.get(name).is_some_and(|b| b.block.is_sensitive(rest)),
+        }
+    }
+}
+
+/// A resource type or data source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceSchema {
+    pub block: Block,
+    pub description: &'static str,
+}
+
+/// Everything a provider declares.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderSchema {
+    /// The `provider "NAME" { ... }` block.
+    pub provider: Block,
+    pub resources: BTreeMap<&'static str, ResourceSchema>,
+    pub data_sources: BTreeMap<&'static str, ResourceSchema>,
+}

@@ -1,0 +1,294 @@
+//! Carrying out a plan.
+//!
+//! Owns the order of work (a resource after everything it depends on; a delete after everything
+//! that depended on the deleted object), running independent changes concurrently up to a bound,
+//! re-evaluating each resource's configuration once its dependencies exist, recording every result
+//! in state as soon as it is known (one atomic write per finished resource), and skipping what
+//! depends on a failure. It must not decide what to change: that is the plan's job.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use strata_provider_sdk::{Action, ApplyRequest, PlanRequest, Value};
+
+use crate::addr::{Address, Mode};
+use crate::context::Context;
+use crate::diag::{Diagnostic, Diagnostics, Result};
+use crate::eval::KnownResource;
+use crate::graph::Node;
+use crate::plan::planner::provider_error;
+use crate::plan::{Plan, ResourceChange};
+use crate::state::store::StateStore;
+use crate::state::{OutputState, State};
+
+/// What happened, for the caller to show.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started { address: &'a Address, action: Action },
+    Finished { address: &'a Address, action: Action, elapsed: Duration, id: Option<String> },
+    Failed { address: &'a Address, action: Action },
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub succeeded: Vec<(Address, Action)>,
+    pub failed: Vec<(Address, Diagnostics)>,
+    /// Resources not attempted, with the failed resource they waited for.
+    pub skipped: Vec<(Address, Address)>,
+}
+
+impl ApplyReport {
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// One unit of work: a planned change, or reading a data source.
+struct Task<'p> {
+    address: Address,
+    action: Action,
+    change: Option<&'p ResourceChange>,
+}
+
+struct Outcome {
+    value: Option<Value>,
+    sensitive: BTreeSet<String>,
+    /// Whether the object changed live (and state must be written).
+    wrote: bool,
+}
+
+pub struct Executor<'c> {
+    pub ctx: &'c Context,
+    pub store: &'c mut StateStore,
+    pub state: State,
+    pub parallelism: usize,
+}
+
+impl Executor<'_> {
+    pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
+        let tasks = tasks(self.ctx, plan);
+        let waits_for = ordering(&tasks);
+        let mut known = initial_known(plan);
+        let mut report = ApplyReport::default();
+        let mut errors = Diagnostics::default();
+        let mut done: BTreeSet<usize> = BTreeSet::new();
+        let mut started: BTreeSet<usize> = BTreeSet::new();
+        let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
+        let mut running = FuturesUnordered::new();
+        loop {
+            for (index, task) in tasks.iter().enumerate() {
+                if running.len() >= self.parallelism.max(1) {
+                    break;
+                }
+                if started.contains(&index) || !waits_for[index].iter().all(|d| done.contains(d)) {
+                    continue;
+                }
+                started.insert(index);
+                if task.action.is_change() {
+                    observe(Event::Started { address: &task.address, action: task.action });
+                }
+                let snapshot = known.clone();
+                let ctx = self.ctx;
+                running.push(async move {
+                    let begun = Instant::now();
+                    let result = run_task(ctx, task, &snapshot).await;
+                    (index, result, begun.elapsed())
+                });
+            }
+            let Some((index, result, elapsed)) = running.next().await else { break };
+            let task = &tasks[index];
+            match result {
+                Ok(outcome) => {
+                    done.insert(index);
+                    if let Err(err) = self.record(task, &outcome) {
+                        errors.extend(err);
+                    }
+                    if task.action.is_change() {
+                        let id = outcome.value.as_ref().and_then(|v| v.get_str("id")).map(str::to_owned);
+                        observe(Event::Finished { address: &task.address, action: task.action, elapsed, id });
+                        report.succeeded.push((task.address.clone(), task.action));
+                    }
+                    if let Some(value) = outcome.value {
+                        known.insert(task.address.clone(), KnownResource { value, sensitive: outcome.sensitive });
+                    }
+                }
+                Err((error, partial)) => {
+                    if let Some(partial) = partial {
+                        let outcome = Outcome { value: Some(partial).filter(|v| !v.is_null()), sensitive: BTreeSet::new(), wrote: true };
+                        if let Err(err) = self.record(task, &outcome) {
+                            errors.extend(err);
+                        }
+                    }
+                    observe(Event::Failed { address: &task.address, action: task.action });
+                    failed.insert(index, task.address.clone());
+                    report.failed.push((task.address.clone(), error));
+                }
+            }
+        }
+        for (index, task) in tasks.iter().enumerate() {
+            if !started.contains(&index) {
+                let cause = first_failed_cause(index, &waits_for, &failed).unwrap_or_else(|| task.address.clone());
+                report.skipped.push((task.address.clone(), cause));
+            }
+        }
+        if report.is_success() {
+            if let Err(err) = self.record_outputs(plan, &known) {
+                errors.extend(err);
+            }
+        }
+        (self.state, report, errors)
+    }
+
+    /// Puts one finished task into state and writes it.
+    fn record(&mut self, task: &Task<'_>, outcome: &Outcome) -> Result<()> {
+        let before = self.state.clone();
+        match &outcome.value {
+            Some(value) => {
+                let dependencies = task.change.map(|c| c.dependencies.clone()).unwrap_or_else(|| {
+                    self.ctx.graph.resource_dependencies(&Node::Resource(task.address.clone()))
+                });
+                self.state.put(&task.address, value, outcome.sensitive.clone(), &dependencies);
+            }
+            None => {
+                self.state.remove(&task.address);
+            }
+        }
+        if self.state != before && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
+    fn persist(&mut self) -> Result<()> {
+        self.state.serial += 1;
+        self.store.write(&self.state)
+    }
+
+    fn record_outputs(&mut self, plan: &Plan, known: &BTreeMap<Address, KnownResource>) -> Result<()> {
+        let scope = self.ctx.scope(known);
+        let mut outputs = BTreeMap::new();
+        if !plan.destroy {
+            for (name, output) in &self.ctx.config.outputs {
+                let value = scope.eval_attr(&output.value)?.value;
+                outputs.insert(name.clone(), OutputState { value: value.to_json(), sensitive: output.sensitive });
+            }
+        }
+        if outputs != self.state.outputs || self.state.serial == 0 {
+            self.state.outputs = outputs;
+            self.persist()?;
+        }
+        Ok(())
+    }
+}
+
+/// The planned changes plus a read for every data source.
+fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
+    let mut tasks: Vec<Task<'p>> = plan.changes.iter().map(|c| Task { address: c.address.clone(), action: c.action, change: Some(c) }).collect();
+    if !plan.destroy {
+        tasks.extend(ctx.config.resources.keys().filter(|a| a.mode == Mode::Data).map(|a| Task { address: a.clone(), action: Action::NoOp, change: None }));
+    }
+    tasks
+}
+
+/// For each task, the tasks it must wait for.
+fn ordering(tasks: &[Task<'_>]) -> Vec<BTreeSet<usize>> {
+    let index: BTreeMap<&Address, usize> = tasks.iter().enumerate().map(|(i, t)| (&t.address, i)).collect();
+    let dependencies = |task: &Task<'_>| task.change.map(|c| c.dependencies.clone()).unwrap_or_default();
+    let mut waits_for = vec![BTreeSet::new(); tasks.len()];
+    for (i, task) in tasks.iter().enumerate() {
+        if task.action == Action::Delete {
+            // Everything that depended on the deleted object goes first.
+            for (j, other) in tasks.iter().enumerate() {
+                if j != i && dependencies(other).contains(&task.address) {
+                    waits_for[i].insert(j);
+                }
+            }
+        } else {
+            waits_for[i].extend(dependencies(task).iter().filter_map(|d| index.get(d)).filter(|&&j| tasks[j].action != Action::Delete));
+        }
+    }
+    waits_for
+}
+
+fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTreeMap<usize, Address>) -> Option<Address> {
+    let mut stack = vec![index];
+    let mut seen = BTreeSet::new();
+    while let Some(current) = stack.pop() {
+        for &dependency in &waits_for[current] {
+            if let Some(address) = failed.get(&dependency) {
+                return Some(address.clone());
+            }
+            if seen.insert(dependency) {
+                stack.push(dependency);
+            }
+        }
+    }
+    None
+}
+
+/// Unchanged resources are known from the start.
+fn initial_known(plan: &Plan) -> BTreeMap<Address, KnownResource> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action == Action::NoOp)
+        .filter_map(|c| c.after.clone().map(|value| (c.address.clone(), KnownResource { value, sensitive: c.sensitive.clone() })))
+        .collect()
+}
+
+type TaskError = (Diagnostics, Option<Value>);
+
+async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, KnownResource>) -> std::result::Result<Outcome, TaskError> {
+    let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
+    let subject = task.address.to_string();
+    let provider = ctx.providers.get(task.address.provider()).map_err(|e| (e, None))?;
+    let Some(change) = task.change else {
+        let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
+        let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| (provider_error(&subject, e, location.as_ref()), None))?;
+        return Ok(Outcome { value: Some(value), sensitive, wrote: false });
+    };
+    let apply = |request: ApplyRequest| {
+        let (subject, location) = (subject.clone(), location.clone());
+        async move {
+            provider.apply(&request).await.map_err(|failure| (provider_error(&subject, failure.error, location.as_ref()), failure.partial))
+        }
+    };
+    match change.action {
+        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: false }),
+        Action::Delete => {
+            if let Some(prior) = &change.before {
+                apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(prior.clone()), planned: Value::Null }).await?;
+            }
+            Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true })
+        }
+        Action::Create | Action::Update | Action::Replace => {
+            let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
+            let request = PlanRequest { type_name: task.address.type_name.clone(), prior: change.before.clone(), desired };
+            let final_plan = provider.plan(&request).await.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
+            if final_plan.action != change.action {
+                return Err((inconsistent(&task.address, change.action, final_plan.action), None));
+            }
+            let mut prior = change.before.clone();
+            if change.action == Action::Replace {
+                if let Some(old) = prior.take() {
+                    apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null })
+                        .await
+                        .map_err(|(e, _)| (e, Some(Value::Null)))?;
+                }
+            }
+            let action = if change.action == Action::Replace { Action::Create } else { change.action };
+            let replacing = change.action == Action::Replace;
+            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned })
+                .await
+                // After a replace's delete, a failed create leaves nothing behind unless the provider says otherwise.
+                .map_err(|(e, partial)| (e, if replacing { partial.or(Some(Value::Null)) } else { partial }))?;
+            Ok(Outcome { value: Some(value), sensitive, wrote: true })
+        }
+    }
+}
+
+fn inconsistent(address: &Address, planned: Action, now: Action) -> Diagnostics {
+    Diagnostic::error(format!("{address}: the plan said {planned:?}, but with the values now known the provider says {now:?}"))
+        .hint("something changed since the plan was made; run strata plan again")
+        .into()
+}

@@ -1,0 +1,171 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::vars::CliVariable;
+
+/// strata: plan and apply database infrastructure (AWS RDS and PostgreSQL schemas) declared in
+/// Terraform-syntax `.tf` files.
+#[derive(Parser, Debug)]
+#[command(name = "strata", version, about, long_about = None)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// No colours in output (also: the NO_COLOR environment variable).
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check that the configuration is well-formed and type-correct; touches nothing.
+    Validate,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the changes: from a saved plan file, or from a fresh plan.
+    Apply(ApplyArgs),
+    /// Delete everything in state.
+    Destroy(DestroyArgs),
+    /// Read the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the dependency graph in Graphviz DOT.
+    Graph(VarArgs),
+    /// Rewrite .tf files in the canonical style.
+    Fmt(FmtArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct VarArgs {
+    /// Set a variable: -var NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub var: Vec<String>,
+    /// Read variables from a .tfvars file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_file: Vec<PathBuf>,
+    /// The state file (default: strata.state.json, or the strata block's state_path).
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+impl VarArgs {
+    /// `-var` and `-var-file` in the order given on the command line.
+    pub fn ordered(&self, argv_order: &[String]) -> Vec<CliVariable> {
+        let mut vars = self.var.iter();
+        let mut files = self.var_file.iter();
+        let mut ordered = Vec::new();
+        for arg in argv_order {
+            if arg == "--var" || arg.starts_with("--var=") {
+                ordered.extend(vars.next().cloned().map(CliVariable::Assignment));
+            } else if arg == "--var-file" || arg.starts_with("--var-file=") {
+                ordered.extend(files.next().cloned().map(CliVariable::File));
+            }
+        }
+        ordered.extend(vars.cloned().map(CliVariable::Assignment));
+        ordered.extend(files.cloned().map(CliVariable::File));
+        ordered
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Save the plan to FILE for `strata apply FILE`.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Plan to delete everything in state.
+    #[arg(long = "destroy")]
+    pub destroy: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// A plan file saved by `strata plan -out FILE`.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Apply without asking (required when not run interactively).
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// How many independent changes run at once.
+    #[arg(long = "parallelism", default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Destroy without asking (required when not run interactively).
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    #[arg(long = "parallelism", default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List the resources in state.
+    List {
+        /// Only addresses containing this text.
+        filter: Option<String>,
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Show one resource's attributes (sensitive values masked).
+    Show {
+        address: String,
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct FmtArgs {
+    /// Only check; exit 3 when a file is not formatted.
+    #[arg(long = "check")]
+    pub check: bool,
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+}
+
+/// Accepts Terraform's single-dash long flags (`-auto-approve`, `-var=x=1`) by turning them into
+/// clap's double-dash form. Single letters (`-h`) and negative numbers are left alone, and so is
+/// everything after `--`.
+pub fn normalize(argv: Vec<String>) -> Vec<String> {
+    let mut seen_separator = false;
+    argv.into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            if arg == "--" {
+                seen_separator = true;
+            }
+            let is_single_dash_word = arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 && arg[1..].starts_with(|c: char| c.is_ascii_alphabetic());
+            if i > 0 && !seen_separator && is_single_dash_word {
+                format!("-{arg}")
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_dash_flags_become_long_flags() {
+        let argv = ["strata", "apply", "-auto-approve", "-var=a=-1", "-h", "-5"].map(String::from).to_vec();
+        assert_eq!(normalize(argv), ["strata", "apply", "--auto-approve", "--var=a=-1", "-h", "-5"]);
+    }
+}

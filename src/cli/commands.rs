@@ -1,0 +1,345 @@
+//! One function per command: load what it needs, call the engine, print the result, return the
+//! exit code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use strata_provider_sdk::{Action, Value};
+
+use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, PlanArgs, StateCommand, VarArgs};
+use super::print_diagnostics;
+use crate::addr::Address;
+use crate::apply::{ApplyReport, Event, Executor};
+use crate::context::{Context, LoadOptions, DEFAULT_STATE_FILE};
+use crate::diag::{Diagnostic, Diagnostics, Location, Result};
+use crate::plan::planner::{configure_providers, make_plan, PlanOptions};
+use crate::plan::render::{literal, render_plan};
+use crate::plan::{file, Plan};
+use crate::providers::Providers;
+use crate::state::store::StateStore;
+use crate::state::State;
+use crate::ui::Style;
+
+/// Exit code of `plan -detailed-exitcode` when there are changes.
+const EXIT_CHANGES: i32 = 2;
+/// Exit code of `fmt -check` when a file needs formatting.
+const EXIT_UNFORMATTED: i32 = 3;
+
+pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, style: &Style) -> Result<i32> {
+    if let Some(dir) = &cli.chdir {
+        std::env::set_current_dir(dir).map_err(|err| {
+            Diagnostic::error(format!("cannot change to the directory {}: {err}", dir.display())).hint("check the path given to -chdir")
+        })?;
+    }
+    let runner = Runner { argv, providers, style };
+    match cli.command {
+        Command::Validate => runner.validate(),
+        Command::Plan(args) => runner.plan(args).await,
+        Command::Apply(args) => runner.apply(args).await,
+        Command::Destroy(args) => runner.destroy(args).await,
+        Command::State(command) => runner.state(command),
+        Command::Graph(args) => runner.graph(&args),
+        Command::Fmt(args) => fmt(args),
+    }
+}
+
+struct Runner<'a> {
+    argv: &'a [String],
+    providers: Providers,
+    style: &'a Style,
+}
+
+impl Runner<'_> {
+    fn load(&self, vars: &VarArgs, require_variables: bool) -> Result<Context> {
+        let variables = vars.ordered(self.argv);
+        let options = LoadOptions { dir: Path::new("."), variables: &variables, state_path: vars.state.as_deref(), require_variables };
+        let ctx = Context::load(&options, self.providers.clone())?;
+        print_diagnostics(&ctx.warnings, self.style);
+        Ok(ctx)
+    }
+
+    fn validate(&self) -> Result<i32> {
+        let ctx = self.load(&VarArgs::default(), false)?;
+        let nothing_known = BTreeMap::new();
+        let mut errors = Diagnostics::default();
+        for address in ctx.config.resources.keys() {
+            if let Err(found) = ctx.desired(address, &nothing_known) {
+                errors.extend(found);
+            }
+        }
+        for name in ctx.config.providers.keys() {
+            if let Err(found) = ctx.provider_config(name, &nothing_known) {
+                errors.extend(found);
+            }
+        }
+        for output in ctx.config.outputs.values() {
+            if let Err(found) = ctx.scope(&nothing_known).eval_attr(&output.value) {
+                errors.extend(found);
+            }
+        }
+        if errors.has_errors() {
+            return Err(errors);
+        }
+        println!("{} The configuration is valid.", self.style.added("Success!"));
+        Ok(0)
+    }
+
+    async fn plan(&self, args: PlanArgs) -> Result<i32> {
+        let ctx = self.load(&args.vars, true)?;
+        let store = ctx.store();
+        let _lock = store.lock("plan")?;
+        let (plan, _) = fresh_plan(&ctx, &store, PlanOptions { destroy: args.destroy }).await?;
+        print!("{}", render_plan(&plan, &ctx.providers, self.style));
+        if let Some(out) = &args.out {
+            file::write(out, &plan, &ctx.config)?;
+            println!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
+        }
+        Ok(if args.detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { 0 })
+    }
+
+    async fn apply(&self, args: ApplyArgs) -> Result<i32> {
+        match &args.plan_file {
+            Some(path) => self.apply_saved(path, &args).await,
+            None => self.plan_and_apply(&args.vars, PlanOptions::default(), args.auto_approve, args.parallelism).await,
+        }
+    }
+
+    async fn destroy(&self, args: DestroyArgs) -> Result<i32> {
+        self.plan_and_apply(&args.vars, PlanOptions { destroy: true }, args.auto_approve, args.parallelism).await
+    }
+
+    async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, auto_approve: bool, parallelism: usize) -> Result<i32> {
+        let ctx = self.load(vars, true)?;
+        let mut store = ctx.store();
+        let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
+        let (plan, state) = fresh_plan(&ctx, &store, options).await?;
+        print!("{}", render_plan(&plan, &ctx.providers, self.style));
+        if !plan.has_changes() {
+            return Ok(0);
+        }
+        if !auto_approve && !confirm()? {
+            println!("\nApply cancelled.");
+            return Ok(1);
+        }
+        self.execute(&ctx, &mut store, state, &plan, parallelism).await
+    }
+
+    async fn apply_saved(&self, path: &Path, args: &ApplyArgs) -> Result<i32> {
+        let saved = file::read(path)?;
+        let mut ctx = self.load(&args.vars, false)?;
+        saved.merge_variables(&mut ctx.variables)?;
+        if file::config_digest(&ctx.config) != saved.config_digest {
+            return Err(Diagnostic::error("the configuration changed since this plan was made")
+                .hint("make a new plan with strata plan -out FILE, review it, and apply that")
+                .into());
+        }
+        let mut store = ctx.store();
+        let _lock = store.lock("apply")?;
+        let existing = store.load()?;
+        check_plan_matches_state(&saved.plan, existing.as_ref())?;
+        let state = existing.unwrap_or_default();
+        let used = Providers::names_for(saved.plan.changes.iter().map(|c| &c.address).chain(ctx.config.resources.keys()));
+        configure_providers(&ctx, &used).await?;
+        self.execute(&ctx, &mut store, state, &saved.plan, args.parallelism).await
+    }
+
+    async fn execute(&self, ctx: &Context, store: &mut StateStore, state: State, plan: &Plan, parallelism: usize) -> Result<i32> {
+        println!();
+        let observe = |event: Event<'_>| print_event(&event, self.style);
+        let executor = Executor { ctx, store, state, parallelism };
+        let (_state, report, errors) = executor.run(plan, &observe).await;
+        for (address, cause) in &report.skipped {
+            eprintln!("{}: skipped, because {cause} failed", address);
+        }
+        let mut all = Diagnostics::default();
+        for (_, error) in &report.failed {
+            all.extend(error.clone());
+        }
+        all.extend(errors);
+        if !all.is_empty() {
+            return Err(all);
+        }
+        println!("\n{}", self.style.added(&apply_summary(&report)));
+        Ok(0)
+    }
+
+    fn state(&self, command: StateCommand) -> Result<i32> {
+        match command {
+            StateCommand::List { filter, state } => {
+                let state = read_state(state.as_deref())?;
+                for resource in &state.resources {
+                    if filter.as_ref().is_none_or(|f| resource.address.contains(f.as_str())) {
+                        println!("{}", resource.address);
+                    }
+                }
+                Ok(0)
+            }
+            StateCommand::Show { address, state } => {
+                let wanted: Address = address.parse().map_err(|e: String| Diagnostic::error(e))?;
+                let state = read_state(state.as_deref())?;
+                let resource = state.get(&wanted).ok_or_else(|| {
+                    Diagnostic::error(format!("{wanted} is not in the state")).hint("list what is there with strata state list")
+                })?;
+                println!("# {wanted}:");
+                println!("resource \"{}\" \"{}\" {{", resource.type_name, resource.name);
+                print!("{}", hcl_body(&resource.value(), &resource.sensitive_attributes, 2));
+                println!("}}");
+                Ok(0)
+            }
+        }
+    }
+
+    fn graph(&self, args: &VarArgs) -> Result<i32> {
+        let ctx = self.load(args, false)?;
+        print!("{}", ctx.graph.to_dot());
+        Ok(0)
+    }
+}
+
+/// Refreshes and plans against the state as stored now.
+async fn fresh_plan(ctx: &Context, store: &StateStore, options: PlanOptions) -> Result<(Plan, State)> {
+    let existing = store.load()?;
+    let had_state = existing.is_some();
+    let state = existing.unwrap_or_default();
+    let mut plan = make_plan(ctx, &state, options).await?;
+    if !had_state {
+        plan.prior_lineage = None;
+        plan.prior_serial = None;
+    }
+    Ok((plan, state))
+}
+
+fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
+    let now = state.map(|s| (s.lineage.clone(), s.serial));
+    let then = plan.prior_lineage.clone().zip(plan.prior_serial);
+    if now == then {
+        return Ok(());
+    }
+    let describe = |x: &Option<(String, u64)>| x.as_ref().map_or("no state".to_owned(), |(l, s)| format!("lineage {l}, serial {s}"));
+    Err(Diagnostic::error("the state changed since this plan was made")
+        .detail(format!("the plan was made against {}; the state is now {}", describe(&then), describe(&now)))
+        .hint("make a new plan with strata plan -out FILE and apply that")
+        .into())
+}
+
+fn read_state(path: Option<&Path>) -> Result<State> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(configured_state_path);
+    StateStore::new(path.clone()).load()?.ok_or_else(|| {
+        Diagnostic::error(format!("no state at {}", path.display())).hint("nothing has been applied here yet, or pass -state PATH").into()
+    })
+}
+
+/// The state path from the configuration's `strata` block when it loads, else the default.
+fn configured_state_path() -> PathBuf {
+    crate::config::load_dir(Path::new("."))
+        .ok()
+        .and_then(|c| c.settings.state_path)
+        .map_or_else(|| PathBuf::from(DEFAULT_STATE_FILE), PathBuf::from)
+}
+
+fn confirm() -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Diagnostic::error("apply needs confirmation, but input is not a terminal")
+            .hint("pass -auto-approve to apply without asking (as CI jobs do), or save a plan and apply the file")
+            .into());
+    }
+    print!("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|err| Diagnostic::error(format!("cannot read the answer: {err}")))?;
+    Ok(answer.trim() == "yes")
+}
+
+fn print_event(event: &Event<'_>, style: &Style) {
+    let (doing, done) = |action: Action| -> (&str, &str) {
+        match action {
+            Action::Create => ("Creating...", "Creation complete"),
+            Action::Update => ("Modifying...", "Modifications complete"),
+            Action::Replace => ("Replacing...", "Replacement complete"),
+            Action::Delete => ("Destroying...", "Destruction complete"),
+            Action::NoOp => ("Reading...", "Read complete"),
+        }
+    }(match event {
+        Event::Started { action, .. } | Event::Finished { action, .. } | Event::Failed { action, .. } => *action,
+    });
+    match event {
+        Event::Started { address, .. } => println!("{}: {doing}", style.bold(&address.to_string())),
+        Event::Finished { address, elapsed, id, .. } => {
+            let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
+            println!("{}: {done} after {:.1}s{id}", style.bold(&address.to_string()), elapsed.as_secs_f64());
+        }
+        Event::Failed { address, .. } => println!("{}: {}", style.bold(&address.to_string()), style.error("failed")),
+    }
+}
+
+fn apply_summary(report: &ApplyReport) -> String {
+    let count = |wanted: &[Action]| report.succeeded.iter().filter(|(_, a)| wanted.contains(a)).count();
+    format!(
+        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+        count(&[Action::Create, Action::Replace]),
+        count(&[Action::Update]),
+        count(&[Action::Delete, Action::Replace])
+    )
+}
+
+/// An object as HCL-like lines: lists of objects as nested blocks, sensitive values masked.
+fn hcl_body(value: &Value, sensitive: &std::collections::BTreeSet<String>, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let Some(map) = value.as_object() else { return String::new() };
+    let is_blocks = |v: &Value| v.as_list().is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.as_object().is_some()));
+    let width = map.iter().filter(|(_, v)| !is_blocks(v) && !v.is_null()).map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (key, item) in map.iter().filter(|(_, v)| !is_blocks(v) && !v.is_null()) {
+        let shown = if sensitive.contains(key) { "(sensitive value)".to_owned() } else { literal(item) };
+        out.push_str(&format!("{pad}{key:width$} = {shown}\n"));
+    }
+    for (key, items) in map.iter().filter(|(_, v)| is_blocks(v)) {
+        for item in items.as_list().unwrap_or(&[]) {
+            out.push_str(&format!("\n{pad}{key} {{\n{}{pad}}}\n", hcl_body(item, &Default::default(), indent + 2)));
+        }
+    }
+    out
+}
+
+fn fmt(args: FmtArgs) -> Result<i32> {
+    let roots = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let mut unformatted = Vec::new();
+    let mut errors = Diagnostics::default();
+    for path in roots.iter().flat_map(|root| hcl_files(root)) {
+        let text = std::fs::read_to_string(&path).map_err(|err| Diagnostic::error(format!("cannot read {}: {err}", path.display())))?;
+        let formatted = match hcl::edit::parser::parse_body(&text).map(|b| b.to_string()) {
+            Ok(formatted) => formatted,
+            Err(err) => {
+                let location = Location { file: std::sync::Arc::from(path.as_path()), line: err.location().line(), column: err.location().column() };
+                errors.push(Diagnostic::error(format!("invalid HCL syntax: {}", err.message())).at(Some(&location)));
+                continue;
+            }
+        };
+        if formatted != text {
+            if !args.check {
+                std::fs::write(&path, formatted).map_err(|err| Diagnostic::error(format!("cannot write {}: {err}", path.display())))?;
+            }
+            println!("{}", path.display());
+            unformatted.push(path);
+        }
+    }
+    if errors.has_errors() {
+        return Err(errors);
+    }
+    Ok(if args.check && !unformatted.is_empty() { EXIT_UNFORMATTED } else { 0 })
+}
+
+fn hcl_files(root: &Path) -> Vec<PathBuf> {
+    if root.is_file() {
+        return vec![root.to_path_buf()];
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "tf" || e == "tfvars"))
+        .collect();
+    files.sort();
+    files
+}

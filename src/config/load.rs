@@ -1,0 +1,395 @@
+//! Reading `.tf` files into a [`Config`]: parsing with hcl-rs, checking the block structure
+//! Terraform's language has (which blocks, which labels, which meta-arguments), and keeping the
+//! location of everything for later diagnostics.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hcl::edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
+use hcl::edit::Span;
+
+use super::{AttrExpr, BlockExpr, BodyExpr, Config, Local, Output, ProviderBlock, Resource, Validation, Variable};
+use crate::addr::Address;
+use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
+
+const TOP_LEVEL_BLOCKS: [&str; 8] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata"];
+
+/// Loads every `*.tf` file of `dir`, in name order.
+pub fn load_dir(dir: &Path) -> Result<Config> {
+    let files = tf_files(dir)?;
+    if files.is_empty() {
+        return Err(Diagnostic::error(format!("no configuration files (*.tf) in {}", dir.display()))
+            .hint("run strata in the directory that holds your .tf files, or pass -chdir DIR")
+            .into());
+    }
+    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default() };
+    for path in files {
+        loader.load_file(&path);
+    }
+    if loader.errors.has_errors() {
+        return Err(loader.errors);
+    }
+    Ok(loader.config)
+}
+
+fn tf_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|err| {
+        Diagnostic::error(format!("cannot read the configuration directory {}: {err}", dir.display()))
+            .hint("check the path given to -chdir")
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "tf") && path.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+struct Loader {
+    config: Config,
+    errors: Diagnostics,
+}
+
+/// Where a piece of one file is, turned into locations.
+struct FileContext {
+    file: Arc<Path>,
+    text: Arc<str>,
+}
+
+impl FileContext {
+    fn location(&self, span: Option<std::ops::Range<usize>>) -> Location {
+        Location::from_offset(&self.file, &self.text, span.map_or(0, |s| s.start))
+    }
+}
+
+impl Loader {
+    fn load_file(&mut self, path: &Path) {
+        let display_path = path.strip_prefix(&self.config.dir).unwrap_or(path);
+        let text: Arc<str> = match std::fs::read_to_string(path) {
+            Ok(text) => Arc::from(text),
+            Err(err) => {
+                self.errors.push(Diagnostic::error(format!("cannot read {}: {err}", path.display())));
+                return;
+            }
+        };
+        self.config.sources.insert(display_path, Arc::clone(&text));
+        let ctx = FileContext { file: Arc::from(display_path), text: Arc::clone(&text) };
+        match hcl::edit::parser::parse_body(&text) {
+            Ok(body) => self.load_body(&ctx, &body),
+            Err(err) => self.errors.push(parse_error(&ctx, &err)),
+        }
+    }
+
+    fn load_body(&mut self, ctx: &FileContext, body: &Body) {
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => self.errors.push(
+                    Diagnostic::error(format!("unexpected attribute \"{}\" at the top level", attr.key.as_str()))
+                        .at(Some(&ctx.location(attr.span())))
+                        .hint("attributes belong inside a block such as resource, variable or locals"),
+                ),
+                Structure::Block(block) => {
+                    if let Err(errors) = self.load_block(ctx, block) {
+                        self.errors.extend(errors);
+                    }
+                }
+            }
+        }
+    }
+
+    fn load_block(&mut self, ctx: &FileContext, block: &Block) -> Result<()> {
+        let location = ctx.location(block.span());
+        let kind = block.ident.as_str();
+        let labels: Vec<String> = block.labels.iter().map(label_text).collect();
+        match kind {
+            "resource" | "data" => {
+                let [type_name, name] = expect_labels::<2>(kind, &labels, &location, "TYPE\" \"NAME")?;
+                let address = if kind == "resource" { Address::managed(&type_name, &name) } else { Address::data(&type_name, &name) };
+                self.add_resource(ctx, address, block, location)
+            }
+            "variable" => {
+                let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
+                let variable = variable(ctx, name.clone(), &block.body, location.clone())?;
+                insert_unique(&mut self.config.variables, name, variable, "variable", &location)
+            }
+            "output" => {
+                let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
+                let output = output(ctx, name.clone(), &block.body, location.clone())?;
+                insert_unique(&mut self.config.outputs, name, output, "output", &location)
+            }
+            "provider" => {
+                let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
+                let body = body_expr(ctx, &block.body, location.clone())?;
+                if let Some(alias) = body.attributes.get("alias") {
+                    return Err(Diagnostic::error("provider aliases are not supported yet")
+                        .at(Some(&alias.location))
+                        .hint("declare one provider block per provider")
+                        .into());
+                }
+                let provider = ProviderBlock { body };
+                insert_unique(&mut self.config.providers, name, provider, "provider", &location)
+            }
+            "locals" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                self.add_locals(ctx, &block.body)
+            }
+            "terraform" => {
+                self.config.warnings.push(
+                    Diagnostic::warning("the terraform block is ignored by strata")
+                        .at(Some(&location))
+                        .detail("strata does not download providers; required_providers and backend settings have no effect"),
+                );
+                Ok(())
+            }
+            "strata" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                self.load_settings(ctx, &block.body)
+            }
+            other => Err(Diagnostic::error(format!("unknown block type \"{other}\""))
+                .at(Some(&location))
+                .hint(suggestion(other, TOP_LEVEL_BLOCKS))
+                .into()),
+        }
+    }
+
+    fn add_resource(&mut self, ctx: &FileContext, address: Address, block: &Block, location: Location) -> Result<()> {
+        let mut body = body_expr(ctx, &block.body, location.clone())?;
+        reject_unsupported_meta(&body)?;
+        let depends_on = match body.attributes.remove("depends_on") {
+            Some(attr) => addresses(&attr)?,
+            None => vec![],
+        };
+        let resource = Resource { body, depends_on, location: location.clone() };
+        if let Some(previous) = self.config.resources.get(&address) {
+            return Err(Diagnostic::error(format!("duplicate resource {address}"))
+                .at(Some(&location))
+                .detail(format!("it is already declared at {}", previous.location))
+                .hint("give each resource a unique name within its type")
+                .into());
+        }
+        self.config.resources.insert(address, resource);
+        Ok(())
+    }
+
+    fn add_locals(&mut self, ctx: &FileContext, body: &Body) -> Result<()> {
+        let body = body_expr(ctx, body, ctx.location(None))?;
+        if let Some(block) = body.blocks.first() {
+            return Err(Diagnostic::error("locals may only hold attributes").at(Some(&block.location)).into());
+        }
+        for (name, value) in body.attributes {
+            let location = value.location.clone();
+            insert_unique(&mut self.config.locals, name, Local { value }, "local value", &location)?;
+        }
+        Ok(())
+    }
+
+    fn load_settings(&mut self, ctx: &FileContext, body: &Body) -> Result<()> {
+        let body = body_expr(ctx, body, ctx.location(None))?;
+        check_names(&body, &["state_path"], &[], "strata")?;
+        if let Some(attr) = body.attributes.get("state_path") {
+            self.config.settings.state_path = Some(literal_string(attr, "state_path")?);
+        }
+        Ok(())
+    }
+}
+
+fn label_text(label: &BlockLabel) -> String {
+    match label {
+        BlockLabel::Ident(ident) => ident.as_str().to_owned(),
+        BlockLabel::String(string) => string.as_str().to_owned(),
+    }
+}
+
+fn parse_error(ctx: &FileContext, err: &hcl::edit::parser::Error) -> Diagnostic {
+    let location = Location { file: Arc::clone(&ctx.file), line: err.location().line(), column: err.location().column() };
+    Diagnostic::error(format!("invalid HCL syntax: {}", err.message()))
+        .at(Some(&location))
+        .hint("fix the syntax at the marked position; `strata fmt` only works on files that parse")
+}
+
+fn expect_labels<const N: usize>(kind: &str, labels: &[String], location: &Location, shape: &str) -> Result<[String; N]> {
+    let fixed: std::result::Result<[String; N], _> = labels.to_vec().try_into();
+    fixed.map_err(|_| {
+        let expected = if N == 0 { format!("{kind} {{ ... }}") } else { format!("{kind} \"{shape}\" {{ ... }}") };
+        Diagnostic::error(format!("a {kind} block takes {N} label(s), found {}", labels.len()))
+            .at(Some(location))
+            .hint(format!("write it as {expected}"))
+            .into()
+    })
+}
+
+fn insert_unique<T>(map: &mut BTreeMap<String, T>, name: String, item: T, what: &str, location: &Location) -> Result<()> {
+    if map.contains_key(&name) {
+        return Err(Diagnostic::error(format!("duplicate {what} \"{name}\""))
+            .at(Some(location))
+            .hint(format!("each {what} must have a unique name"))
+            .into());
+    }
+    map.insert(name, item);
+    Ok(())
+}
+
+/// Converts a parsed body, keeping locations and rejecting duplicate attributes.
+fn body_expr(ctx: &FileContext, body: &Body, location: Location) -> Result<BodyExpr> {
+    let mut attributes = BTreeMap::new();
+    let mut blocks = Vec::new();
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let converted = attr_expr(ctx, attr);
+                let name = attr.key.as_str().to_owned();
+                if attributes.contains_key(&name) {
+                    return Err(Diagnostic::error(format!("attribute \"{name}\" is set twice"))
+                        .at(Some(&converted.location))
+                        .hint("remove one of the two")
+                        .into());
+                }
+                attributes.insert(name, converted);
+            }
+            Structure::Block(block) => {
+                let block_location = ctx.location(block.span());
+                blocks.push(BlockExpr {
+                    kind: block.ident.as_str().to_owned(),
+                    labels: block.labels.iter().map(label_text).collect(),
+                    body: body_expr(ctx, &block.body, block_location.clone())?,
+                    location: block_location,
+                });
+            }
+        }
+    }
+    Ok(BodyExpr { attributes, blocks, location })
+}
+
+fn attr_expr(ctx: &FileContext, attr: &Attribute) -> AttrExpr {
+    AttrExpr { expr: hcl::Expression::from(attr.value.clone()), location: ctx.location(attr.span()) }
+}
+
+/// Rejects attributes and blocks not in the given lists, naming the closest valid one.
+pub(crate) fn check_names(body: &BodyExpr, attributes: &[&str], blocks: &[&str], context: &str) -> Result<()> {
+    for (name, attr) in &body.attributes {
+        if !attributes.contains(&name.as_str()) {
+            return Err(Diagnostic::error(format!("unknown attribute \"{name}\" in {context}"))
+                .at(Some(&attr.location))
+                .hint(suggestion(name, attributes.iter().copied()))
+                .into());
+        }
+    }
+    for block in &body.blocks {
+        if !blocks.contains(&block.kind.as_str()) {
+            return Err(Diagnostic::error(format!("unknown block \"{}\" in {context}", block.kind))
+                .at(Some(&block.location))
+                .hint(suggestion(&block.kind, blocks.iter().copied()))
+                .into());
+        }
+    }
+    Ok(())
+}
+
+fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
+    for name in ["count", "for_each", "provider"] {
+        if let Some(attr) = body.attributes.get(name) {
+            return Err(Diagnostic::error(format!("the meta-argument \"{name}\" is not supported yet"))
+                .at(Some(&attr.location))
+                .hint("declare each resource as its own block")
+                .into());
+        }
+    }
+    for block in &body.blocks {
+        if matches!(block.kind.as_str(), "lifecycle" | "dynamic" | "provisioner" | "connection") {
+            return Err(Diagnostic::error(format!("the \"{}\" block is not supported yet", block.kind))
+                .at(Some(&block.location))
+                .into());
+        }
+    }
+    Ok(())
+}
+
+fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Variable> {
+    let body = body_expr(ctx, body, location.clone())?;
+    check_names(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], &format!("variable \"{name}\""))?;
+    let validations = body
+        .blocks
+        .iter()
+        .map(|block| {
+            check_names(&block.body, &["condition", "error_message"], &[], "a validation block")?;
+            let get = |key: &str| {
+                block.body.attributes.get(key).cloned().ok_or_else(|| {
+                    Diagnostics::from(Diagnostic::error(format!("a validation block needs \"{key}\"")).at(Some(&block.location)))
+                })
+            };
+            Ok(Validation { condition: get("condition")?, error_message: get("error_message")? })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Variable {
+        name,
+        type_expr: body.attributes.get("type").cloned(),
+        default: body.attributes.get("default").cloned(),
+        description: body.attributes.get("description").map(|a| literal_string(a, "description")).transpose()?,
+        sensitive: optional_literal_bool(&body, "sensitive")?.unwrap_or(false),
+        nullable: optional_literal_bool(&body, "nullable")?.unwrap_or(true),
+        validations,
+        location,
+    })
+}
+
+fn output(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Output> {
+    let body = body_expr(ctx, body, location.clone())?;
+    check_names(&body, &["value", "sensitive", "description", "depends_on"], &[], &format!("output \"{name}\""))?;
+    let value = body.attributes.get("value").cloned().ok_or_else(|| {
+        Diagnostic::error(format!("output \"{name}\" needs a value")).at(Some(&location)).hint("add value = <expression>")
+    })?;
+    if let Some(description) = body.attributes.get("description") {
+        literal_string(description, "description")?;
+    }
+    Ok(Output {
+        value,
+        sensitive: optional_literal_bool(&body, "sensitive")?.unwrap_or(false),
+        depends_on: body.attributes.get("depends_on").map(addresses).transpose()?.unwrap_or_default(),
+        location,
+    })
+}
+
+fn literal_string(attr: &AttrExpr, name: &str) -> Result<String> {
+    match &attr.expr {
+        hcl::Expression::String(s) => Ok(s.clone()),
+        hcl::Expression::TemplateExpr(t) => match t.as_ref() {
+            hcl::TemplateExpr::QuotedString(s) if !s.contains("${") => Ok(s.clone()),
+            _ => Err(not_literal(attr, name, "a string")),
+        },
+        _ => Err(not_literal(attr, name, "a string")),
+    }
+}
+
+fn optional_literal_bool(body: &BodyExpr, name: &str) -> Result<Option<bool>> {
+    body.attributes
+        .get(name)
+        .map(|attr| match attr.expr {
+            hcl::Expression::Bool(b) => Ok(b),
+            _ => Err(not_literal(attr, name, "true or false")),
+        })
+        .transpose()
+}
+
+fn not_literal(attr: &AttrExpr, name: &str, expected: &str) -> Diagnostics {
+    Diagnostic::error(format!("\"{name}\" must be {expected} written literally"))
+        .at(Some(&attr.location))
+        .hint("this setting is read before any expression is evaluated, so it cannot use references or functions")
+        .into()
+}
+
+/// Reads `[aws_db_instance.main, data.aws_vpc.default]`.
+fn addresses(attr: &AttrExpr) -> Result<Vec<Address>> {
+    let items = match &attr.expr {
+        hcl::Expression::Array(items) => items,
+        _ => return Err(bad_depends_on(attr)),
+    };
+    items.iter().map(|item| crate::eval::static_address(item).ok_or_else(|| bad_depends_on(attr))).collect()
+}
+
+fn bad_depends_on(attr: &AttrExpr) -> Diagnostics {
+    Diagnostic::error("depends_on must be a list of resource addresses")
+        .at(Some(&attr.location))
+        .hint("write depends_on = [postgres_table.users, data.aws_vpc.default]")
+        .into()
+}

@@ -1,0 +1,108 @@
+//! The configuration: what the `.tf` files of a directory declare, before evaluation.
+//!
+//! Owns the model of blocks (`resource`, `data`, `variable`, `locals`, `output`, `provider`,
+//! `strata`) with the source location of everything in them, and loading it from files
+//! ([`load`]). Expressions stay unevaluated here; the `eval` module gives them values. It must not
+//! know any provider's schema or talk to any system.
+
+mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::addr::Address;
+use crate::diag::{Diagnostics, Location, Sources};
+
+pub use load::load_dir;
+
+/// An unevaluated attribute: `name = expression`.
+#[derive(Clone, Debug)]
+pub struct AttrExpr {
+    pub expr: hcl::Expression,
+    pub location: Location,
+}
+
+/// An unevaluated nested block.
+#[derive(Clone, Debug)]
+pub struct BlockExpr {
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub body: BodyExpr,
+    pub location: Location,
+}
+
+/// An unevaluated block body.
+#[derive(Clone, Debug)]
+pub struct BodyExpr {
+    pub attributes: BTreeMap<String, AttrExpr>,
+    pub blocks: Vec<BlockExpr>,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub type_expr: Option<AttrExpr>,
+    pub default: Option<AttrExpr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+    pub location: Location,
+}
+
+/// A `validation { condition = ..., error_message = ... }` block of a variable.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub condition: AttrExpr,
+    pub error_message: AttrExpr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub value: AttrExpr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub value: AttrExpr,
+    pub sensitive: bool,
+    pub depends_on: Vec<Address>,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProviderBlock {
+    pub body: BodyExpr,
+}
+
+/// A `resource` or `data` block.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    /// The block's own arguments and nested blocks, without meta-arguments such as `depends_on`.
+    pub body: BodyExpr,
+    pub depends_on: Vec<Address>,
+    pub location: Location,
+}
+
+/// The `strata { ... }` settings block.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Where the state file lives, relative to the configuration directory.
+    pub state_path: Option<String>,
+}
+
+/// Everything the `.tf` files of one directory declare.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub sources: Sources,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub outputs: BTreeMap<String, Output>,
+    pub providers: BTreeMap<String, ProviderBlock>,
+    pub resources: BTreeMap<Address, Resource>,
+    pub settings: Settings,
+    /// Notes from loading that do not stop anything (an ignored `terraform` block).
+    pub warnings: Diagnostics,
+}

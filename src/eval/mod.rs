@@ -1,0 +1,554 @@
+//! Expression evaluation: gives configuration expressions their values.
+//!
+//! Owns the scope an expression sees (`var.`, `local.`, resource and data attributes, `path.`),
+//! operators, templates, for-expressions, conditionals, the built-in functions ([`functions`]),
+//! type constraints of variables ([`types`]), and which references an expression makes
+//! ([`references`]). Values that only apply can know are [`Value::Unknown`] and propagate through
+//! everything. It tracks whether an expression read a sensitive value, so callers can mask it.
+//! It must not plan, apply or talk to providers.
+
+pub mod functions;
+mod references;
+pub mod types;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use hcl::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
+use hcl::template::{Directive, Element, Template};
+use serde_json::Number;
+use strata_provider_sdk::Value;
+
+pub use references::{expression_references, static_address, Reference};
+
+use crate::addr::Address;
+use crate::config::{AttrExpr, BodyExpr, Config};
+use crate::diag::{suggestion, Diagnostic, Result};
+
+/// The value of one resource or data source as far as it is known, and which of its top-level
+/// attributes are sensitive.
+#[derive(Clone, Debug, Default)]
+pub struct KnownResource {
+    pub value: Value,
+    pub sensitive: BTreeSet<String>,
+}
+
+/// Everything an expression can refer to.
+pub struct Scope<'a> {
+    pub config: &'a Config,
+    /// Variable values; a variable missing here evaluates as unknown (as in `validate`).
+    pub variables: &'a BTreeMap<String, Value>,
+    /// Values of resources known so far; a declared resource missing here is unknown.
+    pub resources: &'a BTreeMap<Address, KnownResource>,
+}
+
+/// A value and whether anything sensitive went into it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluated {
+    pub value: Value,
+    pub sensitive: bool,
+}
+
+impl<'a> Scope<'a> {
+    /// Evaluates one attribute; errors point at it.
+    pub fn eval_attr(&self, attr: &AttrExpr) -> Result<Evaluated> {
+        let evaluator = Evaluator::new(self);
+        let value = evaluator.eval(&attr.expr).map_err(|d| d.at(Some(&attr.location)))?;
+        Ok(Evaluated { value, sensitive: evaluator.sensitive.get() })
+    }
+
+    /// Evaluates a block body into an object: attributes by name, nested blocks as lists of
+    /// objects under their block type. Also returns the top-level names that read something sensitive.
+    pub fn eval_body(&self, body: &BodyExpr) -> Result<(Value, BTreeSet<String>)> {
+        let mut object = BTreeMap::new();
+        let mut sensitive = BTreeSet::new();
+        for (name, attr) in &body.attributes {
+            let evaluated = self.eval_attr(attr)?;
+            if evaluated.sensitive {
+                sensitive.insert(name.clone());
+            }
+            object.insert(name.clone(), evaluated.value);
+        }
+        for block in &body.blocks {
+            let (value, block_sensitive) = self.eval_body(&block.body)?;
+            if !block_sensitive.is_empty() {
+                sensitive.insert(block.kind.clone());
+            }
+            let entry = object.entry(block.kind.clone()).or_insert_with(|| Value::List(vec![]));
+            if let Value::List(items) = entry {
+                items.push(value);
+            }
+        }
+        Ok((Value::Object(object), sensitive))
+    }
+}
+
+struct Evaluator<'s, 'a> {
+    scope: &'s Scope<'a>,
+    /// Names bound by enclosing for-expressions, innermost last.
+    bindings: std::cell::RefCell<Vec<(String, Value)>>,
+    sensitive: Cell<bool>,
+    /// Locals being evaluated, to stop a local that refers to itself.
+    local_stack: std::cell::RefCell<Vec<String>>,
+}
+
+type EvalResult = std::result::Result<Value, Diagnostic>;
+
+impl<'s, 'a> Evaluator<'s, 'a> {
+    fn new(scope: &'s Scope<'a>) -> Self {
+        Evaluator { scope, bindings: Default::default(), sensitive: Cell::new(false), local_stack: Default::default() }
+    }
+
+    fn eval(&self, expr: &Expression) -> EvalResult {
+        match expr {
+            Expression::Null => Ok(Value::Null),
+            Expression::Bool(b) => Ok(Value::Bool(*b)),
+            Expression::Number(n) => Ok(number_value(n)),
+            Expression::String(s) => Ok(Value::String(s.clone())),
+            Expression::Array(items) => items.iter().map(|item| self.eval(item)).collect::<std::result::Result<Vec<_>, _>>().map(Value::List),
+            Expression::Object(entries) => self.eval_object(entries),
+            Expression::TemplateExpr(template) => {
+                let text = template_text(template);
+                let parsed = parse_template(&text)?;
+                self.eval_template(&parsed)
+            }
+            Expression::Variable(variable) => self.eval_root(variable.as_str()),
+            Expression::Traversal(traversal) => self.eval_traversal(&traversal.expr, &traversal.operators),
+            Expression::FuncCall(call) => self.eval_call(call),
+            Expression::Parenthesis(inner) => self.eval(inner),
+            Expression::Conditional(cond) => match self.eval(&cond.cond_expr)? {
+                Value::Unknown => Ok(Value::Unknown),
+                Value::Bool(true) => self.eval(&cond.true_expr),
+                Value::Bool(false) => self.eval(&cond.false_expr),
+                other => Err(Diagnostic::error(format!("a condition must be true or false, not {}", other.type_name()))),
+            },
+            Expression::Operation(op) => match op.as_ref() {
+                hcl::expr::Operation::Unary(unary) => unary_op(unary.operator, self.eval(&unary.expr)?),
+                hcl::expr::Operation::Binary(binary) => {
+                    binary_op(binary.operator, self.eval(&binary.lhs_expr)?, self.eval(&binary.rhs_expr)?)
+                }
+            },
+            Expression::ForExpr(for_expr) => self.eval_for(for_expr),
+            _ => Err(Diagnostic::error("this kind of expression is not supported")),
+        }
+    }
+
+    fn eval_object(&self, entries: &hcl::expr::Object<ObjectKey, Expression>) -> EvalResult {
+        let mut map = BTreeMap::new();
+        for (key, value) in entries {
+            let key = match key {
+                ObjectKey::Identifier(ident) => ident.as_str().to_owned(),
+                ObjectKey::Expression(expr) => match self.eval(expr)? {
+                    Value::Unknown => return Ok(Value::Unknown),
+                    other => to_string(&other)?,
+                },
+                _ => return Err(Diagnostic::error("unsupported object key")),
+            };
+            map.insert(key, self.eval(value)?);
+        }
+        Ok(Value::Object(map))
+    }
+
+    fn eval_template(&self, template: &Template) -> EvalResult {
+        let mut out = String::new();
+        for element in template.elements() {
+            let piece = match element {
+                Element::Literal(text) => Value::String(text.clone()),
+                Element::Interpolation(interpolation) => self.eval(&interpolation.expr)?,
+                Element::Directive(directive) => self.eval_directive(directive)?,
+            };
+            match piece {
+                Value::Unknown => return Ok(Value::Unknown),
+                other => out.push_str(&to_string(&other)?),
+            }
+        }
+        Ok(Value::String(out))
+    }
+
+    fn eval_directive(&self, directive: &Directive) -> EvalResult {
+        match directive {
+            Directive::If(if_directive) => match self.eval(&if_directive.cond_expr)? {
+                Value::Unknown => Ok(Value::Unknown),
+                Value::Bool(true) => self.eval_template(&if_directive.true_template),
+                Value::Bool(false) => match &if_directive.false_template {
+                    Some(template) => self.eval_template(template),
+                    None => Ok(Value::String(String::new())),
+                },
+                other => Err(Diagnostic::error(format!("an %{{if}} condition must be true or false, not {}", other.type_name()))),
+            },
+            Directive::For(for_directive) => {
+                let collection = self.eval(&for_directive.collection_expr)?;
+                let mut out = String::new();
+                for (key, value) in iterate(&collection)? {
+                    let piece = self.with_bindings(for_directive.key_var.as_ref().map(|k| k.as_str()), for_directive.value_var.as_str(), key, value, || {
+                        self.eval_template(&for_directive.template)
+                    })?;
+                    match piece {
+                        Value::Unknown => return Ok(Value::Unknown),
+                        other => out.push_str(&to_string(&other)?),
+                    }
+                }
+                if collection.is_unknown() {
+                    return Ok(Value::Unknown);
+                }
+                Ok(Value::String(out))
+            }
+        }
+    }
+
+    fn with_bindings<T>(&self, key_var: Option<&str>, value_var: &str, key: Value, value: Value, body: impl FnOnce() -> T) -> T {
+        let pushed = {
+            let mut bindings = self.bindings.borrow_mut();
+            if let Some(key_var) = key_var {
+                bindings.push((key_var.to_owned(), key));
+                bindings.push((value_var.to_owned(), value));
+                2
+            } else {
+                bindings.push((value_var.to_owned(), value));
+                1
+            }
+        };
+        let result = body();
+        let mut bindings = self.bindings.borrow_mut();
+        let keep = bindings.len() - pushed;
+        bindings.truncate(keep);
+        result
+    }
+
+    fn eval_for(&self, for_expr: &hcl::expr::ForExpr) -> EvalResult {
+        let collection = self.eval(&for_expr.collection_expr)?;
+        if collection.is_unknown() {
+            return Ok(Value::Unknown);
+        }
+        let key_var = for_expr.key_var.as_ref().map(|k| k.as_str());
+        let value_var = for_expr.value_var.as_str();
+        let mut list = Vec::new();
+        let mut object: BTreeMap<String, Value> = BTreeMap::new();
+        let mut grouped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for (key, value) in iterate(&collection)? {
+            let produced = self.with_bindings(key_var, value_var, key, value, || -> std::result::Result<Option<(Option<Value>, Value)>, Diagnostic> {
+                if let Some(cond) = &for_expr.cond_expr {
+                    match self.eval(cond)? {
+                        Value::Bool(true) => {}
+                        Value::Bool(false) => return Ok(None),
+                        Value::Unknown => return Ok(Some((None, Value::Unknown))),
+                        other => return Err(Diagnostic::error(format!("a for-expression's if must be true or false, not {}", other.type_name()))),
+                    }
+                }
+                let key = for_expr.key_expr.as_ref().map(|k| self.eval(k)).transpose()?;
+                Ok(Some((key, self.eval(&for_expr.value_expr)?)))
+            })?;
+            match produced {
+                None => {}
+                Some((None, value)) if for_expr.key_expr.is_none() => list.push(value),
+                Some((Some(Value::Unknown), _)) | Some((None, _)) => return Ok(Value::Unknown),
+                Some((Some(key), value)) => {
+                    let key = to_string(&key)?;
+                    if for_expr.grouping {
+                        grouped.entry(key).or_default().push(value);
+                    } else if object.insert(key.clone(), value).is_some() {
+                        return Err(Diagnostic::error(format!("duplicate key \"{key}\" in a for-expression"))
+                            .hint("use ... after the value to group values by key"));
+                    }
+                }
+            }
+        }
+        Ok(match (&for_expr.key_expr, for_expr.grouping) {
+            (None, _) => Value::List(list),
+            (Some(_), true) => Value::Object(grouped.into_iter().map(|(k, v)| (k, Value::List(v))).collect()),
+            (Some(_), false) => Value::Object(object),
+        })
+    }
+
+    fn eval_root(&self, name: &str) -> EvalResult {
+        if let Some((_, value)) = self.bindings.borrow().iter().rev().find(|(bound, _)| bound == name) {
+            return Ok(value.clone());
+        }
+        Err(Diagnostic::error(format!("\"{name}\" cannot be used on its own here"))
+            .hint(format!("refer to an attribute, such as {name}.NAME, or declare it with a for-expression")))
+    }
+
+    fn eval_traversal(&self, root: &Expression, operators: &[TraversalOperator]) -> EvalResult {
+        let bound = match root {
+            Expression::Variable(variable) => {
+                let name = variable.as_str();
+                self.bindings.borrow().iter().rev().find(|(bound, _)| bound == name).map(|(_, v)| v.clone())
+            }
+            _ => None,
+        };
+        let (start, rest) = match (root, bound) {
+            (_, Some(value)) => (value, operators),
+            (Expression::Variable(variable), None) => self.resolve_named(variable.as_str(), operators)?,
+            (other, None) => (self.eval(other)?, operators),
+        };
+        rest.iter().try_fold(start, |value, operator| self.apply_operator(value, operator))
+    }
+
+    /// Resolves `var.x`, `local.x`, `TYPE.NAME`, `data.TYPE.NAME`, `path.module`; returns the value
+    /// and the operators still to apply.
+    fn resolve_named<'o>(&self, root: &str, operators: &'o [TraversalOperator]) -> std::result::Result<(Value, &'o [TraversalOperator]), Diagnostic> {
+        let attr_name = |index: usize| match operators.get(index) {
+            Some(TraversalOperator::GetAttr(ident)) => Some(ident.as_str()),
+            _ => None,
+        };
+        let need = |index: usize, what: &str| {
+            attr_name(index).ok_or_else(|| Diagnostic::error(format!("\"{root}\" must be followed by .{what}")))
+        };
+        match root {
+            "var" => Ok((self.variable(need(0, "NAME")?)?, &operators[1..])),
+            "local" => Ok((self.local(need(0, "NAME")?)?, &operators[1..])),
+            "path" => {
+                let key = need(0, "module")?;
+                let dir = self.scope.config.dir.display().to_string();
+                match key {
+                    "module" | "root" => Ok((Value::String(".".into()), &operators[1..])),
+                    "cwd" => Ok((Value::String(dir), &operators[1..])),
+                    other => Err(Diagnostic::error(format!("unknown attribute path.{other}")).hint("use path.module, path.root or path.cwd")),
+                }
+            }
+            "terraform" | "strata" if attr_name(0) == Some("workspace") => Ok((Value::String("default".into()), &operators[1..])),
+            "data" => {
+                let address = Address::data(need(0, "TYPE")?, need(1, "NAME")?);
+                Ok((self.resource(&address, operators.get(2))?, &operators[2..]))
+            }
+            type_name => {
+                let name = attr_name(0).ok_or_else(|| self.unknown_root(type_name))?;
+                let address = Address::managed(type_name, name);
+                if !self.scope.config.resources.contains_key(&address) && !self.scope.config.resources.keys().any(|a| a.type_name == type_name) {
+                    return Err(self.unknown_root(type_name));
+                }
+                Ok((self.resource(&address, operators.get(1))?, &operators[1..]))
+            }
+        }
+    }
+
+    fn unknown_root(&self, root: &str) -> Diagnostic {
+        let mut names: Vec<&str> = vec!["var", "local", "data", "path"];
+        names.extend(self.scope.config.resources.keys().map(|a| a.type_name.as_str()));
+        Diagnostic::error(format!("reference to undeclared name \"{root}\"")).hint(suggestion(root, names))
+    }
+
+    fn variable(&self, name: &str) -> EvalResult {
+        let declared = self.scope.config.variables.get(name).ok_or_else(|| {
+            Diagnostic::error(format!("reference to undeclared input variable \"{name}\""))
+                .hint(format!("declare it with variable \"{name}\" {{ ... }}, or {}", suggestion(name, self.scope.config.variables.keys().map(String::as_str))))
+        })?;
+        if declared.sensitive {
+            self.sensitive.set(true);
+        }
+        Ok(self.scope.variables.get(name).cloned().unwrap_or(Value::Unknown))
+    }
+
+    fn local(&self, name: &str) -> EvalResult {
+        let local = self.scope.config.locals.get(name).ok_or_else(|| {
+            Diagnostic::error(format!("reference to undeclared local value \"{name}\""))
+                .hint(suggestion(name, self.scope.config.locals.keys().map(String::as_str)))
+        })?;
+        if self.local_stack.borrow().iter().any(|n| n == name) {
+            return Err(Diagnostic::error(format!("local value \"{name}\" refers to itself")));
+        }
+        self.local_stack.borrow_mut().push(name.to_owned());
+        // Locals see no for-expression bindings of the place that refers to them.
+        let saved = std::mem::take(&mut *self.bindings.borrow_mut());
+        let result = self.eval(&local.value.expr).map_err(|d| d.at(Some(&local.value.location)));
+        *self.bindings.borrow_mut() = saved;
+        self.local_stack.borrow_mut().pop();
+        result
+    }
+
+    fn resource(&self, address: &Address, next: Option<&TraversalOperator>) -> EvalResult {
+        if !self.scope.config.resources.contains_key(address) {
+            let same_type = self.scope.config.resources.keys().filter(|a| a.mode == address.mode && a.type_name == address.type_name).map(|a| a.name.as_str());
+            return Err(Diagnostic::error(format!("reference to undeclared resource {address}")).hint(suggestion(&address.name, same_type)));
+        }
+        let Some(known) = self.scope.resources.get(address) else {
+            return Ok(Value::Unknown);
+        };
+        if let Some(TraversalOperator::GetAttr(attr)) = next {
+            if known.sensitive.contains(attr.as_str()) {
+                self.sensitive.set(true);
+            }
+        }
+        Ok(known.value.clone())
+    }
+
+    fn apply_operator(&self, value: Value, operator: &TraversalOperator) -> EvalResult {
+        match operator {
+            TraversalOperator::GetAttr(name) => get_attr(value, name.as_str()),
+            TraversalOperator::Index(index) => {
+                let index = self.eval(index)?;
+                index_value(value, &index)
+            }
+            TraversalOperator::LegacyIndex(index) => index_value(value, &Value::int(*index as i64)),
+            TraversalOperator::AttrSplat | TraversalOperator::FullSplat => match value {
+                Value::Unknown => Ok(Value::Unknown),
+                Value::Null => Ok(Value::List(vec![])),
+                Value::List(items) => Ok(Value::List(items)),
+                other => Ok(Value::List(vec![other])),
+            },
+        }
+    }
+
+    fn eval_call(&self, call: &hcl::expr::FuncCall) -> EvalResult {
+        let mut args = call.args.iter().map(|arg| self.eval(arg)).collect::<std::result::Result<Vec<_>, _>>()?;
+        if call.expand_final {
+            match args.pop() {
+                Some(Value::List(items)) => args.extend(items),
+                Some(Value::Unknown) => return Ok(Value::Unknown),
+                _ => return Err(Diagnostic::error("the final argument before ... must be a list")),
+            }
+        }
+        functions::call(call.name.name.as_str(), &args, &self.scope.config.dir)
+    }
+}
+
+fn parse_template(text: &str) -> std::result::Result<Template, Diagnostic> {
+    text.parse::<Template>().map_err(|err| Diagnostic::error(format!("invalid template: {err}")))
+}
+
+/// The raw template text of a quoted string or heredoc, with `<<-` indentation removed.
+pub(crate) fn template_text(template: &hcl::expr::TemplateExpr) -> String {
+    match template {
+        hcl::expr::TemplateExpr::QuotedString(s) => s.clone(),
+        hcl::expr::TemplateExpr::Heredoc(heredoc) => match heredoc.strip {
+            hcl::expr::HeredocStripMode::None => heredoc.template.clone(),
+            hcl::expr::HeredocStripMode::Indent => dedent(&heredoc.template),
+        },
+    }
+}
+
+fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    text.split_inclusive('\n').map(|line| if line.len() >= indent && line[..indent].trim().is_empty() { &line[indent..] } else { line.trim_start() }).collect()
+}
+
+fn number_value(n: &hcl::Number) -> Value {
+    if let Some(i) = n.as_i64() {
+        Value::int(i)
+    } else {
+        float_value(n.as_f64().unwrap_or(0.0))
+    }
+}
+
+/// A number value, integral when it can be.
+pub fn float_value(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        Value::int(f as i64)
+    } else {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+fn get_attr(value: Value, name: &str) -> EvalResult {
+    match value {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::Object(mut map) => map.remove(name).ok_or_else(|| {
+            Diagnostic::error(format!("this object has no attribute \"{name}\"")).hint(suggestion(name, map.keys().map(String::as_str)))
+        }),
+        Value::List(items) => items.into_iter().map(|item| get_attr(item, name)).collect::<std::result::Result<Vec<_>, _>>().map(Value::List),
+        Value::Null => Err(Diagnostic::error(format!("cannot read attribute \"{name}\" of a null value"))),
+        other => Err(Diagnostic::error(format!("cannot read attribute \"{name}\" of a {}", other.type_name()))),
+    }
+}
+
+fn index_value(value: Value, index: &Value) -> EvalResult {
+    match (value, index) {
+        (Value::Unknown, _) | (_, Value::Unknown) => Ok(Value::Unknown),
+        (Value::List(items), index) => {
+            let i = index.as_i64().ok_or_else(|| Diagnostic::error("a list index must be a whole number"))?;
+            let len = items.len();
+            usize::try_from(i).ok().and_then(|i| items.into_iter().nth(i)).ok_or_else(|| {
+                Diagnostic::error(format!("index {i} is out of range for a list of {len} element(s)"))
+            })
+        }
+        (Value::Object(mut map), Value::String(key)) => {
+            map.remove(key).ok_or_else(|| Diagnostic::error(format!("this map has no key \"{key}\"")))
+        }
+        (value, index) => Err(Diagnostic::error(format!("cannot index a {} with a {}", value.type_name(), index.type_name()))),
+    }
+}
+
+/// Pairs of (key, value) to iterate over: list indexes or object keys.
+fn iterate(collection: &Value) -> std::result::Result<Vec<(Value, Value)>, Diagnostic> {
+    match collection {
+        Value::Unknown => Ok(vec![]),
+        Value::List(items) => Ok(items.iter().enumerate().map(|(i, v)| (Value::int(i as i64), v.clone())).collect()),
+        Value::Object(map) => Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()),
+        other => Err(Diagnostic::error(format!("cannot iterate over a {}", other.type_name()))),
+    }
+}
+
+/// The string form of a primitive, as interpolation and `tostring` produce it.
+pub fn to_string(value: &Value) -> std::result::Result<String, Diagnostic> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err(Diagnostic::error("a null value cannot be turned into a string")),
+        other => Err(Diagnostic::error(format!("a {} cannot be turned into a string", other.type_name()))
+            .hint("use jsonencode() or join() to make a string from a collection")),
+    }
+}
+
+fn unary_op(operator: UnaryOperator, value: Value) -> EvalResult {
+    match (operator, value) {
+        (_, Value::Unknown) => Ok(Value::Unknown),
+        (UnaryOperator::Neg, Value::Number(n)) => Ok(float_value(-n.as_f64().unwrap_or(0.0))),
+        (UnaryOperator::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+        (UnaryOperator::Neg, other) => Err(Diagnostic::error(format!("cannot negate a {}", other.type_name()))),
+        (UnaryOperator::Not, other) => Err(Diagnostic::error(format!("! needs a bool, not a {}", other.type_name()))),
+    }
+}
+
+fn binary_op(operator: BinaryOperator, lhs: Value, rhs: Value) -> EvalResult {
+    use BinaryOperator::*;
+    match operator {
+        And | Or => {
+            let (a, b) = (lhs.as_bool(), rhs.as_bool());
+            match (operator, a, b) {
+                (And, Some(false), _) | (And, _, Some(false)) => Ok(Value::Bool(false)),
+                (Or, Some(true), _) | (Or, _, Some(true)) => Ok(Value::Bool(true)),
+                _ if lhs.is_unknown() || rhs.is_unknown() => Ok(Value::Unknown),
+                (_, Some(a), Some(b)) => Ok(Value::Bool(if operator == And { a && b } else { a || b })),
+                _ => Err(Diagnostic::error("&& and || need bool operands")),
+            }
+        }
+        _ if lhs.is_unknown() || rhs.is_unknown() => Ok(Value::Unknown),
+        Eq => Ok(Value::Bool(loosely_equal(&lhs, &rhs))),
+        NotEq => Ok(Value::Bool(!loosely_equal(&lhs, &rhs))),
+        _ => {
+            let a = types::to_number(&lhs)?;
+            let b = types::to_number(&rhs)?;
+            Ok(match operator {
+                Less => Value::Bool(a < b),
+                LessEq => Value::Bool(a <= b),
+                Greater => Value::Bool(a > b),
+                GreaterEq => Value::Bool(a >= b),
+                Plus => float_value(a + b),
+                Minus => float_value(a - b),
+                Mul => float_value(a * b),
+                Div if b == 0.0 => return Err(Diagnostic::error("division by zero")),
+                Div => float_value(a / b),
+                Mod if b == 0.0 => return Err(Diagnostic::error("modulo by zero")),
+                Mod => float_value(a % b),
+                _ => return Err(Diagnostic::error("unsupported operator")),
+            })
+        }
+    }
+}
+
+/// Equality that treats `1` and `1.0` as the same number.
+fn loosely_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests;

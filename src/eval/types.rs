@@ -1,0 +1,160 @@
+//! Type constraints of input variables (`type = list(string)`) and converting values to them the
+//! way Terraform does (a number given as "5" becomes 5, and so on).
+
+use std::collections::BTreeMap;
+
+use hcl::expr::{Expression, ObjectKey};
+use strata_provider_sdk::Value;
+
+use super::float_value;
+use crate::diag::Diagnostic;
+
+/// A variable's declared type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeConstraint {
+    Any,
+    String,
+    Number,
+    Bool,
+    List(Box<TypeConstraint>),
+    Map(Box<TypeConstraint>),
+    Object(BTreeMap<String, TypeConstraint>),
+    Tuple(Vec<TypeConstraint>),
+}
+
+impl TypeConstraint {
+    /// Reads a type expression such as `map(list(string))`.
+    pub fn parse(expr: &Expression) -> Result<TypeConstraint, Diagnostic> {
+        let invalid = || {
+            Diagnostic::error("invalid type constraint")
+                .hint("use string, number, bool, any, list(T), set(T), map(T), object({...}) or tuple([...])")
+        };
+        match expr {
+            Expression::Variable(name) => match name.as_str() {
+                "string" => Ok(TypeConstraint::String),
+                "number" => Ok(TypeConstraint::Number),
+                "bool" => Ok(TypeConstraint::Bool),
+                "any" => Ok(TypeConstraint::Any),
+                _ => Err(invalid()),
+            },
+            Expression::FuncCall(call) => {
+                let [arg] = call.args.as_slice() else { return Err(invalid()) };
+                match call.name.name.as_str() {
+                    "list" | "set" => Ok(TypeConstraint::List(Box::new(TypeConstraint::parse(arg)?))),
+                    "map" => Ok(TypeConstraint::Map(Box::new(TypeConstraint::parse(arg)?))),
+                    "object" => match arg {
+                        Expression::Object(fields) => fields
+                            .iter()
+                            .map(|(key, value)| {
+                                let key = match key {
+                                    ObjectKey::Identifier(ident) => ident.as_str().to_owned(),
+                                    ObjectKey::Expression(Expression::String(s)) => s.clone(),
+                                    _ => return Err(invalid()),
+                                };
+                                Ok((key, TypeConstraint::parse(value)?))
+                            })
+                            .collect::<Result<_, _>>()
+                            .map(TypeConstraint::Object),
+                        _ => Err(invalid()),
+                    },
+                    "tuple" => match arg {
+                        Expression::Array(items) => items.iter().map(TypeConstraint::parse).collect::<Result<_, _>>().map(TypeConstraint::Tuple),
+                        _ => Err(invalid()),
+                    },
+                    _ => Err(invalid()),
+                }
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            TypeConstraint::Any => "any".into(),
+            TypeConstraint::String => "string".into(),
+            TypeConstraint::Number => "number".into(),
+            TypeConstraint::Bool => "bool".into(),
+            TypeConstraint::List(inner) => format!("list({})", inner.describe()),
+            TypeConstraint::Map(inner) => format!("map({})", inner.describe()),
+            TypeConstraint::Object(_) => "object".into(),
+            TypeConstraint::Tuple(_) => "tuple".into(),
+        }
+    }
+
+    /// Converts `value` to this type, or says why it cannot be.
+    pub fn convert(&self, value: Value) -> Result<Value, String> {
+        if matches!(value, Value::Null | Value::Unknown) {
+            return Ok(value);
+        }
+        match self {
+            TypeConstraint::Any => Ok(value),
+            TypeConstraint::String => match value {
+                Value::String(_) => Ok(value),
+                Value::Number(n) => Ok(Value::String(n.to_string())),
+                Value::Bool(b) => Ok(Value::String(b.to_string())),
+                other => Err(format!("a string is required, but a {} was given", other.type_name())),
+            },
+            TypeConstraint::Number => to_number(&value).map(float_value).map_err(|d| d.summary),
+            TypeConstraint::Bool => match value {
+                Value::Bool(_) => Ok(value),
+                Value::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+                other => Err(format!("a bool is required, but {} was given", describe_value(&other))),
+            },
+            TypeConstraint::List(inner) => match value {
+                Value::List(items) => items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| inner.convert(item).map_err(|e| format!("element {i}: {e}")))
+                    .collect::<Result<_, _>>()
+                    .map(Value::List),
+                other => Err(format!("a list is required, but a {} was given", other.type_name())),
+            },
+            TypeConstraint::Map(inner) => match value {
+                Value::Object(map) => map
+                    .into_iter()
+                    .map(|(k, v)| inner.convert(v).map(|v| (k.clone(), v)).map_err(|e| format!("key \"{k}\": {e}")))
+                    .collect::<Result<_, _>>()
+                    .map(Value::Object),
+                other => Err(format!("a map is required, but a {} was given", other.type_name())),
+            },
+            TypeConstraint::Object(fields) => match value {
+                Value::Object(mut map) => fields
+                    .iter()
+                    .map(|(k, ty)| {
+                        let field = map.remove(k).unwrap_or(Value::Null);
+                        ty.convert(field).map(|v| (k.clone(), v)).map_err(|e| format!("attribute \"{k}\": {e}"))
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(Value::Object),
+                other => Err(format!("an object is required, but a {} was given", other.type_name())),
+            },
+            TypeConstraint::Tuple(types) => match value {
+                Value::List(items) if items.len() == types.len() => {
+                    items.into_iter().zip(types).map(|(item, ty)| ty.convert(item)).collect::<Result<_, _>>().map(Value::List)
+                }
+                other => Err(format!("a tuple of {} elements is required, but {} was given", types.len(), describe_value(&other))),
+            },
+        }
+    }
+
+    /// Whether a `-var name=value` text should be taken as it is rather than parsed as HCL.
+    pub fn takes_raw_string(&self) -> bool {
+        matches!(self, TypeConstraint::String | TypeConstraint::Any)
+    }
+}
+
+fn describe_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("\"{s}\""),
+        other => format!("a {}", other.type_name()),
+    }
+}
+
+/// A number from a number or a numeric string.
+pub fn to_number(value: &Value) -> Result<f64, Diagnostic> {
+    match value {
+        Value::Number(n) => n.as_f64().ok_or_else(|| Diagnostic::error("number out of range")),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| Diagnostic::error(format!("a number is required, but \"{s}\" was given"))),
+        other => Err(Diagnostic::error(format!("a number is required, but a {} was given", other.type_name()))),
+    }
+}

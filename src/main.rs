@@ -1,0 +1,30 @@
+//! The `strata` binary: wires the providers into the engine and runs the command line.
+//!
+//! This is the one place that names concrete providers; the engine modules below never do.
+
+mod addr;
+mod apply;
+mod cli;
+mod config;
+mod context;
+mod diag;
+mod eval;
+// mod format;
+mod graph;
+mod plan;
+mod providers;
+mod state;
+mod typecheck;
+mod ui;
+mod vars;
+
+use std::sync::Arc;
+
+use strata_provider_sdk::Provider;
+
+#[tokio::main]
+async fn main() {
+    let providers: Vec<Arc<dyn Provider>> = vec![];
+    let code = cli::run(std::env::args().collect(), providers).await;
+    std::process::exit(code);
+}

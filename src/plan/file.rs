@@ -1,0 +1,283 @@
+//! The plan file written by `plan -out FILE` and read by `apply FILE`.
+//!
+//! Its layout follows Terraform's machine-readable plan (`resource_changes[].change.actions`,
+//! `before`, `after`, `after_unknown`, `*_sensitive`), with strata's extras under `strata`.
+//! Sensitive values never enter it: sensitive attributes are written as null and marked, and a
+//! sensitive variable is recorded only as a SHA-256 digest, so apply asks for it again and checks it
+//! is the same. It also records the configuration's digest and the state's lineage and serial, so a
+//! plan never applies to anything but what it was made from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use strata_provider_sdk::{Action, Value};
+
+use super::{OutputChange, Plan, ResourceChange};
+use crate::addr::Address;
+use crate::config::Config;
+use crate::diag::{Diagnostic, Result};
+
+const FORMAT_VERSION: &str = "1.2";
+
+#[derive(Serialize, Deserialize)]
+struct PlanFile {
+    format_version: String,
+    strata_version: String,
+    config_digest: String,
+    prior_lineage: Option<String>,
+    prior_serial: Option<u64>,
+    destroy: bool,
+    variables: BTreeMap<String, VariableFile>,
+    resource_changes: Vec<ResourceChangeFile>,
+    output_changes: BTreeMap<String, ChangeFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct VariableFile {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    value: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    sha256: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResourceChangeFile {
+    address: String,
+    mode: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    name: String,
+    provider_name: String,
+    change: ChangeFile,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    action_reason: Option<String>,
+    strata: Extras,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ChangeFile {
+    actions: Vec<String>,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    after_unknown: serde_json::Value,
+    before_sensitive: serde_json::Value,
+    after_sensitive: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Extras {
+    operations: Vec<String>,
+    replace_because: Vec<String>,
+    dependencies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    reason: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+/// The digest of every configuration file's name and text.
+pub fn config_digest(config: &Config) -> String {
+    let mut hasher = Sha256::new();
+    for (path, text) in config.sources.texts() {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn value_digest(value: &Value) -> String {
+    hex::encode(Sha256::digest(value.to_json().to_string().as_bytes()))
+}
+
+pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
+    let file = PlanFile {
+        format_version: FORMAT_VERSION.to_owned(),
+        strata_version: env!("CARGO_PKG_VERSION").to_owned(),
+        config_digest: config_digest(config),
+        prior_lineage: plan.prior_lineage.clone(),
+        prior_serial: plan.prior_serial,
+        destroy: plan.destroy,
+        variables: plan
+            .variables
+            .iter()
+            .map(|(name, value)| {
+                let sensitive = config.variables.get(name).is_some_and(|v| v.sensitive);
+                let entry = if sensitive {
+                    VariableFile { value: None, sha256: Some(value_digest(value)) }
+                } else {
+                    VariableFile { value: Some(value.to_json()), sha256: None }
+                };
+                (name.clone(), entry)
+            })
+            .collect(),
+        resource_changes: plan.changes.iter().map(change_file).collect(),
+        output_changes: plan.outputs.iter().map(|o| (o.name.clone(), output_file(o))).collect(),
+    };
+    let text = serde_json::to_string_pretty(&file).map_err(|err| Diagnostic::error(format!("cannot encode the plan: {err}")))?;
+    std::fs::write(path, text + "\n").map_err(|err| Diagnostic::error(format!("cannot write the plan file {}: {err}", path.display())).into())
+}
+
+fn actions(action: Action) -> Vec<String> {
+    let names: &[&str] = match action {
+        Action::NoOp => &["no-op"],
+        Action::Create => &["create"],
+        Action::Update => &["update"],
+        Action::Replace => &["delete", "create"],
+        Action::Delete => &["delete"],
+    };
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn action_of(names: &[String]) -> Option<Action> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Some(match names.as_slice() {
+        ["no-op"] => Action::NoOp,
+        ["create"] => Action::Create,
+        ["update"] => Action::Update,
+        ["delete", "create"] | ["create", "delete"] => Action::Replace,
+        ["delete"] => Action::Delete,
+        _ => return None,
+    })
+}
+
+/// `value` with sensitive top-level attributes nulled, and the matching `*_sensitive` mask.
+fn masked(value: Option<&Value>, sensitive: &BTreeSet<String>) -> (serde_json::Value, serde_json::Value) {
+    let Some(value) = value else { return (serde_json::Value::Null, serde_json::Value::Bool(false)) };
+    let mut json = value.to_json();
+    let mut mask = serde_json::Map::new();
+    if let serde_json::Value::Object(map) = &mut json {
+        for name in sensitive {
+            if let Some(slot) = map.get_mut(name) {
+                *slot = serde_json::Value::Null;
+                mask.insert(name.clone(), serde_json::Value::Bool(true));
+            }
+        }
+    }
+    (json, serde_json::Value::Object(mask))
+}
+
+fn change_file(change: &ResourceChange) -> ResourceChangeFile {
+    let (before, before_sensitive) = masked(change.before.as_ref(), &change.sensitive);
+    let (after, after_sensitive) = masked(change.after.as_ref(), &change.sensitive);
+    ResourceChangeFile {
+        address: change.address.to_string(),
+        mode: if change.address.mode == crate::addr::Mode::Data { "data" } else { "managed" }.to_owned(),
+        type_name: change.address.type_name.clone(),
+        name: change.address.name.clone(),
+        provider_name: change.address.provider().to_owned(),
+        change: ChangeFile {
+            actions: actions(change.action),
+            before,
+            after,
+            after_unknown: change.after.as_ref().map_or(serde_json::Value::Bool(false), Value::unknown_mask),
+            before_sensitive,
+            after_sensitive,
+        },
+        action_reason: change.replace_because.first().map(|_| "replace_because_cannot_update".to_owned()),
+        strata: Extras {
+            operations: change.operations.clone(),
+            replace_because: change.replace_because.clone(),
+            dependencies: change.dependencies.iter().map(Address::to_string).collect(),
+            reason: change.reason.clone(),
+            warnings: change.warnings.clone(),
+        },
+    }
+}
+
+fn output_file(output: &OutputChange) -> ChangeFile {
+    let hide = |v: Option<&Value>| if output.sensitive { serde_json::Value::Null } else { v.map_or(serde_json::Value::Null, Value::to_json) };
+    let action = match (&output.before, &output.after) {
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        (b, a) if b == a => Action::NoOp,
+        _ => Action::Update,
+    };
+    ChangeFile {
+        actions: actions(action),
+        before: hide(output.before.as_ref()),
+        after: hide(output.after.as_ref()),
+        after_unknown: output.after.as_ref().map_or(serde_json::Value::Bool(false), Value::unknown_mask),
+        before_sensitive: serde_json::Value::Bool(output.sensitive),
+        after_sensitive: serde_json::Value::Bool(output.sensitive),
+    }
+}
+
+/// A plan read back, with what is needed to check it still applies.
+pub struct SavedPlan {
+    pub plan: Plan,
+    pub config_digest: String,
+    /// Digests of sensitive variables, whose values the plan does not hold.
+    pub sensitive_digests: BTreeMap<String, String>,
+}
+
+impl SavedPlan {
+    /// Checks that `variables` (resolved afresh for apply) match the plan's sensitive digests, and
+    /// puts the plan's other values in place.
+    pub fn merge_variables(&self, variables: &mut BTreeMap<String, Value>) -> Result<()> {
+        for (name, digest) in &self.sensitive_digests {
+            let given = variables.get(name).ok_or_else(|| {
+                Diagnostic::error(format!("the plan needs the sensitive variable \"{name}\", which plan files never hold"))
+                    .hint(format!("give it again as when planning: -var {name}=..., a -var-file, or STRATA_VAR_{name}"))
+            })?;
+            if value_digest(given) != *digest {
+                return Err(Diagnostic::error(format!("the sensitive variable \"{name}\" differs from the one the plan was made with"))
+                    .hint("give the same value as when planning, or make a new plan")
+                    .into());
+            }
+        }
+        variables.extend(self.plan.variables.clone());
+        Ok(())
+    }
+}
+
+pub fn read(path: &Path) -> Result<SavedPlan> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        Diagnostic::error(format!("cannot read the plan file {}: {err}", path.display())).hint("make one with strata plan -out FILE")
+    })?;
+    let file: PlanFile = serde_json::from_str(&text).map_err(|err| {
+        Diagnostic::error(format!("{} is not a strata plan file: {err}", path.display())).hint("make one with strata plan -out FILE")
+    })?;
+    let bad = |what: &str| Diagnostic::error(format!("the plan file {} is damaged: {what}", path.display()));
+    let changes = file
+        .resource_changes
+        .iter()
+        .map(|c| {
+            let address: Address = c.address.parse().map_err(|e: String| bad(&e))?;
+            let action = action_of(&c.change.actions).ok_or_else(|| bad("unknown actions"))?;
+            let sensitive: BTreeSet<String> = c.change.after_sensitive.as_object().into_iter().chain(c.change.before_sensitive.as_object()).flat_map(|m| m.keys().cloned()).collect();
+            Ok(ResourceChange {
+                address,
+                action,
+                before: (!c.change.before.is_null()).then(|| Value::from_json(&c.change.before)),
+                after: (!c.change.after.is_null()).then(|| Value::from_json_with_mask(&c.change.after, Some(&c.change.after_unknown))),
+                replace_because: c.strata.replace_because.clone(),
+                operations: c.strata.operations.clone(),
+                sensitive,
+                dependencies: c.strata.dependencies.iter().filter_map(|d| d.parse().ok()).collect(),
+                reason: c.strata.reason.clone(),
+                warnings: c.strata.warnings.clone(),
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;
+    let outputs = file
+        .output_changes
+        .iter()
+        .map(|(name, c)| OutputChange {
+            name: name.clone(),
+            before: (!c.before.is_null()).then(|| Value::from_json(&c.before)),
+            after: (!c.after.is_null()).then(|| Value::from_json_with_mask(&c.after, Some(&c.after_unknown))),
+            sensitive: c.after_sensitive.as_bool().unwrap_or(false),
+        })
+        .collect();
+    let variables = file.variables.iter().filter_map(|(name, v)| v.value.as_ref().map(|json| (name.clone(), Value::from_json(json)))).collect();
+    let sensitive_digests = file.variables.iter().filter_map(|(name, v)| v.sha256.clone().map(|d| (name.clone(), d))).collect();
+    Ok(SavedPlan {
+        plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy },
+        config_digest: file.config_digest,
+        sensitive_digests,
+    })
+}

@@ -1,0 +1,244 @@
+//! Showing a plan to a person, in the style Terraform users read every day: one section per
+//! resource with `+ ~ - -/+` markers, attribute-level changes, nested blocks matched by name, what
+//! forces a replacement, the operations (SQL) that will run, and the summary line. Sensitive values
+//! are masked; values known only after apply say so.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use strata_provider_sdk::{Action, Block, Nesting, Value};
+
+use super::{OutputChange, Plan, ResourceChange};
+use crate::providers::Providers;
+use crate::ui::Style;
+
+const SENSITIVE: &str = "(sensitive value)";
+const UNKNOWN: &str = "(known after apply)";
+
+pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String {
+    let mut out = String::new();
+    let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action.is_change()).collect();
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    if changes.is_empty() {
+        if plan.outputs.iter().any(|o| o.before != o.after) {
+            out.push_str(&render_outputs(&plan.outputs, style));
+        }
+        out.push_str(&format!("\n{} Your infrastructure matches the configuration.\n", style.bold("No changes.")));
+        return out;
+    }
+    out.push_str("strata will perform the following actions:\n");
+    for change in changes {
+        let schema = providers.resource_schema(&change.address).ok().map(|s| &s.block);
+        out.push('\n');
+        out.push_str(&render_change(change, schema, style));
+    }
+    out.push_str(&render_outputs(&plan.outputs, style));
+    let summary = plan.summary();
+    out.push_str(&format!(
+        "\n{} {} to add, {} to change, {} to destroy.\n",
+        style.bold("Plan:"),
+        summary.add,
+        summary.change,
+        summary.destroy
+    ));
+    out
+}
+
+fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style) -> String {
+    let address = &change.address;
+    let (verb, marker) = match change.action {
+        Action::Create => ("will be created", style.added("+")),
+        Action::Update => ("will be updated in place", style.changed("~")),
+        Action::Replace => ("must be replaced", format!("{}/{}", style.removed("-"), style.added("+"))),
+        Action::Delete if change.before.is_none() => ("will be removed from state", style.removed("-")),
+        Action::Delete => ("will be destroyed", style.removed("-")),
+        Action::NoOp => ("is unchanged", " ".to_owned()),
+    };
+    let mut out = format!("  {} {} {verb}\n", style.bold("#"), style.bold(&address.to_string()));
+    if let Some(reason) = &change.reason {
+        out.push_str(&format!("  {}\n", style.dim(&format!("# ({reason})"))));
+    }
+    let empty = Block::new();
+    let schema = schema.unwrap_or(&empty);
+    let ctx = Differ { style, sensitive: &change.sensitive, forces: &change.replace_because };
+    let marker = if change.action == Action::Replace { marker } else { format!("{marker} ") };
+    let _ = writeln!(out, "  {marker}resource \"{}\" \"{}\" {{", address.type_name, address.name);
+    let before = change.before.as_ref().unwrap_or(&Value::Null);
+    let after = change.after.as_ref().unwrap_or(&Value::Null);
+    out.push_str(&ctx.body(schema, before, after, 6, ""));
+    out.push_str("    }\n");
+    if !change.operations.is_empty() {
+        out.push_str(&format!("\n      {}\n", style.dim("will run:")));
+        for operation in &change.operations {
+            for line in operation.lines() {
+                out.push_str(&format!("        {line}\n"));
+            }
+        }
+    }
+    for warning in &change.warnings {
+        out.push_str(&format!("\n      {} {warning}\n", style.warning("Warning:")));
+    }
+    out
+}
+
+struct Differ<'a> {
+    style: &'a Style,
+    sensitive: &'a BTreeSet<String>,
+    forces: &'a [String],
+}
+
+impl Differ<'_> {
+    /// The attribute and block lines of a body at `indent`, comparing `before` with `after`.
+    fn body(&self, schema: &Block, before: &Value, after: &Value, indent: usize, path: &str) -> String {
+        let mut lines = Vec::new();
+        let mut hidden = 0;
+        let names: BTreeSet<&str> = object_keys(before).chain(object_keys(after)).filter(|n| !schema.blocks.contains_key(n)).collect();
+        let width = names.iter().filter(|n| shown(before.get(n), after.get(n))).map(|n| n.len()).max().unwrap_or(0);
+        for name in names {
+            let (old, new) = (before.get(name).unwrap_or(&Value::Null), after.get(name).unwrap_or(&Value::Null));
+            if !shown(Some(old), Some(new)) {
+                continue;
+            }
+            let full = join_path(path, name);
+            let sensitive = path.is_empty() && self.sensitive.contains(name);
+            match self.attribute(name, width, old, new, sensitive, indent, &full) {
+                Some(line) => lines.push(line),
+                None => hidden += 1,
+            }
+        }
+        if hidden > 0 && !before.is_null() && !after.is_null() {
+            lines.push(format!("{}{}", " ".repeat(indent + 2), self.style.dim(&format!("# ({hidden} unchanged attribute(s) hidden)"))));
+        }
+        for (name, nested) in &schema.blocks {
+            let old = block_items(before.get(name), nested.nesting);
+            let new = block_items(after.get(name), nested.nesting);
+            lines.extend(self.blocks(name, &nested.block, &old, &new, indent, &join_path(path, name)));
+        }
+        lines.into_iter().map(|l| l + "\n").collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attribute(&self, name: &str, width: usize, old: &Value, new: &Value, sensitive: bool, indent: usize, path: &str) -> Option<String> {
+        let pad = " ".repeat(indent);
+        let show = |v: &Value| if sensitive && !v.is_null() { SENSITIVE.to_owned() } else { literal(v) };
+        let forces = if self.forces.iter().any(|f| f == path) { self.style.removed(" # forces replacement") } else { String::new() };
+        let key = format!("{name:width$}");
+        if old == new {
+            return if is_identifying(name) && !new.is_null() { Some(format!("{pad}  {key} = {}", show(new))) } else { None };
+        }
+        Some(match (old.is_null(), new.is_null()) {
+            (true, false) => format!("{pad}{} {key} = {}{forces}", self.style.added("+"), show(new)),
+            (false, true) => format!("{pad}{} {key} = {} -> null{forces}", self.style.removed("-"), show(old)),
+            _ => format!("{pad}{} {key} = {} -> {}{forces}", self.style.changed("~"), show(old), show(new)),
+        })
+    }
+
+    /// Nested blocks, matched by their `name` attribute when they have one, else by position.
+    fn blocks(&self, kind: &str, schema: &Block, old: &[Value], new: &[Value], indent: usize, path: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut unchanged = 0;
+        let mut matched_old = vec![false; old.len()];
+        for (position, item) in new.iter().enumerate() {
+            let partner = match item.get_str("name") {
+                Some(name) => old.iter().position(|o| o.get_str("name") == Some(name)),
+                None => (position < old.len() && old[position].get("name").is_none()).then_some(position),
+            };
+            let before = partner.map(|p| {
+                matched_old[p] = true;
+                &old[p]
+            });
+            match before {
+                Some(before) if before == item => unchanged += 1,
+                Some(before) => lines.push(self.block(kind, schema, before, item, "~", indent, path)),
+                None => lines.push(self.block(kind, schema, &Value::Null, item, "+", indent, path)),
+            }
+        }
+        for (item, matched) in old.iter().zip(matched_old) {
+            if !matched {
+                lines.push(self.block(kind, schema, item, &Value::Null, "-", indent, path));
+            }
+        }
+        if unchanged > 0 && !(old.is_empty() || new.is_empty()) && !lines.is_empty() {
+            lines.push(format!("{}{}", " ".repeat(indent + 2), self.style.dim(&format!("# ({unchanged} unchanged {kind} block(s) hidden)"))));
+        }
+        lines
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn block(&self, kind: &str, schema: &Block, before: &Value, after: &Value, marker: &str, indent: usize, path: &str) -> String {
+        let pad = " ".repeat(indent);
+        let painted = match marker {
+            "+" => self.style.added(marker),
+            "-" => self.style.removed(marker),
+            _ => self.style.changed(marker),
+        };
+        let body = self.body(schema, before, after, indent + 4, path);
+        format!("{pad}{painted} {kind} {{\n{body}{pad}  }}")
+    }
+}
+
+fn object_keys(value: &Value) -> impl Iterator<Item = &str> {
+    value.as_object().into_iter().flat_map(|m| m.keys().map(String::as_str))
+}
+
+fn shown(old: Option<&Value>, new: Option<&Value>) -> bool {
+    !(old.is_none_or(Value::is_null) && new.is_none_or(Value::is_null))
+}
+
+fn is_identifying(name: &str) -> bool {
+    matches!(name, "name" | "id" | "identifier")
+}
+
+fn join_path(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn block_items(value: Option<&Value>, nesting: Nesting) -> Vec<Value> {
+    match (value, nesting) {
+        (Some(Value::List(items)), _) => items.clone(),
+        (Some(Value::Object(_)), Nesting::Single) => value.into_iter().cloned().collect(),
+        _ => vec![],
+    }
+}
+
+/// A value as HCL would write it; unknown values say when they will be known.
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Unknown => UNKNOWN.to_owned(),
+        Value::Null => "null".to_owned(),
+        Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => {
+            let entries: Vec<String> = map.iter().map(|(k, v)| format!("{k} = {}", literal(v))).collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
+    }
+}
+
+fn render_outputs(outputs: &[OutputChange], style: &Style) -> String {
+    let changed: Vec<&OutputChange> = outputs.iter().filter(|o| o.before != o.after).collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nChanges to outputs:\n");
+    let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    for output in changed {
+        let show = |v: &Value| if output.sensitive { SENSITIVE.to_owned() } else { literal(v) };
+        let name = format!("{:width$}", output.name);
+        let line = match (&output.before, &output.after) {
+            (None, Some(after)) => format!("  {} {name} = {}", style.added("+"), show(after)),
+            (Some(before), None) => format!("  {} {name} = {} -> null", style.removed("-"), show(before)),
+            (Some(before), Some(after)) => format!("  {} {name} = {} -> {}", style.changed("~"), show(before), show(after)),
+            (None, None) => continue,
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}

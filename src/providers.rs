@@ -1,0 +1,55 @@
+//! The provider instances a run works with, by name.
+//!
+//! Owns looking providers up for a resource type and configuring each once. Which providers
+//! exist is decided by the binary (`main.rs`), which hands instances in: the engine never names a
+//! concrete provider.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use strata_provider_sdk::{Provider, ResourceSchema};
+
+use crate::addr::{provider_of, Address, Mode};
+use crate::diag::{suggestion, Diagnostic, Result};
+
+#[derive(Clone)]
+pub struct Providers {
+    by_name: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    pub fn new(instances: Vec<Arc<dyn Provider>>) -> Providers {
+        Providers { by_name: instances.into_iter().map(|p| (p.name(), p)).collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Arc<dyn Provider>> {
+        self.by_name.get(name).ok_or_else(|| {
+            Diagnostic::error(format!("unknown provider \"{name}\""))
+                .hint(format!("strata has the providers {}", self.by_name.keys().copied().collect::<Vec<_>>().join(", ")))
+                .into()
+        })
+    }
+
+    /// The schema of a resource type or data source, with the closest valid name on a typo.
+    pub fn resource_schema(&self, address: &Address) -> Result<&ResourceSchema> {
+        let provider = self.get(provider_of(&address.type_name)).map_err(|_| self.unknown_type(address))?;
+        let schemas = match address.mode {
+            Mode::Managed => &provider.schema().resources,
+            Mode::Data => &provider.schema().data_sources,
+        };
+        schemas.get(address.type_name.as_str()).ok_or_else(|| self.unknown_type(address))
+    }
+
+    fn unknown_type(&self, address: &Address) -> crate::diag::Diagnostics {
+        let (kind, names): (&str, Vec<&str>) = match address.mode {
+            Mode::Managed => ("resource type", self.by_name.values().flat_map(|p| p.schema().resources.keys().copied()).collect()),
+            Mode::Data => ("data source", self.by_name.values().flat_map(|p| p.schema().data_sources.keys().copied()).collect()),
+        };
+        Diagnostic::error(format!("unknown {kind} \"{}\"", address.type_name)).hint(suggestion(&address.type_name, names)).into()
+    }
+
+    /// The names of the providers that these addresses need.
+    pub fn names_for<'a>(addresses: impl Iterator<Item = &'a Address>) -> BTreeSet<String> {
+        addresses.map(|a| a.provider().to_owned()).collect()
+    }
+}

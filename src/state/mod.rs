@@ -1,0 +1,125 @@
+//! The state: what strata manages, as it was after the last operation on it.
+//!
+//! Owns the state model (format version, serial, lineage, resources with their attributes and
+//! dependencies, outputs) and its JSON form, described by `schemas/state.schema.json`. Reading and
+//! writing files, backups and locking live in [`store`]. It must not plan or talk to providers.
+
+pub mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use strata_provider_sdk::Value;
+
+use crate::addr::{Address, Mode};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub format_version: u32,
+    pub strata_version: String,
+    /// Rises by one with every write.
+    pub serial: u64,
+    /// Fixed when the state is first created; a plan made against one lineage never applies to another.
+    pub lineage: String,
+    pub resources: Vec<ResourceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// `TYPE.NAME` or `data.TYPE.NAME`; derived from the fields below, kept for readers.
+    pub address: String,
+    pub mode: StateMode,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    pub provider: String,
+    pub attributes: serde_json::Value,
+    /// Top-level attribute names whose values are sensitive.
+    #[serde(default)]
+    pub sensitive_attributes: BTreeSet<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateMode {
+    Managed,
+    Data,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputState {
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+impl State {
+    pub fn new() -> State {
+        State {
+            format_version: FORMAT_VERSION,
+            strata_version: env!("CARGO_PKG_VERSION").to_owned(),
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            resources: vec![],
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, address: &Address) -> Option<&ResourceState> {
+        self.resources.iter().find(|r| r.address() == *address)
+    }
+
+    /// Records a resource's attributes, replacing what was there.
+    pub fn put(&mut self, address: &Address, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<Address>) {
+        self.remove(address);
+        self.resources.push(ResourceState {
+            address: address.to_string(),
+            mode: if address.mode == Mode::Data { StateMode::Data } else { StateMode::Managed },
+            type_name: address.type_name.clone(),
+            name: address.name.clone(),
+            provider: address.provider().to_owned(),
+            attributes: value.to_json(),
+            sensitive_attributes: sensitive,
+            dependencies: dependencies.iter().map(Address::to_string).collect(),
+        });
+        self.resources.sort_by(|a, b| a.address().cmp(&b.address()));
+    }
+
+    pub fn remove(&mut self, address: &Address) -> Option<ResourceState> {
+        let index = self.resources.iter().position(|r| r.address() == *address)?;
+        Some(self.resources.remove(index))
+    }
+
+    pub fn managed(&self) -> impl Iterator<Item = &ResourceState> {
+        self.resources.iter().filter(|r| r.mode == StateMode::Managed)
+    }
+}
+
+impl Default for State {
+    fn default() -> State {
+        State::new()
+    }
+}
+
+impl ResourceState {
+    pub fn address(&self) -> Address {
+        match self.mode {
+            StateMode::Managed => Address::managed(&self.type_name, &self.name),
+            StateMode::Data => Address::data(&self.type_name, &self.name),
+        }
+    }
+
+    pub fn value(&self) -> Value {
+        Value::from_json(&self.attributes)
+    }
+
+    pub fn dependency_addresses(&self) -> BTreeSet<Address> {
+        self.dependencies.iter().filter_map(|d| d.parse().ok()).collect()
+    }
+}

@@ -1,0 +1,165 @@
+//! Checking configuration against provider schemas.
+//!
+//! Owns two passes over a resource or provider block: [`check_body`] before evaluation (unknown
+//! attributes and blocks, with the closest valid name; computed-only attributes being set; missing
+//! required attributes and blocks) and [`conform`] after it (each value converted to its declared
+//! type, every schema attribute present, null when unset). It must not evaluate or plan.
+
+use std::collections::BTreeMap;
+
+use strata_provider_sdk::{Block, Nesting, Type, Value};
+
+use crate::config::BodyExpr;
+use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
+use crate::eval::types::to_number;
+use crate::eval::{float_value, to_string};
+
+/// Checks the shape of `body` against `schema`; `context` names the block in messages.
+pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> {
+    let mut errors = Diagnostics::default();
+    for (name, attr) in &body.attributes {
+        match schema.attributes.get(name.as_str()) {
+            None => errors.push(
+                Diagnostic::error(format!("unknown attribute \"{name}\" in {context}"))
+                    .at(Some(&attr.location))
+                    .hint(suggestion(name, schema.attributes.iter().filter(|(_, a)| a.is_settable()).map(|(n, _)| *n).chain(schema.blocks.keys().copied()))),
+            ),
+            Some(declared) if !declared.is_settable() => errors.push(
+                Diagnostic::error(format!("\"{name}\" in {context} is set by the provider and cannot be configured"))
+                    .at(Some(&attr.location))
+                    .hint(format!("remove it; read it elsewhere as {context}.{name}")),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (name, declared) in &schema.attributes {
+        if declared.required && !body.attributes.contains_key(*name) {
+            errors.push(
+                Diagnostic::error(format!("{context} needs the attribute \"{name}\""))
+                    .at(Some(&body.location))
+                    .hint(format!("add {name} = <{}>{}", declared.ty.describe(), describe(declared.description))),
+            );
+        }
+    }
+    for block in &body.blocks {
+        let Some(nested) = schema.blocks.get(block.kind.as_str()) else {
+            let is_attribute = schema.attributes.contains_key(block.kind.as_str());
+            errors.push(
+                Diagnostic::error(format!("unknown block \"{}\" in {context}", block.kind))
+                    .at(Some(&block.location))
+                    .hint(if is_attribute { format!("\"{0}\" is an attribute: write {0} = ...", block.kind) } else { suggestion(&block.kind, schema.blocks.keys().copied()) }),
+            );
+            continue;
+        };
+        if !block.labels.is_empty() {
+            errors.push(Diagnostic::error(format!("a \"{}\" block takes no labels", block.kind)).at(Some(&block.location)));
+        }
+        if let Err(nested_errors) = check_body(&nested.block, &block.body, &format!("{context} {} block", block.kind)) {
+            errors.extend(nested_errors);
+        }
+    }
+    for (name, nested) in &schema.blocks {
+        let count = body.blocks.iter().filter(|b| b.kind == *name).count();
+        if count < nested.min_items {
+            errors.push(Diagnostic::error(format!("{context} needs at least {} \"{name}\" block(s)", nested.min_items)).at(Some(&body.location)));
+        }
+        if nested.nesting == Nesting::Single && count > 1 {
+            errors.push(Diagnostic::error(format!("{context} may have only one \"{name}\" block")).at(Some(&body.location)));
+        }
+    }
+    for (name, attr) in &body.attributes {
+        if schema.blocks.contains_key(name.as_str()) {
+            errors.push(
+                Diagnostic::error(format!("\"{name}\" is a block in {context}, not an attribute"))
+                    .at(Some(&attr.location))
+                    .hint(format!("write it as {name} {{ ... }}")),
+            );
+        }
+    }
+    errors.into_result().map(|_| ())
+}
+
+fn describe(description: &str) -> String {
+    if description.is_empty() {
+        String::new()
+    } else {
+        format!(" ({description})")
+    }
+}
+
+/// Converts an evaluated body to the schema's types and fills what is unset with null (or an
+/// empty list for list blocks). `body` gives locations for errors.
+pub fn conform(schema: &Block, value: Value, body: &BodyExpr, context: &str) -> Result<Value> {
+    let mut given = match value {
+        Value::Object(map) => map,
+        _ => BTreeMap::new(),
+    };
+    let mut out = BTreeMap::new();
+    for (name, declared) in &schema.attributes {
+        let raw = given.remove(*name).unwrap_or(Value::Null);
+        let location = body.attributes.get(*name).map(|a| &a.location);
+        let converted = convert(&declared.ty, raw).map_err(|why| type_error(context, name, &declared.ty, &why, location))?;
+        if declared.required && converted.is_null() {
+            return Err(Diagnostic::error(format!("\"{name}\" in {context} must not be null")).at(location).into());
+        }
+        out.insert((*name).to_owned(), converted);
+    }
+    for (name, nested) in &schema.blocks {
+        let items = match given.remove(*name) {
+            Some(Value::List(items)) => items,
+            _ => vec![],
+        };
+        let bodies: Vec<&BodyExpr> = body.blocks.iter().filter(|b| b.kind == *name).map(|b| &b.body).collect();
+        let converted = items
+            .into_iter()
+            .zip(bodies)
+            .map(|(item, block_body)| conform(&nested.block, item, block_body, &format!("{context} {name} block")))
+            .collect::<Result<Vec<_>>>()?;
+        let value = match nested.nesting {
+            Nesting::List => Value::List(converted),
+            Nesting::Single => converted.into_iter().next().unwrap_or(Value::Null),
+        };
+        out.insert((*name).to_owned(), value);
+    }
+    Ok(Value::Object(out))
+}
+
+fn type_error(context: &str, name: &str, ty: &Type, why: &str, location: Option<&Location>) -> Diagnostics {
+    Diagnostic::error(format!("wrong type for \"{name}\" in {context}: {why}"))
+        .at(location)
+        .hint(format!("\"{name}\" takes a {}", ty.describe()))
+        .into()
+}
+
+/// Converts a value to `ty`, as Terraform's automatic conversions do.
+pub fn convert(ty: &Type, value: Value) -> std::result::Result<Value, String> {
+    if matches!(value, Value::Null | Value::Unknown) {
+        return Ok(value);
+    }
+    match ty {
+        Type::Any => Ok(value),
+        Type::String => match value {
+            Value::String(_) => Ok(value),
+            Value::Number(_) | Value::Bool(_) => to_string(&value).map(Value::String).map_err(|d| d.summary),
+            other => Err(format!("expected a string, got a {}", other.type_name())),
+        },
+        Type::Number => to_number(&value).map(float_value).map_err(|d| d.summary),
+        Type::Bool => match value {
+            Value::Bool(_) => Ok(value),
+            Value::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+            other => Err(format!("expected true or false, got a {}", other.type_name())),
+        },
+        Type::List(inner) => match value {
+            Value::List(items) => items.into_iter().map(|item| convert(inner, item)).collect::<std::result::Result<_, _>>().map(Value::List),
+            other => Err(format!("expected a list, got a {}", other.type_name())),
+        },
+        Type::Map(inner) => match value {
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| convert(inner, v).map(|v| (k, v)))
+                .collect::<std::result::Result<_, _>>()
+                .map(Value::Object),
+            other => Err(format!("expected a map, got a {}", other.type_name())),
+        },
+    }
+}
