@@ -45,6 +45,7 @@ impl Context {
         let config = config::load_dir(options.dir)?;
         check_schemas(&config, &providers)?;
         let variables = vars::resolve(&config, options.variables, options.require_variables)?;
+        crate::secrets::register(&config, &variables);
         let names = Providers::names_for(config.resources.keys());
         let graph = DependencyGraph::build(&config, &names)?;
         let state_path = match (options.state_path, &config.settings.state_path) {

@@ -17,6 +17,7 @@ use crate::plan::planner::{configure_providers, make_plan, PlanOptions};
 use crate::plan::render::{literal, render_plan};
 use crate::plan::{file, Plan};
 use crate::providers::Providers;
+use crate::secrets::{redact, MASK};
 use crate::state::store::StateStore;
 use crate::state::State;
 use crate::ui::Style;
@@ -90,7 +91,7 @@ impl Runner<'_> {
         let store = ctx.store();
         let _lock = store.lock("plan")?;
         let (plan, _) = fresh_plan(&ctx, &store, PlanOptions { destroy: args.destroy }).await?;
-        print!("{}", render_plan(&plan, &ctx.providers, self.style));
+        print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
         if let Some(out) = &args.out {
             file::write(out, &plan, &ctx.config)?;
             println!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
@@ -114,7 +115,7 @@ impl Runner<'_> {
         let mut store = ctx.store();
         let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
         let (plan, state) = fresh_plan(&ctx, &store, options).await?;
-        print!("{}", render_plan(&plan, &ctx.providers, self.style));
+        print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
         if !plan.has_changes() {
             return Ok(0);
         }
@@ -252,17 +253,16 @@ fn confirm() -> Result<bool> {
 }
 
 fn print_event(event: &Event<'_>, style: &Style) {
-    let (doing, done) = |action: Action| -> (&str, &str) {
-        match action {
-            Action::Create => ("Creating...", "Creation complete"),
-            Action::Update => ("Modifying...", "Modifications complete"),
-            Action::Replace => ("Replacing...", "Replacement complete"),
-            Action::Delete => ("Destroying...", "Destruction complete"),
-            Action::NoOp => ("Reading...", "Read complete"),
-        }
-    }(match event {
+    let action = match event {
         Event::Started { action, .. } | Event::Finished { action, .. } | Event::Failed { action, .. } => *action,
-    });
+    };
+    let (doing, done) = match action {
+        Action::Create => ("Creating...", "Creation complete"),
+        Action::Update => ("Modifying...", "Modifications complete"),
+        Action::Replace => ("Replacing...", "Replacement complete"),
+        Action::Delete => ("Destroying...", "Destruction complete"),
+        Action::NoOp => ("Reading...", "Read complete"),
+    };
     match event {
         Event::Started { address, .. } => println!("{}: {doing}", style.bold(&address.to_string())),
         Event::Finished { address, elapsed, id, .. } => {
@@ -291,10 +291,14 @@ fn hcl_body(value: &Value, sensitive: &std::collections::BTreeSet<String>, inden
     let width = map.iter().filter(|(_, v)| !is_blocks(v) && !v.is_null()).map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (key, item) in map.iter().filter(|(_, v)| !is_blocks(v) && !v.is_null()) {
-        let shown = if sensitive.contains(key) { "(sensitive value)".to_owned() } else { literal(item) };
+        let shown = if sensitive.contains(key) { MASK.to_owned() } else { redact(&literal(item)) };
         out.push_str(&format!("{pad}{key:width$} = {shown}\n"));
     }
     for (key, items) in map.iter().filter(|(_, v)| is_blocks(v)) {
+        if sensitive.contains(key) {
+            out.push_str(&format!("\n{pad}{key} = {MASK}\n"));
+            continue;
+        }
         for item in items.as_list().unwrap_or(&[]) {
             out.push_str(&format!("\n{pad}{key} {{\n{}{pad}}}\n", hcl_body(item, &Default::default(), indent + 2)));
         }
@@ -308,7 +312,7 @@ fn fmt(args: FmtArgs) -> Result<i32> {
     let mut errors = Diagnostics::default();
     for path in roots.iter().flat_map(|root| hcl_files(root)) {
         let text = std::fs::read_to_string(&path).map_err(|err| Diagnostic::error(format!("cannot read {}: {err}", path.display())))?;
-        let formatted = match hcl::edit::parser::parse_body(&text).map(|b| b.to_string()) {
+        let formatted = match crate::format::format_source(&text) {
             Ok(formatted) => formatted,
             Err(err) => {
                 let location = Location { file: std::sync::Arc::from(path.as_path()), line: err.location().line(), column: err.location().column() };

@@ -39,6 +39,6 @@ pub async fn run(argv: Vec<String>, providers: Vec<Arc<dyn Provider>>) -> i32 {
 
 pub(crate) fn print_diagnostics(diagnostics: &Diagnostics, style: &Style) {
     for diagnostic in &diagnostics.0 {
-        eprint!("\n{}", render(diagnostic, style));
+        eprint!("\n{}", crate::secrets::redact(&render(diagnostic, style)));
     }
 }

@@ -179,7 +179,7 @@ fn change_file(change: &ResourceChange) -> ResourceChangeFile {
         },
         action_reason: change.replace_because.first().map(|_| "replace_because_cannot_update".to_owned()),
         strata: Extras {
-            operations: change.operations.clone(),
+            operations: change.operations.iter().map(|o| crate::secrets::redact(o)).collect(),
             replace_because: change.replace_because.clone(),
             dependencies: change.dependencies.iter().map(Address::to_string).collect(),
             reason: change.reason.clone(),

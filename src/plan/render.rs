@@ -12,7 +12,7 @@ use super::{OutputChange, Plan, ResourceChange};
 use crate::providers::Providers;
 use crate::ui::Style;
 
-const SENSITIVE: &str = "(sensitive value)";
+use crate::secrets::MASK as SENSITIVE;
 const UNKNOWN: &str = "(known after apply)";
 
 pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String {
@@ -110,6 +110,13 @@ impl Differ<'_> {
             lines.push(format!("{}{}", " ".repeat(indent + 2), self.style.dim(&format!("# ({hidden} unchanged attribute(s) hidden)"))));
         }
         for (name, nested) in &schema.blocks {
+            if path.is_empty() && self.sensitive.contains(*name) {
+                let (old, new) = (before.get(name), after.get(name));
+                if old != new {
+                    lines.push(format!("{}{} {name} = {SENSITIVE}", " ".repeat(indent), self.style.changed("~")));
+                }
+                continue;
+            }
             let old = block_items(before.get(name), nested.nesting);
             let new = block_items(after.get(name), nested.nesting);
             lines.extend(self.blocks(name, &nested.block, &old, &new, indent, &join_path(path, name)));

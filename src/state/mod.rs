@@ -88,7 +88,7 @@ impl State {
             sensitive_attributes: sensitive,
             dependencies: dependencies.iter().map(Address::to_string).collect(),
         });
-        self.resources.sort_by(|a, b| a.address().cmp(&b.address()));
+        self.resources.sort_by_key(ResourceState::address);
     }
 
     pub fn remove(&mut self, address: &Address) -> Option<ResourceState> {

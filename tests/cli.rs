@@ -1,0 +1,92 @@
+//! Commands that read configuration or state without changing anything: graph, fmt, state.
+
+mod common;
+
+use common::{TestDb, Workdir};
+
+const TWO_TABLES: &str = r#"
+resource "postgres_table" "users" {
+  name = "users"
+  column {
+    name = "id"
+    type = "bigint"
+  }
+  primary_key = ["id"]
+}
+
+resource "postgres_table" "orders" {
+  name = "orders"
+  column {
+    name = "id"
+    type = "bigint"
+  }
+  column {
+    name = "user_id"
+    type = "bigint"
+  }
+  foreign_key {
+    columns     = ["user_id"]
+    references  = postgres_table.users.id
+    ref_columns = ["id"]
+  }
+}
+
+output "orders_table" {
+  value = postgres_table.orders.id
+}
+"#;
+
+#[test]
+fn graph_prints_dot_with_dependency_edges() {
+    let work = Workdir::offline();
+    work.write("main.tf", TWO_TABLES);
+    let run = work.strata(&["graph"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("digraph strata {"), "{run:?}");
+    assert!(run.stdout.contains("\"postgres_table.orders\" -> \"postgres_table.users\""), "{run:?}");
+    assert!(run.stdout.contains("\"postgres_table.users\" -> \"provider[\\\"postgres\\\"]\""), "{run:?}");
+}
+
+#[test]
+fn fmt_check_reports_and_fmt_rewrites() {
+    let work = Workdir::offline();
+    work.write("main.tf", "resource \"postgres_schema\" \"a\" {\nname=\"a\" # the schema\n}\n");
+    let check = work.strata(&["fmt", "-check"]);
+    assert_eq!(check.code, 3, "{check:?}");
+    assert!(check.stdout.contains("main.tf"));
+    let unchanged = std::fs::read_to_string(work.path().join("main.tf")).unwrap();
+    assert!(unchanged.contains("name=\"a\""), "-check must not write");
+
+    let run = work.strata(&["fmt"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let formatted = std::fs::read_to_string(work.path().join("main.tf")).unwrap();
+    assert_eq!(formatted, "resource \"postgres_schema\" \"a\" {\n  name = \"a\" # the schema\n}\n");
+    assert_eq!(work.strata(&["fmt", "-check"]).code, 0);
+}
+
+#[test]
+fn state_list_and_show_read_what_apply_wrote() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", TWO_TABLES);
+    let apply = work.apply();
+    assert!(apply.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."), "{apply:?}");
+
+    let list = work.strata(&["state", "list"]);
+    assert_eq!(list.stdout, "postgres_table.orders\npostgres_table.users\n", "{list:?}");
+    let filtered = work.strata(&["state", "list", "users"]);
+    assert_eq!(filtered.stdout, "postgres_table.users\n");
+
+    let show = work.strata(&["state", "show", "postgres_table.orders"]);
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(show.stdout.contains("resource \"postgres_table\" \"orders\" {"), "{show:?}");
+    assert!(show.stdout.contains("foreign_key {"), "{show:?}");
+    let state = work.state();
+    assert_eq!(state["outputs"]["orders_table"]["value"], "public.orders");
+    let orders = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.orders").unwrap();
+    assert_eq!(orders["dependencies"], serde_json::json!(["postgres_table.users"]));
+
+    let missing = work.strata(&["state", "show", "postgres_table.nope"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("not in the state"));
+}

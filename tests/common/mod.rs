@@ -1,0 +1,193 @@
+//! Test harness: a throwaway PostgreSQL database per test, a working directory of `.tf` files,
+//! and running the real `strata` binary against them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where the test server is: PGHOST/PGPORT/PGUSER as `scripts/test.sh` exports them.
+fn server() -> (String, String, String) {
+    let get = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.to_owned());
+    (get("PGHOST", "127.0.0.1"), get("PGPORT", "5432"), get("PGUSER", "postgres"))
+}
+
+fn connect(database: &str) -> postgres::Client {
+    let (host, port, user) = server();
+    let url = format!("host={host} port={port} user={user} dbname={database} connect_timeout=5");
+    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|err| {
+        panic!(
+            "\n\nPostgreSQL is not reachable at {host}:{port} as {user}: {err}\n\
+             These tests need a real server. Run them with `scripts/test.sh`, which finds or starts one.\n\n"
+        )
+    })
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let name = format!("strata_t_{}", uuid::Uuid::new_v4().simple());
+        connect("postgres").batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        TestDb { name }
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        connect(&self.name)
+    }
+
+    pub fn execute(&self, sql: &str) {
+        self.client().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// One line per table, column, constraint, index and type in user schemas: a fingerprint of
+    /// the schema to compare before and after.
+    pub fn catalog(&self) -> Vec<String> {
+        let sql = r#"
+            SELECT 'table ' || n.nspname || '.' || c.relname || ' ' || c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+            UNION ALL
+            SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.relkind = 'r'
+            UNION ALL
+            SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))
+            UNION ALL
+            SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+            UNION ALL
+            SELECT 'type ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            UNION ALL
+            SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema'
+            ORDER BY 1"#;
+        self.client().query(sql, &[]).expect("read catalog").iter().map(|row| row.get::<_, String>(0)).collect()
+    }
+
+    pub fn has_table(&self, name: &str) -> bool {
+        self.catalog().iter().any(|line| line.starts_with(&format!("table public.{name} r")))
+    }
+
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let prefix = format!("column {table}.");
+        self.catalog().into_iter().filter_map(|line| line.strip_prefix(&prefix).map(str::to_owned)).collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = connect("postgres").batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// A directory of configuration files in which strata runs.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+    pub database: String,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Workdir {
+    pub fn new(db: &TestDb) -> Workdir {
+        Workdir { dir: tempfile::tempdir().expect("temp dir"), database: db.name.clone() }
+    }
+
+    /// For commands that never reach a database (fmt, graph, validate).
+    pub fn offline() -> Workdir {
+        Workdir { dir: tempfile::tempdir().expect("temp dir"), database: "strata_no_such_database".to_owned() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("write config");
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("strata.state.json")
+    }
+
+    pub fn state_text(&self) -> Option<String> {
+        std::fs::read_to_string(self.state_path()).ok()
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let text = self.state_text().expect("a state file");
+        let state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+        assert_valid_state(&state);
+        state
+    }
+
+    pub fn state_addresses(&self) -> Vec<String> {
+        self.state()["resources"].as_array().unwrap().iter().map(|r| r["address"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Runs `strata ARGS` here with the test database as the libpq default.
+    pub fn strata(&self, args: &[&str]) -> Run {
+        self.strata_env(args, &[])
+    }
+
+    pub fn strata_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let (host, port, user) = server();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PGHOST", host)
+            .env("PGPORT", port)
+            .env("PGUSER", user)
+            .env("PGDATABASE", &self.database)
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().expect("run strata");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn apply(&self) -> Run {
+        let run = self.strata(&["apply", "-auto-approve"]);
+        assert_eq!(run.code, 0, "apply failed: {run:?}");
+        run
+    }
+
+    /// Asserts that a plan now shows no changes.
+    pub fn assert_converged(&self) {
+        let run = self.strata(&["plan", "-detailed-exitcode"]);
+        assert_eq!(run.code, 0, "expected no changes: {run:?}");
+        assert!(run.stdout.contains("No changes."), "{run:?}");
+    }
+}
+
+/// Validates a state document against `schemas/state.schema.json`.
+pub fn assert_valid_state(state: &serde_json::Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/state.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let errors: Vec<String> = validator.iter_errors(state).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "state does not match schemas/state.schema.json: {errors:#?}\n{state:#}");
+}

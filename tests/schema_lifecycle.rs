@@ -1,0 +1,241 @@
+//! The spine end to end against a real PostgreSQL: apply, converge, change, destroy, and a
+//! failure part-way through an apply.
+
+mod common;
+
+use common::{TestDb, Workdir};
+
+const BASE: &str = r#"
+variable "environment" {
+  type    = string
+  default = "test"
+}
+
+locals {
+  owner = "ml-${var.environment}"
+}
+
+resource "postgres_enum" "model_status" {
+  name   = "model_status"
+  values = ["draft", "training", "production"]
+}
+
+resource "postgres_table" "users" {
+  name    = "users"
+  comment = "Platform users (${local.owner})"
+
+  column {
+    name     = "id"
+    type     = "bigint"
+    null     = false
+    identity = "always"
+  }
+  column {
+    name = "email"
+    type = "varchar(255)"
+    null = false
+  }
+  column {
+    name    = "created_at"
+    type    = "timestamptz"
+    null    = false
+    default = "now()"
+  }
+  column {
+    name    = "active"
+    type    = "bool"
+    default = "true"
+  }
+
+  primary_key = ["id"]
+
+  unique {
+    columns = ["email"]
+  }
+
+  check {
+    name       = "users_email_not_blank"
+    expression = "email <> ''"
+  }
+}
+
+resource "postgres_table" "models" {
+  name = "models"
+
+  column {
+    name     = "id"
+    type     = "int8"
+    null     = false
+    identity = "by default"
+  }
+  column {
+    name = "owner_id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name    = "status"
+    type    = "${postgres_enum.model_status.schema}.${postgres_enum.model_status.name}"
+    null    = false
+    default = "'draft'"
+  }
+  column {
+    name = "score"
+    type = "numeric(5,2)"
+  }
+  column {
+    name    = "metadata"
+    type    = "jsonb"
+    default = "'{}'::jsonb"
+  }
+
+  primary_key = ["id"]
+
+  foreign_key {
+    columns     = ["owner_id"]
+    references  = postgres_table.users.id
+    ref_columns = ["id"]
+    on_delete   = "cascade"
+  }
+
+  check {
+    name       = "models_score_range"
+    expression = "score >= 0 AND score <= 100"
+  }
+
+  index {
+    name    = "idx_models_status"
+    columns = ["status"]
+  }
+}
+"#;
+
+#[test]
+fn apply_creates_everything_and_a_second_plan_shows_no_changes() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+
+    let plan = work.strata(&["plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 3 to add, 0 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("CREATE TABLE"), "the plan shows the SQL: {plan:?}");
+    assert!(db.catalog().iter().all(|l| !l.starts_with("table public.")), "plan must not touch the database");
+
+    work.apply();
+    assert!(db.has_table("users") && db.has_table("models"));
+    assert!(db.catalog().iter().any(|l| l.starts_with("index idx_models_status")));
+    assert_eq!(work.state_addresses(), ["postgres_enum.model_status", "postgres_table.models", "postgres_table.users"]);
+    work.assert_converged();
+}
+
+#[test]
+fn column_changes_and_new_indexes_are_planned_as_sql_and_applied() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+    work.apply();
+
+    // Change a column's type.
+    work.write("main.tf", &BASE.replace("type = \"numeric(5,2)\"", "type = \"numeric(7,3)\""));
+    let plan = work.strata(&["plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(plan.stdout.contains("postgres_table.models will be updated in place"), "{plan:?}");
+    assert!(plan.stdout.contains("ALTER TABLE") && plan.stdout.contains("TYPE numeric(7,3)"), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    work.apply();
+    assert!(db.columns("models").iter().any(|c| c == "score numeric(7,3) false"), "{:?}", db.columns("models"));
+    work.assert_converged();
+
+    // Add a column.
+    let with_column = BASE.replace("  primary_key = [\"id\"]\n\n  foreign_key", "  column {\n    name = \"trained_at\"\n    type = \"timestamptz\"\n  }\n\n  primary_key = [\"id\"]\n\n  foreign_key");
+    work.write("main.tf", &with_column);
+    let plan = work.strata(&["plan"]);
+    assert!(plan.stdout.contains("ADD COLUMN") && plan.stdout.contains("trained_at"), "{plan:?}");
+    work.apply();
+    assert!(db.columns("models").iter().any(|c| c.starts_with("trained_at timestamp with time zone")));
+    work.assert_converged();
+
+    // Add a standalone index.
+    let with_index = format!(
+        "{with_column}\nresource \"postgres_index\" \"users_created\" {{\n  table   = postgres_table.users.id\n  name    = \"idx_users_created_at\"\n  columns = [\"created_at\"]\n}}\n"
+    );
+    work.write("main.tf", &with_index);
+    let plan = work.strata(&["plan"]);
+    assert!(plan.stdout.contains("CREATE INDEX") && plan.stdout.contains("idx_users_created_at"), "{plan:?}");
+    work.apply();
+    assert!(db.catalog().iter().any(|l| l.starts_with("index idx_users_created_at")));
+    work.assert_converged();
+}
+
+#[test]
+fn destroy_leaves_the_database_as_it_was() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE unmanaged (id int PRIMARY KEY)");
+    let before = db.catalog();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+    work.apply();
+
+    let run = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.catalog(), before, "destroy must remove exactly what strata created");
+    assert!(work.state_addresses().is_empty());
+}
+
+#[test]
+fn a_failing_statement_mid_apply_leaves_state_holding_exactly_what_was_done() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let broken = BASE.replace("expression = \"score >= 0 AND score <= 100\"", "expression = \"no_such_column > 0\"");
+    work.write("main.tf", &broken);
+
+    let run = work.strata(&["apply", "-auto-approve"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("postgres_table.models"), "the failed resource is named: {run:?}");
+    assert!(run.stderr.contains("no_such_column"), "the database's error is shown: {run:?}");
+    assert!(db.has_table("users"));
+    assert!(!db.has_table("models"), "the failed table's transaction rolled back");
+    assert_eq!(work.state_addresses(), ["postgres_enum.model_status", "postgres_table.users"]);
+
+    work.write("main.tf", BASE);
+    work.apply();
+    work.assert_converged();
+}
+
+#[test]
+fn a_saved_plan_applies_and_refuses_once_the_state_moved_on() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+    let plan = work.strata(&["plan", "-out", "first.plan.json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let stale = work.strata(&["plan", "-out", "second.plan.json"]);
+    assert_eq!(stale.code, 0, "{stale:?}");
+
+    let run = work.strata(&["apply", "first.plan.json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(db.has_table("models"));
+
+    let refused = work.strata(&["apply", "second.plan.json"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("the state changed since this plan was made"), "{refused:?}");
+}
+
+#[test]
+fn a_second_apply_waits_for_no_one_it_fails_naming_the_holder() {
+    use fs2::FileExt;
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+    let lock_path = work.path().join("strata.state.json.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock_exclusive().unwrap();
+    std::fs::write(&lock_path, r#"{"id":"abc","operation":"apply","who":"ci@runner-7","pid":4242,"created":"2026-11-24T08:00:00Z"}"#).unwrap();
+
+    let run = work.strata(&["apply", "-auto-approve"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is locked") && run.stderr.contains("ci@runner-7"), "{run:?}");
+    assert!(!db.has_table("users"));
+    drop(lock);
+}
