@@ -147,11 +147,12 @@ fn variable_value(variable: &Variable, raw: Option<RawValue>, require_all: bool)
     let (value, source) = match raw {
         Some(RawValue::Text(text, source)) if constraint.takes_raw_string() => (Value::String(text), source),
         Some(RawValue::Text(text, source)) => {
-            let expr: hcl::Expression = text.parse().map_err(|err| {
-                Diagnostic::error(format!("invalid value for variable \"{}\" from {source}: {err}", variable.name))
-                    .hint(format!("the variable has type {}; write the value in HCL syntax", constraint.describe()))
-            })?;
-            (constant_value(&expr)?, source)
+            let invalid = |why: String| {
+                Diagnostic::error(format!("invalid value for variable \"{}\" from {source}: {why}", variable.name))
+                    .hint(format!("the variable has type {}; write the value in HCL syntax, e.g. 3, true or [\"a\"]", constraint.describe()))
+            };
+            let expr: hcl::Expression = text.parse().map_err(|err| invalid(format!("{err}")))?;
+            (constant_value(&expr).map_err(|d| invalid(d.summary))?, source)
         }
         Some(RawValue::Parsed(value, location)) => (value, location.to_string()),
         None => match &variable.default {
