@@ -11,8 +11,7 @@ use strata_provider_sdk::{Block, Nesting, Type, Value};
 
 use crate::config::BodyExpr;
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
-use crate::eval::types::to_number;
-use crate::eval::{float_value, to_string};
+use crate::eval::types::TypeConstraint;
 
 /// Checks the shape of `body` against `schema`; `context` names the block in messages.
 pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> {
@@ -133,33 +132,5 @@ fn type_error(context: &str, name: &str, ty: &Type, why: &str, location: Option<
 
 /// Converts a value to `ty`, as Terraform's automatic conversions do.
 pub fn convert(ty: &Type, value: Value) -> std::result::Result<Value, String> {
-    if matches!(value, Value::Null | Value::Unknown) {
-        return Ok(value);
-    }
-    match ty {
-        Type::Any => Ok(value),
-        Type::String => match value {
-            Value::String(_) => Ok(value),
-            Value::Number(_) | Value::Bool(_) => to_string(&value).map(Value::String).map_err(|d| d.summary),
-            other => Err(format!("expected a string, got a {}", other.type_name())),
-        },
-        Type::Number => to_number(&value).map(float_value).map_err(|d| d.summary),
-        Type::Bool => match value {
-            Value::Bool(_) => Ok(value),
-            Value::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
-            other => Err(format!("expected true or false, got a {}", other.type_name())),
-        },
-        Type::List(inner) => match value {
-            Value::List(items) => items.into_iter().map(|item| convert(inner, item)).collect::<std::result::Result<_, _>>().map(Value::List),
-            other => Err(format!("expected a list, got a {}", other.type_name())),
-        },
-        Type::Map(inner) => match value {
-            Value::Object(map) => map
-                .into_iter()
-                .map(|(k, v)| convert(inner, v).map(|v| (k, v)))
-                .collect::<std::result::Result<_, _>>()
-                .map(Value::Object),
-            other => Err(format!("expected a map, got a {}", other.type_name())),
-        },
-    }
+    TypeConstraint::from_schema(ty).convert(value)
 }

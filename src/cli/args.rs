@@ -87,13 +87,10 @@ pub struct PlanArgs {
     pub destroy: bool,
 }
 
-#[derive(Args, Debug)]
-pub struct ApplyArgs {
-    /// A plan file saved by `strata plan -out FILE`.
-    pub plan_file: Option<PathBuf>,
-    #[command(flatten)]
-    pub vars: VarArgs,
-    /// Apply without asking (required when not run interactively).
+/// How changes are carried out, shared by apply and destroy.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct RunArgs {
+    /// Go ahead without asking (required when not run interactively).
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
     /// How many independent changes run at once.
@@ -102,14 +99,21 @@ pub struct ApplyArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// A plan file saved by `strata plan -out FILE`.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Destroy without asking (required when not run interactively).
-    #[arg(long = "auto-approve")]
-    pub auto_approve: bool,
-    #[arg(long = "parallelism", default_value_t = 10, value_name = "N")]
-    pub parallelism: usize,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use strata_provider_sdk::{Action, Value};
 
-use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, PlanArgs, StateCommand, VarArgs};
+use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, PlanArgs, RunArgs, StateCommand, VarArgs};
 use super::print_diagnostics;
 use crate::addr::Address;
 use crate::apply::{ApplyReport, Event, Executor};
@@ -102,15 +102,15 @@ impl Runner<'_> {
     async fn apply(&self, args: ApplyArgs) -> Result<i32> {
         match &args.plan_file {
             Some(path) => self.apply_saved(path, &args).await,
-            None => self.plan_and_apply(&args.vars, PlanOptions::default(), args.auto_approve, args.parallelism).await,
+            None => self.plan_and_apply(&args.vars, PlanOptions::default(), args.run).await,
         }
     }
 
     async fn destroy(&self, args: DestroyArgs) -> Result<i32> {
-        self.plan_and_apply(&args.vars, PlanOptions { destroy: true }, args.auto_approve, args.parallelism).await
+        self.plan_and_apply(&args.vars, PlanOptions { destroy: true }, args.run).await
     }
 
-    async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, auto_approve: bool, parallelism: usize) -> Result<i32> {
+    async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
         let ctx = self.load(vars, true)?;
         let mut store = ctx.store();
         let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
@@ -119,11 +119,11 @@ impl Runner<'_> {
         if !plan.has_changes() {
             return Ok(0);
         }
-        if !auto_approve && !confirm()? {
+        if !run.auto_approve && !confirm()? {
             println!("\nApply cancelled.");
             return Ok(1);
         }
-        self.execute(&ctx, &mut store, state, &plan, parallelism).await
+        self.execute(&ctx, &mut store, state, &plan, run.parallelism).await
     }
 
     async fn apply_saved(&self, path: &Path, args: &ApplyArgs) -> Result<i32> {
@@ -142,7 +142,7 @@ impl Runner<'_> {
         let state = existing.unwrap_or_default();
         let used = Providers::names_for(saved.plan.changes.iter().map(|c| &c.address).chain(ctx.config.resources.keys()));
         configure_providers(&ctx, &used).await?;
-        self.execute(&ctx, &mut store, state, &saved.plan, args.parallelism).await
+        self.execute(&ctx, &mut store, state, &saved.plan, args.run.parallelism).await
     }
 
     async fn execute(&self, ctx: &Context, store: &mut StateStore, state: State, plan: &Plan, parallelism: usize) -> Result<i32> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use hcl::expr::{Expression, ObjectKey};
-use strata_provider_sdk::Value;
+use strata_provider_sdk::{Type, Value};
 
 use super::float_value;
 use crate::diag::Diagnostic;
@@ -65,6 +65,18 @@ impl TypeConstraint {
                 }
             }
             _ => Err(invalid()),
+        }
+    }
+
+    /// The constraint a provider schema's attribute type imposes.
+    pub fn from_schema(ty: &Type) -> TypeConstraint {
+        match ty {
+            Type::String => TypeConstraint::String,
+            Type::Number => TypeConstraint::Number,
+            Type::Bool => TypeConstraint::Bool,
+            Type::List(inner) => TypeConstraint::List(Box::new(TypeConstraint::from_schema(inner))),
+            Type::Map(inner) => TypeConstraint::Map(Box::new(TypeConstraint::from_schema(inner))),
+            Type::Any => TypeConstraint::Any,
         }
     }
 
