@@ -1,0 +1,279 @@
+//! Reading live objects from `pg_catalog`.
+//!
+//! A [`Snapshot`] of a whole database takes a fixed number of queries (one per kind of object),
+//! however many tables there are. The same readers read a single relation (the shadow table used to
+//! normalise a desired definition, see `normalize`), so live and desired objects are always
+//! compared in the form PostgreSQL itself prints.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::{Client, Row};
+
+use crate::config::describe_error;
+use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
+use strata_provider_sdk::ProviderError;
+
+/// Which relations a read covers.
+#[derive(Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every table in every user schema.
+    Database,
+    /// One relation, by name as `regclass` reads it (e.g. `pg_temp.strata_shadow`).
+    Relation(&'a str),
+}
+
+impl Scope<'_> {
+    /// A condition on the relation alias `c` and its namespace `n`.
+    fn condition(&self) -> String {
+        match self {
+            Scope::Database => USER_SCHEMAS.to_owned(),
+            Scope::Relation(name) => format!("c.oid = '{}'::regclass", name.replace('\'', "''")),
+        }
+    }
+}
+
+const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'";
+
+/// The live objects of one database.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub schemas: BTreeMap<String, Schema>,
+    pub extensions: BTreeMap<String, Extension>,
+    pub enums: BTreeMap<String, Enum>,
+    /// Tables by `schema.name`, with every index that does not back a constraint.
+    pub tables: BTreeMap<String, Table>,
+    /// Every index that does not back a constraint, by `schema.name`.
+    pub indexes: BTreeMap<String, TableIndex>,
+}
+
+/// How many queries [`Snapshot::read`] runs, whatever the size of the database.
+pub const SNAPSHOT_QUERIES: usize = 7;
+
+async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, ProviderError> {
+    client.query(sql, &[]).await.map_err(|err| ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err))))
+}
+
+impl Snapshot {
+    pub async fn read(client: &Client) -> Result<Snapshot, ProviderError> {
+        let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}"))
+            .await?
+            .iter()
+            .map(|row| (row.get::<_, String>(0), Schema { name: row.get(0), owner: Some(row.get(1)) }))
+            .collect();
+        let extensions = query(client, "SELECT e.extname, n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace")
+            .await?
+            .iter()
+            .map(|row| (row.get::<_, String>(0), Extension { name: row.get(0), schema: Some(row.get(1)), version: Some(row.get(2)) }))
+            .collect();
+        let enums = query(
+            client,
+            &format!(
+                "SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_type t \
+                 JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMAS} GROUP BY 1, 2"
+            ),
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let found = Enum { schema: row.get(0), name: row.get(1), values: row.get(2) };
+            (found.id(), found)
+        })
+        .collect();
+        let (tables, indexes) = read_tables(client, Scope::Database).await?;
+        Ok(Snapshot { schemas, extensions, enums, tables, indexes })
+    }
+}
+
+/// Tables (with columns, keys, checks and indexes) and standalone-style index records for `scope`:
+/// four queries.
+pub async fn read_tables(client: &Client, scope: Scope<'_>) -> Result<(BTreeMap<String, Table>, BTreeMap<String, TableIndex>), ProviderError> {
+    let condition = scope.condition();
+    let mut tables: BTreeMap<u32, Table> = BTreeMap::new();
+    let table_rows = query(
+        client,
+        &format!(
+            "SELECT c.oid, n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {condition}"
+        ),
+    )
+    .await?;
+    for row in &table_rows {
+        tables.insert(
+            row.get(0),
+            Table {
+                schema: row.get(1),
+                name: row.get(2),
+                comment: row.get(3),
+                primary_key: vec![],
+                columns: vec![],
+                uniques: vec![],
+                checks: vec![],
+                foreign_keys: vec![],
+                indexes: vec![],
+            },
+        );
+    }
+    read_columns(client, &condition, &mut tables).await?;
+    read_constraints(client, &condition, &mut tables).await?;
+    let indexes = read_indexes(client, &condition, &mut tables).await?;
+    Ok((tables.into_values().map(|t| (t.id(), t)).collect(), indexes))
+}
+
+async fn read_columns(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
+    let rows = query(
+        client,
+        &format!(
+            "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), \
+             a.attidentity::text, col_description(a.attrelid, a.attnum) FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {condition} ORDER BY a.attrelid, a.attnum"
+        ),
+    )
+    .await?;
+    for row in rows {
+        let Some(table) = tables.get_mut(&row.get::<_, u32>(0)) else { continue };
+        let identity = match row.get::<_, String>(5).as_str() {
+            "a" => Some("always".to_owned()),
+            "d" => Some("by default".to_owned()),
+            _ => None,
+        };
+        table.columns.push(Column {
+            name: row.get(1),
+            type_name: row.get(2),
+            nullable: !row.get::<_, bool>(3),
+            default: row.get(4),
+            identity,
+            comment: row.get(6),
+        });
+    }
+    Ok(())
+}
+
+async fn read_constraints(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
+    let names = |keys: &str, rel: &str| {
+        format!("ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num ORDER BY k.ord)")
+    };
+    let rows = query(
+        client,
+        &format!(
+            "SELECT con.conrelid, con.conname, con.contype::text, pg_get_constraintdef(con.oid, true), {}, \
+             rn.nspname || '.' || rc.relname, {}, con.confdeltype::text, con.confupdtype::text \
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
+             WHERE con.contype IN ('p', 'u', 'c', 'f') AND {condition} ORDER BY con.conrelid, con.conname",
+            names("con.conkey", "con.conrelid"),
+            names("con.confkey", "con.confrelid"),
+        ),
+    )
+    .await?;
+    for row in rows {
+        let Some(table) = tables.get_mut(&row.get::<_, u32>(0)) else { continue };
+        let name: String = row.get(1);
+        let columns: Vec<String> = row.get(4);
+        match row.get::<_, String>(2).as_str() {
+            "p" => table.primary_key = columns,
+            "u" => table.uniques.push(crate::model::Unique { name, columns }),
+            "c" => table.checks.push(Check { name, expression: check_expression(&row.get::<_, String>(3)) }),
+            _ => table.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                references: row.get(5),
+                ref_columns: row.get(6),
+                on_delete: action_word(&row.get::<_, String>(7)),
+                on_update: action_word(&row.get::<_, String>(8)),
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// `CHECK ((price > 0))` as the expression inside.
+fn check_expression(definition: &str) -> String {
+    let body = definition.trim_end_matches(" NOT VALID").trim();
+    body.strip_prefix("CHECK (").and_then(|rest| rest.strip_suffix(')')).unwrap_or(body).to_owned()
+}
+
+fn action_word(code: &str) -> String {
+    match code {
+        "r" => "RESTRICT",
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        _ => "NO ACTION",
+    }
+    .to_owned()
+}
+
+async fn read_indexes(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<BTreeMap<String, TableIndex>, ProviderError> {
+    let rows = query(
+        client,
+        &format!(
+            "SELECT i.indrelid, n.nspname, ic.relname, am.amname, i.indisunique, i.indisvalid, i.indnkeyatts::int, \
+             pg_get_expr(i.indpred, i.indrelid, true), \
+             ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k ORDER BY k), \
+             ARRAY(SELECT o::int FROM unnest(i.indoption) o), n.nspname || '.' || c.relname \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = ic.relam \
+             WHERE {condition} AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')) \
+             ORDER BY i.indrelid, ic.relname"
+        ),
+    )
+    .await?;
+    let mut standalone = BTreeMap::new();
+    for row in rows {
+        let key_count = usize::try_from(row.get::<_, i32>(6)).unwrap_or(0);
+        let definitions: Vec<String> = row.get(8);
+        let options: Vec<i32> = row.get(9);
+        let columns = definitions.iter().take(key_count).enumerate().map(|(k, column)| with_ordering(column, options.get(k).copied().unwrap_or(0))).collect();
+        let index = Index {
+            name: row.get(2),
+            columns,
+            unique: row.get(4),
+            using: row.get(3),
+            predicate: row.get(7),
+            include: definitions.iter().skip(key_count).cloned().collect(),
+        };
+        let schema: String = row.get(1);
+        let record = TableIndex { schema: schema.clone(), table: row.get(10), index: index.clone(), concurrently: false, valid: row.get(5) };
+        standalone.insert(record.id(), record);
+        if let Some(table) = tables.get_mut(&row.get::<_, u32>(0)) {
+            table.indexes.push(index);
+        }
+    }
+    Ok(standalone)
+}
+
+/// A key column with `DESC` / `NULLS FIRST|LAST` when they differ from the default.
+fn with_ordering(column: &str, option: i32) -> String {
+    let descending = option & 1 != 0;
+    let nulls_first = option & 2 != 0;
+    let mut text = column.to_owned();
+    if descending {
+        text.push_str(" DESC");
+    }
+    match (descending, nulls_first) {
+        (false, true) => text.push_str(" NULLS FIRST"),
+        (true, false) => text.push_str(" NULLS LAST"),
+        _ => {}
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_definitions_lose_their_wrapper() {
+        assert_eq!(check_expression("CHECK ((price > (0)::numeric))"), "(price > (0)::numeric)");
+        assert_eq!(check_expression("CHECK (a > 1) NOT VALID"), "a > 1");
+    }
+
+    #[test]
+    fn index_ordering_is_spelled_only_when_not_default() {
+        assert_eq!(with_ordering("ts", 0), "ts");
+        assert_eq!(with_ordering("ts", 3), "ts DESC");
+        assert_eq!(with_ordering("ts", 1), "ts DESC NULLS LAST");
+    }
+}

@@ -1,0 +1,140 @@
+//! Connection settings: the `provider "postgres"` block, falling back to the libpq environment
+//! (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) and `DATABASE_URL`, and opening
+//! connections with them. The password never appears in any message.
+
+use std::time::Duration;
+
+use native_tls::TlsConnector;
+use postgres_native_tls::MakeTlsConnector;
+use strata_provider_sdk::{ProviderError, Value};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Where and how to connect.
+#[derive(Clone, Debug)]
+pub struct ConnSettings {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    password: Option<String>,
+    sslmode: String,
+    connect_timeout: u64,
+}
+
+impl ConnSettings {
+    /// Reads the provider block (null when there is none) over the environment.
+    pub fn from_config(config: &Value) -> Result<ConnSettings, ProviderError> {
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        let url = config.get_str("url").map(str::to_owned).or_else(|| env("DATABASE_URL"));
+        let from_url: Option<Config> = match &url {
+            Some(url) => Some(url.parse().map_err(|_| {
+                ProviderError::new("the postgres url is not a valid connection string").with_hint("write it as postgres://USER@HOST:PORT/DATABASE")
+            })?),
+            None => None,
+        };
+        let url_host = from_url.as_ref().and_then(|c| c.get_hosts().first()).and_then(|h| match h {
+            tokio_postgres::config::Host::Tcp(host) => Some(host.clone()),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => Some(path.display().to_string()),
+        });
+        let port = match config.get("port").filter(|v| !v.is_null()) {
+            Some(value) => Some(value.as_i64().and_then(|p| u16::try_from(p).ok()).ok_or_else(|| ProviderError::new("port must be a number from 1 to 65535"))?),
+            None => env("PGPORT").map(|p| p.parse::<u16>().map_err(|_| ProviderError::new(format!("PGPORT is not a port number: {p}")))).transpose()?,
+        };
+        let sslmode = config.get_str("sslmode").map(str::to_owned).or_else(|| env("PGSSLMODE")).unwrap_or_else(|| "prefer".into());
+        if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&sslmode.as_str()) {
+            return Err(ProviderError::new(format!("unknown sslmode \"{sslmode}\"")).with_hint("use disable, prefer, require, verify-ca or verify-full"));
+        }
+        Ok(ConnSettings {
+            host: config.get_str("host").map(str::to_owned).or_else(|| env("PGHOST")).or(url_host).unwrap_or_else(|| "localhost".into()),
+            port: port.or_else(|| from_url.as_ref().and_then(|c| c.get_ports().first().copied())).unwrap_or(5432),
+            database: config.get_str("database").map(str::to_owned).or_else(|| env("PGDATABASE")).or_else(|| from_url.as_ref().and_then(|c| c.get_dbname().map(str::to_owned))).unwrap_or_else(|| "postgres".into()),
+            user: config.get_str("username").map(str::to_owned).or_else(|| env("PGUSER")).or_else(|| from_url.as_ref().and_then(|c| c.get_user().map(str::to_owned))).unwrap_or_else(|| "postgres".into()),
+            password: config
+                .get_str("password")
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .or_else(|| env("PGPASSWORD"))
+                .or_else(|| from_url.as_ref().and_then(|c| c.get_password()).map(|p| String::from_utf8_lossy(p).into_owned())),
+            sslmode,
+            connect_timeout: config.get_i64("connect_timeout").and_then(|t| u64::try_from(t).ok()).unwrap_or(10),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("{}:{} (database \"{}\", user \"{}\")", self.host, self.port, self.database, self.user)
+    }
+
+    fn driver_config(&self) -> Config {
+        let mut config = Config::new();
+        config.host(&self.host).port(self.port).dbname(&self.database).user(&self.user).application_name("strata");
+        config.connect_timeout(Duration::from_secs(self.connect_timeout.max(1)));
+        if let Some(password) = &self.password {
+            config.password(password);
+        }
+        config.ssl_mode(match self.sslmode.as_str() {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        config
+    }
+
+    fn tls(&self) -> Result<MakeTlsConnector, ProviderError> {
+        let mut builder = TlsConnector::builder();
+        // libpq's require and prefer encrypt without checking the certificate; verify-ca checks the
+        // chain but not the name; verify-full checks both.
+        match self.sslmode.as_str() {
+            "verify-full" => {}
+            "verify-ca" => {
+                builder.danger_accept_invalid_hostnames(true);
+            }
+            _ => {
+                builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
+            }
+        }
+        builder.build().map(MakeTlsConnector::new).map_err(|err| ProviderError::new(format!("cannot set up TLS: {err}")))
+    }
+
+    /// Opens a connection; its driver task runs in the background until the client is dropped.
+    pub async fn connect(&self) -> Result<Client, ProviderError> {
+        let config = self.driver_config();
+        let failed = |err: tokio_postgres::Error| {
+            ProviderError::new(format!("cannot connect to PostgreSQL at {}: {}", self.describe(), describe_error(&err))).with_hint(format!(
+                "check that the server is running and accepts TCP connections on {}:{}, and that the provider \"postgres\" block (or PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) names the right server and credentials",
+                self.host, self.port
+            ))
+        };
+        if self.sslmode == "disable" {
+            let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+            tokio::spawn(connection);
+            return Ok(client);
+        }
+        let (client, connection) = config.connect(self.tls()?).await.map_err(failed)?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+}
+
+/// The server's message when there is one (with its detail and hint), else the driver's.
+pub fn describe_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(inner) = source {
+                text.push_str(&format!(": {inner}"));
+                source = inner.source();
+            }
+            text
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The PostgreSQL provider of strata: schemas, extensions, enums, tables and indexes.
+//!
+//! Owns connecting to a server (`config`), what it accepts (`schema`), reading live objects from
+//! `pg_catalog` (`catalog`), comparing them with desired ones in PostgreSQL's own spelling
+//! (`normalize`, `diff`) and the SQL that changes them (`ddl`). It knows nothing of the CLI, HCL or
+//! the state file, and never touches an object it was not handed.
+
+mod catalog;
+mod config;
+mod ddl;
+mod diff;
+mod model;
+mod normalize;
+mod schema;
+
+use async_trait::async_trait;
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
+use tokio::sync::Mutex;
+use tokio_postgres::Client;
+
+use crate::catalog::{read_tables, Scope, Snapshot};
+use crate::config::{describe_error, ConnSettings};
+use crate::model::{Enum, Extension, Schema, Table, TableIndex};
+
+pub use catalog::SNAPSHOT_QUERIES;
+
+pub struct PostgresProvider {
+    schema: ProviderSchema,
+    settings: std::sync::OnceLock<ConnSettings>,
+    /// The connection refresh and plan use; applies open their own so they can run concurrently.
+    session: Mutex<Option<Client>>,
+}
+
+impl Default for PostgresProvider {
+    fn default() -> Self {
+        PostgresProvider::new()
+    }
+}
+
+impl PostgresProvider {
+    pub fn new() -> PostgresProvider {
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), session: Mutex::new(None) }
+    }
+
+    fn settings(&self) -> Result<&ConnSettings, ProviderError> {
+        self.settings.get().ok_or_else(|| ProviderError::new("the postgres provider was used before it was configured"))
+    }
+
+    async fn session(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, ProviderError> {
+        let mut guard = self.session.lock().await;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(self.settings()?.connect().await?);
+        }
+        Ok(guard)
+    }
+}
+
+#[async_trait]
+impl Provider for PostgresProvider {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+        let settings = ConnSettings::from_config(config)?;
+        let client = settings.connect().await?;
+        let _ = self.settings.set(settings);
+        *self.session.lock().await = Some(client);
+        Ok(())
+    }
+
+    async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let guard = self.session().await?;
+        let client = guard.as_ref().ok_or_else(|| ProviderError::new("no connection"))?;
+        let snapshot = Snapshot::read(client).await?;
+        requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
+    }
+
+    async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
+        if !request.desired.is_wholly_known() {
+            return Ok(plan_with_unknowns(request));
+        }
+        let guard = self.session().await?;
+        let client = guard.as_ref().ok_or_else(|| ProviderError::new("no connection"))?;
+        let prior = request.prior.as_ref();
+        Ok(match request.type_name.as_str() {
+            "postgres_table" => {
+                let mut desired = Table::from_value(&request.desired)?;
+                normalize::implied_not_null(&mut desired);
+                let prior = prior.map(Table::from_value).transpose()?;
+                let normalized = match &prior {
+                    Some(_) => normalize::shadow_table(client, &desired).await,
+                    None => None,
+                };
+                diff::table(prior.as_ref(), &desired, normalized.as_ref())
+            }
+            "postgres_index" => {
+                let desired = TableIndex::from_value(&request.desired)?;
+                let prior = prior.map(TableIndex::from_value).transpose()?;
+                let normalized = match &prior {
+                    Some(_) => normalize::shadow_index(client, &desired).await,
+                    None => None,
+                };
+                diff::table_index(prior.as_ref(), &desired, normalized.as_ref())
+            }
+            "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
+            "postgres_schema" => diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &Schema::from_value(&request.desired)?),
+            "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
+            other => return Err(unknown_type(other)),
+        })
+    }
+
+    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        let client = self.settings()?.connect().await?;
+        let statements = match request.action {
+            Action::Delete => {
+                let prior = request.prior.as_ref().ok_or_else(|| ProviderError::new("nothing to delete"))?;
+                diff::drop_statements(&request.type_name, prior)?
+            }
+            _ => {
+                let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired: request.planned.clone() };
+                self.plan(&plan_request).await?.operations
+            }
+        };
+        let in_transaction = !statements.iter().any(|s| s.contains(" CONCURRENTLY "));
+        run_statements(&client, &statements, in_transaction).await?;
+        if request.action == Action::Delete {
+            return Ok(Value::Null);
+        }
+        read_back(&client, &request.type_name, &request.planned).await.map_err(ApplyFailure::from)
+    }
+}
+
+fn unknown_type(type_name: &str) -> ProviderError {
+    ProviderError::new(format!("the postgres provider has no resource type {type_name}"))
+}
+
+/// A plan for a configuration that still holds values only apply will know: its SQL is decided
+/// then.
+fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
+    let action = if request.prior.is_some() { Action::Update } else { Action::Create };
+    let mut planned = request.desired.clone();
+    if planned.get("id").is_none_or(Value::is_null) {
+        planned.set("id", Value::Unknown);
+    }
+    PlannedChange { operations: vec!["-- SQL decided during apply, once every value is known".into()], ..PlannedChange::new(action, planned) }
+}
+
+/// Runs statements, in one transaction unless one of them cannot run inside one.
+async fn run_statements(client: &Client, statements: &[String], in_transaction: bool) -> Result<(), ApplyFailure> {
+    let failed = |statement: &str, err: tokio_postgres::Error| {
+        ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)))
+            .with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again")
+    };
+    if in_transaction {
+        client.batch_execute("BEGIN").await.map_err(|e| failed("BEGIN", e))?;
+        for statement in statements {
+            if let Err(err) = client.batch_execute(statement).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(failed(statement, err).into());
+            }
+        }
+        client.batch_execute("COMMIT").await.map_err(|e| failed("COMMIT", e))?;
+        return Ok(());
+    }
+    for statement in statements {
+        client.batch_execute(statement).await.map_err(|err| {
+            let mut error = failed(statement, err);
+            error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
+            error
+        })?;
+    }
+    Ok(())
+}
+
+/// The object as it now is, in the state's shape.
+async fn read_back(client: &Client, type_name: &str, planned: &Value) -> Result<Value, ProviderError> {
+    let gone = || ProviderError::new(format!("the {type_name} just applied could not be read back"));
+    if type_name == "postgres_table" {
+        let wanted = Table::from_value(planned)?;
+        let relation = ddl::qualified(&wanted.schema, &wanted.name);
+        let (tables, _) = read_tables(client, Scope::Relation(&relation)).await?;
+        let live = tables.into_values().next().ok_or_else(gone)?;
+        return Ok(managed_view(live, &wanted).to_value());
+    }
+    let snapshot = Snapshot::read(client).await?;
+    find_live(&snapshot, type_name, planned)?.ok_or_else(gone)
+}
+
+/// The live object behind `state` in the snapshot, `None` when it is gone.
+fn find_live(snapshot: &Snapshot, type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
+    Ok(match type_name {
+        "postgres_table" => {
+            let managed = Table::from_value(state)?;
+            snapshot.tables.get(&managed.id()).map(|live| managed_view(live.clone(), &managed).to_value())
+        }
+        "postgres_index" => {
+            let managed = TableIndex::from_value(state)?;
+            snapshot.indexes.get(&managed.id()).map(|live| TableIndex { concurrently: managed.concurrently, ..live.clone() }.to_value())
+        }
+        "postgres_enum" => snapshot.enums.get(&Enum::from_value(state)?.id()).map(Enum::to_value),
+        "postgres_schema" => snapshot.schemas.get(&Schema::from_value(state)?.name).map(Schema::to_value),
+        "postgres_extension" => snapshot.extensions.get(&Extension::from_value(state)?.name).map(Extension::to_value),
+        other => return Err(unknown_type(other)),
+    })
+}
+
+/// A live table cut down to the constraints and indexes strata manages (those named in
+/// `managed`): anything added by hand next to them is never planned for deletion.
+fn managed_view(mut live: Table, managed: &Table) -> Table {
+    live.indexes.retain(|i| managed.indexes.iter().any(|m| m.name == i.name));
+    live.uniques.retain(|u| managed.uniques.iter().any(|m| m.name == u.name));
+    live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));
+    live.foreign_keys.retain(|f| managed.foreign_keys.iter().any(|m| m.name == f.name));
+    live
+}

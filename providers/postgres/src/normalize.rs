@@ -1,0 +1,126 @@
+//! Putting a desired definition into the form PostgreSQL prints, so that it compares equal to the
+//! live object when it means the same thing (`int8` and `bigint`, `'draft'` and
+//! `'draft'::model_status`, `price > 0` and `(price > (0)::numeric)`).
+//!
+//! The reliable way is to ask PostgreSQL: create the desired table (or index) as a temporary
+//! "shadow" inside a transaction that is always rolled back, and read it back with the same catalog
+//! reader as live objects. Where that is impossible (a type that does not exist yet), a local table
+//! of type aliases does what it can.
+
+use tokio_postgres::Client;
+
+use crate::catalog::{read_tables, Scope};
+use crate::ddl;
+use crate::model::{Table, TableIndex};
+
+const SHADOW: &str = "strata_shadow";
+const SHADOW_REGCLASS: &str = "pg_temp.strata_shadow";
+
+/// Columns that PostgreSQL makes NOT NULL whatever the definition says.
+pub fn implied_not_null(table: &mut Table) {
+    for column in &mut table.columns {
+        if column.identity.is_some() || table.primary_key.contains(&column.name) {
+            column.nullable = false;
+        }
+    }
+}
+
+/// `desired` as PostgreSQL would store it, or `None` when the shadow cannot be created.
+pub async fn shadow_table(client: &Client, desired: &Table) -> Option<Table> {
+    let mut statements = vec![ddl::create_table_named(desired, SHADOW, true)];
+    statements.extend(desired.indexes.iter().map(|index| ddl::create_index(index, SHADOW, false)));
+    let shadow = in_rolled_back_transaction(client, &statements).await?;
+    let mut normalized = desired.clone();
+    for column in &mut normalized.columns {
+        if let Some(seen) = shadow.columns.iter().find(|c| c.name == column.name) {
+            column.type_name = seen.type_name.clone();
+            column.default = seen.default.clone();
+            column.nullable = seen.nullable;
+        }
+    }
+    for check in &mut normalized.checks {
+        if let Some(seen) = shadow.checks.iter().find(|c| c.name == check.name) {
+            check.expression = seen.expression.clone();
+        }
+    }
+    for index in &mut normalized.indexes {
+        if let Some(seen) = shadow.indexes.iter().find(|i| i.name == index.name) {
+            *index = seen.clone();
+        }
+    }
+    Some(normalized)
+}
+
+/// A standalone index as PostgreSQL would store it, built on a copy of its table's columns.
+pub async fn shadow_index(client: &Client, desired: &TableIndex) -> Option<TableIndex> {
+    let statements = vec![
+        format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", ddl::qualified_ref(&desired.table)),
+        ddl::create_index(&desired.index, SHADOW, false),
+    ];
+    let shadow = in_rolled_back_transaction(client, &statements).await?;
+    let seen = shadow.indexes.into_iter().find(|i| i.name == desired.index.name)?;
+    Some(TableIndex { index: seen, ..desired.clone() })
+}
+
+/// Runs `statements`, reads the shadow table back, and rolls everything back.
+async fn in_rolled_back_transaction(client: &Client, statements: &[String]) -> Option<Table> {
+    client.batch_execute("BEGIN").await.ok()?;
+    let mut result = None;
+    if client.batch_execute(&statements.join(";\n")).await.is_ok() {
+        if let Ok((tables, _)) = read_tables(client, Scope::Relation(SHADOW_REGCLASS)).await {
+            result = tables.into_values().next();
+        }
+    }
+    // The shadow must never outlive the comparison, whatever happened above.
+    client.batch_execute("ROLLBACK").await.ok()?;
+    result
+}
+
+/// A type name in canonical form, for when no shadow could be made.
+pub fn type_alias(type_name: &str) -> String {
+    let lowered = type_name.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    let (base, array) = match lowered.strip_suffix("[]") {
+        Some(base) => (base.trim().to_owned(), "[]"),
+        None => (lowered.clone(), ""),
+    };
+    let (name, modifier) = match base.split_once('(') {
+        Some((name, rest)) => (name.trim().to_owned(), format!("({}", rest.replace(' ', ""))),
+        None => (base.clone(), String::new()),
+    };
+    let canonical = match name.as_str() {
+        "int" | "int4" | "integer" | "serial" | "serial4" => "integer",
+        "int8" | "bigint" | "bigserial" | "serial8" => "bigint",
+        "int2" | "smallint" | "smallserial" | "serial2" => "smallint",
+        "bool" | "boolean" => "boolean",
+        "float8" | "double precision" => "double precision",
+        "float4" | "real" => "real",
+        "varchar" | "character varying" => "character varying",
+        "char" | "character" | "bpchar" => "character",
+        "decimal" | "numeric" => "numeric",
+        "timestamptz" | "timestamp with time zone" => "timestamp with time zone",
+        "timestamp" | "timestamp without time zone" => "timestamp without time zone",
+        "timetz" | "time with time zone" => "time with time zone",
+        "time" | "time without time zone" => "time without time zone",
+        other => other,
+    };
+    format!("{canonical}{modifier}{array}")
+}
+
+/// Whether a type name is one of the serial pseudo-types, whose default is a sequence.
+pub fn is_serial(type_name: &str) -> bool {
+    matches!(type_name.trim().to_lowercase().as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_name_the_same_type() {
+        assert_eq!(type_alias("int8"), type_alias("bigint"));
+        assert_eq!(type_alias("VARCHAR(255)"), "character varying(255)");
+        assert_eq!(type_alias("timestamptz"), "timestamp with time zone");
+        assert_eq!(type_alias("numeric(7, 3)"), "numeric(7,3)");
+        assert_eq!(type_alias("int[]"), "integer[]");
+    }
+}

@@ -1,0 +1,112 @@
+//! The configuration this provider accepts: the provider block and each resource type.
+
+use strata_provider_sdk::{Attribute as A, Block, NestedBlock, ProviderSchema, ResourceSchema, Type};
+
+fn string_list() -> Type {
+    Type::list_of(Type::String)
+}
+
+fn provider_block() -> Block {
+    Block::new()
+        .attribute("host", A::optional(Type::String).describe("server host (PGHOST)"))
+        .attribute("port", A::optional(Type::Number).describe("server port (PGPORT)"))
+        .attribute("database", A::optional(Type::String).describe("database name (PGDATABASE)"))
+        .attribute("username", A::optional(Type::String).describe("user name (PGUSER)"))
+        .attribute("password", A::optional(Type::String).sensitive().describe("password (PGPASSWORD)"))
+        .attribute("sslmode", A::optional(Type::String).describe("disable, prefer, require, verify-ca or verify-full"))
+        .attribute("url", A::optional(Type::String).sensitive().describe("postgres:// connection URL (DATABASE_URL)"))
+        .attribute("connect_timeout", A::optional(Type::Number).describe("seconds"))
+}
+
+fn index_fields(block: Block) -> Block {
+    block
+        .attribute("name", A::required(Type::String))
+        .attribute("columns", A::required(string_list()).describe("columns or expressions, optionally with DESC"))
+        .attribute("unique", A::optional_computed(Type::Bool))
+        .attribute("using", A::optional_computed(Type::String).describe("index method, default btree"))
+        .attribute("where", A::optional(Type::String).describe("predicate of a partial index"))
+        .attribute("include", A::optional(string_list()).describe("non-key columns"))
+}
+
+fn table() -> ResourceSchema {
+    let column = Block::new()
+        .attribute("name", A::required(Type::String))
+        .attribute("type", A::required(Type::String).describe("a PostgreSQL type, such as bigint or varchar(255)"))
+        .attribute("null", A::optional_computed(Type::Bool).describe("whether NULL is allowed, default true"))
+        .attribute("default", A::optional(Type::String).describe("SQL expression"))
+        .attribute("identity", A::optional(Type::String).describe("always or by default"))
+        .attribute("comment", A::optional(Type::String));
+    let unique = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list()));
+    let check = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String));
+    let foreign_key = Block::new()
+        .attribute("name", A::optional_computed(Type::String))
+        .attribute("columns", A::required(string_list()))
+        .attribute("references", A::required(Type::String).describe("the referenced table, schema.table"))
+        .attribute("ref_columns", A::required(string_list()))
+        .attribute("on_delete", A::optional_computed(Type::String))
+        .attribute("on_update", A::optional_computed(Type::String));
+    ResourceSchema {
+        description: "A table with its columns, keys, constraints and indexes.",
+        block: Block::new()
+            .attribute("schema", A::optional_computed(Type::String).describe("default public"))
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute("comment", A::optional(Type::String))
+            .attribute("primary_key", A::optional(string_list()))
+            .attribute("id", A::computed(Type::String))
+            .block("column", NestedBlock::list(column).at_least(1))
+            .block("unique", NestedBlock::list(unique))
+            .block("check", NestedBlock::list(check))
+            .block("foreign_key", NestedBlock::list(foreign_key))
+            .block("index", NestedBlock::list(index_fields(Block::new()))),
+    }
+}
+
+pub fn provider_schema() -> ProviderSchema {
+    let mut schema = ProviderSchema { provider: provider_block(), ..ProviderSchema::default() };
+    schema.resources.insert(
+        "postgres_schema",
+        ResourceSchema {
+            description: "A schema (namespace).",
+            block: Block::new()
+                .attribute("name", A::required(Type::String).force_new())
+                .attribute("owner", A::optional_computed(Type::String))
+                .attribute("id", A::computed(Type::String)),
+        },
+    );
+    schema.resources.insert(
+        "postgres_extension",
+        ResourceSchema {
+            description: "An extension, such as pgcrypto or vector.",
+            block: Block::new()
+                .attribute("name", A::required(Type::String).force_new())
+                .attribute("schema", A::optional_computed(Type::String))
+                .attribute("version", A::optional_computed(Type::String))
+                .attribute("id", A::computed(Type::String)),
+        },
+    );
+    schema.resources.insert(
+        "postgres_enum",
+        ResourceSchema {
+            description: "An enum type.",
+            block: Block::new()
+                .attribute("schema", A::optional_computed(Type::String).force_new())
+                .attribute("name", A::required(Type::String).force_new())
+                .attribute("values", A::required(string_list()))
+                .attribute("id", A::computed(Type::String)),
+        },
+    );
+    schema.resources.insert("postgres_table", table());
+    schema.resources.insert(
+        "postgres_index",
+        ResourceSchema {
+            description: "An index outside any table block, optionally built CONCURRENTLY.",
+            block: index_fields(Block::new())
+                .attribute("schema", A::optional_computed(Type::String))
+                .attribute("table", A::required(Type::String).describe("schema.table or table"))
+                .attribute("concurrently", A::optional_computed(Type::Bool))
+                .attribute("valid", A::computed(Type::Bool))
+                .attribute("id", A::computed(Type::String)),
+        },
+    );
+    schema
+}
