@@ -21,7 +21,7 @@ const GOOD: &str = r#"resource "postgres_table" "users" {
 /// (name, configuration, texts the error must contain)
 fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
     vec![
-        ("malformed HCL", GOOD.replace("name = \"users\"", "name = \"users"), vec!["main.tf:2:", "invalid HCL syntax"]),
+        ("malformed HCL", GOOD.replace("name = \"users\"", "name = = \"users\""), vec!["main.tf:2:", "invalid HCL syntax", "name = = \"users\""]),
         ("unknown resource type", GOOD.replace("postgres_table", "postgres_tabel"), vec!["main.tf:1:1", "unknown resource type \"postgres_tabel\"", "did you mean \"postgres_table\""]),
         ("unknown attribute", GOOD.replace("  name = \"users\"", "  nmae = \"users\""), vec!["main.tf:2:3", "unknown attribute \"nmae\"", "did you mean \"name\""]),
         ("wrong value type", GOOD.replace("null = false", "null = [\"no\"]"), vec!["main.tf:7:5", "wrong type for \"null\"", "bool"]),
@@ -38,9 +38,9 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
         (
             "unreachable database",
             format!("provider \"postgres\" {{\n  host = \"127.0.0.1\"\n  port = 1\n}}\n\n{GOOD}"),
-            vec!["127.0.0.1", "port 1"],
+            vec!["cannot connect to PostgreSQL at 127.0.0.1:1", "main.tf:1:1", "accepts TCP connections on 127.0.0.1:1"],
         ),
-        ("missing required variable", format!("variable \"region\" {{}}\n\n{}", GOOD.replace("\"users\"", "\"users_${var.region}\"")), vec!["no value for required variable \"region\"", "-var region="]),
+        ("missing required variable", format!("variable \"region\" {{}}\n\n{}", GOOD.replace("name = \"users\"", "name = \"users_${var.region}\"")), vec!["no value for required variable \"region\"", "-var region="]),
     ]
 }
 
