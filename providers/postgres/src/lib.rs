@@ -122,7 +122,9 @@ impl Provider for PostgresProvider {
                 diff::drop_statements(&request.type_name, prior)?
             }
             _ => {
-                let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired: request.planned.clone() };
+                // Unknown parts of the planned object are the ones this provider computes.
+                let desired = request.planned.unknowns_to_null();
+                let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired };
                 self.plan(&plan_request).await?.operations
             }
         };
@@ -131,7 +133,7 @@ impl Provider for PostgresProvider {
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&client, &request.type_name, &request.planned).await.map_err(ApplyFailure::from)
+        read_back(&client, &request.type_name, &request.planned.unknowns_to_null()).await.map_err(ApplyFailure::from)
     }
 }
 

@@ -143,6 +143,17 @@ impl Value {
         }
     }
 
+    /// The value with every unknown part made null: what a provider reads from a planned value,
+    /// where unknown means "yours to fill in".
+    pub fn unknowns_to_null(&self) -> Value {
+        match self {
+            Value::Unknown => Value::Null,
+            Value::List(items) => Value::List(items.iter().map(Value::unknowns_to_null).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), v.unknowns_to_null())).collect()),
+            other => other.clone(),
+        }
+    }
+
     /// The JSON form; unknown values become `null` (see [`Value::unknown_mask`]).
     pub fn to_json(&self) -> serde_json::Value {
         match self {
