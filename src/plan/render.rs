@@ -93,8 +93,8 @@ impl Differ<'_> {
         let mut lines = Vec::new();
         let mut hidden = 0;
         let names: BTreeSet<&str> = object_keys(before).chain(object_keys(after)).filter(|n| !schema.blocks.contains_key(n)).collect();
-        let printed = |n: &&str| shown(before.get(n), after.get(n)) && (before.get(n) != after.get(n) || is_identifying(n));
-        let width = names.iter().filter(printed).map(|n| n.len()).max().unwrap_or(0);
+        let printed = |n: &str| shown(before.get(n), after.get(n)) && (before.get(n) != after.get(n) || is_identifying(n));
+        let width = names.iter().filter(|n| printed(n)).map(|n| n.len()).max().unwrap_or(0);
         for name in names {
             let (old, new) = (before.get(name).unwrap_or(&Value::Null), after.get(name).unwrap_or(&Value::Null));
             if !shown(Some(old), Some(new)) {
