@@ -6,6 +6,7 @@
 //! compared in the form PostgreSQL itself prints.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
 
@@ -49,12 +50,19 @@ pub struct Snapshot {
 /// How many queries [`Snapshot::read`] runs, whatever the size of the database.
 pub const SNAPSHOT_QUERIES: usize = 7;
 
-async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, ProviderError> {
-    client.query(sql, &[]).await.map_err(|err| ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err))))
+/// A connection to read the catalog through, counting the queries it runs.
+pub struct Catalog<'a> {
+    pub client: &'a Client,
+    pub queries: &'a AtomicUsize,
+}
+
+async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
+    catalog.queries.fetch_add(1, Ordering::Relaxed);
+    catalog.client.query(sql, &[]).await.map_err(|err| ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err))))
 }
 
 impl Snapshot {
-    pub async fn read(client: &Client) -> Result<Snapshot, ProviderError> {
+    pub async fn read(client: &Catalog<'_>) -> Result<Snapshot, ProviderError> {
         let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}"))
             .await?
             .iter()
@@ -86,7 +94,7 @@ impl Snapshot {
 
 /// Tables (with columns, keys, checks and indexes) and standalone-style index records for `scope`:
 /// four queries.
-pub async fn read_tables(client: &Client, scope: Scope<'_>) -> Result<(BTreeMap<String, Table>, BTreeMap<String, TableIndex>), ProviderError> {
+pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTreeMap<String, Table>, BTreeMap<String, TableIndex>), ProviderError> {
     let condition = scope.condition();
     let mut tables: BTreeMap<u32, Table> = BTreeMap::new();
     let table_rows = query(
@@ -119,7 +127,7 @@ pub async fn read_tables(client: &Client, scope: Scope<'_>) -> Result<(BTreeMap<
     Ok((tables.into_values().map(|t| (t.id(), t)).collect(), indexes))
 }
 
-async fn read_columns(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
+async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
     let rows = query(
         client,
         &format!(
@@ -150,7 +158,7 @@ async fn read_columns(client: &Client, condition: &str, tables: &mut BTreeMap<u3
     Ok(())
 }
 
-async fn read_constraints(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
+async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
     let names = |keys: &str, rel: &str| {
         format!("ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num ORDER BY k.ord)")
     };
@@ -205,7 +213,7 @@ fn action_word(code: &str) -> String {
     .to_owned()
 }
 
-async fn read_indexes(client: &Client, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<BTreeMap<String, TableIndex>, ProviderError> {
+async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<BTreeMap<String, TableIndex>, ProviderError> {
     let rows = query(
         client,
         &format!(

@@ -13,12 +13,14 @@ mod model;
 mod normalize;
 mod schema;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use async_trait::async_trait;
 use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
-use crate::catalog::{read_tables, Scope, Snapshot};
+use crate::catalog::{read_tables, Catalog, Scope, Snapshot};
 use crate::config::{describe_error, ConnSettings};
 use crate::model::{Enum, Extension, Schema, Table, TableIndex};
 
@@ -29,6 +31,8 @@ pub struct PostgresProvider {
     settings: std::sync::OnceLock<ConnSettings>,
     /// The connection refresh and plan use; applies open their own so they can run concurrently.
     session: Mutex<Option<Client>>,
+    /// Catalog queries run so far (refresh must cost the same however many objects there are).
+    queries: AtomicUsize,
 }
 
 impl Default for PostgresProvider {
@@ -39,7 +43,16 @@ impl Default for PostgresProvider {
 
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), session: Mutex::new(None) }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0) }
+    }
+
+    /// How many catalog queries this provider has run.
+    pub fn catalog_queries(&self) -> usize {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    fn catalog<'a>(&'a self, client: &'a Client) -> Catalog<'a> {
+        Catalog { client, queries: &self.queries }
     }
 
     fn settings(&self) -> Result<&ConnSettings, ProviderError> {
@@ -76,7 +89,7 @@ impl Provider for PostgresProvider {
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         let guard = self.session().await?;
         let client = guard.as_ref().ok_or_else(|| ProviderError::new("no connection"))?;
-        let snapshot = Snapshot::read(client).await?;
+        let snapshot = Snapshot::read(&self.catalog(client)).await?;
         requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
     }
 
@@ -93,7 +106,7 @@ impl Provider for PostgresProvider {
                 normalize::implied_not_null(&mut desired);
                 let prior = prior.map(Table::from_value).transpose()?;
                 let normalized = match &prior {
-                    Some(_) => normalize::shadow_table(client, &desired).await,
+                    Some(_) => normalize::shadow_table(&self.catalog(client), &desired).await,
                     None => None,
                 };
                 diff::table(prior.as_ref(), &desired, normalized.as_ref())
@@ -102,7 +115,7 @@ impl Provider for PostgresProvider {
                 let desired = TableIndex::from_value(&request.desired)?;
                 let prior = prior.map(TableIndex::from_value).transpose()?;
                 let normalized = match &prior {
-                    Some(_) => normalize::shadow_index(client, &desired).await,
+                    Some(_) => normalize::shadow_index(&self.catalog(client), &desired).await,
                     None => None,
                 };
                 diff::table_index(prior.as_ref(), &desired, normalized.as_ref())
@@ -133,7 +146,7 @@ impl Provider for PostgresProvider {
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&client, &request.type_name, &request.planned.unknowns_to_null()).await.map_err(ApplyFailure::from)
+        read_back(&self.catalog(&client), &request.type_name, &request.planned.unknowns_to_null()).await.map_err(ApplyFailure::from)
     }
 }
 
@@ -180,7 +193,7 @@ async fn run_statements(client: &Client, statements: &[String], in_transaction: 
 }
 
 /// The object as it now is, in the state's shape.
-async fn read_back(client: &Client, type_name: &str, planned: &Value) -> Result<Value, ProviderError> {
+async fn read_back(client: &Catalog<'_>, type_name: &str, planned: &Value) -> Result<Value, ProviderError> {
     let gone = || ProviderError::new(format!("the {type_name} just applied could not be read back"));
     if type_name == "postgres_table" {
         let wanted = Table::from_value(planned)?;

@@ -7,9 +7,7 @@
 //! reader as live objects. Where that is impossible (a type that does not exist yet), a local table
 //! of type aliases does what it can.
 
-use tokio_postgres::Client;
-
-use crate::catalog::{read_tables, Scope};
+use crate::catalog::{read_tables, Catalog, Scope};
 use crate::ddl;
 use crate::model::{Table, TableIndex};
 
@@ -26,7 +24,7 @@ pub fn implied_not_null(table: &mut Table) {
 }
 
 /// `desired` as PostgreSQL would store it, or `None` when the shadow cannot be created.
-pub async fn shadow_table(client: &Client, desired: &Table) -> Option<Table> {
+pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Option<Table> {
     let mut statements = vec![ddl::create_table_named(desired, SHADOW, true)];
     statements.extend(desired.indexes.iter().map(|index| ddl::create_index(index, SHADOW, false)));
     let shadow = in_rolled_back_transaction(client, &statements).await?;
@@ -52,7 +50,7 @@ pub async fn shadow_table(client: &Client, desired: &Table) -> Option<Table> {
 }
 
 /// A standalone index as PostgreSQL would store it, built on a copy of its table's columns.
-pub async fn shadow_index(client: &Client, desired: &TableIndex) -> Option<TableIndex> {
+pub async fn shadow_index(client: &Catalog<'_>, desired: &TableIndex) -> Option<TableIndex> {
     let statements = vec![
         format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", ddl::qualified_ref(&desired.table)),
         ddl::create_index(&desired.index, SHADOW, false),
@@ -63,16 +61,16 @@ pub async fn shadow_index(client: &Client, desired: &TableIndex) -> Option<Table
 }
 
 /// Runs `statements`, reads the shadow table back, and rolls everything back.
-async fn in_rolled_back_transaction(client: &Client, statements: &[String]) -> Option<Table> {
-    client.batch_execute("BEGIN").await.ok()?;
+async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Option<Table> {
+    catalog.client.batch_execute("BEGIN").await.ok()?;
     let mut result = None;
-    if client.batch_execute(&statements.join(";\n")).await.is_ok() {
-        if let Ok((tables, _)) = read_tables(client, Scope::Relation(SHADOW_REGCLASS)).await {
+    if catalog.client.batch_execute(&statements.join(";\n")).await.is_ok() {
+        if let Ok((tables, _)) = read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await {
             result = tables.into_values().next();
         }
     }
     // The shadow must never outlive the comparison, whatever happened above.
-    client.batch_execute("ROLLBACK").await.ok()?;
+    catalog.client.batch_execute("ROLLBACK").await.ok()?;
     result
 }
 
