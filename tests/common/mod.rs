@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Where the test server is: PGHOST/PGPORT/PGUSER as `scripts/test.sh` exports them.
-fn server() -> (String, String, String) {
+pub fn server() -> (String, String, String) {
     let get = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.to_owned());
     (get("PGHOST", "127.0.0.1"), get("PGPORT", "5432"), get("PGUSER", "postgres"))
 }
