@@ -33,10 +33,10 @@ impl ConnSettings {
             })?),
             None => None,
         };
-        let url_host = from_url.as_ref().and_then(|c| c.get_hosts().first()).and_then(|h| match h {
-            tokio_postgres::config::Host::Tcp(host) => Some(host.clone()),
+        let url_host = from_url.as_ref().and_then(|c| c.get_hosts().first()).map(|h| match h {
+            tokio_postgres::config::Host::Tcp(host) => host.clone(),
             #[cfg(unix)]
-            tokio_postgres::config::Host::Unix(path) => Some(path.display().to_string()),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
         });
         let port = match config.get("port").filter(|v| !v.is_null()) {
             Some(value) => Some(value.as_i64().and_then(|p| u16::try_from(p).ok()).ok_or_else(|| ProviderError::new("port must be a number from 1 to 65535"))?),

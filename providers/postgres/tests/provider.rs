@@ -97,7 +97,7 @@ async fn an_index_left_invalid_by_a_failed_concurrent_build_is_rebuilt() {
         ("concurrently", Value::Bool(true)),
     ]);
     let state = RefreshRequest { type_name: "postgres_index".into(), state: Value::object([("schema", Value::from("public")), ("table", Value::from("public.events")), ("name", Value::from("idx_events_at"))]) };
-    let prior = fixture.provider.refresh(&[state.clone()]).await.unwrap().remove(0).expect("the index exists");
+    let prior = fixture.provider.refresh(std::slice::from_ref(&state)).await.unwrap().remove(0).expect("the index exists");
     assert_eq!(prior.get_bool("valid"), Some(false));
 
     let request = PlanRequest { type_name: "postgres_index".into(), prior: Some(prior.clone()), desired: desired.clone() };
