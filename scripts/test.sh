@@ -16,4 +16,13 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 echo "test: cargo test --workspace $* (PGHOST=${PGHOST} PGPORT=${PGPORT} PGUSER=${PGUSER}, CARGO_TARGET_DIR=${CARGO_TARGET_DIR})" >&2
-exec cargo test --workspace "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

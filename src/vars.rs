@@ -203,7 +203,7 @@ fn check_validations(config: &Config, values: &BTreeMap<String, Value>) -> Resul
                         .into());
                 }
                 other => {
-                    return Err(Diagnostic::error(format!("a validation condition must be true or false, not {}", other.type_name()))
+                    return Err(Diagnostic::error(format!("a validation condition must be true or false, not {}", other.kind_phrase()))
                         .at(Some(&validation.condition.location))
                         .into())
                 }

@@ -53,7 +53,7 @@ fn dispatch(name: &str, args: &[Value], dir: &Path) -> FnResult {
                 Value::String(s) => s.chars().count(),
                 Value::List(items) => items.len(),
                 Value::Object(map) => map.len(),
-                other => return Err(Diagnostic::error(format!("length needs a string or collection, not a {}", other.type_name()))),
+                other => return Err(Diagnostic::error(format!("length needs a string or collection, not {}", other.kind_phrase()))),
             };
             Ok(Value::int(len as i64))
         }
@@ -74,7 +74,7 @@ fn dispatch(name: &str, args: &[Value], dir: &Path) -> FnResult {
                 match arg {
                     Value::Object(map) => merged.extend(map.clone()),
                     Value::Null => {}
-                    other => return Err(Diagnostic::error(format!("merge takes maps, not a {}", other.type_name()))),
+                    other => return Err(Diagnostic::error(format!("merge takes maps, not {}", other.kind_phrase()))),
                 }
             }
             Ok(Value::Object(merged))
@@ -110,7 +110,7 @@ fn dispatch(name: &str, args: &[Value], dir: &Path) -> FnResult {
             match value {
                 Value::Bool(_) | Value::Null => Ok(value.clone()),
                 Value::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
-                other => Err(Diagnostic::error(format!("cannot convert a {} to bool", other.type_name()))),
+                other => Err(Diagnostic::error(format!("cannot convert {} to bool", other.kind_phrase()))),
             }
         }
         "tolist" | "toset" => {
@@ -122,7 +122,7 @@ fn dispatch(name: &str, args: &[Value], dir: &Path) -> FnResult {
             let [value] = exactly::<1>(args)?;
             match value {
                 Value::Object(_) => Ok(value.clone()),
-                other => Err(Diagnostic::error(format!("cannot convert a {} to a map", other.type_name()))),
+                other => Err(Diagnostic::error(format!("cannot convert {} to a map", other.kind_phrase()))),
             }
         }
         "jsonencode" => {
@@ -211,7 +211,7 @@ fn map_str(args: &[Value], f: impl Fn(&str) -> String) -> FnResult {
 }
 
 fn list(value: &Value) -> Result<&[Value], Diagnostic> {
-    value.as_list().ok_or_else(|| Diagnostic::error(format!("a list is required, not a {}", value.type_name())))
+    value.as_list().ok_or_else(|| Diagnostic::error(format!("a list is required, not {}", value.kind_phrase())))
 }
 
 fn strings(value: &Value) -> Result<Vec<String>, Diagnostic> {

@@ -120,7 +120,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Value::Unknown => Ok(Value::Unknown),
                 Value::Bool(true) => self.eval(&cond.true_expr),
                 Value::Bool(false) => self.eval(&cond.false_expr),
-                other => Err(Diagnostic::error(format!("a condition must be true or false, not {}", other.type_name()))),
+                other => Err(Diagnostic::error(format!("a condition must be true or false, not {}", other.kind_phrase()))),
             },
             Expression::Operation(op) => match op.as_ref() {
                 hcl::expr::Operation::Unary(unary) => unary_op(unary.operator, self.eval(&unary.expr)?),
@@ -174,7 +174,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     Some(template) => self.eval_template(template),
                     None => Ok(Value::String(String::new())),
                 },
-                other => Err(Diagnostic::error(format!("an %{{if}} condition must be true or false, not {}", other.type_name()))),
+                other => Err(Diagnostic::error(format!("an %{{if}} condition must be true or false, not {}", other.kind_phrase()))),
             },
             Directive::For(for_directive) => {
                 let collection = self.eval(&for_directive.collection_expr)?;
@@ -232,7 +232,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         Value::Bool(true) => {}
                         Value::Bool(false) => return Ok(None),
                         Value::Unknown => return Ok(Some((None, Value::Unknown))),
-                        other => return Err(Diagnostic::error(format!("a for-expression's if must be true or false, not {}", other.type_name()))),
+                        other => return Err(Diagnostic::error(format!("a for-expression's if must be true or false, not {}", other.kind_phrase()))),
                     }
                 }
                 let key = for_expr.key_expr.as_ref().map(|k| self.eval(k)).transpose()?;
@@ -452,7 +452,7 @@ fn get_attr(value: Value, name: &str) -> EvalResult {
         }),
         Value::List(items) => items.into_iter().map(|item| get_attr(item, name)).collect::<std::result::Result<Vec<_>, _>>().map(Value::List),
         Value::Null => Err(Diagnostic::error(format!("cannot read attribute \"{name}\" of a null value"))),
-        other => Err(Diagnostic::error(format!("cannot read attribute \"{name}\" of a {}", other.type_name()))),
+        other => Err(Diagnostic::error(format!("cannot read attribute \"{name}\" of {}", other.kind_phrase()))),
     }
 }
 
@@ -469,7 +469,7 @@ fn index_value(value: Value, index: &Value) -> EvalResult {
         (Value::Object(mut map), Value::String(key)) => {
             map.remove(key).ok_or_else(|| Diagnostic::error(format!("this map has no key \"{key}\"")))
         }
-        (value, index) => Err(Diagnostic::error(format!("cannot index a {} with a {}", value.type_name(), index.type_name()))),
+        (value, index) => Err(Diagnostic::error(format!("cannot index {} with {}", value.kind_phrase(), index.kind_phrase()))),
     }
 }
 
@@ -479,7 +479,7 @@ fn iterate(collection: &Value) -> std::result::Result<Vec<(Value, Value)>, Diagn
         Value::Unknown => Ok(vec![]),
         Value::List(items) => Ok(items.iter().enumerate().map(|(i, v)| (Value::int(i as i64), v.clone())).collect()),
         Value::Object(map) => Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()),
-        other => Err(Diagnostic::error(format!("cannot iterate over a {}", other.type_name()))),
+        other => Err(Diagnostic::error(format!("cannot iterate over {}", other.kind_phrase()))),
     }
 }
 
@@ -490,7 +490,7 @@ pub fn to_string(value: &Value) -> std::result::Result<String, Diagnostic> {
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Null => Err(Diagnostic::error("a null value cannot be turned into a string")),
-        other => Err(Diagnostic::error(format!("a {} cannot be turned into a string", other.type_name()))
+        other => Err(Diagnostic::error(format!("{} cannot be turned into a string", other.kind_phrase()))
             .hint("use jsonencode() or join() to make a string from a collection")),
     }
 }
@@ -500,8 +500,8 @@ fn unary_op(operator: UnaryOperator, value: Value) -> EvalResult {
         (_, Value::Unknown) => Ok(Value::Unknown),
         (UnaryOperator::Neg, Value::Number(n)) => Ok(float_value(-n.as_f64().unwrap_or(0.0))),
         (UnaryOperator::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-        (UnaryOperator::Neg, other) => Err(Diagnostic::error(format!("cannot negate a {}", other.type_name()))),
-        (UnaryOperator::Not, other) => Err(Diagnostic::error(format!("! needs a bool, not a {}", other.type_name()))),
+        (UnaryOperator::Neg, other) => Err(Diagnostic::error(format!("cannot negate {}", other.kind_phrase()))),
+        (UnaryOperator::Not, other) => Err(Diagnostic::error(format!("! needs a bool, not {}", other.kind_phrase()))),
     }
 }
 

@@ -104,7 +104,7 @@ impl TypeConstraint {
                 Value::String(_) => Ok(value),
                 Value::Number(n) => Ok(Value::String(n.to_string())),
                 Value::Bool(b) => Ok(Value::String(b.to_string())),
-                other => Err(format!("a string is required, but a {} was given", other.type_name())),
+                other => Err(format!("a string is required, but {} was given", other.kind_phrase())),
             },
             TypeConstraint::Number => to_number(&value).map(float_value).map_err(|d| d.summary),
             TypeConstraint::Bool => match value {
@@ -119,7 +119,7 @@ impl TypeConstraint {
                     .map(|(i, item)| inner.convert(item).map_err(|e| format!("element {i}: {e}")))
                     .collect::<Result<_, _>>()
                     .map(Value::List),
-                other => Err(format!("a list is required, but a {} was given", other.type_name())),
+                other => Err(format!("a list is required, but {} was given", other.kind_phrase())),
             },
             TypeConstraint::Map(inner) => match value {
                 Value::Object(map) => map
@@ -127,7 +127,7 @@ impl TypeConstraint {
                     .map(|(k, v)| inner.convert(v).map(|v| (k.clone(), v)).map_err(|e| format!("key \"{k}\": {e}")))
                     .collect::<Result<_, _>>()
                     .map(Value::Object),
-                other => Err(format!("a map is required, but a {} was given", other.type_name())),
+                other => Err(format!("a map is required, but {} was given", other.kind_phrase())),
             },
             TypeConstraint::Object(fields) => match value {
                 Value::Object(mut map) => fields
@@ -138,7 +138,7 @@ impl TypeConstraint {
                     })
                     .collect::<Result<_, _>>()
                     .map(Value::Object),
-                other => Err(format!("an object is required, but a {} was given", other.type_name())),
+                other => Err(format!("an object is required, but {} was given", other.kind_phrase())),
             },
             TypeConstraint::Tuple(types) => match value {
                 Value::List(items) if items.len() == types.len() => {
@@ -158,7 +158,7 @@ impl TypeConstraint {
 fn describe_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("\"{s}\""),
-        other => format!("a {}", other.type_name()),
+        other => format!("{}", other.kind_phrase()),
     }
 }
 
@@ -167,6 +167,6 @@ pub fn to_number(value: &Value) -> Result<f64, Diagnostic> {
     match value {
         Value::Number(n) => n.as_f64().ok_or_else(|| Diagnostic::error("number out of range")),
         Value::String(s) => s.trim().parse::<f64>().map_err(|_| Diagnostic::error(format!("a number is required, but \"{s}\" was given"))),
-        other => Err(Diagnostic::error(format!("a number is required, but a {} was given", other.type_name()))),
+        other => Err(Diagnostic::error(format!("a number is required, but {} was given", other.kind_phrase()))),
     }
 }

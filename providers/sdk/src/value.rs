@@ -154,6 +154,16 @@ impl Value {
         }
     }
 
+    /// The kind of the value with its article ("a list", "an object"), for error messages.
+    pub fn kind_phrase(&self) -> String {
+        match self {
+            Value::Null => "null".to_owned(),
+            Value::Unknown => "an unknown value".to_owned(),
+            Value::Object(_) => "an object".to_owned(),
+            other => format!("a {}", other.type_name()),
+        }
+    }
+
     /// The JSON form; unknown values become `null` (see [`Value::unknown_mask`]).
     pub fn to_json(&self) -> serde_json::Value {
         match self {
