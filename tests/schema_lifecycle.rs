@@ -127,6 +127,14 @@ fn apply_creates_everything_and_a_second_plan_shows_no_changes() {
     assert!(db.catalog().iter().any(|l| l.starts_with("index idx_models_status")));
     assert_eq!(work.state_addresses(), ["postgres_enum.model_status", "postgres_table.models", "postgres_table.users"]);
     work.assert_converged();
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(work.state_path()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the state file is private to its owner");
+
+    // Objects added by hand next to managed ones are not strata's to drop.
+    db.execute("CREATE INDEX by_hand ON models (score); ALTER TABLE users ADD CONSTRAINT by_hand_check CHECK (id > 0)");
+    work.assert_converged();
 }
 
 #[test]
@@ -143,9 +151,14 @@ fn column_changes_and_new_indexes_are_planned_as_sql_and_applied() {
     assert!(plan.stdout.contains("postgres_table.models will be updated in place"), "{plan:?}");
     assert!(plan.stdout.contains("ALTER TABLE") && plan.stdout.contains("TYPE numeric(7,3)"), "{plan:?}");
     assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    let serial_before = work.state()["serial"].as_u64().unwrap();
     work.apply();
     assert!(db.columns("models").iter().any(|c| c == "score numeric(7,3) false"), "{:?}", db.columns("models"));
     work.assert_converged();
+    let backup: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(work.path().join("strata.state.json.backup")).unwrap()).unwrap();
+    common::assert_valid_state(&backup);
+    assert_eq!(backup["serial"].as_u64(), Some(serial_before), "the previous state is kept as .backup");
+    assert!(work.state()["serial"].as_u64().unwrap() > serial_before);
 
     // Add a column.
     let with_column = BASE.replace("  primary_key = [\"id\"]\n\n  foreign_key", "  column {\n    name = \"trained_at\"\n    type = \"timestamptz\"\n  }\n\n  primary_key = [\"id\"]\n\n  foreign_key");
@@ -223,7 +236,7 @@ fn a_saved_plan_applies_and_refuses_once_the_state_moved_on() {
 }
 
 #[test]
-fn a_second_apply_waits_for_no_one_it_fails_naming_the_holder() {
+fn a_second_apply_fails_fast_naming_the_lock_holder() {
     use fs2::FileExt;
     let db = TestDb::new();
     let work = Workdir::new(&db);
