@@ -11,7 +11,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
 /// Where and how to connect.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConnSettings {
     pub host: String,
     pub port: u16,
@@ -20,6 +20,8 @@ pub struct ConnSettings {
     password: Option<String>,
     sslmode: String,
     connect_timeout: u64,
+    /// Built once: loading the system's root certificates costs tens of milliseconds.
+    tls: std::sync::OnceLock<MakeTlsConnector>,
 }
 
 impl ConnSettings {
@@ -59,6 +61,7 @@ impl ConnSettings {
                 .or_else(|| from_url.as_ref().and_then(|c| c.get_password()).map(|p| String::from_utf8_lossy(p).into_owned())),
             sslmode,
             connect_timeout: config.get_i64("connect_timeout").and_then(|t| u64::try_from(t).ok()).unwrap_or(10),
+            tls: std::sync::OnceLock::new(),
         })
     }
 
@@ -82,6 +85,9 @@ impl ConnSettings {
     }
 
     fn tls(&self) -> Result<MakeTlsConnector, ProviderError> {
+        if let Some(tls) = self.tls.get() {
+            return Ok(tls.clone());
+        }
         let mut builder = TlsConnector::builder();
         // libpq's require and prefer encrypt without checking the certificate; verify-ca checks the
         // chain but not the name; verify-full checks both.
@@ -94,7 +100,8 @@ impl ConnSettings {
                 builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
             }
         }
-        builder.build().map(MakeTlsConnector::new).map_err(|err| ProviderError::new(format!("cannot set up TLS: {err}")))
+        let tls = builder.build().map(MakeTlsConnector::new).map_err(|err| ProviderError::new(format!("cannot set up TLS: {err}")))?;
+        Ok(self.tls.get_or_init(|| tls).clone())
     }
 
     /// Opens a connection; its driver task runs in the background until the client is dropped.
