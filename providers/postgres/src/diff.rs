@@ -194,9 +194,10 @@ pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
         .iter()
         .enumerate()
         .filter(|(_, v)| !prior.values.contains(v))
-        .map(|(i, value)| match i.checked_sub(1).map(|p| &desired.values[p]) {
-            Some(previous) => format!("ALTER TYPE {type_sql} ADD VALUE {} AFTER {}", literal(value), literal(previous)),
-            None => format!("ALTER TYPE {type_sql} ADD VALUE {} BEFORE {}", literal(value), literal(&prior.values[0])),
+        .map(|(i, value)| match (i.checked_sub(1).map(|p| &desired.values[p]), prior.values.first()) {
+            (Some(previous), _) => format!("ALTER TYPE {type_sql} ADD VALUE {} AFTER {}", literal(value), literal(previous)),
+            (None, Some(first)) => format!("ALTER TYPE {type_sql} ADD VALUE {} BEFORE {}", literal(value), literal(first)),
+            (None, None) => format!("ALTER TYPE {type_sql} ADD VALUE {}", literal(value)),
         })
         .collect();
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
@@ -273,3 +274,28 @@ pub fn drop_statements(type_name: &str, prior: &Value) -> Result<Vec<String>, st
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(values: &[&str]) -> Enum {
+        Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
+    }
+
+    #[test]
+    fn enum_values_are_added_in_place_and_reordering_replaces() {
+        let added = enumeration(Some(&status(&["b", "d"])), &status(&["a", "b", "c", "d", "e"]));
+        assert_eq!(added.action, Action::Update);
+        assert_eq!(
+            added.operations,
+            [
+                "ALTER TYPE \"public\".\"status\" ADD VALUE 'a' BEFORE 'b'",
+                "ALTER TYPE \"public\".\"status\" ADD VALUE 'c' AFTER 'b'",
+                "ALTER TYPE \"public\".\"status\" ADD VALUE 'e' AFTER 'd'",
+            ]
+        );
+        assert_eq!(enumeration(Some(&status(&[])), &status(&["a"])).operations, ["ALTER TYPE \"public\".\"status\" ADD VALUE 'a'"]);
+        let reordered = enumeration(Some(&status(&["a", "b"])), &status(&["b", "a"]));
+        assert_eq!((reordered.action, reordered.replace_because), (Action::Replace, vec!["values".to_owned()]));
+    }
+}
