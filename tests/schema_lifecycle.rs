@@ -252,3 +252,38 @@ fn a_second_apply_fails_fast_naming_the_lock_holder() {
     assert!(!db.has_table("users"));
     drop(lock);
 }
+
+#[test]
+fn every_kind_of_table_change_applies_and_then_converges() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", BASE);
+    work.apply();
+    // Each step edits the previous configuration; after each apply the next plan must be empty.
+    let steps: Vec<(&str, Box<dyn Fn(&str) -> String>, &str)> = vec![
+        ("change a default", Box::new(|c| c.replace("default = \"'draft'\"", "default = \"'training'\"")), "SET DEFAULT 'training'"),
+        ("drop a default", Box::new(|c| c.replace("    default = \"'{}'::jsonb\"\n", "")), "DROP DEFAULT"),
+        ("allow nulls", Box::new(|c| c.replace("    name = \"owner_id\"\n    type = \"bigint\"\n    null = false", "    name = \"owner_id\"\n    type = \"bigint\"")), "DROP NOT NULL"),
+        ("change a check", Box::new(|c| c.replace("score >= 0 AND score <= 100", "score BETWEEN 0 AND 10")), "ADD CONSTRAINT \"models_score_range\" CHECK"),
+        ("add a unique constraint", Box::new(|c| c.replace("  check {\n    name       = \"models_score_range\"", "  unique {\n    columns = [\"owner_id\", \"status\"]\n  }\n\n  check {\n    name       = \"models_score_range\"")), "ADD CONSTRAINT \"models_owner_id_status_key\" UNIQUE"),
+        ("change an on_delete action", Box::new(|c| c.replace("on_delete   = \"cascade\"", "on_delete   = \"set null\"")), "ON DELETE SET NULL"),
+        ("make an index partial and descending", Box::new(|c| c.replace("columns = [\"status\"]\n  }", "columns = [\"status DESC\"]\n    where   = \"status <> 'draft'\"\n  }")), "WHERE status <> 'draft'"),
+        ("add an enum value", Box::new(|c| c.replace("values = [\"draft\", \"training\", \"production\"]", "values = [\"draft\", \"training\", \"staging\", \"production\"]")), "ADD VALUE 'staging' AFTER 'training'"),
+        ("drop a column", Box::new(|c| c.replace("  column {\n    name = \"score\"\n    type = \"numeric(5,2)\"\n  }\n", "").replace("  check {\n    name       = \"models_score_range\"\n    expression = \"score BETWEEN 0 AND 10\"\n  }\n", "")), "DROP COLUMN \"score\""),
+        ("comment a column", Box::new(|c| c.replace("    name = \"email\"\n", "    name    = \"email\"\n    comment = \"where we write\"\n")), "COMMENT ON COLUMN"),
+    ];
+    let mut config = BASE.to_owned();
+    for (what, edit, expected_sql) in steps {
+        let next = edit(&config);
+        assert_ne!(next, config, "{what}: the edit did not apply to the configuration");
+        config = next;
+        work.write("main.tf", &config);
+        let plan = work.strata(&["plan", "-detailed-exitcode"]);
+        assert_eq!(plan.code, 2, "{what}: {plan:?}");
+        assert!(plan.stdout.contains(expected_sql), "{what}: expected {expected_sql:?} in {plan:?}");
+        let apply = work.strata(&["apply", "-auto-approve"]);
+        assert_eq!(apply.code, 0, "{what}: {apply:?}");
+        let again = work.strata(&["plan", "-detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{what}: not converged: {again:?}");
+    }
+}
