@@ -17,16 +17,21 @@ use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::KnownResource;
 use crate::graph::Node;
-use crate::plan::planner::provider_error;
+use crate::plan::planner::{configure_provider, provider_error};
 use crate::plan::{Plan, ResourceChange};
 use crate::state::store::StateStore;
 use crate::state::{OutputState, State};
+
+/// How often a long-running change reports that it is still running.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// What happened, for the caller to show.
 #[derive(Debug)]
 pub enum Event<'a> {
     Started { address: &'a Address, action: Action },
     Finished { address: &'a Address, action: Action, elapsed: Duration, id: Option<String> },
+    /// Sent every [`PROGRESS_EVERY`] while a change runs, so an unattended log shows it is alive.
+    StillRunning { address: &'a Address, action: Action, elapsed: Duration },
     Failed { address: &'a Address, action: Action },
 }
 
@@ -76,6 +81,8 @@ impl Executor<'_> {
         let mut started: BTreeSet<usize> = BTreeSet::new();
         let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
         let mut running = FuturesUnordered::new();
+        let mut begun_at: BTreeMap<usize, Instant> = BTreeMap::new();
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
         loop {
             for (index, task) in tasks.iter().enumerate() {
                 if running.len() >= self.parallelism.max(1) {
@@ -85,6 +92,7 @@ impl Executor<'_> {
                     continue;
                 }
                 started.insert(index);
+                begun_at.insert(index, Instant::now());
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
@@ -96,7 +104,17 @@ impl Executor<'_> {
                     (index, result, begun.elapsed())
                 });
             }
-            let Some((index, result, elapsed)) = running.next().await else { break };
+            let finished = tokio::select! {
+                finished = running.next() => finished,
+                _ = ticker.tick() => {
+                    for (&index, begun) in begun_at.iter().filter(|(&i, _)| tasks[i].action.is_change()) {
+                        observe(Event::StillRunning { address: &tasks[index].address, action: tasks[index].action, elapsed: begun.elapsed() });
+                    }
+                    continue;
+                }
+            };
+            let Some((index, result, elapsed)) = finished else { break };
+            begun_at.remove(&index);
             let task = &tasks[index];
             match result {
                 Ok(outcome) => {
@@ -227,12 +245,17 @@ fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTre
     None
 }
 
-/// Unchanged resources are known from the start.
+/// Unchanged resources are known from the start, and so are those about to be deleted, as they
+/// are until then (a provider block may still need them to reach what is deleted first).
 fn initial_known(plan: &Plan) -> BTreeMap<Address, KnownResource> {
+    let as_known = |c: &ResourceChange| match c.action {
+        Action::NoOp => c.after.clone(),
+        Action::Delete => c.before.clone(),
+        _ => None,
+    };
     plan.changes
         .iter()
-        .filter(|c| c.action == Action::NoOp)
-        .filter_map(|c| c.after.clone().map(|value| (c.address.clone(), KnownResource { value, sensitive: c.sensitive.clone() })))
+        .filter_map(|c| as_known(c).map(|value| (c.address.clone(), KnownResource { value, sensitive: c.sensitive.clone() })))
         .collect()
 }
 
@@ -242,6 +265,11 @@ async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, Know
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
     let subject = task.address.to_string();
     let provider = ctx.providers.get(task.address.provider()).map_err(|e| (e, None))?;
+    if !configure_provider(ctx, task.address.provider(), known).await.map_err(|e| (e, None))? {
+        let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.address.provider()))
+            .hint("its provider block refers to values that no resource applied before this one provides; check the provider block's references");
+        return Err((why.into(), None));
+    }
     let Some(change) = task.change else {
         let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
         let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| (provider_error(&subject, e, location.as_ref()), None))?;

@@ -128,7 +128,8 @@ impl DependencyGraph {
         toposort(&self.graph, None).map(|order| order.into_iter().map(|i| self.graph[i].clone()).collect()).unwrap_or_default()
     }
 
-    /// The resources `node` depends on directly, looking through locals, variables and outputs.
+    /// The resources `node` depends on directly, looking through locals, variables, outputs and
+    /// providers: a table depends on the instance its provider block takes its host from.
     pub fn resource_dependencies(&self, node: &Node) -> BTreeSet<Address> {
         let mut found = BTreeSet::new();
         let Some(&start) = self.index.get(node) else { return found };
@@ -143,7 +144,6 @@ impl DependencyGraph {
                     Node::Resource(address) => {
                         found.insert(address.clone());
                     }
-                    Node::Provider(_) => {}
                     _ => stack.push(dependency),
                 }
             }

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use strata_provider_sdk::{Provider, ResourceSchema};
+use strata_provider_sdk::{Provider, ProviderError, ResourceSchema, Value};
+use tokio::sync::Mutex;
 
 use crate::addr::{provider_of, Address, Mode};
 use crate::diag::{suggestion, Diagnostic, Result};
@@ -15,11 +16,30 @@ use crate::diag::{suggestion, Diagnostic, Result};
 #[derive(Clone)]
 pub struct Providers {
     by_name: BTreeMap<&'static str, Arc<dyn Provider>>,
+    /// The providers configured so far in this run: each is configured once, by whichever of plan
+    /// or apply first knows its whole configuration.
+    configured: Arc<Mutex<BTreeSet<&'static str>>>,
 }
 
 impl Providers {
     pub fn new(instances: Vec<Arc<dyn Provider>>) -> Providers {
-        Providers { by_name: instances.into_iter().map(|p| (p.name(), p)).collect() }
+        Providers { by_name: instances.into_iter().map(|p| (p.name(), p)).collect(), configured: Arc::default() }
+    }
+
+    /// Configures `provider` with `config` unless it already was in this run. Concurrent callers
+    /// wait for the first to finish rather than configuring twice.
+    pub async fn configure_once(&self, provider: &Arc<dyn Provider>, config: &Value) -> std::result::Result<(), ProviderError> {
+        let mut configured = self.configured.lock().await;
+        if !configured.contains(provider.name()) {
+            provider.configure(config).await?;
+            configured.insert(provider.name());
+        }
+        Ok(())
+    }
+
+    /// Each provider's count of calls to the system it manages, for `-verbose`.
+    pub fn call_counts(&self) -> Vec<(&'static str, Vec<(String, u64)>)> {
+        self.by_name.iter().map(|(name, p)| (*name, p.call_counts())).filter(|(_, counts)| !counts.is_empty()).collect()
     }
 
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Provider>> {

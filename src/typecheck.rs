@@ -18,6 +18,8 @@ pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> 
     let mut errors = Diagnostics::default();
     for (name, attr) in &body.attributes {
         match schema.attributes.get(name.as_str()) {
+            // Written as an attribute but declared as a block: reported below, with how to write it.
+            None if schema.blocks.contains_key(name.as_str()) => {}
             None => errors.push(
                 Diagnostic::error(format!("unknown attribute \"{name}\" in {context}"))
                     .at(Some(&attr.location))

@@ -17,6 +17,9 @@ pub struct Cli {
     /// No colours in output (also: the NO_COLOR environment variable).
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,
+    /// Also print, on stderr, how many calls each provider made (AWS API calls, catalog queries).
+    #[arg(long = "verbose", global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

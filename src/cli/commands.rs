@@ -13,7 +13,7 @@ use crate::addr::Address;
 use crate::apply::{ApplyReport, Event, Executor};
 use crate::context::{Context, LoadOptions, DEFAULT_STATE_FILE};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
-use crate::plan::planner::{configure_providers, make_plan, PlanOptions};
+use crate::plan::planner::{make_plan, PlanOptions};
 use crate::plan::render::{literal, render_plan};
 use crate::plan::{file, Plan};
 use crate::providers::Providers;
@@ -34,7 +34,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         })?;
     }
     let runner = Runner { argv, providers, style };
-    match cli.command {
+    let result = match cli.command {
         Command::Validate => runner.validate(),
         Command::Plan(args) => runner.plan(args).await,
         Command::Apply(args) => runner.apply(args).await,
@@ -42,7 +42,24 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::State(command) => runner.state(command),
         Command::Graph(args) => runner.graph(&args),
         Command::Fmt(args) => fmt(args),
+    };
+    if cli.verbose {
+        eprint!("{}", redact(&call_report(&runner.providers)));
     }
+    result
+}
+
+/// One line per provider that made calls: `aws: 4 API calls (ec2:DescribeSecurityGroups 1, ...)`.
+fn call_report(providers: &Providers) -> String {
+    providers
+        .call_counts()
+        .into_iter()
+        .map(|(name, counts)| {
+            let total: u64 = counts.iter().map(|(_, n)| n).sum();
+            let each: Vec<String> = counts.iter().map(|(call, n)| format!("{call} {n}")).collect();
+            format!("{name}: {total} API calls ({})\n", each.join(", "))
+        })
+        .collect()
 }
 
 struct Runner<'a> {
@@ -140,8 +157,6 @@ impl Runner<'_> {
         let existing = store.load()?;
         check_plan_matches_state(&saved.plan, existing.as_ref())?;
         let state = existing.unwrap_or_default();
-        let used = Providers::names_for(saved.plan.changes.iter().map(|c| &c.address).chain(ctx.config.resources.keys()));
-        configure_providers(&ctx, &used).await?;
         self.execute(&ctx, &mut store, state, &saved.plan, args.run.parallelism).await
     }
 
@@ -254,20 +269,26 @@ fn confirm() -> Result<bool> {
 
 fn print_event(event: &Event<'_>, style: &Style) {
     let action = match event {
-        Event::Started { action, .. } | Event::Finished { action, .. } | Event::Failed { action, .. } => *action,
+        Event::Started { action, .. }
+        | Event::Finished { action, .. }
+        | Event::StillRunning { action, .. }
+        | Event::Failed { action, .. } => *action,
     };
-    let (doing, done) = match action {
-        Action::Create => ("Creating...", "Creation complete"),
-        Action::Update => ("Modifying...", "Modifications complete"),
-        Action::Replace => ("Replacing...", "Replacement complete"),
-        Action::Delete => ("Destroying...", "Destruction complete"),
-        Action::NoOp => ("Reading...", "Read complete"),
+    let (doing, done, still) = match action {
+        Action::Create => ("Creating...", "Creation complete", "Still creating..."),
+        Action::Update => ("Modifying...", "Modifications complete", "Still modifying..."),
+        Action::Replace => ("Replacing...", "Replacement complete", "Still replacing..."),
+        Action::Delete => ("Destroying...", "Destruction complete", "Still destroying..."),
+        Action::NoOp => ("Reading...", "Read complete", "Still reading..."),
     };
     match event {
         Event::Started { address, .. } => println!("{}: {doing}", style.bold(&address.to_string())),
         Event::Finished { address, elapsed, id, .. } => {
             let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
             println!("{}: {done} after {:.1}s{id}", style.bold(&address.to_string()), elapsed.as_secs_f64());
+        }
+        Event::StillRunning { address, elapsed, .. } => {
+            println!("{}: {still} [{}s elapsed]", style.bold(&address.to_string()), elapsed.as_secs())
         }
         Event::Failed { address, .. } => println!("{}: {}", style.bold(&address.to_string()), style.error("failed")),
     }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_provider_sdk::{Action, PlanRequest, ProviderError, RefreshRequest, Value};
+use strata_provider_sdk::{Action, PlanRequest, PlannedChange, ProviderError, RefreshRequest, Value};
 
 use super::{OutputChange, Plan, ResourceChange};
 use crate::addr::{Address, Mode};
@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Location, Result};
 use crate::eval::KnownResource;
 use crate::graph::Node;
 use crate::providers::Providers;
-use crate::state::State;
+use crate::state::{ResourceState, State};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PlanOptions {
@@ -25,23 +25,26 @@ pub struct PlanOptions {
 pub type Refreshed = BTreeMap<Address, Option<Value>>;
 
 pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Result<Plan> {
-    let in_state = state.managed().map(|r| r.address());
-    let used: BTreeSet<String> = Providers::names_for(ctx.config.resources.keys().chain(in_state.collect::<Vec<_>>().iter()));
-    configure_providers(ctx, &used).await?;
-    let refreshed = refresh(ctx, state).await?;
+    let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new() };
     let mut changes = Vec::new();
-    let mut known = BTreeMap::new();
-    if !options.destroy {
+    if options.destroy {
+        // Nothing is re-planned, but provider blocks may still refer to resources in state.
+        planning.known = state_as_known(state);
+    } else {
         for node in ctx.graph.order() {
-            if let Node::Resource(address) = node {
-                if let Some(change) = plan_resource(ctx, state, &refreshed, &mut known, &address).await? {
-                    changes.push(change);
-                }
+            match node {
+                Node::Provider(name) => planning.prepare_provider(&name).await?,
+                Node::Resource(address) => changes.extend(planning.plan_resource(&address).await?),
+                _ => {}
             }
         }
     }
-    changes.extend(plan_deletions(ctx, state, &refreshed, options.destroy));
-    let outputs = plan_outputs(ctx, state, &known, options.destroy)?;
+    let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
+    for name in Providers::names_for(in_state.iter()) {
+        planning.prepare_provider(&name).await?;
+    }
+    changes.extend(planning.plan_deletions(options.destroy).await?);
+    let outputs = plan_outputs(ctx, state, &planning.known, options.destroy)?;
     Ok(Plan {
         changes,
         outputs,
@@ -52,111 +55,137 @@ pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Re
     })
 }
 
-/// Configures each provider once with its evaluated `provider` block.
-pub async fn configure_providers(ctx: &Context, names: &BTreeSet<String>) -> Result<()> {
-    for name in names {
-        let provider = ctx.providers.get(name)?;
-        let config = ctx.provider_config(name, &BTreeMap::new())?;
-        let location = ctx.config.providers.get(name).map(|p| p.body.location.clone());
-        if !config.is_wholly_known() {
-            return Err(Diagnostic::error(format!("the configuration of provider \"{name}\" depends on values known only after apply"))
-                .at(location.as_ref())
-                .hint("configure the provider from variables or values that exist before apply")
-                .into());
-        }
-        provider.configure(&config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
-    }
-    Ok(())
+/// Every resource in state, known as it was last recorded.
+fn state_as_known(state: &State) -> BTreeMap<Address, KnownResource> {
+    state.managed().map(|r| (r.address(), KnownResource { value: r.value(), sensitive: r.sensitive_attributes.clone() })).collect()
 }
 
-/// Reads the live object of every managed resource in state, one batch per provider.
-pub async fn refresh(ctx: &Context, state: &State) -> Result<Refreshed> {
-    let mut by_provider: BTreeMap<&str, Vec<Address>> = BTreeMap::new();
-    for resource in state.managed() {
-        by_provider.entry(resource.provider.as_str()).or_default().push(resource.address());
+/// Configures provider `name` unless it already is, once its configuration is wholly known from
+/// `known`. Answers whether it is configured: `false` while the configuration still depends on
+/// values known only after apply (a host taken from an instance not yet created).
+pub async fn configure_provider(ctx: &Context, name: &str, known: &BTreeMap<Address, KnownResource>) -> Result<bool> {
+    let provider = ctx.providers.get(name)?;
+    let config = ctx.provider_config(name, known)?;
+    if !config.is_wholly_known() {
+        return Ok(false);
     }
-    let mut refreshed = Refreshed::new();
-    for (name, addresses) in by_provider {
-        let provider = ctx.providers.get(name)?;
-        let requests: Vec<RefreshRequest> = addresses
-            .iter()
-            .filter_map(|a| state.get(a))
-            .map(|r| RefreshRequest { type_name: r.type_name.clone(), state: r.value() })
-            .collect();
+    let location = ctx.config.providers.get(name).map(|p| p.body.location.clone());
+    ctx.providers.configure_once(provider, &config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
+    Ok(true)
+}
+
+/// One plan in the making: what has been refreshed and planned so far.
+struct Planning<'a> {
+    ctx: &'a Context,
+    state: &'a State,
+    refreshed: Refreshed,
+    /// Resource values as planned so far (unknown where only apply can tell).
+    known: BTreeMap<Address, KnownResource>,
+    /// Providers already configured, or found to depend on values known only after apply.
+    prepared: BTreeSet<String>,
+}
+
+impl Planning<'_> {
+    /// Configures a provider as soon as its configuration is known, then refreshes its resources in
+    /// state in one batch.
+    async fn prepare_provider(&mut self, name: &str) -> Result<()> {
+        if !self.prepared.insert(name.to_owned()) {
+            return Ok(());
+        }
+        let in_state: Vec<&ResourceState> = self.state.managed().filter(|r| r.provider == name).collect();
+        if !configure_provider(self.ctx, name, &self.known).await? {
+            if in_state.is_empty() {
+                // Planning creates needs no connection; comparing with live objects does.
+                return Ok(());
+            }
+            return Err(Diagnostic::error(format!(
+                "provider \"{name}\" cannot read its {} resource(s) in state: its configuration depends on values known only after apply",
+                in_state.len()
+            ))
+            .at(self.ctx.config.providers.get(name).map(|p| &p.body.location))
+            .hint("a change upstream (a replaced instance, say) leaves the provider's address unknown until apply; apply that change first with the provider pointed at values known now (a variable), then plan again")
+            .into());
+        }
+        if in_state.is_empty() {
+            return Ok(());
+        }
+        let provider = self.ctx.providers.get(name)?;
+        let requests: Vec<RefreshRequest> = in_state.iter().map(|r| RefreshRequest { type_name: r.type_name.clone(), state: r.value() }).collect();
         let results = provider.refresh(&requests).await.map_err(|err| provider_error(&format!("refreshing {name} resources"), err, None))?;
         if results.len() != requests.len() {
             return Err(Diagnostic::error(format!("provider \"{name}\" answered {} refresh results for {} resources", results.len(), requests.len())).into());
         }
-        refreshed.extend(addresses.into_iter().zip(results));
+        self.refreshed.extend(in_state.iter().map(|r| r.address()).zip(results));
+        Ok(())
     }
-    Ok(refreshed)
-}
 
-async fn plan_resource(
-    ctx: &Context,
-    state: &State,
-    refreshed: &Refreshed,
-    known: &mut BTreeMap<Address, KnownResource>,
-    address: &Address,
-) -> Result<Option<ResourceChange>> {
-    let location = ctx.config.resources.get(address).map(|r| r.location.clone());
-    let (desired, sensitive) = ctx.desired(address, known)?;
-    let provider = ctx.providers.get(address.provider())?;
-    if address.mode == Mode::Data {
-        let value = if desired.is_wholly_known() {
-            provider.read_data(&address.type_name, &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
-        } else {
-            Value::Unknown
-        };
-        known.insert(address.clone(), KnownResource { value, sensitive });
-        return Ok(None);
+    async fn plan_resource(&mut self, address: &Address) -> Result<Option<ResourceChange>> {
+        let ctx = self.ctx;
+        let location = ctx.config.resources.get(address).map(|r| r.location.clone());
+        let (desired, sensitive) = ctx.desired(address, &self.known)?;
+        let provider = ctx.providers.get(address.provider())?;
+        if address.mode == Mode::Data {
+            let value = if desired.is_wholly_known() {
+                provider.read_data(&address.type_name, &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
+            } else {
+                Value::Unknown
+            };
+            self.known.insert(address.clone(), KnownResource { value, sensitive });
+            return Ok(None);
+        }
+        let prior = self.refreshed.get(address).cloned().flatten();
+        let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
+        let planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+        let vanished = self.state.get(address).is_some() && prior.is_none();
+        self.known.insert(address.clone(), KnownResource { value: planned.planned.clone(), sensitive: sensitive.clone() });
+        Ok(Some(ResourceChange {
+            address: address.clone(),
+            action: planned.action,
+            before: prior,
+            after: Some(planned.planned),
+            replace_because: planned.replace_because,
+            operations: planned.operations,
+            sensitive,
+            dependencies: ctx.graph.resource_dependencies(&Node::Resource(address.clone())),
+            reason: vanished.then(|| "it was deleted outside strata".to_owned()),
+            warnings: planned.warnings,
+        }))
     }
-    let prior = refreshed.get(address).cloned().flatten();
-    let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
-    let planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
-    let vanished = state.get(address).is_some() && prior.is_none();
-    known.insert(address.clone(), KnownResource { value: planned.planned.clone(), sensitive: sensitive.clone() });
-    Ok(Some(ResourceChange {
-        address: address.clone(),
-        action: planned.action,
-        before: prior,
-        after: Some(planned.planned),
-        replace_because: planned.replace_because,
-        operations: planned.operations,
-        sensitive,
-        dependencies: ctx.graph.resource_dependencies(&Node::Resource(address.clone())),
-        reason: vanished.then(|| "it was deleted outside strata".to_owned()),
-        warnings: planned.warnings,
-    }))
-}
 
-/// Deletes for resources in state that the configuration no longer has (or all, for destroy).
-fn plan_deletions(ctx: &Context, state: &State, refreshed: &Refreshed, destroy: bool) -> Vec<ResourceChange> {
-    state
-        .managed()
-        .filter(|r| destroy || !ctx.config.resources.contains_key(&r.address()))
-        .map(|resource| {
+    /// Deletes for resources in state that the configuration no longer has (or all, for destroy),
+    /// each described by its provider (a final snapshot, say) or refused by it.
+    async fn plan_deletions(&self, destroy: bool) -> Result<Vec<ResourceChange>> {
+        let mut deletions = Vec::new();
+        for resource in self.state.managed().filter(|r| destroy || !self.ctx.config.resources.contains_key(&r.address())) {
             let address = resource.address();
-            let before = refreshed.get(&address).cloned().flatten();
+            let before = self.refreshed.get(&address).cloned().flatten();
             let reason = match (&before, destroy) {
                 (None, _) => "it was already deleted outside strata; it will be removed from state",
                 (Some(_), true) => "destroy was requested",
                 (Some(_), false) => "it is no longer in the configuration",
             };
-            ResourceChange {
+            let planned = match &before {
+                Some(prior) => {
+                    let provider = self.ctx.providers.get(address.provider())?;
+                    provider.plan_delete(&address.type_name, prior).await.map_err(|err| provider_error(&address.to_string(), err, None))?
+                }
+                None => PlannedChange::new(Action::Delete, Value::Null),
+            };
+            deletions.push(ResourceChange {
                 address,
                 action: Action::Delete,
                 before,
                 after: None,
                 replace_because: vec![],
-                operations: vec![],
+                operations: planned.operations,
                 sensitive: resource.sensitive_attributes.clone(),
                 dependencies: resource.dependency_addresses(),
                 reason: Some(reason.to_owned()),
-                warnings: vec![],
-            }
-        })
-        .collect()
+                warnings: planned.warnings,
+            });
+        }
+        Ok(deletions)
+    }
 }
 
 fn plan_outputs(ctx: &Context, state: &State, known: &BTreeMap<Address, KnownResource>, destroy: bool) -> Result<Vec<OutputChange>> {

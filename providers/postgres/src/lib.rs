@@ -88,7 +88,7 @@ impl Provider for PostgresProvider {
 
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         let guard = self.session().await?;
-        let client = guard.as_ref().ok_or_else(|| ProviderError::new("no connection"))?;
+        let client = guard.as_ref().ok_or_else(no_connection)?;
         let snapshot = Snapshot::read(&self.catalog(client)).await?;
         requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
     }
@@ -97,16 +97,15 @@ impl Provider for PostgresProvider {
         if !request.desired.is_wholly_known() {
             return Ok(plan_with_unknowns(request));
         }
-        let guard = self.session().await?;
-        let client = guard.as_ref().ok_or_else(|| ProviderError::new("no connection"))?;
         let prior = request.prior.as_ref();
         Ok(match request.type_name.as_str() {
             "postgres_table" => {
                 let mut desired = Table::from_value(&request.desired)?;
                 normalize::implied_not_null(&mut desired);
                 let prior = prior.map(Table::from_value).transpose()?;
+                // Only a comparison with a live table needs the server; a create is planned offline.
                 let normalized = match &prior {
-                    Some(_) => normalize::shadow_table(&self.catalog(client), &desired).await,
+                    Some(_) => normalize::shadow_table(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await,
                     None => None,
                 };
                 diff::table(prior.as_ref(), &desired, normalized.as_ref())
@@ -115,7 +114,7 @@ impl Provider for PostgresProvider {
                 let desired = TableIndex::from_value(&request.desired)?;
                 let prior = prior.map(TableIndex::from_value).transpose()?;
                 let normalized = match &prior {
-                    Some(_) => normalize::shadow_index(&self.catalog(client), &desired).await,
+                    Some(_) => normalize::shadow_index(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await,
                     None => None,
                 };
                 diff::table_index(prior.as_ref(), &desired, normalized.as_ref())
@@ -125,6 +124,13 @@ impl Provider for PostgresProvider {
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
             other => return Err(unknown_type(other)),
         })
+    }
+
+    fn call_counts(&self) -> Vec<(String, u64)> {
+        match self.catalog_queries() {
+            0 => vec![],
+            queries => vec![("pg_catalog queries".to_owned(), queries as u64)],
+        }
     }
 
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
@@ -148,6 +154,10 @@ impl Provider for PostgresProvider {
         }
         read_back(&self.catalog(&client), &request.type_name, &request.planned.unknowns_to_null()).await.map_err(ApplyFailure::from)
     }
+}
+
+fn no_connection() -> ProviderError {
+    ProviderError::new("no connection to PostgreSQL")
 }
 
 fn unknown_type(type_name: &str) -> ProviderError {

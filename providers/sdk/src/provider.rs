@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::change::{ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
+use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
 use crate::error::ProviderError;
 use crate::schema::ProviderSchema;
 use crate::value::Value;
@@ -31,6 +31,19 @@ pub trait Provider: Send + Sync {
 
     /// Carry out a planned change and return the object as it now is (`Value::Null` after delete).
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure>;
+
+    /// Say what deleting the live object `prior` will do (shown in the plan: a final snapshot's
+    /// name, say) or refuse it at plan time. Apply must then do exactly that.
+    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        let _ = (type_name, prior);
+        Ok(PlannedChange::new(Action::Delete, Value::Null))
+    }
+
+    /// How many calls of each kind this provider has made to the system it manages so far
+    /// (API operations, catalog queries), for `-verbose`. Empty when it does not count.
+    fn call_counts(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 
     /// Read a data source.
     async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
