@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): wall time and peak memory of strata against the local PostgreSQL for
-#   1. the ai-platform example: first apply, then a no-op plan;
+#   1. the ai-platform example (its AWS resources go to the moto emulator): first apply, then a
+#      no-op plan;
 #   2. a generated estate of N tables (default 200) with foreign keys, checks and indexes.
 # Prints figures; asserts nothing but that each command succeeds.
 set -euo pipefail
@@ -9,38 +10,27 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
+# shellcheck source=scripts/lib_bench.sh
+source scripts/lib_bench.sh
 ensure_postgres
 tables="${1:-200}"
 
-cargo build --release --bin strata >&2
-strata="${CARGO_TARGET_DIR}/release/strata"
-work="$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+bench_setup
+ensure_moto
+moto_reset   # a clean emulator, as the databases below are fresh
 
 fresh_database() {
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
 }
 
-# measure LABEL ARGS...: runs strata ARGS in $dir, prints wall seconds and peak RSS.
-measure() {
-    local label="$1"
-    shift
-    local start end rss
-    start=$(date +%s.%N)
-    /usr/bin/time -o "$work/rss" -f '%M' "$strata" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    rss=$(cat "$work/rss")
-    end=$(date +%s.%N)
-    printf '%-44s %8.2f s %8d KiB peak RSS\n' "$label" "$(echo "$end - $start" | bc)" "$rss"
-}
-
-command -v /usr/bin/time >/dev/null || apt-get install -y time >/dev/null
-command -v bc >/dev/null || apt-get install -y bc >/dev/null
-
-echo "== examples/ai-platform (9 resources)"
+echo "== examples/ai-platform ($(cat examples/ai-platform/*.tf | grep -c '^resource ') resources)"
 dir="$work/example"
 mkdir -p "$dir" && cp examples/ai-platform/*.tf "$dir/"
 fresh_database strata_bench_example
 export STRATA_VAR_pg_database=strata_bench_example STRATA_VAR_pg_host="$PGHOST" STRATA_VAR_pg_port="$PGPORT" STRATA_VAR_pg_username="$PGUSER"
+STRATA_VAR_vpc_id="$(moto_default_vpc)"
+STRATA_VAR_db_password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')"
+export STRATA_VAR_vpc_id STRATA_VAR_db_password
 (cd "$dir" && measure "apply (create everything)" apply -auto-approve)
 (cd "$dir" && measure "plan (no changes)" plan -detailed-exitcode)
 

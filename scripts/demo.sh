@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The "main job", end to end: deploys the example AI platform estate
-# (examples/ai-platform) into a fresh `strata_demo` database and shows that
+# (examples/ai-platform: AWS resources in the moto emulator, then the PostgreSQL
+# schema) into a fresh `strata_demo` database and an emptied moto, and shows that
 # strata converges:
 #   1. strata validate / plan          (what would be created)
 #   2. strata apply -auto-approve      (create it)
 #   3. scripts/validate_schema.py      (the tables and indexes really exist)
 #   4. strata plan -detailed-exitcode  (must report no changes: exit code 0)
-# Needs PostgreSQL (found or started by scripts/services.sh) and psql.
+#   5. the generated db_password appears nowhere in strata's output
+# and lists what moto then holds. Needs PostgreSQL (found or started by
+# scripts/services.sh), psql, and python3 (moto is installed into .venv/moto).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +43,12 @@ ensure_postgres
 command -v psql >/dev/null 2>&1 || fail "psql is not installed" "install it with: apt-get install -y postgresql-client"
 command -v python3 >/dev/null 2>&1 || fail "python3 is not installed" "install it with: apt-get install -y python3"
 
+step "moto (the AWS emulator)"
+ensure_moto
+# A fresh emulator, as the database below is fresh (matters when STRATA_MOTO_URL
+# names a server that is kept running).
+moto_reset || fail "could not reset the moto server at ${STRATA_MOTO_URL}"
+
 step "building strata (debug: cargo build --bin strata)"
 cargo build --bin strata
 strata="${CARGO_TARGET_DIR}/debug/strata"
@@ -57,6 +66,7 @@ SQL
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")"
 cleanup() {
     local status=$?
+    stop_moto   # this trap replaces the one ensure_moto added
     if [ "$status" -eq 0 ]; then
         rm -rf "$workdir"
     else
@@ -74,15 +84,27 @@ export STRATA_VAR_pg_host="$PGHOST"
 export STRATA_VAR_pg_port="$PGPORT"
 export STRATA_VAR_pg_username="$PGUSER"
 export STRATA_VAR_pg_database="$database"
+# The AWS resources go into moto's default VPC, with a password made for this run
+# (checked below never to be printed).
+vpc_id="$(moto_default_vpc)" || fail "could not read moto's default VPC at ${STRATA_MOTO_URL}"
+db_password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')"
+export STRATA_VAR_vpc_id="$vpc_id" STRATA_VAR_db_password="$db_password"
+
+# Everything strata prints also goes to this log, to look for the password in.
+output="$workdir/strata-output.log"
+# run_strata ARGS...: runs strata with its output (stdout and stderr) shown and logged.
+run_strata() {
+    "$strata" "$@" 2>&1 | tee -a "$output"
+}
 
 step "strata validate"
-"$strata" validate || fail "strata validate rejected examples/ai-platform"
+run_strata validate || fail "strata validate rejected examples/ai-platform"
 
 step "strata plan"
-"$strata" plan || fail "strata plan failed"
+run_strata plan || fail "strata plan failed"
 
 step "strata apply -auto-approve"
-"$strata" apply -auto-approve || fail "strata apply failed"
+run_strata apply -auto-approve || fail "strata apply failed"
 
 step "validating the deployed schema (scripts/validate_schema.py)"
 python3 "${root}/scripts/validate_schema.py" --database "$database" \
@@ -90,12 +112,36 @@ python3 "${root}/scripts/validate_schema.py" --database "$database" \
 
 step "strata plan -detailed-exitcode (must find nothing to change)"
 set +e
-"$strata" plan -detailed-exitcode
-code=$?
+run_strata plan -detailed-exitcode
+code=${PIPESTATUS[0]}
 set -e
 case "$code" in
-    0) printf '\ndemo: second plan: no changes. The estate converged.\n' >&2 ;;
+    0) ;;
     2) fail "second plan: changes pending right after apply (exit code 2)" \
             "strata does not converge: the plan above lists what it still wants to change." ;;
     *) fail "second plan: strata plan -detailed-exitcode exited with ${code}" ;;
 esac
+
+step "checking that the generated db_password appears nowhere in strata's output"
+if grep -q -F -- "$db_password" "$output"; then
+    fail "the database password (STRATA_VAR_db_password) was printed by strata" \
+         "on these lines of ${output}: $(grep -n -F -- "$db_password" "$output" | cut -d: -f1 | paste -sd, -)" \
+         "sensitive values must be masked wherever strata prints them (the log is kept with the working copy)."
+fi
+
+step "what moto now holds (${STRATA_MOTO_URL})"
+moto_python - <<'PY' || fail "could not list what moto holds"
+import os
+import boto3
+
+endpoint = os.environ["STRATA_MOTO_URL"]
+rds = boto3.client("rds", endpoint_url=endpoint)
+ec2 = boto3.client("ec2", endpoint_url=endpoint)
+instances = [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
+groups = [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+parameter_groups = [p["DBParameterGroupName"] for p in rds.describe_db_parameter_groups()["DBParameterGroups"]]
+for title, names in [("DB instances", instances), ("security groups", groups), ("DB parameter groups", parameter_groups)]:
+    print(f"  {title + ':':22} {', '.join(sorted(names)) or '(none)'}")
+PY
+
+printf '\ndemo: second plan: no changes, and the password was never printed. The estate converged.\n' >&2

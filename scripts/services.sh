@@ -14,7 +14,10 @@
 #      port under ${XDG_CACHE_HOME:-$HOME/.cache}/strata/pgdata and starts it.
 # If none of that works it stops with a message saying what failed.
 #
-# It also defaults CARGO_TARGET_DIR to ~/.cache/strata-target and puts
+# `ensure_moto` (further down, where it is described) does the same for moto, the
+# AWS emulator the AWS provider is tested and demoed against.
+#
+# Sourcing it also defaults CARGO_TARGET_DIR to ~/.cache/strata-target and puts
 # ~/.cargo/bin on PATH if cargo is not already there.
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME}/.cache/strata-target}"
@@ -26,26 +29,34 @@ _svc_log() {
     printf 'services: %s\n' "$*" >&2
 }
 
-_svc_die() {
+# Prints a loud banner with a "!! " line per line of its arguments.
+_svc_banner() {
     {
         printf '\n'
         printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
-        printf '!! PostgreSQL is not available, so strata cannot be tested or demoed.\n'
-        printf '!!\n'
-        local line
-        for line in "$@"; do
-            printf '!! %s\n' "$line"
+        local arg line
+        for arg in "$@"; do
+            while IFS= read -r line; do
+                printf '!!%s\n' "${line:+ ${line}}"
+            done <<<"$arg"
         done
-        printf '!!\n'
-        printf '!! To fix it, either start a server yourself and point PGHOST/PGPORT/PGUSER\n'
-        printf '!! at it (it must accept that user without a password), or run as root:\n'
-        printf '!!     apt-get update && apt-get install -y postgresql\n'
-        # shellcheck disable=SC2016 # printed literally, for the reader to run
-        printf '!!     pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n'
-        printf '!! then run this command again.\n'
         printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
         printf '\n'
     } >&2
+}
+
+_svc_die() {
+    # shellcheck disable=SC2016 # printed literally, for the reader to run
+    _svc_banner \
+        'PostgreSQL is not available, so strata cannot be tested or demoed.' \
+        '' \
+        "$@" \
+        '' \
+        'To fix it, either start a server yourself and point PGHOST/PGPORT/PGUSER' \
+        'at it (it must accept that user without a password), or run as root:' \
+        '    apt-get update && apt-get install -y postgresql' \
+        '    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' \
+        'then run this command again.'
     exit 1
 }
 
@@ -313,4 +324,284 @@ ensure_postgres() {
     fi
 
     _svc_die "Tried, in order:" "${tried[@]/#/  - }"
+}
+
+# ---------------------------------------------------------------------------
+# moto: the AWS emulator that strata's AWS provider is tested and demoed against.
+#
+# `ensure_moto`:
+#   1. installs moto[server]==$_moto_version into $repo/.venv/moto (re-used while it
+#      holds exactly that version; pip's cache stays in ~/.cache/pip, outside the clone);
+#   2. re-uses the server at $STRATA_MOTO_URL if one is exported and answers (a
+#      developer may keep one running; it is then left running), else starts
+#      `moto_server` on a free 127.0.0.1 port and waits for it to answer;
+#   3. exports STRATA_MOTO_URL and AWS_ENDPOINT_URL (the server), fake credentials
+#      (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing), AWS_REGION and
+#      AWS_DEFAULT_REGION=us-east-1 and AWS_EC2_METADATA_DISABLED=true, and unsets
+#      AWS_PROFILE, AWS_SESSION_TOKEN and the other ways an AWS SDK finds real
+#      credentials (the ~/.aws files become /dev/null), so that nothing started
+#      afterwards can reach a developer's real AWS account.
+# A server it started is stopped by `stop_moto`, which ensure_moto appends to the
+# caller's EXIT trap (with add_exit_trap). A script that sets its EXIT trap with
+# `trap` after calling ensure_moto replaces that: set yours first, use
+# add_exit_trap, or call stop_moto from yours. As a safety net, a
+# watchdog stops the server within a second of the calling shell's end however
+# that ends (kill -9 included).
+# `moto_python ARGS...` runs the venv's python, which has boto3;
+# `moto_default_vpc` prints the id of moto's default VPC;
+# `moto_reset` empties the server (every service, every region).
+
+_moto_version=5.2.1
+_moto_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/moto"
+_moto_url=""
+_moto_pid=""
+_moto_watchdog_pid=""
+_moto_log=""
+
+_moto_die() {
+    _svc_banner \
+        "The moto AWS emulator is not available, so strata's AWS provider cannot be tested or demoed." \
+        '' \
+        "$@" \
+        '' \
+        'To fix it, run as root:' \
+        '    apt-get update && apt-get install -y python3 python3-venv' \
+        "    rm -rf ${_moto_venv}" \
+        "then run this command again (it reinstalls moto[server]==${_moto_version} there)." \
+        'Or start moto_server yourself and export STRATA_MOTO_URL=http://127.0.0.1:PORT.'
+    exit 1
+}
+
+# Prints the moto version installed in the venv (fails if the venv or its
+# server extra is missing or broken, e.g. after the base python was removed).
+_moto_installed_version() {
+    [ -x "${_moto_venv}/bin/python" ] && [ -x "${_moto_venv}/bin/moto_server" ] || return 1
+    "${_moto_venv}/bin/python" -c 'import flask, moto; print(moto.__version__)' 2>/dev/null
+}
+
+# Creates an empty venv. Debian ships python's venv module (ensurepip) in a
+# separate package, so on failure install python3-venv and try again.
+_moto_create_venv() {
+    local out="$1" python
+    command -v python3 >/dev/null 2>&1 || _moto_die "python3 is not installed."
+    python3 -m venv --clear "$_moto_venv" >"$out" 2>&1 && return 0
+    _svc_log "python3 -m venv failed; installing python3-venv with apt-get"
+    if ! _svc_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2; then
+        # Maybe only the package lists are missing (a fresh machine).
+        if ! { _svc_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+            && _svc_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2; }; then
+            _moto_die "python3 -m venv failed, and so did apt-get install python3-venv (needs root or password-less sudo)." \
+                "python3 -m venv said:" "$(tail -n 5 "$out")"
+        fi
+    fi
+    # python3-venv is for Debian's python, which may not be the first python3 on PATH.
+    for python in python3 /usr/bin/python3; do
+        "$python" -m venv --clear "$_moto_venv" >"$out" 2>&1 && return 0
+    done
+    _moto_die "python3 -m venv ${_moto_venv} failed even with python3-venv installed:" "$(tail -n 5 "$out")"
+}
+
+# Installs the pinned moto unless the venv already has it. Runs under a lock so
+# that two scripts started at once do not install into the same venv together.
+_moto_ensure_venv() {
+    [ "$(_moto_installed_version)" = "$_moto_version" ] && return 0
+    mkdir -p "$(dirname "$_moto_venv")"
+    (
+        command -v flock >/dev/null 2>&1 && flock 9
+        [ "$(_moto_installed_version)" = "$_moto_version" ] && exit 0
+        out="$(mktemp "${TMPDIR:-/tmp}/strata-moto-install.XXXXXX")"
+        trap 'rm -f "$out"' EXIT
+        "${_moto_venv}/bin/python" -c 'import sys' 2>/dev/null || _moto_create_venv "$out"
+        _svc_log "installing moto[server]==${_moto_version} into ${_moto_venv} (once; takes a minute)"
+        PIP_CACHE_DIR="${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}" \
+            "${_moto_venv}/bin/python" -m pip install -q --disable-pip-version-check \
+            "moto[server]==${_moto_version}" >"$out" 2>&1 \
+            || _moto_die "pip install moto[server]==${_moto_version} failed; its last lines:" "$(tail -n 15 "$out")"
+        [ "$(_moto_installed_version)" = "$_moto_version" ] \
+            || _moto_die "pip install moto[server]==${_moto_version} succeeded but the venv does not import it."
+    ) 9>"${_moto_venv}.lock" || exit 1
+}
+
+# True if a moto server answers at URL.
+_moto_answers() {
+    local url="$1/moto-api/"
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --noproxy '*' -m 2 -o /dev/null "$url" 2>/dev/null
+    else
+        "${_moto_venv}/bin/python" -c 'import sys, urllib.request
+urllib.request.build_opener(urllib.request.ProxyHandler({})).open(sys.argv[1], timeout=2)' "$url" 2>/dev/null
+    fi
+}
+
+_moto_free_port() {
+    "${_moto_venv}/bin/python" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Fake credentials and region for every AWS client started from now on, and
+# none of the places an SDK would find real ones.
+_moto_fake_aws_env() {
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+    export AWS_EC2_METADATA_DISABLED=true
+    export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN \
+        AWS_ROLE_ARN AWS_ROLE_SESSION_NAME AWS_WEB_IDENTITY_TOKEN_FILE \
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
+    # The server is on loopback: never send its traffic through a proxy.
+    export NO_PROXY="${NO_PROXY:+${NO_PROXY},}127.0.0.1,localhost"
+    export no_proxy="${no_proxy:+${no_proxy},}127.0.0.1,localhost"
+}
+
+_moto_use() {
+    export STRATA_MOTO_URL="$1" AWS_ENDPOINT_URL="$1"
+}
+
+# add_exit_trap COMMAND: appends COMMAND to the EXIT trap, keeping what is
+# already there, so that scripts and these helpers can each add their cleanup.
+add_exit_trap() {
+    local command="$1" current=""
+    # `trap -p` quotes the current commands; let the shell unquote them.
+    eval "set -- $(trap -p EXIT)"
+    [ $# -ge 3 ] && current="$3"
+    case "$current" in *"$command"*) return 0 ;; esac
+    # shellcheck disable=SC2064 # expanded now on purpose
+    trap -- "${current:+${current}; }${command}" EXIT
+}
+
+# Starts moto_server on a free port; sets _moto_url, _moto_pid and _moto_log and
+# exports the URL once it answers. Returns 1 if the server died (a port race: try again), 2 if it never answered.
+_moto_start() {
+    local port _
+    port="$(_moto_free_port)" || return 1
+    _moto_url="http://127.0.0.1:${port}"
+    _moto_log="$(mktemp "${TMPDIR:-/tmp}/strata-moto.XXXXXX")"
+    "${_moto_venv}/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$_moto_log" 2>&1 &
+    _moto_pid=$!
+    # Not a job the shell reports on ("Terminated" when stop_moto kills it).
+    disown "$_moto_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+        if _moto_answers "$_moto_url"; then
+            _moto_use "$_moto_url"
+            return 0
+        fi
+        kill -0 "$_moto_pid" 2>/dev/null || return 1
+        sleep 0.2
+    done
+    return 2
+}
+
+# Kills the server when the shell that started it is gone, even if that shell
+# never ran its EXIT trap. Holds none of the caller's file descriptors, so it
+# never keeps a pipe such as `scripts/test.sh | tee` open.
+_moto_start_watchdog() {
+    local owner="$BASHPID" server="$_moto_pid" log="$_moto_log"
+    [ -z "${STRATA_MOTO_KEEP_LOG:-}" ] || log=""
+    (
+        while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do
+            sleep 1
+        done
+        kill "$server" 2>/dev/null
+        [ -z "$log" ] || rm -f "$log"
+    ) </dev/null >/dev/null 2>&1 &
+    _moto_watchdog_pid=$!
+    disown "$_moto_watchdog_pid" 2>/dev/null || true
+}
+
+# Stops the server ensure_moto started (never one it re-used). Safe to call
+# more than once and from an EXIT trap under `set -e`.
+stop_moto() {
+    if [ -n "$_moto_watchdog_pid" ]; then
+        kill "$_moto_watchdog_pid" 2>/dev/null || true
+        _moto_watchdog_pid=""
+    fi
+    if [ -n "$_moto_pid" ]; then
+        kill "$_moto_pid" 2>/dev/null || true
+        local _
+        for _ in $(seq 1 50); do
+            kill -0 "$_moto_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$_moto_pid" 2>/dev/null || true
+        _moto_pid=""
+    fi
+    # Its log (every request) is kept only on request, for debugging.
+    if [ -n "$_moto_log" ] && [ -z "${STRATA_MOTO_KEEP_LOG:-}" ]; then
+        rm -f "$_moto_log"
+    fi
+    _moto_log=""
+    return 0
+}
+
+ensure_moto() {
+    local attempt status=1
+    _moto_ensure_venv
+    _moto_fake_aws_env
+
+    # Called again in the same script: keep the server started the first time.
+    if [ -n "$_moto_pid" ] && _moto_answers "$_moto_url"; then
+        _moto_use "$_moto_url"
+        return 0
+    fi
+    if [ -n "${STRATA_MOTO_URL:-}" ]; then
+        if _moto_answers "$STRATA_MOTO_URL"; then
+            _moto_use "$STRATA_MOTO_URL"
+            _svc_log "using the moto server at ${STRATA_MOTO_URL} (STRATA_MOTO_URL; left running)"
+            return 0
+        fi
+        _svc_log "nothing answers at STRATA_MOTO_URL=${STRATA_MOTO_URL}; starting a moto server of our own"
+    fi
+
+    for attempt in 1 2 3; do
+        _moto_start && status=0 || status=$?
+        if [ "$status" != 1 ] || [ "$attempt" = 3 ]; then
+            break
+        fi
+        _svc_log "moto_server exited at start (attempt ${attempt}); its log: $(tail -n 1 "$_moto_log" 2>/dev/null)"
+        rm -f "$_moto_log"
+    done
+    if [ "$status" != 0 ]; then
+        local tail_lines what
+        tail_lines="$(tail -n 20 "$_moto_log" 2>/dev/null)"
+        if [ "$status" = 2 ]; then
+            what="did not answer at ${_moto_url}/moto-api/ within 30 s."
+            kill -9 "$_moto_pid" 2>/dev/null || true
+        else
+            what="exited right after starting, three times (on three free ports)."
+        fi
+        rm -f "$_moto_log"
+        _moto_pid="" _moto_log=""
+        _moto_die "${_moto_venv}/bin/moto_server ${what}" "The end of its log:" "${tail_lines:-(empty)}"
+    fi
+    _moto_start_watchdog
+    add_exit_trap stop_moto
+    _svc_log "started moto ${_moto_version} at ${STRATA_MOTO_URL} (pid ${_moto_pid}, log ${_moto_log}); stopped when this script exits"
+}
+
+moto_python() {
+    "${_moto_venv}/bin/python" "$@"
+}
+
+# Prints the id of the default VPC moto creates in $AWS_REGION.
+moto_default_vpc() {
+    moto_python - <<'PY'
+import os
+import boto3
+
+ec2 = boto3.client("ec2", endpoint_url=os.environ["STRATA_MOTO_URL"])
+vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+if not vpcs:
+    raise SystemExit("moto has no default VPC in " + os.environ["AWS_REGION"])
+print(vpcs[0]["VpcId"])
+PY
+}
+
+# Empties the moto server: what a fresh database is to the demo and benchmarks,
+# so that they can run again against a server that is kept running.
+moto_reset() {
+    moto_python -c 'import os, urllib.request
+request = urllib.request.Request(os.environ["STRATA_MOTO_URL"] + "/moto-api/reset", method="POST")
+urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)'
 }

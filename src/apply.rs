@@ -54,6 +54,8 @@ struct Task<'p> {
     address: Address,
     action: Action,
     change: Option<&'p ResourceChange>,
+    /// The resources (and data sources) it needs first.
+    dependencies: BTreeSet<Address>,
 }
 
 struct Outcome {
@@ -163,10 +165,7 @@ impl Executor<'_> {
         let before = self.state.clone();
         match &outcome.value {
             Some(value) => {
-                let dependencies = task.change.map(|c| c.dependencies.clone()).unwrap_or_else(|| {
-                    self.ctx.graph.resource_dependencies(&Node::Resource(task.address.clone()))
-                });
-                self.state.put(&task.address, value, outcome.sensitive.clone(), &dependencies);
+                self.state.put(&task.address, value, outcome.sensitive.clone(), &task.dependencies);
             }
             None => {
                 self.state.remove(&task.address);
@@ -202,9 +201,19 @@ impl Executor<'_> {
 
 /// The planned changes plus a read for every data source.
 fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
-    let mut tasks: Vec<Task<'p>> = plan.changes.iter().map(|c| Task { address: c.address.clone(), action: c.action, change: Some(c) }).collect();
+    let mut tasks: Vec<Task<'p>> = plan
+        .changes
+        .iter()
+        .map(|c| Task { address: c.address.clone(), action: c.action, change: Some(c), dependencies: c.dependencies.clone() })
+        .collect();
     if !plan.destroy {
-        tasks.extend(ctx.config.resources.keys().filter(|a| a.mode == Mode::Data).map(|a| Task { address: a.clone(), action: Action::NoOp, change: None }));
+        // A data source may read what another one found (subnets of the VPC found first).
+        tasks.extend(ctx.config.resources.keys().filter(|a| a.mode == Mode::Data).map(|a| Task {
+            address: a.clone(),
+            action: Action::NoOp,
+            change: None,
+            dependencies: ctx.graph.resource_dependencies(&Node::Resource(a.clone())),
+        }));
     }
     tasks
 }
@@ -212,18 +221,17 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
 /// For each task, the tasks it must wait for.
 fn ordering(tasks: &[Task<'_>]) -> Vec<BTreeSet<usize>> {
     let index: BTreeMap<&Address, usize> = tasks.iter().enumerate().map(|(i, t)| (&t.address, i)).collect();
-    let dependencies = |task: &Task<'_>| task.change.map(|c| c.dependencies.clone()).unwrap_or_default();
     let mut waits_for = vec![BTreeSet::new(); tasks.len()];
     for (i, task) in tasks.iter().enumerate() {
         if task.action == Action::Delete {
             // Everything that depended on the deleted object goes first.
             for (j, other) in tasks.iter().enumerate() {
-                if j != i && dependencies(other).contains(&task.address) {
+                if j != i && other.dependencies.contains(&task.address) {
                     waits_for[i].insert(j);
                 }
             }
         } else {
-            waits_for[i].extend(dependencies(task).iter().filter_map(|d| index.get(d)).filter(|&&j| tasks[j].action != Action::Delete));
+            waits_for[i].extend(task.dependencies.iter().filter_map(|d| index.get(d)).filter(|&&j| tasks[j].action != Action::Delete));
         }
     }
     waits_for

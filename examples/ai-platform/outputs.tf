@@ -1,3 +1,8 @@
+output "db_endpoint" {
+  description = "Where applications connect: the RDS instance's address and port."
+  value       = aws_db_instance.platform.endpoint
+}
+
 output "table_ids" {
   description = "Every table of the platform, as schema.name."
   value = {

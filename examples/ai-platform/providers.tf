@@ -1,10 +1,16 @@
-# Where the estate lives. Every connection setting is a variable, so the same
-# files work against a laptop, CI or a real server (set them with -var,
-# terraform.tfvars or STRATA_VAR_pg_host / TF_VAR_pg_host and friends).
+# Where the estate lives: AWS for the database server, PostgreSQL for the schema inside it.
+provider "aws" {
+  region = var.aws_region
+}
+
+# The schema lives in the RDS instance of infrastructure.tf, so every table depends on it: strata
+# configures this provider only once the instance exists. Set pg_host to point the schema at
+# another server instead (the demo does: its instance lives in the moto emulator, which runs no
+# database, so the schema goes to a local PostgreSQL).
 provider "postgres" {
-  host     = var.pg_host
-  port     = var.pg_port
-  database = var.pg_database
-  username = var.pg_username
-  password = var.pg_password
+  host     = var.pg_host != "" ? var.pg_host : aws_db_instance.platform.address
+  port     = var.pg_host != "" ? var.pg_port : aws_db_instance.platform.port
+  database = var.pg_host != "" ? var.pg_database : aws_db_instance.platform.db_name
+  username = var.pg_host != "" ? var.pg_username : aws_db_instance.platform.username
+  password = var.pg_host != "" ? var.pg_password : var.db_password
 }

@@ -1,7 +1,31 @@
-variable "pg_host" {
-  description = "PostgreSQL server host."
+variable "aws_region" {
+  description = "AWS region of the database server."
   type        = string
-  default     = "127.0.0.1"
+  default     = "us-east-1"
+}
+
+variable "vpc_id" {
+  description = "VPC of the database server; empty for the region's default VPC."
+  type        = string
+  default     = ""
+}
+
+variable "instance_class" {
+  description = "RDS instance class of the database server."
+  type        = string
+  default     = "db.t4g.medium"
+}
+
+variable "db_password" {
+  description = "Master password of the RDS instance."
+  type        = string
+  sensitive   = true
+}
+
+variable "pg_host" {
+  description = "Where the schema goes: empty for the RDS instance itself, or another server's host (the pg_* variables below then apply)."
+  type        = string
+  default     = ""
 }
 
 variable "pg_port" {

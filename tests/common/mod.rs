@@ -2,6 +2,8 @@
 //! and running the real `strata` binary against them.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,118 @@
+//! The data sources: `aws_vpc` (exactly one VPC by id, `default = true` or tags) and
+//! `aws_subnets` (the ids of the subnets matching EC2 filters and tags).
+//!
+//! Owns translating their arguments into DescribeVpcs / DescribeSubnets filters; reads only.
+
+use aws_sdk_ec2::types::{Filter, Vpc};
+use strata_provider_sdk::{ProviderError, Value};
+
+use crate::config::Clients;
+use crate::{errors, tags};
+
+fn filter(name: &str, values: Vec<String>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values))
+        .build()
+}
+
+/// `tag:KEY = VALUE` filters for a `tags` argument.
+fn tag_filters(config: &Value) -> Vec<Filter> {
+    tags::from_value(config.get("tags").unwrap_or(&Value::Null))
+        .into_iter()
+        .map(|(k, v)| filter(&format!("tag:{k}"), vec![v]))
+        .collect()
+}
+
+pub async fn vpc(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+    let mut filters = tag_filters(config);
+    if let Some(id) = config.get_str("id") {
+        filters.push(filter("vpc-id", vec![id.to_owned()]));
+    }
+    if let Some(default) = config.get_bool("default") {
+        filters.push(filter("is-default", vec![default.to_string()]));
+    }
+    let mut found: Vec<Vpc> = Vec::new();
+    let mut pages = clients
+        .ec2
+        .describe_vpcs()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        found.extend(
+            page.map_err(|e| errors::api("ec2:DescribeVpcs", e))?
+                .vpcs()
+                .iter()
+                .cloned(),
+        );
+    }
+    let vpc = match found.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(ProviderError::new("no VPC matches the aws_vpc data source's arguments")
+                .with_hint("check id, default and tags (and the provider's region); a region may have no default VPC"))
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().filter_map(Vpc::vpc_id).collect();
+            return Err(ProviderError::new(format!("{} VPCs match the aws_vpc data source's arguments: {}", ids.len(), ids.join(", ")))
+                .with_hint("narrow the search with id, default = true or more tags so that exactly one matches"));
+        }
+    };
+    let tags = tags::from_ec2(vpc.tags());
+    let id = vpc.vpc_id().unwrap_or_default();
+    let owner = vpc.owner_id().unwrap_or_default();
+    let region = clients
+        .ec2
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    Ok(Value::object([
+        ("id", Value::from(id)),
+        ("default", Value::Bool(vpc.is_default().unwrap_or(false))),
+        ("tags", tags::to_value(&tags)),
+        (
+            "cidr_block",
+            vpc.cidr_block().map(Value::from).unwrap_or_default(),
+        ),
+        (
+            "arn",
+            Value::from(format!("arn:aws:ec2:{region}:{owner}:vpc/{id}")),
+        ),
+        ("owner_id", Value::from(owner)),
+    ]))
+}
+
+pub async fn subnets(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+    let mut filters = tag_filters(config);
+    for block in config.get_list("filter") {
+        let name = block
+            .get_str("name")
+            .ok_or_else(|| ProviderError::new("an aws_subnets filter block has no name"))?;
+        filters.push(filter(name, block.get_strings("values")));
+    }
+    let mut ids = Vec::new();
+    let mut pages = clients
+        .ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| errors::api("ec2:DescribeSubnets", e))?;
+        ids.extend(
+            page.subnets()
+                .iter()
+                .filter_map(|s| s.subnet_id())
+                .map(str::to_owned),
+        );
+    }
+    ids.sort();
+    let mut value = config.clone();
+    value.set(
+        "ids",
+        Value::List(ids.into_iter().map(Value::from).collect()),
+    );
+    Ok(value)
+}

@@ -1,0 +1,117 @@
+//! Turning SDK errors into [`ProviderError`]s: the AWS error code and message, and a hint saying
+//! what to do about it. Retrying is the SDK's job (see `config`); this module only explains.
+//!
+//! It must never put a request's parameters in a message: they may hold the instance password.
+
+use std::error::Error;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use strata_provider_sdk::ProviderError;
+
+/// The AWS error code of a failed call, when the service answered with one.
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+}
+
+/// `operation` (such as `rds:CreateDBInstance`) failed: say why and what to do.
+pub fn api<E, R>(operation: &str, err: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(service) = err.as_service_error() {
+        let code = service.code().unwrap_or("UnknownError");
+        let message = service.message().unwrap_or("no message");
+        let error = ProviderError::new(format!("{operation} failed: {code}: {message}"));
+        return match hint_for_code(code) {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        };
+    }
+    let detail = DisplayErrorContext(&err).to_string();
+    let error = ProviderError::new(format!("{operation} failed: {detail}"));
+    if detail.contains("credentials") {
+        return error.with_hint("no usable AWS credentials: set access_key/secret_key in the provider \"aws\" block, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a profile");
+    }
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => error.with_hint(
+            "the AWS endpoint could not be reached: check the network, the provider's endpoints block, AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_EC2) and the region",
+        ),
+        _ => error,
+    }
+}
+
+/// A delete's answer: done, or already gone (`not_found` is the service's code for that).
+pub fn deleted<T, E, R>(
+    operation: &str,
+    result: Result<T, SdkError<E, R>>,
+    not_found: &str,
+) -> Result<(), ProviderError>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if code(&err) == Some(not_found) => Ok(()),
+        Err(err) => Err(api(operation, err)),
+    }
+}
+
+/// What to do about the errors people meet most.
+fn hint_for_code(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "DBInstanceAlreadyExists" | "DBParameterGroupAlreadyExists" | "DBSubnetGroupAlreadyExists" | "InvalidGroup.Duplicate" => {
+            "an object with this name already exists outside strata's state: pick another name, or delete the existing one"
+        }
+        "InvalidParameterCombination" | "InvalidParameterValue" | "InvalidParameter" | "InvalidParameterCombinationException" => {
+            "check the arguments the message names against what AWS accepts for this engine and instance class"
+        }
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => {
+            "check the AWS credentials strata uses (provider block, AWS_* variables or profile) and that they allow this action"
+        }
+        "InvalidDBInstanceState" => "the instance is busy (modifying, backing up, ...): wait until it is available and apply again",
+        "DBSnapshotAlreadyExists" => "a snapshot with the final snapshot's name exists: set final_snapshot_identifier to another name",
+        "DependencyViolation" | "InvalidDBParameterGroupState" | "InvalidDBSubnetGroupStateFault" => {
+            "something still uses this object: delete or move its dependants first"
+        }
+        "StorageQuotaExceeded" | "InstanceQuotaExceeded" | "DBParameterGroupQuotaExceeded" | "RulesPerSecurityGroupLimitExceeded" => {
+            "an account quota is reached: raise it in Service Quotas or remove unused objects"
+        }
+        "InvalidVPCNetworkStateFault" | "DBSubnetGroupDoesNotCoverEnoughAZs" => {
+            "the subnet group's subnets must cover at least two availability zones of the instance's VPC"
+        }
+        "InvalidPermission.Duplicate" => "the rule already exists on the group (perhaps added by hand): remove it there or from the configuration",
+        _ => return None,
+    })
+}
+
+/// An error with every occurrence of `secret` masked, for messages that might echo a request.
+pub fn redact(mut error: ProviderError, secret: Option<&str>) -> ProviderError {
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        error.message = error.message.replace(secret, "(sensitive value)");
+        error.hint = error.hint.map(|h| h.replace(secret, "(sensitive value)"));
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_masks_message_and_hint() {
+        let error = ProviderError::new("bad pw hunter2").with_hint("hunter2!");
+        let error = redact(error, Some("hunter2"));
+        assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn common_codes_have_hints() {
+        assert!(hint_for_code("DBInstanceAlreadyExists").is_some());
+        assert!(hint_for_code("AccessDenied").is_some());
+        assert!(hint_for_code("Whatever").is_none());
+    }
+}

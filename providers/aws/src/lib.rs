@@ -1,0 +1,198 @@
+//! The AWS provider of strata: RDS instances, DB parameter and subnet groups, EC2 security groups,
+//! and the `aws_vpc` / `aws_subnets` data sources.
+//!
+//! Owns routing the [`Provider`] calls to one module per resource type (`rds_instance`,
+//! `parameter_group`, `security_group`, `subnet_group`, `data_sources`), on clients built by
+//! `config`. Refresh is batched: one paginated Describe per resource type, whatever the number of
+//! resources. It knows nothing of the CLI, HCL or the state file, and never touches an object it
+//! was not handed.
+
+mod config;
+mod data_sources;
+mod diff;
+mod engine_version;
+mod errors;
+mod pages;
+mod parameter_group;
+mod rds_instance;
+mod rds_tags;
+mod schema;
+mod secrets;
+mod security_group;
+mod sg_rules;
+mod subnet_group;
+mod tags;
+mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use strata_provider_sdk::{
+    Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider, ProviderError,
+    ProviderSchema, RefreshRequest, Value,
+};
+
+use crate::config::{CallCounter, Clients};
+use crate::secrets::Vault;
+
+pub struct AwsProvider {
+    schema: ProviderSchema,
+    clients: OnceLock<Clients>,
+    calls: CallCounter,
+    /// Passwords seen by plan, for the apply that follows (see `secrets`).
+    vault: Vault,
+}
+
+impl Default for AwsProvider {
+    fn default() -> Self {
+        AwsProvider::new()
+    }
+}
+
+impl AwsProvider {
+    pub fn new() -> AwsProvider {
+        AwsProvider {
+            schema: schema::provider_schema(),
+            clients: OnceLock::new(),
+            calls: CallCounter::default(),
+            vault: Vault::default(),
+        }
+    }
+
+    fn clients(&self) -> Result<&Clients, ProviderError> {
+        self.clients
+            .get()
+            .ok_or_else(|| ProviderError::new("the aws provider was used before it was configured"))
+    }
+}
+
+fn unknown_type(type_name: &str) -> ProviderError {
+    ProviderError::new(format!("the aws provider has no resource type {type_name}"))
+}
+
+/// Refreshes the states of one resource type in one batch.
+async fn refresh_type(
+    clients: &Clients,
+    type_name: &str,
+    states: &[&Value],
+) -> Result<Vec<Option<Value>>, ProviderError> {
+    match type_name {
+        "aws_db_instance" => rds_instance::refresh(clients, states).await,
+        "aws_db_parameter_group" => parameter_group::refresh(clients, states).await,
+        "aws_security_group" => security_group::refresh(clients, states).await,
+        "aws_db_subnet_group" => subnet_group::refresh(clients, states).await,
+        other => Err(unknown_type(other)),
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+        let clients = config::build_clients(config, &self.calls).await?;
+        let _ = self.clients.set(clients);
+        Ok(())
+    }
+
+    async fn refresh(
+        &self,
+        requests: &[RefreshRequest],
+    ) -> Result<Vec<Option<Value>>, ProviderError> {
+        let clients = self.clients()?;
+        let mut by_type: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (index, request) in requests.iter().enumerate() {
+            by_type
+                .entry(request.type_name.as_str())
+                .or_default()
+                .push(index);
+        }
+        let mut answers = vec![None; requests.len()];
+        for (type_name, indexes) in by_type {
+            let states: Vec<&Value> = indexes.iter().map(|&i| &requests[i].state).collect();
+            let live = refresh_type(clients, type_name, &states).await?;
+            for (index, value) in indexes.into_iter().zip(live) {
+                answers[index] = value;
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
+        let prior = request.prior.as_ref();
+        match request.type_name.as_str() {
+            "aws_db_instance" => rds_instance::plan(&self.vault, prior, &request.desired),
+            "aws_db_parameter_group" => Ok(parameter_group::plan(prior, &request.desired)),
+            "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
+            "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        let clients = self.clients()?;
+        let prior = request.prior.as_ref();
+        if request.action == Action::Delete {
+            let prior = prior.ok_or_else(|| {
+                ProviderError::new(format!("nothing to delete for {}", request.type_name))
+            })?;
+            return match request.type_name.as_str() {
+                "aws_db_instance" => rds_instance::delete(clients, prior).await,
+                "aws_db_parameter_group" => parameter_group::delete(clients, prior).await,
+                "aws_security_group" => security_group::delete(clients, prior).await,
+                "aws_db_subnet_group" => subnet_group::delete(clients, prior).await,
+                other => Err(unknown_type(other)),
+            }
+            .map(|()| Value::Null)
+            .map_err(ApplyFailure::from);
+        }
+        // A replace reaches a provider as a delete, then a create with no prior.
+        match request.type_name.as_str() {
+            "aws_db_instance" => {
+                rds_instance::apply(clients, &self.vault, prior, &request.planned).await
+            }
+            "aws_db_parameter_group" => {
+                parameter_group::apply(clients, prior, &request.planned).await
+            }
+            "aws_security_group" => security_group::apply(clients, prior, &request.planned).await,
+            "aws_db_subnet_group" => subnet_group::apply(clients, prior, &request.planned).await,
+            other => Err(unknown_type(other).into()),
+        }
+    }
+
+    async fn plan_delete(
+        &self,
+        type_name: &str,
+        prior: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        match type_name {
+            "aws_db_instance" => rds_instance::plan_delete(prior),
+            "aws_db_parameter_group" => Ok(parameter_group::plan_delete(prior)),
+            "aws_security_group" => Ok(security_group::plan_delete(prior)),
+            "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    fn call_counts(&self) -> Vec<(String, u64)> {
+        self.calls.snapshot()
+    }
+
+    async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
+        let clients = self.clients()?;
+        match type_name {
+            "aws_vpc" => data_sources::vpc(clients, config).await,
+            "aws_subnets" => data_sources::subnets(clients, config).await,
+            other => Err(ProviderError::new(format!(
+                "the aws provider has no data source {other}"
+            ))),
+        }
+    }
+}

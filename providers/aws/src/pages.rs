@@ -1,0 +1,77 @@
+//! Reading every page of a Describe call into a map keyed by the objects' lower-cased names or
+//! ids (RDS lower-cases names; EC2 ids are lower-case already), so lookups ignore case.
+//!
+//! A macro because each SDK's paginators and item types are distinct types with the same shape;
+//! then reading each state's object out of such a map.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use strata_provider_sdk::{ProviderError, Value};
+
+/// `collect_by_name!(paginator, "rds:DescribeX", items_method, name_method)` in an async fn
+/// returning `Result<_, ProviderError>`: the items of every page, by lower-cased name.
+macro_rules! collect_by_name {
+    ($paginator:expr, $operation:literal, $items:ident, $name:ident) => {{
+        let mut found = std::collections::BTreeMap::new();
+        let mut pages = $paginator;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| crate::errors::api($operation, e))?;
+            for item in page.$items() {
+                if let Some(name) = item.$name() {
+                    found.insert(name.to_lowercase(), item.clone());
+                }
+            }
+        }
+        found
+    }};
+}
+
+pub(crate) use collect_by_name;
+
+/// For each state, the live object its `name` attribute names (ignoring case), as `read` turns it
+/// into a value; `None` where there is none.
+pub async fn read_each<G, F, Fut>(
+    states: &[&Value],
+    live: &BTreeMap<String, G>,
+    read: F,
+) -> Result<Vec<Option<Value>>, ProviderError>
+where
+    G: Clone,
+    F: Fn(G, Value) -> Fut,
+    Fut: Future<Output = Result<Value, ProviderError>>,
+{
+    let mut answers = Vec::with_capacity(states.len());
+    for state in states {
+        answers.push(
+            match state
+                .get_str("name")
+                .and_then(|name| live.get(&name.to_lowercase()))
+            {
+                Some(item) => Some(read(item.clone(), (*state).clone()).await?),
+                None => None,
+            },
+        );
+    }
+    Ok(answers)
+}
+
+/// The object just applied, read back through `read`.
+pub async fn read_back<G, F, Fut>(
+    desired: &Value,
+    live: &BTreeMap<String, G>,
+    read: F,
+) -> Result<Value, ProviderError>
+where
+    G: Clone,
+    F: Fn(G, Value) -> Fut,
+    Fut: Future<Output = Result<Value, ProviderError>>,
+{
+    let found = read_each(&[desired], live, read).await?.pop().flatten();
+    found.ok_or_else(|| {
+        ProviderError::new(format!(
+            "{} could not be read back after apply",
+            desired.get_str("name").unwrap_or_default()
+        ))
+    })
+}

@@ -1,0 +1,675 @@
+//! `aws_db_instance`: reading instances in one filtered DescribeDBInstances, planning (in-place
+//! ModifyDBInstance, renames, replacements, version rules, pending maintenance-window changes),
+//! creating, modifying and renaming them. Reading is in `live`, deleting in `deletion`.
+//!
+//! State is keyed on `identifier` (moto gives every instance the same DbiResourceId). The
+//! password is write-only: it is carried from state, never read from AWS, and never written into
+//! an operation, warning or error. Must not touch any instance it was not handed.
+
+mod deletion;
+mod live;
+
+use std::time::Duration;
+
+use aws_sdk_rds::types::DbInstance;
+use strata_provider_sdk::{Action, ApplyFailure, Block, PlannedChange, ProviderError, Value};
+
+pub use self::deletion::{delete, plan_delete};
+pub use self::live::refresh;
+use self::live::{describe_one, to_value};
+use crate::config::Clients;
+use crate::diff::{self, Changed, Diff};
+use crate::secrets::{self, Vault};
+use crate::tags::{self, TagChange};
+use crate::{engine_version, errors, rds_tags, schema, wait};
+
+/// Arguments AWS never reports back: refresh carries them over from state.
+const LOCAL_ONLY: [&str; 6] = [
+    "password",
+    "skip_final_snapshot",
+    "final_snapshot_identifier",
+    "apply_immediately",
+    "allow_major_version_upgrade",
+    "timeouts",
+];
+
+/// Arguments ModifyDBInstance changes in place, with the API's name for each.
+const MODIFIABLE: [(&str, &str); 16] = [
+    ("instance_class", "DBInstanceClass"),
+    ("allocated_storage", "AllocatedStorage"),
+    ("max_allocated_storage", "MaxAllocatedStorage"),
+    ("storage_type", "StorageType"),
+    ("engine_version", "EngineVersion"),
+    ("password", "MasterUserPassword"),
+    ("port", "DBPortNumber"),
+    ("backup_retention_period", "BackupRetentionPeriod"),
+    ("backup_window", "PreferredBackupWindow"),
+    ("maintenance_window", "PreferredMaintenanceWindow"),
+    ("multi_az", "MultiAZ"),
+    ("publicly_accessible", "PubliclyAccessible"),
+    ("deletion_protection", "DeletionProtection"),
+    ("vpc_security_group_ids", "VpcSecurityGroupIds"),
+    ("db_subnet_group_name", "DBSubnetGroupName"),
+    ("parameter_group_name", "DBParameterGroupName"),
+];
+
+/// Computed attributes that name the instance, so a rename makes them unknown until apply.
+const NAMED_BY_IDENTIFIER: [&str; 4] = ["id", "arn", "address", "endpoint"];
+
+const STATUS_READY: &str = "available";
+
+fn block() -> Block {
+    schema::db_instance().block
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+/// Equality per attribute: version prefixes, id sets, names RDS lower-cases, tags.
+fn same(name: &str, live: &Value, wanted: &Value) -> bool {
+    match name {
+        "engine_version" => match (live.as_str(), wanted.as_str()) {
+            (Some(live), Some(wanted)) => engine_version::matches(live, wanted),
+            _ => live == wanted,
+        },
+        "vpc_security_group_ids" => diff::same_set(live, wanted),
+        "password" => secrets::same(live, wanted),
+        "identifier" | "db_subnet_group_name" | "parameter_group_name" => {
+            match (live.as_str(), wanted.as_str()) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => live == wanted,
+            }
+        }
+        "tags" => tags::same(live, wanted),
+        _ => diff::equal(live, wanted),
+    }
+}
+
+/// Refuses version changes RDS would refuse or that need `allow_major_version_upgrade`.
+fn check_version(prior: &Value, desired: &Value) -> Result<(), ProviderError> {
+    let (Some(live), Some(wanted)) = (
+        prior.get_str("engine_version"),
+        desired.get_str("engine_version"),
+    ) else {
+        return Ok(());
+    };
+    let engine = desired
+        .get_str("engine")
+        .or(prior.get_str("engine"))
+        .unwrap_or_default();
+    engine_version::check_change(
+        engine,
+        live,
+        wanted,
+        desired.get_bool("allow_major_version_upgrade") == Some(true),
+    )
+}
+
+/// Refuses numbers the API cannot carry (it takes 32-bit integers).
+fn check_numbers(desired: &Value) -> Result<(), ProviderError> {
+    for key in [
+        "allocated_storage",
+        "max_allocated_storage",
+        "port",
+        "backup_retention_period",
+    ] {
+        let Some(value) = desired.get(key).filter(|v| matches!(v, Value::Number(_))) else {
+            continue;
+        };
+        if value
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .filter(|n| *n >= 0)
+            .is_none()
+        {
+            return Err(ProviderError::new(format!(
+                "{key} must be a whole, non-negative number, not {}",
+                diff::show(value)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Plans the instance; the planned password is sealed (see `secrets`), never the real one. The
+/// configured password is remembered even when unchanged: apply may need it after a replace.
+pub fn plan(
+    vault: &Vault,
+    prior: Option<&Value>,
+    desired: &Value,
+) -> Result<PlannedChange, ProviderError> {
+    vault.remember(desired, "password");
+    let mut change = plan_change(prior, desired)?;
+    vault.seal(&mut change.planned, "password");
+    Ok(change)
+}
+
+fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+    check_numbers(desired)?;
+    let block = block();
+    let Some(prior) = prior else {
+        return Ok(plan_create(&block, desired));
+    };
+    check_version(prior, desired)?;
+    let diff = diff::attributes(&block, Some(prior), desired, same);
+    let forced = diff.forces_replacement(&block);
+    if !forced.is_empty() {
+        let mut change = plan_create(&block, desired);
+        change
+            .operations
+            .splice(0..0, plan_delete(prior)?.operations);
+        return Ok(PlannedChange {
+            action: Action::Replace,
+            replace_because: forced,
+            ..change
+        });
+    }
+    let mut planned = diff.planned.clone();
+    planned.set(
+        "pending_modifications",
+        prior
+            .get("pending_modifications")
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let mut warnings = pending_warning(prior).into_iter().collect::<Vec<_>>();
+    let timeouts_changed = !timeouts_same(prior.get("timeouts"), desired.get("timeouts"));
+    if diff.changes.is_empty() && !timeouts_changed {
+        return Ok(PlannedChange {
+            warnings,
+            ..PlannedChange::new(Action::NoOp, planned)
+        });
+    }
+    if diff.get("identifier").is_some() {
+        for key in NAMED_BY_IDENTIFIER {
+            planned.set(key, Value::Unknown);
+        }
+    }
+    let operations = update_operations(prior, &diff);
+    if !modifications(&diff).is_empty() && desired.get_bool("apply_immediately") != Some(true) {
+        warnings.push("apply_immediately is false: AWS holds these changes until the instance's maintenance window".to_owned());
+    }
+    Ok(PlannedChange {
+        operations,
+        warnings,
+        ..PlannedChange::new(Action::Update, planned)
+    })
+}
+
+fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
+    let mut planned = diff::attributes(block, None, desired, same).planned;
+    planned.set("pending_modifications", Value::List(Vec::new()));
+    let id = desired.get_str("identifier").unwrap_or("(unknown)");
+    let describe = |key: &str| desired.get(key).filter(|v| !v.is_null()).map(diff::show);
+    let details: Vec<String> = [
+        describe("engine"),
+        describe("engine_version"),
+        describe("instance_class"),
+        describe("allocated_storage").map(|s| format!("{s} GiB")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let operations = vec![
+        format!("CreateDBInstance {id} ({})", details.join(", ")),
+        format!("wait until {id} is available"),
+    ];
+    PlannedChange {
+        operations,
+        ..PlannedChange::new(Action::Create, planned)
+    }
+}
+
+fn pending_warning(prior: &Value) -> Option<String> {
+    let pending = prior.get_strings("pending_modifications");
+    (!pending.is_empty()).then(|| {
+        format!(
+            "{} change(s) are pending until the maintenance window ({}): {}",
+            pending.len(),
+            prior.get_str("maintenance_window").unwrap_or("unknown"),
+            pending.join(", ")
+        )
+    })
+}
+
+/// The in-place changes ModifyDBInstance makes, with the API's argument name.
+fn modifications(diff: &Diff) -> Vec<(&'static str, &Changed)> {
+    MODIFIABLE
+        .iter()
+        .filter_map(|(key, api)| diff.get(key).map(|c| (*api, c)))
+        .collect()
+}
+
+fn update_operations(prior: &Value, diff: &Diff) -> Vec<String> {
+    let old_id = prior.get_str("identifier").unwrap_or_default();
+    let mut lines = Vec::new();
+    let id = match diff.get("identifier") {
+        Some(rename) => {
+            let new_id = diff::show(&rename.to);
+            lines.push(format!("ModifyDBInstance {old_id}: NewDBInstanceIdentifier {old_id} -> {new_id} (ApplyImmediately)"));
+            lines.push(format!("wait until {new_id} is available"));
+            new_id
+        }
+        None => old_id.to_owned(),
+    };
+    let modifications = modifications(diff);
+    for (api, change) in &modifications {
+        lines.push(match (change.name.as_str(), &change.to) {
+            ("password", _) => format!("ModifyDBInstance {id}: {api} (sensitive value)"),
+            (_, to) if !to.is_wholly_known() => {
+                format!("ModifyDBInstance {id}: {api} (decided during apply)")
+            }
+            _ => format!(
+                "ModifyDBInstance {id}: {api} {} -> {}",
+                diff::show(&change.from),
+                diff::show(&change.to)
+            ),
+        });
+    }
+    if !modifications.is_empty() {
+        lines.push(format!("wait until {id} is available"));
+    }
+    if let Some(change) = diff.get("tags") {
+        lines.extend(TagChange::between(&change.from, &change.to).operations(
+            "AddTagsToResource",
+            "RemoveTagsFromResource",
+            &id,
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(
+            "no API call: only settings strata keeps (snapshot, apply and timeout options) change"
+                .to_owned(),
+        );
+    }
+    lines
+}
+
+fn timeouts_same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    ["create", "update", "delete"]
+        .iter()
+        .all(|k| a.and_then(|v| v.get_str(k)) == b.and_then(|v| v.get_str(k)))
+}
+
+/// How long an operation may take: the `timeouts` block's value or Terraform's default.
+fn timeout(value: &Value, operation: &str) -> Result<Duration, ProviderError> {
+    match value.get("timeouts").and_then(|t| t.get_str(operation)) {
+        Some(text) => wait::parse_duration(text),
+        None => Ok(Duration::from_secs(match operation {
+            "create" => 40 * 60,
+            "update" => 80 * 60,
+            _ => 60 * 60,
+        })),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating and modifying
+
+/// Polls until the instance exists and is available; returns it as AWS describes it then.
+async fn wait_available(
+    clients: &Clients,
+    id: &str,
+    timeout: Duration,
+) -> Result<DbInstance, ProviderError> {
+    wait::until(
+        &format!("DB instance {id} to become available"),
+        timeout,
+        || async {
+            Ok(describe_one(clients, id)
+                .await?
+                .filter(|i| i.db_instance_status() == Some(STATUS_READY)))
+        },
+    )
+    .await
+}
+
+fn i32_of(value: &Value) -> Option<i32> {
+    value.as_i64().and_then(|n| i32::try_from(n).ok())
+}
+
+/// Sets the arguments CreateDBInstance and ModifyDBInstance share, from `pick(key)`: the value to
+/// send for that attribute, `None` to leave it out. One macro because the two builders are
+/// different types with the same method names.
+macro_rules! set_shared {
+    ($builder:expr, $pick:expr) => {{
+        let pick = $pick;
+        let mut b = $builder;
+        if let Some(v) = pick("instance_class").and_then(Value::as_str) {
+            b = b.db_instance_class(v);
+        }
+        if let Some(v) = pick("allocated_storage").and_then(i32_of) {
+            b = b.allocated_storage(v);
+        }
+        if let Some(v) = pick("max_allocated_storage").and_then(i32_of) {
+            b = b.max_allocated_storage(v);
+        }
+        if let Some(v) = pick("storage_type").and_then(Value::as_str) {
+            b = b.storage_type(v);
+        }
+        if let Some(v) = pick("engine_version").and_then(Value::as_str) {
+            b = b.engine_version(v);
+        }
+        if let Some(v) = pick("password").and_then(Value::as_str) {
+            b = b.master_user_password(v);
+        }
+        if let Some(v) = pick("backup_retention_period").and_then(i32_of) {
+            b = b.backup_retention_period(v);
+        }
+        if let Some(v) = pick("backup_window").and_then(Value::as_str) {
+            b = b.preferred_backup_window(v);
+        }
+        if let Some(v) = pick("maintenance_window").and_then(Value::as_str) {
+            b = b.preferred_maintenance_window(v);
+        }
+        if let Some(v) = pick("multi_az").and_then(Value::as_bool) {
+            b = b.multi_az(v);
+        }
+        if let Some(v) = pick("publicly_accessible").and_then(Value::as_bool) {
+            b = b.publicly_accessible(v);
+        }
+        if let Some(v) = pick("deletion_protection").and_then(Value::as_bool) {
+            b = b.deletion_protection(v);
+        }
+        if let Some(v) = pick("vpc_security_group_ids") {
+            b = b.set_vpc_security_group_ids(Some(diff::strings(v)));
+        }
+        if let Some(v) = pick("db_subnet_group_name").and_then(Value::as_str) {
+            b = b.db_subnet_group_name(v);
+        }
+        if let Some(v) = pick("parameter_group_name").and_then(Value::as_str) {
+            b = b.db_parameter_group_name(v);
+        }
+        b
+    }};
+}
+
+/// Create or update; the planned value's unknown parts are what AWS fills in. `sealed` (the
+/// planned value, password as a fingerprint) is what state records; `desired` is sent to AWS.
+pub async fn apply(
+    clients: &Clients,
+    vault: &Vault,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> Result<Value, ApplyFailure> {
+    let sealed = planned.unknowns_to_null();
+    let mut desired = sealed.clone();
+    // An unchanged password is not sent, so it need not be known.
+    if prior.is_none_or(|p| p.get("password") != sealed.get("password")) {
+        vault.open(&mut desired, "password")?;
+    }
+    let result = match prior {
+        None => create(clients, &desired, &sealed).await,
+        Some(prior) => update(clients, prior, &desired, &sealed).await,
+    };
+    result.map_err(|mut failure| {
+        failure.error = errors::redact(failure.error, desired.get_str("password"));
+        failure
+    })
+}
+
+async fn create(clients: &Clients, desired: &Value, sealed: &Value) -> Result<Value, ApplyFailure> {
+    let id = desired
+        .get_str("identifier")
+        .ok_or_else(|| ProviderError::new("identifier is required"))?;
+    if desired.get_str("password").is_none() {
+        return Err(
+            ProviderError::new(format!("DB instance {id} needs a password to be created"))
+                .with_hint("set password (from a sensitive variable)")
+                .into(),
+        );
+    }
+    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
+    let mut request = set_shared!(
+        clients.rds.create_db_instance().db_instance_identifier(id),
+        given
+    )
+    .set_engine(given("engine").and_then(Value::as_str).map(str::to_owned))
+    .set_master_username(given("username").and_then(Value::as_str).map(str::to_owned))
+    .set_db_name(given("db_name").and_then(Value::as_str).map(str::to_owned))
+    .set_port(given("port").and_then(i32_of))
+    .set_storage_encrypted(given("storage_encrypted").and_then(Value::as_bool))
+    .set_kms_key_id(
+        given("kms_key_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    )
+    .set_availability_zone(
+        given("availability_zone")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    );
+    let tags = tags::from_value(desired.get("tags").unwrap_or(&Value::Null));
+    if !tags.is_empty() {
+        request = request.set_tags(Some(rds_tags::to_sdk(&tags)));
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| errors::api("rds:CreateDBInstance", e))?;
+    // From here the instance exists: a failure must still record it in state.
+    let instance = wait_available(clients, id, timeout(desired, "create")?)
+        .await
+        .map_err(|error| ApplyFailure {
+            error,
+            partial: Some(sealed.clone()),
+        })?;
+    Ok(to_value(&instance, sealed))
+}
+
+async fn update(
+    clients: &Clients,
+    prior: &Value,
+    desired: &Value,
+    sealed: &Value,
+) -> Result<Value, ApplyFailure> {
+    let diff = diff::attributes(&block(), Some(prior), desired, same);
+    let limit = timeout(desired, "update")?;
+    let mut id = prior.get_str("identifier").unwrap_or_default().to_owned();
+    let partial = |id: &str, error: ProviderError| {
+        let mut state = prior.clone();
+        state.set("identifier", Value::from(id));
+        ApplyFailure {
+            error,
+            partial: Some(state),
+        }
+    };
+    if let Some(rename) = diff.get("identifier") {
+        let new_id = rename.to.as_str().unwrap_or_default().to_owned();
+        let request = clients
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(&id)
+            .new_db_instance_identifier(&new_id)
+            .apply_immediately(true);
+        request
+            .send()
+            .await
+            .map_err(|e| errors::api("rds:ModifyDBInstance", e))?;
+        id = new_id;
+        wait_available(clients, &id, limit)
+            .await
+            .map_err(|e| partial(&id, e))?;
+    }
+    let modifications = modifications(&diff);
+    if !modifications.is_empty() {
+        let pick = |key: &str| {
+            modifications
+                .iter()
+                .find(|(_, c)| c.name == key)
+                .map(|(_, c)| &c.to)
+        };
+        let request = set_shared!(
+            clients.rds.modify_db_instance().db_instance_identifier(&id),
+            pick
+        )
+        .set_db_port_number(pick("port").and_then(i32_of))
+        .apply_immediately(desired.get_bool("apply_immediately") == Some(true))
+        .set_allow_major_version_upgrade(desired.get_bool("allow_major_version_upgrade"));
+        request
+            .send()
+            .await
+            .map_err(|e| partial(&id, errors::api("rds:ModifyDBInstance", e)))?;
+    }
+    let mut instance = wait_available(clients, &id, limit)
+        .await
+        .map_err(|e| partial(&id, e))?;
+    if let Some(change) = diff.get("tags") {
+        rds_tags::update(
+            clients,
+            instance.db_instance_arn().unwrap_or_default(),
+            &TagChange::between(&change.from, &change.to),
+        )
+        .await
+        .map_err(|e| partial(&id, e))?;
+        instance = describe_one(clients, &id).await?.ok_or_else(|| {
+            ProviderError::new(format!("DB instance {id} disappeared during apply"))
+        })?;
+    }
+    Ok(to_value(&instance, sealed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live() -> Value {
+        let mut value = Value::object([
+            ("identifier", Value::from("db1")),
+            ("engine", Value::from("postgres")),
+            ("engine_version", Value::from("14.10")),
+            ("instance_class", Value::from("db.t3.micro")),
+            ("allocated_storage", Value::int(20)),
+            ("username", Value::from("admin")),
+            ("password", Value::from("hunter2hunter2")),
+            ("db_name", Value::from("app")),
+            ("port", Value::int(5432)),
+            ("create_time", Value::from("2026-11-25T10:30:00.123Z")),
+            ("tags", Value::object::<String>([])),
+            ("pending_modifications", Value::List(vec![])),
+        ]);
+        Vault::default().seal(&mut value, "password");
+        value
+    }
+
+    fn desired_from(live: &Value, edits: &[(&str, Value)]) -> Value {
+        let mut desired = live.clone();
+        for key in ["port", "create_time", "pending_modifications"] {
+            desired.set(key, Value::Null);
+        }
+        for (key, value) in edits {
+            desired.set(key, value.clone());
+        }
+        desired
+    }
+
+    #[test]
+    fn same_config_is_no_change() {
+        let desired = desired_from(
+            &live(),
+            &[
+                ("engine_version", Value::from("14")),
+                ("password", Value::from("hunter2hunter2")),
+            ],
+        );
+        let change = plan(&Vault::default(), Some(&live()), &desired);
+        assert_eq!(change.map(|c| c.action).ok(), Some(Action::NoOp));
+    }
+
+    #[test]
+    fn password_change_is_in_place_and_secret() {
+        let vault = Vault::default();
+        let change = plan(
+            &vault,
+            Some(&live()),
+            &desired_from(&live(), &[("password", Value::from("newsecret99"))]),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(change.action, Action::Update);
+        assert!(!format!("{change:?}").contains("newsecret99"));
+        let mut planned = change.planned;
+        assert!(vault.open(&mut planned, "password").is_ok());
+        assert_eq!(planned.get_str("password"), Some("newsecret99"));
+    }
+
+    #[test]
+    fn db_name_forces_replacement_with_the_snapshot_shown() {
+        let change = plan(
+            &Vault::default(),
+            Some(&live()),
+            &desired_from(&live(), &[("db_name", Value::from("other"))]),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(change.replace_because, vec!["db_name".to_owned()]);
+        assert!(
+            change.operations[0].contains("final snapshot db1-final-20261125103000"),
+            "{:?}",
+            change.operations
+        );
+    }
+
+    #[test]
+    fn deletion_protection_refuses_delete() {
+        let mut prior = live();
+        prior.set("deletion_protection", Value::Bool(true));
+        assert!(plan_delete(&prior).is_err_and(|e| e
+            .hint
+            .is_some_and(|h| h.contains("deletion_protection = false"))));
+    }
+
+    #[test]
+    fn pending_changes_plan_as_done_with_a_warning() {
+        let pending = aws_sdk_rds::types::PendingModifiedValues::builder()
+            .db_instance_class("db.t3.small")
+            .build();
+        let instance = DbInstance::builder()
+            .db_instance_identifier("db1")
+            .engine("postgres")
+            .engine_version("14.10")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("admin")
+            .db_name("app")
+            .preferred_maintenance_window("sun:05:00-sun:06:00")
+            .pending_modified_values(pending)
+            .build();
+        let live = to_value(&instance, &live());
+        assert_eq!(live.get_str("instance_class"), Some("db.t3.small"));
+        let desired = desired_from(&live, &[("instance_class", Value::from("db.t3.small"))]);
+        let change = plan(&Vault::default(), Some(&live), &desired)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(change.action, Action::NoOp);
+        assert!(
+            change
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("1 change(s) are pending until the maintenance window")),
+            "{:?}",
+            change.warnings
+        );
+    }
+
+    #[test]
+    fn unknown_security_groups_are_decided_during_apply() {
+        let unknown = [("vpc_security_group_ids", Value::List(vec![Value::Unknown]))];
+        let create =
+            plan(&Vault::default(), None, &desired_from(&live(), &unknown)).map(|c| c.action);
+        assert_eq!(create.ok(), Some(Action::Create));
+        let update = plan(
+            &Vault::default(),
+            Some(&live()),
+            &desired_from(&live(), &unknown),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(update.action, Action::Update);
+        assert!(
+            update
+                .operations
+                .iter()
+                .any(|o| o.ends_with("VpcSecurityGroupIds (decided during apply)")),
+            "{:?}",
+            update.operations
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The configuration this provider accepts: the provider block, each resource type and each data
+//! source. Which arguments force a replacement follows the Terraform AWS provider v5.
+//!
+//! Owns declarations only; defaults that need code (descriptions, apply methods, timeouts) live
+//! with the resource that applies them.
+
+use strata_provider_sdk::{
+    Attribute as A, Block, NestedBlock, ProviderSchema, ResourceSchema, Type,
+};
+
+fn strings() -> Type {
+    Type::list_of(Type::String)
+}
+
+fn tags() -> A {
+    A::optional(Type::map_of(Type::String)).describe("tags on the object")
+}
+
+fn provider_block() -> Block {
+    let endpoints = Block::new()
+        .attribute(
+            "rds",
+            A::optional(Type::String)
+                .describe("RDS endpoint URL (else AWS_ENDPOINT_URL_RDS / AWS_ENDPOINT_URL)"),
+        )
+        .attribute(
+            "ec2",
+            A::optional(Type::String)
+                .describe("EC2 endpoint URL (else AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL)"),
+        );
+    Block::new()
+        .attribute(
+            "region",
+            A::optional(Type::String).describe("AWS region (else AWS_REGION or the profile's)"),
+        )
+        .attribute(
+            "profile",
+            A::optional(Type::String).describe("shared config profile (else AWS_PROFILE)"),
+        )
+        .attribute(
+            "access_key",
+            A::optional(Type::String)
+                .sensitive()
+                .describe("access key id (else the standard credential chain)"),
+        )
+        .attribute(
+            "secret_key",
+            A::optional(Type::String)
+                .sensitive()
+                .describe("secret access key"),
+        )
+        .attribute(
+            "max_retries",
+            A::optional(Type::Number)
+                .describe("retries of throttled or failed (5xx) calls, default 4"),
+        )
+        .block("endpoints", NestedBlock::single(endpoints))
+}
+
+pub fn db_instance() -> ResourceSchema {
+    let timeouts = Block::new()
+        .attribute("create", A::optional(Type::String).describe("default 40m"))
+        .attribute("update", A::optional(Type::String).describe("default 80m"))
+        .attribute("delete", A::optional(Type::String).describe("default 60m"));
+    let live = |ty| A::optional_computed(ty);
+    ResourceSchema {
+        description: "An RDS database instance.",
+        block: Block::new()
+            .attribute(
+                "identifier",
+                A::required(Type::String).describe("instance name; renaming is done in place"),
+            )
+            .attribute("engine", A::required(Type::String).force_new())
+            .attribute(
+                "engine_version",
+                live(Type::String).describe("a prefix such as \"15\" matches any 15.x"),
+            )
+            .attribute("instance_class", A::required(Type::String))
+            .attribute(
+                "allocated_storage",
+                A::required(Type::Number).describe("GiB"),
+            )
+            .attribute(
+                "max_allocated_storage",
+                live(Type::Number).describe("GiB; storage autoscaling limit"),
+            )
+            .attribute("storage_type", live(Type::String))
+            .attribute("storage_encrypted", live(Type::Bool).force_new())
+            .attribute("kms_key_id", live(Type::String).force_new())
+            .attribute("availability_zone", live(Type::String).force_new())
+            .attribute("username", A::required(Type::String).force_new())
+            .attribute(
+                "password",
+                A::optional(Type::String)
+                    .sensitive()
+                    .describe("write-only: never read back from AWS"),
+            )
+            .attribute("db_name", live(Type::String).force_new())
+            .attribute("port", live(Type::Number))
+            .attribute("backup_retention_period", live(Type::Number))
+            .attribute("backup_window", live(Type::String))
+            .attribute("maintenance_window", live(Type::String))
+            .attribute("multi_az", live(Type::Bool))
+            .attribute("publicly_accessible", live(Type::Bool))
+            .attribute(
+                "skip_final_snapshot",
+                A::optional(Type::Bool).describe("default false: deleting takes a final snapshot"),
+            )
+            .attribute("final_snapshot_identifier", A::optional(Type::String))
+            .attribute("deletion_protection", live(Type::Bool))
+            .attribute("vpc_security_group_ids", live(strings()))
+            .attribute("db_subnet_group_name", live(Type::String))
+            .attribute("parameter_group_name", live(Type::String))
+            .attribute(
+                "apply_immediately",
+                A::optional(Type::Bool)
+                    .describe("default false: changes wait for the maintenance window"),
+            )
+            .attribute("allow_major_version_upgrade", A::optional(Type::Bool))
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("address", A::computed(Type::String))
+            .attribute(
+                "endpoint",
+                A::computed(Type::String).describe("address:port"),
+            )
+            .attribute("status", A::computed(Type::String))
+            .attribute("resource_id", A::computed(Type::String))
+            .attribute("create_time", A::computed(Type::String))
+            .attribute(
+                "pending_modifications",
+                A::computed(strings()).describe("changes AWS holds until the maintenance window"),
+            )
+            .block("timeouts", NestedBlock::single(timeouts)),
+    }
+}
+
+pub fn parameter_group() -> ResourceSchema {
+    let parameter = Block::new()
+        .attribute("name", A::required(Type::String))
+        .attribute("value", A::required(Type::String))
+        .attribute(
+            "apply_method",
+            A::optional(Type::String).describe("immediate (default) or pending-reboot"),
+        );
+    ResourceSchema {
+        description: "An RDS DB parameter group.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute("family", A::required(Type::String).force_new())
+            .attribute(
+                "description",
+                A::optional(Type::String)
+                    .force_new()
+                    .describe("default \"Managed by strata\""),
+            )
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String))
+            .attribute("arn", A::computed(Type::String))
+            .block("parameter", NestedBlock::list(parameter)),
+    }
+}
+
+pub fn security_group() -> ResourceSchema {
+    let rule = Block::new()
+        .attribute(
+            "protocol",
+            A::required(Type::String).describe("tcp, udp, icmp, a number, or -1 / all"),
+        )
+        .attribute("from_port", A::required(Type::Number))
+        .attribute("to_port", A::required(Type::Number))
+        .attribute("cidr_blocks", A::optional(strings()))
+        .attribute("ipv6_cidr_blocks", A::optional(strings()))
+        .attribute(
+            "security_groups",
+            A::optional(strings()).describe("ids of source/destination groups"),
+        )
+        .attribute(
+            "self",
+            A::optional(Type::Bool).describe("the group itself as source/destination"),
+        )
+        .attribute("description", A::optional(Type::String));
+    ResourceSchema {
+        description: "An EC2 (VPC) security group with inline rules.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute(
+                "description",
+                A::optional(Type::String)
+                    .force_new()
+                    .describe("default \"Managed by strata\""),
+            )
+            .attribute(
+                "vpc_id",
+                A::optional_computed(Type::String)
+                    .force_new()
+                    .describe("default: the default VPC"),
+            )
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("owner_id", A::computed(Type::String))
+            .block("ingress", NestedBlock::list(rule.clone()))
+            .block("egress", NestedBlock::list(rule)),
+    }
+}
+
+pub fn subnet_group() -> ResourceSchema {
+    ResourceSchema {
+        description: "An RDS DB subnet group.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute(
+                "description",
+                A::optional(Type::String).describe("default \"Managed by strata\""),
+            )
+            .attribute("subnet_ids", A::required(strings()))
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("vpc_id", A::computed(Type::String)),
+    }
+}
+
+fn vpc_data() -> ResourceSchema {
+    ResourceSchema {
+        description: "Looks up one VPC by id, default = true, or tags.",
+        block: Block::new()
+            .attribute("id", A::optional_computed(Type::String))
+            .attribute("default", A::optional_computed(Type::Bool))
+            .attribute("tags", A::optional_computed(Type::map_of(Type::String)))
+            .attribute("cidr_block", A::computed(Type::String))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("owner_id", A::computed(Type::String)),
+    }
+}
+
+fn subnets_data() -> ResourceSchema {
+    let filter = Block::new()
+        .attribute("name", A::required(Type::String))
+        .attribute("values", A::required(strings()));
+    ResourceSchema {
+        description: "The ids of the subnets matching EC2 filters and tags.",
+        block: Block::new()
+            .attribute("tags", A::optional(Type::map_of(Type::String)))
+            .attribute("ids", A::computed(strings()))
+            .block("filter", NestedBlock::list(filter)),
+    }
+}
+
+pub fn provider_schema() -> ProviderSchema {
+    let mut schema = ProviderSchema {
+        provider: provider_block(),
+        ..ProviderSchema::default()
+    };
+    schema.resources.insert("aws_db_instance", db_instance());
+    schema
+        .resources
+        .insert("aws_db_parameter_group", parameter_group());
+    schema
+        .resources
+        .insert("aws_security_group", security_group());
+    schema
+        .resources
+        .insert("aws_db_subnet_group", subnet_group());
+    schema.data_sources.insert("aws_vpc", vpc_data());
+    schema.data_sources.insert("aws_subnets", subnets_data());
+    schema
+}
