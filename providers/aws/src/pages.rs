@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use futures::stream::{self, StreamExt, TryStreamExt};
+
 use strata_provider_sdk::{ProviderError, Value};
 
 /// `collect_by_name!(paginator, "rds:DescribeX", items_method, name_method)` in an async fn
@@ -29,8 +31,12 @@ macro_rules! collect_by_name {
 
 pub(crate) use collect_by_name;
 
+/// How many per-object reads (parameters, tags) run at once: enough to hide each call's latency,
+/// few enough to stay well inside the RDS API's request rate.
+const CONCURRENT_READS: usize = 8;
+
 /// For each state, the live object its `name` attribute names (ignoring case), as `read` turns it
-/// into a value; `None` where there is none.
+/// into a value; `None` where there is none. Reads run concurrently, answers keep `states`' order.
 pub async fn read_each<G, F, Fut>(
     states: &[&Value],
     live: &BTreeMap<String, G>,
@@ -41,19 +47,27 @@ where
     F: Fn(G, Value) -> Fut,
     Fut: Future<Output = Result<Value, ProviderError>>,
 {
-    let mut answers = Vec::with_capacity(states.len());
-    for state in states {
-        answers.push(
-            match state
+    // Collected first: a lazy iterator inside the stream would make the future not provably Send.
+    let reads: Vec<_> = states
+        .iter()
+        .map(|state| {
+            let found = state
                 .get_str("name")
                 .and_then(|name| live.get(&name.to_lowercase()))
-            {
-                Some(item) => Some(read(item.clone(), (*state).clone()).await?),
-                None => None,
-            },
-        );
-    }
-    Ok(answers)
+                .cloned();
+            let read = &read;
+            async move {
+                match found {
+                    Some(item) => read(item, (*state).clone()).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        })
+        .collect();
+    stream::iter(reads)
+        .buffered(CONCURRENT_READS)
+        .try_collect()
+        .await
 }
 
 /// The object just applied, read back through `read`.
