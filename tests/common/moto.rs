@@ -36,11 +36,6 @@ impl Moto {
         found.ok().and_then(|out| out.db_instances().first().cloned())
     }
 
-    pub fn modify_instance_class(&self, identifier: &str, class: &str) {
-        let modify = self.rds.modify_db_instance().db_instance_identifier(identifier).db_instance_class(class).apply_immediately(true);
-        self.runtime.block_on(modify.send()).expect("modify instance");
-    }
-
     pub fn snapshot_exists(&self, snapshot: &str) -> bool {
         let found = self.runtime.block_on(self.rds.describe_db_snapshots().db_snapshot_identifier(snapshot).send());
         found.is_ok_and(|out| !out.db_snapshots().is_empty())
@@ -64,11 +59,6 @@ impl Moto {
                 .map(|p| (p.ip_protocol().unwrap_or_default().to_owned(), p.from_port().unwrap_or(0), p.to_port().unwrap_or(0)))
                 .collect(),
         )
-    }
-
-    pub fn delete_security_group(&self, name: &str) {
-        let delete = self.ec2.delete_security_group().group_name(name);
-        self.runtime.block_on(delete.send()).expect("delete security group");
     }
 }
 
