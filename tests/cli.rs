@@ -90,3 +90,38 @@ fn state_list_and_show_read_what_apply_wrote() {
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("not in the state"));
 }
+
+#[test]
+fn output_prints_recorded_values_and_masks_sensitive_ones() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let secret = "s3cret-output-value";
+    work.write(
+        "main.tf",
+        &format!(
+            "{TWO_TABLES}\nvariable \"token\" {{\n  type      = string\n  sensitive = true\n  default   = \"{secret}\"\n}}\n\
+             output \"token\" {{\n  value     = var.token\n  sensitive = true\n}}\n"
+        ),
+    );
+    work.apply();
+
+    let all = work.strata(&["output"]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert!(all.stdout.contains("orders_table = \"public.orders\""), "{all:?}");
+    assert!(all.stdout.contains("token = (sensitive value)"), "{all:?}");
+
+    let one = work.strata(&["output", "orders_table"]);
+    assert_eq!(one.stdout.trim(), "\"public.orders\"", "{one:?}");
+
+    let json = work.strata(&["output", "-json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(parsed["orders_table"]["value"], "public.orders");
+    assert_eq!(parsed["token"]["sensitive"], true);
+    for run in [&all, &one, &json, &work.strata(&["output", "token", "-json"])] {
+        assert!(!run.output().contains(secret), "the secret was printed: {run:?}");
+    }
+
+    let missing = work.strata(&["output", "order_table"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("orders_table"), "suggests the closest name: {missing:?}");
+}

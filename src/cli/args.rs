@@ -39,6 +39,8 @@ pub enum Command {
     State(StateCommand),
     /// Print the dependency graph in Graphviz DOT.
     Graph(VarArgs),
+    /// Print output values from the state (sensitive ones masked).
+    Output(OutputArgs),
     /// Rewrite .tf files in the canonical style.
     Fmt(FmtArgs),
 }
@@ -134,6 +136,17 @@ pub enum StateCommand {
         #[arg(long = "state", value_name = "PATH")]
         state: Option<PathBuf>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// One output's value alone.
+    pub name: Option<String>,
+    /// As JSON: `{"NAME": {"sensitive": false, "value": ...}}`, or the named output's value.
+    #[arg(long = "json")]
+    pub json: bool,
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use strata_provider_sdk::{Action, Value};
 
-use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, PlanArgs, RunArgs, StateCommand, VarArgs};
+use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, OutputArgs, PlanArgs, RunArgs, StateCommand, VarArgs};
 use super::print_diagnostics;
 use crate::addr::Address;
 use crate::apply::{ApplyReport, Event, Executor};
@@ -41,6 +41,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Destroy(args) => runner.destroy(args).await,
         Command::State(command) => runner.state(command),
         Command::Graph(args) => runner.graph(&args),
+        Command::Output(args) => output(&args),
         Command::Fmt(args) => fmt(args),
     };
     if cli.verbose {
@@ -237,6 +238,45 @@ fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
         .detail(format!("the plan was made against {}; the state is now {}", describe(&then), describe(&now)))
         .hint("make a new plan with strata plan -out FILE and apply that")
         .into())
+}
+
+/// `strata output`: the outputs recorded by the last apply. Sensitive values are masked in every
+/// form, JSON included: strata never prints a secret.
+fn output(args: &OutputArgs) -> Result<i32> {
+    let state = read_state(args.state.as_deref())?;
+    let shown = |output: &crate::state::OutputState| {
+        if output.sensitive {
+            serde_json::Value::String(MASK.to_owned())
+        } else {
+            output.value.clone()
+        }
+    };
+    if let Some(name) = &args.name {
+        let output = state.outputs.get(name).ok_or_else(|| {
+            let known: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
+            Diagnostic::error(format!("no output named \"{name}\" in the state")).hint(crate::diag::suggestion(name, known))
+        })?;
+        let value = shown(output);
+        println!("{}", if args.json { redact(&value.to_string()) } else { literal_or_mask(&value, output.sensitive) });
+        return Ok(0);
+    }
+    if args.json {
+        let all: serde_json::Map<String, serde_json::Value> = state
+            .outputs
+            .iter()
+            .map(|(name, output)| (name.clone(), serde_json::json!({ "sensitive": output.sensitive, "value": shown(output) })))
+            .collect();
+        println!("{}", redact(&serde_json::to_string_pretty(&all).unwrap_or_default()));
+        return Ok(0);
+    }
+    for (name, output) in &state.outputs {
+        println!("{name} = {}", literal_or_mask(&shown(output), output.sensitive));
+    }
+    Ok(0)
+}
+
+fn literal_or_mask(value: &serde_json::Value, sensitive: bool) -> String {
+    if sensitive { MASK.to_owned() } else { redact(&literal(&Value::from_json(value))) }
 }
 
 fn read_state(path: Option<&Path>) -> Result<State> {
