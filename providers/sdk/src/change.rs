@@ -52,11 +52,14 @@ pub struct PlannedChange {
     pub operations: Vec<String>,
     /// Things the user should know that do not stop the plan.
     pub warnings: Vec<String>,
+    /// What applying this change would lose for good, one line each ("drops column users.email
+    /// and the data in it"); empty when nothing is lost. Reviewers see these first.
+    pub data_loss: Vec<String>,
 }
 
 impl PlannedChange {
     pub fn new(action: Action, planned: Value) -> PlannedChange {
-        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![] }
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![] }
     }
 }
 

@@ -39,6 +39,21 @@ pub trait Provider: Send + Sync {
         Ok(PlannedChange::new(Action::Delete, Value::Null))
     }
 
+    /// The live object that `id` names (an instance identifier, a security group id, a table's
+    /// `schema.name`), in the shape `refresh` returns, for `strata import`; `None` when there is
+    /// no such object.
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(format!("{} cannot import {type_name}", self.name())))
+    }
+
+    /// For each request, the live objects next to it that strata does not manage (an index
+    /// added by hand to a managed table), one description each, for `strata drift`. Answers one
+    /// entry per request, in order.
+    async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
+        Ok(vec![Vec::new(); requests.len()])
+    }
+
     /// How many calls of each kind this provider has made to the system it manages so far
     /// (API operations, catalog queries), for `-verbose`. Empty when it does not count.
     fn call_counts(&self) -> Vec<(String, u64)> {
