@@ -18,6 +18,7 @@ use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::KnownResource;
 use crate::graph::Node;
 use crate::plan::planner::{configure_provider, provider_error};
+use crate::plan::targeting::replace_was_requested;
 use crate::plan::{Plan, ResourceChange};
 use crate::state::store::StateStore;
 use crate::state::{OutputState, State};
@@ -188,6 +189,11 @@ impl Executor<'_> {
         if !plan.destroy {
             for (name, output) in &self.ctx.config.outputs {
                 let value = scope.eval_attr(&output.value)?.value;
+                if !value.is_wholly_known() {
+                    // It reads a resource -target or -exclude left out, never created: it stays as recorded.
+                    outputs.extend(self.state.outputs.get(name).map(|recorded| (name.clone(), recorded.clone())));
+                    continue;
+                }
                 outputs.insert(name.clone(), OutputState { value: value.to_json(), sensitive: output.sensitive });
             }
         }
@@ -299,9 +305,12 @@ async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, Know
         }
         Action::Create | Action::Update | Action::Replace => {
             let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
-            let request = PlanRequest { type_name: task.address.type_name.clone(), prior: change.before.clone(), desired };
+            // A replacement -replace asked for is planned from nothing, as the planner did.
+            let requested = replace_was_requested(change);
+            let prior = if requested { None } else { change.before.clone() };
+            let request = PlanRequest { type_name: task.address.type_name.clone(), prior, desired };
             let final_plan = provider.plan(&request).await.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
-            if final_plan.action != change.action {
+            if final_plan.action != if requested { Action::Create } else { change.action } {
                 return Err((inconsistent(&task.address, change.action, final_plan.action), None));
             }
             let mut prior = change.before.clone();

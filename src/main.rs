@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod context;
 mod diag;
+mod drift;
 mod eval;
 mod format;
 mod graph;

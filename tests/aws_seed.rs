@@ -84,7 +84,7 @@ fn seed_plans_three_creates_applies_into_moto_and_converges() {
     let moto = Moto::new();
     let seed = Seed::new(&moto);
     let plan = seed.plan();
-    assert!(plan.stdout.contains("Plan: 3 to add, 0 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     let apply = seed.apply();
     assert!(apply.stdout.contains("aws_db_instance.ai_postgres: Creation complete"), "{apply:?}");
     let instance = moto.instance(&seed.identifier()).expect("the instance exists in moto");
@@ -98,7 +98,7 @@ fn seed_plans_three_creates_applies_into_moto_and_converges() {
     // An in-place change of class.
     seed.edit("db.m6g.xlarge", "db.m6g.2xlarge");
     let plan = seed.plan();
-    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     assert!(plan.stdout.contains("will be updated in place") && plan.stdout.contains("instance_class"), "{plan:?}");
     seed.apply();
     assert_eq!(moto.instance(&seed.identifier()).and_then(|i| i.db_instance_class().map(str::to_owned)).as_deref(), Some("db.m6g.2xlarge"));
@@ -108,7 +108,7 @@ fn seed_plans_three_creates_applies_into_moto_and_converges() {
     seed.edit("  ingress {\n    from_port   = 5432\n    to_port     = 5432\n    protocol    = \"tcp\"\n    cidr_blocks = [\"10.0.0.0/16\"]  # Internal VPC only\n  }\n", "");
     let plan = seed.plan();
     assert!(plan.stdout.contains("aws_security_group.db_sg will be updated in place"), "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     seed.apply();
     assert_eq!(moto.ingress(&format!("ai-db-sg-{}", seed.environment)), Some(vec![]));
     seed.assert_converged();
@@ -131,7 +131,7 @@ fn renaming_the_identifier_renames_in_place_and_db_name_forces_a_replacement() {
     seed.edit("identifier           = \"ai-postgres-${var.environment}\"", "identifier           = \"ai-pg-${var.environment}\"");
     let plan = seed.plan();
     assert!(plan.stdout.contains("aws_db_instance.ai_postgres will be updated in place"), "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     seed.apply();
     let new = format!("ai-pg-{}", seed.environment);
     assert!(moto.instance(&old).is_none(), "the old identifier still exists");
@@ -162,7 +162,7 @@ fn a_major_version_change_needs_allow_major_version_upgrade() {
     seed.edit("engine_version     = \"15.4\"", "engine_version     = \"15.4\"\n  allow_major_version_upgrade = true");
     let plan = seed.plan();
     assert!(plan.stdout.contains("engine_version"), "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     let destroy = seed.run(&["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
 }
@@ -180,4 +180,27 @@ fn deleting_an_instance_without_skip_final_snapshot_takes_one() {
     let destroy = seed.run(&["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert!(moto.snapshot_exists(&snapshot), "no final snapshot {snapshot} in moto");
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_is_refused_once_the_state_moved_on() {
+    let moto = Moto::new();
+    let seed = Seed::new(&moto);
+    let plan = seed.run(&["plan", "-out", "first.plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let stale = seed.run(&["plan", "-out", "second.plan"]);
+    assert_eq!(stale.code, 0, "{stale:?}");
+    let plan_file = std::fs::read_to_string(seed.work.path().join("first.plan")).expect("plan file");
+    assert!(!plan_file.contains(PASSWORD), "the password is in the plan file");
+
+    let apply = seed.run(&["apply", "first.plan"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(moto.instance(&seed.identifier()).is_some());
+    seed.assert_converged();
+
+    let refused = seed.run(&["apply", "second.plan"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("the state changed since this plan was made"), "{refused:?}");
+    let destroy = seed.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
 }

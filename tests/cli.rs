@@ -2,39 +2,7 @@
 
 mod common;
 
-use common::{TestDb, Workdir};
-
-const TWO_TABLES: &str = r#"
-resource "postgres_table" "users" {
-  name = "users"
-  column {
-    name = "id"
-    type = "bigint"
-  }
-  primary_key = ["id"]
-}
-
-resource "postgres_table" "orders" {
-  name = "orders"
-  column {
-    name = "id"
-    type = "bigint"
-  }
-  column {
-    name = "user_id"
-    type = "bigint"
-  }
-  foreign_key {
-    columns     = ["user_id"]
-    references  = postgres_table.users.id
-    ref_columns = ["id"]
-  }
-}
-
-output "orders_table" {
-  value = postgres_table.orders.id
-}
-"#;
+use common::{TestDb, Workdir, USERS_AND_ORDERS as TWO_TABLES};
 
 #[test]
 fn graph_prints_dot_with_dependency_edges() {
@@ -70,7 +38,7 @@ fn state_list_and_show_read_what_apply_wrote() {
     let work = Workdir::new(&db);
     work.write("main.tf", TWO_TABLES);
     let apply = work.apply();
-    assert!(apply.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."), "{apply:?}");
+    assert!(apply.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 replaced, 0 destroyed."), "{apply:?}");
 
     let list = work.strata(&["state", "list"]);
     assert_eq!(list.stdout, "postgres_table.orders\npostgres_table.users\n", "{list:?}");

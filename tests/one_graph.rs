@@ -59,7 +59,7 @@ fn the_schema_waits_for_the_instance_its_provider_needs() {
     // Before the instance exists, the table's create is planned without a connection.
     let plan = work.strata(&["plan", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 2 to add, 0 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     assert!(plan.stdout.contains(r#"CREATE TABLE "public"."events""#), "{plan:?}");
 
     let apply = work.apply();

@@ -118,7 +118,7 @@ fn apply_creates_everything_and_a_second_plan_shows_no_changes() {
 
     let plan = work.strata(&["plan", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 3 to add, 0 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     assert!(plan.stdout.contains("CREATE TABLE"), "the plan shows the SQL: {plan:?}");
     assert!(db.catalog().iter().all(|l| !l.starts_with("table public.")), "plan must not touch the database");
 
@@ -150,7 +150,7 @@ fn column_changes_and_new_indexes_are_planned_as_sql_and_applied() {
     assert_eq!(plan.code, 2, "{plan:?}");
     assert!(plan.stdout.contains("postgres_table.models will be updated in place"), "{plan:?}");
     assert!(plan.stdout.contains("ALTER TABLE") && plan.stdout.contains("TYPE numeric(7,3)"), "{plan:?}");
-    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     let serial_before = work.state()["serial"].as_u64().unwrap();
     work.apply();
     assert!(db.columns("models").iter().any(|c| c == "score numeric(7,3) false"), "{:?}", db.columns("models"));

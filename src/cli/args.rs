@@ -34,15 +34,21 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything in state.
     Destroy(DestroyArgs),
-    /// Read the state.
+    /// Read and edit the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Adopt an existing object into the state under an address the configuration has.
+    Import(ImportArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(VarArgs),
     /// Print output values from the state (sensitive ones masked).
     Output(OutputArgs),
+    /// Show a saved plan (or, without FILE, the state): for people, as Terraform's JSON, or as a PR comment.
+    Show(ShowArgs),
     /// Rewrite .tf files in the canonical style.
     Fmt(FmtArgs),
+    /// Report what drifted from the state (exit 0 none, 2 drift, 1 error); writes nothing.
+    Drift(DriftArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -90,6 +96,29 @@ pub struct PlanArgs {
     /// Plan to delete everything in state.
     #[arg(long = "destroy")]
     pub destroy: bool,
+    /// human (default) or markdown (a pull-request comment).
+    #[arg(long = "format", value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    #[command(flatten)]
+    pub targeting: TargetArgs,
+    /// Only accept what is live into state (drift), changing nothing live.
+    #[arg(long = "refresh-only", conflicts_with_all = ["destroy", "out"])]
+    pub refresh_only: bool,
+}
+
+/// `-target`, `-exclude` and `-replace`, shared by plan, apply and destroy. Each takes one
+/// resource's exact address (`TYPE.NAME`), and may be repeated.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Plan only ADDR and what it depends on (for destroy: ADDR and what depends on it).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Leave out ADDR and what depends on it (for destroy: ADDR and what it depends on).
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub exclude: Vec<String>,
+    /// Replace ADDR even if nothing forces it (deleted, then created again).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
 }
 
 /// How changes are carried out, shared by apply and destroy.
@@ -111,6 +140,11 @@ pub struct ApplyArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub targeting: TargetArgs,
+    /// Only accept what is live into state (drift), changing nothing live.
+    #[arg(long = "refresh-only", conflicts_with = "plan_file")]
+    pub refresh_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -119,6 +153,8 @@ pub struct DestroyArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub targeting: TargetArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +172,44 @@ pub enum StateCommand {
         #[arg(long = "state", value_name = "PATH")]
         state: Option<PathBuf>,
     },
+    /// Print the state as JSON, sensitive values masked (the state file is the faithful copy).
+    Pull {
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Stop managing resources without deleting anything live.
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Rename a resource in state (same type), and the dependencies that name it.
+    Mv {
+        from: String,
+        to: String,
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// What changed between two state files, per resource and attribute (sensitive values masked).
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Exit 0 when the states are the same, 2 when they differ, 1 on error.
+        #[arg(long = "detailed-exitcode")]
+        detailed_exitcode: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The address in the configuration to record the object under: TYPE.NAME.
+    pub address: String,
+    /// The object's id: an instance identifier, a security group id, a group's name, a table's
+    /// `schema.name` (or `name` in public).
+    pub id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +221,71 @@ pub struct OutputArgs {
     pub json: bool,
     #[arg(long = "state", value_name = "PATH")]
     pub state: Option<PathBuf>,
+}
+
+/// How a plan is shown.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Human,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A plan file saved by `strata plan -out FILE`; without it, the state.
+    pub plan_file: Option<PathBuf>,
+    /// As JSON: Terraform's plan format for a plan file, its state format for the state.
+    #[arg(long = "json", conflicts_with = "format")]
+    pub json: bool,
+    /// human (default) or markdown (a pull-request comment; plan files only).
+    #[arg(long = "format", value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Without FILE: the state file to show (default: strata.state.json, or the strata block's state_path).
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DriftArgs {
+    #[command(subcommand)]
+    pub command: Option<DriftCommand>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// As JSON for machines (same as -format json).
+    #[arg(long = "json")]
+    pub json: bool,
+    /// How to print the report: human, markdown (an issue body) or json.
+    #[arg(long = "format", value_enum, default_value_t = DriftFormat::Human)]
+    pub format: DriftFormat,
+    /// When there is drift, POST a Slack-compatible message to URL.
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhook: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftFormat {
+    Human,
+    Markdown,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DriftCommand {
+    /// Accept known drift on ADDR or ADDR.attribute until a date (recorded in state).
+    Ack {
+        /// TYPE.NAME or TYPE.NAME.attribute (e.g. aws_db_instance.main.instance_class).
+        target: String,
+        /// When the acknowledgement ends: an RFC 3339 date (2030-01-31) or date-time.
+        #[arg(long = "until", value_name = "DATE")]
+        until: String,
+        /// Why this drift is accepted.
+        #[arg(long = "reason", value_name = "TEXT")]
+        reason: String,
+        /// The state file (default: strata.state.json, or the strata block's state_path).
+        #[arg(long = "state", value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -7,13 +7,16 @@ use std::path::{Path, PathBuf};
 
 use strata_provider_sdk::{Action, Value};
 
-use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, OutputArgs, PlanArgs, RunArgs, StateCommand, VarArgs};
-use super::print_diagnostics;
+use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, OutputArgs, PlanArgs, PlanFormat, RunArgs, StateCommand, TargetArgs, VarArgs};
+use super::drift::RefreshOnly;
+use super::progress::Progress;
+use super::{print_diagnostics, state_cmds};
 use crate::addr::Address;
 use crate::apply::{ApplyReport, Event, Executor};
 use crate::context::{Context, LoadOptions, DEFAULT_STATE_FILE};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 use crate::plan::planner::{make_plan, PlanOptions};
+use crate::plan::targeting::{narrowing_warning, Targeting};
 use crate::plan::render::{literal, render_plan};
 use crate::plan::{file, Plan};
 use crate::providers::Providers;
@@ -40,9 +43,12 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Apply(args) => runner.apply(args).await,
         Command::Destroy(args) => runner.destroy(args).await,
         Command::State(command) => runner.state(command),
+        Command::Import(args) => async { state_cmds::import(&runner.load(&args.vars, true)?, &args).await }.await,
         Command::Graph(args) => runner.graph(&args),
         Command::Output(args) => output(&args),
+        Command::Show(args) => super::show::run(&args, &runner.providers, runner.style),
         Command::Fmt(args) => fmt(args),
+        Command::Drift(args) => super::drift::run(args, |vars| runner.load(vars, true), runner.style).await,
     };
     if cli.verbose {
         eprint!("{}", redact(&call_report(&runner.providers)));
@@ -106,26 +112,43 @@ impl Runner<'_> {
 
     async fn plan(&self, args: PlanArgs) -> Result<i32> {
         let ctx = self.load(&args.vars, true)?;
+        if args.refresh_only {
+            return super::drift::refresh_only(&ctx, RefreshOnly::Plan { detailed_exitcode: args.detailed_exitcode }, self.style).await;
+        }
         let store = ctx.store();
         let _lock = store.lock("plan")?;
-        let (plan, _) = fresh_plan(&ctx, &store, PlanOptions { destroy: args.destroy }).await?;
-        print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
+        let (plan, _) = fresh_plan(&ctx, &store, self.plan_options(args.destroy, &args.targeting)?).await?;
+        print!("{}", super::show::render_plan_as(&plan, args.format, &ctx.providers, self.style));
         if let Some(out) = &args.out {
             file::write(out, &plan, &ctx.config)?;
-            println!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
+            let saved = format!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
+            // A markdown plan is a comment body: the note goes to stderr so it stays out of it.
+            if args.format == PlanFormat::Markdown { eprintln!("{saved}") } else { println!("{saved}") }
         }
         Ok(if args.detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { 0 })
     }
 
     async fn apply(&self, args: ApplyArgs) -> Result<i32> {
+        if args.refresh_only {
+            return super::drift::refresh_only(&self.load(&args.vars, true)?, RefreshOnly::Apply { auto_approve: args.run.auto_approve }, self.style).await;
+        }
         match &args.plan_file {
             Some(path) => self.apply_saved(path, &args).await,
-            None => self.plan_and_apply(&args.vars, PlanOptions::default(), args.run).await,
+            None => self.plan_and_apply(&args.vars, self.plan_options(false, &args.targeting)?, args.run).await,
         }
     }
 
     async fn destroy(&self, args: DestroyArgs) -> Result<i32> {
-        self.plan_and_apply(&args.vars, PlanOptions { destroy: true }, args.run).await
+        self.plan_and_apply(&args.vars, self.plan_options(true, &args.targeting)?, args.run).await
+    }
+
+    /// The options for a fresh plan, warning (as Terraform does) when targeting narrows it.
+    fn plan_options(&self, destroy: bool, args: &TargetArgs) -> Result<PlanOptions> {
+        let targeting = Targeting::parse(&args.target, &args.exclude, &args.replace)?;
+        if targeting.narrows() {
+            print_diagnostics(&narrowing_warning().into(), self.style);
+        }
+        Ok(PlanOptions { destroy, targeting })
     }
 
     async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
@@ -145,6 +168,11 @@ impl Runner<'_> {
     }
 
     async fn apply_saved(&self, path: &Path, args: &ApplyArgs) -> Result<i32> {
+        if !Targeting::parse(&args.targeting.target, &args.targeting.exclude, &args.targeting.replace)?.is_empty() {
+            return Err(Diagnostic::error("-target, -exclude and -replace cannot be used with a saved plan")
+                .hint("a saved plan holds only the changes it was made with; pass these options to strata plan -out FILE instead")
+                .into());
+        }
         let saved = file::read(path)?;
         let mut ctx = self.load(&args.vars, false)?;
         saved.merge_variables(&mut ctx.variables)?;
@@ -163,7 +191,8 @@ impl Runner<'_> {
 
     async fn execute(&self, ctx: &Context, store: &mut StateStore, state: State, plan: &Plan, parallelism: usize) -> Result<i32> {
         println!();
-        let observe = |event: Event<'_>| print_event(&event, self.style);
+        let progress = Progress::detect(self.style);
+        let observe = |event: Event<'_>| progress.observe(&event);
         let executor = Executor { ctx, store, state, parallelism };
         let (_state, report, errors) = executor.run(plan, &observe).await;
         for (address, cause) in &report.skipped {
@@ -198,12 +227,13 @@ impl Runner<'_> {
                 let resource = state.get(&wanted).ok_or_else(|| {
                     Diagnostic::error(format!("{wanted} is not in the state")).hint("list what is there with strata state list")
                 })?;
-                println!("# {wanted}:");
-                println!("resource \"{}\" \"{}\" {{", resource.type_name, resource.name);
-                print!("{}", hcl_body(&resource.value(), &resource.sensitive_attributes, 2));
-                println!("}}");
+                print!("{}", resource_hcl(resource));
                 Ok(0)
             }
+            StateCommand::Pull { state } => state_cmds::pull(state.as_deref()),
+            StateCommand::Rm { addresses, state } => state_cmds::remove(&addresses, state.as_deref()),
+            StateCommand::Mv { from, to, state } => state_cmds::rename(&from, &to, state.as_deref()),
+            StateCommand::Diff { old, new, detailed_exitcode } => state_cmds::diff(&old, &new, detailed_exitcode, &self.providers, self.style),
         }
     }
 
@@ -279,7 +309,7 @@ fn literal_or_mask(value: &serde_json::Value, sensitive: bool) -> String {
     if sensitive { MASK.to_owned() } else { redact(&literal(&Value::from_json(value))) }
 }
 
-fn read_state(path: Option<&Path>) -> Result<State> {
+pub(super) fn read_state(path: Option<&Path>) -> Result<State> {
     let path = path.map(Path::to_path_buf).unwrap_or_else(configured_state_path);
     StateStore::new(path.clone()).load()?.ok_or_else(|| {
         Diagnostic::error(format!("no state at {}", path.display())).hint("nothing has been applied here yet, or pass -state PATH").into()
@@ -287,14 +317,14 @@ fn read_state(path: Option<&Path>) -> Result<State> {
 }
 
 /// The state path from the configuration's `strata` block when it loads, else the default.
-fn configured_state_path() -> PathBuf {
+pub(super) fn configured_state_path() -> PathBuf {
     crate::config::load_dir(Path::new("."))
         .ok()
         .and_then(|c| c.settings.state_path)
         .map_or_else(|| PathBuf::from(DEFAULT_STATE_FILE), PathBuf::from)
 }
 
-fn confirm() -> Result<bool> {
+pub(super) fn confirm() -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Diagnostic::error("apply needs confirmation, but input is not a terminal")
             .hint("pass -auto-approve to apply without asking (as CI jobs do), or save a plan and apply the file")
@@ -307,41 +337,21 @@ fn confirm() -> Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-fn print_event(event: &Event<'_>, style: &Style) {
-    let action = match event {
-        Event::Started { action, .. }
-        | Event::Finished { action, .. }
-        | Event::StillRunning { action, .. }
-        | Event::Failed { action, .. } => *action,
-    };
-    let (doing, done, still) = match action {
-        Action::Create => ("Creating...", "Creation complete", "Still creating..."),
-        Action::Update => ("Modifying...", "Modifications complete", "Still modifying..."),
-        Action::Replace => ("Replacing...", "Replacement complete", "Still replacing..."),
-        Action::Delete => ("Destroying...", "Destruction complete", "Still destroying..."),
-        Action::NoOp => ("Reading...", "Read complete", "Still reading..."),
-    };
-    match event {
-        Event::Started { address, .. } => println!("{}: {doing}", style.bold(&address.to_string())),
-        Event::Finished { address, elapsed, id, .. } => {
-            let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
-            println!("{}: {done} after {:.1}s{id}", style.bold(&address.to_string()), elapsed.as_secs_f64());
-        }
-        Event::StillRunning { address, elapsed, .. } => {
-            println!("{}: {still} [{}s elapsed]", style.bold(&address.to_string()), elapsed.as_secs())
-        }
-        Event::Failed { address, .. } => println!("{}: {}", style.bold(&address.to_string()), style.error("failed")),
-    }
-}
-
 fn apply_summary(report: &ApplyReport) -> String {
     let count = |wanted: &[Action]| report.succeeded.iter().filter(|(_, a)| wanted.contains(a)).count();
     format!(
-        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-        count(&[Action::Create, Action::Replace]),
+        "Apply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
+        count(&[Action::Create]),
         count(&[Action::Update]),
-        count(&[Action::Delete, Action::Replace])
+        count(&[Action::Replace]),
+        count(&[Action::Delete])
     )
+}
+
+/// One resource in state as `state show` prints it: a header and an HCL-like block.
+pub(super) fn resource_hcl(resource: &crate::state::ResourceState) -> String {
+    let body = hcl_body(&resource.value(), &resource.sensitive_attributes, 2);
+    format!("# {}:\nresource \"{}\" \"{}\" {{\n{body}}}\n", resource.address, resource.type_name, resource.name)
 }
 
 /// An object as HCL-like lines: lists of objects as nested blocks, sensitive values masked.

@@ -5,6 +5,10 @@
 
 mod args;
 mod commands;
+mod drift;
+mod progress;
+mod show;
+mod state_cmds;
 
 use std::sync::Arc;
 

@@ -19,7 +19,7 @@ use crate::addr::Address;
 use crate::config::Config;
 use crate::diag::{Diagnostic, Result};
 
-const FORMAT_VERSION: &str = "1.2";
+pub(super) const FORMAT_VERSION: &str = "1.2";
 
 #[derive(Serialize, Deserialize)]
 struct PlanFile {
@@ -43,7 +43,7 @@ struct VariableFile {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ResourceChangeFile {
+pub(super) struct ResourceChangeFile {
     address: String,
     mode: String,
     #[serde(rename = "type")]
@@ -57,17 +57,20 @@ struct ResourceChangeFile {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ChangeFile {
+pub(super) struct ChangeFile {
     actions: Vec<String>,
     before: serde_json::Value,
     after: serde_json::Value,
     after_unknown: serde_json::Value,
     before_sensitive: serde_json::Value,
     after_sensitive: serde_json::Value,
+    /// Terraform's paths (lists of steps) of the attributes that force a replacement.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    replace_paths: Vec<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct Extras {
+pub(super) struct Extras {
     operations: Vec<String>,
     replace_because: Vec<String>,
     dependencies: Vec<String>,
@@ -75,6 +78,8 @@ struct Extras {
     reason: Option<String>,
     #[serde(default)]
     warnings: Vec<String>,
+    #[serde(default)]
+    data_loss: Vec<String>,
 }
 
 /// The digest of every configuration file's name and text.
@@ -114,7 +119,7 @@ pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
                 (name.clone(), entry)
             })
             .collect(),
-        resource_changes: plan.changes.iter().map(change_file).collect(),
+        resource_changes: plan.changes.iter().map(|c| change_file(c, plan.destroy)).collect(),
         output_changes: plan.outputs.iter().map(|o| (o.name.clone(), output_file(o))).collect(),
     };
     let text = serde_json::to_string_pretty(&file).map_err(|err| Diagnostic::error(format!("cannot encode the plan: {err}")))?;
@@ -160,7 +165,18 @@ fn masked(value: Option<&Value>, sensitive: &BTreeSet<String>) -> (serde_json::V
     (json, serde_json::Value::Object(mask))
 }
 
-fn change_file(change: &ResourceChange) -> ResourceChangeFile {
+/// Terraform's `action_reason` for a change, where Terraform gives one.
+fn action_reason(change: &ResourceChange, destroy: bool) -> Option<String> {
+    let reason = match change.action {
+        Action::Replace if super::targeting::replace_was_requested(change) => "replace_by_request",
+        Action::Replace => "replace_because_cannot_update",
+        Action::Delete if !destroy && change.before.is_some() => "delete_because_no_resource_config",
+        _ => return None,
+    };
+    Some(reason.to_owned())
+}
+
+pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceChangeFile {
     let (before, before_sensitive) = masked(change.before.as_ref(), &change.sensitive);
     let (after, after_sensitive) = masked(change.after.as_ref(), &change.sensitive);
     ResourceChangeFile {
@@ -176,19 +192,21 @@ fn change_file(change: &ResourceChange) -> ResourceChangeFile {
             after_unknown: change.after.as_ref().map_or(serde_json::Value::Bool(false), Value::unknown_mask),
             before_sensitive,
             after_sensitive,
+            replace_paths: change.replace_because.iter().map(|path| path.split('.').map(str::to_owned).collect()).collect(),
         },
-        action_reason: change.replace_because.first().map(|_| "replace_because_cannot_update".to_owned()),
+        action_reason: action_reason(change, destroy),
         strata: Extras {
             operations: change.operations.iter().map(|o| crate::secrets::redact(o)).collect(),
             replace_because: change.replace_because.clone(),
             dependencies: change.dependencies.iter().map(Address::to_string).collect(),
             reason: change.reason.clone(),
             warnings: change.warnings.clone(),
+            data_loss: change.data_loss.iter().map(|line| crate::secrets::redact(line)).collect(),
         },
     }
 }
 
-fn output_file(output: &OutputChange) -> ChangeFile {
+pub(super) fn output_file(output: &OutputChange) -> ChangeFile {
     let hide = |v: Option<&Value>| if output.sensitive { serde_json::Value::Null } else { v.map_or(serde_json::Value::Null, Value::to_json) };
     let action = match (&output.before, &output.after) {
         (None, Some(_)) => Action::Create,
@@ -203,6 +221,7 @@ fn output_file(output: &OutputChange) -> ChangeFile {
         after_unknown: output.after.as_ref().map_or(serde_json::Value::Bool(false), Value::unknown_mask),
         before_sensitive: serde_json::Value::Bool(output.sensitive),
         after_sensitive: serde_json::Value::Bool(output.sensitive),
+        replace_paths: vec![],
     }
 }
 
@@ -260,6 +279,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 dependencies: c.strata.dependencies.iter().filter_map(|d| d.parse().ok()).collect(),
                 reason: c.strata.reason.clone(),
                 warnings: c.strata.warnings.clone(),
+                data_loss: c.strata.data_loss.clone(),
             })
         })
         .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;

@@ -5,8 +5,12 @@
 //! the plan file ([`file`]). It must not change anything live or in state.
 
 pub mod file;
+pub mod json;
+pub mod markdown;
 pub mod planner;
 pub mod render;
+pub mod targeting;
+pub mod textdiff;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +37,8 @@ pub struct ResourceChange {
     /// Why, when it is not obvious (e.g. "deleted outside strata").
     pub reason: Option<String>,
     pub warnings: Vec<String>,
+    /// What applying this change loses for good, one line each (from the provider's answer).
+    pub data_loss: Vec<String>,
 }
 
 /// An output value's change.
@@ -56,11 +62,13 @@ pub struct Plan {
     pub destroy: bool,
 }
 
-/// Counts for the summary line.
+/// Counts for the summary line. A replacement counts only as a replacement: folded into one add
+/// plus one destroy (as Terraform does), it is easy to miss that something goes away for a while.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Summary {
     pub add: usize,
     pub change: usize,
+    pub replace: usize,
     pub destroy: usize,
 }
 
@@ -71,15 +79,17 @@ impl Plan {
             match change.action {
                 Action::Create => summary.add += 1,
                 Action::Update => summary.change += 1,
-                Action::Replace => {
-                    summary.add += 1;
-                    summary.destroy += 1;
-                }
+                Action::Replace => summary.replace += 1,
                 Action::Delete if change.before.is_some() => summary.destroy += 1,
                 _ => {}
             }
         }
         summary
+    }
+
+    /// How many data-loss lines the plan's changes carry, for the line under the summary.
+    pub fn data_loss_count(&self) -> usize {
+        self.changes.iter().map(|c| c.data_loss.len()).sum()
     }
 
     /// Whether applying would change anything live, in state or in outputs.

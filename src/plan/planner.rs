@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_provider_sdk::{Action, PlanRequest, PlannedChange, ProviderError, RefreshRequest, Value};
 
+use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
 use crate::addr::{Address, Mode};
 use crate::context::Context;
@@ -15,36 +16,33 @@ use crate::graph::Node;
 use crate::providers::Providers;
 use crate::state::{ResourceState, State};
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
     /// Plan to delete everything in state.
     pub destroy: bool,
+    /// `-target`, `-exclude` and `-replace`.
+    pub targeting: Targeting,
 }
 
 /// The live objects behind the resources in state: `None` where one no longer exists.
 pub type Refreshed = BTreeMap<Address, Option<Value>>;
 
 pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Result<Plan> {
-    let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new() };
+    let scope = targeting::scope(ctx, state, &options.targeting, options.destroy)?;
+    let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new(), scope };
     let mut changes = Vec::new();
     if options.destroy {
         // Nothing is re-planned, but provider blocks may still refer to resources in state.
         planning.known = state_as_known(state);
     } else {
-        for node in ctx.graph.order() {
-            match node {
-                Node::Provider(name) => planning.prepare_provider(&name).await?,
-                Node::Resource(address) => changes.extend(planning.plan_resource(&address).await?),
-                _ => {}
-            }
-        }
+        changes = planning.plan_configuration().await?;
     }
     let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
     for name in Providers::names_for(in_state.iter()) {
         planning.prepare_provider(&name).await?;
     }
     changes.extend(planning.plan_deletions(options.destroy).await?);
-    let outputs = plan_outputs(ctx, state, &planning.known, options.destroy)?;
+    let outputs = planning.scope.keep_outputs_left_out(ctx, plan_outputs(ctx, state, &planning.known, options.destroy)?);
     Ok(Plan {
         changes,
         outputs,
@@ -55,8 +53,24 @@ pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Re
     })
 }
 
+/// The live objects behind everything in state, for refresh-only plans and drift runs.
+pub async fn refresh_only(ctx: &Context, state: &State) -> Result<Refreshed> {
+    Ok(Planning::refreshing_state(ctx, state).await?.refreshed)
+}
+
+/// For drift runs, from one refresh: the live objects behind everything in state, and the changes
+/// the configuration would make to the state as recorded rather than to live (what a plan would
+/// change had nothing drifted outside strata).
+pub async fn refresh_and_plan_against_state(ctx: &Context, state: &State) -> Result<(Refreshed, Vec<ResourceChange>)> {
+    let mut planning = Planning::refreshing_state(ctx, state).await?;
+    let recorded = state.managed().map(|r| (r.address(), Some(r.value()))).collect();
+    let live = std::mem::replace(&mut planning.refreshed, recorded);
+    planning.known.clear();
+    Ok((live, planning.plan_configuration().await?))
+}
+
 /// Every resource in state, known as it was last recorded.
-fn state_as_known(state: &State) -> BTreeMap<Address, KnownResource> {
+pub fn state_as_known(state: &State) -> BTreeMap<Address, KnownResource> {
     state.managed().map(|r| (r.address(), KnownResource { value: r.value(), sensitive: r.sensitive_attributes.clone() })).collect()
 }
 
@@ -83,9 +97,40 @@ struct Planning<'a> {
     known: BTreeMap<Address, KnownResource>,
     /// Providers already configured, or found to depend on values known only after apply.
     prepared: BTreeSet<String>,
+    /// What `-target` and `-exclude` leave in the plan, and what `-replace` replaces.
+    scope: Scope,
 }
 
-impl Planning<'_> {
+impl<'a> Planning<'a> {
+    /// Refreshes everything in state, each provider configured from the values in state (a
+    /// provider whose host is an instance's address reads it from the instance as recorded).
+    async fn refreshing_state(ctx: &'a Context, state: &'a State) -> Result<Planning<'a>> {
+        let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: state_as_known(state), prepared: BTreeSet::new(), scope: Scope::default() };
+        let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
+        for name in Providers::names_for(in_state.iter()) {
+            planning.prepare_provider(&name).await?;
+        }
+        Ok(planning)
+    }
+
+    /// Plans every resource of the configuration in dependency order, configuring each provider
+    /// when its turn comes.
+    async fn plan_configuration(&mut self) -> Result<Vec<ResourceChange>> {
+        let mut changes = Vec::new();
+        for node in self.ctx.graph.order() {
+            match node {
+                Node::Provider(name) => self.prepare_provider(&name).await?,
+                Node::Resource(address) if !self.scope.contains(&address) => changes.extend(self.leave_alone(&address)),
+                Node::Resource(address) => {
+                    let change = self.plan_resource(&address).await?;
+                    changes.extend(self.replace_if_requested(change).await?);
+                }
+                _ => {}
+            }
+        }
+        Ok(changes)
+    }
+
     /// Configures a provider as soon as its configuration is known, then refreshes its resources in
     /// state in one batch.
     async fn prepare_provider(&mut self, name: &str) -> Result<()> {
@@ -149,14 +194,54 @@ impl Planning<'_> {
             dependencies: ctx.graph.resource_dependencies(&Node::Resource(address.clone())),
             reason: vanished.then(|| "it was deleted outside strata".to_owned()),
             warnings: planned.warnings,
+            data_loss: planned.data_loss,
         }))
+    }
+
+    /// A resource `-target` or `-exclude` leaves out stays as recorded: known to what comes after
+    /// it (outputs, say) by its value in state, and recorded again unchanged by apply.
+    fn leave_alone(&mut self, address: &Address) -> Option<ResourceChange> {
+        let recorded = self.state.get(address)?;
+        let value = recorded.value();
+        self.known.insert(address.clone(), KnownResource { value: value.clone(), sensitive: recorded.sensitive_attributes.clone() });
+        if address.mode == Mode::Data {
+            // Apply reads every data source anyway.
+            return None;
+        }
+        Some(ResourceChange {
+            address: address.clone(),
+            action: Action::NoOp,
+            before: Some(value.clone()),
+            after: Some(value),
+            replace_because: vec![],
+            operations: vec![],
+            sensitive: recorded.sensitive_attributes.clone(),
+            dependencies: recorded.dependency_addresses(),
+            reason: None,
+            warnings: vec![],
+            data_loss: vec![],
+        })
+    }
+
+    /// `change` made into a replacement when `-replace` names its resource; what comes after it
+    /// then knows only what the new object's plan knows.
+    async fn replace_if_requested(&mut self, change: Option<ResourceChange>) -> Result<Option<ResourceChange>> {
+        let Some(change) = change else { return Ok(None) };
+        if !self.scope.replaces(&change.address) {
+            return Ok(Some(change));
+        }
+        let replacement = targeting::force_replacement(self.ctx, change, &self.known).await?;
+        if let (Some(after), Some(known)) = (&replacement.after, self.known.get_mut(&replacement.address)) {
+            known.value = after.clone();
+        }
+        Ok(Some(replacement))
     }
 
     /// Deletes for resources in state that the configuration no longer has (or all, for destroy),
     /// each described by its provider (a final snapshot, say) or refused by it.
     async fn plan_deletions(&self, destroy: bool) -> Result<Vec<ResourceChange>> {
         let mut deletions = Vec::new();
-        for resource in self.state.managed().filter(|r| destroy || !self.ctx.config.resources.contains_key(&r.address())) {
+        for resource in self.state.managed().filter(|r| (destroy || !self.ctx.config.resources.contains_key(&r.address())) && self.scope.contains(&r.address())) {
             let address = resource.address();
             let before = self.refreshed.get(&address).cloned().flatten();
             let reason = match (&before, destroy) {
@@ -182,6 +267,7 @@ impl Planning<'_> {
                 dependencies: resource.dependency_addresses(),
                 reason: Some(reason.to_owned()),
                 warnings: planned.warnings,
+                data_loss: planned.data_loss,
             });
         }
         Ok(deletions)

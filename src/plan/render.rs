@@ -8,7 +8,9 @@ use std::fmt::Write;
 
 use strata_provider_sdk::{Action, Block, Nesting, Value};
 
+use super::textdiff::{self, Line, TextChange};
 use super::{OutputChange, Plan, ResourceChange};
+use similar::ChangeTag;
 use crate::providers::Providers;
 use crate::ui::Style;
 
@@ -35,13 +37,23 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
     out.push_str(&render_outputs(&plan.outputs, style));
     let summary = plan.summary();
     out.push_str(&format!(
-        "\n{} {} to add, {} to change, {} to destroy.\n",
+        "\n{} {} to add, {} to change, {} to replace, {} to destroy.\n",
         style.bold("Plan:"),
         summary.add,
         summary.change,
+        summary.replace,
         summary.destroy
     ));
+    out.push_str(&data_loss_summary(plan, style));
     out
+}
+
+/// The line under the summary counting what the plan loses for good; empty when nothing is.
+fn data_loss_summary(plan: &Plan, style: &Style) -> String {
+    match plan.data_loss_count() {
+        0 => String::new(),
+        count => format!("{} {count} change(s) lose data for good: see the \"! data loss\" lines above.\n", style.error("Data loss:")),
+    }
 }
 
 fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style) -> String {
@@ -57,6 +69,9 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
     let mut out = format!("  {} {} {verb}\n", style.bold("#"), style.bold(&address.to_string()));
     if let Some(reason) = &change.reason {
         out.push_str(&format!("  {}\n", style.dim(&format!("# ({reason})"))));
+    }
+    for loss in &change.data_loss {
+        out.push_str(&format!("  {}\n", style.error(&format!("! data loss: {loss}"))));
     }
     let empty = Block::new();
     let schema = schema.unwrap_or(&empty);
@@ -79,6 +94,14 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
         out.push_str(&format!("\n      {} {warning}\n", style.warning("Warning:")));
     }
     out
+}
+
+/// The attribute and block lines of `before` -> `after`, as a plan shows them (sensitive values
+/// masked), for views that compare two recorded objects: `strata state diff`.
+pub fn attribute_lines(before: &Value, after: &Value, sensitive: &BTreeSet<String>, schema: Option<&Block>, style: &Style) -> String {
+    let empty = Block::new();
+    let differ = Differ { style, sensitive, forces: &[] };
+    differ.body(schema.unwrap_or(&empty), before, after, 6, "")
 }
 
 struct Differ<'a> {
@@ -134,11 +157,49 @@ impl Differ<'_> {
         if old == new {
             return if is_identifying(name) && !new.is_null() { Some(format!("{pad}  {key} = {}", show(new))) } else { None };
         }
+        if let (Value::String(old), Value::String(new), false) = (old, new, sensitive) {
+            if let Some(change) = textdiff::diff(old, new) {
+                return Some(format!("{pad}{} {key} = {}{forces}", self.style.changed("~"), self.text_change(&change, indent)));
+            }
+        }
         Some(match (old.is_null(), new.is_null()) {
             (true, false) => format!("{pad}{} {key} = {}{forces}", self.style.added("+"), show(new)),
             (false, true) => format!("{pad}{} {key} = {} -> null{forces}", self.style.removed("-"), show(old)),
             _ => format!("{pad}{} {key} = {} -> {}{forces}", self.style.changed("~"), show(old), show(new)),
         })
+    }
+
+    /// A long string's change: a heredoc of changed lines with context, or one line of words
+    /// with removals in `[-...-]` and additions in `{+...+}` (git's word-diff markers).
+    fn text_change(&self, change: &TextChange, indent: usize) -> String {
+        match change {
+            TextChange::Words(words) => {
+                let shown: String = words
+                    .iter()
+                    .map(|(tag, word)| match tag {
+                        ChangeTag::Equal => word.clone(),
+                        ChangeTag::Delete => self.style.removed(&format!("[-{word}-]")),
+                        ChangeTag::Insert => self.style.added(&format!("{{+{word}+}}")),
+                    })
+                    .collect();
+                format!("(word diff) {shown}")
+            }
+            TextChange::Lines(lines) => {
+                let pad = " ".repeat(indent + 4);
+                let mut out = String::from("<<-EOT\n");
+                for line in lines {
+                    let shown = match line {
+                        Line::Same(text) => format!("{pad}  {text}"),
+                        Line::Removed(text) => self.style.removed(&format!("{pad}- {text}")),
+                        Line::Added(text) => self.style.added(&format!("{pad}+ {text}")),
+                        Line::Gap => self.style.dim(&format!("{pad}  # (unchanged lines hidden)")),
+                    };
+                    out.push_str(&shown);
+                    out.push('\n');
+                }
+                out + &" ".repeat(indent + 2) + "EOT"
+            }
+        }
     }
 
     /// Nested blocks, matched by their `name` attribute when they have one, else by position.
@@ -229,7 +290,7 @@ pub fn literal(value: &Value) -> String {
     }
 }
 
-fn render_outputs(outputs: &[OutputChange], style: &Style) -> String {
+pub fn render_outputs(outputs: &[OutputChange], style: &Style) -> String {
     let changed: Vec<&OutputChange> = outputs.iter().filter(|o| o.before != o.after).collect();
     if changed.is_empty() {
         return String::new();

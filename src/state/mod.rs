@@ -26,6 +26,23 @@ pub struct State {
     pub resources: Vec<ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, OutputState>,
+    /// Drift that `strata drift ack` accepted for a while (see `crate::drift`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift_acks: Vec<DriftAck>,
+}
+
+/// Known drift on one resource (or one attribute of it) that does not fail a drift run until
+/// `until` passes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftAck {
+    pub address: String,
+    /// A dotted attribute path (`instance_class`, `column.team`); absent for the whole resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// RFC 3339: a full date (acknowledged until its start, UTC) or a date-time.
+    pub until: String,
+    pub reason: String,
+    pub recorded_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +85,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             resources: vec![],
             outputs: BTreeMap::new(),
+            drift_acks: vec![],
         }
     }
 

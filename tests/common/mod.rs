@@ -7,6 +7,39 @@ pub mod moto;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Two tables, orders depending on users through its foreign key, and an output reading orders.
+pub const USERS_AND_ORDERS: &str = r#"
+resource "postgres_table" "users" {
+  name = "users"
+  column {
+    name = "id"
+    type = "bigint"
+  }
+  primary_key = ["id"]
+}
+
+resource "postgres_table" "orders" {
+  name = "orders"
+  column {
+    name = "id"
+    type = "bigint"
+  }
+  column {
+    name = "user_id"
+    type = "bigint"
+  }
+  foreign_key {
+    columns     = ["user_id"]
+    references  = postgres_table.users.id
+    ref_columns = ["id"]
+  }
+}
+
+output "orders_table" {
+  value = postgres_table.orders.id
+}
+"#;
+
 /// Where the test server is: PGHOST/PGPORT/PGUSER as `scripts/test.sh` exports them.
 pub fn server() -> (String, String, String) {
     let get = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.to_owned());
@@ -187,9 +220,14 @@ impl Workdir {
 
 /// Validates a state document against `schemas/state.schema.json`.
 pub fn assert_valid_state(state: &serde_json::Value) {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/state.schema.json");
+    assert_matches_schema("state.schema.json", state);
+}
+
+/// Validates `document` against `schemas/<schema_file>`.
+pub fn assert_matches_schema(schema_file: &str, document: &serde_json::Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas").join(schema_file);
     let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("schema JSON");
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
-    let errors: Vec<String> = validator.iter_errors(state).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "state does not match schemas/state.schema.json: {errors:#?}\n{state:#}");
+    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "document does not match schemas/{schema_file}: {errors:#?}\n{document:#}");
 }

@@ -60,9 +60,63 @@ impl Moto {
                 .collect(),
         )
     }
+
+    /// Changes an instance's class behind strata's back, at once (as a console user would).
+    pub fn modify_instance_class(&self, identifier: &str, class: &str) {
+        let modify = self.rds.modify_db_instance().db_instance_identifier(identifier).db_instance_class(class).apply_immediately(true);
+        self.runtime.block_on(modify.send()).expect("modify the instance class");
+    }
+
+    /// Deletes the security group called `name` behind strata's back.
+    pub fn delete_security_group(&self, name: &str) {
+        let filter = Filter::builder().name("group-name").values(name).build();
+        let groups = self.runtime.block_on(self.ec2.describe_security_groups().filters(filter).send()).expect("describe security groups");
+        let id = groups.security_groups().first().and_then(|g| g.group_id()).expect("the security group exists").to_owned();
+        self.runtime.block_on(self.ec2.delete_security_group().group_id(id).send()).expect("delete the security group");
+    }
 }
 
 /// A short name part unique to this test run, for AWS names (letters, digits and hyphens).
 pub fn unique_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
+}
+
+/// Objects made behind strata's back, as `strata import` finds them.
+impl Moto {
+    /// A security group in `vpc` with one TCP ingress rule (`port` from `cidr`); answers its id.
+    pub fn create_security_group(&self, name: &str, vpc: &str, port: i32, cidr: &str) -> String {
+        use aws_sdk_ec2::types::{IpPermission, IpRange};
+        let created = self.runtime.block_on(self.ec2.create_security_group().group_name(name).description("made by hand").vpc_id(vpc).send());
+        let id = created.expect("create security group").group_id().expect("a group id").to_owned();
+        let rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build();
+        self.runtime.block_on(self.ec2.authorize_security_group_ingress().group_id(&id).ip_permissions(rule).send()).expect("authorize ingress");
+        id
+    }
+
+    /// A DB parameter group with `parameters` (name, value) set for the next reboot.
+    pub fn create_parameter_group(&self, name: &str, family: &str, parameters: &[(&str, &str)]) {
+        use aws_sdk_rds::types::{ApplyMethod, Parameter};
+        let create = self.rds.create_db_parameter_group().db_parameter_group_name(name).db_parameter_group_family(family).description("made by hand");
+        self.runtime.block_on(create.send()).expect("create parameter group");
+        let parameters = parameters.iter().map(|(n, v)| Parameter::builder().parameter_name(*n).parameter_value(*v).apply_method(ApplyMethod::PendingReboot).build());
+        let modify = self.rds.modify_db_parameter_group().db_parameter_group_name(name).set_parameters(Some(parameters.collect()));
+        self.runtime.block_on(modify.send()).expect("set parameters");
+    }
+
+    /// A small PostgreSQL 14.7 instance in `security_group`, using `parameter_group`.
+    pub fn create_instance(&self, identifier: &str, password: &str, security_group: &str, parameter_group: &str) {
+        let create = self
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(identifier)
+            .engine("postgres")
+            .engine_version("14.7")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("app")
+            .master_user_password(password)
+            .vpc_security_group_ids(security_group)
+            .db_parameter_group_name(parameter_group);
+        self.runtime.block_on(create.send()).expect("create instance");
+    }
 }

@@ -12,6 +12,7 @@ mod data_sources;
 mod diff;
 mod engine_version;
 mod errors;
+mod import;
 mod pages;
 mod parameter_group;
 mod rds_instance;
@@ -123,6 +124,10 @@ impl Provider for AwsProvider {
             }
         }
         Ok(answers)
+    }
+
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        import::find(self.clients()?, type_name, id).await
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {

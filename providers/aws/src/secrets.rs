@@ -29,9 +29,11 @@ fn is_sealed(value: &str) -> bool {
     value.starts_with(PREFIX)
 }
 
-/// Whether a stored (sealed) password and a configured one (plain or sealed) are the same.
+/// Whether a stored (sealed) password and a configured one (plain or sealed) are the same. A
+/// password state never held (an imported instance: AWS cannot say) is not known to differ.
 pub fn same(stored: &Value, configured: &Value) -> bool {
     match (stored.as_str(), configured.as_str()) {
+        _ if stored.is_null() => true,
         (Some(stored), Some(configured)) if !is_sealed(configured) => {
             stored == fingerprint(configured)
         }

@@ -99,6 +99,18 @@ pub async fn refresh(
         .collect())
 }
 
+/// The live group `id` names, for `strata import`, egress rules included: a configuration without
+/// egress blocks leaves them alone (see `plan`), one with them compares them.
+pub async fn import(clients: &Clients, id: &str) -> Result<Option<Value>, ProviderError> {
+    let live = describe(clients, vec![id.to_owned()]).await?;
+    Ok(live.get(id).map(|group| {
+        let mut value = to_value(group, &Value::Null);
+        let egress = sg_rules::from_sdk(group.ip_permissions_egress(), id);
+        value.set("egress", Value::List(sg_rules::shape(&egress, &[], Some(id))));
+        value
+    }))
+}
+
 /// The live group as a state value, its rules in the shape `shape_of` gives them.
 fn to_value(group: &SecurityGroup, shape_of: &Value) -> Value {
     let id = group.group_id().unwrap_or_default();

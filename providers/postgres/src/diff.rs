@@ -20,6 +20,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
         statements.extend(ddl::create_table(desired));
         let mut planned = change(Action::Replace, desired.to_value(), statements);
         planned.replace_because = vec!["name".into()];
+        planned.data_loss = vec![table_dropped(prior)];
         return planned;
     }
     let compare = normalized.cloned().unwrap_or_else(|| desired.clone());
@@ -51,8 +52,10 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
     }
 
+    let mut data_loss = Vec::new();
     for column in prior.columns.iter().filter(|c| desired.columns.iter().all(|d| d.name != c.name)) {
         statements.push(alter(format!("DROP COLUMN {}", ident(&column.name))));
+        data_loss.push(format!("drops column {}.{}.{} and the data in it", prior.schema, prior.name, column.name));
     }
     let mut columns = Vec::new();
     for (wanted, normal) in desired.columns.iter().zip(&compare.columns) {
@@ -63,6 +66,12 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
             }
             Some(live) => {
                 let (column, sql) = column_changes(live, wanted, normal, local);
+                if column.type_name != live.type_name && narrows(&live.type_name, &column.type_name) {
+                    data_loss.push(format!(
+                        "changes column {}.{}.{} from {} to {}: values that do not fit are cut or rounded",
+                        prior.schema, prior.name, live.name, live.type_name, column.type_name
+                    ));
+                }
                 statements.extend(sql.into_iter().map(&alter));
                 statements.extend(column.comment.ne(&live.comment).then(|| ddl::column_comment(&table_sql, &column)));
                 columns.push(column);
@@ -103,7 +112,30 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
         statements.push(format!("COMMENT ON TABLE {table_sql} IS {text}"));
     }
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
-    change(action, planned.to_value(), statements)
+    PlannedChange { data_loss, ..change(action, planned.to_value(), statements) }
+}
+
+fn table_dropped(table: &Table) -> String {
+    format!("drops table {}.{} and all its rows", table.schema, table.name)
+}
+
+/// Whether changing a column from type `from` to type `to` can lose data. The rule is kept
+/// simple: `to` carries a length or precision (`varchar(200)`, `numeric(10,2)`, `timestamp(0)`)
+/// and `from` carries none, or a larger one in any position. Casts to such a type truncate
+/// strings and round numbers rather than fail.
+fn narrows(from: &str, to: &str) -> bool {
+    let Some(limits) = type_modifiers(to) else { return false };
+    match type_modifiers(from) {
+        None => true,
+        Some(old) => old.iter().zip(&limits).any(|(old, new)| old > new) || limits.len() < old.len(),
+    }
+}
+
+/// The numbers in a type's modifier: `numeric(10,2)` gives `[10, 2]`; `None` without one.
+fn type_modifiers(type_name: &str) -> Option<Vec<u32>> {
+    let (_, rest) = type_name.split_once('(')?;
+    let (inside, _) = rest.split_once(')')?;
+    inside.split(',').map(|n| n.trim().parse().ok()).collect()
 }
 
 /// One column's changes, and the column as it will be (in the live spelling where unchanged).
@@ -187,6 +219,7 @@ pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
     if identity_changed || !kept_in_order {
         let mut planned = change(Action::Replace, desired.to_value(), vec![format!("DROP TYPE {type_sql}"), create]);
         planned.replace_because = if identity_changed { vec!["name".into()] } else { vec!["values".into()] };
+        planned.data_loss = enum_replaced(prior, desired);
         return planned;
     }
     let statements: Vec<String> = desired
@@ -202,6 +235,16 @@ pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
         .collect();
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
     change(action, desired.to_value(), statements)
+}
+
+/// What replacing an enum loses: each value it drops, or else the type itself (DROP TYPE).
+fn enum_replaced(prior: &Enum, desired: &Enum) -> Vec<String> {
+    let id = format!("{}.{}", prior.schema, prior.name);
+    let dropped: Vec<String> = prior.values.iter().filter(|v| !desired.values.contains(v)).map(|v| format!("drops value '{v}' of enum {id}: rows holding it cannot keep it")).collect();
+    if dropped.is_empty() {
+        return vec![format!("drops enum {id} and creates it again: columns of that type block the drop or lose their data")];
+    }
+    dropped
 }
 
 pub fn schema(prior: Option<&Schema>, desired: &Schema) -> PlannedChange {
@@ -253,6 +296,15 @@ fn change(action: Action, planned: Value, operations: Vec<String>) -> PlannedCha
     PlannedChange { operations, ..PlannedChange::new(action, planned) }
 }
 
+/// What deleting an object will run and lose.
+pub fn plan_delete(type_name: &str, prior: &Value) -> Result<PlannedChange, strata_provider_sdk::ProviderError> {
+    let mut planned = change(Action::Delete, Value::Null, drop_statements(type_name, prior)?);
+    if type_name == "postgres_table" {
+        planned.data_loss = vec![table_dropped(&Table::from_value(prior)?)];
+    }
+    Ok(planned)
+}
+
 /// The statements that delete an object.
 pub fn drop_statements(type_name: &str, prior: &Value) -> Result<Vec<String>, strata_provider_sdk::ProviderError> {
     Ok(match type_name {
@@ -297,5 +349,17 @@ mod tests {
         assert_eq!(enumeration(Some(&status(&[])), &status(&["a"])).operations, ["ALTER TYPE \"public\".\"status\" ADD VALUE 'a'"]);
         let reordered = enumeration(Some(&status(&["a", "b"])), &status(&["b", "a"]));
         assert_eq!((reordered.action, reordered.replace_because), (Action::Replace, vec!["values".to_owned()]));
+        let removed = enumeration(Some(&status(&["a", "b"])), &status(&["b"]));
+        assert_eq!(removed.data_loss, ["drops value 'a' of enum public.status: rows holding it cannot keep it"]);
+    }
+
+    #[test]
+    fn narrowing_type_changes_are_data_loss() {
+        assert!(narrows("text", "character varying(200)"));
+        assert!(narrows("character varying(300)", "character varying(200)"));
+        assert!(narrows("numeric(12,4)", "numeric(12,2)"));
+        assert!(!narrows("character varying(200)", "character varying(300)"));
+        assert!(!narrows("character varying(200)", "text"));
+        assert!(!narrows("integer", "bigint"));
     }
 }

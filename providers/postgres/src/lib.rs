@@ -9,9 +9,11 @@ mod catalog;
 mod config;
 mod ddl;
 mod diff;
+mod import;
 mod model;
 mod normalize;
 mod schema;
+mod unmanaged;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -93,6 +95,18 @@ impl Provider for PostgresProvider {
         requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
     }
 
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        let guard = self.session().await?;
+        let client = guard.as_ref().ok_or_else(no_connection)?;
+        import::find(&Snapshot::read(&self.catalog(client)).await?, type_name, id)
+    }
+
+    async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
+        let guard = self.session().await?;
+        let client = guard.as_ref().ok_or_else(no_connection)?;
+        unmanaged::describe(&Snapshot::read(&self.catalog(client)).await?, requests)
+    }
+
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
         if !request.desired.is_wholly_known() {
             return Ok(plan_with_unknowns(request));
@@ -124,6 +138,10 @@ impl Provider for PostgresProvider {
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
             other => return Err(unknown_type(other)),
         })
+    }
+
+    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        diff::plan_delete(type_name, prior)
     }
 
     fn call_counts(&self) -> Vec<(String, u64)> {

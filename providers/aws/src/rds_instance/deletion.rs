@@ -43,6 +43,20 @@ impl Deletion {
         })
     }
 
+    /// What the deletion loses, for reviewers: whether a final snapshot keeps the data.
+    fn data_loss(&self) -> String {
+        match &self.final_snapshot {
+            Some(snapshot) => format!(
+                "deletes the RDS instance {}; its data survives only in the final snapshot {snapshot}",
+                self.identifier
+            ),
+            None => format!(
+                "deletes the RDS instance {} and skip_final_snapshot = true: its data is lost",
+                self.identifier
+            ),
+        }
+    }
+
     fn describe(&self) -> String {
         match &self.final_snapshot {
             Some(snapshot) => format!(
@@ -81,6 +95,7 @@ pub fn plan_delete(prior: &Value) -> Result<PlannedChange, ProviderError> {
     ];
     Ok(PlannedChange {
         operations,
+        data_loss: vec![deletion.data_loss()],
         ..PlannedChange::new(Action::Delete, Value::Null)
     })
 }

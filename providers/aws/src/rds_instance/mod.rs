@@ -139,9 +139,24 @@ pub fn plan(
     desired: &Value,
 ) -> Result<PlannedChange, ProviderError> {
     vault.remember(desired, "password");
-    let mut change = plan_change(prior, desired)?;
+    let prior = prior.map(|p| adopt_unrecorded(vault, p, desired));
+    let mut change = plan_change(prior.as_ref(), desired)?;
     vault.seal(&mut change.planned, "password");
     Ok(change)
+}
+
+/// `prior` with the arguments AWS never reports back that state holds no value for (an imported
+/// instance) taken from `desired`: nothing says they differ, so they plan as unchanged, and the
+/// next apply that touches the instance records them (the password as its fingerprint only).
+fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Value {
+    let mut adopted = prior.clone();
+    for key in LOCAL_ONLY {
+        if adopted.get(key).is_none_or(Value::is_null) {
+            adopted.set(key, desired.get(key).cloned().unwrap_or_default());
+        }
+    }
+    vault.seal(&mut adopted, "password");
+    adopted
 }
 
 fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
@@ -154,13 +169,13 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     let diff = diff::attributes(&block, Some(prior), desired, same);
     let forced = diff.forces_replacement(&block);
     if !forced.is_empty() {
+        let deletion = plan_delete(prior)?;
         let mut change = plan_create(&block, desired);
-        change
-            .operations
-            .splice(0..0, plan_delete(prior)?.operations);
+        change.operations.splice(0..0, deletion.operations);
         return Ok(PlannedChange {
             action: Action::Replace,
             replace_because: forced,
+            data_loss: deletion.data_loss,
             ..change
         });
     }
@@ -394,8 +409,10 @@ pub async fn apply(
 ) -> Result<Value, ApplyFailure> {
     let sealed = planned.unknowns_to_null();
     let mut desired = sealed.clone();
-    // An unchanged password is not sent, so it need not be known.
-    if prior.is_none_or(|p| p.get("password") != sealed.get("password")) {
+    // An unchanged password is not sent, so it need not be known; nor is one state never held
+    // (an imported instance): it is only recorded.
+    let unrecorded = prior.is_some_and(|p| p.get("password").is_none_or(Value::is_null));
+    if !unrecorded && prior.is_none_or(|p| p.get("password") != sealed.get("password")) {
         vault.open(&mut desired, "password")?;
     }
     let result = match prior {
@@ -606,6 +623,10 @@ mod tests {
             change.operations[0].contains("final snapshot db1-final-20261125103000"),
             "{:?}",
             change.operations
+        );
+        assert_eq!(
+            change.data_loss,
+            ["deletes the RDS instance db1; its data survives only in the final snapshot db1-final-20261125103000"]
         );
     }
 

@@ -1,0 +1,30 @@
+//! `strata import` for AWS objects: the live object an id names, read through the same batched
+//! refresh each resource type uses, so an imported object has exactly refresh's shape.
+//!
+//! Owns which attribute an import id fills for each type (an instance's identifier, a security
+//! group's id, a parameter or subnet group's name). It reads only; it must not change anything.
+
+use strata_provider_sdk::{ProviderError, Value};
+
+use crate::config::Clients;
+use crate::security_group;
+
+/// The live object `id` names, or `None` when there is none.
+pub async fn find(
+    clients: &Clients,
+    type_name: &str,
+    id: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let key = match type_name {
+        "aws_db_instance" => "identifier",
+        "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
+        "aws_security_group" => return security_group::import(clients, id).await,
+        other => return Err(crate::unknown_type(other)),
+    };
+    // Refresh finds an object by the attribute its state keys it on; this state has only that.
+    let keyed = Value::object([(key, Value::from(id))]);
+    Ok(crate::refresh_type(clients, type_name, &[&keyed])
+        .await?
+        .pop()
+        .flatten())
+}

@@ -1,0 +1,43 @@
+//! What lives next to managed objects without being managed: indexes and unique, check and
+//! foreign-key constraints on a managed table that neither the table's state nor a `postgres_index`
+//! in the same requests names (someone added them by hand). Only reads a snapshot; it must never
+//! change anything, nor plan these objects for deletion.
+
+use std::collections::BTreeSet;
+
+use strata_provider_sdk::{ProviderError, RefreshRequest};
+
+use crate::catalog::Snapshot;
+use crate::model::{Table, TableIndex};
+
+/// For each request, one description per unmanaged object next to it.
+pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
+    let managed_indexes: BTreeSet<String> =
+        requests.iter().filter(|r| r.type_name == "postgres_index").map(|r| TableIndex::from_value(&r.state).map(|i| i.id())).collect::<Result<_, _>>()?;
+    requests
+        .iter()
+        .map(|request| match request.type_name.as_str() {
+            "postgres_table" => Ok(next_to_table(snapshot, &Table::from_value(&request.state)?, &managed_indexes)),
+            _ => Ok(Vec::new()),
+        })
+        .collect()
+}
+
+fn next_to_table(snapshot: &Snapshot, managed: &Table, managed_indexes: &BTreeSet<String>) -> Vec<String> {
+    let Some(live) = snapshot.tables.get(&managed.id()) else { return Vec::new() };
+    let table = managed.id();
+    let is_managed_index = |name: &str| managed.indexes.iter().any(|m| m.name == name) || managed_indexes.contains(&format!("{}.{name}", managed.schema));
+    let indexes = live.indexes.iter().filter(|i| !is_managed_index(&i.name)).map(|i| format!("index {} on {table} ({})", i.name, i.columns.join(", ")));
+    let uniques = live
+        .uniques
+        .iter()
+        .filter(|u| !managed.uniques.iter().any(|m| m.name == u.name))
+        .map(|u| format!("unique constraint {} on {table} ({})", u.name, u.columns.join(", ")));
+    let checks = live.checks.iter().filter(|c| !managed.checks.iter().any(|m| m.name == c.name)).map(|c| format!("check constraint {} on {table}: {}", c.name, c.expression));
+    let foreign_keys = live
+        .foreign_keys
+        .iter()
+        .filter(|f| !managed.foreign_keys.iter().any(|m| m.name == f.name))
+        .map(|f| format!("foreign key {} on {table} ({}) references {} ({})", f.name, f.columns.join(", "), f.references, f.ref_columns.join(", ")));
+    indexes.chain(uniques).chain(checks).chain(foreign_keys).collect()
+}

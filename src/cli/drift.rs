@@ -1,0 +1,295 @@
+//! `strata drift`, `strata drift ack`, `plan -refresh-only` and `apply -refresh-only`: running the
+//! drift engine (`crate::drift`) and showing what it found as text, markdown, JSON or a
+//! Slack-compatible webhook message.
+//!
+//! A drift run reads only: it never takes the state lock (whose file it would write) nor writes the
+//! state. Only `drift ack` and `apply -refresh-only` write the state, under its lock. Deciding what
+//! drifted belongs to `crate::drift`; this module must not.
+
+use std::time::Duration;
+
+use strata_provider_sdk::Value;
+use time::OffsetDateTime;
+
+use super::args::{DriftArgs, DriftCommand, DriftFormat, VarArgs};
+use super::commands::{confirm, read_state};
+use crate::context::Context;
+use crate::diag::{Diagnostic, Result};
+use crate::drift::{accept_live, acknowledge, detect, live_findings, Finding, Kind, Report};
+use crate::plan::planner::refresh_only as refresh_live;
+use crate::plan::render::literal;
+use crate::secrets::redact;
+use crate::state::State;
+use crate::ui::Style;
+
+/// Exit code of a drift run that found drift (and of `plan -refresh-only -detailed-exitcode` with
+/// something to accept).
+const EXIT_DRIFT: i32 = 2;
+/// Slack refuses a message of more than 50 blocks, and a section of more than 3000 characters.
+const SLACK_MAX_RESOURCE_BLOCKS: usize = 45;
+const SLACK_MAX_SECTION: usize = 2900;
+/// Values longer than this are cut in markdown and Slack, where a whole view body would drown the rest.
+const SHORT_VALUE: usize = 120;
+
+/// What a refresh-only run does with what it finds.
+#[derive(Clone, Copy, Debug)]
+pub enum RefreshOnly {
+    Plan { detailed_exitcode: bool },
+    Apply { auto_approve: bool },
+}
+
+/// `strata drift [...]` and `strata drift ack ...`; `load` makes the context from the variables.
+pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>, style: &Style) -> Result<i32> {
+    if let Some(DriftCommand::Ack { target, until, reason, state }) = &args.command {
+        return ack(target, until, reason, state.as_deref());
+    }
+    let ctx = load(&args.vars)?;
+    let state = ctx.store().load()?.ok_or_else(|| {
+        Diagnostic::error(format!("no state at {}", ctx.state_path.display())).hint("a drift run compares live objects with the state; apply first, or pass -state PATH")
+    })?;
+    let report = detect(&ctx, &state, OffsetDateTime::now_utc()).await?;
+    let format = if args.json { DriftFormat::Json } else { args.format };
+    let shown = match format {
+        DriftFormat::Human => human(&report, style),
+        DriftFormat::Markdown => markdown(&report),
+        DriftFormat::Json => serde_json::to_string_pretty(&json(&report)).unwrap_or_default() + "\n",
+    };
+    print!("{}", redact(&shown));
+    if let Some(url) = args.webhook.as_deref().filter(|_| report.has_drift()) {
+        post_webhook(url, &slack_message(&report)).await?;
+        eprintln!("Posted the drift report to the webhook.");
+    }
+    Ok(if report.has_drift() { EXIT_DRIFT } else { 0 })
+}
+
+/// `strata drift ack TARGET -until DATE -reason TEXT`: records the acknowledgement in state.
+fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>) -> Result<i32> {
+    let path = state_path.map(std::path::Path::to_path_buf).unwrap_or_else(super::commands::configured_state_path);
+    let mut store = crate::state::store::StateStore::new(path.clone());
+    let _lock = store.lock("drift ack")?;
+    let mut state = read_state(Some(&path))?;
+    let recorded = acknowledge(&mut state, target, until, reason, OffsetDateTime::now_utc())?;
+    state.serial += 1;
+    store.write(&state)?;
+    let what = recorded.attribute.as_ref().map_or(recorded.address.clone(), |a| format!("{}.{a}", recorded.address));
+    println!("Acknowledged drift on {what} until {}: {}", recorded.until, redact(&recorded.reason));
+    Ok(0)
+}
+
+/// `plan -refresh-only` and `apply -refresh-only`: show what accepting the live objects into state
+/// changes, and for apply write it (lock, backup, serial + 1). Nothing live changes.
+pub async fn refresh_only(ctx: &Context, mode: RefreshOnly, style: &Style) -> Result<i32> {
+    let mut store = ctx.store();
+    let _lock = store.lock(match mode {
+        RefreshOnly::Plan { .. } => "plan",
+        RefreshOnly::Apply { .. } => "apply",
+    })?;
+    let state = store.load()?.unwrap_or_default();
+    let live = refresh_live(ctx, &state).await?;
+    let accepted = accept_live(&state, &live);
+    let report = Report { findings: live_findings(&state, &live), checked: state.managed().count() };
+    if accepted == state {
+        println!("\n{} The state matches what is live; there is nothing to accept.", style.bold("No changes."));
+        return Ok(0);
+    }
+    println!("strata will accept these changes made outside strata into the state (nothing live changes):\n");
+    print!("{}", redact(&findings_text(&report, style)));
+    let (updated, removed) = accepted_counts(&state, &accepted);
+    println!("\n{} {updated} to update in state, {removed} to remove from state.", style.bold("Refresh-only plan:"));
+    match mode {
+        RefreshOnly::Plan { detailed_exitcode } => Ok(if detailed_exitcode { EXIT_DRIFT } else { 0 }),
+        RefreshOnly::Apply { auto_approve } => {
+            if !auto_approve && !confirm()? {
+                println!("\nApply cancelled.");
+                return Ok(1);
+            }
+            let mut accepted = accepted;
+            accepted.serial = state.serial + 1;
+            store.write(&accepted)?;
+            println!("\n{}", style.added(&format!("Apply complete! State: {updated} updated, {removed} removed.")));
+            Ok(0)
+        }
+    }
+}
+
+/// How many resources accepting live values updates in state and removes from it.
+fn accepted_counts(state: &State, accepted: &State) -> (usize, usize) {
+    let removed = state.managed().filter(|r| accepted.get(&r.address()).is_none()).count();
+    let updated = state.managed().filter(|r| accepted.get(&r.address()).is_some_and(|a| a != *r)).count();
+    (updated, removed)
+}
+
+/// One line saying how the run went; the first thing every format shows.
+fn summary_line(report: &Report) -> String {
+    if report.findings.is_empty() {
+        return format!("No drift: the {} resource(s) in state match what is live and the configuration.", report.checked);
+    }
+    let counts: Vec<String> = [Kind::Changed, Kind::Deleted, Kind::Unmanaged, Kind::Config]
+        .into_iter()
+        .filter(|k| report.count(*k) > 0)
+        .map(|k| format!("{} {}", report.count(k), k.phrase()))
+        .collect();
+    let acknowledged = match report.acknowledged() {
+        0 => String::new(),
+        n => format!("; {n} acknowledged"),
+    };
+    let verdict = if report.has_drift() { "Drift detected" } else { "Only acknowledged drift" };
+    format!("{verdict} in {} resource(s): {}{acknowledged}.", report.by_resource().len(), counts.join(", "))
+}
+
+fn human(report: &Report, style: &Style) -> String {
+    let headline = if report.has_drift() { style.error(&summary_line(report)) } else { style.bold(&summary_line(report)) };
+    if report.findings.is_empty() {
+        return format!("{headline}\n");
+    }
+    format!("{headline}\n\n{}", findings_text(report, style))
+}
+
+/// The findings per resource, one line each.
+fn findings_text(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    for (address, findings) in report.by_resource() {
+        out.push_str(&format!("  {} {}\n", style.bold("#"), style.bold(&address.to_string())));
+        for finding in findings {
+            let marker = match finding.kind {
+                Kind::Changed => style.changed("~"),
+                Kind::Deleted => style.removed("-"),
+                Kind::Unmanaged => style.added("+"),
+                Kind::Config => style.changed("!"),
+            };
+            out.push_str(&format!("    {marker} {}{}\n", finding_text(finding, usize::MAX), ack_note(finding)));
+        }
+    }
+    out
+}
+
+/// `changed outside strata: instance_class: "db.t3.micro" -> "db.t3.small"`.
+fn finding_text(finding: &Finding, max_value: usize) -> String {
+    let mut text = finding.kind.phrase().to_owned();
+    if let Some(attribute) = &finding.attribute {
+        let shown = |value: &Option<Value>| value.as_ref().map_or("(absent)".to_owned(), |v| cut(&literal(v), max_value));
+        text.push_str(&format!(": {attribute}: {} -> {}", shown(&finding.before), shown(&finding.after)));
+    }
+    if let Some(detail) = &finding.detail {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
+}
+
+fn ack_note(finding: &Finding) -> String {
+    match &finding.ack {
+        None => String::new(),
+        Some(ack) if ack.expired => format!(" [acknowledgement expired {}: {}]", ack.until, ack.reason),
+        Some(ack) => format!(" [acknowledged until {}: {}]", ack.until, ack.reason),
+    }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// An issue body: the summary, then a table of every finding.
+fn markdown(report: &Report) -> String {
+    let mut out = format!("## strata drift\n\n**{}**\n", summary_line(report));
+    if report.findings.is_empty() {
+        return out;
+    }
+    out.push_str("\n| resource | drift | attribute | in state | now | note |\n| --- | --- | --- | --- | --- | --- |\n");
+    for finding in &report.findings {
+        let value = |v: &Option<Value>| v.as_ref().map_or(String::new(), |v| code(&cut(&literal(v), SHORT_VALUE)));
+        let note = [finding.detail.clone().unwrap_or_default(), ack_note(finding).trim().to_owned()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            code(&finding.address.to_string()),
+            finding.kind.phrase(),
+            finding.attribute.as_deref().map(code).unwrap_or_default(),
+            value(&finding.before),
+            value(&finding.after),
+            cell(&note)
+        ));
+    }
+    out
+}
+
+/// Text as inline code in a table cell.
+fn code(text: &str) -> String {
+    format!("`{}`", cell(text).replace('`', "'"))
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The JSON form (documented in the README): a verdict, counts, and every finding.
+fn json(report: &Report) -> serde_json::Value {
+    let findings: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "address": f.address.to_string(),
+                "type": f.address.type_name,
+                "name": f.address.name,
+                "kind": f.kind.name(),
+                "attribute": f.attribute,
+                "before": f.before.as_ref().map(Value::to_json),
+                "after": f.after.as_ref().map(Value::to_json),
+                "detail": f.detail,
+                "acknowledged": f.ack.as_ref().map(|a| serde_json::json!({ "until": a.until, "reason": a.reason, "expired": a.expired })),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format_version": "1.0",
+        "drift": report.has_drift(),
+        "resources_checked": report.checked,
+        "summary": {
+            "changed": report.count(Kind::Changed),
+            "deleted": report.count(Kind::Deleted),
+            "unmanaged": report.count(Kind::Unmanaged),
+            "config": report.count(Kind::Config),
+            "acknowledged": report.acknowledged(),
+        },
+        "findings": findings,
+    })
+}
+
+/// A Slack-compatible message: `text` (the summary, shown in notifications) and `blocks`, one
+/// section per drifted resource, within Slack's limits.
+fn slack_message(report: &Report) -> serde_json::Value {
+    let summary = summary_line(report);
+    let mut blocks = vec![serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*strata drift*: {summary}") } })];
+    let grouped = report.by_resource();
+    for (address, findings) in grouped.iter().take(SLACK_MAX_RESOURCE_BLOCKS) {
+        let lines: Vec<String> = findings.iter().map(|f| format!("• {}{}", finding_text(f, SHORT_VALUE), ack_note(f))).collect();
+        let text = cut(&format!("`{address}`\n{}", lines.join("\n")), SLACK_MAX_SECTION);
+        blocks.push(serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } }));
+    }
+    if grouped.len() > SLACK_MAX_RESOURCE_BLOCKS {
+        let more = format!("…and {} more resource(s); run strata drift for all of them.", grouped.len() - SLACK_MAX_RESOURCE_BLOCKS);
+        blocks.push(serde_json::json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": more }] }));
+    }
+    serde_json::json!({ "text": summary, "blocks": blocks })
+}
+
+/// POSTs `message` as JSON to `url`. The URL is a secret (it lets anyone post), so errors never
+/// repeat it.
+async fn post_webhook(url: &str, message: &serde_json::Value) -> Result<()> {
+    let body = redact(&message.to_string());
+    let target = url.to_owned();
+    let sent = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(15))).build().into();
+        agent.post(&target).header("Content-Type", "application/json").send(body.as_str()).map(|_| ()).map_err(|err| err.to_string().replace(&target, "(webhook URL)"))
+    })
+    .await
+    .map_err(|err| err.to_string())
+    .and_then(|result| result);
+    sent.map_err(|err| {
+        Diagnostic::error(format!("posting the drift report to the webhook failed: {err}"))
+            .hint("check the -webhook URL and that this machine can reach it; the report above is complete")
+            .into()
+    })
+}

@@ -1,0 +1,263 @@
+//! `strata state pull | rm | mv | diff` and `strata import`: printing the state whole, changing
+//! which addresses it manages, comparing two state files, and adopting live objects into it.
+//!
+//! Owns these commands only. Every edit goes through `StateStore` under the state lock (previous
+//! file kept as `.backup`, serial + 1, atomic write), all or nothing. None of them changes anything
+//! live: import only reads through its provider. Printed values are masked as everywhere else.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use strata_provider_sdk::Value;
+
+use super::args::ImportArgs;
+use super::commands::{configured_state_path, read_state};
+use crate::addr::{Address, Mode};
+use crate::context::Context;
+use crate::diag::{closest, Diagnostic, Result};
+use crate::graph::Node;
+use crate::plan::planner::{configure_provider, provider_error, state_as_known};
+use crate::plan::render::{attribute_lines, render_outputs};
+use crate::plan::OutputChange;
+use crate::providers::Providers;
+use crate::secrets::{redact, MASK};
+use crate::state::store::StateStore;
+use crate::state::{ResourceState, State};
+use crate::ui::Style;
+
+/// Exit code of `state diff -detailed-exitcode` when the states differ (as `plan` uses it).
+const EXIT_DIFFERENT: i32 = 2;
+
+/// `state pull`: the state as JSON with sensitive attributes and outputs masked, so it can be
+/// pasted into a PR or a log; the state file itself stays the faithful copy.
+pub fn pull(path: Option<&Path>) -> Result<i32> {
+    let mut state = read_state(path)?;
+    for resource in &mut state.resources {
+        resource.attributes = masked_attributes(resource);
+    }
+    for output in state.outputs.values_mut().filter(|o| o.sensitive) {
+        output.value = serde_json::Value::String(MASK.to_owned());
+    }
+    let text = serde_json::to_string_pretty(&state).map_err(|err| Diagnostic::error(format!("cannot encode the state: {err}")))?;
+    println!("{}", redact(&text));
+    Ok(0)
+}
+
+pub(super) fn masked_attributes(resource: &ResourceState) -> serde_json::Value {
+    let mut attributes = resource.attributes.clone();
+    if let Some(map) = attributes.as_object_mut() {
+        for (name, value) in map.iter_mut() {
+            if resource.sensitive_attributes.contains(name) && !value.is_null() {
+                *value = serde_json::Value::String(MASK.to_owned());
+            }
+        }
+    }
+    attributes
+}
+
+/// `state rm ADDR...`: forgets resources; the objects stay live and the next plan proposes
+/// creating them. Nothing is written unless every address is in the state.
+pub fn remove(addresses: &[String], path: Option<&Path>) -> Result<i32> {
+    let wanted = addresses.iter().map(|a| parse(a)).collect::<Result<Vec<Address>>>()?;
+    edit_state(path, "state rm", |state| {
+        for address in &wanted {
+            if state.remove(address).is_none() {
+                return Err(not_in_state(address, state));
+            }
+        }
+        Ok(())
+    })?;
+    for address in &wanted {
+        println!("Removed {address}");
+    }
+    println!("Successfully removed {} resource(s) from the state; the objects themselves were not touched.", wanted.len());
+    Ok(0)
+}
+
+/// `state mv OLD NEW`: the same object under a new address of the same type; resources that
+/// depend on OLD now depend on NEW.
+pub fn rename(from: &str, to: &str, path: Option<&Path>) -> Result<i32> {
+    let (old, new) = (parse(from)?, parse(to)?);
+    if old.type_name != new.type_name || old.mode != new.mode {
+        return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type"))
+            .hint(format!("to manage the object as another type, run strata state rm {old}, then strata import {new} ID"))
+            .into());
+    }
+    edit_state(path, "state mv", |state| {
+        if state.get(&old).is_none() {
+            return Err(not_in_state(&old, state));
+        }
+        if state.get(&new).is_some() {
+            return Err(Diagnostic::error(format!("{new} is already in the state"))
+                .hint(format!("choose another address, or run strata state rm {new} first"))
+                .into());
+        }
+        let (old_text, new_text) = (old.to_string(), new.to_string());
+        for resource in &mut state.resources {
+            if resource.address() == old {
+                resource.name = new.name.clone();
+                resource.address = new_text.clone();
+            }
+            for dependency in resource.dependencies.iter_mut().filter(|d| **d == old_text) {
+                *dependency = new_text.clone();
+            }
+        }
+        state.resources.sort_by_key(ResourceState::address);
+        Ok(())
+    })?;
+    println!("Moved {old} to {new}");
+    Ok(0)
+}
+
+/// Loads the state under the lock, applies `edit`, and writes it back with the serial raised.
+fn edit_state(path: Option<&Path>, operation: &str, edit: impl FnOnce(&mut State) -> Result<()>) -> Result<()> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(configured_state_path);
+    let mut store = StateStore::new(path.clone());
+    let _lock = store.lock(operation)?;
+    let mut state = read_state(Some(&path))?;
+    edit(&mut state)?;
+    state.serial += 1;
+    store.write(&state)
+}
+
+fn parse(text: &str) -> Result<Address> {
+    text.parse().map_err(|err: String| Diagnostic::error(err).into())
+}
+
+fn not_in_state(address: &Address, state: &State) -> crate::diag::Diagnostics {
+    let known: Vec<&str> = state.resources.iter().map(|r| r.address.as_str()).collect();
+    let hint = match closest(&address.to_string(), known) {
+        Some(best) => format!("did you mean {best}? (strata state list shows every address)"),
+        None => "strata state list shows every address".to_owned(),
+    };
+    Diagnostic::error(format!("{address} is not in the state")).hint(hint).into()
+}
+
+/// `state diff OLD NEW`: per resource (added, removed, changed) and attribute, in the plan's
+/// notation, then the outputs; sensitive values masked. Exit 0, or 2 for a difference under
+/// `-detailed-exitcode`, as `plan` does.
+pub fn diff(old_path: &Path, new_path: &Path, detailed_exitcode: bool, providers: &Providers, style: &Style) -> Result<i32> {
+    let (old, new) = (read_state_file(old_path)?, read_state_file(new_path)?);
+    println!("Comparing {} (serial {}) with {} (serial {}).", old_path.display(), old.serial, new_path.display(), new.serial);
+    if old.lineage != new.lineage {
+        println!("{} the two states have different lineages: they are not versions of one state.", style.warning("Note:"));
+    }
+    let addresses: BTreeSet<Address> = old.resources.iter().chain(&new.resources).map(ResourceState::address).collect();
+    let mut counts = [0usize; 3];
+    let mut out = String::new();
+    for address in addresses {
+        let (before, after) = (old.get(&address), new.get(&address));
+        let (marker, verb, count) = match (before, after) {
+            (None, Some(_)) => (style.added("+"), "was added", &mut counts[0]),
+            (Some(b), Some(a)) if b.attributes != a.attributes => (style.changed("~"), "changed", &mut counts[1]),
+            (Some(_), None) => (style.removed("-"), "was removed", &mut counts[2]),
+            _ => continue,
+        };
+        *count += 1;
+        let sensitive: BTreeSet<String> = before.into_iter().chain(after).flat_map(|r| r.sensitive_attributes.iter().cloned()).collect();
+        let value = |r: Option<&ResourceState>| r.map_or(Value::Null, ResourceState::value);
+        let schema = providers.resource_schema(&address).ok().map(|s| &s.block);
+        let lines = attribute_lines(&value(before), &value(after), &sensitive, schema, style);
+        out.push_str(&format!("\n  {} {}\n", style.bold("#"), style.bold(&format!("{address} {verb}"))));
+        out.push_str(&format!("  {marker} resource \"{}\" \"{}\" {{\n{lines}    }}\n", address.type_name, address.name));
+    }
+    let outputs = output_changes(&old, &new);
+    out.push_str(&render_outputs(&outputs, style));
+    let outputs_changed = outputs.iter().any(|o| o.before != o.after);
+    if counts.iter().sum::<usize>() == 0 && !outputs_changed {
+        println!("\n{} The two states record the same resources and outputs.", style.bold("No differences."));
+        return Ok(0);
+    }
+    print!("{}", redact(&out));
+    println!("\n{} {} added, {} changed, {} removed.", style.bold("State diff:"), counts[0], counts[1], counts[2]);
+    Ok(if detailed_exitcode { EXIT_DIFFERENT } else { 0 })
+}
+
+fn read_state_file(path: &Path) -> Result<State> {
+    StateStore::new(path.to_path_buf()).load()?.ok_or_else(|| {
+        Diagnostic::error(format!("no state file at {}", path.display())).hint("give the paths of two state files: strata state diff OLD.json NEW.json").into()
+    })
+}
+
+fn output_changes(old: &State, new: &State) -> Vec<OutputChange> {
+    let names: BTreeSet<&String> = old.outputs.keys().chain(new.outputs.keys()).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let (before, after) = (old.outputs.get(name), new.outputs.get(name));
+            OutputChange {
+                name: name.clone(),
+                before: before.map(|o| Value::from_json(&o.value)),
+                after: after.map(|o| Value::from_json(&o.value)),
+                sensitive: before.into_iter().chain(after).any(|o| o.sensitive),
+            }
+        })
+        .collect()
+}
+
+/// `import ADDR ID`: reads the object `ID` names through ADDR's provider and records it in state
+/// under ADDR, which the configuration must declare. Refuses when ADDR is already managed.
+pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
+    let address = parse(&args.address)?;
+    if address.mode == Mode::Data {
+        return Err(Diagnostic::error(format!("{address} is a data source: data sources are read, not imported")).hint("import a managed resource: TYPE.NAME").into());
+    }
+    if !ctx.config.resources.contains_key(&address) {
+        return Err(not_in_config(&address, ctx));
+    }
+    let mut store = ctx.store();
+    let _lock = store.lock("import")?;
+    let mut state = store.load()?.unwrap_or_default();
+    if state.get(&address).is_some() {
+        return Err(Diagnostic::error(format!("{address} is already in the state; nothing was imported"))
+            .hint(format!("to manage another object under this address, run strata state rm {address} first"))
+            .into());
+    }
+    let known = state_as_known(&state);
+    let provider_name = address.provider();
+    if !configure_provider(ctx, provider_name, &known).await? {
+        return Err(Diagnostic::error(format!("provider \"{provider_name}\" cannot be configured yet: its configuration depends on values known only after apply"))
+            .hint("apply the resources its configuration refers to first, then import")
+            .into());
+    }
+    let provider = ctx.providers.get(provider_name)?;
+    let live = provider.import(&address.type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
+    let Some(live) = live else {
+        return Err(Diagnostic::error(format!("no {} with the id \"{}\" exists; nothing was imported", address.type_name, args.id))
+            .hint(import_id_hint(&address.type_name))
+            .into());
+    };
+    let (_, sensitive) = ctx.desired(&address, &known)?;
+    let dependencies = ctx.graph.resource_dependencies(&Node::Resource(address.clone()));
+    state.put(&address, &live, sensitive, &dependencies);
+    state.serial += 1;
+    store.write(&state)?;
+    println!("{address}: Import complete [id={}]", redact(&args.id));
+    println!("\nImport successful! {address} is now in the state; strata plan compares it with the configuration.");
+    Ok(0)
+}
+
+fn not_in_config(address: &Address, ctx: &Context) -> crate::diag::Diagnostics {
+    let declared: Vec<String> = ctx.config.resources.keys().map(Address::to_string).collect();
+    let typo = closest(&address.to_string(), declared.iter().map(String::as_str)).map(|best| format!(" (did you mean {best}?)")).unwrap_or_default();
+    Diagnostic::error(format!("{address} is not in the configuration; nothing was imported{typo}"))
+        .detail(format!(
+            "import records an object under an address the configuration declares. Add a block for it, with the object's arguments as they are live:\n\nresource \"{}\" \"{}\" {{\n  # ...\n}}",
+            address.type_name, address.name
+        ))
+        .hint("add the block, then run strata import again")
+        .into()
+}
+
+/// What an ID looks like for each importable type.
+fn import_id_hint(type_name: &str) -> String {
+    let form = match type_name {
+        "aws_db_instance" => "the instance identifier",
+        "aws_security_group" => "the group id (sg-...)",
+        "aws_db_parameter_group" | "aws_db_subnet_group" => "the group name",
+        "postgres_table" | "postgres_index" | "postgres_enum" => "schema.name, or name for one in public",
+        "postgres_schema" | "postgres_extension" => "its name",
+        _ => "the id the provider uses",
+    };
+    format!("check the id ({type_name} is imported by {form}) and that the provider points at the right account or database")
+}

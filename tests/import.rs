@@ -1,0 +1,189 @@
+//! `strata import ADDR ID`: objects made by hand (SQL in PostgreSQL, the AWS SDK in moto) are
+//! adopted into state, after which a plan for a configuration that matches them has no changes;
+//! and the refusals, each saying that nothing was imported.
+
+mod common;
+
+use common::moto::{unique_suffix, Moto};
+use common::{TestDb, Workdir};
+
+const USERS: &str = r#"
+resource "postgres_table" "users" {
+  name = "users"
+  column {
+    name = "id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "email"
+    type = "text"
+    null = false
+  }
+  primary_key = ["id"]
+  unique {
+    name    = "users_email_key"
+    columns = ["email"]
+  }
+  index {
+    name    = "users_lower_email_idx"
+    columns = ["lower(email)"]
+  }
+}
+"#;
+
+#[test]
+fn import_table_made_with_sql_then_plan_shows_no_changes() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE); CREATE INDEX users_lower_email_idx ON users (lower(email));");
+    let work = Workdir::new(&db);
+    work.write("main.tf", USERS);
+    let run = work.strata(&["import", "postgres_table.users", "users"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Import successful!"), "{run:?}");
+    let state = work.state();
+    let users = &state["resources"][0];
+    assert_eq!(users["address"], "postgres_table.users");
+    let indexes: Vec<&str> = users["attributes"]["index"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(indexes, ["users_lower_email_idx"], "the live index is named in state, so it is managed");
+    work.assert_converged();
+}
+
+#[test]
+fn import_index_and_enum_made_with_sql_then_plan_shows_no_changes() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let table = "resource \"postgres_table\" \"events\" {\n  name = \"events\"\n  column {\n    name = \"kind\"\n    type = \"text\"\n  }\n}\n";
+    work.write("main.tf", table);
+    work.apply();
+    db.execute("CREATE INDEX events_kind_idx ON events (kind); CREATE TYPE mood AS ENUM ('ok', 'meh');");
+    let adopted = "resource \"postgres_index\" \"events_kind\" {\n  name    = \"events_kind_idx\"\n  table   = postgres_table.events.name\n  columns = [\"kind\"]\n}\n\n\
+                   resource \"postgres_enum\" \"mood\" {\n  name   = \"mood\"\n  values = [\"ok\", \"meh\"]\n}\n";
+    work.write("main.tf", &format!("{table}\n{adopted}"));
+    for (address, id) in [("postgres_index.events_kind", "public.events_kind_idx"), ("postgres_enum.mood", "mood")] {
+        let run = work.strata(&["import", address, id]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    work.assert_converged();
+}
+
+#[test]
+fn import_refusals_say_nothing_was_imported() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE); CREATE INDEX users_lower_email_idx ON users (lower(email));");
+    let work = Workdir::new(&db);
+    work.write("main.tf", USERS);
+
+    let unknown = work.strata(&["import", "postgres_table.users", "public.nobody"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("no postgres_table with the id \"public.nobody\" exists; nothing was imported"), "{unknown:?}");
+    assert!(work.state_text().is_none(), "no state is written");
+
+    let not_configured = work.strata(&["import", "postgres_table.accounts", "users"]);
+    assert_eq!(not_configured.code, 1, "{not_configured:?}");
+    assert!(not_configured.stderr.contains("postgres_table.accounts is not in the configuration; nothing was imported"), "{not_configured:?}");
+    assert!(not_configured.stderr.contains("resource \"postgres_table\" \"accounts\" {"), "the block to add is shown: {not_configured:?}");
+
+    assert_eq!(work.strata(&["import", "postgres_table.users", "users"]).code, 0);
+    let again = work.strata(&["import", "postgres_table.users", "users"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("postgres_table.users is already in the state"), "{again:?}");
+    assert!(again.stderr.contains("strata state rm postgres_table.users"), "{again:?}");
+}
+
+const PASSWORD: &str = "Imp0rted-by-hand-pw";
+
+#[test]
+fn import_rds_instance_security_group_and_parameter_group_then_plan_shows_no_changes() {
+    let moto = Moto::new();
+    let suffix = unique_suffix();
+    let vpc = moto.default_vpc();
+    let (sg_name, pg_name, db_id) = (format!("imp-sg-{suffix}"), format!("imp-pg-{suffix}"), format!("imp-db-{suffix}"));
+    let sg_id = moto.create_security_group(&sg_name, &vpc, 5432, "10.0.0.0/16");
+    moto.create_parameter_group(&pg_name, "postgres14", &[("work_mem", "64MB")]);
+    moto.create_instance(&db_id, PASSWORD, &sg_id, &pg_name);
+
+    let work = Workdir::offline();
+    work.write(
+        "main.tf",
+        &format!(
+            r#"
+variable "db_password" {{
+  type      = string
+  sensitive = true
+}}
+
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_security_group" "db" {{
+  name        = "{sg_name}"
+  description = "made by hand"
+  vpc_id      = "{vpc}"
+  ingress {{
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/16"]
+  }}
+}}
+
+resource "aws_db_parameter_group" "db" {{
+  name        = "{pg_name}"
+  family      = "postgres14"
+  description = "made by hand"
+  parameter {{
+    name         = "work_mem"
+    value        = "64MB"
+    apply_method = "pending-reboot"
+  }}
+}}
+
+resource "aws_db_instance" "db" {{
+  identifier             = "{db_id}"
+  engine                 = "postgres"
+  engine_version         = "14.7"
+  instance_class         = "db.t3.micro"
+  allocated_storage      = 20
+  username               = "app"
+  password               = var.db_password
+  skip_final_snapshot    = true
+  vpc_security_group_ids = [aws_security_group.db.id]
+  parameter_group_name   = aws_db_parameter_group.db.name
+}}
+"#
+        ),
+    );
+    let var = format!("db_password={PASSWORD}");
+    let mut printed = String::new();
+    for (address, id) in [("aws_security_group.db", sg_id.as_str()), ("aws_db_parameter_group.db", pg_name.as_str()), ("aws_db_instance.db", db_id.as_str())] {
+        let run = work.strata(&["import", "-var", &var, address, id]);
+        printed.push_str(&run.output());
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let plan = work.strata(&["plan", "-detailed-exitcode", "-var", &var]);
+    printed.push_str(&plan.output());
+    assert_eq!(plan.code, 0, "an imported instance without a recorded password plans no change: {plan:?}");
+    assert!(plan.stdout.contains("No changes."), "{plan:?}");
+    assert!(!printed.contains(PASSWORD), "the password was printed");
+    assert!(!work.state_text().unwrap().contains(PASSWORD), "the password reached the state");
+
+    // The next apply that touches the instance records the password's fingerprint, not the password.
+    let main = std::fs::read_to_string(work.path().join("main.tf")).unwrap();
+    work.write("main.tf", &main.replace("  skip_final_snapshot    = true\n", "  skip_final_snapshot    = true\n  tags = {\n    Team = \"data\"\n  }\n"));
+    let apply = work.strata(&["apply", "-auto-approve", "-var", &var]);
+    printed.push_str(&apply.output());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let state = work.state();
+    let instance = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_instance.db").expect("the instance");
+    assert!(instance["attributes"]["password"].as_str().is_some_and(|p| p.starts_with("sealed:sha256:")), "{instance:#}");
+    assert_eq!(work.strata(&["plan", "-detailed-exitcode", "-var", &var]).code, 0);
+    assert!(!printed.contains(PASSWORD), "the password was printed");
+
+    let missing = work.strata(&["state", "rm", "aws_db_instance.db"]);
+    assert_eq!(missing.code, 0, "{missing:?}");
+    let unknown = work.strata(&["import", "-var", &var, "aws_db_instance.db", &format!("imp-nobody-{suffix}")]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("nothing was imported"), "{unknown:?}");
+}

@@ -1,0 +1,183 @@
+//! `strata state pull | rm | mv | diff` against a real PostgreSQL: what each prints, what it
+//! writes (backup, serial + 1), that nothing live is touched, and that secrets stay masked.
+
+mod common;
+
+use common::{TestDb, Workdir};
+
+const SECRET: &str = "hunter2-table-comment-secret";
+
+/// Two tables and an index on one of them; the second table's comment comes from a sensitive
+/// variable, and a sensitive output repeats it.
+fn config(table_label: &str) -> String {
+    format!(
+        r#"
+variable "note" {{
+  type      = string
+  sensitive = true
+  default   = "{SECRET}"
+}}
+
+resource "postgres_table" "{table_label}" {{
+  name = "users"
+  column {{
+    name = "id"
+    type = "bigint"
+    null = false
+  }}
+  column {{
+    name = "email"
+    type = "text"
+  }}
+  primary_key = ["id"]
+}}
+
+resource "postgres_index" "users_email" {{
+  name    = "users_email_idx"
+  table   = postgres_table.{table_label}.name
+  columns = ["email"]
+}}
+
+resource "postgres_table" "notes" {{
+  name    = "notes"
+  comment = var.note
+  column {{
+    name = "body"
+    type = "text"
+  }}
+}}
+
+output "note" {{
+  value     = var.note
+  sensitive = true
+}}
+"#
+    )
+}
+
+fn applied(db: &TestDb) -> Workdir {
+    let work = Workdir::new(db);
+    work.write("main.tf", &config("users"));
+    work.apply();
+    work
+}
+
+#[test]
+fn state_pull_prints_the_state_with_secrets_masked() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let run = work.strata(&["state", "pull"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.output().contains(SECRET), "a secret was printed: {run:?}");
+    let pulled: serde_json::Value = serde_json::from_str(&run.stdout).expect("state pull prints JSON");
+    let stored = work.state();
+    assert_eq!(pulled["serial"], stored["serial"]);
+    assert_eq!(pulled["lineage"], stored["lineage"]);
+    let notes = pulled["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.notes").expect("notes in the pulled state");
+    assert_eq!(notes["attributes"]["comment"], "(sensitive value)");
+    assert_eq!(notes["attributes"]["name"], "notes");
+    assert_eq!(pulled["outputs"]["note"]["value"], "(sensitive value)");
+    assert!(work.state_text().unwrap().contains(SECRET), "the state file itself keeps the real value");
+}
+
+#[test]
+fn state_rm_forgets_without_touching_the_live_object() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let serial = work.state()["serial"].as_u64().unwrap();
+    let run = work.strata(&["state", "rm", "postgres_table.notes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Removed postgres_table.notes"), "{run:?}");
+    assert!(!work.state_addresses().contains(&"postgres_table.notes".to_owned()));
+    assert_eq!(work.state()["serial"].as_u64().unwrap(), serial + 1);
+    assert!(work.path().join("strata.state.json.backup").exists(), "the previous state is kept as .backup");
+    assert!(db.has_table("notes"), "state rm must not drop the table");
+    let plan = work.strata(&["plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(plan.stdout.contains("postgres_table.notes will be created"), "{plan:?}");
+}
+
+#[test]
+fn state_rm_of_an_unknown_address_changes_nothing_and_suggests_the_close_one() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let before = work.state_text();
+    let run = work.strata(&["state", "rm", "postgres_table.users", "postgres_table.note"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("postgres_table.note is not in the state"), "{run:?}");
+    assert!(run.stderr.contains("did you mean postgres_table.notes?"), "{run:?}");
+    assert_eq!(work.state_text(), before, "nothing is written unless every address is in the state");
+}
+
+#[test]
+fn state_mv_renames_the_address_and_its_dependants_then_plan_is_clean() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let run = work.strata(&["state", "mv", "postgres_table.users", "postgres_table.accounts"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Moved postgres_table.users to postgres_table.accounts"), "{run:?}");
+    let state = work.state();
+    let index = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_index.users_email").expect("the index");
+    assert_eq!(index["dependencies"], serde_json::json!(["postgres_table.accounts"]));
+    work.write("main.tf", &config("accounts"));
+    work.assert_converged();
+}
+
+#[test]
+fn state_mv_refuses_another_type_or_a_taken_address() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let before = work.state_text();
+    let other_type = work.strata(&["state", "mv", "postgres_table.users", "postgres_enum.users"]);
+    assert_eq!(other_type.code, 1, "{other_type:?}");
+    assert!(other_type.stderr.contains("an address keeps its type"), "{other_type:?}");
+    let taken = work.strata(&["state", "mv", "postgres_table.users", "postgres_table.notes"]);
+    assert_eq!(taken.code, 1, "{taken:?}");
+    assert!(taken.stderr.contains("postgres_table.notes is already in the state"), "{taken:?}");
+    assert_eq!(work.state_text(), before);
+}
+
+/// A state file with `resources`, as strata writes them.
+fn state_file(serial: u64, resources: serde_json::Value) -> String {
+    serde_json::json!({
+        "format_version": 1, "strata_version": "0.1.0", "serial": serial, "lineage": "3f1c7a52-0000-4000-8000-000000000001",
+        "resources": resources, "outputs": {}
+    })
+    .to_string()
+}
+
+fn table(name: &str, comment: &str, columns: &[&str]) -> serde_json::Value {
+    let columns: Vec<serde_json::Value> = columns.iter().map(|c| serde_json::json!({"name": c, "type": "text", "null": true})).collect();
+    serde_json::json!({
+        "address": format!("postgres_table.{name}"), "mode": "managed", "type": "postgres_table", "name": name, "provider": "postgres",
+        "attributes": {"schema": "public", "name": name, "comment": comment, "id": format!("public.{name}"), "column": columns},
+        "sensitive_attributes": ["comment"], "dependencies": []
+    })
+}
+
+#[test]
+fn state_diff_shows_added_removed_and_changed_attributes_with_secrets_masked() {
+    let work = Workdir::offline();
+    let old = state_file(4, serde_json::json!([table("kept", "old-secret-comment", &["id"]), table("dropped", "x-secret-1", &["id"])]));
+    let new = state_file(5, serde_json::json!([table("added", "y-secret-2", &["id"]), table("kept", "new-secret-comment", &["id", "email"])]));
+    work.write("old.json", &old);
+    work.write("new.json", &new);
+    let run = work.strata(&["state", "diff", "old.json", "new.json", "-detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let out = &run.stdout;
+    assert!(out.contains("# postgres_table.added was added"), "{run:?}");
+    assert!(out.contains("# postgres_table.dropped was removed"), "{run:?}");
+    assert!(out.contains("# postgres_table.kept changed"), "{run:?}");
+    assert!(out.contains("~ comment = (sensitive value) -> (sensitive value)"), "{run:?}");
+    assert!(out.contains("+ column {") && out.contains("\"email\""), "the added column is shown: {run:?}");
+    assert!(out.contains("State diff: 1 added, 1 changed, 1 removed."), "{run:?}");
+    for secret in ["old-secret-comment", "new-secret-comment", "x-secret-1", "y-secret-2"] {
+        assert!(!run.output().contains(secret), "{secret} was printed: {run:?}");
+    }
+    let same = work.strata(&["state", "diff", "old.json", "old.json", "-detailed-exitcode"]);
+    assert_eq!(same.code, 0, "{same:?}");
+    assert!(same.stdout.contains("No differences."), "{same:?}");
+    let missing = work.strata(&["state", "diff", "old.json", "nowhere.json"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("no state file at nowhere.json"), "{missing:?}");
+}
