@@ -34,6 +34,16 @@ impl Address {
 }
 
 /// `postgres_table` belongs to `postgres`.
+/// The provider's registry address as Terraform writes it in machine-readable plans and states
+/// (`provider_name`), so policy checks written for Terraform match: the `aws` resources are
+/// hashicorp/aws's types; strata's own providers live under `strata/`.
+pub fn registry_address(provider: &str) -> String {
+    match provider {
+        "aws" => "registry.terraform.io/hashicorp/aws".to_owned(),
+        other => format!("registry.terraform.io/strata/{other}"),
+    }
+}
+
 pub fn provider_of(type_name: &str) -> &str {
     type_name.split('_').next().unwrap_or(type_name)
 }

@@ -86,7 +86,7 @@ fn a_dropped_column_is_data_loss_in_the_json_and_first_in_the_markdown() {
     assert_eq!(users["change"]["actions"], serde_json::json!(["update"]));
     assert_eq!(users["mode"], "managed");
     assert_eq!(users["type"], "postgres_table");
-    assert_eq!(users["provider_name"], "postgres");
+    assert_eq!(users["provider_name"], "registry.terraform.io/strata/postgres");
     assert_eq!(users["strata"]["data_loss"], serde_json::json!([loss]));
     assert!(users["strata"]["operations"].as_array().unwrap().iter().any(|o| o == "ALTER TABLE \"public\".\"users\" DROP COLUMN \"email\""), "{users:#}");
 
@@ -206,7 +206,7 @@ fn the_seed_plan_json_validates_and_reads_like_terraforms() {
         assert_terraform_names(change);
         assert_eq!(change["change"]["actions"], serde_json::json!(["create"]), "{change:#}");
         assert_eq!(change["change"]["before"], serde_json::Value::Null);
-        assert_eq!(change["provider_name"], "aws");
+        assert_eq!(change["provider_name"], "registry.terraform.io/hashicorp/aws");
     }
     let instance = change_of(&plan, "aws_db_instance.ai_postgres");
     assert_eq!(instance["change"]["after"]["password"], serde_json::Value::Null, "{instance:#}");

@@ -82,7 +82,7 @@ fn state_json(state: &State) -> serde_json::Value {
                 "mode": if resource.mode == StateMode::Data { "data" } else { "managed" },
                 "type": resource.type_name,
                 "name": resource.name,
-                "provider_name": resource.provider,
+                "provider_name": crate::addr::registry_address(&resource.provider),
                 "values": masked_attributes(resource),
                 "sensitive_values": sensitive,
                 "depends_on": resource.dependencies,

@@ -184,7 +184,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
         mode: if change.address.mode == crate::addr::Mode::Data { "data" } else { "managed" }.to_owned(),
         type_name: change.address.type_name.clone(),
         name: change.address.name.clone(),
-        provider_name: change.address.provider().to_owned(),
+        provider_name: crate::addr::registry_address(change.address.provider()),
         change: ChangeFile {
             actions: actions(change.action),
             before,
