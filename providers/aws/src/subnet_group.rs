@@ -38,9 +38,6 @@ pub async fn refresh(
     clients: &Clients,
     states: &[&Value],
 ) -> Result<Vec<Option<Value>>, ProviderError> {
-    if states.is_empty() {
-        return Ok(Vec::new());
-    }
     let groups = describe_groups(clients, None).await?;
     pages::read_each(states, &groups, |group, state| async move {
         read_group(clients, &group, &state).await
