@@ -55,11 +55,15 @@ pub struct PlannedChange {
     /// What applying this change would lose for good, one line each ("drops column users.email
     /// and the data in it"); empty when nothing is lost. Reviewers see these first.
     pub data_loss: Vec<String>,
+    /// What applying this change locks or rewrites while it runs, one line each ("rewrites
+    /// public.users under an ACCESS EXCLUSIVE lock"); empty when it is safe to run under load.
+    /// A change with `data_loss` is classed as losing data whatever this says.
+    pub locking: Vec<String>,
 }
 
 impl PlannedChange {
     pub fn new(action: Action, planned: Value) -> PlannedChange {
-        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![] }
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![] }
     }
 }
 
