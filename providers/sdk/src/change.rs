@@ -59,11 +59,15 @@ pub struct PlannedChange {
     /// public.users under an ACCESS EXCLUSIVE lock"); empty when it is safe to run under load.
     /// A change with `data_loss` is classed as losing data whatever this says.
     pub locking: Vec<String>,
+    /// Where apply copies data aside before this change destroys it, one line each ("RDS snapshot
+    /// db-pre-replace-20261125t0610", "table strata_backup.users_20261125t0610"): decided at plan
+    /// time so the reviewer sees it, recorded in state by the engine once the change is applied.
+    pub backups: Vec<String>,
 }
 
 impl PlannedChange {
     pub fn new(action: Action, planned: Value) -> PlannedChange {
-        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![] }
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![], backups: vec![] }
     }
 }
 
