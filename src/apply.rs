@@ -3,25 +3,29 @@
 //! Owns the order of work (a resource after everything it depends on; a delete after everything
 //! that depended on the deleted object), running independent changes concurrently up to a bound,
 //! re-evaluating each resource's configuration once its dependencies exist, recording every result
-//! in state as soon as it is known (one atomic write per finished resource), and skipping what
-//! depends on a failure. It must not decide what to change: that is the plan's job.
+//! in state as soon as it is known (one atomic write per finished resource), recording the intent
+//! before every create (so an interrupted apply's objects are adopted, not created twice; see
+//! `crate::plan::adopt`), and skipping what depends on a failure. It must not decide what to
+//! change: that is the plan's job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use strata_provider_sdk::{Action, ApplyRequest, PlanRequest, Value};
+use strata_provider_sdk::{Action, ApplyRequest, PlanRequest, Provider, Value};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::addr::{Address, Mode};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::KnownResource;
 use crate::graph::Node;
+use crate::plan::guards::ignoring_changes;
 use crate::plan::planner::{configure_provider, provider_error};
 use crate::plan::targeting::replace_was_requested;
 use crate::plan::{Plan, ResourceChange};
-use crate::state::store::StateStore;
-use crate::state::{OutputState, State};
+use crate::state::store::{now_rfc3339, StateStore};
+use crate::state::{BackupRecord, OutputState, PendingCreate, State};
 
 /// How often a long-running change reports that it is still running.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -42,6 +46,8 @@ pub struct ApplyReport {
     pub failed: Vec<(Address, Diagnostics)>,
     /// Resources not attempted, with the failed resource they waited for.
     pub skipped: Vec<(Address, Address)>,
+    /// Where applied changes copied data aside (also recorded in state).
+    pub backups: Vec<(Address, String)>,
 }
 
 impl ApplyReport {
@@ -58,6 +64,9 @@ struct Task<'p> {
     /// The resources (and data sources) it needs first.
     dependencies: BTreeSet<Address>,
 }
+
+/// A create about to start, for the executor to record in state; answered once it is written.
+type IntentRequest = (PendingCreate, oneshot::Sender<Result<()>>);
 
 struct Outcome {
     value: Option<Value>,
@@ -80,12 +89,18 @@ impl Executor<'_> {
         let mut known = initial_known(plan);
         let mut report = ApplyReport::default();
         let mut errors = Diagnostics::default();
+        if let Err(err) = self.record_moves(plan) {
+            errors.extend(err);
+            return (self.state, report, errors);
+        }
         let mut done: BTreeSet<usize> = BTreeSet::new();
         let mut started: BTreeSet<usize> = BTreeSet::new();
         let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, Instant> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+        // Tasks run concurrently but the state has one writer: this loop.
+        let (intent_sender, mut intent_requests) = mpsc::unbounded_channel::<IntentRequest>();
         loop {
             for (index, task) in tasks.iter().enumerate() {
                 if running.len() >= self.parallelism.max(1) {
@@ -101,14 +116,19 @@ impl Executor<'_> {
                 }
                 let snapshot = known.clone();
                 let ctx = self.ctx;
+                let intents = intent_sender.clone();
                 running.push(async move {
                     let begun = Instant::now();
-                    let result = run_task(ctx, task, &snapshot).await;
+                    let result = run_task(ctx, task, &snapshot, &intents).await;
                     (index, result, begun.elapsed())
                 });
             }
             let finished = tokio::select! {
                 finished = running.next() => finished,
+                Some((intent, written)) = intent_requests.recv() => {
+                    let _ = written.send(self.record_intent(intent));
+                    continue;
+                }
                 _ = ticker.tick() => {
                     for (&index, begun) in begun_at.iter().filter(|(&i, _)| tasks[i].action.is_change()) {
                         observe(Event::StillRunning { address: &tasks[index].address, action: tasks[index].action, elapsed: begun.elapsed() });
@@ -122,6 +142,9 @@ impl Executor<'_> {
             match result {
                 Ok(outcome) => {
                     done.insert(index);
+                    if let Some(change) = task.change.filter(|c| c.action.is_change()) {
+                        report.backups.extend(self.record_backups(change));
+                    }
                     if let Err(err) = self.record(task, &outcome) {
                         errors.extend(err);
                     }
@@ -164,6 +187,9 @@ impl Executor<'_> {
     /// Puts one finished task into state and writes it.
     fn record(&mut self, task: &Task<'_>, outcome: &Outcome) -> Result<()> {
         let before = self.state.clone();
+        // The intent goes in the same write as the result it announced.
+        let address = task.address.to_string();
+        self.state.pending.retain(|p| p.address != address);
         match &outcome.value {
             Some(value) => {
                 self.state.put(&task.address, value, outcome.sensitive.clone(), &task.dependencies);
@@ -172,10 +198,49 @@ impl Executor<'_> {
                 self.state.remove(&task.address);
             }
         }
+        if let Some(change) = task.change {
+            self.record_protection(&task.address, change.prevent_destroy);
+        }
         if self.state != before && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
             self.persist()?;
         }
         Ok(())
+    }
+
+    /// Moves state to the addresses the plan's moves name, in one write before anything else runs,
+    /// so a plan whose only change is a move still records it.
+    fn record_moves(&mut self, plan: &Plan) -> Result<()> {
+        let before = self.state.clone();
+        for change in &plan.changes {
+            if let Some(from) = change.moved_from.as_ref().filter(|from| before.get(from).is_some() && before.get(&change.address).is_none()) {
+                self.state.rename(from, &change.address);
+            }
+        }
+        if self.state != before { self.persist() } else { Ok(()) }
+    }
+
+    /// Records `lifecycle.prevent_destroy` as the applied change says, when the resource stays.
+    fn record_protection(&mut self, address: &Address, prevent_destroy: bool) {
+        let address = address.to_string();
+        if let Some(recorded) = self.state.resources.iter_mut().find(|r| r.address == address) {
+            recorded.prevent_destroy = prevent_destroy;
+        }
+    }
+
+    /// Adds the backups an applied change took to state (written with the change's own result).
+    fn record_backups(&mut self, change: &ResourceChange) -> Vec<(Address, String)> {
+        let taken_at = now_rfc3339();
+        for location in &change.backups {
+            self.state.backups.push(BackupRecord { address: change.address.to_string(), location: location.clone(), taken_at: taken_at.clone() });
+        }
+        change.backups.iter().map(|location| (change.address.clone(), location.clone())).collect()
+    }
+
+    /// Writes the intent to create a resource before its provider is asked to.
+    fn record_intent(&mut self, intent: PendingCreate) -> Result<()> {
+        self.state.pending.retain(|p| p.address != intent.address);
+        self.state.pending.push(intent);
+        self.persist()
     }
 
     fn persist(&mut self) -> Result<()> {
@@ -275,7 +340,12 @@ fn initial_known(plan: &Plan) -> BTreeMap<Address, KnownResource> {
 
 type TaskError = (Diagnostics, Option<Value>);
 
-async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, KnownResource>) -> std::result::Result<Outcome, TaskError> {
+async fn run_task(
+    ctx: &Context,
+    task: &Task<'_>,
+    known: &BTreeMap<Address, KnownResource>,
+    intents: &mpsc::UnboundedSender<IntentRequest>,
+) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
     let subject = task.address.to_string();
     let provider = ctx.providers.get(task.address.provider()).map_err(|e| (e, None))?;
@@ -296,7 +366,8 @@ async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, Know
         }
     };
     match change.action {
-        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: false }),
+        // A state-only update (a move, prevent_destroy) is still written.
+        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
                 apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(prior.clone()), planned: Value::Null }).await?;
@@ -308,28 +379,68 @@ async fn run_task(ctx: &Context, task: &Task<'_>, known: &BTreeMap<Address, Know
             // A replacement -replace asked for is planned from nothing, as the planner did.
             let requested = replace_was_requested(change);
             let prior = if requested { None } else { change.before.clone() };
+            let desired = ignoring_changes(ctx, &task.address, desired, prior.as_ref());
             let request = PlanRequest { type_name: task.address.type_name.clone(), prior, desired };
             let final_plan = provider.plan(&request).await.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
             if final_plan.action != if requested { Action::Create } else { change.action } {
                 return Err((inconsistent(&task.address, change.action, final_plan.action), None));
             }
             let mut prior = change.before.clone();
-            if change.action == Action::Replace {
+            let replacing = change.action == Action::Replace;
+            // create_before_destroy keeps the old object until the new one exists.
+            let old = if replacing && change.create_before_destroy { prior.take() } else { None };
+            if replacing && !change.create_before_destroy {
                 if let Some(old) = prior.take() {
+                    // A provider that failed before deleting anything (a replace's snapshot, say) hands the old object back.
                     apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null })
                         .await
-                        .map_err(|(e, _)| (e, Some(Value::Null)))?;
+                        .map_err(|(e, partial)| (e, partial.or(Some(Value::Null))))?;
                 }
             }
-            let action = if change.action == Action::Replace { Action::Create } else { change.action };
-            let replacing = change.action == Action::Replace;
+            let action = if replacing { Action::Create } else { change.action };
+            // After a replace's delete nothing is left; with create_before_destroy the old object still is, and stays in state.
+            let deleted_first = replacing && old.is_none();
+            if action == Action::Create {
+                announce_create(provider.as_ref(), &task.address, &final_plan.planned, intents).await.map_err(|e| (e, deleted_first.then_some(Value::Null)))?;
+            }
             let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned })
                 .await
-                // After a replace's delete, a failed create leaves nothing behind unless the provider says otherwise.
-                .map_err(|(e, partial)| (e, if replacing { partial.or(Some(Value::Null)) } else { partial }))?;
+                .map_err(|(e, partial)| (e, if deleted_first { partial.or(Some(Value::Null)) } else if old.is_some() { None } else { partial }))?;
+            if let Some(old) = old {
+                apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null })
+                    .await
+                    .map_err(|(e, _)| (old_object_left(&task.address, e), Some(value.clone())))?;
+            }
             Ok(Outcome { value: Some(value), sensitive, wrote: true })
         }
     }
+}
+
+/// Has the executor record the intent to create `address` (when its provider can name the object
+/// the create makes) and waits until it is written: only then may the create start.
+async fn announce_create(provider: &dyn Provider, address: &Address, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<()> {
+    let Some(import_id) = provider.adoption_id(&address.type_name, planned) else { return Ok(()) };
+    let intent = PendingCreate {
+        address: address.to_string(),
+        type_name: address.type_name.clone(),
+        provider: address.provider().to_owned(),
+        import_id,
+        recorded_at: now_rfc3339(),
+    };
+    let stopped = || Diagnostic::error(format!("{address}: apply stopped before the intent to create it was recorded; nothing was created"));
+    let (written, on_written) = oneshot::channel();
+    intents.send((intent, written)).map_err(|_| stopped())?;
+    on_written.await.map_err(|_| stopped())?
+}
+
+/// The new object of a create_before_destroy replacement exists and is recorded; the old one could not be deleted.
+fn old_object_left(address: &Address, error: Diagnostics) -> Diagnostics {
+    let mut all = error;
+    all.push(
+        Diagnostic::error(format!("{address}: the new object was created and recorded in state, but the old one could not be deleted"))
+            .hint("the old object is no longer managed by strata: delete it by hand once the cause above is fixed"),
+    );
+    all
 }
 
 fn inconsistent(address: &Address, planned: Action, now: Action) -> Diagnostics {

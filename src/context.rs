@@ -5,7 +5,7 @@
 //! or provider's block into the value a provider receives. It must not plan or apply.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use strata_provider_sdk::Value;
 
@@ -15,18 +15,20 @@ use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{KnownResource, Scope};
 use crate::graph::DependencyGraph;
 use crate::providers::Providers;
+use crate::state::backend::{local_state_path, LockOptions, StateSetup};
 use crate::state::store::StateStore;
 use crate::typecheck::{check_body, conform};
 use crate::vars::{self, CliVariable};
-
-pub const DEFAULT_STATE_FILE: &str = "strata.state.json";
 
 pub struct Context {
     pub config: Config,
     pub variables: BTreeMap<String, Value>,
     pub graph: DependencyGraph,
     pub providers: Providers,
-    pub state_path: PathBuf,
+    /// Which backend and workspace hold the state, and its encryption.
+    pub state_setup: StateSetup,
+    /// `-lock` and `-lock-timeout` for the stores this context opens.
+    pub lock: LockOptions,
     pub warnings: Diagnostics,
 }
 
@@ -42,23 +44,21 @@ pub struct LoadOptions<'a> {
 
 impl Context {
     pub fn load(options: &LoadOptions<'_>, providers: Providers) -> Result<Context> {
-        let config = config::load_dir(options.dir)?;
+        let mut config = config::load_dir(options.dir)?;
         check_schemas(&config, &providers)?;
         let variables = vars::resolve(&config, options.variables, options.require_variables)?;
         crate::secrets::register(&config, &variables);
         let names = Providers::names_for(config.resources.keys());
         let graph = DependencyGraph::build(&config, &names)?;
-        let state_path = match (options.state_path, &config.settings.state_path) {
-            (Some(path), _) => path.to_path_buf(),
-            (None, Some(path)) => options.dir.join(path),
-            (None, None) => options.dir.join(DEFAULT_STATE_FILE),
-        };
+        let state_path = local_state_path(&config.settings, options.dir, options.state_path);
+        let state_setup = StateSetup::resolve(&config.settings, options.dir, &state_path, options.state_path.is_some())?;
+        config.workspace = Some(state_setup.workspace.clone());
         let warnings = config.warnings.clone();
-        Ok(Context { config, variables, graph, providers, state_path, warnings })
+        Ok(Context { config, variables, graph, providers, state_setup, lock: LockOptions::default(), warnings })
     }
 
     pub fn store(&self) -> StateStore {
-        StateStore::new(self.state_path.clone())
+        self.state_setup.store(self.lock)
     }
 
     pub fn scope<'a>(&'a self, known: &'a BTreeMap<Address, KnownResource>) -> Scope<'a> {

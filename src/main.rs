@@ -11,6 +11,8 @@ mod diag;
 mod drift;
 mod eval;
 mod format;
+#[cfg(test)]
+mod fuzz;
 mod graph;
 mod plan;
 mod providers;

@@ -61,6 +61,8 @@ pub fn resolve(config: &Config, cli: &[CliVariable], require_all: bool) -> Resul
                 .into());
         }
     }
+    // A sensitive value that fails to convert would show in the error: mask it from here on.
+    crate::secrets::remember(config.variables.values().filter(|v| v.sensitive).filter_map(|v| raw.get(&v.name)).flat_map(RawValue::strings));
     let mut values = BTreeMap::new();
     for variable in config.variables.values() {
         if let Some(value) = variable_value(variable, raw.remove(&variable.name), require_all)? {
@@ -84,6 +86,14 @@ impl RawValue {
         match self {
             RawValue::Text(_, source) => source.clone(),
             RawValue::Parsed(_, location) => location.to_string(),
+        }
+    }
+
+    /// The strings in the value as given, for `secrets::remember`.
+    fn strings(&self) -> Vec<String> {
+        match self {
+            RawValue::Text(text, _) => vec![text.clone()],
+            RawValue::Parsed(value, _) => crate::secrets::strings_in(value),
         }
     }
 
@@ -148,6 +158,8 @@ fn variable_value(variable: &Variable, raw: Option<RawValue>, require_all: bool)
         Some(RawValue::Text(text, source)) if constraint.takes_raw_string() => (Value::String(text), source),
         Some(RawValue::Text(text, source)) => {
             let invalid = |why: String| {
+                // A parse error quotes pieces of the text, which redaction of the whole value misses.
+                let why = if variable.sensitive { "the value (not shown: the variable is sensitive) does not parse as that type".to_owned() } else { why };
                 Diagnostic::error(format!("invalid value for variable \"{}\" from {source}: {why}", variable.name))
                     .hint(format!("the variable has type {}; write the value in HCL syntax, e.g. 3, true or [\"a\"]", constraint.describe()))
             };
@@ -175,11 +187,10 @@ fn variable_value(variable: &Variable, raw: Option<RawValue>, require_all: bool)
     if value.is_null() && !variable.nullable {
         return Err(Diagnostic::error(format!("variable \"{}\" may not be null", variable.name)).at(Some(&variable.location)).into());
     }
-    let shown = if variable.sensitive { "(sensitive value)".to_owned() } else { source.clone() };
     let converted = constraint.convert(value).map_err(|why| {
         Diagnostic::error(format!("invalid value for variable \"{}\": {why}", variable.name))
             .at(Some(&variable.location))
-            .detail(format!("the value came from {shown}"))
+            .detail(format!("the value came from {source}"))
             .hint(format!("give a value of type {}", constraint.describe()))
     })?;
     Ok(Some(converted))

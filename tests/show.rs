@@ -77,7 +77,7 @@ fn a_dropped_column_is_data_loss_in_the_json_and_first_in_the_markdown() {
 
     let human = ok(work.strata(&["plan", "-out", "p.json"]));
     assert!(human.stdout.contains(&format!("! data loss: {loss}")), "{human:?}");
-    assert!(human.stdout.contains("Data loss: 1 change(s) lose data for good"), "{human:?}");
+    assert!(human.stdout.contains("Data loss: 1 change loses data"), "{human:?}");
 
     let plan = show_json(&work, "p.json");
     assert_eq!(plan["format_version"], "1.2");
@@ -91,13 +91,13 @@ fn a_dropped_column_is_data_loss_in_the_json_and_first_in_the_markdown() {
     assert!(users["strata"]["operations"].as_array().unwrap().iter().any(|o| o == "ALTER TABLE \"public\".\"users\" DROP COLUMN \"email\""), "{users:#}");
 
     for markdown in [ok(work.strata(&["plan", "-format", "markdown"])).stdout, ok(work.strata(&["show", "-format", "markdown", "p.json"])).stdout] {
-        assert!(markdown.starts_with("**strata plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.** :warning: **1 change(s) lose data.**"), "{markdown}");
+        assert!(markdown.starts_with("**strata plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.** :warning: **1 change loses data.**"), "{markdown}");
         let caution = markdown.find("[!CAUTION]").expect("a caution block");
         let warning = markdown.find(loss).expect("the data loss line");
         let table = markdown.find("| action | resource | what |").expect("a table");
         assert!(caution < warning && warning < table, "data loss must come before the table:\n{markdown}");
         assert!(markdown.contains("<details><summary><code>postgres_table.users</code>"), "{markdown}");
-        assert!(markdown.contains("```sql\nALTER TABLE \"public\".\"users\" DROP COLUMN \"email\""), "{markdown}");
+        assert!(markdown.contains("```sql\nSET LOCAL lock_timeout = '5s'\nALTER TABLE \"public\".\"users\" DROP COLUMN \"email\""), "{markdown}");
         assert!(!markdown.contains("Saved the plan"), "{markdown}");
     }
     // Nothing was applied by any of it.
@@ -118,7 +118,7 @@ fn dropping_a_table_and_narrowing_a_column_are_data_loss() {
     let audit = change_of(&json, "postgres_table.audit");
     assert_eq!(audit["change"]["actions"], serde_json::json!(["delete"]));
     assert_eq!(audit["action_reason"], "delete_because_no_resource_config");
-    assert_eq!(audit["strata"]["operations"], serde_json::json!(["DROP TABLE \"public\".\"audit\""]));
+    assert_eq!(audit["strata"]["operations"], serde_json::json!(["SET LOCAL lock_timeout = '5s'", "DROP TABLE \"public\".\"audit\""]));
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn the_seed_plan_json_validates_and_reads_like_terraforms() {
     assert_eq!(instance["action_reason"], "replace_because_cannot_update");
     assert_eq!(instance["change"]["replace_paths"], serde_json::json!([["db_name"]]));
     let loss = instance["strata"]["data_loss"][0].as_str().unwrap_or_default();
-    assert!(loss.contains("skip_final_snapshot = true: its data is lost"), "{instance:#}");
+    assert!(loss.contains("with a new, empty one: its data survives only in the snapshot"), "{instance:#}");
     let markdown = ok(work.strata(&["show", "-format", "markdown", "replace.json"])).stdout;
     assert!(markdown.find(loss).is_some_and(|at| at < markdown.find("| action |").unwrap_or(0)), "{markdown}");
     printed += &markdown;

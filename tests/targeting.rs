@@ -91,7 +91,7 @@ fn replace_plans_and_applies_a_replacement_of_an_unchanged_resource() {
     assert!(plan.stdout.contains("replacement requested with -replace"), "{plan:?}");
     assert!(plan.stdout.contains("Plan: 0 to add, 0 to change, 1 to replace, 0 to destroy."), "{plan:?}");
 
-    let apply = work.strata(&["apply", "-auto-approve", "-replace=postgres_table.audit"]);
+    let apply = work.strata(&["apply", "-auto-approve", "-allow-data-loss", "-replace=postgres_table.audit"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(apply.stdout.contains("postgres_table.audit: Replacement complete after"), "{apply:?}");
     assert!(apply.stdout.contains("Apply complete! Resources: 0 added, 0 changed, 1 replaced, 0 destroyed."), "{apply:?}");
@@ -103,7 +103,7 @@ fn replace_plans_and_applies_a_replacement_of_an_unchanged_resource() {
 fn replace_from_a_saved_plan_applies_the_replacement() {
     let (db, work) = applied_three_tables();
     db.execute("INSERT INTO audit VALUES (1)");
-    let plan = work.strata(&["plan", "-replace", "postgres_table.audit", "-out", "replace.plan"]);
+    let plan = work.strata(&["plan", "-replace", "postgres_table.audit", "-allow-data-loss", "-out", "replace.plan"]);
     assert_eq!(plan.code, 0, "{plan:?}");
     let apply = work.strata(&["apply", "replace.plan"]);
     assert_eq!(apply.code, 0, "{apply:?}");

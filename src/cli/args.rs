@@ -1,9 +1,11 @@
 //! Command-line arguments.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::state::backend::LockOptions;
 use crate::vars::CliVariable;
 
 /// strata: plan and apply database infrastructure (AWS RDS and PostgreSQL schemas) declared in
@@ -49,6 +51,83 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Report what drifted from the state (exit 0 none, 2 drift, 1 error); writes nothing.
     Drift(DriftArgs),
+    /// Check the state backend and record it; with -migrate-state, move every workspace's state into it.
+    Init(InitArgs),
+    /// Workspaces: one state each (new, select, list, show, delete).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Release the state lock LOCK_ID that an operation no longer running left behind.
+    ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Copy every workspace's state from the previously initialized backend (or the local files) into the configured one.
+    #[arg(long = "migrate-state")]
+    pub migrate_state: bool,
+    /// With -migrate-state: overwrite a destination state with another lineage or a higher serial.
+    #[arg(long = "force-copy", requires = "migrate_state")]
+    pub force_copy: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// Create workspace NAME with an empty state and select it.
+    New { name: String },
+    /// Use workspace NAME from now on (recorded in .strata/environment; STRATA_WORKSPACE overrides).
+    Select { name: String },
+    /// List the workspaces; the selected one is marked with *.
+    List,
+    /// Print the selected workspace.
+    Show,
+    /// Delete workspace NAME and its state (-force when it still manages resources).
+    Delete {
+        /// Delete even though its state still manages resources (they stay live, unmanaged).
+        #[arg(long = "force")]
+        force: bool,
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ForceUnlockArgs {
+    /// Do not ask for confirmation (required when input is not a terminal).
+    #[arg(long = "force")]
+    pub force: bool,
+    /// The lock id, as the error reporting the lock printed it.
+    pub lock_id: String,
+}
+
+/// `-lock` and `-lock-timeout`, for everything that writes or plans against the state.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LockArgs {
+    /// -lock=false runs without the state lock (a warning says so): another run at the same time could lose writes.
+    #[arg(long = "lock", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub lock: Option<bool>,
+    /// How long to wait for the state lock before failing: 30s, 2m, 1h (default 0s: fail at once).
+    #[arg(long = "lock-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+}
+
+impl LockArgs {
+    pub fn options(&self) -> LockOptions {
+        LockOptions { enabled: self.lock.unwrap_or(true), timeout: self.lock_timeout.unwrap_or_default() }
+    }
+}
+
+/// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a duration; write 30s, 2m or 1h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit \"{unit}\" in \"{text}\"; use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("\"{text}\" is not a duration; write 30s, 2m or 1h"))
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -62,6 +141,8 @@ pub struct VarArgs {
     /// The state file (default: strata.state.json, or the strata block's state_path).
     #[arg(long = "state", value_name = "PATH")]
     pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 impl VarArgs {
@@ -104,6 +185,9 @@ pub struct PlanArgs {
     /// Only accept what is live into state (drift), changing nothing live.
     #[arg(long = "refresh-only", conflicts_with_all = ["destroy", "out"])]
     pub refresh_only: bool,
+    /// Record in the saved plan (-out) that its data-losing changes may be applied.
+    #[arg(long = "allow-data-loss")]
+    pub allow_data_loss: bool,
 }
 
 /// `-target`, `-exclude` and `-replace`, shared by plan, apply and destroy. Each takes one
@@ -145,6 +229,9 @@ pub struct ApplyArgs {
     /// Only accept what is live into state (drift), changing nothing live.
     #[arg(long = "refresh-only", conflicts_with = "plan_file")]
     pub refresh_only: bool,
+    /// Apply changes that lose data (drop a table or column, replace an instance); refused without it.
+    #[arg(long = "allow-data-loss")]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Args, Debug)]
@@ -183,6 +270,8 @@ pub enum StateCommand {
         addresses: Vec<String>,
         #[arg(long = "state", value_name = "PATH")]
         state: Option<PathBuf>,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Rename a resource in state (same type), and the dependencies that name it.
     Mv {
@@ -190,6 +279,8 @@ pub enum StateCommand {
         to: String,
         #[arg(long = "state", value_name = "PATH")]
         state: Option<PathBuf>,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// What changed between two state files, per resource and attribute (sensitive values masked).
     Diff {
@@ -321,6 +412,16 @@ pub fn normalize(argv: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_timeouts_read_as_durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
 
     #[test]
     fn single_dash_flags_become_long_flags() {

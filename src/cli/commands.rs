@@ -13,8 +13,10 @@ use super::progress::Progress;
 use super::{print_diagnostics, state_cmds};
 use crate::addr::Address;
 use crate::apply::{ApplyReport, Event, Executor};
-use crate::context::{Context, LoadOptions, DEFAULT_STATE_FILE};
+use crate::context::{Context, LoadOptions};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
+use crate::plan::adopt::adopt_interrupted;
+use crate::plan::guards::refuse_data_loss;
 use crate::plan::planner::{make_plan, PlanOptions};
 use crate::plan::targeting::{narrowing_warning, Targeting};
 use crate::plan::render::{literal, render_plan};
@@ -49,6 +51,9 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Show(args) => super::show::run(&args, &runner.providers, runner.style),
         Command::Fmt(args) => fmt(args),
         Command::Drift(args) => super::drift::run(args, |vars| runner.load(vars, true), runner.style).await,
+        Command::Init(args) => super::backend_cmds::init(&args),
+        Command::Workspace(command) => super::backend_cmds::workspace(command),
+        Command::ForceUnlock(args) => super::backend_cmds::force_unlock(&args),
     };
     if cli.verbose {
         eprint!("{}", redact(&call_report(&runner.providers)));
@@ -79,7 +84,8 @@ impl Runner<'_> {
     fn load(&self, vars: &VarArgs, require_variables: bool) -> Result<Context> {
         let variables = vars.ordered(self.argv);
         let options = LoadOptions { dir: Path::new("."), variables: &variables, state_path: vars.state.as_deref(), require_variables };
-        let ctx = Context::load(&options, self.providers.clone())?;
+        let mut ctx = Context::load(&options, self.providers.clone())?;
+        ctx.lock = vars.lock.options();
         print_diagnostics(&ctx.warnings, self.style);
         Ok(ctx)
     }
@@ -103,6 +109,9 @@ impl Runner<'_> {
                 errors.extend(found);
             }
         }
+        if let Err(found) = crate::plan::guards::check_moves(&ctx) {
+            errors.extend(found);
+        }
         if errors.has_errors() {
             return Err(errors);
         }
@@ -117,7 +126,7 @@ impl Runner<'_> {
         }
         let store = ctx.store();
         let _lock = store.lock("plan")?;
-        let (plan, _) = fresh_plan(&ctx, &store, self.plan_options(args.destroy, &args.targeting)?).await?;
+        let (plan, _) = fresh_plan(&ctx, &store, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
         print!("{}", super::show::render_plan_as(&plan, args.format, &ctx.providers, self.style));
         if let Some(out) = &args.out {
             file::write(out, &plan, &ctx.config)?;
@@ -134,32 +143,35 @@ impl Runner<'_> {
         }
         match &args.plan_file {
             Some(path) => self.apply_saved(path, &args).await,
-            None => self.plan_and_apply(&args.vars, self.plan_options(false, &args.targeting)?, args.run).await,
+            None => self.plan_and_apply(&args.vars, self.plan_options(false, &args.targeting, args.allow_data_loss)?, args.run).await,
         }
     }
 
     async fn destroy(&self, args: DestroyArgs) -> Result<i32> {
-        self.plan_and_apply(&args.vars, self.plan_options(true, &args.targeting)?, args.run).await
+        // Destroy is explicit consent to lose what it destroys; prevent_destroy still refuses at plan time.
+        self.plan_and_apply(&args.vars, self.plan_options(true, &args.targeting, true)?, args.run).await
     }
 
     /// The options for a fresh plan, warning (as Terraform does) when targeting narrows it.
-    fn plan_options(&self, destroy: bool, args: &TargetArgs) -> Result<PlanOptions> {
+    fn plan_options(&self, destroy: bool, args: &TargetArgs, allow_data_loss: bool) -> Result<PlanOptions> {
         let targeting = Targeting::parse(&args.target, &args.exclude, &args.replace)?;
         if targeting.narrows() {
             print_diagnostics(&narrowing_warning().into(), self.style);
         }
-        Ok(PlanOptions { destroy, targeting })
+        Ok(PlanOptions { destroy, targeting, allow_data_loss })
     }
 
     async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
         let ctx = self.load(vars, true)?;
         let mut store = ctx.store();
         let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
+        record_adoptions(&ctx, &mut store).await?;
         let (plan, state) = fresh_plan(&ctx, &store, options).await?;
         print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
         if !plan.has_changes() {
             return Ok(0);
         }
+        refuse_data_loss(&plan)?;
         if !run.auto_approve && !confirm()? {
             println!("\nApply cancelled.");
             return Ok(1);
@@ -185,8 +197,13 @@ impl Runner<'_> {
         let _lock = store.lock("apply")?;
         let existing = store.load()?;
         check_plan_matches_state(&saved.plan, existing.as_ref())?;
-        let state = existing.unwrap_or_default();
-        self.execute(&ctx, &mut store, state, &saved.plan, args.run.parallelism).await
+        let mut plan = saved.plan;
+        plan.allow_data_loss |= args.allow_data_loss;
+        refuse_data_loss(&plan)?;
+        // The plan was made against the state with an interrupted apply's objects adopted.
+        record_adoptions(&ctx, &mut store).await?;
+        let state = store.load()?.unwrap_or_default();
+        self.execute(&ctx, &mut store, state, &plan, args.run.parallelism).await
     }
 
     async fn execute(&self, ctx: &Context, store: &mut StateStore, state: State, plan: &Plan, parallelism: usize) -> Result<i32> {
@@ -198,6 +215,7 @@ impl Runner<'_> {
         for (address, cause) in &report.skipped {
             eprintln!("{}: skipped, because {cause} failed", address);
         }
+        print_backups(&report);
         let mut all = Diagnostics::default();
         for (_, error) in &report.failed {
             all.extend(error.clone());
@@ -231,8 +249,8 @@ impl Runner<'_> {
                 Ok(0)
             }
             StateCommand::Pull { state } => state_cmds::pull(state.as_deref()),
-            StateCommand::Rm { addresses, state } => state_cmds::remove(&addresses, state.as_deref()),
-            StateCommand::Mv { from, to, state } => state_cmds::rename(&from, &to, state.as_deref()),
+            StateCommand::Rm { addresses, state, lock } => state_cmds::remove(&addresses, state.as_deref(), lock.options()),
+            StateCommand::Mv { from, to, state, lock } => state_cmds::rename(&from, &to, state.as_deref(), lock.options()),
             StateCommand::Diff { old, new, detailed_exitcode } => state_cmds::diff(&old, &new, detailed_exitcode, &self.providers, self.style),
         }
     }
@@ -248,13 +266,32 @@ impl Runner<'_> {
 async fn fresh_plan(ctx: &Context, store: &StateStore, options: PlanOptions) -> Result<(Plan, State)> {
     let existing = store.load()?;
     let had_state = existing.is_some();
-    let state = existing.unwrap_or_default();
+    let mut state = existing.unwrap_or_default();
+    // Plan adopts in memory only; apply has recorded its adoptions already (`record_adoptions`).
+    for resolution in adopt_interrupted(ctx, &mut state).await? {
+        eprintln!("{}", resolution.describe());
+    }
     let mut plan = make_plan(ctx, &state, options).await?;
     if !had_state {
         plan.prior_lineage = None;
         plan.prior_serial = None;
     }
     Ok((plan, state))
+}
+
+/// Resolves what an interrupted apply left pending (see `crate::plan::adopt`) and records the
+/// outcome at once, before anything is planned: one state write, serial + 1.
+async fn record_adoptions(ctx: &Context, store: &mut StateStore) -> Result<()> {
+    let Some(mut state) = store.load()? else { return Ok(()) };
+    let resolutions = adopt_interrupted(ctx, &mut state).await?;
+    if resolutions.is_empty() {
+        return Ok(());
+    }
+    for resolution in &resolutions {
+        eprintln!("{}", resolution.describe());
+    }
+    state.serial += 1;
+    store.write(&state)
 }
 
 fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
@@ -309,19 +346,14 @@ fn literal_or_mask(value: &serde_json::Value, sensitive: bool) -> String {
     if sensitive { MASK.to_owned() } else { redact(&literal(&Value::from_json(value))) }
 }
 
+/// The configured state (or the file `-state` names), which must exist.
 pub(super) fn read_state(path: Option<&Path>) -> Result<State> {
-    let path = path.map(Path::to_path_buf).unwrap_or_else(configured_state_path);
-    StateStore::new(path.clone()).load()?.ok_or_else(|| {
-        Diagnostic::error(format!("no state at {}", path.display())).hint("nothing has been applied here yet, or pass -state PATH").into()
-    })
+    let store = super::backend_cmds::configured_store(path, crate::state::backend::LockOptions::default())?;
+    store.load()?.ok_or_else(|| no_state(&store))
 }
 
-/// The state path from the configuration's `strata` block when it loads, else the default.
-pub(super) fn configured_state_path() -> PathBuf {
-    crate::config::load_dir(Path::new("."))
-        .ok()
-        .and_then(|c| c.settings.state_path)
-        .map_or_else(|| PathBuf::from(DEFAULT_STATE_FILE), PathBuf::from)
+pub(super) fn no_state(store: &StateStore) -> Diagnostics {
+    Diagnostic::error(format!("no state in {}", store.describe())).hint("nothing has been applied here yet, or pass -state PATH").into()
 }
 
 pub(super) fn confirm() -> Result<bool> {
@@ -335,6 +367,17 @@ pub(super) fn confirm() -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).map_err(|err| Diagnostic::error(format!("cannot read the answer: {err}")))?;
     Ok(answer.trim() == "yes")
+}
+
+/// Where apply copied data aside, so the reader knows where to look (also recorded in state).
+fn print_backups(report: &ApplyReport) {
+    if report.backups.is_empty() {
+        return;
+    }
+    println!("\nBackups taken:");
+    for (address, location) in &report.backups {
+        println!("  {address}: {}", redact(location));
+    }
 }
 
 fn apply_summary(report: &ApplyReport) -> String {

@@ -12,7 +12,7 @@ use strata_provider_sdk::Value;
 use time::OffsetDateTime;
 
 use super::args::{DriftArgs, DriftCommand, DriftFormat, VarArgs};
-use super::commands::{confirm, read_state};
+use super::commands::confirm;
 use crate::context::Context;
 use crate::diag::{Diagnostic, Result};
 use crate::drift::{accept_live, acknowledge, detect, live_findings, Finding, Kind, Report};
@@ -44,8 +44,9 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
         return ack(target, until, reason, state.as_deref());
     }
     let ctx = load(&args.vars)?;
-    let state = ctx.store().load()?.ok_or_else(|| {
-        Diagnostic::error(format!("no state at {}", ctx.state_path.display())).hint("a drift run compares live objects with the state; apply first, or pass -state PATH")
+    let store = ctx.store();
+    let state = store.load()?.ok_or_else(|| {
+        Diagnostic::error(format!("no state in {}", store.describe())).hint("a drift run compares live objects with the state; apply first, or pass -state PATH")
     })?;
     let report = detect(&ctx, &state, OffsetDateTime::now_utc()).await?;
     let format = if args.json { DriftFormat::Json } else { args.format };
@@ -64,10 +65,9 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
 
 /// `strata drift ack TARGET -until DATE -reason TEXT`: records the acknowledgement in state.
 fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>) -> Result<i32> {
-    let path = state_path.map(std::path::Path::to_path_buf).unwrap_or_else(super::commands::configured_state_path);
-    let mut store = crate::state::store::StateStore::new(path.clone());
+    let mut store = super::backend_cmds::configured_store(state_path, crate::state::backend::LockOptions::default())?;
     let _lock = store.lock("drift ack")?;
-    let mut state = read_state(Some(&path))?;
+    let mut state = store.load()?.ok_or_else(|| super::commands::no_state(&store))?;
     let recorded = acknowledge(&mut state, target, until, reason, OffsetDateTime::now_utc())?;
     state.serial += 1;
     store.write(&state)?;

@@ -4,6 +4,7 @@
 //! Owns what users type and see; the engine modules it calls know nothing of terminals or flags.
 
 mod args;
+mod backend_cmds;
 mod commands;
 mod drift;
 mod progress;

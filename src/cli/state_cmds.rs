@@ -11,7 +11,8 @@ use std::path::Path;
 use strata_provider_sdk::Value;
 
 use super::args::ImportArgs;
-use super::commands::{configured_state_path, read_state};
+use super::backend_cmds::configured_store;
+use super::commands::{no_state, read_state};
 use crate::addr::{Address, Mode};
 use crate::context::Context;
 use crate::diag::{closest, Diagnostic, Result};
@@ -21,6 +22,7 @@ use crate::plan::render::{attribute_lines, render_outputs};
 use crate::plan::OutputChange;
 use crate::providers::Providers;
 use crate::secrets::{redact, MASK};
+use crate::state::backend::LockOptions;
 use crate::state::store::StateStore;
 use crate::state::{ResourceState, State};
 use crate::ui::Style;
@@ -57,9 +59,9 @@ pub(super) fn masked_attributes(resource: &ResourceState) -> serde_json::Value {
 
 /// `state rm ADDR...`: forgets resources; the objects stay live and the next plan proposes
 /// creating them. Nothing is written unless every address is in the state.
-pub fn remove(addresses: &[String], path: Option<&Path>) -> Result<i32> {
+pub fn remove(addresses: &[String], path: Option<&Path>, lock: LockOptions) -> Result<i32> {
     let wanted = addresses.iter().map(|a| parse(a)).collect::<Result<Vec<Address>>>()?;
-    edit_state(path, "state rm", |state| {
+    edit_state(path, lock, "state rm", |state| {
         for address in &wanted {
             if state.remove(address).is_none() {
                 return Err(not_in_state(address, state));
@@ -76,14 +78,14 @@ pub fn remove(addresses: &[String], path: Option<&Path>) -> Result<i32> {
 
 /// `state mv OLD NEW`: the same object under a new address of the same type; resources that
 /// depend on OLD now depend on NEW.
-pub fn rename(from: &str, to: &str, path: Option<&Path>) -> Result<i32> {
+pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> Result<i32> {
     let (old, new) = (parse(from)?, parse(to)?);
     if old.type_name != new.type_name || old.mode != new.mode {
         return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type"))
             .hint(format!("to manage the object as another type, run strata state rm {old}, then strata import {new} ID"))
             .into());
     }
-    edit_state(path, "state mv", |state| {
+    edit_state(path, lock, "state mv", |state| {
         if state.get(&old).is_none() {
             return Err(not_in_state(&old, state));
         }
@@ -92,17 +94,7 @@ pub fn rename(from: &str, to: &str, path: Option<&Path>) -> Result<i32> {
                 .hint(format!("choose another address, or run strata state rm {new} first"))
                 .into());
         }
-        let (old_text, new_text) = (old.to_string(), new.to_string());
-        for resource in &mut state.resources {
-            if resource.address() == old {
-                resource.name = new.name.clone();
-                resource.address = new_text.clone();
-            }
-            for dependency in resource.dependencies.iter_mut().filter(|d| **d == old_text) {
-                *dependency = new_text.clone();
-            }
-        }
-        state.resources.sort_by_key(ResourceState::address);
+        state.rename(&old, &new);
         Ok(())
     })?;
     println!("Moved {old} to {new}");
@@ -110,11 +102,10 @@ pub fn rename(from: &str, to: &str, path: Option<&Path>) -> Result<i32> {
 }
 
 /// Loads the state under the lock, applies `edit`, and writes it back with the serial raised.
-fn edit_state(path: Option<&Path>, operation: &str, edit: impl FnOnce(&mut State) -> Result<()>) -> Result<()> {
-    let path = path.map(Path::to_path_buf).unwrap_or_else(configured_state_path);
-    let mut store = StateStore::new(path.clone());
+fn edit_state(path: Option<&Path>, lock: LockOptions, operation: &str, edit: impl FnOnce(&mut State) -> Result<()>) -> Result<()> {
+    let mut store = configured_store(path, lock)?;
     let _lock = store.lock(operation)?;
-    let mut state = read_state(Some(&path))?;
+    let mut state = store.load()?.ok_or_else(|| no_state(&store))?;
     edit(&mut state)?;
     state.serial += 1;
     store.write(&state)

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use hcl::edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use hcl::edit::Span;
 
-use super::{AttrExpr, BlockExpr, BodyExpr, Config, Local, Output, ProviderBlock, Resource, Validation, Variable};
+use super::{AttrExpr, BlockExpr, BodyExpr, Config, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Validation, Variable};
 use crate::addr::Address;
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
 
-const TOP_LEVEL_BLOCKS: [&str; 8] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata"];
+const TOP_LEVEL_BLOCKS: [&str; 9] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved"];
 
 /// Loads every `*.tf` file of `dir`, in name order.
 pub fn load_dir(dir: &Path) -> Result<Config> {
@@ -146,6 +146,12 @@ impl Loader {
                 expect_labels::<0>(kind, &labels, &location, "")?;
                 self.load_settings(ctx, &block.body)
             }
+            "moved" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                let moved = super::guards::moved(&body_expr(ctx, &block.body, location.clone())?, location)?;
+                self.config.moves.push(moved);
+                Ok(())
+            }
             other => Err(Diagnostic::error(format!("unknown block type \"{other}\""))
                 .at(Some(&location))
                 .hint(suggestion(other, TOP_LEVEL_BLOCKS))
@@ -155,12 +161,13 @@ impl Loader {
 
     fn add_resource(&mut self, ctx: &FileContext, address: Address, block: &Block, location: Location) -> Result<()> {
         let mut body = body_expr(ctx, &block.body, location.clone())?;
+        let lifecycle = if address.mode == crate::addr::Mode::Managed { super::guards::take_lifecycle(&mut body)? } else { None };
         reject_unsupported_meta(&body)?;
         let depends_on = match body.attributes.remove("depends_on") {
             Some(attr) => addresses(&attr)?,
             None => vec![],
         };
-        let resource = Resource { body, depends_on, location: location.clone() };
+        let resource = Resource { body, depends_on, lifecycle, location: location.clone() };
         if let Some(previous) = self.config.resources.get(&address) {
             return Err(Diagnostic::error(format!("duplicate resource {address}"))
                 .at(Some(&location))
@@ -186,12 +193,65 @@ impl Loader {
 
     fn load_settings(&mut self, ctx: &FileContext, body: &Body) -> Result<()> {
         let body = body_expr(ctx, body, ctx.location(None))?;
-        check_names(&body, &["state_path"], &[], "strata")?;
+        check_names(&body, &["state_path"], &["encryption", "backend"], "strata")?;
         if let Some(attr) = body.attributes.get("state_path") {
             self.config.settings.state_path = Some(literal_string(attr, "state_path")?);
         }
+        for block in body.blocks.iter().filter(|b| b.kind == "encryption") {
+            if self.config.settings.encryption.is_some() {
+                return Err(Diagnostic::error("the encryption block is set twice").at(Some(&block.location)).hint("keep one").into());
+            }
+            self.config.settings.encryption = Some(encryption_settings(block)?);
+        }
+        for block in body.blocks.iter().filter(|b| b.kind == "backend") {
+            if self.config.settings.backend.is_some() {
+                return Err(Diagnostic::error("the backend block is set twice").at(Some(&block.location)).hint("keep one").into());
+            }
+            if let Some(attr) = body.attributes.get("state_path") {
+                return Err(Diagnostic::error("state_path applies to the local state file, not to a backend")
+                    .at(Some(&attr.location))
+                    .hint("remove state_path, or remove the backend block to keep the state in a local file")
+                    .into());
+            }
+            self.config.settings.backend = Some(super::backend_block::backend_settings(block)?);
+        }
         Ok(())
     }
+}
+
+/// `encryption { key_env = "NAME" }` or `encryption { passphrase_env = "NAME" }`: exactly one.
+fn encryption_settings(block: &BlockExpr) -> Result<EncryptionSettings> {
+    check_names(&block.body, &["key_env", "passphrase_env"], &[], "the encryption block")?;
+    let attrs = &block.body.attributes;
+    let key_source = match (attrs.get("key_env"), attrs.get("passphrase_env")) {
+        (Some(attr), None) => KeySource::KeyEnv(env_name(attr, "key_env", &block.location)?),
+        (None, Some(attr)) => KeySource::PassphraseEnv(env_name(attr, "passphrase_env", &block.location)?),
+        _ => {
+            return Err(Diagnostic::error("the encryption block needs exactly one of key_env and passphrase_env")
+                .at(Some(&block.location))
+                .hint("write encryption { key_env = \"STRATA_STATE_KEY\" } (a 32-byte key as base64 or hex) or passphrase_env = \"NAME\"")
+                .into())
+        }
+    };
+    Ok(EncryptionSettings { key_source, location: block.location.clone() })
+}
+
+/// The name of an environment variable, written literally; never the secret itself. A value that
+/// is not a name may be the key pasted in by mistake, so the error points at the block, whose
+/// line the message shows, not at the attribute, and never repeats the value.
+fn env_name(attr: &AttrExpr, name: &str, block: &Location) -> Result<String> {
+    let value = literal_string(attr, name)?;
+    let is_name = value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    // Names have words; a 40-character run without an underscore is a key (hex or base64).
+    let looks_like_a_key = value.len() >= 40 && !value.contains('_');
+    if !is_name || looks_like_a_key {
+        return Err(Diagnostic::error(format!("\"{name}\" must name the environment variable that holds the secret, not hold it"))
+            .at(Some(block))
+            .detail("an environment variable name: a letter or _, then letters, digits and _")
+            .hint("export the key in an environment variable and write its name here, e.g. \"STRATA_STATE_KEY\"; if the key was in this file, make a new one")
+            .into());
+    }
+    Ok(value)
 }
 
 fn label_text(label: &BlockLabel) -> String {
@@ -297,6 +357,7 @@ fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
     }
     for block in &body.blocks {
         if matches!(block.kind.as_str(), "lifecycle" | "dynamic" | "provisioner" | "connection") {
+            // A data source's lifecycle block is still unsupported; a resource's was taken out already.
             return Err(Diagnostic::error(format!("the \"{}\" block is not supported yet", block.kind))
                 .at(Some(&block.location))
                 .into());
@@ -350,7 +411,7 @@ fn output(ctx: &FileContext, name: String, body: &Body, location: Location) -> R
     })
 }
 
-fn literal_string(attr: &AttrExpr, name: &str) -> Result<String> {
+pub(super) fn literal_string(attr: &AttrExpr, name: &str) -> Result<String> {
     match &attr.expr {
         hcl::Expression::String(s) => Ok(s.clone()),
         hcl::Expression::TemplateExpr(t) => match t.as_ref() {

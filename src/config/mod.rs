@@ -5,6 +5,8 @@
 //! ([`load`]). Expressions stay unevaluated here; the `eval` module gives them values. It must not
 //! know any provider's schema or talk to any system.
 
+mod backend_block;
+mod guards;
 mod load;
 
 use std::collections::BTreeMap;
@@ -13,6 +15,8 @@ use std::path::PathBuf;
 use crate::addr::Address;
 use crate::diag::{Diagnostics, Location, Sources};
 
+pub use backend_block::BackendSettings;
+pub use guards::{IgnoreChanges, Lifecycle, Moved};
 pub use load::load_dir;
 
 /// An unevaluated attribute: `name = expression`.
@@ -82,6 +86,8 @@ pub struct Resource {
     /// The block's own arguments and nested blocks, without meta-arguments such as `depends_on`.
     pub body: BodyExpr,
     pub depends_on: Vec<Address>,
+    /// The `lifecycle` block, taken out of `body`.
+    pub lifecycle: Option<Lifecycle>,
     pub location: Location,
 }
 
@@ -90,6 +96,26 @@ pub struct Resource {
 pub struct Settings {
     /// Where the state file lives, relative to the configuration directory.
     pub state_path: Option<String>,
+    /// `encryption { ... }`: seal the state at rest.
+    pub encryption: Option<EncryptionSettings>,
+    /// `backend "postgres" { ... }`: keep the state in PostgreSQL instead of the local file.
+    pub backend: Option<BackendSettings>,
+}
+
+/// `strata { encryption { key_env = "..." } }` or `{ passphrase_env = "..." }`: which environment
+/// variable holds the state's key. The key itself never appears in the configuration.
+#[derive(Clone, Debug)]
+pub struct EncryptionSettings {
+    pub key_source: KeySource,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// The variable holds a 32-byte key as base64 or hex.
+    KeyEnv(String),
+    /// The variable holds a passphrase, stretched into a key with Argon2id.
+    PassphraseEnv(String),
 }
 
 /// Everything the `.tf` files of one directory declare.
@@ -102,7 +128,11 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
     pub providers: BTreeMap<String, ProviderBlock>,
     pub resources: BTreeMap<Address, Resource>,
+    /// `moved` blocks, in the order read.
+    pub moves: Vec<Moved>,
     pub settings: Settings,
+    /// The selected workspace (`terraform.workspace`), once the state is resolved; `None` is `default`.
+    pub workspace: Option<String>,
     /// Notes from loading that do not stop anything (an ignored `terraform` block).
     pub warnings: Diagnostics,
 }

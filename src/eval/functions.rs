@@ -181,7 +181,7 @@ fn dispatch(name: &str, args: &[Value], dir: &Path) -> FnResult {
             let chars: Vec<char> = str_arg(text)?.chars().collect();
             let offset = (to_number(offset)? as usize).min(chars.len());
             let length = to_number(length)?;
-            let end = if length < 0.0 { chars.len() } else { (offset + length as usize).min(chars.len()) };
+            let end = if length < 0.0 { chars.len() } else { offset.saturating_add(length as usize).min(chars.len()) };
             Ok(Value::String(chars[offset..end].iter().collect()))
         }
         "min" | "max" => {
@@ -280,6 +280,9 @@ fn format(args: &[Value]) -> FnResult {
     Ok(Value::String(out))
 }
 
+/// The widest padding and longest precision `format` writes: more is a typo, and would exhaust memory.
+const MAX_FORMAT_WIDTH: usize = 4096;
+
 fn format_one(verb: char, flags: &str, arg: &Value) -> Result<String, Diagnostic> {
     let (width_text, precision) = match flags.split_once('.') {
         Some((w, p)) => (w, p.parse::<usize>().ok()),
@@ -288,6 +291,9 @@ fn format_one(verb: char, flags: &str, arg: &Value) -> Result<String, Diagnostic
     let left = width_text.starts_with('-');
     let zero = width_text.trim_start_matches('-').starts_with('0');
     let width = width_text.trim_start_matches('-').parse::<usize>().unwrap_or(0);
+    if width > MAX_FORMAT_WIDTH || precision.is_some_and(|p| p > MAX_FORMAT_WIDTH) {
+        return Err(Diagnostic::error(format!("the width or precision in %{flags}{verb} is too large")).hint(format!("use at most {MAX_FORMAT_WIDTH}")));
+    }
     let body = match verb {
         's' | 'v' => match arg {
             Value::List(_) | Value::Object(_) if verb == 'v' => arg.to_json().to_string(),

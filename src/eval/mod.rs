@@ -306,7 +306,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     other => Err(Diagnostic::error(format!("unknown attribute path.{other}")).hint("use path.module, path.root or path.cwd")),
                 }
             }
-            "terraform" | "strata" if attr_name(0) == Some("workspace") => Ok((Value::String("default".into()), &operators[1..])),
+            "terraform" | "strata" if attr_name(0) == Some("workspace") => {
+                let workspace = self.scope.config.workspace.as_deref().unwrap_or(crate::state::backend::DEFAULT_WORKSPACE);
+                Ok((Value::String(workspace.to_owned()), &operators[1..]))
+            }
             "data" => {
                 let address = Address::data(need(0, "TYPE")?, need(1, "NAME")?);
                 Ok((self.resource(&address, operators.get(2))?, &operators[2..]))

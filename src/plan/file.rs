@@ -29,6 +29,9 @@ struct PlanFile {
     prior_lineage: Option<String>,
     prior_serial: Option<u64>,
     destroy: bool,
+    /// Made with `plan -allow-data-loss`: its data-losing changes may be applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_data_loss: bool,
     variables: BTreeMap<String, VariableFile>,
     resource_changes: Vec<ResourceChangeFile>,
     output_changes: BTreeMap<String, ChangeFile>,
@@ -80,6 +83,21 @@ pub(super) struct Extras {
     warnings: Vec<String>,
     #[serde(default)]
     data_loss: Vec<String>,
+    /// `safe`, `locking` or `data-loss`: derived, written for readers of the JSON.
+    #[serde(default)]
+    class: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    locking: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    backups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    moved_from: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    prevent_destroy: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    create_before_destroy: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    state_updates: Vec<String>,
 }
 
 /// The digest of every configuration file's name and text.
@@ -106,6 +124,7 @@ pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
         prior_lineage: plan.prior_lineage.clone(),
         prior_serial: plan.prior_serial,
         destroy: plan.destroy,
+        allow_data_loss: plan.allow_data_loss,
         variables: plan
             .variables
             .iter()
@@ -202,6 +221,13 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
             reason: change.reason.clone(),
             warnings: change.warnings.clone(),
             data_loss: change.data_loss.iter().map(|line| crate::secrets::redact(line)).collect(),
+            class: change.class().as_str().to_owned(),
+            locking: change.locking.iter().map(|line| crate::secrets::redact(line)).collect(),
+            backups: change.backups.iter().map(|line| crate::secrets::redact(line)).collect(),
+            moved_from: change.moved_from.as_ref().map(Address::to_string),
+            prevent_destroy: change.prevent_destroy,
+            create_before_destroy: change.create_before_destroy,
+            state_updates: change.state_updates.clone(),
         },
     }
 }
@@ -280,6 +306,12 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 reason: c.strata.reason.clone(),
                 warnings: c.strata.warnings.clone(),
                 data_loss: c.strata.data_loss.clone(),
+                locking: c.strata.locking.clone(),
+                backups: c.strata.backups.clone(),
+                moved_from: c.strata.moved_from.as_deref().map(str::parse).transpose().map_err(|e: String| bad(&e))?,
+                prevent_destroy: c.strata.prevent_destroy,
+                create_before_destroy: c.strata.create_before_destroy,
+                state_updates: c.strata.state_updates.clone(),
             })
         })
         .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;
@@ -296,7 +328,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
     let variables = file.variables.iter().filter_map(|(name, v)| v.value.as_ref().map(|json| (name.clone(), Value::from_json(json)))).collect();
     let sensitive_digests = file.variables.iter().filter_map(|(name, v)| v.sha256.clone().map(|d| (name.clone(), d))).collect();
     Ok(SavedPlan {
-        plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy },
+        plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy, allow_data_loss: file.allow_data_loss },
         config_digest: file.config_digest,
         sensitive_digests,
     })

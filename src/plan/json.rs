@@ -1,8 +1,9 @@
 //! The machine-readable plan that `strata show -json FILE` prints: Terraform's plan JSON for
 //! what policy checks and PR bots read (`format_version`, `variables`, `resource_changes[]` with
 //! `change.actions`, `before`/`after`, `*_sensitive`, `replace_paths`, `action_reason`;
-//! `output_changes`), with strata's extras (the SQL and API calls, data loss, why a replacement)
-//! in a `strata` object per resource change. `schemas/plan.schema.json` describes it.
+//! `output_changes`), with strata's extras (the SQL and API calls, the change's class: `safe`,
+//! `locking` or `data-loss`, what it loses or locks, backups, moves, why a replacement) in a
+//! `strata` object per resource change. `schemas/plan.schema.json` describes it.
 //!
 //! Owns that document's shape; the per-change parts come from `file`, so the plan file and this
 //! view never drift apart. Sensitive values never enter it: the plan file holds none.

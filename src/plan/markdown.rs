@@ -15,7 +15,7 @@ use strata_provider_sdk::{Action, Value};
 
 use super::render::literal;
 use super::textdiff::{self, Line, TextChange};
-use super::{Plan, ResourceChange};
+use super::{ChangeClass, Plan, ResourceChange};
 use crate::secrets::{redact, MASK};
 
 /// GitHub rejects comments over 65536 characters; this leaves room for a bot's own header.
@@ -29,9 +29,10 @@ pub fn render_markdown(plan: &Plan) -> String {
 
 /// The comment, at most `cap` characters unless the summary and caution block alone exceed it.
 pub fn render_markdown_capped(plan: &Plan, cap: usize) -> String {
-    let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action.is_change()).collect();
-    changes.sort_by(|a, b| a.address.cmp(&b.address));
-    let head = format!("{}\n{}", summary_line(plan), caution_block(&changes));
+    let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
+    // Data loss first, then what locks tables, then the rest: the reviewer reads the risk before anything else.
+    changes.sort_by(|a, b| b.class().cmp(&a.class()).then_with(|| a.address.cmp(&b.address)));
+    let head = format!("{}\n{}{}", summary_line(plan), caution_block(&changes), locking_block(&changes));
     let mut rows: Vec<String> = changes.iter().map(|c| table_row(c)).collect();
     rows.extend(output_rows(plan));
     let mut details: Vec<String> = changes.iter().map(|c| details_section(c)).collect();
@@ -79,13 +80,26 @@ fn summary_line(plan: &Plan) -> String {
     }
     let s = plan.summary();
     let mut line = format!("**strata plan: {} to add, {} to change, {} to replace, {} to destroy.**", s.add, s.change, s.replace, s.destroy);
-    match plan.data_loss_count() {
-        0 => {}
-        count => {
-            let _ = write!(line, " :warning: **{count} change(s) lose data.**");
-        }
+    if let Some(risk) = plan.risk_summary() {
+        let _ = write!(line, " :warning: **{risk}.**");
     }
     line + "\n"
+}
+
+/// Every change that locks or rewrites a table without losing data; empty when there is none.
+fn locking_block(changes: &[&ResourceChange]) -> String {
+    let locking: Vec<&&ResourceChange> = changes.iter().filter(|c| c.class() == ChangeClass::Locking).collect();
+    if locking.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("> [!WARNING]\n> **Changes that lock or rewrite tables**\n>\n");
+    for change in locking {
+        let _ = writeln!(out, "> - **{}** `{}`", verb(change), change.address);
+        for lock in &change.locking {
+            let _ = writeln!(out, ">   - **locks:** {}", one_line(lock));
+        }
+    }
+    out + "\n"
 }
 
 fn is_destructive(change: &ResourceChange) -> bool {
@@ -103,6 +117,9 @@ fn caution_block(changes: &[&ResourceChange]) -> String {
         let _ = writeln!(out, "> - **{}** `{}`", verb(change), change.address);
         for loss in &change.data_loss {
             let _ = writeln!(out, ">   - **data loss:** {}", one_line(loss));
+        }
+        for backup in &change.backups {
+            let _ = writeln!(out, ">   - backup first: {}", one_line(backup));
         }
     }
     out
@@ -131,9 +148,10 @@ fn marker(change: &ResourceChange) -> &'static str {
 
 fn table_row(change: &ResourceChange) -> String {
     let mut what: Vec<String> = Vec::new();
-    if !change.data_loss.is_empty() {
-        what.push(format!(":warning: {} data loss", change.data_loss.len()));
+    if change.class() != ChangeClass::Safe {
+        what.push(format!(":warning: {}", change.class().as_str()));
     }
+    what.extend(change.state_updates.iter().cloned());
     if !change.replace_because.is_empty() {
         what.push(format!("forced by {}", change.replace_because.join(", ")));
     }
@@ -170,7 +188,10 @@ fn details_section(change: &ResourceChange) -> String {
     for loss in &change.data_loss {
         let _ = writeln!(out, "- :warning: **data loss:** {}", one_line(loss));
     }
-    if !change.data_loss.is_empty() {
+    for lock in &change.locking {
+        let _ = writeln!(out, "- :warning: **locks:** {}", one_line(lock));
+    }
+    if !change.data_loss.is_empty() || !change.locking.is_empty() {
         out.push('\n');
     }
     let changed = attribute_changes(change);
@@ -298,11 +319,17 @@ mod tests {
             reason: None,
             warnings: vec![],
             data_loss,
+            locking: vec![],
+            backups: vec![],
+            moved_from: None,
+            prevent_destroy: false,
+            create_before_destroy: false,
+            state_updates: vec![],
         }
     }
 
     fn plan(changes: Vec<ResourceChange>) -> Plan {
-        Plan { changes, outputs: vec![], variables: Default::default(), prior_lineage: None, prior_serial: None, destroy: false }
+        Plan { changes, outputs: vec![], variables: Default::default(), prior_lineage: None, prior_serial: None, destroy: false, allow_data_loss: false }
     }
 
     #[test]
@@ -314,6 +341,19 @@ mod tests {
         assert!(text.starts_with("**strata plan: 300 to add, 0 to change, 0 to replace, 1 to destroy.**"), "{text}");
         assert!(text.contains("drops table public.users and all its rows"));
         assert!(text.contains("Cut to fit a comment"));
+    }
+
+    #[test]
+    fn data_loss_comes_before_everything_else() {
+        let mut locking = table("b_locked", Action::Update, vec![]);
+        locking.locking = vec!["scans public.b_locked under an ACCESS EXCLUSIVE lock".into()];
+        let changes = vec![table("a_safe", Action::Create, vec![]), locking, table("c_lost", Action::Update, vec!["drops column public.c_lost.x".into()])];
+        let text = render_markdown(&plan(changes));
+        assert!(text.contains(":warning: **1 change loses data, 1 change locks a table.**"), "{text}");
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle} in {text}"));
+        assert!(at("[!CAUTION]") < at("[!WARNING]"), "{text}");
+        assert!(at("| `~` update | `postgres_table.c_lost`") < at("| `~` update | `postgres_table.b_locked`"), "{text}");
+        assert!(at("| `~` update | `postgres_table.b_locked`") < at("| `+` create | `postgres_table.a_safe`"), "{text}");
     }
 
     #[test]

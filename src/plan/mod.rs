@@ -4,7 +4,9 @@
 //! each provider to diff desired against live in dependency order), showing one ([`render`]) and
 //! the plan file ([`file`]). It must not change anything live or in state.
 
+pub mod adopt;
 pub mod file;
+pub mod guards;
 pub mod json;
 pub mod markdown;
 pub mod planner;
@@ -39,6 +41,58 @@ pub struct ResourceChange {
     pub warnings: Vec<String>,
     /// What applying this change loses for good, one line each (from the provider's answer).
     pub data_loss: Vec<String>,
+    /// What applying this change locks or rewrites while it runs, one line each.
+    pub locking: Vec<String>,
+    /// Where apply copies data aside before destroying it, one line each; recorded in state once applied.
+    pub backups: Vec<String>,
+    /// The address whose state moves here first (a `moved` block or `renamed_from`).
+    pub moved_from: Option<Address>,
+    /// `lifecycle.prevent_destroy` as apply records it in state.
+    pub prevent_destroy: bool,
+    /// `lifecycle.create_before_destroy`: a replacement creates the new object before deleting the old.
+    pub create_before_destroy: bool,
+    /// Changes to state alone (a move, `prevent_destroy` set or lifted), shown in the plan; apply
+    /// writes them even when nothing live changes.
+    pub state_updates: Vec<String>,
+}
+
+/// How risky a change is to run, for reviewers and for apply's refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeClass {
+    Safe,
+    /// Locks or rewrites a table while it runs.
+    Locking,
+    /// Loses data for good.
+    DataLoss,
+}
+
+impl ChangeClass {
+    /// The class as the JSON and the plan's markers spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeClass::Safe => "safe",
+            ChangeClass::Locking => "locking",
+            ChangeClass::DataLoss => "data-loss",
+        }
+    }
+}
+
+impl ResourceChange {
+    /// A change that loses data is classed so whatever else it does.
+    pub fn class(&self) -> ChangeClass {
+        if !self.data_loss.is_empty() {
+            ChangeClass::DataLoss
+        } else if !self.locking.is_empty() {
+            ChangeClass::Locking
+        } else {
+            ChangeClass::Safe
+        }
+    }
+
+    /// Whether apply has anything to do for it: a live change or a state-only update.
+    pub fn is_change(&self) -> bool {
+        self.action.is_change() || !self.state_updates.is_empty()
+    }
 }
 
 /// An output value's change.
@@ -60,6 +114,8 @@ pub struct Plan {
     pub prior_lineage: Option<String>,
     pub prior_serial: Option<u64>,
     pub destroy: bool,
+    /// Made with `-allow-data-loss`: apply of the saved plan may run its data-losing changes.
+    pub allow_data_loss: bool,
 }
 
 /// Counts for the summary line. A replacement counts only as a replacement: folded into one add
@@ -87,13 +143,32 @@ impl Plan {
         summary
     }
 
-    /// How many data-loss lines the plan's changes carry, for the line under the summary.
-    pub fn data_loss_count(&self) -> usize {
-        self.changes.iter().map(|c| c.data_loss.len()).sum()
+    /// How many changes are of `class`, for the line under the summary.
+    pub fn class_count(&self, class: ChangeClass) -> usize {
+        self.changes.iter().filter(|c| c.is_change() && c.class() == class).count()
+    }
+
+    /// The changes that lose data, for apply's refusal.
+    pub fn data_losing(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes.iter().filter(|c| c.is_change() && c.class() == ChangeClass::DataLoss)
+    }
+
+    /// "2 changes lose data, 1 locks a table"; `None` when every change is safe.
+    pub fn risk_summary(&self) -> Option<String> {
+        let count = |class, one: &str, many: &str| match self.class_count(class) {
+            0 => None,
+            1 => Some(format!("1 change {one}")),
+            n => Some(format!("{n} changes {many}")),
+        };
+        let parts: Vec<String> = [count(ChangeClass::DataLoss, "loses data", "lose data"), count(ChangeClass::Locking, "locks a table", "lock a table")]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     /// Whether applying would change anything live, in state or in outputs.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action.is_change()) || self.outputs.iter().any(|o| o.before != o.after)
+        self.changes.iter().any(ResourceChange::is_change) || self.outputs.iter().any(|o| o.before != o.after)
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_provider_sdk::{Action, PlanRequest, PlannedChange, ProviderError, RefreshRequest, Value};
 
+use super::guards;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
 use crate::addr::{Address, Mode};
@@ -22,12 +23,19 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// `-target`, `-exclude` and `-replace`.
     pub targeting: Targeting,
+    /// `-allow-data-loss`: recorded in the plan, so a saved plan may run its data-losing changes.
+    pub allow_data_loss: bool,
 }
 
 /// The live objects behind the resources in state: `None` where one no longer exists.
 pub type Refreshed = BTreeMap<Address, Option<Value>>;
 
-pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Result<Plan> {
+pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) -> Result<Plan> {
+    // Bad lifecycle arguments fail before any provider is configured.
+    guards::check_lifecycles(ctx)?;
+    // Moves first, in memory: everything below plans against state where the configuration says it now lives.
+    let moves = guards::apply_moves(ctx, recorded)?;
+    let state = &moves.state;
     let scope = targeting::scope(ctx, state, &options.targeting, options.destroy)?;
     let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new(), scope };
     let mut changes = Vec::new();
@@ -42,6 +50,13 @@ pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Re
         planning.prepare_provider(&name).await?;
     }
     changes.extend(planning.plan_deletions(options.destroy).await?);
+    for change in &mut changes {
+        if let Some(from) = moves.moved.get(&change.address) {
+            change.state_updates.insert(0, format!("{from} has moved to {}", change.address));
+            change.moved_from = Some(from.clone());
+        }
+    }
+    guards::check_protection(ctx, state, &changes)?;
     let outputs = planning.scope.keep_outputs_left_out(ctx, plan_outputs(ctx, state, &planning.known, options.destroy)?);
     Ok(Plan {
         changes,
@@ -50,6 +65,7 @@ pub async fn make_plan(ctx: &Context, state: &State, options: PlanOptions) -> Re
         prior_lineage: Some(state.lineage.clone()),
         prior_serial: Some(state.serial),
         destroy: options.destroy,
+        allow_data_loss: options.allow_data_loss,
     })
 }
 
@@ -179,6 +195,8 @@ impl<'a> Planning<'a> {
             return Ok(None);
         }
         let prior = self.refreshed.get(address).cloned().flatten();
+        let flags = guards::flags(ctx, address)?;
+        let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
         let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
         let planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
         let vanished = self.state.get(address).is_some() && prior.is_none();
@@ -195,7 +213,21 @@ impl<'a> Planning<'a> {
             reason: vanished.then(|| "it was deleted outside strata".to_owned()),
             warnings: planned.warnings,
             data_loss: planned.data_loss,
+            locking: planned.locking,
+            backups: planned.backups,
+            moved_from: None,
+            prevent_destroy: flags.prevent_destroy,
+            create_before_destroy: flags.create_before_destroy,
+            state_updates: self.protection_update(address, flags.prevent_destroy),
         }))
+    }
+
+    /// The state-only update when `prevent_destroy` differs from what state records.
+    fn protection_update(&self, address: &Address, wanted: bool) -> Vec<String> {
+        match self.state.get(address) {
+            Some(recorded) if recorded.prevent_destroy != wanted => vec![format!("lifecycle.prevent_destroy: {} -> {wanted} (recorded in state)", recorded.prevent_destroy)],
+            _ => vec![],
+        }
     }
 
     /// A resource `-target` or `-exclude` leaves out stays as recorded: known to what comes after
@@ -220,6 +252,12 @@ impl<'a> Planning<'a> {
             reason: None,
             warnings: vec![],
             data_loss: vec![],
+            locking: vec![],
+            backups: vec![],
+            moved_from: None,
+            prevent_destroy: recorded.prevent_destroy,
+            create_before_destroy: false,
+            state_updates: vec![],
         })
     }
 
@@ -256,6 +294,8 @@ impl<'a> Planning<'a> {
                 }
                 None => PlannedChange::new(Action::Delete, Value::Null),
             };
+            // For destroy, the configuration may protect it too.
+            let configured_protection = guards::flags(self.ctx, &address)?.prevent_destroy;
             deletions.push(ResourceChange {
                 address,
                 action: Action::Delete,
@@ -268,6 +308,12 @@ impl<'a> Planning<'a> {
                 reason: Some(reason.to_owned()),
                 warnings: planned.warnings,
                 data_loss: planned.data_loss,
+                locking: planned.locking,
+                backups: planned.backups,
+                moved_from: None,
+                prevent_destroy: resource.prevent_destroy || configured_protection,
+                create_before_destroy: false,
+                state_updates: vec![],
             });
         }
         Ok(deletions)

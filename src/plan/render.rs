@@ -9,7 +9,7 @@ use std::fmt::Write;
 use strata_provider_sdk::{Action, Block, Nesting, Value};
 
 use super::textdiff::{self, Line, TextChange};
-use super::{OutputChange, Plan, ResourceChange};
+use super::{ChangeClass, OutputChange, Plan, ResourceChange};
 use similar::ChangeTag;
 use crate::providers::Providers;
 use crate::ui::Style;
@@ -19,7 +19,7 @@ const UNKNOWN: &str = "(known after apply)";
 
 pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String {
     let mut out = String::new();
-    let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action.is_change()).collect();
+    let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     if changes.is_empty() {
         if plan.outputs.iter().any(|o| o.before != o.after) {
@@ -44,15 +44,23 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
         summary.replace,
         summary.destroy
     ));
-    out.push_str(&data_loss_summary(plan, style));
+    out.push_str(&risk_summary(plan, style));
     out
 }
 
-/// The line under the summary counting what the plan loses for good; empty when nothing is.
-fn data_loss_summary(plan: &Plan, style: &Style) -> String {
-    match plan.data_loss_count() {
-        0 => String::new(),
-        count => format!("{} {count} change(s) lose data for good: see the \"! data loss\" lines above.\n", style.error("Data loss:")),
+/// The line under the summary counting changes that lose data or lock tables; empty when all are safe.
+fn risk_summary(plan: &Plan, style: &Style) -> String {
+    let Some(counts) = plan.risk_summary() else { return String::new() };
+    let label = if plan.class_count(ChangeClass::DataLoss) > 0 { style.error("Data loss:") } else { style.warning("Locking:") };
+    format!("{label} {counts}: see the [data-loss] and [locking] markers above.\n")
+}
+
+/// The marker after a resource's header: what class of change it is, unless it is safe.
+fn class_marker(change: &ResourceChange, style: &Style) -> String {
+    match change.class() {
+        ChangeClass::Safe => String::new(),
+        ChangeClass::Locking => format!(" {}", style.warning("[locking]")),
+        ChangeClass::DataLoss => format!(" {}", style.error("[data-loss]")),
     }
 }
 
@@ -64,14 +72,28 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
         Action::Replace => ("must be replaced", format!("{}/{}", style.removed("-"), style.added("+"))),
         Action::Delete if change.before.is_none() => ("will be removed from state", style.removed("-")),
         Action::Delete => ("will be destroyed", style.removed("-")),
+        Action::NoOp if !change.state_updates.is_empty() => ("will be updated in state only", " ".to_owned()),
         Action::NoOp => ("is unchanged", " ".to_owned()),
     };
-    let mut out = format!("  {} {} {verb}\n", style.bold("#"), style.bold(&address.to_string()));
+    let mut out = String::new();
+    for update in &change.state_updates {
+        out.push_str(&format!("  {} {update}\n", style.bold("#")));
+    }
+    out.push_str(&format!("  {} {} {verb}{}\n", style.bold("#"), style.bold(&address.to_string()), class_marker(change, style)));
     if let Some(reason) = &change.reason {
         out.push_str(&format!("  {}\n", style.dim(&format!("# ({reason})"))));
     }
     for loss in &change.data_loss {
         out.push_str(&format!("  {}\n", style.error(&format!("! data loss: {loss}"))));
+    }
+    for lock in &change.locking {
+        out.push_str(&format!("  {}\n", style.warning(&format!("! locks: {lock}"))));
+    }
+    for backup in &change.backups {
+        out.push_str(&format!("  {}\n", style.dim(&format!("# backup first: {backup}"))));
+    }
+    if change.create_before_destroy && change.action == Action::Replace {
+        out.push_str(&format!("  {}\n", style.dim("# (create_before_destroy: the new object is created before the old one is destroyed)")));
     }
     let empty = Block::new();
     let schema = schema.unwrap_or(&empty);

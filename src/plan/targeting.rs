@@ -205,6 +205,8 @@ pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &BT
         reason: Some("replacement requested with -replace".to_owned()),
         warnings: [deletion.warnings, creation.warnings].concat(),
         data_loss: [deletion.data_loss, creation.data_loss].concat(),
+        locking: [deletion.locking, creation.locking].concat(),
+        backups: [deletion.backups, creation.backups].concat(),
         ..change
     })
 }

@@ -1,9 +1,14 @@
 //! The state: what strata manages, as it was after the last operation on it.
 //!
 //! Owns the state model (format version, serial, lineage, resources with their attributes and
-//! dependencies, outputs) and its JSON form, described by `schemas/state.schema.json`. Reading and
-//! writing files, backups and locking live in [`store`]. It must not plan or talk to providers.
+//! dependencies, outputs) and its JSON form, described by `schemas/state.schema.json`. Loading,
+//! writing and locking live in [`store`], over a [`backend`] (the local file or PostgreSQL). It must not plan or talk to providers.
 
+pub mod backend;
+pub mod encryption;
+mod local;
+pub mod migrate;
+mod postgres;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +34,36 @@ pub struct State {
     /// Drift that `strata drift ack` accepted for a while (see `crate::drift`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift_acks: Vec<DriftAck>,
+    /// Copies of data apply set aside before destroying it (snapshots, backup tables).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<BackupRecord>,
+    /// Creates apply started but has not recorded yet (see `crate::plan::adopt`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingCreate>,
+}
+
+/// An intent, written before a provider is asked to create an object: if strata dies between the
+/// create and the state write, the next plan finds the object by `import_id` and adopts it
+/// instead of creating a twin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub provider: String,
+    /// What the provider's import accepts for the object the create makes (its deterministic name).
+    pub import_id: String,
+    pub recorded_at: String,
+}
+
+/// Where one applied change copied data aside, and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupRecord {
+    pub address: String,
+    /// As the provider described it at plan time ("RDS snapshot db-pre-replace-...").
+    pub location: String,
+    /// RFC 3339, UTC.
+    pub taken_at: String,
 }
 
 /// Known drift on one resource (or one attribute of it) that does not fail a drift run until
@@ -60,6 +95,10 @@ pub struct ResourceState {
     pub sensitive_attributes: BTreeSet<String>,
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// `lifecycle.prevent_destroy` as last applied: kept when the block leaves the configuration,
+    /// so only an apply that sets it false lifts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +125,8 @@ impl State {
             resources: vec![],
             outputs: BTreeMap::new(),
             drift_acks: vec![],
+            backups: vec![],
+            pending: vec![],
         }
     }
 
@@ -93,9 +134,9 @@ impl State {
         self.resources.iter().find(|r| r.address() == *address)
     }
 
-    /// Records a resource's attributes, replacing what was there.
+    /// Records a resource's attributes, replacing what was there (its `prevent_destroy` stays).
     pub fn put(&mut self, address: &Address, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<Address>) {
-        self.remove(address);
+        let prevent_destroy = self.remove(address).is_some_and(|old| old.prevent_destroy);
         self.resources.push(ResourceState {
             address: address.to_string(),
             mode: if address.mode == Mode::Data { StateMode::Data } else { StateMode::Managed },
@@ -105,7 +146,23 @@ impl State {
             attributes: value.to_json(),
             sensitive_attributes: sensitive,
             dependencies: dependencies.iter().map(Address::to_string).collect(),
+            prevent_destroy,
         });
+        self.resources.sort_by_key(ResourceState::address);
+    }
+
+    /// Moves the resource at `old` to `new` (same type), and the dependencies that name it.
+    pub fn rename(&mut self, old: &Address, new: &Address) {
+        let (old_text, new_text) = (old.to_string(), new.to_string());
+        for resource in &mut self.resources {
+            if resource.address() == *old {
+                resource.name = new.name.clone();
+                resource.address = new_text.clone();
+            }
+            for dependency in resource.dependencies.iter_mut().filter(|d| **d == old_text) {
+                *dependency = new_text.clone();
+            }
+        }
         self.resources.sort_by_key(ResourceState::address);
     }
 

@@ -2,7 +2,10 @@
 //! and running the real `strata` binary against them.
 #![allow(dead_code)]
 
+pub mod aws_faults;
+pub mod backend;
 pub mod moto;
+pub mod pgproxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -182,6 +185,16 @@ impl Workdir {
     }
 
     pub fn strata_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = self.command(args, env).output().expect("run strata");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The command `strata_env` runs, for tests that start it themselves (and kill it).
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let (host, port, user) = server();
         let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
         command
@@ -196,12 +209,7 @@ impl Workdir {
         for (key, value) in env {
             command.env(key, value);
         }
-        let output = command.output().expect("run strata");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command
     }
 
     pub fn apply(&self) -> Run {

@@ -41,6 +41,16 @@ impl Moto {
         found.is_ok_and(|out| !out.db_snapshots().is_empty())
     }
 
+    /// Takes a manual snapshot `snapshot` of the instance `identifier` behind strata's back.
+    pub fn create_snapshot(&self, identifier: &str, snapshot: &str) {
+        let create = self.rds.create_db_snapshot().db_instance_identifier(identifier).db_snapshot_identifier(snapshot);
+        self.runtime.block_on(create.send()).expect("create snapshot");
+    }
+
+    pub fn delete_snapshot(&self, snapshot: &str) {
+        self.runtime.block_on(self.rds.delete_db_snapshot().db_snapshot_identifier(snapshot).send()).expect("delete snapshot");
+    }
+
     pub fn parameter_group_exists(&self, name: &str) -> bool {
         let found = self.runtime.block_on(self.rds.describe_db_parameter_groups().db_parameter_group_name(name).send());
         found.is_ok_and(|out| !out.db_parameter_groups().is_empty())
@@ -118,5 +128,20 @@ impl Moto {
             .vpc_security_group_ids(security_group)
             .db_parameter_group_name(parameter_group);
         self.runtime.block_on(create.send()).expect("create instance");
+    }
+}
+
+/// Counting what exists, for tests that must find nothing created twice.
+impl Moto {
+    pub fn subnet_group_exists(&self, name: &str) -> bool {
+        let found = self.runtime.block_on(self.rds.describe_db_subnet_groups().db_subnet_group_name(name).send());
+        found.is_ok_and(|out| !out.db_subnet_groups().is_empty())
+    }
+
+    /// How many security groups (in any VPC) are called `name`.
+    pub fn security_group_count(&self, name: &str) -> usize {
+        let filter = Filter::builder().name("group-name").values(name).build();
+        let groups = self.runtime.block_on(self.ec2.describe_security_groups().filters(filter).send()).expect("describe security groups");
+        groups.security_groups().len()
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -21,6 +22,11 @@ use strata_provider_sdk::{ProviderError, Value};
 /// Attempts per call when the block does not set `max_retries`: throttling and 5xx answers are
 /// retried this many times in all, with the SDK's exponential backoff.
 const DEFAULT_MAX_RETRIES: u32 = 4;
+
+/// The SDK standard retry's first backoff ceiling when the block does not set
+/// `retry_backoff_ms`: retry n of a throttled or 5xx call waits a random time up to this times
+/// 2^(n-1), at most 20 s ("full jitter").
+const DEFAULT_RETRY_BACKOFF_MS: u64 = 1000;
 
 /// The SDK clients every resource module talks through.
 #[derive(Clone, Debug)]
@@ -83,6 +89,7 @@ struct Settings {
     profile: Option<String>,
     credentials: Option<(String, String)>,
     max_retries: u32,
+    retry_backoff: Duration,
     rds_endpoint: Option<String>,
     ec2_endpoint: Option<String>,
 }
@@ -103,22 +110,17 @@ impl Settings {
                     .with_hint("set both, or neither to use the standard credential chain (AWS_ACCESS_KEY_ID, profiles, instance roles)"))
             }
         };
-        let max_retries = match config.get("max_retries").filter(|v| !v.is_null()) {
-            Some(value) => value
-                .as_i64()
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n <= 100)
-                .ok_or_else(|| {
-                    ProviderError::new("max_retries must be a whole number from 0 to 100")
-                })?,
-            None => DEFAULT_MAX_RETRIES,
-        };
+        let max_retries =
+            whole_number(config, "max_retries", 0..=100)?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
+        let retry_backoff_ms = whole_number(config, "retry_backoff_ms", 1..=20_000)?
+            .unwrap_or(DEFAULT_RETRY_BACKOFF_MS);
         let endpoints = config.get("endpoints").cloned().unwrap_or_default();
         Ok(Settings {
             region: text("region"),
             profile: text("profile"),
             credentials,
             max_retries,
+            retry_backoff: Duration::from_millis(retry_backoff_ms),
             rds_endpoint: endpoints
                 .get_str("rds")
                 .filter(|s| !s.is_empty())
@@ -129,6 +131,39 @@ impl Settings {
                 .map(str::to_owned),
         })
     }
+
+    /// The SDK's standard retry: throttling codes (`Throttling`, `RequestLimitExceeded`, ...),
+    /// 5xx answers and timeouts are retried with exponential backoff and full jitter, within a
+    /// client-wide retry quota; other errors are not.
+    fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_retries + 1)
+            .with_initial_backoff(self.retry_backoff)
+    }
+}
+
+/// The block's `key` as a whole number within `range`; `None` when unset.
+fn whole_number(
+    config: &Value,
+    key: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ProviderError> {
+    let Some(value) = config.get(key).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    value
+        .as_i64()
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| range.contains(n))
+        .map(Some)
+        .ok_or_else(|| {
+            ProviderError::new(format!(
+                "{key} must be a whole number from {} to {}, not {}",
+                range.start(),
+                range.end(),
+                crate::diff::show(value)
+            ))
+        })
 }
 
 /// Builds the clients from the provider block (null: all defaults). Unset values come from the
@@ -139,8 +174,8 @@ pub async fn build_clients(
     counter: &CallCounter,
 ) -> Result<Clients, ProviderError> {
     let settings = Settings::from_value(config)?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_retries + 1));
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(settings.retry_config());
     if let Some(region) = settings.region {
         loader = loader.region(Region::new(region));
     }
@@ -177,6 +212,8 @@ pub async fn build_clients(
 
 #[cfg(test)]
 mod tests {
+    use aws_config::retry::RetryMode;
+
     use super::*;
 
     #[test]
@@ -196,5 +233,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn retry_settings_are_read_and_bounded() {
+        let config = Value::object([
+            ("max_retries", Value::int(2)),
+            ("retry_backoff_ms", Value::int(25)),
+        ]);
+        let settings = Settings::from_value(&config).map_err(|e| e.message);
+        let retry = settings.map(|s| s.retry_config());
+        assert_eq!(
+            retry
+                .as_ref()
+                .map(|r| (r.mode(), r.max_attempts(), r.initial_backoff())),
+            Ok((RetryMode::Standard, 3, Duration::from_millis(25)))
+        );
+        for (key, bad) in [
+            ("max_retries", -1),
+            ("max_retries", 101),
+            ("retry_backoff_ms", 0),
+        ] {
+            let config = Value::object([(key, Value::int(bad))]);
+            assert!(
+                Settings::from_value(&config).is_err_and(|e| e.message.starts_with(key)),
+                "{key} = {bad}"
+            );
+        }
     }
 }

@@ -84,6 +84,13 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
             "the subnet group's subnets must cover at least two availability zones of the instance's VPC"
         }
         "InvalidPermission.Duplicate" => "the rule already exists on the group (perhaps added by hand): remove it there or from the configuration",
+        // The SDK retried these with backoff (see `config`) before they reached here.
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
+            "AWS was still throttling the call after strata's retries: apply again in a minute (what is done is recorded), or raise max_retries / retry_backoff_ms in the provider \"aws\" block"
+        }
+        "InternalFailure" | "InternalError" | "ServiceUnavailable" | "Unavailable" => {
+            "AWS kept failing on its side after strata's retries: this is usually transient, so apply again (what is done is recorded); check the AWS Health Dashboard if it persists"
+        }
         _ => return None,
     })
 }
@@ -112,6 +119,8 @@ mod tests {
     fn common_codes_have_hints() {
         assert!(hint_for_code("DBInstanceAlreadyExists").is_some());
         assert!(hint_for_code("AccessDenied").is_some());
+        assert!(hint_for_code("Throttling").is_some_and(|h| h.contains("max_retries")));
+        assert!(hint_for_code("InternalFailure").is_some());
         assert!(hint_for_code("Whatever").is_none());
     }
 }

@@ -2,7 +2,9 @@
 //! refresh each resource type uses, so an imported object has exactly refresh's shape.
 //!
 //! Owns which attribute an import id fills for each type (an instance's identifier, a security
-//! group's id, a parameter or subnet group's name). It reads only; it must not change anything.
+//! group's id or name, a parameter or subnet group's name), and the id of the object a create
+//! would make, for adopting it after an interrupted apply. It reads only; it must not change
+//! anything.
 
 use strata_provider_sdk::{ProviderError, Value};
 
@@ -27,4 +29,38 @@ pub async fn find(
         .await?
         .pop()
         .flatten())
+}
+
+/// The import id of the object a create of `planned` makes: its identifier or name.
+pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
+    let key = match type_name {
+        "aws_db_instance" => "identifier",
+        "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
+        "aws_security_group" => return security_group::adoption_id(planned),
+        _ => return None,
+    };
+    planned.get_str(key).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adoption_ids_name_the_object_a_create_makes() {
+        let group = Value::object([
+            ("name", Value::from("db")),
+            ("vpc_id", Value::from("vpc-1")),
+        ]);
+        assert_eq!(
+            adoption_id("aws_security_group", &group).as_deref(),
+            Some("vpc-1/db")
+        );
+        let instance = Value::object([("identifier", Value::from("main"))]);
+        assert_eq!(
+            adoption_id("aws_db_instance", &instance).as_deref(),
+            Some("main")
+        );
+        assert_eq!(adoption_id("aws_db_subnet_group", &Value::Null), None);
+    }
 }

@@ -43,6 +43,8 @@ pub struct AwsProvider {
     calls: CallCounter,
     /// Passwords seen by plan, for the apply that follows (see `secrets`).
     vault: Vault,
+    /// Instances plan decided to replace, for the delete that starts each replace.
+    replacements: rds_instance::Replacements,
 }
 
 impl Default for AwsProvider {
@@ -58,6 +60,7 @@ impl AwsProvider {
             clients: OnceLock::new(),
             calls: CallCounter::default(),
             vault: Vault::default(),
+            replacements: rds_instance::Replacements::default(),
         }
     }
 
@@ -130,10 +133,16 @@ impl Provider for AwsProvider {
         import::find(self.clients()?, type_name, id).await
     }
 
+    fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
+        import::adoption_id(type_name, planned)
+    }
+
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
         let prior = request.prior.as_ref();
         match request.type_name.as_str() {
-            "aws_db_instance" => rds_instance::plan(&self.vault, prior, &request.desired),
+            "aws_db_instance" => {
+                rds_instance::plan(&self.vault, &self.replacements, prior, &request.desired)
+            }
             "aws_db_parameter_group" => Ok(parameter_group::plan(prior, &request.desired)),
             "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
@@ -149,7 +158,11 @@ impl Provider for AwsProvider {
                 ProviderError::new(format!("nothing to delete for {}", request.type_name))
             })?;
             return match request.type_name.as_str() {
-                "aws_db_instance" => rds_instance::delete(clients, prior).await,
+                "aws_db_instance" => {
+                    return rds_instance::delete(clients, &self.replacements, prior)
+                        .await
+                        .map(|()| Value::Null)
+                }
                 "aws_db_parameter_group" => parameter_group::delete(clients, prior).await,
                 "aws_security_group" => security_group::delete(clients, prior).await,
                 "aws_db_subnet_group" => subnet_group::delete(clients, prior).await,

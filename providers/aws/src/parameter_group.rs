@@ -20,6 +20,8 @@ use crate::{errors, rds_tags, schema};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 const DEFAULT_APPLY_METHOD: &str = "immediate";
+/// The apply method of static parameters (and of dynamic ones held back): no effect until reboot.
+const PENDING_REBOOT: &str = "pending-reboot";
 /// ModifyDBParameterGroup and ResetDBParameterGroup take at most 20 parameters per call.
 const BATCH: usize = 20;
 
@@ -225,6 +227,21 @@ impl ParamChange {
         self.set.is_empty() && self.reset.is_empty()
     }
 
+    /// What setting parameters that apply at the next reboot means for the instances using the
+    /// group (a `data_loss` line, as the reboot loses connections and open transactions).
+    fn reboot_needed(&self, group: &str) -> Option<String> {
+        let pending: Vec<String> = self
+            .set
+            .iter()
+            .filter(|p| p.apply_method == PENDING_REBOOT)
+            .map(|p| format!("{} = {}", p.name, diff::show(&p.value)))
+            .collect();
+        (!pending.is_empty()).then(|| format!(
+            "parameter group {group}: {} take effect only when each instance using the group reboots, which strata does not do: each reboot drops every connection and rolls back open transactions (downtime of minutes)",
+            pending.join(", ")
+        ))
+    }
+
     fn operations(&self, group: &str) -> Vec<String> {
         let set = self.set.chunks(BATCH).map(|chunk| {
             let items: Vec<String> = chunk
@@ -300,7 +317,10 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
                 name,
             ));
         }
-        diff::finish(planned, operations)
+        PlannedChange {
+            data_loss: parameters.reboot_needed(name).into_iter().collect(),
+            ..diff::finish(planned, operations)
+        }
     })
 }
 
@@ -478,6 +498,20 @@ mod tests {
                 "ResetDBParameterGroup pg: b".to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn pending_reboot_parameters_say_instances_must_reboot() {
+        let prior = group(&[("a", "1", "immediate"), ("b", "2", "pending-reboot")]);
+        let desired = group(&[("a", "5", "immediate"), ("b", "3", "pending-reboot")]);
+        let change = plan(Some(&prior), &desired);
+        assert_eq!(change.data_loss.len(), 1, "{change:?}");
+        assert!(
+            change.data_loss[0].starts_with("parameter group pg: b = 3 take effect only when each instance using the group reboots"),
+            "{change:?}"
+        );
+        let dynamic_only = group(&[("a", "5", "immediate"), ("b", "2", "pending-reboot")]);
+        assert!(plan(Some(&prior), &dynamic_only).data_loss.is_empty());
     }
 
     #[test]

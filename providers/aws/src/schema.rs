@@ -54,6 +54,12 @@ fn provider_block() -> Block {
             A::optional(Type::Number)
                 .describe("retries of throttled or failed (5xx) calls, default 4"),
         )
+        .attribute(
+            "retry_backoff_ms",
+            A::optional(Type::Number).describe(
+                "first retry's backoff ceiling in ms (1 to 20000), doubling per retry up to 20 s, with full jitter; default 1000",
+            ),
+        )
         .block("endpoints", NestedBlock::single(endpoints))
 }
 

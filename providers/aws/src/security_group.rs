@@ -69,7 +69,18 @@ async fn describe(
         .name("group-id")
         .set_values(Some(ids))
         .build();
-    let request = clients.ec2.describe_security_groups().filters(filter);
+    describe_matching(clients, vec![filter]).await
+}
+
+/// The live groups matching every filter, in one paginated call, keyed by id.
+async fn describe_matching(
+    clients: &Clients,
+    filters: Vec<Filter>,
+) -> Result<BTreeMap<String, SecurityGroup>, ProviderError> {
+    let request = clients
+        .ec2
+        .describe_security_groups()
+        .set_filters(Some(filters));
     Ok(collect_by_name!(
         request.into_paginator().send(),
         "ec2:DescribeSecurityGroups",
@@ -100,15 +111,52 @@ pub async fn refresh(
 }
 
 /// The live group `id` names, for `strata import`, egress rules included: a configuration without
-/// egress blocks leaves them alone (see `plan`), one with them compares them.
+/// egress blocks leaves them alone (see `plan`), one with them compares them. `id` is a group id
+/// (`sg-...`), or a group name, optionally as `VPC_ID/NAME` (what [`adoption_id`] gives).
 pub async fn import(clients: &Clients, id: &str) -> Result<Option<Value>, ProviderError> {
-    let live = describe(clients, vec![id.to_owned()]).await?;
-    Ok(live.get(id).map(|group| {
+    let live = if id.starts_with("sg-") {
+        describe(clients, vec![id.to_owned()]).await?
+    } else {
+        describe_matching(clients, name_filters(id)).await?
+    };
+    if live.len() > 1 {
+        return Err(ProviderError::new(format!(
+            "{} security groups are called \"{id}\"",
+            live.len()
+        ))
+        .with_hint("import by group id (sg-...), or as VPC_ID/NAME"));
+    }
+    Ok(live.values().next().map(|group| {
+        let group_id = group.group_id().unwrap_or_default();
         let mut value = to_value(group, &Value::Null);
-        let egress = sg_rules::from_sdk(group.ip_permissions_egress(), id);
-        value.set("egress", Value::List(sg_rules::shape(&egress, &[], Some(id))));
+        let egress = sg_rules::from_sdk(group.ip_permissions_egress(), group_id);
+        value.set(
+            "egress",
+            Value::List(sg_rules::shape(&egress, &[], Some(group_id))),
+        );
         value
     }))
+}
+
+/// Filters finding a group by `NAME` or `VPC_ID/NAME`.
+fn name_filters(id: &str) -> Vec<Filter> {
+    let (vpc, name) = match id.split_once('/') {
+        Some((vpc, name)) => (Some(vpc), name),
+        None => (None, id),
+    };
+    let by_name = Filter::builder().name("group-name").values(name).build();
+    let by_vpc = vpc.map(|vpc| Filter::builder().name("vpc-id").values(vpc).build());
+    std::iter::once(by_name).chain(by_vpc).collect()
+}
+
+/// The import id of the group a create of `planned` makes: `VPC_ID/NAME` (group names are
+/// unique per VPC), or `NAME` when it goes to the default VPC.
+pub fn adoption_id(planned: &Value) -> Option<String> {
+    let name = planned.get_str("name")?;
+    Some(match planned.get_str("vpc_id") {
+        Some(vpc) => format!("{vpc}/{name}"),
+        None => name.to_owned(),
+    })
 }
 
 /// The live group as a state value, its rules in the shape `shape_of` gives them.

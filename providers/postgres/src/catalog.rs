@@ -56,7 +56,7 @@ pub struct Catalog<'a> {
     pub queries: &'a AtomicUsize,
 }
 
-async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
+pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
     catalog.queries.fetch_add(1, Ordering::Relaxed);
     catalog.client.query(sql, &[]).await.map_err(|err| ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err))))
 }
@@ -153,6 +153,7 @@ async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
             default: row.get(4),
             identity,
             comment: row.get(6),
+            renamed_from: None,
         });
     }
     Ok(())

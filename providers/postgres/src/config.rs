@@ -106,19 +106,26 @@ impl ConnSettings {
 
     /// Opens a connection; its driver task runs in the background until the client is dropped.
     pub async fn connect(&self) -> Result<Client, ProviderError> {
+        self.connect_telling_refusals().await.map_err(|(error, _)| error)
+    }
+
+    /// `connect`, saying with a failure whether the server refused (answered: bad credentials, no
+    /// such database; trying again cannot help) rather than could not be reached (which may pass).
+    pub async fn connect_telling_refusals(&self) -> Result<Client, (ProviderError, bool)> {
         let config = self.driver_config();
         let failed = |err: tokio_postgres::Error| {
-            ProviderError::new(format!("cannot connect to PostgreSQL at {}: {}", self.describe(), describe_error(&err))).with_hint(format!(
+            let error = ProviderError::new(format!("cannot connect to PostgreSQL at {}: {}", self.describe(), describe_error(&err))).with_hint(format!(
                 "check that the server is running and accepts TCP connections on {}:{}, and that the provider \"postgres\" block (or PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) names the right server and credentials",
                 self.host, self.port
-            ))
+            ));
+            (error, err.as_db_error().is_some())
         };
         if self.sslmode == "disable" {
             let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
             tokio::spawn(connection);
             return Ok(client);
         }
-        let (client, connection) = config.connect(self.tls()?).await.map_err(failed)?;
+        let (client, connection) = config.connect(self.tls().map_err(|error| (error, true))?).await.map_err(failed)?;
         tokio::spawn(connection);
         Ok(client)
     }

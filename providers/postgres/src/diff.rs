@@ -7,37 +7,56 @@
 use strata_provider_sdk::{Action, PlannedChange, Value};
 
 use crate::ddl::{self, ident, literal, qualified};
-use crate::model::{Column, Enum, Extension, Schema, Table, TableIndex};
+use crate::guards::Guards;
+use crate::model::{truncate_identifier, Column, Enum, Extension, Schema, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
+/// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
+#[derive(Debug, Default)]
+pub struct TableFacts {
+    /// Columns being added whose default calls a volatile function (`random()`, `clock_timestamp()`):
+    /// PostgreSQL must rewrite the table to fill them.
+    pub volatile_defaults: Vec<String>,
+}
+
 /// A table's change. `normalized` is `desired` in PostgreSQL's spelling, when a shadow could be made.
-pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>) -> PlannedChange {
-    let Some(prior) = prior else {
+pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>, guards: &Guards, facts: &TableFacts) -> PlannedChange {
+    let Some(original) = prior else {
         return change(Action::Create, desired.to_value(), ddl::create_table(desired));
     };
-    if prior.name != desired.name {
-        let mut statements = vec![format!("DROP TABLE {}", qualified(&prior.schema, &prior.name))];
-        statements.extend(ddl::create_table(desired));
-        let mut planned = change(Action::Replace, desired.to_value(), statements);
-        planned.replace_because = vec!["name".into()];
-        planned.data_loss = vec![table_dropped(prior)];
-        return planned;
-    }
     let compare = normalized.cloned().unwrap_or_else(|| desired.clone());
     let local = normalized.is_none();
+    // Messages name the table as it is called once the change is made.
+    let id = desired.id();
     let mut statements = Vec::new();
-    let mut table_sql = qualified(&prior.schema, &prior.name);
-    if prior.schema != desired.schema {
+    let mut table_sql = qualified(&original.schema, &original.name);
+    if original.name != desired.name {
+        statements.push(format!("ALTER TABLE {table_sql} RENAME TO {}", ident(&desired.name)));
+        if !original.primary_key.is_empty() {
+            // PostgreSQL keeps the key's name; strata names it after the table (and drops it by that name).
+            let (old, new) = (pkey_name(&original.name), pkey_name(&desired.name));
+            statements.push(format!("ALTER INDEX IF EXISTS {} RENAME TO {}", qualified(&original.schema, &old), ident(&new)));
+        }
+        table_sql = qualified(&original.schema, &desired.name);
+    }
+    if original.schema != desired.schema {
         statements.push(format!("ALTER TABLE {table_sql} SET SCHEMA {}", ident(&desired.schema)));
         table_sql = qualified(&desired.schema, &desired.name);
     }
     let alter = |sql: String| format!("ALTER TABLE {table_sql} {sql}");
+    let renames = renamed_columns(original, desired);
+    statements.extend(renames.iter().map(|(old, new)| alter(format!("RENAME COLUMN {} TO {}", ident(old), ident(new)))));
+    // From here on the live table is compared as it is once its columns and constraints are renamed.
+    let mut renamed = with_columns_renamed(original, &renames);
+    statements.extend(rename_constraints(&mut renamed, &compare, &table_sql));
+    let prior = &renamed;
     let mut planned = desired.clone();
+    let mut locking = Vec::new();
 
     // Drop what is gone or changed first, so that re-adding under the same name works.
     let pk_changed = prior.primary_key != compare.primary_key;
     if pk_changed && !prior.primary_key.is_empty() {
-        statements.push(alter(format!("DROP CONSTRAINT {}", ident(&format!("{}_pkey", prior.name)))));
+        statements.push(alter(format!("DROP CONSTRAINT {}", ident(&pkey_name(&desired.name)))));
     }
     for fk in &prior.foreign_keys {
         if compare.foreign_keys.iter().all(|f| f != fk) {
@@ -53,24 +72,41 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
     }
 
     let mut data_loss = Vec::new();
+    let mut backups = Vec::new();
+    let mut backup_statements: Vec<String> = Vec::new();
     for column in prior.columns.iter().filter(|c| desired.columns.iter().all(|d| d.name != c.name)) {
+        let backup = guards.backup_column(original, &column.name);
+        backup_statements.extend(backup.statements.into_iter().filter(|s| !backup_statements.contains(s)).collect::<Vec<_>>());
+        backups.extend(backup.location);
         statements.push(alter(format!("DROP COLUMN {}", ident(&column.name))));
-        data_loss.push(format!("drops column {}.{}.{} and the data in it", prior.schema, prior.name, column.name));
+        data_loss.push(format!("drops column {id}.{} and the data in it", column.name));
     }
     let mut columns = Vec::new();
     for (wanted, normal) in desired.columns.iter().zip(&compare.columns) {
         match prior.columns.iter().find(|c| c.name == wanted.name) {
             None => {
                 statements.push(alter(format!("ADD COLUMN {}", ddl::column_definition(wanted))));
+                if wanted.identity.is_some() || is_serial(&wanted.type_name) || facts.volatile_defaults.contains(&wanted.name) {
+                    locking.push(format!("rewrites {id} under an ACCESS EXCLUSIVE lock to fill new column {} from a volatile default: reads and writes wait", wanted.name));
+                }
                 columns.push(wanted.clone());
             }
             Some(live) => {
                 let (column, sql) = column_changes(live, wanted, normal, local);
                 if column.type_name != live.type_name && narrows(&live.type_name, &column.type_name) {
                     data_loss.push(format!(
-                        "changes column {}.{}.{} from {} to {}: values that do not fit are cut or rounded",
-                        prior.schema, prior.name, live.name, live.type_name, column.type_name
+                        "changes column {id}.{} from {} to {}: values that do not fit are cut or rounded",
+                        live.name, live.type_name, column.type_name
                     ));
+                }
+                if column.type_name != live.type_name && rewrites(&live.type_name, &normal.type_name) {
+                    locking.push(format!(
+                        "rewrites {id} under an ACCESS EXCLUSIVE lock to change column {} from {} to {}: reads and writes wait",
+                        live.name, live.type_name, normal.type_name
+                    ));
+                }
+                if live.nullable && !column.nullable {
+                    locking.push(format!("scans {id} under an ACCESS EXCLUSIVE lock to check that column {} holds no NULL: reads and writes wait", live.name));
                 }
                 statements.extend(sql.into_iter().map(&alter));
                 statements.extend(column.comment.ne(&live.comment).then(|| ddl::column_comment(&table_sql, &column)));
@@ -82,29 +118,44 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
     columns.sort_by_key(|c| prior.columns.iter().position(|p| p.name == c.name).unwrap_or(usize::MAX));
     planned.columns = columns;
 
+    let builds_under_lock = |what: String| format!("builds {what} on {id} under an ACCESS EXCLUSIVE lock: reads and writes wait");
     if pk_changed && !compare.primary_key.is_empty() {
         statements.push(alter(format!("ADD {}", ddl::primary_key_definition(desired))));
+        locking.push(builds_under_lock("the primary key's index".into()));
     }
     for (unique, normal) in desired.uniques.iter().zip(&compare.uniques) {
         if !prior.uniques.contains(normal) {
             statements.push(alter(format!("ADD {}", ddl::unique_definition(unique))));
+            locking.push(builds_under_lock(format!("unique constraint {}'s index", unique.name)));
         }
     }
+    let mut validations = Vec::new();
     for (index, check) in desired.checks.iter().enumerate() {
         match prior.checks.iter().find(|c| *c == &compare.checks[index]) {
             Some(live) => planned.checks[index] = live.clone(),
-            None => statements.push(alter(format!("ADD {}", ddl::check_definition(check)))),
+            None => {
+                statements.push(alter(format!("ADD {} NOT VALID", ddl::check_definition(check))));
+                validations.push(alter(validate(&check.name)));
+            }
         }
     }
     for fk in &compare.foreign_keys {
         if !prior.foreign_keys.contains(fk) {
-            statements.push(alter(format!("ADD {}", ddl::foreign_key_definition(fk))));
+            statements.push(alter(format!("ADD {} NOT VALID", ddl::foreign_key_definition(fk))));
+            validations.push(alter(validate(&fk.name)));
         }
     }
+    statements.extend(validations);
     for (position, index) in desired.indexes.iter().enumerate() {
         match prior.indexes.iter().find(|i| *i == &compare.indexes[position]) {
             Some(live) => planned.indexes[position] = live.clone(),
-            None => statements.push(ddl::create_index(index, &table_sql, false)),
+            None => {
+                statements.push(ddl::create_index(index, &table_sql, false));
+                locking.push(format!(
+                    "builds index {} on {id} under a SHARE lock: writes wait until it is built (a postgres_index with concurrently = true does not block them)",
+                    index.name
+                ));
+            }
         }
     }
     if prior.comment != desired.comment {
@@ -112,7 +163,81 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>)
         statements.push(format!("COMMENT ON TABLE {table_sql} IS {text}"));
     }
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
-    PlannedChange { data_loss, ..change(action, planned.to_value(), statements) }
+    backup_statements.extend(statements);
+    PlannedChange { data_loss, locking, backups, ..change(action, planned.to_value(), backup_statements) }
+}
+
+/// `VALIDATE CONSTRAINT`, which the guards run in a transaction of its own after the `NOT VALID`
+/// add: it checks the existing rows under a SHARE UPDATE EXCLUSIVE lock only.
+fn validate(constraint: &str) -> String {
+    format!("VALIDATE CONSTRAINT {} -- checks existing rows in its own transaction, under a lock that lets reads and writes go on", ident(constraint))
+}
+
+/// The columns to rename, old name to new: those whose `renamed_from` names a live column, when
+/// no live column has the new name yet (after the rename, `renamed_from` is a no-op).
+fn renamed_columns(prior: &Table, desired: &Table) -> Vec<(String, String)> {
+    let live = |name: &str| prior.columns.iter().any(|c| c.name == name);
+    desired
+        .columns
+        .iter()
+        .filter_map(|c| c.renamed_from.as_ref().filter(|old| live(old) && !live(&c.name)).map(|old| (old.clone(), c.name.clone())))
+        .collect()
+}
+
+/// The primary key's name as strata creates it.
+fn pkey_name(table: &str) -> String {
+    truncate_identifier(format!("{table}_pkey"))
+}
+
+/// Renames the constraints and indexes of `live` that `wanted` has under another name but
+/// otherwise the same (a default name that follows the table's, a name changed in the
+/// configuration), so they are kept instead of dropped and built again; gives the statements.
+fn rename_constraints(live: &mut Table, wanted: &Table, table_sql: &str) -> Vec<String> {
+    let constraint = |(old, new): (String, String)| format!("ALTER TABLE {table_sql} RENAME CONSTRAINT {} TO {}", ident(&old), ident(&new));
+    let schema = wanted.schema.clone();
+    let index = |(old, new): (String, String)| format!("ALTER INDEX {} RENAME TO {}", qualified(&schema, &old), ident(&new));
+    let mut statements: Vec<String> = renamed(&mut live.uniques, &wanted.uniques, |u| &u.name, |u, n| u.name = n).into_iter().map(constraint).collect();
+    statements.extend(renamed(&mut live.checks, &wanted.checks, |c| &c.name, |c, n| c.name = n).into_iter().map(constraint));
+    statements.extend(renamed(&mut live.foreign_keys, &wanted.foreign_keys, |f| &f.name, |f, n| f.name = n).into_iter().map(constraint));
+    statements.extend(renamed(&mut live.indexes, &wanted.indexes, |i| &i.name, |i, n| i.name = n).into_iter().map(index));
+    statements
+}
+
+/// Gives each item of `live` that `wanted` has only under another (unused) name that name, and
+/// says which (old, new) names changed.
+fn renamed<T: Clone + PartialEq>(live: &mut [T], wanted: &[T], name: fn(&T) -> &str, set_name: fn(&mut T, String)) -> Vec<(String, String)> {
+    let mut renames = Vec::new();
+    for position in 0..live.len() {
+        if wanted.contains(&live[position]) {
+            continue;
+        }
+        let twin = wanted.iter().find(|w| {
+            let mut candidate = live[position].clone();
+            set_name(&mut candidate, name(w).to_owned());
+            candidate == **w && live.iter().all(|l| name(l) != name(w))
+        });
+        if let Some(new) = twin.map(|w| name(w).to_owned()) {
+            renames.push((name(&live[position]).to_owned(), new.clone()));
+            set_name(&mut live[position], new);
+        }
+    }
+    renames
+}
+
+/// `table` as it is once `renames` ran: columns, keys and index columns under their new names.
+fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
+    let rename = |name: &mut String| {
+        if let Some((_, new)) = renames.iter().find(|(old, _)| old == name) {
+            *name = new.clone();
+        }
+    };
+    let mut renamed = table.clone();
+    renamed.columns.iter_mut().for_each(|c| rename(&mut c.name));
+    renamed.primary_key.iter_mut().for_each(rename);
+    renamed.uniques.iter_mut().flat_map(|u| u.columns.iter_mut()).for_each(rename);
+    renamed.foreign_keys.iter_mut().flat_map(|f| f.columns.iter_mut()).for_each(rename);
+    renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())).for_each(rename);
+    renamed
 }
 
 fn table_dropped(table: &Table) -> String {
@@ -129,6 +254,21 @@ fn narrows(from: &str, to: &str) -> bool {
         None => true,
         Some(old) => old.iter().zip(&limits).any(|(old, new)| old > new) || limits.len() < old.len(),
     }
+}
+
+/// Whether changing a column from type `from` to type `to` rewrites the table. Only a change
+/// PostgreSQL can make by editing the catalog does not: the same type with a larger or no length
+/// or precision limit, or between `text` and `varchar` without one getting shorter.
+fn rewrites(from: &str, to: &str) -> bool {
+    let base = |type_name: &str| type_alias(type_name).split('(').next().unwrap_or_default().trim().to_owned();
+    let (from_base, to_base) = (base(from), base(to));
+    let texts = ["text", "character varying"];
+    let compatible = from_base == to_base || (texts.contains(&from_base.as_str()) && texts.contains(&to_base.as_str()));
+    if !compatible || narrows(from, to) {
+        return true;
+    }
+    // numeric's scale cannot change without rewriting the values.
+    from_base == "numeric" && matches!((type_modifiers(from), type_modifiers(to)), (Some(old), Some(new)) if old.get(1) != new.get(1))
 }
 
 /// The numbers in a type's modifier: `numeric(10,2)` gives `[10, 2]`; `None` without one.
@@ -296,21 +436,26 @@ fn change(action: Action, planned: Value, operations: Vec<String>) -> PlannedCha
     PlannedChange { operations, ..PlannedChange::new(action, planned) }
 }
 
-/// What deleting an object will run and lose.
-pub fn plan_delete(type_name: &str, prior: &Value) -> Result<PlannedChange, strata_provider_sdk::ProviderError> {
-    let mut planned = change(Action::Delete, Value::Null, drop_statements(type_name, prior)?);
+/// What deleting an object will run, lose and copy aside.
+pub fn plan_delete(type_name: &str, prior: &Value, guards: &Guards) -> Result<PlannedChange, strata_provider_sdk::ProviderError> {
+    let mut planned = change(Action::Delete, Value::Null, drop_statements(type_name, prior, guards)?);
     if type_name == "postgres_table" {
-        planned.data_loss = vec![table_dropped(&Table::from_value(prior)?)];
+        let table = Table::from_value(prior)?;
+        planned.data_loss = vec![table_dropped(&table)];
+        planned.backups = guards.backup_table(&table).location.into_iter().collect();
     }
     Ok(planned)
 }
 
-/// The statements that delete an object.
-pub fn drop_statements(type_name: &str, prior: &Value) -> Result<Vec<String>, strata_provider_sdk::ProviderError> {
-    Ok(match type_name {
+/// The statements that delete an object, as they run (see [`Guards::sequence`]); a table is
+/// copied aside first when `backup_before_drop` is on.
+pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Result<Vec<String>, strata_provider_sdk::ProviderError> {
+    let statements = match type_name {
         "postgres_table" => {
             let table = Table::from_value(prior)?;
-            vec![format!("DROP TABLE {}", qualified(&table.schema, &table.name))]
+            let mut statements = guards.backup_table(&table).statements;
+            statements.push(format!("DROP TABLE {}", qualified(&table.schema, &table.name)));
+            statements
         }
         "postgres_index" => {
             let index = TableIndex::from_value(prior)?;
@@ -323,12 +468,14 @@ pub fn drop_statements(type_name: &str, prior: &Value) -> Result<Vec<String>, st
         "postgres_schema" => vec![format!("DROP SCHEMA {}", ident(&Schema::from_value(prior)?.name))],
         "postgres_extension" => vec![format!("DROP EXTENSION {}", ident(&Extension::from_value(prior)?.name))],
         other => return Err(strata_provider_sdk::ProviderError::new(format!("unknown resource type {other}"))),
-    })
+    };
+    Ok(guards.sequence(statements))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Check, ForeignKey, Index, Unique};
 
     fn status(values: &[&str]) -> Enum {
         Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
@@ -361,5 +508,154 @@ mod tests {
         assert!(!narrows("character varying(200)", "character varying(300)"));
         assert!(!narrows("character varying(200)", "text"));
         assert!(!narrows("integer", "bigint"));
+    }
+
+    fn column(name: &str, type_name: &str) -> Column {
+        Column { name: name.into(), type_name: type_name.into(), nullable: true, default: None, identity: None, comment: None, renamed_from: None }
+    }
+
+    fn users(columns: Vec<Column>) -> Table {
+        let mut id = column("id", "integer");
+        id.nullable = false;
+        Table {
+            schema: "public".into(),
+            name: "users".into(),
+            comment: None,
+            primary_key: vec!["id".into()],
+            columns: std::iter::once(id).chain(columns).collect(),
+            uniques: vec![],
+            checks: vec![],
+            foreign_keys: vec![],
+            indexes: vec![],
+        }
+    }
+
+    fn plan(prior: &Table, desired: &Table) -> PlannedChange {
+        table(Some(prior), desired, None, &Guards::default(), &TableFacts::default())
+    }
+
+    #[test]
+    fn type_changes_that_rewrite_the_table_are_told_apart() {
+        assert!(rewrites("integer", "bigint"));
+        assert!(rewrites("text", "integer"));
+        assert!(rewrites("text", "character varying(10)"));
+        assert!(rewrites("numeric(10,2)", "numeric(10,3)"));
+        assert!(!rewrites("character varying(10)", "character varying(20)"));
+        assert!(!rewrites("varchar(10)", "text"));
+        assert!(!rewrites("text", "varchar"));
+        assert!(!rewrites("numeric(10,2)", "numeric(12,2)"));
+    }
+
+    #[test]
+    fn locking_changes_say_what_they_lock() {
+        let prior = users(vec![column("age", "integer"), column("name", "varchar(10)")]);
+        let widened = plan(&prior, &users(vec![column("age", "bigint"), column("name", "varchar(20)")]));
+        assert_eq!(widened.locking.len(), 1, "{:?}", widened.locking);
+        assert!(widened.locking[0].starts_with("rewrites public.users under an ACCESS EXCLUSIVE lock to change column age from integer to bigint"));
+        assert!(widened.data_loss.is_empty());
+
+        let mut required = column("name", "varchar(10)");
+        required.nullable = false;
+        let not_null = plan(&prior, &users(vec![column("age", "integer"), required]));
+        assert_eq!(not_null.operations, ["ALTER TABLE \"public\".\"users\" ALTER COLUMN \"name\" SET NOT NULL"]);
+        assert!(not_null.locking[0].starts_with("scans public.users"), "{:?}", not_null.locking);
+
+        let mut indexed = prior.clone();
+        indexed.indexes.push(Index { name: "users_age".into(), columns: vec!["age".into()], unique: false, using: "btree".into(), predicate: None, include: vec![] });
+        assert!(plan(&prior, &indexed).locking[0].starts_with("builds index users_age on public.users under a SHARE lock"));
+
+        let mut stamped = prior.clone();
+        let mut token = column("token", "uuid");
+        token.default = Some("gen_random_uuid()".into());
+        stamped.columns.push(token);
+        assert!(plan(&prior, &stamped).locking.is_empty(), "a default is volatile only when preflight says so");
+        let facts = TableFacts { volatile_defaults: vec!["token".into()] };
+        let volatile = table(Some(&prior), &stamped, None, &Guards::default(), &facts);
+        assert!(volatile.locking[0].contains("to fill new column token from a volatile default"), "{:?}", volatile.locking);
+
+        let mut added = prior.clone();
+        added.columns.push(column("nickname", "text"));
+        assert!(plan(&prior, &added).locking.is_empty(), "a nullable column without a default is only a catalog change");
+    }
+
+    #[test]
+    fn constraints_on_an_existing_table_are_added_not_valid_then_validated() {
+        let prior = users(vec![column("age", "integer"), column("team_id", "integer")]);
+        let mut desired = prior.clone();
+        desired.checks.push(Check { name: "users_age_check".into(), expression: "age >= 0".into() });
+        desired.foreign_keys.push(ForeignKey {
+            name: "users_team_id_fkey".into(),
+            columns: vec!["team_id".into()],
+            references: "public.teams".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: "NO ACTION".into(),
+            on_update: "NO ACTION".into(),
+        });
+        let operations = Guards::default().sequence(plan(&prior, &desired).operations);
+        let users = "ALTER TABLE \"public\".\"users\"";
+        assert_eq!(operations[..3], ["BEGIN", "SET LOCAL lock_timeout = '5s'", &format!("{users} ADD CONSTRAINT \"users_age_check\" CHECK (age >= 0) NOT VALID")]);
+        assert!(operations[3].ends_with("ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID"), "{operations:?}");
+        assert_eq!(operations[4..7], ["COMMIT", "BEGIN", "SET LOCAL lock_timeout = '5s'"]);
+        assert!(operations[7].starts_with(&format!("{users} VALIDATE CONSTRAINT \"users_age_check\" -- checks existing rows in its own transaction")));
+        assert!(operations[8].starts_with(&format!("{users} VALIDATE CONSTRAINT \"users_team_id_fkey\"")));
+        assert_eq!(operations[9], "COMMIT");
+        let created = table(None, &desired, None, &Guards::default(), &TableFacts::default());
+        assert!(created.operations.iter().all(|o| !o.contains("NOT VALID")), "a new table has no rows to check");
+    }
+
+    #[test]
+    fn renames_are_done_in_place() {
+        let prior = users(vec![column("mail", "text")]);
+        let mut desired = users(vec![column("email", "character varying(320)")]);
+        desired.name = "accounts".into();
+        desired.columns[1].renamed_from = Some("mail".into());
+        let renamed = plan(&prior, &desired);
+        assert_eq!(renamed.action, Action::Update);
+        assert_eq!(
+            renamed.operations,
+            [
+                "ALTER TABLE \"public\".\"users\" RENAME TO \"accounts\"",
+                "ALTER INDEX IF EXISTS \"public\".\"users_pkey\" RENAME TO \"accounts_pkey\"",
+                "ALTER TABLE \"public\".\"accounts\" RENAME COLUMN \"mail\" TO \"email\"",
+                "ALTER TABLE \"public\".\"accounts\" ALTER COLUMN \"email\" TYPE character varying(320) USING \"email\"::character varying(320)",
+            ]
+        );
+        assert_eq!(renamed.data_loss, ["changes column public.accounts.email from text to character varying(320): values that do not fit are cut or rounded"]);
+        // Once renamed, renamed_from names no live column and changes nothing.
+        let mut live = desired.clone();
+        live.columns[1].renamed_from = None;
+        assert_eq!(plan(&live, &desired).action, Action::NoOp);
+    }
+
+    #[test]
+    fn constraints_named_after_a_renamed_table_are_renamed_with_it() {
+        let mut prior = users(vec![column("email", "text")]);
+        prior.uniques.push(Unique { name: "users_email_key".into(), columns: vec!["email".into()] });
+        let mut desired = prior.clone();
+        desired.name = "accounts".into();
+        desired.uniques[0].name = "accounts_email_key".into();
+        let renamed = plan(&prior, &desired);
+        assert_eq!(renamed.operations[2], "ALTER TABLE \"public\".\"accounts\" RENAME CONSTRAINT \"users_email_key\" TO \"accounts_email_key\"");
+        assert_eq!(renamed.operations.len(), 3, "{:?}", renamed.operations);
+        assert!(renamed.locking.is_empty(), "nothing is built again: {:?}", renamed.locking);
+    }
+
+    #[test]
+    fn drops_copy_the_data_aside_when_asked() {
+        let prior = users(vec![column("email", "text")]);
+        let guards = Guards { backup_before_drop: true, ..Guards::default() };
+        let dropped = table(Some(&prior), &users(vec![]), None, &guards, &TableFacts::default());
+        assert_eq!(dropped.operations[0], "CREATE SCHEMA IF NOT EXISTS \"strata_backup\"");
+        assert!(dropped.operations[1].contains(" AS SELECT \"id\", \"email\" FROM \"public\".\"users\""), "{:?}", dropped.operations);
+        assert_eq!(dropped.operations[2], "ALTER TABLE \"public\".\"users\" DROP COLUMN \"email\"");
+        assert_eq!(dropped.backups.len(), 1);
+        assert!(dropped.operations[1].contains(dropped.backups[0].split_whitespace().nth(1).unwrap().trim_start_matches("strata_backup.")));
+
+        let deleted = plan_delete("postgres_table", &prior.to_value(), &guards).unwrap();
+        assert_eq!(deleted.operations[0], "SET LOCAL lock_timeout = '5s'");
+        assert!(deleted.operations[2].ends_with(" AS TABLE \"public\".\"users\""), "{:?}", deleted.operations);
+        assert_eq!(deleted.operations[3], "DROP TABLE \"public\".\"users\"");
+        assert_eq!(deleted.backups.len(), 1);
+        assert!(plan_delete("postgres_table", &prior.to_value(), &Guards::default()).unwrap().backups.is_empty());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Owns parsing import ids (`schema.name`, or `name` for an object in `public`; a schema's or an
 //! extension's own name). A table comes with every index and constraint it has live, so they are
-//! managed from then on. It reads only; it must not change anything.
+//! managed from then on; and the id of the object a create would make, for adopting it after an
+//! interrupted apply. It reads only; it must not change anything.
 
 use strata_provider_sdk::{ProviderError, Value};
 
@@ -20,4 +21,28 @@ pub fn find(snapshot: &Snapshot, type_name: &str, id: &str) -> Result<Option<Val
         "postgres_extension" => snapshot.extensions.get(id).map(|e| e.to_value()),
         other => return Err(crate::unknown_type(other)),
     })
+}
+
+/// The import id of the object a create of `planned` makes: its (schema-qualified) name.
+pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
+    let name = planned.get_str("name")?;
+    match type_name {
+        "postgres_table" | "postgres_index" | "postgres_enum" => Some(format!("{}.{name}", planned.get_str("schema").unwrap_or("public"))),
+        "postgres_schema" | "postgres_extension" => Some(name.to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adoption_ids_are_what_import_accepts() {
+        let named = |pairs: &[(&str, &str)]| Value::object(pairs.iter().map(|(k, v)| (*k, Value::from(*v))));
+        assert_eq!(adoption_id("postgres_table", &named(&[("name", "users")])).as_deref(), Some("public.users"));
+        assert_eq!(adoption_id("postgres_index", &named(&[("name", "idx"), ("schema", "ops")])).as_deref(), Some("ops.idx"));
+        assert_eq!(adoption_id("postgres_extension", &named(&[("name", "pgcrypto")])).as_deref(), Some("pgcrypto"));
+        assert_eq!(adoption_id("postgres_table", &Value::object([("name", Value::Unknown)])), None);
+    }
 }

@@ -9,9 +9,12 @@ mod catalog;
 mod config;
 mod ddl;
 mod diff;
+mod guards;
 mod import;
 mod model;
 mod normalize;
+mod preflight;
+mod reconnect;
 mod schema;
 mod unmanaged;
 
@@ -24,6 +27,8 @@ use tokio_postgres::Client;
 
 use crate::catalog::{read_tables, Catalog, Scope, Snapshot};
 use crate::config::{describe_error, ConnSettings};
+use crate::diff::TableFacts;
+use crate::guards::Guards;
 use crate::model::{Enum, Extension, Schema, Table, TableIndex};
 
 pub use catalog::SNAPSHOT_QUERIES;
@@ -31,6 +36,8 @@ pub use catalog::SNAPSHOT_QUERIES;
 pub struct PostgresProvider {
     schema: ProviderSchema,
     settings: std::sync::OnceLock<ConnSettings>,
+    /// `lock_timeout` and `backup_before_drop`; the defaults until configured.
+    guards: std::sync::OnceLock<Guards>,
     /// The connection refresh and plan use; applies open their own so they can run concurrently.
     session: Mutex<Option<Client>>,
     /// Catalog queries run so far (refresh must cost the same however many objects there are).
@@ -45,7 +52,7 @@ impl Default for PostgresProvider {
 
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0) }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0) }
     }
 
     /// How many catalog queries this provider has run.
@@ -59,6 +66,10 @@ impl PostgresProvider {
 
     fn settings(&self) -> Result<&ConnSettings, ProviderError> {
         self.settings.get().ok_or_else(|| ProviderError::new("the postgres provider was used before it was configured"))
+    }
+
+    fn guards(&self) -> Guards {
+        self.guards.get().cloned().unwrap_or_default()
     }
 
     async fn session(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, ProviderError> {
@@ -82,6 +93,7 @@ impl Provider for PostgresProvider {
 
     async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
         let settings = ConnSettings::from_config(config)?;
+        let _ = self.guards.set(Guards::from_config(config)?);
         let client = settings.connect().await?;
         let _ = self.settings.set(settings);
         *self.session.lock().await = Some(client);
@@ -89,22 +101,20 @@ impl Provider for PostgresProvider {
     }
 
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let guard = self.session().await?;
-        let client = guard.as_ref().ok_or_else(no_connection)?;
-        let snapshot = Snapshot::read(&self.catalog(client)).await?;
+        let snapshot = reconnect::snapshot(self).await?;
         requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-        let guard = self.session().await?;
-        let client = guard.as_ref().ok_or_else(no_connection)?;
-        import::find(&Snapshot::read(&self.catalog(client)).await?, type_name, id)
+        import::find(&reconnect::snapshot(self).await?, type_name, id)
+    }
+
+    fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
+        import::adoption_id(type_name, planned)
     }
 
     async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
-        let guard = self.session().await?;
-        let client = guard.as_ref().ok_or_else(no_connection)?;
-        unmanaged::describe(&Snapshot::read(&self.catalog(client)).await?, requests)
+        unmanaged::describe(&reconnect::snapshot(self).await?, requests)
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
@@ -112,17 +122,22 @@ impl Provider for PostgresProvider {
             return Ok(plan_with_unknowns(request));
         }
         let prior = request.prior.as_ref();
-        Ok(match request.type_name.as_str() {
+        let guards = self.guards();
+        let planned = match request.type_name.as_str() {
             "postgres_table" => {
                 let mut desired = Table::from_value(&request.desired)?;
                 normalize::implied_not_null(&mut desired);
                 let prior = prior.map(Table::from_value).transpose()?;
                 // Only a comparison with a live table needs the server; a create is planned offline.
-                let normalized = match &prior {
-                    Some(_) => normalize::shadow_table(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await,
-                    None => None,
+                let (normalized, facts) = match &prior {
+                    Some(live) => {
+                        let session = self.session().await?;
+                        let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+                        (normalize::shadow_table(&catalog, &desired).await, preflight::table_facts(&catalog, live, &desired).await?)
+                    }
+                    None => (None, TableFacts::default()),
                 };
-                diff::table(prior.as_ref(), &desired, normalized.as_ref())
+                diff::table(prior.as_ref(), &desired, normalized.as_ref(), &guards, &facts)
             }
             "postgres_index" => {
                 let desired = TableIndex::from_value(&request.desired)?;
@@ -131,17 +146,22 @@ impl Provider for PostgresProvider {
                     Some(_) => normalize::shadow_index(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await,
                     None => None,
                 };
-                diff::table_index(prior.as_ref(), &desired, normalized.as_ref())
+                let mut planned = diff::table_index(prior.as_ref(), &desired, normalized.as_ref());
+                if planned.action.is_change() && self.settings.get().is_some() {
+                    planned.locking.extend(preflight::index_build_lock(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await?);
+                }
+                planned
             }
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
             "postgres_schema" => diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &Schema::from_value(&request.desired)?),
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
             other => return Err(unknown_type(other)),
-        })
+        };
+        Ok(guards.sequence_change(planned))
     }
 
     async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        diff::plan_delete(type_name, prior)
+        diff::plan_delete(type_name, prior, &self.guards())
     }
 
     fn call_counts(&self) -> Vec<(String, u64)> {
@@ -152,11 +172,17 @@ impl Provider for PostgresProvider {
     }
 
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
-        let client = self.settings()?.connect().await?;
+        reconnect::apply(self, request).await
+    }
+}
+
+impl PostgresProvider {
+    /// One attempt at a change over `client`; `reconnect` retries it when the connection drops.
+    async fn apply_over(&self, client: &Client, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
         let statements = match request.action {
             Action::Delete => {
                 let prior = request.prior.as_ref().ok_or_else(|| ProviderError::new("nothing to delete"))?;
-                diff::drop_statements(&request.type_name, prior)?
+                diff::drop_statements(&request.type_name, prior, &self.guards())?
             }
             _ => {
                 // Unknown parts of the planned object are the ones this provider computes.
@@ -165,8 +191,15 @@ impl Provider for PostgresProvider {
                 self.plan(&plan_request).await?.operations
             }
         };
-        let in_transaction = !statements.iter().any(|s| s.contains(" CONCURRENTLY "));
-        run_statements(&client, &statements, in_transaction).await?;
+        // Statements that open their own transactions (see `guards`) run as they are.
+        let in_transaction = !statements.iter().any(|s| s.contains(" CONCURRENTLY ") || s == "BEGIN");
+        if let Err(mut failure) = run_statements(client, &statements, in_transaction).await {
+            if guards::drop_unvalidated(client, &statements).await {
+                failure.error.hint = Some("the rest of the change was kept and the constraints added NOT VALID were dropped again: fix the rows that break them, then apply again".into());
+                failure.partial = read_back(&self.catalog(client), &request.type_name, &request.planned.unknowns_to_null()).await.ok();
+            }
+            return Err(failure);
+        }
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
@@ -196,6 +229,9 @@ fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
 /// Runs statements, in one transaction unless one of them cannot run inside one.
 async fn run_statements(client: &Client, statements: &[String], in_transaction: bool) -> Result<(), ApplyFailure> {
     let failed = |statement: &str, err: tokio_postgres::Error| {
+        if let Some(error) = guards::lock_timeout_error(&err, statement, statements) {
+            return error;
+        }
         ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)))
             .with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again")
     };

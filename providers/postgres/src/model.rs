@@ -18,6 +18,9 @@ pub struct Column {
     pub default: Option<String>,
     pub identity: Option<String>,
     pub comment: Option<String>,
+    /// The name the column had before (configuration only: the catalog never sets it), so plan
+    /// renames it instead of dropping it and adding a new one.
+    pub renamed_from: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -169,6 +172,7 @@ impl Table {
                     default: optional(c, "default"),
                     identity: optional(c, "identity").map(|i| i.to_lowercase()),
                     comment: optional(c, "comment"),
+                    renamed_from: optional(c, "renamed_from"),
                 })
             })
             .collect::<Result<Vec<_>, ProviderError>>()?;
@@ -232,6 +236,7 @@ impl Table {
                 ("default", opt(&c.default)),
                 ("identity", opt(&c.identity)),
                 ("comment", opt(&c.comment)),
+                ("renamed_from", opt(&c.renamed_from)),
             ])
         });
         let uniques = self.uniques.iter().map(|u| Value::object([("name", Value::from(u.name.as_str())), ("columns", string_list(&u.columns))]));

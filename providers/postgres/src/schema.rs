@@ -16,6 +16,8 @@ fn provider_block() -> Block {
         .attribute("sslmode", A::optional(Type::String).describe("disable, prefer, require, verify-ca or verify-full"))
         .attribute("url", A::optional(Type::String).sensitive().describe("postgres:// connection URL (DATABASE_URL)"))
         .attribute("connect_timeout", A::optional(Type::Number).describe("seconds"))
+        .attribute("lock_timeout", A::optional(Type::String).describe("how long DDL waits for a lock before failing, default 5s; 0 waits for ever"))
+        .attribute("backup_before_drop", A::optional(Type::Bool).describe("copy a table or column into schema strata_backup before dropping it"))
 }
 
 fn index_fields(block: Block) -> Block {
@@ -35,7 +37,8 @@ fn table() -> ResourceSchema {
         .attribute("null", A::optional_computed(Type::Bool).describe("whether NULL is allowed, default true"))
         .attribute("default", A::optional(Type::String).describe("SQL expression"))
         .attribute("identity", A::optional(Type::String).describe("always or by default"))
-        .attribute("comment", A::optional(Type::String));
+        .attribute("comment", A::optional(Type::String))
+        .attribute("renamed_from", A::optional(Type::String).describe("the column's previous name: plan renames it in place"));
     let unique = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list()));
     let check = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String));
     let foreign_key = Block::new()
@@ -49,7 +52,8 @@ fn table() -> ResourceSchema {
         description: "A table with its columns, keys, constraints and indexes.",
         block: Block::new()
             .attribute("schema", A::optional_computed(Type::String).describe("default public"))
-            .attribute("name", A::required(Type::String).force_new())
+            .attribute("name", A::required(Type::String).describe("a new name renames the table in place"))
+            .attribute("renamed_from", A::optional(Type::String).describe("the table's previous name, for a rename strata did not see in state"))
             .attribute("comment", A::optional(Type::String))
             .attribute("primary_key", A::optional(string_list()))
             .attribute("id", A::computed(Type::String))

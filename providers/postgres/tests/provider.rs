@@ -1,59 +1,10 @@
 //! The provider against a real PostgreSQL, through the `Provider` trait as the engine uses it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
 
-use strata_provider_postgres::{PostgresProvider, SNAPSHOT_QUERIES};
+use strata_provider_postgres::SNAPSHOT_QUERIES;
 use strata_provider_sdk::{Action, ApplyRequest, PlanRequest, Provider, RefreshRequest, Value};
-use tokio_postgres::{Client, NoTls};
-
-fn server() -> (String, u16, String) {
-    let host = std::env::var("PGHOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port = std::env::var("PGPORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5432);
-    let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
-    (host, port, user)
-}
-
-async fn connect(database: &str) -> Client {
-    let (host, port, user) = server();
-    let url = format!("host={host} port={port} user={user} dbname={database}");
-    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap_or_else(|err| {
-        panic!("\n\nPostgreSQL is not reachable at {host}:{port} as {user}: {err}\nRun the tests with `scripts/test.sh`, which finds or starts a server.\n\n")
-    });
-    tokio::spawn(connection);
-    client
-}
-
-/// A fresh database and a provider configured for it; the database is dropped by `finish`.
-struct Fixture {
-    name: String,
-    sql: Client,
-    provider: PostgresProvider,
-}
-
-impl Fixture {
-    async fn new(tag: &str) -> Fixture {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let name = format!("strata_p_{tag}_{}_{nanos}", std::process::id());
-        connect("postgres").await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
-        let (host, port, user) = server();
-        let provider = PostgresProvider::new();
-        let config = Value::object([
-            ("host", Value::from(host)),
-            ("port", Value::int(i64::from(port))),
-            ("username", Value::from(user)),
-            ("database", Value::from(name.as_str())),
-            ("sslmode", Value::from("disable")),
-        ]);
-        provider.configure(&config).await.expect("configure");
-        Fixture { sql: connect(&name).await, name, provider }
-    }
-
-    async fn finish(self) {
-        drop(self.provider);
-        drop(self.sql);
-        let _ = connect("postgres").await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
-    }
-}
+use support::Fixture;
 
 fn table_state(name: &str) -> Value {
     Value::object([("schema", Value::from("public")), ("name", Value::from(name)), ("column", Value::List(vec![]))])

@@ -47,6 +47,15 @@ pub trait Provider: Send + Sync {
         Err(ProviderError::new(format!("{} cannot import {type_name}", self.name())))
     }
 
+    /// The id `import` accepts for the object a create of `planned` would make, found by its
+    /// deterministic name (an instance identifier, a table's `schema.name`); `None` when the
+    /// object has no such name or it is not yet known. The engine records it before the create so
+    /// that an apply killed between the create and its state write can adopt the object later.
+    fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
+        let _ = (type_name, planned);
+        None
+    }
+
     /// For each request, the live objects next to it that strata does not manage (an index
     /// added by hand to a managed table), one description each, for `strata drift`. Answers one
     /// entry per request, in order.

@@ -1,11 +1,13 @@
 //! Deleting an `aws_db_instance`: refusing while deletion_protection is on, and the final
 //! snapshot, named the same way in the plan and in apply (both see the same live prior).
 //!
-//! Owns DeleteDBInstance and waiting for the instance to be gone.
+//! Owns DeleteDBInstance and waiting for the instance to be gone; a replace's delete first has
+//! `pre_replace` take its snapshot.
 
-use strata_provider_sdk::{Action, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, ProviderError, Value};
 
 use super::live::describe_one;
+use super::pre_replace::{self, Replacements};
 use super::timeout;
 use crate::config::Clients;
 use crate::{errors, wait};
@@ -33,7 +35,7 @@ impl Deletion {
                     .get_str("final_snapshot_identifier")
                     .map(str::to_owned)
                     .unwrap_or_else(|| {
-                        default_snapshot_name(&identifier, prior.get_str("create_time"))
+                        snapshot_name(&identifier, "final", prior.get_str("create_time"))
                     }),
             ),
         };
@@ -57,6 +59,14 @@ impl Deletion {
         }
     }
 
+    /// Where the data is kept: the final snapshot, if any.
+    fn backups(&self) -> Vec<String> {
+        self.final_snapshot
+            .iter()
+            .map(|snapshot| format!("RDS snapshot {snapshot} (final)"))
+            .collect()
+    }
+
     fn describe(&self) -> String {
         match &self.final_snapshot {
             Some(snapshot) => format!(
@@ -71,9 +81,9 @@ impl Deletion {
     }
 }
 
-/// `<identifier>-final-<creation time as yyyymmddhhmmss>`: the same every time it is asked for
-/// the same instance, so the plan names the snapshot apply takes.
-fn default_snapshot_name(identifier: &str, create_time: Option<&str>) -> String {
+/// `<identifier>-<purpose>-<creation time as yyyymmddhhmmss>`: the same every time it is asked
+/// for the same instance, so the plan names the snapshot apply takes.
+pub(super) fn snapshot_name(identifier: &str, purpose: &str, create_time: Option<&str>) -> String {
     let stamp: String = create_time
         .unwrap_or_default()
         .chars()
@@ -81,10 +91,15 @@ fn default_snapshot_name(identifier: &str, create_time: Option<&str>) -> String 
         .filter(char::is_ascii_digit)
         .collect();
     if stamp.is_empty() {
-        format!("{identifier}-final")
+        format!("{identifier}-{purpose}")
     } else {
-        format!("{identifier}-final-{stamp}")
+        format!("{identifier}-{purpose}-{stamp}")
     }
+}
+
+/// The final snapshot deleting `prior` takes, if any.
+pub(super) fn final_snapshot(prior: &Value) -> Result<Option<String>, ProviderError> {
+    Ok(Deletion::of(prior)?.final_snapshot)
 }
 
 pub fn plan_delete(prior: &Value) -> Result<PlannedChange, ProviderError> {
@@ -96,12 +111,35 @@ pub fn plan_delete(prior: &Value) -> Result<PlannedChange, ProviderError> {
     Ok(PlannedChange {
         operations,
         data_loss: vec![deletion.data_loss()],
+        backups: deletion.backups(),
         ..PlannedChange::new(Action::Delete, Value::Null)
     })
 }
 
-pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
+/// Deletes the instance; when the delete is part of a replace this run planned, takes the
+/// planned snapshot first, and if that fails the instance is left as it was.
+pub async fn delete(
+    clients: &Clients,
+    replacements: &Replacements,
+    prior: &Value,
+) -> Result<(), ApplyFailure> {
     let deletion = Deletion::of(prior)?;
+    if let Some(snapshot) = replacements.take(&deletion.identifier) {
+        pre_replace::snapshot(clients, prior, &snapshot, timeout(prior, "delete")?)
+            .await
+            .map_err(|error| ApplyFailure {
+                error,
+                partial: Some(prior.clone()),
+            })?;
+    }
+    Ok(delete_now(clients, &deletion, prior).await?)
+}
+
+async fn delete_now(
+    clients: &Clients,
+    deletion: &Deletion,
+    prior: &Value,
+) -> Result<(), ProviderError> {
     let request = clients
         .rds
         .delete_db_instance()

@@ -1,13 +1,16 @@
 //! `aws_db_instance`: reading instances in one filtered DescribeDBInstances, planning (in-place
 //! ModifyDBInstance, renames, replacements, version rules, pending maintenance-window changes),
-//! creating, modifying and renaming them. Reading is in `live`, deleting in `deletion`.
+//! creating, modifying and renaming them. Reading is in `live`, deleting in `deletion`, what an
+//! update disrupts (downtime, reboots) in `impact`, the snapshot before a replace in `pre_replace`.
 //!
 //! State is keyed on `identifier` (moto gives every instance the same DbiResourceId). The
 //! password is write-only: it is carried from state, never read from AWS, and never written into
 //! an operation, warning or error. Must not touch any instance it was not handed.
 
 mod deletion;
+mod impact;
 mod live;
+mod pre_replace;
 
 use std::time::Duration;
 
@@ -17,6 +20,7 @@ use strata_provider_sdk::{Action, ApplyFailure, Block, PlannedChange, ProviderEr
 pub use self::deletion::{delete, plan_delete};
 pub use self::live::refresh;
 use self::live::{describe_one, to_value};
+pub use self::pre_replace::Replacements;
 use crate::config::Clients;
 use crate::diff::{self, Changed, Diff};
 use crate::secrets::{self, Vault};
@@ -132,9 +136,11 @@ fn check_numbers(desired: &Value) -> Result<(), ProviderError> {
 }
 
 /// Plans the instance; the planned password is sealed (see `secrets`), never the real one. The
-/// configured password is remembered even when unchanged: apply may need it after a replace.
+/// configured password is remembered even when unchanged: apply may need it after a replace. A
+/// planned replace is noted in `replacements`, so that its delete snapshots first.
 pub fn plan(
     vault: &Vault,
+    replacements: &Replacements,
     prior: Option<&Value>,
     desired: &Value,
 ) -> Result<PlannedChange, ProviderError> {
@@ -142,6 +148,12 @@ pub fn plan(
     let prior = prior.map(|p| adopt_unrecorded(vault, p, desired));
     let mut change = plan_change(prior.as_ref(), desired)?;
     vault.seal(&mut change.planned, "password");
+    if let (Action::Replace, Some(prior)) = (change.action, &prior) {
+        if let (Some(id), Some(snapshot)) = (prior.get_str("identifier"), pre_replace::name(prior))
+        {
+            replacements.expect(id, &snapshot);
+        }
+    }
     Ok(change)
 }
 
@@ -169,15 +181,7 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     let diff = diff::attributes(&block, Some(prior), desired, same);
     let forced = diff.forces_replacement(&block);
     if !forced.is_empty() {
-        let deletion = plan_delete(prior)?;
-        let mut change = plan_create(&block, desired);
-        change.operations.splice(0..0, deletion.operations);
-        return Ok(PlannedChange {
-            action: Action::Replace,
-            replace_because: forced,
-            data_loss: deletion.data_loss,
-            ..change
-        });
+        return plan_replace(&block, prior, desired, forced);
     }
     let mut planned = diff.planned.clone();
     planned.set(
@@ -204,10 +208,53 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     if !modifications(&diff).is_empty() && desired.get_bool("apply_immediately") != Some(true) {
         warnings.push("apply_immediately is false: AWS holds these changes until the instance's maintenance window".to_owned());
     }
+    let impact = impact::of_update(prior, desired, &diff);
     Ok(PlannedChange {
         operations,
         warnings,
+        locking: impact.locking,
+        data_loss: impact.data_loss,
         ..PlannedChange::new(Action::Update, planned)
+    })
+}
+
+/// Snapshot, delete (with its final snapshot, unless skipped), create: the new instance starts
+/// empty, so the data survives only in the snapshots.
+fn plan_replace(
+    block: &Block,
+    prior: &Value,
+    desired: &Value,
+    forced: Vec<String>,
+) -> Result<PlannedChange, ProviderError> {
+    let deletion = plan_delete(prior)?;
+    let id = prior.get_str("identifier").unwrap_or_default();
+    let snapshot = pre_replace::name(prior)
+        .ok_or_else(|| ProviderError::new("the instance's state has no identifier"))?;
+    let mut change = plan_create(block, desired);
+    let operations = [
+        vec![
+            format!("CreateDBSnapshot {snapshot} of {id}"),
+            format!("wait until snapshot {snapshot} is available"),
+        ],
+        deletion.operations,
+        change.operations,
+    ]
+    .concat();
+    let kept_in = match deletion::final_snapshot(prior)? {
+        Some(last) => {
+            format!("the snapshot {snapshot} taken just before and the final snapshot {last}")
+        }
+        None => format!("the snapshot {snapshot} taken just before (skip_final_snapshot = true)"),
+    };
+    change.backups = [vec![format!("RDS snapshot {snapshot}")], deletion.backups].concat();
+    Ok(PlannedChange {
+        action: Action::Replace,
+        replace_because: forced,
+        operations,
+        data_loss: vec![format!(
+            "replaces the RDS instance {id} with a new, empty one: its data survives only in {kept_in}"
+        )],
+        ..change
     })
 }
 
@@ -569,6 +616,15 @@ mod tests {
         value
     }
 
+    /// `super::plan` for tests that do not look at the replacements it notes.
+    fn plan(
+        vault: &Vault,
+        prior: Option<&Value>,
+        desired: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        super::plan(vault, &Replacements::default(), prior, desired)
+    }
+
     fn desired_from(live: &Value, edits: &[(&str, Value)]) -> Value {
         let mut desired = live.clone();
         for key in ["port", "create_time", "pending_modifications"] {
@@ -610,23 +666,39 @@ mod tests {
     }
 
     #[test]
-    fn db_name_forces_replacement_with_the_snapshot_shown() {
-        let change = plan(
+    fn db_name_forces_replacement_with_the_snapshots_shown() {
+        let replacements = Replacements::default();
+        let change = super::plan(
             &Vault::default(),
+            &replacements,
             Some(&live()),
             &desired_from(&live(), &[("db_name", Value::from("other"))]),
         )
         .unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(change.action, Action::Replace);
         assert_eq!(change.replace_because, vec!["db_name".to_owned()]);
-        assert!(
-            change.operations[0].contains("final snapshot db1-final-20261125103000"),
-            "{:?}",
-            change.operations
+        assert_eq!(
+            change.operations[..3],
+            [
+                "CreateDBSnapshot db1-pre-replace-20261125103000 of db1",
+                "wait until snapshot db1-pre-replace-20261125103000 is available",
+                "DeleteDBInstance db1 (final snapshot db1-final-20261125103000)"
+            ]
         );
         assert_eq!(
             change.data_loss,
-            ["deletes the RDS instance db1; its data survives only in the final snapshot db1-final-20261125103000"]
+            ["replaces the RDS instance db1 with a new, empty one: its data survives only in the snapshot db1-pre-replace-20261125103000 taken just before and the final snapshot db1-final-20261125103000"]
+        );
+        assert_eq!(
+            change.backups,
+            [
+                "RDS snapshot db1-pre-replace-20261125103000",
+                "RDS snapshot db1-final-20261125103000 (final)"
+            ]
+        );
+        assert_eq!(
+            replacements.take("db1").as_deref(),
+            Some("db1-pre-replace-20261125103000")
         );
     }
 

@@ -1,0 +1,110 @@
+//! The configuration's data-loss guards: a resource's `lifecycle { prevent_destroy, ignore_changes,
+//! create_before_destroy }` block and top-level `moved { from = TYPE.OLD  to = TYPE.NEW }` blocks,
+//! read with their locations.
+//!
+//! Owns their shape and the checks that need nothing but the block itself. It must not evaluate:
+//! `prevent_destroy` and `create_before_destroy` may use variables and locals, so they stay
+//! expressions for `plan::guards`; which addresses a move links is checked there too.
+
+use super::{AttrExpr, BodyExpr, BlockExpr};
+use super::load::check_names;
+use crate::addr::Address;
+use crate::diag::{Diagnostic, Diagnostics, Location, Result};
+
+/// A resource's `lifecycle` block.
+#[derive(Clone, Debug)]
+pub struct Lifecycle {
+    pub prevent_destroy: Option<AttrExpr>,
+    pub create_before_destroy: Option<AttrExpr>,
+    pub ignore_changes: IgnoreChanges,
+    pub location: Location,
+}
+
+/// `ignore_changes`: the top-level attributes (or nested block kinds) whose configured values the
+/// planner replaces with the live ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum IgnoreChanges {
+    #[default]
+    Nothing,
+    Attributes(Vec<String>),
+    /// `ignore_changes = all`: only creation uses the configuration.
+    All,
+}
+
+/// A `moved` block.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: Address,
+    pub to: Address,
+    pub location: Location,
+}
+
+/// Takes the `lifecycle` block out of a resource's body (so schema checks never see it).
+pub(super) fn take_lifecycle(body: &mut BodyExpr) -> Result<Option<Lifecycle>> {
+    let (mut found, rest): (Vec<BlockExpr>, Vec<BlockExpr>) = std::mem::take(&mut body.blocks).into_iter().partition(|b| b.kind == "lifecycle");
+    body.blocks = rest;
+    let Some(block) = found.pop() else { return Ok(None) };
+    if let Some(first) = found.first() {
+        return Err(Diagnostic::error("a resource may have only one lifecycle block")
+            .at(Some(&block.location))
+            .detail(format!("another one is at {}", first.location))
+            .hint("merge the two lifecycle blocks into one")
+            .into());
+    }
+    check_names(&block.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &[], "a lifecycle block")?;
+    let attributes = &block.body.attributes;
+    Ok(Some(Lifecycle {
+        prevent_destroy: attributes.get("prevent_destroy").cloned(),
+        create_before_destroy: attributes.get("create_before_destroy").cloned(),
+        ignore_changes: attributes.get("ignore_changes").map(ignore_changes).transpose()?.unwrap_or_default(),
+        location: block.location,
+    }))
+}
+
+/// Reads `[attr, ...]` (bare names or strings) or `all`.
+fn ignore_changes(attr: &AttrExpr) -> Result<IgnoreChanges> {
+    let name = |expr: &hcl::Expression| match expr {
+        hcl::Expression::Variable(ident) => Some(ident.as_str().to_owned()),
+        hcl::Expression::String(text) => Some(text.clone()),
+        hcl::Expression::TemplateExpr(template) => match template.as_ref() {
+            hcl::TemplateExpr::QuotedString(text) if !text.contains("${") => Some(text.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let bad = || -> Diagnostics {
+        Diagnostic::error("ignore_changes must be a list of attribute names or the keyword all")
+            .at(Some(&attr.location))
+            .hint("write ignore_changes = [comment, column] or ignore_changes = all")
+            .into()
+    };
+    match &attr.expr {
+        hcl::Expression::Variable(ident) if ident.as_str() == "all" => Ok(IgnoreChanges::All),
+        hcl::Expression::Array(items) => Ok(IgnoreChanges::Attributes(items.iter().map(|item| name(item).ok_or_else(bad)).collect::<Result<Vec<_>>>()?)),
+        _ => Err(bad()),
+    }
+}
+
+/// Reads a `moved` block's body.
+pub(super) fn moved(body: &BodyExpr, location: Location) -> Result<Moved> {
+    check_names(body, &["from", "to"], &[], "a moved block")?;
+    let address = |key: &str| -> Result<Address> {
+        let attr = body.attributes.get(key).ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(format!("a moved block needs \"{key}\"")).at(Some(&location)).hint("write moved { from = TYPE.OLD  to = TYPE.NEW }"))
+        })?;
+        crate::eval::static_address(&attr.expr).filter(|a| a.mode == crate::addr::Mode::Managed).ok_or_else(|| {
+            Diagnostic::error(format!("\"{key}\" in a moved block must be a managed resource's address"))
+                .at(Some(&attr.location))
+                .hint("write the address unquoted, such as postgres_table.users")
+                .into()
+        })
+    };
+    let (from, to) = (address("from")?, address("to")?);
+    if from.type_name != to.type_name {
+        return Err(Diagnostic::error(format!("moved from {from} to {to}: a move keeps the resource type"))
+            .at(Some(&location))
+            .hint("a resource of another type is another object: remove the old block (it will be destroyed) or import the object under the new type")
+            .into());
+    }
+    Ok(Moved { from, to, location })
+}

@@ -1,0 +1,76 @@
+//! Adopting what an interrupted apply created but never recorded.
+//!
+//! Apply writes a pending intent (`State::pending`) before every create; the resource's own state
+//! write removes it. An intent still there means strata died in between: the object may exist
+//! live with nothing in state naming it. Before planning, each such intent's import id is looked
+//! up through the provider: a live object is put in state as if apply had recorded it (so the plan
+//! compares against it instead of creating a twin), and an intent that finds nothing is dropped.
+//! Owns that resolution only; it must not plan, print or write the state file (callers decide
+//! whether the result is persisted).
+
+use std::collections::BTreeSet;
+
+use crate::addr::Address;
+use crate::context::Context;
+use crate::diag::{Diagnostic, Result};
+use crate::graph::Node;
+use crate::plan::planner::{configure_provider, provider_error, state_as_known};
+use crate::state::{PendingCreate, State};
+
+/// What resolving one intent did.
+#[derive(Debug)]
+pub enum Resolution {
+    /// The object exists: it is now in state.
+    Adopted(Address),
+    /// Nothing by that id exists: the create never happened.
+    Dropped(Address),
+}
+
+impl Resolution {
+    /// The line plan and apply print about it.
+    pub fn describe(&self) -> String {
+        match self {
+            Resolution::Adopted(address) => format!("adopting {address}: created by an interrupted apply"),
+            Resolution::Dropped(address) => format!("{address}: an interrupted apply had not created it; nothing to adopt"),
+        }
+    }
+}
+
+/// Resolves every pending intent whose address has no state, changing `state` in memory. An
+/// intent whose provider cannot be configured yet (its settings depend on something not yet
+/// applied) stays for a later run: the object it names cannot exist without that.
+pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<Resolution>> {
+    let mut resolutions = Vec::new();
+    for intent in state.pending.clone() {
+        let address: Address = intent.address.parse().map_err(|err: String| damaged_intent(&intent, &err))?;
+        if state.get(&address).is_some() {
+            // A replacement's create: the old object's record stays until apply records the new one.
+            continue;
+        }
+        let known = state_as_known(state);
+        if !configure_provider(ctx, &intent.provider, &known).await? {
+            continue;
+        }
+        let provider = ctx.providers.get(&intent.provider)?;
+        let live = provider.import(&intent.type_name, &intent.import_id).await.map_err(|err| provider_error(&intent.address, err, None))?;
+        state.pending.retain(|p| p != &intent);
+        let Some(live) = live else {
+            resolutions.push(Resolution::Dropped(address));
+            continue;
+        };
+        let (sensitive, dependencies) = match ctx.config.resources.contains_key(&address) {
+            true => (ctx.desired(&address, &known)?.1, ctx.graph.resource_dependencies(&Node::Resource(address.clone()))),
+            // Adopted all the same, so that the plan deletes it like anything else in state.
+            false => (BTreeSet::new(), BTreeSet::new()),
+        };
+        state.put(&address, &live, sensitive, &dependencies);
+        resolutions.push(Resolution::Adopted(address));
+    }
+    Ok(resolutions)
+}
+
+fn damaged_intent(intent: &PendingCreate, err: &str) -> crate::diag::Diagnostics {
+    Diagnostic::error(format!("the state's pending create \"{}\" has a bad address: {err}", intent.address))
+        .hint("restore the state from its .backup, or remove that entry from \"pending\" by hand")
+        .into()
+}

@@ -1,0 +1,264 @@
+//! The planner's data-loss guards: a resource's evaluated `lifecycle` flags, `ignore_changes`
+//! (the live value stands in for an ignored attribute), `prevent_destroy` (a plan that would
+//! delete or replace a protected resource is an error, whether the protection comes from the
+//! configuration or from state), and moves (`moved` blocks and `renamed_from`: state at the old
+//! address is moved to the new one before planning, so a rename is never a drop and a create).
+//!
+//! Owns those rules. It must not change anything live or on disk: moves happen to an in-memory
+//! copy of the state, and apply persists them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use strata_provider_sdk::{Action, Value};
+
+use super::{Plan, ResourceChange};
+use crate::addr::Address;
+use crate::config::{AttrExpr, IgnoreChanges, Lifecycle};
+use crate::context::Context;
+use crate::diag::{suggestion, Diagnostic, Diagnostics, Result};
+use crate::secrets::redact;
+use crate::state::State;
+
+/// A configured resource's `lifecycle` flags, evaluated.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Flags {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+}
+
+/// The `lifecycle` flags of `address` (all false when it has no lifecycle block), and checks that
+/// `ignore_changes` names only attributes its type has.
+pub fn flags(ctx: &Context, address: &Address) -> Result<Flags> {
+    let Some(lifecycle) = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref()) else { return Ok(Flags::default()) };
+    check_ignored_names(ctx, address, lifecycle)?;
+    Ok(Flags {
+        prevent_destroy: flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy")?,
+        create_before_destroy: flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy")?,
+    })
+}
+
+/// Evaluates every resource's lifecycle block, reporting all that are wrong at once.
+pub fn check_lifecycles(ctx: &Context) -> Result<()> {
+    let mut errors = Diagnostics::default();
+    for address in ctx.config.resources.keys() {
+        if let Err(found) = flags(ctx, address) {
+            errors.extend(found);
+        }
+    }
+    errors.into_result().map(|_| ())
+}
+
+/// One boolean lifecycle argument; variables and locals are known when planning, resources are not.
+fn flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str) -> Result<bool> {
+    let Some(attr) = attr else { return Ok(false) };
+    let nothing_known = BTreeMap::new();
+    match ctx.scope(&nothing_known).eval_attr(attr)?.value {
+        Value::Bool(value) => Ok(value),
+        Value::Null => Ok(false),
+        Value::Unknown => Err(Diagnostic::error(format!("lifecycle.{name} must be known when planning"))
+            .at(Some(&attr.location))
+            .hint("it may use variables and locals, but not attributes of resources")
+            .into()),
+        other => Err(Diagnostic::error(format!("lifecycle.{name} must be true or false, not {}", other.to_json()))
+            .at(Some(&attr.location))
+            .hint(format!("write {name} = true, or a variable of type bool"))
+            .into()),
+    }
+}
+
+fn check_ignored_names(ctx: &Context, address: &Address, lifecycle: &Lifecycle) -> Result<()> {
+    let IgnoreChanges::Attributes(names) = &lifecycle.ignore_changes else { return Ok(()) };
+    let schema = &ctx.providers.resource_schema(address)?.block;
+    let known: Vec<&str> = schema.attributes.keys().chain(schema.blocks.keys()).copied().collect();
+    match names.iter().find(|name| !known.contains(&name.as_str())) {
+        Some(name) => Err(Diagnostic::error(format!("ignore_changes in {address} names \"{name}\", which {} does not have", address.type_name))
+            .at(Some(&lifecycle.location))
+            .hint(suggestion(name, known.iter().copied()))
+            .into()),
+        None => Ok(()),
+    }
+}
+
+/// `desired` with the attributes `ignore_changes` names set to their live values, so the provider
+/// plans no change to them. A create (no live object) uses the configuration as it is.
+pub fn ignoring_changes(ctx: &Context, address: &Address, desired: Value, prior: Option<&Value>) -> Value {
+    let lifecycle = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref());
+    let (Some(lifecycle), Some(live), Value::Object(mut wanted)) = (lifecycle, prior.and_then(Value::as_object), desired.clone()) else { return desired };
+    let ignored = |name: &str| match &lifecycle.ignore_changes {
+        IgnoreChanges::Nothing => false,
+        IgnoreChanges::All => true,
+        IgnoreChanges::Attributes(names) => names.iter().any(|n| n == name),
+    };
+    for (name, value) in wanted.iter_mut().filter(|(name, _)| ignored(name)) {
+        if let Some(live_value) = live.get(name) {
+            *value = live_value.clone();
+        }
+    }
+    Value::Object(wanted)
+}
+
+/// Refuses every change in `changes` that would delete or replace a resource protected by
+/// `prevent_destroy`, in the configuration or (when its block is gone, or not yet applied with
+/// false) in state. Removing from state something already gone is allowed.
+pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]) -> Result<()> {
+    let mut errors = Diagnostics::default();
+    for change in changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.before.is_some()) {
+        let recorded = state.get(&change.address).is_some_and(|r| r.prevent_destroy);
+        let configured = ctx.config.resources.get(&change.address);
+        let in_config = configured.is_some() && change.prevent_destroy;
+        if !in_config && !recorded {
+            continue;
+        }
+        let fate = if change.action == Action::Delete { "destroyed" } else { "replaced" };
+        let mut error = Diagnostic::error(format!("Instance cannot be destroyed: {}", change.address))
+            .at(configured.map(|r| &r.location))
+            .detail(format!("{} has lifecycle.prevent_destroy set, but the plan calls for it to be {fate}.", change.address));
+        error = match (configured.is_some(), in_config) {
+            (true, true) => error.hint(
+                "to go ahead, set lifecycle { prevent_destroy = false } and apply that first (the protection is recorded in state), \
+                 or leave this resource out of the plan with -exclude",
+            ),
+            (true, false) => error.hint(
+                "the configuration now says prevent_destroy = false, but state still records true: apply the new setting first \
+                 without the change that destroys it, then make that change",
+            ),
+            (false, _) => error.hint(format!(
+                "its resource block is gone, but state still records the protection: put the block back with \
+                 lifecycle {{ prevent_destroy = false }}, apply, then remove the block (or run strata state rm {} to stop managing it \
+                 without deleting anything)",
+                change.address
+            )),
+        };
+        errors.push(error);
+    }
+    errors.into_result().map(|_| ())
+}
+
+/// The state with every move done, and for each new address the old one.
+pub struct Moves {
+    pub state: State,
+    pub moved: BTreeMap<Address, Address>,
+}
+
+/// Moves state to where the configuration's `moved` blocks and `renamed_from` arguments say it
+/// now lives. A move whose old address is no longer in state has been applied already and is kept
+/// as history, as in Terraform.
+pub fn apply_moves(ctx: &Context, state: &State) -> Result<Moves> {
+    let mut moves = explicit_moves(ctx)?;
+    moves.extend(implicit_moves(ctx, state, &moves)?);
+    let mut moved_state = state.clone();
+    let mut moved = BTreeMap::new();
+    let mut errors = Diagnostics::default();
+    for (to, from) in moves {
+        if state.get(&from).is_none() {
+            continue;
+        }
+        if state.get(&to).is_some() {
+            errors.push(
+                Diagnostic::error(format!("cannot move {from} to {to}: both are in the state"))
+                    .hint(format!("remove the move, or run strata state rm {to} if that entry is stale")),
+            );
+            continue;
+        }
+        moved_state.rename(&from, &to);
+        moved.insert(to, from);
+    }
+    errors.into_result()?;
+    Ok(Moves { state: moved_state, moved })
+}
+
+/// Checks the `moved` blocks against the configuration alone (for `validate`).
+pub fn check_moves(ctx: &Context) -> Result<()> {
+    explicit_moves(ctx).map(|_| ())
+}
+
+/// The `moved` blocks as new address => old, checked: the new address is configured, the old one
+/// is not, each address is moved at most once, and no move starts where another ends.
+fn explicit_moves(ctx: &Context) -> Result<BTreeMap<Address, Address>> {
+    let mut errors = Diagnostics::default();
+    let mut moves = BTreeMap::new();
+    let targets: BTreeSet<&Address> = ctx.config.moves.iter().map(|m| &m.to).collect();
+    let mut sources = BTreeSet::new();
+    for moved in &ctx.config.moves {
+        let (from, to) = (&moved.from, &moved.to);
+        let problem = if !ctx.config.resources.contains_key(to) {
+            Some(format!("{to} is not in the configuration; a move must end at a declared resource"))
+        } else if ctx.config.resources.contains_key(from) {
+            Some(format!("{from} is still in the configuration; remove its block, since its state moves to {to}"))
+        } else if targets.contains(from) {
+            Some(format!("{from} is itself the destination of another move; chained moves are not supported: move straight to {to}"))
+        } else if !sources.insert(from.clone()) || moves.contains_key(to) {
+            Some("each address may be moved from, and moved to, only once".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => errors.push(Diagnostic::error(format!("moved from {from} to {to}: {problem}")).at(Some(&moved.location))),
+            None => {
+                moves.insert(to.clone(), from.clone());
+            }
+        }
+    }
+    errors.into_result().map(|_| moves)
+}
+
+/// `renamed_from` as implicit moves: a configured resource with no state of its own whose
+/// `renamed_from` equals the `name` (and, when the type has one, the `schema`) of a state resource
+/// of the same type that is no longer configured.
+fn implicit_moves(ctx: &Context, state: &State, explicit: &BTreeMap<Address, Address>) -> Result<BTreeMap<Address, Address>> {
+    let nothing_known = BTreeMap::new();
+    let scope = ctx.scope(&nothing_known);
+    let mut moves = BTreeMap::new();
+    let taken: BTreeSet<&Address> = explicit.values().collect();
+    for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| state.get(a).is_none() && !explicit.contains_key(a)) {
+        let Some(attr) = resource.body.attributes.get("renamed_from") else { continue };
+        let Value::String(old_name) = scope.eval_attr(attr)?.value else { continue };
+        let schema = match resource.body.attributes.get("schema") {
+            Some(attr) => scope.eval_attr(attr)?.value.as_str().map(str::to_owned),
+            None => None,
+        };
+        let candidates: Vec<Address> = state
+            .managed()
+            .filter(|r| r.type_name == address.type_name && !ctx.config.resources.contains_key(&r.address()) && !taken.contains(&r.address()))
+            .filter(|r| {
+                let value = r.value();
+                value.get_str("name") == Some(old_name.as_str()) && schema.as_deref().is_none_or(|s| value.get_str("schema").is_none_or(|recorded| recorded == s))
+            })
+            .map(|r| r.address())
+            .collect();
+        match candidates.as_slice() {
+            [] => {}
+            [from] => {
+                moves.insert(address.clone(), from.clone());
+            }
+            several => {
+                let names: Vec<String> = several.iter().map(Address::to_string).collect();
+                return Err(Diagnostic::error(format!("renamed_from = \"{old_name}\" in {address} matches several resources in state: {}", names.join(", ")))
+                    .at(Some(&attr.location))
+                    .hint("set schema, or say which one with a moved block")
+                    .into());
+            }
+        }
+    }
+    Ok(moves)
+}
+
+/// Refuses, before anything changes, a plan whose changes lose data unless it allows that
+/// (`-allow-data-loss`, a plan file made with it, or a destroy plan).
+pub fn refuse_data_loss(plan: &Plan) -> Result<()> {
+    if plan.allow_data_loss || plan.destroy {
+        return Ok(());
+    }
+    let losing: Vec<String> = plan.data_losing().flat_map(|c| c.data_loss.iter().map(move |loss| format!("  - {}: {}", c.address, redact(loss)))).collect();
+    if losing.is_empty() {
+        return Ok(());
+    }
+    let count = plan.data_losing().count();
+    Err(Diagnostic::error(format!("apply refused: {count} change(s) in this plan lose data, and nothing was changed"))
+        .detail(losing.join("\n"))
+        .hint(
+            "review these changes; to go ahead run strata apply -allow-data-loss, or save the plan with \
+             strata plan -allow-data-loss -out FILE and apply that file",
+        )
+        .into())
+}

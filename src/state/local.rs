@@ -1,0 +1,190 @@
+//! The local state backend: one file per workspace, written atomically, locked with an OS lock.
+//!
+//! Owns the file layout (`default` at the configured path, the other workspaces under
+//! `strata.state.d/NAME/` next to it, as Terraform's `terraform.tfstate.d`), atomic writes (temp
+//! file, fsync, rename, directory fsync, mode 0600), the `.backup` of the previous file, and the
+//! OS file lock on `STATE.lock` whose contents name the holder. A killed process never leaves the
+//! lock held. It must not know what the bytes mean.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
+
+use super::backend::{Backend, LockAttempt, LockInfo, StateLock, DEFAULT_WORKSPACE};
+use super::State;
+use crate::diag::{Diagnostic, Result};
+
+/// The directory of non-default workspaces, next to the default state file.
+const WORKSPACES_DIR: &str = "strata.state.d";
+
+pub struct LocalFile {
+    path: PathBuf,
+    backed_up: bool,
+}
+
+impl LocalFile {
+    pub fn new(path: PathBuf) -> LocalFile {
+        LocalFile { path, backed_up: false }
+    }
+
+    fn write_error(&self, err: std::io::Error) -> Diagnostic {
+        Diagnostic::error(format!("cannot write the state file {}: {err}", self.path.display()))
+            .hint("check that the directory exists and is writable; nothing after this point was recorded")
+    }
+}
+
+impl Backend for LocalFile {
+    fn describe(&self) -> String {
+        format!("the state file {}", self.path.display())
+    }
+
+    fn read(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(Diagnostic::error(format!("cannot read the state file {}: {err}", self.path.display())).into()),
+        }
+    }
+
+    /// The first write of a run keeps the previous file as `.backup`.
+    fn write(&mut self, stored: &[u8], _state: &State) -> Result<()> {
+        if !self.backed_up {
+            if self.path.exists() {
+                std::fs::copy(&self.path, sibling(&self.path, ".backup")).map_err(|err| self.write_error(err))?;
+            }
+            self.backed_up = true;
+        }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| self.write_error(err))?;
+        }
+        write_atomically(&self.path, stored).map_err(|err| self.write_error(err))?;
+        Ok(())
+    }
+
+    fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt> {
+        let mut file = open_lock_file(&self.path)?;
+        if file.try_lock_exclusive().is_err() {
+            return Ok(LockAttempt::Held(holder(&mut file)));
+        }
+        let text = serde_json::to_string(info).unwrap_or_default();
+        // The holder's details are for messages only: failing to write them must not fail the lock.
+        let _ = file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(text.as_bytes()));
+        let _ = file.sync_all();
+        Ok(LockAttempt::Acquired(StateLock::holding(FileLock { file })))
+    }
+}
+
+/// The OS lock and its file; released (and the file emptied) when dropped.
+struct FileLock {
+    file: File,
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+fn open_lock_file(state_path: &Path) -> Result<File> {
+    let lock_path = sibling(state_path, ".lock");
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|err| Diagnostic::error(format!("cannot open the lock file {}: {err}", lock_path.display())).into())
+}
+
+fn holder(file: &mut File) -> Option<LockInfo> {
+    let mut held = String::new();
+    file.read_to_string(&mut held).ok()?;
+    serde_json::from_str(&held).ok()
+}
+
+/// `strata force-unlock ID` on a local state: clears a lock whose holder is gone; a live holder
+/// keeps it (the OS releases it when that process exits).
+pub fn force_unlock(state_path: &Path, id: &str) -> Result<String> {
+    let mut file = open_lock_file(state_path)?;
+    let recorded = holder(&mut file);
+    let Some(info) = recorded.filter(|info| info.id == id) else {
+        return Err(Diagnostic::error(format!("the state file {} has no lock with id {id}", state_path.display()))
+            .hint("copy the lock id from the error that reported the lock")
+            .into());
+    };
+    if file.try_lock_exclusive().is_err() {
+        return Err(Diagnostic::error(format!("lock {id} is held by a live process: {}", info.describe()))
+            .detail("a local lock is an OS lock: it is released the moment that process exits, so there is nothing stale to clear")
+            .hint(format!("wait for it to finish, or stop process {} if it is stuck", info.pid))
+            .into());
+    }
+    let _ = file.set_len(0);
+    let _ = FileExt::unlock(&file);
+    Ok(format!("Cleared the stale lock {id} ({} for \"{}\" since {}); no process held it.", info.who, info.operation, info.created))
+}
+
+/// The state file of `workspace`, given the default workspace's file.
+pub fn workspace_path(default: &Path, workspace: &str) -> PathBuf {
+    if workspace == DEFAULT_WORKSPACE {
+        return default.to_path_buf();
+    }
+    let file_name = default.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "strata.state.json".into());
+    workspaces_dir(default).join(workspace).join(file_name)
+}
+
+fn workspaces_dir(default: &Path) -> PathBuf {
+    default.with_file_name(WORKSPACES_DIR)
+}
+
+/// The non-default workspaces that have a directory.
+pub fn workspaces(default: &Path) -> Result<Vec<String>> {
+    let dir = workspaces_dir(default);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(err) => return Err(Diagnostic::error(format!("cannot read {}: {err}", dir.display())).into()),
+    };
+    Ok(entries.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).filter_map(|e| e.file_name().into_string().ok()).collect())
+}
+
+pub fn delete_workspace(default: &Path, name: &str) -> Result<()> {
+    let dir = workspaces_dir(default).join(name);
+    std::fs::remove_dir_all(&dir).map_err(|err| Diagnostic::error(format!("cannot delete {}: {err}", dir.display())).into())
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Temp file (0600), fsync, rename over `path`, directory fsync: a reader sees the old bytes or
+/// the new, never half.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = sibling(path, ".tmp");
+    let mut file = private_file(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}

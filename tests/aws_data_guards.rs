@@ -1,0 +1,159 @@
+//! The AWS side of the data-loss guards against moto: the plan says which RDS changes cause
+//! downtime or need a reboot, and a replaced instance is snapshotted first, under the name the
+//! plan showed.
+
+mod common;
+
+use common::moto::{unique_suffix, Moto};
+use common::{Run, Workdir};
+
+const PASSWORD: &str = "Guard-Passw0rd-1";
+
+struct Estate {
+    work: Workdir,
+    identifier: String,
+    parameter_group: String,
+}
+
+impl Estate {
+    /// An instance using its own parameter group, which sets one static (pending-reboot) parameter.
+    fn new() -> Estate {
+        let suffix = unique_suffix();
+        let estate = Estate { work: Workdir::offline(), identifier: format!("guard-db-{suffix}"), parameter_group: format!("guard-pg-{suffix}") };
+        estate.write("db.m6g.large", "app", "256MB");
+        estate
+    }
+
+    fn write(&self, class: &str, db_name: &str, shared_buffers: &str) {
+        let config = format!(
+            r#"
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_db_parameter_group" "pg" {{
+  name   = "{group}"
+  family = "postgres14"
+  parameter {{
+    name         = "shared_buffers"
+    value        = "{shared_buffers}"
+    apply_method = "pending-reboot"
+  }}
+}}
+
+resource "aws_db_instance" "db" {{
+  identifier           = "{id}"
+  engine               = "postgres"
+  engine_version       = "14.7"
+  instance_class       = "{class}"
+  allocated_storage    = 20
+  username             = "app"
+  password             = "{PASSWORD}"
+  db_name              = "{db_name}"
+  apply_immediately    = true
+  skip_final_snapshot  = true
+  parameter_group_name = aws_db_parameter_group.pg.name
+}}
+"#,
+            group = self.parameter_group,
+            id = self.identifier,
+        );
+        self.work.write("main.tf", &config);
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let run = self.work.strata(args);
+        assert!(!run.output().contains(PASSWORD), "the password appeared in strata's output");
+        run
+    }
+
+    fn plan(&self) -> Run {
+        let run = self.run(&["plan", "-detailed-exitcode"]);
+        assert_eq!(run.code, 2, "expected changes: {run:?}");
+        run
+    }
+
+    fn assert_converged(&self) {
+        let run = self.run(&["plan", "-detailed-exitcode"]);
+        assert_eq!(run.code, 0, "expected no changes: {run:?}");
+    }
+
+    fn apply(&self, extra: &[&str]) -> Run {
+        let run = self.run(&[&["apply", "-auto-approve"], extra].concat());
+        assert_eq!(run.code, 0, "apply failed: {run:?}");
+        run
+    }
+}
+
+#[test]
+fn downtime_and_reboots_are_flagged_and_a_replace_snapshots_first() {
+    let moto = Moto::new();
+    let estate = Estate::new();
+    estate.apply(&[]);
+    estate.assert_converged();
+
+    // A bigger class restarts the instance now; a static parameter needs the reboot strata does not do.
+    estate.write("db.m6g.xlarge", "app", "512MB");
+    let plan = estate.plan();
+    assert!(plan.stdout.contains("instance class db.m6g.large -> db.m6g.xlarge: the instance restarts now (apply_immediately = true): downtime of minutes"), "{plan:?}");
+    assert!(plan.stdout.contains("shared_buffers = 512MB take effect only when each instance using the group reboots"), "{plan:?}");
+    estate.apply(&["-allow-data-loss"]);
+    assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_instance_class().map(str::to_owned)).as_deref(), Some("db.m6g.xlarge"));
+    estate.assert_converged();
+
+    // A new db_name replaces the instance: the plan names the snapshot, apply takes it first.
+    estate.write("db.m6g.xlarge", "app2", "512MB");
+    let plan = estate.plan();
+    let snapshot = planned_snapshot(&plan);
+    assert!(snapshot.starts_with(&format!("{}-pre-replace-", estate.identifier)), "{snapshot}");
+    assert!(plan.stdout.contains(&format!("its data survives only in the snapshot {snapshot} taken just before")), "{plan:?}");
+    assert!(!moto.snapshot_exists(&snapshot), "the plan took a snapshot");
+    estate.apply(&["-allow-data-loss"]);
+    assert!(moto.snapshot_exists(&snapshot), "no snapshot {snapshot} in moto after the replace");
+    let recorded = estate.work.state()["backups"].clone();
+    let locations: Vec<&str> = recorded.as_array().into_iter().flatten().filter_map(|b| b["location"].as_str()).collect();
+    assert!(locations.contains(&format!("RDS snapshot {snapshot}").as_str()), "state records the snapshot: {recorded:#}");
+    assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app2"));
+    estate.assert_converged();
+
+    let destroy = estate.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn a_replace_stops_before_deleting_when_its_snapshot_name_is_another_instances() {
+    let moto = Moto::new();
+    let estate = Estate::new();
+    estate.apply(&[]);
+    estate.write("db.m6g.large", "app2", "256MB");
+    let snapshot = planned_snapshot(&estate.plan());
+    let other = format!("{}-other", estate.identifier);
+    moto.create_instance(&other, PASSWORD, "sg-00000000", &estate.parameter_group);
+    moto.create_snapshot(&other, &snapshot);
+
+    let refused = estate.run(&["apply", "-auto-approve", "-allow-data-loss"]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains(&format!("snapshot {snapshot} already exists, but of DB instance {other}, not of {}", estate.identifier)), "{refused:?}");
+    assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app"), "the instance was deleted");
+    assert!(estate.work.state_addresses().contains(&"aws_db_instance.db".to_owned()), "state lost the instance");
+
+    // A snapshot of the instance itself under that name (an interrupted earlier apply) is reused.
+    moto.delete_snapshot(&snapshot);
+    moto.create_snapshot(&estate.identifier, &snapshot);
+    estate.apply(&["-allow-data-loss"]);
+    assert!(moto.snapshot_exists(&snapshot));
+    assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app2"));
+    estate.assert_converged();
+    let destroy = estate.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+/// The snapshot a replace plan says it takes first.
+fn planned_snapshot(plan: &Run) -> String {
+    plan.stdout
+        .split("CreateDBSnapshot ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the plan names no snapshot: {plan:?}"))
+        .to_owned()
+}

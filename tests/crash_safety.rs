@@ -1,0 +1,262 @@
+//! Crash safety: `strata apply` of the ai-platform example (AWS into moto, the schema into a local
+//! PostgreSQL database) killed with SIGKILL at many moments. After every kill the state parses and
+//! validates, every object strata created live is in state or in a pending intent (so the next
+//! plan adopts it), a re-run of apply succeeds and converges, and nothing exists twice.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::moto::{unique_suffix, Moto};
+use common::{TestDb, Workdir};
+
+/// Progress lines a whole apply of the example prints: "Creating..." and "Creation complete" for
+/// each of its 13 resources.
+const PROGRESS_LINES: usize = 26;
+
+const TABLES: [&str; 6] = ["users", "features", "models", "training_data", "audit_logs", "metadata_assets"];
+
+/// When to kill an apply.
+#[derive(Clone, Copy, Debug)]
+enum Moment {
+    /// Right after it printed its k-th progress line.
+    AfterProgressLine(usize),
+    /// This long after it started (mostly while it plans).
+    After(Duration),
+    /// This long after the instance's create began (while the create call and its wait run).
+    IntoInstanceCreate(Duration),
+}
+
+/// One throwaway deployment of the example: its own environment name in moto and its own database.
+struct Deployment<'m> {
+    moto: &'m Moto,
+    db: TestDb,
+    work: Workdir,
+    environment: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl<'m> Deployment<'m> {
+    fn new(moto: &'m Moto) -> Deployment<'m> {
+        let db = TestDb::new();
+        let work = Workdir::new(&db);
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ai-platform");
+        for entry in std::fs::read_dir(&example).expect("the example") {
+            let path = entry.expect("an example file").path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                let name = path.file_name().and_then(|n| n.to_str()).expect("a file name").to_owned();
+                work.write(&name, &std::fs::read_to_string(&path).expect("read the example"));
+            }
+        }
+        let (host, port, user) = common::server();
+        let environment = format!("k{}", unique_suffix());
+        let env = vec![
+            ("STRATA_VAR_environment", environment.clone()),
+            ("STRATA_VAR_db_password", "example-Passw0rd".to_owned()),
+            ("STRATA_VAR_pg_database", work.database.clone()),
+            ("STRATA_VAR_pg_host", host),
+            ("STRATA_VAR_pg_port", port),
+            ("STRATA_VAR_pg_username", user),
+        ];
+        Deployment { moto, db, work, environment, env }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    fn strata(&self, args: &[&str]) -> common::Run {
+        self.work.strata_env(args, &self.env())
+    }
+
+    /// Starts an apply and kills it with SIGKILL at `moment`; answers whether it was still running
+    /// then (a moment after it finished is not a kill).
+    fn apply_killed_at(&self, moment: Moment) -> bool {
+        let mut command = self.work.command(&["apply", "-auto-approve"], &self.env());
+        command.stdin(Stdio::null()).stderr(Stdio::null());
+        match moment {
+            Moment::After(delay) => {
+                let mut child = command.stdout(Stdio::null()).spawn().expect("start strata apply");
+                std::thread::sleep(delay);
+                kill(&mut child)
+            }
+            Moment::AfterProgressLine(_) | Moment::IntoInstanceCreate(_) => {
+                let mut child = command.stdout(Stdio::piped()).spawn().expect("start strata apply");
+                let stdout = child.stdout.take().expect("apply's stdout");
+                let mut seen = 0;
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    seen += usize::from(line.contains(": Creating...") || line.contains(": Creation complete"));
+                    match moment {
+                        Moment::AfterProgressLine(k) if seen == k => return kill(&mut child),
+                        Moment::IntoInstanceCreate(delay) if line.contains("aws_db_instance.platform: Creating...") => {
+                            std::thread::sleep(delay);
+                            return kill(&mut child);
+                        }
+                        _ => {}
+                    }
+                }
+                let _ = child.wait();
+                false
+            }
+        }
+    }
+
+    /// How many of each managed object exist live, by the address that manages it.
+    fn live(&self) -> Vec<(String, usize)> {
+        let env = &self.environment;
+        let catalog = self.db.catalog();
+        let lines = |prefix: &str| catalog.iter().filter(|l| l.starts_with(prefix)).count();
+        let extensions = self.db.client().query("SELECT 1 FROM pg_extension WHERE extname = 'pgcrypto'", &[]).expect("read extensions").len();
+        let mut live = vec![
+            ("aws_db_subnet_group.platform".to_owned(), usize::from(self.moto.subnet_group_exists(&format!("ai-platform-{env}")))),
+            ("aws_security_group.database".to_owned(), self.moto.security_group_count(&format!("ai-platform-db-{env}"))),
+            ("aws_db_parameter_group.platform".to_owned(), usize::from(self.moto.parameter_group_exists(&format!("ai-platform-pg16-{env}")))),
+            ("aws_db_instance.platform".to_owned(), usize::from(self.moto.instance(&format!("ai-platform-{env}")).is_some())),
+            ("postgres_extension.pgcrypto".to_owned(), extensions),
+            ("postgres_enum.model_status".to_owned(), lines("type model_status")),
+            ("postgres_index.audit_logs_timestamp".to_owned(), lines("index idx_audit_logs_timestamp ")),
+        ];
+        live.extend(TABLES.iter().map(|t| (format!("postgres_table.{t}"), lines(&format!("table public.{t} r")))));
+        live
+    }
+
+    /// After a kill: the state (when there is one) is valid, and everything live is in it or
+    /// pending. Answers what the state held, as (resources, pending intents).
+    fn check_nothing_orphaned(&self, moment: Moment) -> (usize, usize) {
+        let (recorded, pending) = match self.work.state_text() {
+            Some(_) => {
+                let state = self.work.state();
+                let addresses = |key: &str| -> Vec<String> {
+                    state[key].as_array().map(|a| a.iter().filter_map(|r| r["address"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+                };
+                (addresses("resources"), addresses("pending"))
+            }
+            None => (vec![], vec![]),
+        };
+        for (address, count) in self.live() {
+            assert!(count <= 1, "{moment:?}: {count} live objects for {address}");
+            if count == 1 {
+                assert!(
+                    recorded.contains(&address) || pending.contains(&address),
+                    "{moment:?}: {address} exists live but is neither in state nor pending: resources {recorded:?}, pending {pending:?}"
+                );
+            }
+        }
+        (recorded.iter().filter(|a| !a.starts_with("data.")).count(), pending.len())
+    }
+
+    /// A re-run converges, and every object exists exactly once. Answers what the re-run adopted.
+    fn check_rerun_converges(&self, moment: Moment) -> Vec<String> {
+        // A parameter group killed between its create and the call that sets its parameters is
+        // adopted half-made; setting them then counts as a reboot-needing change, which apply
+        // refuses without -allow-data-loss (no instance uses the group yet, so nothing reboots).
+        let rerun = self.strata(&["apply", "-auto-approve", "-allow-data-loss"]);
+        assert_eq!(rerun.code, 0, "{moment:?}: the re-run failed: {rerun:?}");
+        let plan = self.strata(&["plan", "-detailed-exitcode"]);
+        assert_eq!(plan.code, 0, "{moment:?}: the re-run did not converge: {plan:?}");
+        for (address, count) in self.live() {
+            assert_eq!(count, 1, "{moment:?}: {address} exists {count} times");
+        }
+        let state = self.work.state();
+        assert!(state.get("pending").is_none(), "{moment:?}: intents left after a converged apply: {state:#}");
+        rerun.stderr.lines().filter_map(|l| l.strip_prefix("adopting ")?.split(':').next().map(str::to_owned)).collect()
+    }
+
+    fn destroy(&self, moment: Moment) {
+        let destroy = self.strata(&["destroy", "-auto-approve"]);
+        assert_eq!(destroy.code, 0, "{moment:?}: destroy failed: {destroy:?}");
+        assert!(self.live().iter().all(|(_, count)| *count == 0), "{moment:?}: left after destroy: {:?}", self.live());
+    }
+}
+
+/// SIGKILL (std's `kill` on Unix); answers whether the process was still running.
+fn kill(child: &mut Child) -> bool {
+    let running = matches!(child.try_wait(), Ok(None));
+    let _ = child.kill();
+    let _ = child.wait();
+    running
+}
+
+#[test]
+fn apply_killed_at_any_moment_leaves_nothing_orphaned_and_a_rerun_converges() {
+    let begun = Instant::now();
+    let moto = Moto::new();
+    let millis = |ms: &[u64]| ms.iter().map(|&ms| Duration::from_millis(ms)).collect::<Vec<_>>();
+    let mut moments: Vec<Moment> = millis(&[100, 200, 300, 450]).into_iter().map(Moment::After).collect();
+    moments.extend((1..=PROGRESS_LINES).map(Moment::AfterProgressLine));
+    moments.extend(millis(&[5, 20, 50]).into_iter().map(Moment::IntoInstanceCreate));
+    let mut hit = Vec::new();
+    for moment in moments {
+        let deployment = Deployment::new(&moto);
+        let killed = deployment.apply_killed_at(moment);
+        let (recorded, pending) = deployment.check_nothing_orphaned(moment);
+        let adopted = deployment.check_rerun_converges(moment);
+        println!(
+            "{moment:?}: {}, state then held {recorded} resource(s) and {pending} pending create(s); the re-run adopted {adopted:?}",
+            if killed { "killed" } else { "finished first" }
+        );
+        if killed {
+            hit.push(moment);
+        }
+        deployment.destroy(moment);
+    }
+    println!("SIGKILL at {} distinct moments; {:.1}s in all", hit.len(), begun.elapsed().as_secs_f64());
+    assert!(hit.len() >= 20, "only {} kills landed while apply ran: {hit:?}", hit.len());
+}
+
+/// What a kill between a create and its state write leaves: the object live, only an intent in
+/// state. Made by hand here so that the moment is exact.
+fn forget_into_intent(work: &Workdir, address: &str, import_id: &str) {
+    let mut state = work.state();
+    let resources = state["resources"].as_array_mut().expect("resources");
+    resources.retain(|r| r["address"] != address);
+    let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
+    state["pending"] = serde_json::json!([
+        { "address": address, "type": type_name, "provider": "postgres", "import_id": import_id, "recorded_at": "2026-01-01T00:00:00Z" }
+    ]);
+    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
+    common::assert_valid_state(&state);
+}
+
+#[test]
+fn plan_adopts_in_memory_and_applying_its_saved_plan_records_the_adoption() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", common::USERS_AND_ORDERS);
+    work.apply();
+    forget_into_intent(&work, "postgres_table.orders", "public.orders");
+    let before = work.state();
+
+    let plan = work.strata(&["plan", "-out", "adopted.plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stderr.contains("adopting postgres_table.orders: created by an interrupted apply"), "{plan:?}");
+    assert!(!plan.stdout.contains("will be created"), "plan would create a twin: {plan:?}");
+    assert_eq!(work.state(), before, "plan wrote the state");
+
+    let apply = work.strata(&["apply", "adopted.plan"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let after = work.state();
+    assert!(after.get("pending").is_none(), "{after:#}");
+    assert!(work.state_addresses().contains(&"postgres_table.orders".to_owned()));
+    work.assert_converged();
+}
+
+#[test]
+fn an_intent_whose_create_never_happened_is_dropped_and_the_create_runs() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", common::USERS_AND_ORDERS);
+    work.apply();
+    forget_into_intent(&work, "postgres_table.orders", "public.orders");
+    db.execute("DROP TABLE orders");
+
+    let apply = work.apply();
+    assert!(apply.stderr.contains("postgres_table.orders: an interrupted apply had not created it"), "{apply:?}");
+    assert!(apply.stdout.contains("postgres_table.orders: Creation complete"), "{apply:?}");
+    assert!(work.state().get("pending").is_none());
+    assert!(db.has_table("orders"));
+    work.assert_converged();
+}

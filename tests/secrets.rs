@@ -1,0 +1,217 @@
+//! No secret in anything strata prints or writes (the state aside, which holds real values): a
+//! full validate / plan / show / apply / output / state / drift / refresh-only / destroy cycle,
+//! plus error paths that put a secret into a message, with secrets from -var, a tfvars file and
+//! TF_VAR_, through an aws_db_instance password (moto), a postgres provider password (trust auth
+//! ignores it), a table comment computed from a secret and a sensitive output. Every stdout, stderr
+//! and written file is searched for each secret as itself, in base64 and in hex.
+
+mod common;
+
+use base64::Engine;
+use common::moto::{unique_suffix, Moto};
+use common::{Run, TestDb, Workdir};
+
+const CONFIG: &str = r#"
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+variable "pg_password" {
+  type      = string
+  sensitive = true
+}
+variable "api_token" {
+  type      = string
+  sensitive = true
+}
+variable "vpc_id" {
+  type = string
+}
+variable "suffix" {
+  type = string
+}
+
+provider "aws" {
+  region = "us-east-1"
+}
+
+provider "postgres" {
+  password = var.pg_password
+}
+
+resource "aws_db_instance" "db" {
+  identifier          = "secrets-${var.suffix}"
+  engine              = "postgres"
+  engine_version      = "14.7"
+  instance_class      = "db.t3.micro"
+  allocated_storage   = 20
+  username            = "app"
+  password            = var.db_password
+  skip_final_snapshot = true
+}
+
+resource "postgres_table" "audit" {
+  name    = "audit"
+  comment = "reader token ${var.api_token}"
+  column {
+    name = "id"
+    type = "bigint"
+  }
+}
+
+output "connection" {
+  value     = "postgres://app:${var.db_password}@${aws_db_instance.db.address}/app"
+  sensitive = true
+}
+
+output "table" {
+  value = postgres_table.audit.name
+}
+"#;
+
+/// A variable whose type rejects the secret it is given: the error is about the value.
+const BAD_NUMBER: &str = r#"
+variable "pin" {
+  type      = number
+  sensitive = true
+}
+"#;
+
+/// A column type PostgreSQL rejects, naming the type in its error.
+const BAD_TYPE: &str = r#"
+resource "postgres_table" "broken" {
+  name = "broken"
+  column {
+    name = "id"
+    type = var.api_token
+  }
+}
+"#;
+
+const DB_PASSWORD: &str = "Sup3r-Secret-Db-Passw0rd";
+const PG_PASSWORD: &str = "tfvars-Only-Pg-Passw0rd";
+const API_TOKEN: &str = "envtoken9f8e7d6c5b4a";
+const PIN: &str = "pin-Secret-Not-A-Number";
+
+/// Every spelling of every secret that must not appear.
+fn forbidden() -> Vec<(String, String)> {
+    [DB_PASSWORD, PG_PASSWORD, API_TOKEN, PIN]
+        .iter()
+        .flat_map(|secret| {
+            [
+                (secret.to_string(), secret.to_string()),
+                (format!("{secret} as base64"), base64::engine::general_purpose::STANDARD.encode(secret)),
+                (format!("{secret} as base64 (no padding)"), base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret)),
+                (format!("{secret} as hex"), hex::encode(secret)),
+            ]
+        })
+        .collect()
+}
+
+struct Cycle {
+    work: Workdir,
+    vars: Vec<String>,
+    /// What each step printed, with the command that printed it.
+    printed: Vec<(String, String)>,
+}
+
+impl Cycle {
+    fn run(&mut self, args: &[&str], with_vars: bool) -> Run {
+        let mut full: Vec<&str> = args.to_vec();
+        if with_vars {
+            for var in &self.vars {
+                full.extend(["-var", var.as_str()]);
+            }
+            full.extend(["-var-file", "secrets.tfvars"]);
+        }
+        full.push("-verbose");
+        let run = self.work.strata_env(&full, &[("TF_VAR_api_token", API_TOKEN)]);
+        self.printed.push((full.join(" "), run.output()));
+        run
+    }
+
+    fn ok(&mut self, args: &[&str], with_vars: bool) -> Run {
+        let run = self.run(args, with_vars);
+        assert_eq!(run.code, 0, "strata {args:?}: {run:?}");
+        run
+    }
+
+    /// Every file strata wrote in the working directory, except the inputs and the state itself.
+    fn written_files(&mut self) {
+        let entries = std::fs::read_dir(self.work.path()).expect("list the working directory");
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()) {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let is_input = name.ends_with(".tf") || name.ends_with(".tfvars");
+            let is_state = name.starts_with("strata.state.json") && !name.ends_with(".lock");
+            if !is_input && !is_state {
+                let bytes = std::fs::read(&path).expect("read a written file");
+                self.printed.push((format!("file {name}"), String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+
+    fn assert_nothing_leaked(&self) {
+        let leaks: Vec<String> = self
+            .printed
+            .iter()
+            .flat_map(|(source, text)| forbidden().into_iter().filter(|(_, form)| text.contains(form.as_str())).map(move |(what, _)| format!("{what} in `{source}`")))
+            .collect();
+        assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+    }
+}
+
+#[test]
+fn no_secret_appears_in_any_output_of_a_full_cycle() {
+    let moto = Moto::new();
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", CONFIG);
+    work.write("secrets.tfvars", &format!("pg_password = \"{PG_PASSWORD}\"\n"));
+    let vars = vec![format!("db_password={DB_PASSWORD}"), format!("vpc_id={}", moto.default_vpc()), format!("suffix=s{}", unique_suffix())];
+    let mut cycle = Cycle { work, vars, printed: vec![] };
+
+    cycle.ok(&["validate"], false);
+    let plan = cycle.ok(&["plan"], true);
+    assert!(plan.stdout.contains("aws_db_instance.db") && plan.stdout.contains("postgres_table.audit"), "{plan:?}");
+    cycle.ok(&["plan", "-out", "create.plan"], true);
+    cycle.ok(&["show", "create.plan"], false);
+    cycle.ok(&["show", "-json", "create.plan"], false);
+    cycle.ok(&["show", "-format", "markdown", "create.plan"], false);
+    cycle.ok(&["apply", "-auto-approve"], true);
+    assert!(db.has_table("audit"), "apply made the table");
+
+    let outputs = cycle.ok(&["output"], false);
+    assert!(outputs.stdout.contains("connection") && outputs.stdout.contains("audit"), "{outputs:?}");
+    cycle.ok(&["output", "-json"], false);
+    cycle.ok(&["output", "table"], false);
+    cycle.ok(&["state", "list"], false);
+    for address in ["aws_db_instance.db", "postgres_table.audit"] {
+        cycle.ok(&["state", "show", address], false);
+    }
+    cycle.ok(&["show"], false);
+    cycle.ok(&["show", "-json"], false);
+
+    db.execute("COMMENT ON TABLE audit IS 'changed by hand'");
+    for format in [&["drift"][..], &["drift", "-json"], &["drift", "-format", "markdown"]] {
+        let run = cycle.run(format, true);
+        assert_ne!(run.code, 0, "drift finds the changed comment: {run:?}");
+    }
+    cycle.ok(&["plan", "-refresh-only"], true);
+    let comment_back = cycle.run(&["plan", "-detailed-exitcode"], true);
+    assert_eq!(comment_back.code, 2, "the plan puts the comment back: {comment_back:?}");
+
+    cycle.work.write("bad_number.tf", BAD_NUMBER);
+    let bad_number = cycle.run(&["plan", "-var", &format!("pin={PIN}")], true);
+    assert_eq!(bad_number.code, 1, "a string is not a number: {bad_number:?}");
+    std::fs::remove_file(cycle.work.path().join("bad_number.tf")).expect("remove bad_number.tf");
+
+    cycle.work.write("bad_type.tf", BAD_TYPE);
+    let bad_type = cycle.run(&["apply", "-auto-approve"], true);
+    assert_eq!(bad_type.code, 1, "PostgreSQL has no such type: {bad_type:?}");
+    std::fs::remove_file(cycle.work.path().join("bad_type.tf")).expect("remove bad_type.tf");
+
+    cycle.ok(&["destroy", "-auto-approve"], true);
+    assert!(!db.has_table("audit"), "destroy dropped the table");
+    cycle.written_files();
+    cycle.assert_nothing_leaked();
+}
