@@ -376,13 +376,18 @@ async fn run_task(
         }
         Action::Create | Action::Update | Action::Replace => {
             let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
-            // A replacement -replace asked for is planned from nothing, as the planner did.
-            let requested = replace_was_requested(change);
-            let prior = if requested { None } else { change.before.clone() };
+            // A replacement -replace asked for is planned as the planner did, by the provider's plan_replace (which may
+            // promise a snapshot before the delete: asking again here makes this process keep that promise).
+            let requested = change.before.as_ref().filter(|_| replace_was_requested(change));
+            let prior = if requested.is_some() { None } else { change.before.clone() };
             let desired = ignoring_changes(ctx, &task.address, desired, prior.as_ref());
-            let request = PlanRequest { type_name: task.address.type_name.clone(), prior, desired };
-            let final_plan = provider.plan(&request).await.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
-            if final_plan.action != if requested { Action::Create } else { change.action } {
+            let type_name = task.address.type_name.clone();
+            let final_plan = match requested {
+                Some(old) => provider.plan_replace(&type_name, old, &desired).await,
+                None => provider.plan(&PlanRequest { type_name, prior, desired }).await,
+            };
+            let final_plan = final_plan.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
+            if final_plan.action != change.action {
                 return Err((inconsistent(&task.address, change.action, final_plan.action), None));
             }
             let mut prior = change.before.clone();

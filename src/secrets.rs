@@ -36,6 +36,74 @@ pub fn remember(secrets: impl IntoIterator<Item = String>) {
     known.dedup();
 }
 
+/// Remembers the password in a PostgreSQL connection string (`password=...`, or the one in
+/// `postgres://user:password@host/db`), as written and percent-decoded. Lenient on purpose: a
+/// malformed string is the one most likely to end up quoted in an error, so its password is found
+/// without parsing the string properly.
+pub fn remember_conn_str(conn_str: &str) {
+    let written = conn_str_passwords(conn_str);
+    let decoded: Vec<String> = written.iter().filter_map(|p| percent_decoded(p)).collect();
+    remember(written.into_iter().chain(decoded));
+}
+
+fn conn_str_passwords(conn_str: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(rest) = conn_str.strip_prefix("postgresql://").or_else(|| conn_str.strip_prefix("postgres://")) {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if let Some((_, password)) = authority.rsplit_once('@').and_then(|(userinfo, _)| userinfo.split_once(':')) {
+            found.push(password.to_owned());
+        }
+    }
+    // `password=...` as a keyword/value pair, or as a parameter of a URL's query string.
+    for (at, key) in conn_str.match_indices("password") {
+        let Some(value) = conn_str[at + key.len()..].trim_start().strip_prefix('=') else { continue };
+        let value = value.trim_start();
+        match value.strip_prefix('\'') {
+            Some(quoted) => found.extend(single_quoted(quoted)),
+            None => found.push(value.split(|c: char| c.is_whitespace() || c == '&').next().unwrap_or_default().to_owned()),
+        }
+    }
+    found
+}
+
+/// A libpq single-quoted value (after its opening quote): as written and with `\'` and `\\` unescaped.
+fn single_quoted(text: &str) -> [String; 2] {
+    let (mut written, mut value, mut chars) = (String::new(), String::new(), text.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => break,
+            '\\' => {
+                written.push(c);
+                if let Some(escaped) = chars.next() {
+                    written.push(escaped);
+                    value.push(escaped);
+                }
+            }
+            _ => {
+                written.push(c);
+                value.push(c);
+            }
+        }
+    }
+    [written, value]
+}
+
+/// `text` with `%XX` escapes decoded, when it has any and they decode to UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let (mut out, mut i) = (Vec::with_capacity(bytes.len()), 0);
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%').then(|| text.get(i + 1..i + 3)).flatten().and_then(|h| u8::from_str_radix(h, 16).ok());
+        let (byte, width) = hex.map_or((bytes[i], 1), |byte| (byte, 3));
+        out.push(byte);
+        i += width;
+    }
+    String::from_utf8(out).ok()
+}
+
 pub(crate) fn strings_in(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => vec![s.clone()],
@@ -55,4 +123,20 @@ pub fn redact(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_strings_password_is_found_in_every_spelling() {
+        assert_eq!(conn_str_passwords("host=db password=s3cr3t dbname=x"), ["s3cr3t"]);
+        assert_eq!(conn_str_passwords("host=db password = 'it\\'s' dbname=x"), ["it\\'s", "it's"]);
+        assert_eq!(conn_str_passwords("postgres://app:p%40ss@db:5432/x?sslmode=bogus"), ["p%40ss"]);
+        assert_eq!(conn_str_passwords("postgresql://db/x?user=app&password=q1w2e3&sslmode=require"), ["q1w2e3"]);
+        assert!(conn_str_passwords("host=db user=app dbname=x").is_empty());
+        assert_eq!(percent_decoded("p%40ss").as_deref(), Some("p@ss"));
+        assert_eq!(percent_decoded("100%"), Some("100%".to_owned()));
+    }
 }

@@ -1,6 +1,7 @@
 //! The AWS side of the data-loss guards against moto: the plan says which RDS changes cause
-//! downtime or need a reboot, and a replaced instance is snapshotted first, under the name the
-//! plan showed.
+//! downtime or need a reboot (data loss only for a parameter group some instance uses), and a
+//! replaced instance, whether its configuration forces it or `-replace` asks for it, is
+//! snapshotted first, under the name the plan showed.
 
 mod common;
 
@@ -24,23 +25,10 @@ impl Estate {
         estate
     }
 
+    /// The parameter group and the instance using it.
     fn write(&self, class: &str, db_name: &str, shared_buffers: &str) {
         let config = format!(
-            r#"
-provider "aws" {{
-  region = "us-east-1"
-}}
-
-resource "aws_db_parameter_group" "pg" {{
-  name   = "{group}"
-  family = "postgres14"
-  parameter {{
-    name         = "shared_buffers"
-    value        = "{shared_buffers}"
-    apply_method = "pending-reboot"
-  }}
-}}
-
+            r#"{group}
 resource "aws_db_instance" "db" {{
   identifier           = "{id}"
   engine               = "postgres"
@@ -55,10 +43,36 @@ resource "aws_db_instance" "db" {{
   parameter_group_name = aws_db_parameter_group.pg.name
 }}
 "#,
-            group = self.parameter_group,
+            group = self.group_config(shared_buffers),
             id = self.identifier,
         );
         self.work.write("main.tf", &config);
+    }
+
+    /// The parameter group alone, used by no instance.
+    fn write_group_only(&self, shared_buffers: &str) {
+        self.work.write("main.tf", &self.group_config(shared_buffers));
+    }
+
+    fn group_config(&self, shared_buffers: &str) -> String {
+        format!(
+            r#"
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_db_parameter_group" "pg" {{
+  name   = "{group}"
+  family = "postgres14"
+  parameter {{
+    name         = "shared_buffers"
+    value        = "{shared_buffers}"
+    apply_method = "pending-reboot"
+  }}
+}}
+"#,
+            group = self.parameter_group,
+        )
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -96,7 +110,7 @@ fn downtime_and_reboots_are_flagged_and_a_replace_snapshots_first() {
     estate.write("db.m6g.xlarge", "app", "512MB");
     let plan = estate.plan();
     assert!(plan.stdout.contains("instance class db.m6g.large -> db.m6g.xlarge: the instance restarts now (apply_immediately = true): downtime of minutes"), "{plan:?}");
-    assert!(plan.stdout.contains("shared_buffers = 512MB take effect only when each instance using the group reboots"), "{plan:?}");
+    assert!(plan.stdout.contains(&format!("shared_buffers = 512MB take effect only when each instance using it reboots, which strata does not do; instances using it: {}: ", estate.identifier)), "{plan:?}");
     estate.apply(&["-allow-data-loss"]);
     assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_instance_class().map(str::to_owned)).as_deref(), Some("db.m6g.xlarge"));
     estate.assert_converged();
@@ -110,9 +124,7 @@ fn downtime_and_reboots_are_flagged_and_a_replace_snapshots_first() {
     assert!(!moto.snapshot_exists(&snapshot), "the plan took a snapshot");
     estate.apply(&["-allow-data-loss"]);
     assert!(moto.snapshot_exists(&snapshot), "no snapshot {snapshot} in moto after the replace");
-    let recorded = estate.work.state()["backups"].clone();
-    let locations: Vec<&str> = recorded.as_array().into_iter().flatten().filter_map(|b| b["location"].as_str()).collect();
-    assert!(locations.contains(&format!("RDS snapshot {snapshot}").as_str()), "state records the snapshot: {recorded:#}");
+    assert!(recorded_backups(&estate).contains(&format!("RDS snapshot {snapshot}")), "state does not record {snapshot}");
     assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app2"));
     estate.assert_converged();
 
@@ -144,8 +156,88 @@ fn a_replace_stops_before_deleting_when_its_snapshot_name_is_another_instances()
     assert!(moto.snapshot_exists(&snapshot));
     assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app2"));
     estate.assert_converged();
+    moto.delete_instance(&other);
     let destroy = estate.run(&["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn a_reboot_only_parameter_is_data_loss_only_while_an_instance_uses_the_group() {
+    let moto = Moto::new();
+    let estate = Estate::new();
+    estate.write_group_only("256MB");
+    estate.apply(&[]);
+
+    // No instance uses the group: the static parameter waits for a first boot, nothing reboots.
+    // Finding that out costs one DescribeDBInstances, made only when such a change is planned.
+    estate.write_group_only("512MB");
+    let plan = estate.run(&["plan", "-detailed-exitcode", "-verbose"]);
+    assert_eq!(plan.code, 2, "expected changes: {plan:?}");
+    assert!(plan.stdout.contains("shared_buffers = 512MB take effect at the first boot of an instance that uses the group: no DB instance uses it now"), "{plan:?}");
+    assert!(!plan.stdout.contains("data loss"), "{plan:?}");
+    assert!(plan.stderr.contains("rds:DescribeDBInstances 1"), "{plan:?}");
+    estate.apply(&[]);
+    let converged = estate.run(&["plan", "-detailed-exitcode", "-verbose"]);
+    assert_eq!(converged.code, 0, "expected no changes: {converged:?}");
+    assert!(!converged.stderr.contains("rds:DescribeDBInstances"), "{converged:?}");
+
+    // Once an instance uses it, the same kind of change needs that instance's reboot: data loss, named.
+    estate.write("db.m6g.large", "app", "512MB");
+    estate.apply(&[]);
+    assert!(moto.instance(&estate.identifier).is_some());
+    estate.write("db.m6g.large", "app", "1GB");
+    let plan = estate.plan();
+    let line = format!("! data loss: parameter group {}: shared_buffers = 1GB take effect only when each instance using it reboots, which strata does not do; instances using it: {}: each reboot drops every connection", estate.parameter_group, estate.identifier);
+    assert!(plan.stdout.contains(&line), "{plan:?}");
+    let refused = estate.run(&["apply", "-auto-approve"]);
+    assert_ne!(refused.code, 0, "a data-losing change applied without -allow-data-loss: {refused:?}");
+    estate.apply(&["-allow-data-loss"]);
+    estate.assert_converged();
+    let destroy = estate.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn a_requested_replace_snapshots_first_like_a_forced_one() {
+    let moto = Moto::new();
+    let estate = Estate::new();
+    estate.apply(&[]);
+
+    // Nothing in the configuration changes; -replace alone makes the replace, snapshot first.
+    let plan = estate.run(&["plan", "-replace", "aws_db_instance.db"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let snapshot = planned_snapshot(&plan);
+    assert!(snapshot.starts_with(&format!("{}-pre-replace-", estate.identifier)), "{snapshot}");
+    assert!(plan.stdout.contains(&format!("# backup first: RDS snapshot {snapshot}")), "{plan:?}");
+    assert!(plan.stdout.contains(&format!("its data survives only in the snapshot {snapshot} taken just before")), "{plan:?}");
+    let created_before = moto.instance(&estate.identifier).and_then(|i| i.instance_create_time().cloned());
+    // Snapshot names carry the instance's creation time to the second, and moto creates at once:
+    // the replacement must be born in a later second to have a snapshot name of its own.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    estate.apply(&["-replace", "aws_db_instance.db", "-allow-data-loss"]);
+    assert!(moto.snapshot_exists(&snapshot), "no snapshot {snapshot} in moto after the replace");
+    assert!(recorded_backups(&estate).contains(&format!("RDS snapshot {snapshot}")), "state does not record {snapshot}");
+    let created_after = moto.instance(&estate.identifier).and_then(|i| i.instance_create_time().cloned());
+    assert_ne!(created_before, created_after, "the instance was not replaced");
+    estate.assert_converged();
+
+    // A saved plan applied by another process keeps the plan's promise too.
+    let saved = estate.run(&["plan", "-replace", "aws_db_instance.db", "-allow-data-loss", "-out", "replace.plan"]);
+    assert_eq!(saved.code, 0, "{saved:?}");
+    let second = planned_snapshot(&saved);
+    assert_ne!(second, snapshot, "the new instance's snapshot is named after its own creation");
+    estate.apply(&["replace.plan"]);
+    assert!(moto.snapshot_exists(&second), "no snapshot {second} in moto after applying the saved plan");
+    assert!(recorded_backups(&estate).contains(&format!("RDS snapshot {second}")), "state does not record {second}");
+    estate.assert_converged();
+    let destroy = estate.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+/// The backup locations state records.
+fn recorded_backups(estate: &Estate) -> Vec<String> {
+    let state = estate.work.state();
+    state["backups"].as_array().into_iter().flatten().filter_map(|b| b["location"].as_str().map(str::to_owned)).collect()
 }
 
 /// The snapshot a replace plan says it takes first.

@@ -93,3 +93,23 @@ fn output_prints_recorded_values_and_masks_sensitive_ones() {
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.stderr.contains("orders_table"), "suggests the closest name: {missing:?}");
 }
+
+#[test]
+fn only_commands_that_take_the_state_lock_accept_lock_and_lock_timeout() {
+    let work = Workdir::offline();
+    let help = |args: &[&str]| {
+        let run = work.strata(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        run.stdout
+    };
+    for locking in [&["plan", "-h"][..], &["apply", "-h"], &["destroy", "-h"], &["import", "-h"], &["state", "rm", "-h"], &["state", "mv", "-h"], &["drift", "ack", "-h"]] {
+        let text = help(locking);
+        assert!(text.contains("--lock [<BOOL>]") && text.contains("--lock-timeout <DURATION>"), "{locking:?} lacks -lock: {text}");
+    }
+    for reading in [&["graph", "-h"][..], &["drift", "-h"], &["show", "-h"], &["state", "list", "-h"]] {
+        let text = help(reading);
+        assert!(!text.contains("--lock"), "{reading:?} offers -lock, which it would ignore: {text}");
+    }
+    let refused = work.strata(&["graph", "-lock-timeout", "5s"]);
+    assert!(refused.code != 0 && refused.stderr.contains("--lock-timeout"), "{refused:?}");
+}

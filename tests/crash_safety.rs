@@ -150,10 +150,7 @@ impl<'m> Deployment<'m> {
 
     /// A re-run converges, and every object exists exactly once. Answers what the re-run adopted.
     fn check_rerun_converges(&self, moment: Moment) -> Vec<String> {
-        // A parameter group killed between its create and the call that sets its parameters is
-        // adopted half-made; setting them then counts as a reboot-needing change, which apply
-        // refuses without -allow-data-loss (no instance uses the group yet, so nothing reboots).
-        let rerun = self.strata(&["apply", "-auto-approve", "-allow-data-loss"]);
+        let rerun = self.strata(&["apply", "-auto-approve"]);
         assert_eq!(rerun.code, 0, "{moment:?}: the re-run failed: {rerun:?}");
         let plan = self.strata(&["plan", "-detailed-exitcode"]);
         assert_eq!(plan.code, 0, "{moment:?}: the re-run did not converge: {plan:?}");

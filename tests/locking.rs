@@ -234,3 +234,23 @@ fn a_postgres_write_refuses_a_state_that_moved_underneath() {
     assert!(apply.stderr.contains("changed underneath this run") && apply.stderr.contains(&format!("is {bumped} now")), "{apply:?}");
     assert_eq!(setup.serial(), bumped, "nothing was written over it");
 }
+
+#[test]
+fn drift_ack_takes_the_lock_and_honours_lock_timeout() {
+    let setup = Setup::new(Kind::Local);
+    let (first, table, id) = setup.slow_apply();
+    let ack = ["drift", "ack", "postgres_table.users", "-until", "2030-01-31", "-reason", "known"];
+    let timed_out = setup.work.strata(&[&ack[..], &["-lock-timeout", "1s"]].concat());
+    assert!(timed_out.code == 1 && timed_out.stderr.contains("is locked (waited 1s)") && timed_out.stderr.contains(&id), "{timed_out:?}");
+
+    let waiting = spawn(&setup.work, &[&ack[..], &["-lock-timeout", "60s"]].concat());
+    std::thread::sleep(Duration::from_millis(700));
+    table.release();
+    assert_eq!(finish(first).code, 0);
+    let waited = finish(waiting);
+    assert_eq!(waited.code, 0, "the ack gets the lock once the apply is done: {waited:?}");
+    assert_eq!(setup.work.state()["drift_acks"][0]["address"], "postgres_table.users", "and records the acknowledgement");
+
+    let unlocked = setup.work.strata(&[&ack[..], &["-lock=false"]].concat());
+    assert!(unlocked.code == 0 && unlocked.stderr.contains("Warning: -lock=false"), "{unlocked:?}");
+}

@@ -235,3 +235,26 @@ fn an_encrypted_state_is_sealed_in_the_postgres_backend_too() {
     assert_ne!(without_key.code, 0, "{without_key:?}");
     assert_password_hidden(&[&apply, &list, &without_key], &secret);
 }
+
+#[test]
+fn an_error_quoting_the_conn_str_line_does_not_show_its_password() {
+    let work = Workdir::offline();
+    let secret = password();
+    let block = |conn_str: &str| format!("strata {{\n  backend \"postgres\" {{\n    conn_str = \"{conn_str}\"\n  }}\n}}\n");
+    work.write("main.tf", &block(&format!("host=127.0.0.1 user=postgres password={secret} sslmode=bogus")));
+    let keyword = work.strata(&["plan"]);
+    assert!(keyword.code != 0 && keyword.stderr.contains("main.tf:3:5") && keyword.stderr.contains("conn_str ="), "the error quotes the line: {keyword:?}");
+    assert!(keyword.stderr.contains("connection string is not valid"), "{keyword:?}");
+
+    // A URL with the password percent-encoded: neither spelling shows.
+    work.write("main.tf", &block(&format!("postgres://postgres:{secret}%21@127.0.0.1/x?sslmode=bogus")));
+    let url = work.strata(&["plan"]);
+    assert!(url.code != 0 && url.stderr.contains("main.tf:3:5"), "{url:?}");
+    assert!(!url.output().contains(&format!("{secret}!")), "{url:?}");
+
+    // From PG_CONN_STR: the same, with the block left without conn_str.
+    work.write("main.tf", "strata {\n  backend \"postgres\" {}\n}\n");
+    let from_env = work.strata_env(&["plan"], &[("PG_CONN_STR", &format!("host=127.0.0.1 password='{secret}' sslmode=bogus"))]);
+    assert!(from_env.code != 0 && from_env.stderr.contains("connection string is not valid"), "{from_env:?}");
+    assert_password_hidden(&[&keyword, &url, &from_env], &secret);
+}

@@ -181,3 +181,37 @@ fn state_diff_shows_added_removed_and_changed_attributes_with_secrets_masked() {
     assert_eq!(missing.code, 1, "{missing:?}");
     assert!(missing.stderr.contains("no state file at nowhere.json"), "{missing:?}");
 }
+
+#[test]
+fn pending_creates_an_interrupted_apply_left_are_shown_by_state_list_state_show_and_show() {
+    let work = Workdir::offline();
+    let mut state: serde_json::Value = serde_json::from_str(&state_file(7, serde_json::json!([table("kept", "a-secret-comment", &["id"])]))).expect("JSON");
+    let intent = |name: &str| serde_json::json!({"address": format!("postgres_table.{name}"), "type": "postgres_table", "provider": "postgres", "import_id": format!("public.{name}"), "recorded_at": "2026-11-25T07:00:00Z"});
+    // `kept` is pending too: a replacement's create, whose old record stays until apply records the new one.
+    state["pending"] = serde_json::json!([intent("orders"), intent("kept")]);
+    common::assert_valid_state(&state);
+    work.write("pending.json", &state.to_string());
+    let orders_line = "pending create: postgres_table.orders (import id public.orders), recorded at 2026-11-25T07:00:00Z";
+
+    let list = work.strata(&["state", "list", "-state", "pending.json"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert_eq!(list.stdout, "postgres_table.kept\n", "stdout stays one address per line: {list:?}");
+    assert!(list.stderr.contains(orders_line) && list.stderr.contains("pending create: postgres_table.kept"), "{list:?}");
+    assert!(list.stderr.contains("An apply was interrupted"), "{list:?}");
+    let filtered = work.strata(&["state", "list", "-state", "pending.json", "kept"]);
+    assert!(!filtered.stderr.contains("postgres_table.orders"), "the filter applies to pending creates too: {filtered:?}");
+
+    let show_kept = work.strata(&["state", "show", "-state", "pending.json", "postgres_table.kept"]);
+    assert_eq!(show_kept.code, 0, "{show_kept:?}");
+    assert!(show_kept.stdout.contains("resource \"postgres_table\" \"kept\"") && show_kept.stdout.contains("pending create: postgres_table.kept"), "{show_kept:?}");
+    let show_orders = work.strata(&["state", "show", "-state", "pending.json", "postgres_table.orders"]);
+    assert_eq!(show_orders.code, 1, "{show_orders:?}");
+    assert!(show_orders.stderr.contains("postgres_table.orders is not in the state") && show_orders.stderr.contains(orders_line), "{show_orders:?}");
+
+    let show = work.strata(&["show", "-state", "pending.json"]);
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(show.stdout.contains("# postgres_table.kept:") && show.stdout.contains(orders_line), "{show:?}");
+    for run in [&list, &show_kept, &show_orders, &show] {
+        assert!(!run.output().contains("a-secret-comment"), "{run:?}");
+    }
+}

@@ -124,6 +124,12 @@ fn turning_encryption_on_reads_the_plain_state_and_seals_the_next_write() {
     assert_eq!(plan.code, 2, "the plain state reads, and the new column is planned: {plan:?}");
     ok(with_key(&work, &key, &["apply", "-auto-approve"]));
     assert_sealed(&work.state_path());
+    // The backup is the plain state that was there, sealed on its way: no plain copy is left behind.
+    let backup = work.path().join("strata.state.json.backup");
+    assert_sealed(&backup);
+    let backed_up = ok(with_key(&work, &key, &["show", "-json", "-state", "strata.state.json.backup"]));
+    let columns = &serde_json::from_str::<serde_json::Value>(&backed_up.stdout).expect("JSON")["values"]["root_module"]["resources"][0]["values"]["column"];
+    assert_eq!(columns.as_array().map(Vec::len), Some(1), "the backup holds the state before the apply: {backed_up:?}");
     assert_eq!(with_key(&work, &key, &["plan", "-detailed-exitcode"]).code, 0);
 }
 

@@ -99,6 +99,12 @@ resource "aws_db_instance" "platform" {
   timeouts {
     create = "60m"
   }
+
+  # The instance is the product: in production no plan may delete or replace it. The protection
+  # is also recorded in state, so deleting this block does not lift it.
+  lifecycle {
+    prevent_destroy = var.protect_database
+  }
 }
 
 locals {

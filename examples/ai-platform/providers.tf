@@ -13,4 +13,8 @@ provider "postgres" {
   database = var.pg_host != "" ? var.pg_database : aws_db_instance.platform.db_name
   username = var.pg_host != "" ? var.pg_username : aws_db_instance.platform.username
   password = var.pg_host != "" ? var.pg_password : var.db_password
+
+  # A migration blocked by a long-running query fails after 5 s instead of queueing behind it
+  # and stalling the application's queries behind itself.
+  lock_timeout = "5s"
 }

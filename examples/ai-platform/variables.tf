@@ -58,3 +58,9 @@ variable "environment" {
   type        = string
   default     = "dev"
 }
+
+variable "protect_database" {
+  description = "true in production: any plan that would delete or replace the RDS instance is an error."
+  type        = bool
+  default     = false
+}

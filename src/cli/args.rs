@@ -98,7 +98,8 @@ pub struct ForceUnlockArgs {
     pub lock_id: String,
 }
 
-/// `-lock` and `-lock-timeout`, for everything that writes or plans against the state.
+/// `-lock` and `-lock-timeout`, for the commands that take the state lock (plan, apply, destroy,
+/// import, `state rm`/`mv`, `drift ack`); read-only commands (graph, drift, show) have neither.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LockArgs {
     /// -lock=false runs without the state lock (a warning says so): another run at the same time could lose writes.
@@ -141,8 +142,6 @@ pub struct VarArgs {
     /// The state file (default: strata.state.json, or the strata block's state_path).
     #[arg(long = "state", value_name = "PATH")]
     pub state: Option<PathBuf>,
-    #[command(flatten)]
-    pub lock: LockArgs,
 }
 
 impl VarArgs {
@@ -188,6 +187,8 @@ pub struct PlanArgs {
     /// Record in the saved plan (-out) that its data-losing changes may be applied.
     #[arg(long = "allow-data-loss")]
     pub allow_data_loss: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// `-target`, `-exclude` and `-replace`, shared by plan, apply and destroy. Each takes one
@@ -232,6 +233,8 @@ pub struct ApplyArgs {
     /// Apply changes that lose data (drop a table or column, replace an instance); refused without it.
     #[arg(long = "allow-data-loss")]
     pub allow_data_loss: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Args, Debug)]
@@ -242,6 +245,8 @@ pub struct DestroyArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub targeting: TargetArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -301,6 +306,8 @@ pub struct ImportArgs {
     pub id: String,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Args, Debug)]
@@ -376,6 +383,8 @@ pub enum DriftCommand {
         /// The state file (default: strata.state.json, or the strata block's state_path).
         #[arg(long = "state", value_name = "PATH")]
         state: Option<PathBuf>,
+        #[command(flatten)]
+        lock: LockArgs,
     },
 }
 

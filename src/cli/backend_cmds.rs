@@ -17,15 +17,16 @@ use crate::state::migrate::migrate;
 use crate::state::store::StateStore;
 use crate::state::State;
 
-/// The state the configuration here uses (or the file `-state` names), for commands that need
-/// no context. A directory without `.tf` files means the default local file.
+/// The state the configuration here uses (or the file `-state` names, opened with the
+/// configuration's encryption key), for commands that need no context. A directory without `.tf`
+/// files means the default local file, unencrypted.
 pub(super) fn configured_store(state_override: Option<&Path>, lock: LockOptions) -> Result<StateStore> {
     Ok(configured_setup(state_override)?.store(lock))
 }
 
 fn configured_setup(state_override: Option<&Path>) -> Result<StateSetup> {
     let dir = Path::new(".");
-    let settings = if state_override.is_some() || !has_configuration(dir) { Settings::default() } else { crate::config::load_dir(dir)?.settings };
+    let settings = if has_configuration(dir) { crate::config::load_dir(dir)?.settings } else { Settings::default() };
     let local_path = local_state_path(&settings, dir, state_override);
     StateSetup::resolve(&settings, dir, &local_path, state_override.is_some())
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use strata_provider_sdk::{Action, Value};
 
-use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, OutputArgs, PlanArgs, PlanFormat, RunArgs, StateCommand, TargetArgs, VarArgs};
+use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, LockArgs, OutputArgs, PlanArgs, PlanFormat, RunArgs, StateCommand, TargetArgs, VarArgs};
 use super::drift::RefreshOnly;
 use super::progress::Progress;
 use super::{print_diagnostics, state_cmds};
@@ -45,7 +45,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Apply(args) => runner.apply(args).await,
         Command::Destroy(args) => runner.destroy(args).await,
         Command::State(command) => runner.state(command),
-        Command::Import(args) => async { state_cmds::import(&runner.load(&args.vars, true)?, &args).await }.await,
+        Command::Import(args) => async { state_cmds::import(&runner.load_locking(&args.vars, &args.lock, true)?, &args).await }.await,
         Command::Graph(args) => runner.graph(&args),
         Command::Output(args) => output(&args),
         Command::Show(args) => super::show::run(&args, &runner.providers, runner.style),
@@ -84,9 +84,15 @@ impl Runner<'_> {
     fn load(&self, vars: &VarArgs, require_variables: bool) -> Result<Context> {
         let variables = vars.ordered(self.argv);
         let options = LoadOptions { dir: Path::new("."), variables: &variables, state_path: vars.state.as_deref(), require_variables };
-        let mut ctx = Context::load(&options, self.providers.clone())?;
-        ctx.lock = vars.lock.options();
+        let ctx = Context::load(&options, self.providers.clone())?;
         print_diagnostics(&ctx.warnings, self.style);
+        Ok(ctx)
+    }
+
+    /// `load` for a command that takes the state lock, honouring its `-lock` and `-lock-timeout`.
+    fn load_locking(&self, vars: &VarArgs, lock: &LockArgs, require_variables: bool) -> Result<Context> {
+        let mut ctx = self.load(vars, require_variables)?;
+        ctx.lock = lock.options();
         Ok(ctx)
     }
 
@@ -120,7 +126,7 @@ impl Runner<'_> {
     }
 
     async fn plan(&self, args: PlanArgs) -> Result<i32> {
-        let ctx = self.load(&args.vars, true)?;
+        let ctx = self.load_locking(&args.vars, &args.lock, true)?;
         if args.refresh_only {
             return super::drift::refresh_only(&ctx, RefreshOnly::Plan { detailed_exitcode: args.detailed_exitcode }, self.style).await;
         }
@@ -139,17 +145,17 @@ impl Runner<'_> {
 
     async fn apply(&self, args: ApplyArgs) -> Result<i32> {
         if args.refresh_only {
-            return super::drift::refresh_only(&self.load(&args.vars, true)?, RefreshOnly::Apply { auto_approve: args.run.auto_approve }, self.style).await;
+            return super::drift::refresh_only(&self.load_locking(&args.vars, &args.lock, true)?, RefreshOnly::Apply { auto_approve: args.run.auto_approve }, self.style).await;
         }
         match &args.plan_file {
             Some(path) => self.apply_saved(path, &args).await,
-            None => self.plan_and_apply(&args.vars, self.plan_options(false, &args.targeting, args.allow_data_loss)?, args.run).await,
+            None => self.plan_and_apply(&args.vars, &args.lock, self.plan_options(false, &args.targeting, args.allow_data_loss)?, args.run).await,
         }
     }
 
     async fn destroy(&self, args: DestroyArgs) -> Result<i32> {
         // Destroy is explicit consent to lose what it destroys; prevent_destroy still refuses at plan time.
-        self.plan_and_apply(&args.vars, self.plan_options(true, &args.targeting, true)?, args.run).await
+        self.plan_and_apply(&args.vars, &args.lock, self.plan_options(true, &args.targeting, true)?, args.run).await
     }
 
     /// The options for a fresh plan, warning (as Terraform does) when targeting narrows it.
@@ -161,8 +167,8 @@ impl Runner<'_> {
         Ok(PlanOptions { destroy, targeting, allow_data_loss })
     }
 
-    async fn plan_and_apply(&self, vars: &VarArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
-        let ctx = self.load(vars, true)?;
+    async fn plan_and_apply(&self, vars: &VarArgs, lock: &LockArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
+        let ctx = self.load_locking(vars, lock, true)?;
         let mut store = ctx.store();
         let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
         record_adoptions(&ctx, &mut store).await?;
@@ -186,7 +192,7 @@ impl Runner<'_> {
                 .into());
         }
         let saved = file::read(path)?;
-        let mut ctx = self.load(&args.vars, false)?;
+        let mut ctx = self.load_locking(&args.vars, &args.lock, false)?;
         saved.merge_variables(&mut ctx.variables)?;
         if file::config_digest(&ctx.config) != saved.config_digest {
             return Err(Diagnostic::error("the configuration changed since this plan was made")
@@ -232,20 +238,33 @@ impl Runner<'_> {
         match command {
             StateCommand::List { filter, state } => {
                 let state = read_state(state.as_deref())?;
-                for resource in &state.resources {
-                    if filter.as_ref().is_none_or(|f| resource.address.contains(f.as_str())) {
-                        println!("{}", resource.address);
-                    }
+                let wanted = |address: &str| filter.as_ref().is_none_or(|f| address.contains(f.as_str()));
+                for resource in state.resources.iter().filter(|r| wanted(&r.address)) {
+                    println!("{}", resource.address);
+                }
+                // On stderr: stdout stays one address per line, for scripts.
+                if let Some(pending) = state_cmds::pending_report(state.pending.iter().filter(|p| wanted(&p.address))) {
+                    eprint!("\n{pending}");
                 }
                 Ok(0)
             }
             StateCommand::Show { address, state } => {
                 let wanted: Address = address.parse().map_err(|e: String| Diagnostic::error(e))?;
                 let state = read_state(state.as_deref())?;
-                let resource = state.get(&wanted).ok_or_else(|| {
-                    Diagnostic::error(format!("{wanted} is not in the state")).hint("list what is there with strata state list")
-                })?;
+                let shown = wanted.to_string();
+                let pending = state_cmds::pending_report(state.pending.iter().filter(|p| p.address == shown));
+                let Some(resource) = state.get(&wanted) else {
+                    let missing = Diagnostic::error(format!("{wanted} is not in the state")).hint("list what is there with strata state list");
+                    return Err(match pending {
+                        Some(pending) => missing.detail(pending),
+                        None => missing,
+                    }
+                    .into());
+                };
                 print!("{}", resource_hcl(resource));
+                if let Some(pending) = pending {
+                    print!("\n{pending}");
+                }
                 Ok(0)
             }
             StateCommand::Pull { state } => state_cmds::pull(state.as_deref()),

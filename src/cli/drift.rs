@@ -19,6 +19,7 @@ use crate::drift::{accept_live, acknowledge, detect, live_findings, Finding, Kin
 use crate::plan::planner::refresh_only as refresh_live;
 use crate::plan::render::literal;
 use crate::secrets::redact;
+use crate::state::backend::LockOptions;
 use crate::state::State;
 use crate::ui::Style;
 
@@ -40,8 +41,8 @@ pub enum RefreshOnly {
 
 /// `strata drift [...]` and `strata drift ack ...`; `load` makes the context from the variables.
 pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>, style: &Style) -> Result<i32> {
-    if let Some(DriftCommand::Ack { target, until, reason, state }) = &args.command {
-        return ack(target, until, reason, state.as_deref());
+    if let Some(DriftCommand::Ack { target, until, reason, state, lock }) = &args.command {
+        return ack(target, until, reason, state.as_deref(), lock.options());
     }
     let ctx = load(&args.vars)?;
     let store = ctx.store();
@@ -64,8 +65,8 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
 }
 
 /// `strata drift ack TARGET -until DATE -reason TEXT`: records the acknowledgement in state.
-fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>) -> Result<i32> {
-    let mut store = super::backend_cmds::configured_store(state_path, crate::state::backend::LockOptions::default())?;
+fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>, lock: LockOptions) -> Result<i32> {
+    let mut store = super::backend_cmds::configured_store(state_path, lock)?;
     let _lock = store.lock("drift ack")?;
     let mut state = store.load()?.ok_or_else(|| super::commands::no_state(&store))?;
     let recorded = acknowledge(&mut state, target, until, reason, OffsetDateTime::now_utc())?;

@@ -1,6 +1,7 @@
 //! `strata show [-json] [-format human|markdown] [FILE]`: a saved plan for people (as `plan`
 //! prints it), as Terraform's machine-readable plan JSON, or as a pull-request comment; without
-//! FILE, the state (each resource as `state show` prints it, or Terraform's state JSON).
+//! FILE, the state (each resource as `state show` prints it, then any create an interrupted apply
+//! left pending; or Terraform's state JSON).
 //!
 //! Owns choosing and printing those views, and the plan's format for `plan -format`. It reads
 //! files only: no provider is configured, nothing live or in state changes. Sensitive values are
@@ -10,7 +11,7 @@ use std::path::Path;
 
 use super::args::{PlanFormat, ShowArgs};
 use super::commands::{read_state, resource_hcl};
-use super::state_cmds::masked_attributes;
+use super::state_cmds::{masked_attributes, pending_report};
 use crate::diag::{Diagnostic, Result};
 use crate::plan::json::plan_json;
 use crate::plan::markdown::render_markdown;
@@ -61,11 +62,14 @@ fn show_state(args: &ShowArgs) -> Result<i32> {
         println!("{}", redact(&pretty(&state_json(&state))?));
         return Ok(0);
     }
-    if state.resources.is_empty() {
+    if state.resources.is_empty() && state.pending.is_empty() {
         println!("The state is empty.");
     }
     for resource in &state.resources {
         println!("{}", resource_hcl(resource));
+    }
+    if let Some(pending) = pending_report(&state.pending) {
+        print!("{pending}");
     }
     Ok(0)
 }

@@ -24,7 +24,7 @@ use crate::providers::Providers;
 use crate::secrets::{redact, MASK};
 use crate::state::backend::LockOptions;
 use crate::state::store::StateStore;
-use crate::state::{ResourceState, State};
+use crate::state::{PendingCreate, ResourceState, State};
 use crate::ui::Style;
 
 /// Exit code of `state diff -detailed-exitcode` when the states differ (as `plan` uses it).
@@ -43,6 +43,18 @@ pub fn pull(path: Option<&Path>) -> Result<i32> {
     let text = serde_json::to_string_pretty(&state).map_err(|err| Diagnostic::error(format!("cannot encode the state: {err}")))?;
     println!("{}", redact(&text));
     Ok(0)
+}
+
+/// What an interrupted apply left pending (`State::pending`), as `state list`, `state show` and
+/// `show` print it: one `pending create: ADDR (import id ID), recorded at TIME` line each, then
+/// what that means; `None` when nothing is pending.
+pub(super) fn pending_report<'a>(pending: impl IntoIterator<Item = &'a PendingCreate>) -> Option<String> {
+    let lines: String = pending
+        .into_iter()
+        .map(|intent| format!("pending create: {} (import id {}), recorded at {}\n", intent.address, redact(&intent.import_id), intent.recorded_at))
+        .collect();
+    let note = "An apply was interrupted after recording these intents: the objects may exist live. The next plan or apply adopts each one that does.";
+    (!lines.is_empty()).then(|| format!("{lines}{note}\n"))
 }
 
 pub(super) fn masked_attributes(resource: &ResourceState) -> serde_json::Value {

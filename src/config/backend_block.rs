@@ -17,6 +17,8 @@ const BACKEND_TYPES: [&str; 1] = ["postgres"];
 pub struct BackendSettings {
     /// `conn_str`; when absent the `PG_CONN_STR` environment variable is used, as Terraform does.
     pub conn_str: Option<String>,
+    /// Where `conn_str` is written, for errors about its value.
+    pub conn_str_location: Option<Location>,
     /// `schema_name`; `strata_state` when absent.
     pub schema_name: Option<String>,
     pub location: Location,
@@ -45,8 +47,14 @@ pub(super) fn backend_settings(block: &BlockExpr) -> Result<BackendSettings> {
             .hint("strata stores state in the local file (no backend block) or in PostgreSQL: backend \"postgres\" { ... }")
             .into());
     }
-    check_names(&block.body, &["conn_str", "schema_name"], &[], "the postgres backend block")?;
     let attrs = &block.body.attributes;
+    // Before anything else is checked: an error about this block may quote the line the
+    // connection string is on, and its password must not show there.
+    let conn_str = attrs.get("conn_str").map(|attr| literal_string(attr, "conn_str")).transpose()?;
+    if let Some(conn_str) = &conn_str {
+        crate::secrets::remember_conn_str(conn_str);
+    }
+    check_names(&block.body, &["conn_str", "schema_name"], &[], "the postgres backend block")?;
     let schema_name = attrs.get("schema_name").map(|attr| literal_string(attr, "schema_name")).transpose()?;
     if let (Some(name), Some(attr)) = (&schema_name, attrs.get("schema_name")) {
         if name.is_empty() || name.len() > 63 {
@@ -57,7 +65,8 @@ pub(super) fn backend_settings(block: &BlockExpr) -> Result<BackendSettings> {
         }
     }
     Ok(BackendSettings {
-        conn_str: attrs.get("conn_str").map(|attr| literal_string(attr, "conn_str")).transpose()?,
+        conn_str,
+        conn_str_location: attrs.get("conn_str").map(|attr| attr.location.clone()),
         schema_name,
         location: block.location.clone(),
     })

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_provider_sdk::{Action, PlanRequest};
+use strata_provider_sdk::Action;
 
 use super::planner::provider_error;
 use super::{OutputChange, ResourceChange};
@@ -186,33 +186,33 @@ fn closure(start: &[Address], edges: &BTreeMap<Address, BTreeSet<Address>>) -> B
     reached
 }
 
-/// `change` (a no-op or an update) made into the replacement `-replace` asked for: the old object
-/// is deleted as destroy would delete it (the provider may refuse: a protected instance), and the
-/// new one planned from nothing. Changes that create or replace anyway are left as they are.
+/// `change` (a no-op or an update) made into the replacement `-replace` asked for, as the provider
+/// plans it (`Provider::plan_replace`: by default the old object deleted as destroy would delete it,
+/// which the provider may refuse, and the new one planned from nothing; a provider may do more
+/// first, such as a snapshot). Changes that create or replace anyway are left as they are.
 pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &BTreeMap<Address, KnownResource>) -> Result<ResourceChange> {
     let Some(prior) = change.before.as_ref().filter(|_| matches!(change.action, Action::NoOp | Action::Update)) else { return Ok(change) };
     let address = &change.address;
     let provider = ctx.providers.get(address.provider())?;
-    let failed = |err| provider_error(&format!("{address} cannot be replaced"), err, None);
-    let deletion = provider.plan_delete(&address.type_name, prior).await.map_err(failed)?;
     let (desired, _) = ctx.desired(address, known)?;
-    let creation = provider.plan(&PlanRequest { type_name: address.type_name.clone(), prior: None, desired }).await.map_err(failed)?;
+    let failed = |err| provider_error(&format!("{address} cannot be replaced"), err, None);
+    let replacement = provider.plan_replace(&address.type_name, prior, &desired).await.map_err(failed)?;
     Ok(ResourceChange {
         action: Action::Replace,
-        after: Some(creation.planned),
+        after: Some(replacement.planned),
         replace_because: vec![],
-        operations: [deletion.operations, creation.operations].concat(),
+        operations: replacement.operations,
         reason: Some("replacement requested with -replace".to_owned()),
-        warnings: [deletion.warnings, creation.warnings].concat(),
-        data_loss: [deletion.data_loss, creation.data_loss].concat(),
-        locking: [deletion.locking, creation.locking].concat(),
-        backups: [deletion.backups, creation.backups].concat(),
+        warnings: replacement.warnings,
+        data_loss: replacement.data_loss,
+        locking: replacement.locking,
+        backups: replacement.backups,
         ..change
     })
 }
 
 /// Whether `change` is a replacement that nothing in the configuration forces, which only
-/// `-replace` makes: apply then plans the new object from nothing, as the planner did.
+/// `-replace` makes: apply then asks the provider's `plan_replace` again, as the planner did.
 pub fn replace_was_requested(change: &ResourceChange) -> bool {
     change.action == Action::Replace && change.replace_because.is_empty()
 }

@@ -41,11 +41,16 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// The stored bytes, or `None` when this workspace has no state yet.
     fn read(&self) -> Result<Option<Vec<u8>>>;
-    /// Stores `stored` as the new state; `state` is its plain form (serial and lineage).
-    fn write(&mut self, stored: &[u8], state: &super::State) -> Result<()>;
+    /// Stores `stored` as the new state; `state` is its plain form (serial and lineage). A backend
+    /// that keeps the previous state as a backup stores `backup_form(previous)`, never the
+    /// previous bytes as they are (they may be plain while the state is now encrypted).
+    fn write(&mut self, stored: &[u8], state: &super::State, backup_form: &BackupForm) -> Result<()>;
     /// Takes the lock for `info`, or says who holds it.
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt>;
 }
+
+/// Turns the previous stored bytes into what its backup holds.
+pub type BackupForm<'a> = dyn Fn(Vec<u8>) -> Result<Vec<u8>> + 'a;
 
 /// Who holds a lock: written where other processes can read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -131,7 +136,8 @@ impl BackendConfig {
             }
         };
         let schema_name = block.schema_name.clone().unwrap_or_else(|| DEFAULT_SCHEMA_NAME.to_owned());
-        let config = PgConfig::new(conn_str, schema_name).map_err(|found| found.at(Some(&block.location)))?;
+        let written_at = block.conn_str_location.as_ref().unwrap_or(&block.location);
+        let config = PgConfig::new(conn_str, schema_name).map_err(|found| found.at(Some(written_at)))?;
         Ok(BackendConfig::Postgres(config))
     }
 
@@ -318,9 +324,13 @@ pub fn recorded_backend(dir: &Path) -> Result<Option<BackendConfig>> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(Diagnostic::error(format!("cannot read {}: {err}", path.display())).into()),
     };
-    serde_json::from_str(&text).map(Some).map_err(|err| {
-        Diagnostic::error(format!("{} is damaged: {err}", path.display())).hint("delete it and run strata init again").into()
-    })
+    let recorded: BackendConfig = serde_json::from_str(&text).map_err(|err| {
+        Diagnostic::error(format!("{} is damaged: {err}", path.display())).hint("delete it and run strata init again")
+    })?;
+    if let BackendConfig::Postgres(config) = &recorded {
+        config.remember_password();
+    }
+    Ok(Some(recorded))
 }
 
 /// Records `backend` as initialized; the file may hold a connection string, so it is 0600.

@@ -165,6 +165,11 @@ pub fn open(stored: &[u8], encryption: Option<&Encryption>, origin: &str) -> Res
     })
 }
 
+/// Whether `stored` is sealed (a damaged envelope counts: it is not plain text either).
+pub fn is_sealed(stored: &[u8]) -> bool {
+    !matches!(envelope_in(stored, "the state"), Ok(None))
+}
+
 /// The envelope in `stored`, `None` for anything else (a plain state, or bytes that are not JSON
 /// at all, which the state reader reports); an envelope with missing or wrong fields is an error.
 fn envelope_in(stored: &[u8], origin: &str) -> Result<Option<Envelope>> {

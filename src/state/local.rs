@@ -2,9 +2,10 @@
 //!
 //! Owns the file layout (`default` at the configured path, the other workspaces under
 //! `strata.state.d/NAME/` next to it, as Terraform's `terraform.tfstate.d`), atomic writes (temp
-//! file, fsync, rename, directory fsync, mode 0600), the `.backup` of the previous file, and the
-//! OS file lock on `STATE.lock` whose contents name the holder. A killed process never leaves the
-//! lock held. It must not know what the bytes mean.
+//! file, fsync, rename, directory fsync, mode 0600), the `.backup` of the previous file (in the form
+//! the store asks for: sealed when encryption is on), and the OS file lock on `STATE.lock` whose
+//! contents name the holder. A killed process never leaves the lock held. It must not know what the
+//! bytes mean.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
 
-use super::backend::{Backend, LockAttempt, LockInfo, StateLock, DEFAULT_WORKSPACE};
+use super::backend::{Backend, BackupForm, LockAttempt, LockInfo, StateLock, DEFAULT_WORKSPACE};
 use super::State;
 use crate::diag::{Diagnostic, Result};
 
@@ -48,11 +49,11 @@ impl Backend for LocalFile {
         }
     }
 
-    /// The first write of a run keeps the previous file as `.backup`.
-    fn write(&mut self, stored: &[u8], _state: &State) -> Result<()> {
+    /// The first write of a run keeps the previous file as `.backup` (0600, in `backup_form`).
+    fn write(&mut self, stored: &[u8], _state: &State, backup_form: &BackupForm) -> Result<()> {
         if !self.backed_up {
-            if self.path.exists() {
-                std::fs::copy(&self.path, sibling(&self.path, ".backup")).map_err(|err| self.write_error(err))?;
+            if let Some(previous) = self.read()? {
+                write_atomically(&sibling(&self.path, ".backup"), &backup_form(previous)?).map_err(|err| self.write_error(err))?;
             }
             self.backed_up = true;
         }

@@ -3,24 +3,35 @@
 //!
 //! Owns the engine's only SQL: the backend's schema and tables (created on first use), reading and
 //! writing a workspace's row (each write one transaction that also checks the serial did not move
-//! underneath), the advisory lock and the lock row others read, and `force-unlock`. The connection
+//! underneath, retried with backoff on a new session when its connection drops), the advisory lock
+//! and the lock row others read (checked before every write, and re-taken when its session
+//! dropped and nobody else took it meanwhile), and `force-unlock`. The connection
 //! string may hold a password: it is never printed, and errors are masked. It must not know what
 //! the state bytes mean.
 
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
-use super::backend::{block_on, Backend, LockAttempt, LockInfo, StateLock};
+use super::backend::{block_on, Backend, BackupForm, LockAttempt, LockInfo, StateLock};
 use super::State;
 use crate::diag::{Diagnostic, Result};
 use crate::secrets::MASK;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A state write whose connection drops is tried this many times in all, waiting twice as long
+/// before each retry as before the last.
+const WRITE_ATTEMPTS: u32 = 5;
+const FIRST_RETRY_AFTER: Duration = Duration::from_millis(200);
+/// How long asking the lock's session whether it is still there may take before it counts as gone.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long re-taking a lost lock waits for the server to release it from the session that dropped.
+const RETAKE_WAIT: Duration = Duration::from_secs(15);
+const RETAKE_POLL: Duration = Duration::from_millis(200);
 
 /// The `backend "postgres"` settings, resolved. `Debug` never shows the connection string.
 #[derive(Clone, Serialize, Deserialize)]
@@ -38,7 +49,14 @@ impl std::fmt::Debug for PgConfig {
 impl PgConfig {
     pub fn new(conn_str: String, schema_name: String) -> std::result::Result<PgConfig, Diagnostic> {
         let config = PgConfig { conn_str, schema_name };
+        config.remember_password();
         config.parsed().map(|_| config)
+    }
+
+    /// Registers the connection string's password with `secrets::redact`, so that no text strata
+    /// prints shows it (`PG_CONN_STR` and `.strata/backend.json` are read without any `.tf` line).
+    pub fn remember_password(&self) {
+        crate::secrets::remember_conn_str(&self.conn_str);
     }
 
     fn parsed(&self) -> std::result::Result<tokio_postgres::Config, Diagnostic> {
@@ -154,31 +172,183 @@ pub struct PgState {
     client: Mutex<Option<Client>>,
     /// `None`: not read yet; `Some(None)`: read, no row; `Some(Some(serial))`.
     seen: Mutex<Option<Option<i64>>>,
+    /// The lock `try_lock` took, shared with the [`StateLock`] that releases it, so that every write
+    /// can first check that its session is still there.
+    held: Arc<Mutex<Option<HeldLock>>>,
+}
+
+/// The advisory lock's session, what it was recorded as, and the server process holding it.
+struct HeldLock {
+    client: Client,
+    info: LockInfo,
+    backend_pid: i32,
+}
+
+/// Where the stored row stands, against what this run last saw and is about to write.
+enum RowCheck {
+    Unmoved,
+    /// It already holds exactly this write: the commit of an earlier try landed unacknowledged.
+    AlreadyWritten,
+    Moved(String),
+}
+
+/// Why one try at a write failed: a dropped connection is worth another try, anything else is not.
+enum WriteFailure {
+    Dropped(crate::diag::Diagnostics),
+    Refused(crate::diag::Diagnostics),
 }
 
 impl PgState {
     pub fn new(config: PgConfig, workspace: &str) -> PgState {
-        PgState { config, workspace: workspace.to_owned(), client: Mutex::new(None), seen: Mutex::new(None) }
+        let held = Arc::new(Mutex::new(None));
+        PgState { config, workspace: workspace.to_owned(), client: Mutex::new(None), seen: Mutex::new(None), held }
     }
 
     /// Runs `work` with this workspace's cached session, reconnecting when it was lost.
     fn with_client<T>(&self, work: impl AsyncFnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut cached = self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        block_on(async {
-            let client = match cached.take().filter(|c| !c.is_closed()) {
-                Some(client) => cached.insert(client),
-                None => cached.insert(self.config.connect().await?),
-            };
-            work(client).await
-        })?
+        let mut cached = guard(&self.client);
+        block_on(async { work(self.session(&mut cached).await?).await })?
+    }
+
+    /// The cached session, or a new one when there is none or it was lost.
+    async fn session<'a>(&self, cached: &'a mut Option<Client>) -> Result<&'a mut Client> {
+        let alive = cached.take().filter(|c| !c.is_closed());
+        Ok(cached.insert(match alive {
+            Some(client) => client,
+            None => self.config.connect().await?,
+        }))
     }
 
     fn remember(&self, serial: Option<i64>) {
-        *self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(serial);
+        *guard(&self.seen) = Some(serial);
     }
 
     fn seen(&self) -> Option<Option<i64>> {
-        *self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *guard(&self.seen)
+    }
+
+    /// Writes `stored` as `serial`. Each try first makes sure the lock is still ours; a try whose
+    /// connection drops is retried with backoff, and the serial check inside the transaction keeps
+    /// a retry from writing over anyone (or writing twice).
+    async fn write_with_retries(&self, stored: &[u8], state: &State, serial: i64) -> Result<()> {
+        let (mut attempt, mut delay) = (1, FIRST_RETRY_AFTER);
+        loop {
+            self.keep_lock(stored, serial).await?;
+            match self.write_once(stored, state, serial).await {
+                Ok(()) => return Ok(()),
+                Err(WriteFailure::Dropped(_)) if attempt < WRITE_ATTEMPTS => {
+                    tokio::time::sleep(delay).await;
+                    (attempt, delay) = (attempt + 1, delay * 2);
+                }
+                Err(WriteFailure::Dropped(mut problem)) => {
+                    if let Some(last) = problem.0.last_mut() {
+                        last.detail = Some(format!("the connection to the state backend dropped on each of {WRITE_ATTEMPTS} tries"));
+                    }
+                    return Err(problem);
+                }
+                Err(WriteFailure::Refused(problem)) => return Err(problem),
+            }
+        }
+    }
+
+    /// One transaction: check the row did not move underneath, then store the new state.
+    async fn write_once(&self, stored: &[u8], state: &State, serial: i64) -> std::result::Result<(), WriteFailure> {
+        let failed = |e: tokio_postgres::Error| {
+            let problem = self.config.error("cannot write the state", &e).hint("nothing after this point was recorded; the previous state is intact");
+            if e.as_db_error().is_none() { WriteFailure::Dropped(problem.into()) } else { WriteFailure::Refused(problem.into()) }
+        };
+        let mut cached = guard(&self.client);
+        let client = self.session(&mut cached).await.map_err(WriteFailure::Dropped)?;
+        let tx = client.transaction().await.map_err(failed)?;
+        match self.check_row(&tx, stored, serial, true).await.map_err(failed)? {
+            RowCheck::AlreadyWritten => return Ok(()),
+            RowCheck::Moved(problem) => return Err(WriteFailure::Refused(self.moved_error(&problem))),
+            RowCheck::Unmoved => {}
+        }
+        let upsert = format!(
+            "INSERT INTO {} (workspace, serial, lineage, data, updated_at) VALUES ($1, $2, $3, $4, now())
+             ON CONFLICT (workspace) DO UPDATE SET serial = excluded.serial, lineage = excluded.lineage, data = excluded.data, updated_at = now()",
+            self.config.table("states")
+        );
+        tx.execute(&upsert, &[&self.workspace, &serial, &state.lineage, &stored]).await.map_err(failed)?;
+        tx.commit().await.map_err(failed)
+    }
+
+    /// Compares the row with what this run saw last, and with the write it is about to make;
+    /// `for_update` locks the row until the transaction ends.
+    async fn check_row(&self, client: &impl GenericClient, stored: &[u8], serial: i64, for_update: bool) -> std::result::Result<RowCheck, tokio_postgres::Error> {
+        let locking = if for_update { "FOR UPDATE" } else { "" };
+        let select = format!("SELECT serial, sha256(data) FROM {} WHERE workspace = $1 {locking}", self.config.table("states"));
+        let row = client.query_opt(&select, &[&self.workspace]).await?;
+        let current: Option<i64> = row.as_ref().map(|r| r.get(0));
+        let digest: Option<Vec<u8>> = row.as_ref().map(|r| r.get(1));
+        if current == Some(serial) && digest.as_deref() == Some(Sha256::digest(stored).as_slice()) {
+            return Ok(RowCheck::AlreadyWritten);
+        }
+        Ok(moved_underneath(self.seen(), current, serial).map_or(RowCheck::Unmoved, RowCheck::Moved))
+    }
+
+    /// Before a write: the lock's session must still be there. One that dropped has released the
+    /// advisory lock with it, so the lock is taken again on a new session, but only while nobody
+    /// else holds it and the state is as this run left it.
+    async fn keep_lock(&self, stored: &[u8], serial: i64) -> Result<()> {
+        let mut held = guard(&self.held);
+        let Some(lock) = held.as_mut() else { return Ok(()) };
+        let alive = tokio::time::timeout(PROBE_TIMEOUT, lock.client.simple_query("SELECT 1")).await;
+        if matches!(alive, Ok(Ok(_))) {
+            return Ok(());
+        }
+        let (client, backend_pid) = self.retake(lock, stored, serial).await?;
+        (lock.client, lock.backend_pid) = (client, backend_pid);
+        Ok(())
+    }
+
+    /// Takes the lock again for `lock.info` on a new session. The server may not have noticed yet
+    /// that the old session is gone (it still holds the lock): that is waited out, for a while.
+    async fn retake(&self, lock: &HeldLock, stored: &[u8], serial: i64) -> Result<(Client, i32)> {
+        let started = Instant::now();
+        loop {
+            let client = match self.config.connect().await {
+                Ok(client) => client,
+                Err(problem) if started.elapsed() >= RETAKE_WAIT => return Err(problem),
+                Err(_) => {
+                    tokio::time::sleep(RETAKE_POLL).await;
+                    continue;
+                }
+            };
+            if try_advisory_lock(&self.config, &client, &self.workspace).await? {
+                let check = self.check_row(&client, stored, serial, false).await.map_err(|e| self.config.error("cannot read the state", &e))?;
+                if let RowCheck::Moved(problem) = check {
+                    return Err(self.lock_lost(&format!("someone wrote the state meanwhile ({problem})")));
+                }
+                let backend_pid = record_lock(&self.config, &client, &self.workspace, &lock.info).await?;
+                return Ok((client, backend_pid));
+            }
+            let others: Vec<i32> = lock_holders(&self.config, &client, &self.workspace).await?.into_iter().filter(|pid| *pid != lock.backend_pid).collect();
+            if let Some(pid) = others.first() {
+                let holder = lock_row(&self.config, &client, &self.workspace).await?.filter(|info| info.id != lock.info.id);
+                let who = holder.map_or(format!("another session (server process {pid})"), |info| info.describe());
+                return Err(self.lock_lost(&format!("it is now held by {who}")));
+            }
+            if started.elapsed() >= RETAKE_WAIT {
+                return Err(self.lock_lost(&format!("the server still holds it for the session that dropped (process {})", lock.backend_pid)));
+            }
+            tokio::time::sleep(RETAKE_POLL).await;
+        }
+    }
+
+    fn moved_error(&self, problem: &str) -> crate::diag::Diagnostics {
+        Diagnostic::error(format!("{} changed underneath this run: {problem}", self.describe()))
+            .detail("another strata wrote the state while this one held what it thought was the lock (was it run with -lock=false?)")
+            .hint("nothing was written; run strata plan again to see the state as it is now")
+            .into()
+    }
+
+    fn lock_lost(&self, why: &str) -> crate::diag::Diagnostics {
+        Diagnostic::error(format!("the state lock was lost: the session holding the lock on {} dropped, and {why}", self.describe()))
+            .detail("nothing more was written to the state; what this run recorded before is intact")
+            .hint("run strata plan to see where things stand (after the other operation, if one is running), then run this again")
+            .into()
     }
 }
 
@@ -195,25 +365,10 @@ impl Backend for PgState {
         Ok(row.map(|r| r.get(1)))
     }
 
-    fn write(&mut self, stored: &[u8], state: &State) -> Result<()> {
+    /// No backup row: each write replaces the row in one transaction, so none is half written.
+    fn write(&mut self, stored: &[u8], state: &State, _backup_form: &BackupForm) -> Result<()> {
         let serial = i64::try_from(state.serial).map_err(|_| Diagnostic::error(format!("the serial {} is too large to store", state.serial)))?;
-        let seen = self.seen();
-        let table = self.config.table("states");
-        let failed = |e: tokio_postgres::Error| -> crate::diag::Diagnostics {
-            self.config.error("cannot write the state", &e).hint("nothing after this point was recorded; the previous state is intact").into()
-        };
-        self.with_client(async |client| {
-            let tx = client.transaction().await.map_err(failed)?;
-            let select = format!("SELECT serial FROM {table} WHERE workspace = $1 FOR UPDATE");
-            let current: Option<i64> = tx.query_opt(&select, &[&self.workspace]).await.map_err(failed)?.map(|r| r.get(0));
-            moved_underneath(seen, current, serial).map_or(Ok(()), |problem| Err(self.moved_error(&problem)))?;
-            let upsert = format!(
-                "INSERT INTO {table} (workspace, serial, lineage, data, updated_at) VALUES ($1, $2, $3, $4, now())
-                 ON CONFLICT (workspace) DO UPDATE SET serial = excluded.serial, lineage = excluded.lineage, data = excluded.data, updated_at = now()"
-            );
-            tx.execute(&upsert, &[&self.workspace, &serial, &state.lineage, &stored]).await.map_err(failed)?;
-            tx.commit().await.map_err(failed)
-        })?;
+        block_on(self.write_with_retries(stored, state, serial))??;
         self.remember(Some(serial));
         Ok(())
     }
@@ -221,33 +376,14 @@ impl Backend for PgState {
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt> {
         block_on(async {
             let client = self.config.connect().await?;
-            let lock_key = key(&["lock", &self.config.schema_name, &self.workspace]);
-            let attempt = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key]).await;
-            let acquired: bool = attempt.map_err(|e| self.config.error("cannot take the state lock", &e))?.get(0);
-            if !acquired {
+            if !try_advisory_lock(&self.config, &client, &self.workspace).await? {
                 return Ok(LockAttempt::Held(lock_row(&self.config, &client, &self.workspace).await?));
             }
-            let upsert = format!(
-                "INSERT INTO {} (workspace, id, who, operation, pid, created, backend_pid) VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
-                 ON CONFLICT (workspace) DO UPDATE SET id = excluded.id, who = excluded.who, operation = excluded.operation, pid = excluded.pid,
-                   created = excluded.created, backend_pid = excluded.backend_pid",
-                self.config.table("locks")
-            );
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-                [&self.workspace, &info.id, &info.who, &info.operation, &i64::from(info.pid), &info.created];
-            client.execute(&upsert, &params).await.map_err(|e| self.config.error("cannot record the state lock", &e))?;
-            let held = PgLock { client: Some(client), table: self.config.table("locks"), workspace: self.workspace.clone(), id: info.id.clone() };
-            Ok(LockAttempt::Acquired(StateLock::holding(held)))
+            let backend_pid = record_lock(&self.config, &client, &self.workspace, info).await?;
+            *guard(&self.held) = Some(HeldLock { client, info: info.clone(), backend_pid });
+            let releases = PgLock { held: self.held.clone(), table: self.config.table("locks"), workspace: self.workspace.clone() };
+            Ok(LockAttempt::Acquired(StateLock::holding(releases)))
         })?
-    }
-}
-
-impl PgState {
-    fn moved_error(&self, problem: &str) -> crate::diag::Diagnostics {
-        Diagnostic::error(format!("{} changed underneath this run: {problem}", self.describe()))
-            .detail("another strata wrote the state while this one held what it thought was the lock (was it run with -lock=false?)")
-            .hint("nothing was written; run strata plan again to see the state as it is now")
-            .into()
     }
 }
 
@@ -264,23 +400,57 @@ fn moved_underneath(seen: Option<Option<i64>>, current: Option<i64>, serial: i64
     }
 }
 
-/// The advisory lock's session, and the row naming its holder; dropping it clears both.
+/// Releases the lock when dropped: clears the row naming the holder and closes the session,
+/// which releases the advisory lock whatever happens to the row.
 struct PgLock {
-    client: Option<Client>,
+    held: Arc<Mutex<Option<HeldLock>>>,
     table: String,
     workspace: String,
-    id: String,
 }
 
 impl Drop for PgLock {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else { return };
+        let Some(lock) = guard(&self.held).take() else { return };
         let sql = format!("DELETE FROM {} WHERE workspace = $1 AND id = $2", self.table);
-        // Closing the session releases the advisory lock whatever happens to the row.
         let _ = block_on(async move {
-            let _ = client.execute(&sql, &[&self.workspace, &self.id]).await;
+            let _ = lock.client.execute(&sql, &[&self.workspace, &lock.info.id]).await;
         });
     }
+}
+
+fn guard<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn try_advisory_lock(config: &PgConfig, client: &Client, workspace: &str) -> Result<bool> {
+    let lock_key = key(&["lock", &config.schema_name, workspace]);
+    let attempt = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key]).await;
+    Ok(attempt.map_err(|e| config.error("cannot take the state lock", &e))?.get(0))
+}
+
+/// Records `info` as the lock's holder, on the session holding it; returns that session's server process.
+async fn record_lock(config: &PgConfig, client: &Client, workspace: &str, info: &LockInfo) -> Result<i32> {
+    let upsert = format!(
+        "INSERT INTO {} (workspace, id, who, operation, pid, created, backend_pid) VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
+         ON CONFLICT (workspace) DO UPDATE SET id = excluded.id, who = excluded.who, operation = excluded.operation, pid = excluded.pid,
+           created = excluded.created, backend_pid = excluded.backend_pid
+         RETURNING backend_pid",
+        config.table("locks")
+    );
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [&workspace, &info.id, &info.who, &info.operation, &i64::from(info.pid), &info.created];
+    let row = client.query_one(&upsert, &params).await.map_err(|e| config.error("cannot record the state lock", &e))?;
+    Ok(row.get(0))
+}
+
+/// The server processes holding the advisory lock of `workspace`.
+async fn lock_holders(config: &PgConfig, client: &Client, workspace: &str) -> Result<Vec<i32>> {
+    let lock_key = key(&["lock", &config.schema_name, workspace]) as u64;
+    let holders_sql = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                         AND classid::int8 = $1 AND objid::int8 = $2";
+    let (high, low) = ((lock_key >> 32) as i64, (lock_key & 0xffff_ffff) as i64);
+    let holders = client.query(holders_sql, &[&high, &low]).await.map_err(|e| config.error("cannot find the lock's session", &e))?;
+    Ok(holders.iter().map(|row| row.get(0)).collect())
 }
 
 async fn lock_row(config: &PgConfig, client: &Client, workspace: &str) -> Result<Option<LockInfo>> {
@@ -330,15 +500,9 @@ pub fn force_unlock(config: &PgConfig, workspace: &str, id: &str) -> Result<Stri
                 .hint("copy the lock id from the error that reported the lock")
                 .into());
         };
-        let lock_key = key(&["lock", &config.schema_name, workspace]) as u64;
-        let holders_sql = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-                             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                             AND classid::int8 = $1 AND objid::int8 = $2";
-        let (high, low) = ((lock_key >> 32) as i64, (lock_key & 0xffff_ffff) as i64);
-        let holders = client.query(holders_sql, &[&high, &low]).await.map_err(|e| config.error("cannot find the lock's session", &e))?;
-        for holder in &holders {
-            let pid: i32 = holder.get(0);
-            client.execute("SELECT pg_terminate_backend($1)", &[&pid]).await.map_err(|e| config.error("cannot end the lock's session", &e))?;
+        let holders = lock_holders(config, &client, workspace).await?;
+        for pid in &holders {
+            client.execute("SELECT pg_terminate_backend($1)", &[pid]).await.map_err(|e| config.error("cannot end the lock's session", &e))?;
         }
         let sql = format!("DELETE FROM {} WHERE workspace = $1 AND id = $2", config.table("locks"));
         client.execute(&sql, &[&workspace, &id]).await.map_err(|e| config.error("cannot clear the lock", &e))?;

@@ -1,7 +1,7 @@
 //! The state as strata's commands see it: load, write, lock, whatever the backend.
 //!
 //! Owns encoding the state as JSON, passing every read through `encryption::open` and every write
-//! through `Encryption::seal`, and honouring `-lock=false` and `-lock-timeout`. Where the bytes go
+//! (and the backup of the previous state) through `Encryption::seal`, and honouring `-lock=false` and `-lock-timeout`. Where the bytes go
 //! belongs to the backend (`super::local`, `super::postgres`); it must not know about files, SQL
 //! or providers.
 
@@ -54,7 +54,8 @@ impl StateStore {
             Some(encryption) => encryption.seal(text.as_bytes())?,
             None => text.into_bytes(),
         };
-        self.backend.write(&stored, state)
+        let encryption = self.encryption.as_deref();
+        self.backend.write(&stored, state, &|previous| backup_form(encryption, previous))
     }
 
     /// Takes the lock for `operation` (waiting up to `-lock-timeout`), or fails naming who holds it.
@@ -65,6 +66,15 @@ impl StateStore {
             return Ok(StateLock::none());
         }
         backend::acquire(self.backend.as_ref(), operation, self.lock.timeout)
+    }
+}
+
+/// The previous state as its backup keeps it: sealed whenever encryption is on, so turning
+/// encryption on over a plain state leaves no plain copy behind.
+fn backup_form(encryption: Option<&Encryption>, previous: Vec<u8>) -> Result<Vec<u8>> {
+    match encryption {
+        Some(encryption) if !encryption::is_sealed(&previous) => encryption.seal(&previous),
+        _ => Ok(previous),
     }
 }
 

@@ -47,6 +47,14 @@ impl Moto {
         self.runtime.block_on(create.send()).expect("create snapshot");
     }
 
+    /// Deletes an instance made behind strata's back, without a final snapshot. A test that made one
+    /// deletes it before its parameter group goes: moto (unlike RDS) deletes a group still in use,
+    /// and then fails every DescribeDBInstances that would list the instance, other tests' included.
+    pub fn delete_instance(&self, identifier: &str) {
+        let delete = self.rds.delete_db_instance().db_instance_identifier(identifier).skip_final_snapshot(true);
+        self.runtime.block_on(delete.send()).expect("delete instance");
+    }
+
     pub fn delete_snapshot(&self, snapshot: &str) {
         self.runtime.block_on(self.rds.delete_db_snapshot().db_snapshot_identifier(snapshot).send()).expect("delete snapshot");
     }

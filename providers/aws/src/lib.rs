@@ -30,8 +30,8 @@ use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use strata_provider_sdk::{
-    Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider, ProviderError,
-    ProviderSchema, RefreshRequest, Value,
+    delete_then_create, Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider,
+    ProviderError, ProviderSchema, RefreshRequest, Value,
 };
 
 use crate::config::{CallCounter, Clients};
@@ -143,7 +143,9 @@ impl Provider for AwsProvider {
             "aws_db_instance" => {
                 rds_instance::plan(&self.vault, &self.replacements, prior, &request.desired)
             }
-            "aws_db_parameter_group" => Ok(parameter_group::plan(prior, &request.desired)),
+            "aws_db_parameter_group" => {
+                parameter_group::plan(self.clients(), prior, &request.desired).await
+            }
             "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
             other => Err(unknown_type(other)),
@@ -182,6 +184,25 @@ impl Provider for AwsProvider {
             "aws_security_group" => security_group::apply(clients, prior, &request.planned).await,
             "aws_db_subnet_group" => subnet_group::apply(clients, prior, &request.planned).await,
             other => Err(unknown_type(other).into()),
+        }
+    }
+
+    /// An instance is snapshotted before its delete, as in a replace its configuration forces;
+    /// everything else is deleted, then created.
+    async fn plan_replace(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        desired: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        match type_name {
+            "aws_db_instance" => rds_instance::plan_requested_replace(
+                &self.vault,
+                &self.replacements,
+                prior,
+                desired,
+            ),
+            _ => delete_then_create(self, type_name, prior, desired).await,
         }
     }
 

@@ -1,7 +1,9 @@
 //! `aws_db_parameter_group`: one paginated DescribeDBParameterGroups for all groups, then the
 //! user-set parameters (DescribeDBParameters Source=user) and tags of each managed group;
 //! planning parameters as a set keyed by name; ModifyDBParameterGroup (20 per call) and
-//! ResetDBParameterGroup for removed ones.
+//! ResetDBParameterGroup for removed ones. A change to parameters that apply only at a reboot asks
+//! which DB instances use the group (one paginated DescribeDBInstances, made for no other plan):
+//! the reboot they need is `data_loss` only when there are some.
 //!
 //! Parameters are compared by name and value only. `apply_method` says how to apply a change,
 //! not what the group is: it is kept from state, so however AWS (or moto) reports it, a group
@@ -9,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
+use aws_sdk_rds::types::{ApplyMethod, DbInstance, DbParameterGroup, Parameter};
 use strata_provider_sdk::{ApplyFailure, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
@@ -227,19 +229,13 @@ impl ParamChange {
         self.set.is_empty() && self.reset.is_empty()
     }
 
-    /// What setting parameters that apply at the next reboot means for the instances using the
-    /// group (a `data_loss` line, as the reboot loses connections and open transactions).
-    fn reboot_needed(&self, group: &str) -> Option<String> {
-        let pending: Vec<String> = self
-            .set
+    /// The parameters set that take effect only at an instance's next reboot, as `name = value`.
+    fn awaiting_reboot(&self) -> Vec<String> {
+        self.set
             .iter()
             .filter(|p| p.apply_method == PENDING_REBOOT)
             .map(|p| format!("{} = {}", p.name, diff::show(&p.value)))
-            .collect();
-        (!pending.is_empty()).then(|| format!(
-            "parameter group {group}: {} take effect only when each instance using the group reboots, which strata does not do: each reboot drops every connection and rolls back open transactions (downtime of minutes)",
-            pending.join(", ")
-        ))
+            .collect()
     }
 
     fn operations(&self, group: &str) -> Vec<String> {
@@ -297,9 +293,56 @@ fn kind() -> Kind {
     }
 }
 
-pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
+/// Plans the group. Only a change to parameters that apply at a reboot costs an API call: which
+/// instances use the group decides whether that reboot is data loss. `clients` is needed only
+/// then (a group planned before the provider is configured is a create, which needs none).
+pub async fn plan(
+    clients: Result<&Clients, ProviderError>,
+    prior: Option<&Value>,
+    desired: &Value,
+) -> Result<PlannedChange, ProviderError> {
+    let (mut change, awaiting_reboot) = plan_offline(prior, desired);
+    if awaiting_reboot.is_empty() {
+        return Ok(change);
+    }
+    let group = prior.and_then(|p| p.get_str("name")).unwrap_or_default();
+    let users = instances_using(clients?, group).await?;
+    match reboot_impact(group, &awaiting_reboot, &users) {
+        RebootImpact::DataLoss(line) => change.data_loss.push(line),
+        RebootImpact::Warning(line) => change.warnings.push(line),
+    }
+    Ok(change)
+}
+
+/// What a reboot-only parameter change means for reviewers.
+#[derive(Debug, PartialEq)]
+enum RebootImpact {
+    /// Instances use the group: each must reboot, which drops its connections.
+    DataLoss(String),
+    /// No instance uses the group: the values apply when one first boots with it.
+    Warning(String),
+}
+
+/// The impact of setting `awaiting_reboot` (`name = value` each) on `group`, used by `users`.
+fn reboot_impact(group: &str, awaiting_reboot: &[String], users: &[String]) -> RebootImpact {
+    let parameters = awaiting_reboot.join(", ");
+    if users.is_empty() {
+        return RebootImpact::Warning(format!(
+            "parameter group {group}: {parameters} take effect at the first boot of an instance that uses the group: no DB instance uses it now"
+        ));
+    }
+    RebootImpact::DataLoss(format!(
+        "parameter group {group}: {parameters} take effect only when each instance using it reboots, which strata does not do; instances using it: {}: each reboot drops every connection and rolls back open transactions (downtime of minutes)",
+        users.join(", ")
+    ))
+}
+
+/// The plan as the configuration and the group's state tell it, and the parameters in it that
+/// take effect only at a reboot (`name = value` each).
+fn plan_offline(prior: Option<&Value>, desired: &Value) -> (PlannedChange, Vec<String>) {
     let desired = with_defaults(desired);
-    kind().plan(prior, &desired, |prior, diff| {
+    let mut awaiting_reboot = Vec::new();
+    let change = kind().plan(prior, &desired, |prior, diff| {
         let name = prior.get_str("name").unwrap_or_default();
         let mut planned = diff.planned.clone();
         let parameters = ParamChange::between(prior, &desired);
@@ -317,11 +360,34 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
                 name,
             ));
         }
-        PlannedChange {
-            data_loss: parameters.reboot_needed(name).into_iter().collect(),
-            ..diff::finish(planned, operations)
-        }
-    })
+        awaiting_reboot = parameters.awaiting_reboot();
+        diff::finish(planned, operations)
+    });
+    (change, awaiting_reboot)
+}
+
+/// The identifiers of the DB instances that use the parameter group `group`: every instance is
+/// read (DescribeDBInstances has no filter by parameter group), page by page.
+async fn instances_using(clients: &Clients, group: &str) -> Result<Vec<String>, ProviderError> {
+    let instances = collect_by_name!(
+        clients.rds.describe_db_instances().into_paginator().send(),
+        "rds:DescribeDBInstances",
+        db_instances,
+        db_instance_identifier
+    );
+    Ok(instances
+        .into_iter()
+        .filter(|(_, instance)| uses_group(instance, group))
+        .map(|(identifier, _)| identifier)
+        .collect())
+}
+
+fn uses_group(instance: &DbInstance, group: &str) -> bool {
+    instance
+        .db_parameter_groups()
+        .iter()
+        .filter_map(|g| g.db_parameter_group_name())
+        .any(|name| name.eq_ignore_ascii_case(group))
 }
 
 pub fn plan_delete(prior: &Value) -> PlannedChange {
@@ -482,14 +548,14 @@ mod tests {
     fn apply_method_and_order_do_not_make_a_diff() {
         let prior = group(&[("b", "2", "pending-reboot"), ("a", "ON", "immediate")]);
         let desired = group(&[("a", "on", "immediate"), ("b", "2", "immediate")]);
-        assert_eq!(plan(Some(&prior), &desired).action, Action::NoOp);
+        assert_eq!(plan_offline(Some(&prior), &desired).0.action, Action::NoOp);
     }
 
     #[test]
     fn changes_and_removals_are_listed() {
         let prior = group(&[("a", "1", "immediate"), ("b", "2", "immediate")]);
         let desired = group(&[("a", "5", "immediate")]);
-        let change = plan(Some(&prior), &desired);
+        let (change, _) = plan_offline(Some(&prior), &desired);
         assert_eq!(change.action, Action::Update);
         assert_eq!(
             change.operations,
@@ -501,17 +567,33 @@ mod tests {
     }
 
     #[test]
-    fn pending_reboot_parameters_say_instances_must_reboot() {
+    fn only_static_parameter_changes_await_a_reboot() {
         let prior = group(&[("a", "1", "immediate"), ("b", "2", "pending-reboot")]);
         let desired = group(&[("a", "5", "immediate"), ("b", "3", "pending-reboot")]);
-        let change = plan(Some(&prior), &desired);
-        assert_eq!(change.data_loss.len(), 1, "{change:?}");
-        assert!(
-            change.data_loss[0].starts_with("parameter group pg: b = 3 take effect only when each instance using the group reboots"),
-            "{change:?}"
-        );
+        let (change, awaiting_reboot) = plan_offline(Some(&prior), &desired);
+        assert_eq!(awaiting_reboot, ["b = 3"]);
+        assert!(change.data_loss.is_empty(), "{change:?}");
         let dynamic_only = group(&[("a", "5", "immediate"), ("b", "2", "pending-reboot")]);
-        assert!(plan(Some(&prior), &dynamic_only).data_loss.is_empty());
+        assert!(plan_offline(Some(&prior), &dynamic_only).1.is_empty());
+        assert!(
+            plan_offline(None, &desired).1.is_empty(),
+            "a new group has no instance to reboot"
+        );
+    }
+
+    #[test]
+    fn a_reboot_is_data_loss_only_for_a_group_in_use() {
+        let awaiting = ["b = 3".to_owned()];
+        let used = reboot_impact("pg", &awaiting, &["db1".to_owned(), "db2".to_owned()]);
+        assert!(
+            matches!(&used, RebootImpact::DataLoss(line) if line.starts_with("parameter group pg: b = 3 take effect only when each instance using it reboots, which strata does not do; instances using it: db1, db2: ")),
+            "{used:?}"
+        );
+        let unused = reboot_impact("pg", &awaiting, &[]);
+        assert!(
+            matches!(&unused, RebootImpact::Warning(line) if line.contains("at the first boot of an instance that uses the group")),
+            "{unused:?}"
+        );
     }
 
     #[test]
@@ -523,6 +605,6 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str(), "immediate"))
             .collect();
-        assert_eq!(plan(None, &group(&refs)).operations.len(), 1 + 3);
+        assert_eq!(plan_offline(None, &group(&refs)).0.operations.len(), 1 + 3);
     }
 }

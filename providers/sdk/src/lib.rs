@@ -15,6 +15,6 @@ pub mod value;
 
 pub use change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
 pub use error::ProviderError;
-pub use provider::Provider;
+pub use provider::{delete_then_create, Provider};
 pub use schema::{Attribute, Block, Nesting, NestedBlock, ProviderSchema, ResourceSchema, Type};
 pub use value::Value;

@@ -1,4 +1,5 @@
-//! The [`Provider`] trait: what every provider module implements.
+//! The [`Provider`] trait: what every provider module implements; and [`delete_then_create`], the
+//! replacement plan every provider gets unless it says more.
 
 use async_trait::async_trait;
 
@@ -39,6 +40,15 @@ pub trait Provider: Send + Sync {
         Ok(PlannedChange::new(Action::Delete, Value::Null))
     }
 
+    /// Plan replacing the live object `prior` with a new one made from `desired` although nothing
+    /// forces it (`strata plan -replace`). The answer's action is `Replace`, its `planned` the new
+    /// object; apply deletes `prior`, then creates from nothing, and asks this again just before, so
+    /// whatever the answer promises (a snapshot before the delete, say) must then happen in apply.
+    /// The default is [`delete_then_create`]; override it to do more than that.
+    async fn plan_replace(&self, type_name: &str, prior: &Value, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        delete_then_create(self, type_name, prior, desired).await
+    }
+
     /// The live object that `id` names (an instance identifier, a security group id, a table's
     /// `schema.name`), in the shape `refresh` returns, for `strata import`; `None` when there is
     /// no such object.
@@ -74,4 +84,22 @@ pub trait Provider: Send + Sync {
         let _ = config;
         Err(ProviderError::new(format!("data source {type_name} is not supported by {}", self.name())))
     }
+}
+
+/// A replacement planned as `plan_delete` of `prior`, then `plan` of `desired` from nothing, their
+/// operations and reviewer lines in that order: what [`Provider::plan_replace`] answers unless a
+/// provider says more.
+pub async fn delete_then_create<P: Provider + ?Sized>(provider: &P, type_name: &str, prior: &Value, desired: &Value) -> Result<PlannedChange, ProviderError> {
+    let deletion = provider.plan_delete(type_name, prior).await?;
+    let creation = provider.plan(&PlanRequest { type_name: type_name.to_owned(), prior: None, desired: desired.clone() }).await?;
+    Ok(PlannedChange {
+        action: Action::Replace,
+        replace_because: vec![],
+        operations: [deletion.operations, creation.operations].concat(),
+        warnings: [deletion.warnings, creation.warnings].concat(),
+        data_loss: [deletion.data_loss, creation.data_loss].concat(),
+        locking: [deletion.locking, creation.locking].concat(),
+        backups: [deletion.backups, creation.backups].concat(),
+        planned: creation.planned,
+    })
 }

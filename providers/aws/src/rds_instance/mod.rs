@@ -146,15 +146,45 @@ pub fn plan(
 ) -> Result<PlannedChange, ProviderError> {
     vault.remember(desired, "password");
     let prior = prior.map(|p| adopt_unrecorded(vault, p, desired));
-    let mut change = plan_change(prior.as_ref(), desired)?;
+    let change = plan_change(prior.as_ref(), desired)?;
+    Ok(sealed_and_noted(
+        vault,
+        replacements,
+        prior.as_ref(),
+        change,
+    ))
+}
+
+/// Plans the replacement `-replace` asks for although nothing forces it: the same snapshot,
+/// delete and create as a forced one, noted in `replacements` the same way.
+pub fn plan_requested_replace(
+    vault: &Vault,
+    replacements: &Replacements,
+    prior: &Value,
+    desired: &Value,
+) -> Result<PlannedChange, ProviderError> {
+    vault.remember(desired, "password");
+    check_numbers(desired)?;
+    let prior = adopt_unrecorded(vault, prior, desired);
+    let change = plan_replace(&block(), &prior, desired, Vec::new())?;
+    Ok(sealed_and_noted(vault, replacements, Some(&prior), change))
+}
+
+/// `change` with its planned password sealed; a replace of `prior` noted in `replacements`.
+fn sealed_and_noted(
+    vault: &Vault,
+    replacements: &Replacements,
+    prior: Option<&Value>,
+    mut change: PlannedChange,
+) -> PlannedChange {
     vault.seal(&mut change.planned, "password");
-    if let (Action::Replace, Some(prior)) = (change.action, &prior) {
+    if let (Action::Replace, Some(prior)) = (change.action, prior) {
         if let (Some(id), Some(snapshot)) = (prior.get_str("identifier"), pre_replace::name(prior))
         {
             replacements.expect(id, &snapshot);
         }
     }
-    Ok(change)
+    change
 }
 
 /// `prior` with the arguments AWS never reports back that state holds no value for (an imported

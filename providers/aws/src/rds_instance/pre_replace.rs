@@ -3,8 +3,9 @@
 //! replaces, and CreateDBSnapshot with the wait until the snapshot is available.
 //!
 //! A replace reaches the provider as a delete, then a create; the engine always re-plans a
-//! change just before applying it, so the plan of the replace tells the delete that follows it
-//! (in `Replacements`) to snapshot first. Owns nothing else: the deletion itself, with its own
+//! change just before applying it (through `plan` when the configuration forces the replace,
+//! through `plan_replace` when `-replace` asks for it), so the plan of the replace tells the
+//! delete that follows it (in `Replacements`) to snapshot first. Owns nothing else: the deletion itself, with its own
 //! final snapshot, is `deletion`'s. Must never touch a snapshot of another instance.
 
 use std::collections::BTreeMap;
