@@ -93,6 +93,8 @@ impl Executor<'_> {
             errors.extend(err);
             return (self.state, report, errors);
         }
+        // Consent covers what the reviewed plan showed; data loss that appears only now was never reviewed.
+        let consented = plan.allow_data_loss || plan.destroy;
         let mut done: BTreeSet<usize> = BTreeSet::new();
         let mut started: BTreeSet<usize> = BTreeSet::new();
         let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
@@ -119,7 +121,7 @@ impl Executor<'_> {
                 let intents = intent_sender.clone();
                 running.push(async move {
                     let begun = Instant::now();
-                    let result = run_task(ctx, task, &snapshot, &intents).await;
+                    let result = run_task(ctx, task, &snapshot, &intents, consented).await;
                     (index, result, begun.elapsed())
                 });
             }
@@ -345,6 +347,7 @@ async fn run_task(
     task: &Task<'_>,
     known: &BTreeMap<Address, KnownResource>,
     intents: &mpsc::UnboundedSender<IntentRequest>,
+    consented: bool,
 ) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
     let subject = task.address.to_string();
@@ -389,6 +392,9 @@ async fn run_task(
             let final_plan = final_plan.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
             if final_plan.action != change.action {
                 return Err((inconsistent(&task.address, change.action, final_plan.action), None));
+            }
+            if !consented && change.data_loss.is_empty() && !final_plan.data_loss.is_empty() {
+                return Err((unreviewed_data_loss(&task.address, &final_plan.data_loss), None));
             }
             let mut prior = change.before.clone();
             let replacing = change.action == Action::Replace;
@@ -446,6 +452,14 @@ fn old_object_left(address: &Address, error: Diagnostics) -> Diagnostics {
             .hint("the old object is no longer managed by strata: delete it by hand once the cause above is fixed"),
     );
     all
+}
+
+/// The reviewed plan lost no data here, but the plan made with the values now known does.
+fn unreviewed_data_loss(address: &Address, lines: &[String]) -> Diagnostics {
+    Diagnostic::error(format!("{address}: with the values now known this change loses data, which the reviewed plan did not show"))
+        .detail(lines.iter().map(|line| crate::secrets::redact(line)).collect::<Vec<_>>().join("\n"))
+        .hint("nothing was changed for this resource; run strata plan again to review it, and apply with -allow-data-loss if the loss is intended")
+        .into()
 }
 
 fn inconsistent(address: &Address, planned: Action, now: Action) -> Diagnostics {

@@ -198,6 +198,33 @@ fn a_reboot_only_parameter_is_data_loss_only_while_an_instance_uses_the_group() 
 }
 
 #[test]
+fn a_reboot_that_becomes_needed_after_review_is_refused_at_apply() {
+    let moto = Moto::new();
+    let estate = Estate::new();
+    estate.write_group_only("256MB");
+    estate.apply(&[]);
+    estate.write_group_only("512MB");
+    let reviewed = estate.run(&["plan", "-out", "group.plan"]);
+    assert_eq!(reviewed.code, 0, "{reviewed:?}");
+    assert!(!reviewed.stdout.contains("data loss"), "no instance uses the group yet: {reviewed:?}");
+
+    // Between review and apply an instance starts using the group: applying now needs its reboot.
+    let outsider = format!("{}-outsider", estate.identifier);
+    let sg_name = format!("{outsider}-sg");
+    let sg = moto.create_security_group(&sg_name, &moto.default_vpc(), 5432, "10.0.0.0/16");
+    moto.create_instance(&outsider, "outsider-password", &sg, &estate.parameter_group);
+    let refused = estate.run(&["apply", "group.plan"]);
+    // moto, unlike RDS, lets a group in use be deleted; an instance left behind breaks later listings.
+    moto.delete_instance(&outsider);
+    moto.delete_security_group(&sg_name);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("aws_db_parameter_group.pg: with the values now known this change loses data, which the reviewed plan did not show"), "{refused:?}");
+    assert!(refused.stderr.contains(&outsider), "the line names the instance: {refused:?}");
+    let destroy = estate.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
 fn a_requested_replace_snapshots_first_like_a_forced_one() {
     let moto = Moto::new();
     let estate = Estate::new();

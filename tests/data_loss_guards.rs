@@ -315,3 +315,4 @@ fn bad_lifecycle_and_moved_blocks_fail_with_their_location() {
     let chained = plan_error(&format!("{}moved {{\n  from = postgres_table.old\n  to   = postgres_table.mid\n}}\n", moved("postgres_table.mid", "postgres_table.a")));
     assert!(chained.contains("chained moves are not supported"), "{chained}");
 }
+
