@@ -9,6 +9,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The same build directory as the other scripts, outside the clone (see scripts/services.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME}/.cache/strata-target}"
 export FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 export FUZZ_FINDINGS_DIR="${FUZZ_FINDINGS_DIR:-${TMPDIR:-/tmp}/strata-fuzz-findings}"
 
@@ -16,7 +18,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 for target in config_loader config_context state_reader; do
-    if ! cargo test --quiet -p strata --bin strata -- --ignored --exact "fuzz::fuzz_budget_${target}" --nocapture >"$log" 2>&1; then
+    if ! cargo test --quiet --workspace --bin strata -- --ignored --exact "fuzz::fuzz_budget_${target}" --nocapture >"$log" 2>&1; then
         status=1
     fi
     if ! grep '^fuzz:' "$log"; then
