@@ -157,6 +157,23 @@ fn refresh_only_accepts_live_into_state_and_the_next_drift_run_is_clean() {
 }
 
 #[test]
+fn a_pending_moved_block_is_not_drift_and_refresh_only_records_the_move() {
+    let (_db, work) = applied();
+    // The table's resource is renamed in the configuration, with a moved block saying so; the table itself stays.
+    let renamed = USERS.replace("\"postgres_table\" \"users\"", "\"postgres_table\" \"people\"").replace("postgres_table.users.id", "postgres_table.people.id");
+    work.write("main.tf", &format!("{renamed}\nmoved {{\n  from = postgres_table.users\n  to   = postgres_table.people\n}}\n"));
+    let clean = drift(&work, &[]);
+    assert_eq!(clean.code, 0, "a move not yet applied is not drift: {clean:?}");
+
+    let accepted = work.strata(&["apply", "-refresh-only", "-auto-approve"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    assert!(accepted.stdout.contains("# postgres_table.users has moved to postgres_table.people"), "{accepted:?}");
+    let addresses = work.state_addresses();
+    assert!(addresses.contains(&"postgres_table.people".to_owned()) && !addresses.contains(&"postgres_table.users".to_owned()), "{addresses:?}");
+    work.assert_converged();
+}
+
+#[test]
 fn configuration_drift_is_reported_without_anything_changing_live() {
     let (_db, work) = applied();
     work.write("main.tf", &USERS.replacen("  primary_key", TEAM_COLUMN, 1));

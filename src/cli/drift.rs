@@ -46,9 +46,11 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
     }
     let ctx = load(&args.vars)?;
     let store = ctx.store();
-    let state = store.load()?.ok_or_else(|| {
+    let recorded = store.load()?.ok_or_else(|| {
         Diagnostic::error(format!("no state in {}", store.describe())).hint("a drift run compares live objects with the state; apply first, or pass -state PATH")
     })?;
+    // A `moved` block not applied yet is a rename the configuration asks for, not drift.
+    let state = crate::plan::guards::apply_moves(&ctx, &recorded)?.state;
     let report = detect(&ctx, &state, OffsetDateTime::now_utc()).await?;
     let format = if args.json { DriftFormat::Json } else { args.format };
     let shown = match format {
@@ -85,15 +87,21 @@ pub async fn refresh_only(ctx: &Context, mode: RefreshOnly, style: &Style) -> Re
         RefreshOnly::Plan { .. } => "plan",
         RefreshOnly::Apply { .. } => "apply",
     })?;
-    let state = store.load()?.unwrap_or_default();
+    let recorded = store.load()?.unwrap_or_default();
+    // Moves are made here too (as Terraform does in refresh-only mode), so what is accepted lands at the configured addresses.
+    let moves = crate::plan::guards::apply_moves(ctx, &recorded)?;
+    let state = moves.state;
     let live = refresh_live(ctx, &state).await?;
     let accepted = accept_live(&state, &live);
     let report = Report { findings: live_findings(&state, &live), checked: state.managed().count() };
-    if accepted == state {
+    if accepted == recorded {
         println!("\n{} The state matches what is live; there is nothing to accept.", style.bold("No changes."));
         return Ok(0);
     }
     println!("strata will accept these changes made outside strata into the state (nothing live changes):\n");
+    for (to, from) in &moves.moved {
+        println!("  # {from} has moved to {to}");
+    }
     print!("{}", redact(&findings_text(&report, style)));
     let (updated, removed) = accepted_counts(&state, &accepted);
     println!("\n{} {updated} to update in state, {removed} to remove from state.", style.bold("Refresh-only plan:"));
@@ -105,7 +113,7 @@ pub async fn refresh_only(ctx: &Context, mode: RefreshOnly, style: &Style) -> Re
                 return Ok(1);
             }
             let mut accepted = accepted;
-            accepted.serial = state.serial + 1;
+            accepted.serial = recorded.serial + 1;
             store.write(&accepted)?;
             println!("\n{}", style.added(&format!("Apply complete! State: {updated} updated, {removed} removed.")));
             Ok(0)
