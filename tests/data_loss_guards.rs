@@ -301,6 +301,15 @@ fn bad_lifecycle_and_moved_blocks_fail_with_their_location() {
     let with_lifecycle = |body: &str| table.replacen("  column {", &format!("  lifecycle {{\n    {body}\n  }}\n  column {{"), 1);
     let not_bool = plan_error(&with_lifecycle("prevent_destroy = \"yes\""));
     assert!(not_bool.contains("lifecycle.prevent_destroy must be true or false") && not_bool.contains("main.tf:4:"), "{not_bool}");
+    // validate finds the same mistakes, needing no variable values: a flag that waits for one is fine there.
+    let offline = Workdir::offline();
+    offline.write("main.tf", &with_lifecycle("prevent_destroy = \"yes\""));
+    let validate = failed(offline.strata(&["validate"]));
+    assert!(validate.stderr.contains("lifecycle.prevent_destroy must be true or false") && validate.stderr.contains("main.tf:4:"), "{validate:?}");
+    offline.write("main.tf", &with_lifecycle("ignore_changes = [commnet]"));
+    assert!(failed(offline.strata(&["validate"])).stderr.contains("ignore_changes in postgres_table.a names \"commnet\""));
+    offline.write("main.tf", &format!("variable \"protect\" {{\n  type = bool\n}}\n{}", with_lifecycle("prevent_destroy = var.protect")));
+    ok(offline.strata(&["validate"]));
     let unknown = plan_error(&with_lifecycle("prevent_destroi = true"));
     assert!(unknown.contains("unknown attribute \"prevent_destroi\" in a lifecycle block") && unknown.contains("prevent_destroy"), "{unknown}");
     let moved = |from: &str, to: &str| format!("{table}moved {{\n  from = {from}\n  to   = {to}\n}}\n");

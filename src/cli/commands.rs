@@ -118,6 +118,9 @@ impl Runner<'_> {
         if let Err(found) = crate::plan::guards::check_moves(&ctx) {
             errors.extend(found);
         }
+        if let Err(found) = crate::plan::guards::check_lifecycles(&ctx, false) {
+            errors.extend(found);
+        }
         if errors.has_errors() {
             return Err(errors);
         }

@@ -32,33 +32,57 @@ pub fn flags(ctx: &Context, address: &Address) -> Result<Flags> {
     let Some(lifecycle) = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref()) else { return Ok(Flags::default()) };
     check_ignored_names(ctx, address, lifecycle)?;
     Ok(Flags {
-        prevent_destroy: flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy")?,
-        create_before_destroy: flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy")?,
+        prevent_destroy: known_flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy")?,
+        create_before_destroy: known_flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy")?,
     })
 }
 
-/// Evaluates every resource's lifecycle block, reporting all that are wrong at once.
-pub fn check_lifecycles(ctx: &Context) -> Result<()> {
+/// Evaluates every resource's lifecycle block, reporting all that are wrong at once. `validate`
+/// runs without variable values, so there (`require_known` false) a flag not known yet is no error.
+pub fn check_lifecycles(ctx: &Context, require_known: bool) -> Result<()> {
     let mut errors = Diagnostics::default();
-    for address in ctx.config.resources.keys() {
-        if let Err(found) = flags(ctx, address) {
+    for (address, resource) in &ctx.config.resources {
+        let Some(lifecycle) = resource.lifecycle.as_ref() else { continue };
+        let checks = [
+            check_ignored_names(ctx, address, lifecycle),
+            checked_flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy", require_known),
+            checked_flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy", require_known),
+        ];
+        for found in checks.into_iter().filter_map(Result::err) {
             errors.extend(found);
         }
     }
     errors.into_result().map(|_| ())
 }
 
-/// One boolean lifecycle argument; variables and locals are known when planning, resources are not.
-fn flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str) -> Result<bool> {
-    let Some(attr) = attr else { return Ok(false) };
-    let nothing_known = BTreeMap::new();
-    match ctx.scope(&nothing_known).eval_attr(attr)?.value {
-        Value::Bool(value) => Ok(value),
-        Value::Null => Ok(false),
-        Value::Unknown => Err(Diagnostic::error(format!("lifecycle.{name} must be known when planning"))
+fn checked_flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str, require_known: bool) -> Result<()> {
+    if require_known {
+        known_flag(ctx, attr, name).map(|_| ())
+    } else {
+        flag(ctx, attr, name).map(|_| ())
+    }
+}
+
+/// One boolean lifecycle argument that planning needs: variables and locals are known then, resources are not.
+fn known_flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str) -> Result<bool> {
+    match (flag(ctx, attr, name)?, attr) {
+        (Some(value), _) => Ok(value),
+        (None, Some(attr)) => Err(Diagnostic::error(format!("lifecycle.{name} must be known when planning"))
             .at(Some(&attr.location))
             .hint("it may use variables and locals, but not attributes of resources")
             .into()),
+        (None, None) => Ok(false),
+    }
+}
+
+/// One boolean lifecycle argument: `Some(false)` when absent or null, `None` when not known yet.
+fn flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str) -> Result<Option<bool>> {
+    let Some(attr) = attr else { return Ok(Some(false)) };
+    let nothing_known = BTreeMap::new();
+    match ctx.scope(&nothing_known).eval_attr(attr)?.value {
+        Value::Bool(value) => Ok(Some(value)),
+        Value::Null => Ok(Some(false)),
+        Value::Unknown => Ok(None),
         other => Err(Diagnostic::error(format!("lifecycle.{name} must be true or false, not {}", other.to_json()))
             .at(Some(&attr.location))
             .hint(format!("write {name} = true, or a variable of type bool"))

@@ -32,7 +32,7 @@ pub type Refreshed = BTreeMap<Address, Option<Value>>;
 
 pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) -> Result<Plan> {
     // Bad lifecycle arguments fail before any provider is configured.
-    guards::check_lifecycles(ctx)?;
+    guards::check_lifecycles(ctx, true)?;
     // Moves first, in memory: everything below plans against state where the configuration says it now lives.
     let moves = guards::apply_moves(ctx, recorded)?;
     let state = &moves.state;
