@@ -244,6 +244,9 @@ fn create_before_destroy_creates_the_new_object_first() {
     work.write("main.tf", &schema("app_v2"));
     let plan = ok(work.strata(&["plan"]));
     assert!(plan.stdout.contains("create_before_destroy"), "{plan:?}");
+    let create = plan.stdout.find("CREATE SCHEMA \"app_v2\"").expect("the new schema's CREATE in the plan");
+    let drop = plan.stdout.find("DROP SCHEMA \"app_v1\"").expect("the old schema's DROP in the plan");
+    assert!(create < drop, "the plan lists the SQL in the order apply runs it: {plan:?}");
     let run = failed(work.strata(&["apply", "-auto-approve", "-allow-data-loss"]));
     assert!(run.stderr.contains("the new object was created and recorded in state, but the old one could not be deleted"), "{run:?}");
     let schemas = db.catalog();

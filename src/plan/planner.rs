@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_provider_sdk::{Action, PlanRequest, PlannedChange, ProviderError, RefreshRequest, Value};
+use strata_provider_sdk::{Action, PlanRequest, PlannedChange, Provider, ProviderError, RefreshRequest, Value};
 
 use super::guards;
 use super::targeting::{self, Scope, Targeting};
@@ -198,7 +198,10 @@ impl<'a> Planning<'a> {
         let flags = guards::flags(ctx, address)?;
         let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
         let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
-        let planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+        let mut planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+        if let (Action::Replace, true, Some(old)) = (planned.action, flags.create_before_destroy, prior.as_ref()) {
+            planned.operations = create_then_delete(provider.as_ref(), old, &request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+        }
         let vanished = self.state.get(address).is_some() && prior.is_none();
         self.known.insert(address.clone(), KnownResource { value: planned.planned.clone(), sensitive: sensitive.clone() });
         Ok(Some(ResourceChange {
@@ -353,4 +356,12 @@ pub fn provider_error(subject: &str, err: ProviderError, location: Option<&Locat
         diagnostic = diagnostic.hint(hint);
     }
     diagnostic.into()
+}
+
+/// What a create_before_destroy replacement runs, in the order apply runs it: the new object's
+/// create, then the old object's delete (the provider's own replace lists the delete first).
+async fn create_then_delete(provider: &dyn Provider, old: &Value, request: &PlanRequest) -> std::result::Result<Vec<String>, ProviderError> {
+    let creation = provider.plan(&PlanRequest { prior: None, ..request.clone() }).await?;
+    let deletion = provider.plan_delete(&request.type_name, old).await?;
+    Ok([creation.operations, deletion.operations].concat())
 }
