@@ -368,12 +368,13 @@ async fn run_task(
             provider.apply(&request).await.map_err(|failure| (provider_error(&subject, failure.error, location.as_ref()), failure.partial))
         }
     };
+    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
-                apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(prior.clone()), planned: Value::Null }).await?;
+                delete(prior.clone()).await?;
             }
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true })
         }
@@ -389,7 +390,7 @@ async fn run_task(
                 Some(old) => provider.plan_replace(&type_name, old, &desired).await,
                 None => provider.plan(&PlanRequest { type_name, prior, desired }).await,
             };
-            let final_plan = final_plan.map_err(|e| (provider_error(&task.address.to_string(), e, None), None))?;
+            let final_plan = final_plan.map_err(|e| (provider_error(&subject, e, None), None))?;
             if final_plan.action != change.action {
                 return Err((inconsistent(&task.address, change.action, final_plan.action), None));
             }
@@ -403,9 +404,7 @@ async fn run_task(
             if replacing && !change.create_before_destroy {
                 if let Some(old) = prior.take() {
                     // A provider that failed before deleting anything (a replace's snapshot, say) hands the old object back.
-                    apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null })
-                        .await
-                        .map_err(|(e, partial)| (e, partial.or(Some(Value::Null))))?;
+                    delete(old).await.map_err(|(e, partial)| (e, partial.or(Some(Value::Null))))?;
                 }
             }
             let action = if replacing { Action::Create } else { change.action };
@@ -418,9 +417,7 @@ async fn run_task(
                 .await
                 .map_err(|(e, partial)| (e, if deleted_first { partial.or(Some(Value::Null)) } else if old.is_some() { None } else { partial }))?;
             if let Some(old) = old {
-                apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null })
-                    .await
-                    .map_err(|(e, _)| (old_object_left(&task.address, e), Some(value.clone())))?;
+                delete(old).await.map_err(|(e, _)| (old_object_left(&task.address, e), Some(value.clone())))?;
             }
             Ok(Outcome { value: Some(value), sensitive, wrote: true })
         }

@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{KnownResource, Scope};
 use crate::graph::DependencyGraph;
 use crate::providers::Providers;
-use crate::state::backend::{local_state_path, LockOptions, StateSetup};
+use crate::state::backend::{LockOptions, StateSetup};
 use crate::state::store::StateStore;
 use crate::typecheck::{check_body, conform};
 use crate::vars::{self, CliVariable};
@@ -50,8 +50,7 @@ impl Context {
         crate::secrets::register(&config, &variables);
         let names = Providers::names_for(config.resources.keys());
         let graph = DependencyGraph::build(&config, &names)?;
-        let state_path = local_state_path(&config.settings, options.dir, options.state_path);
-        let state_setup = StateSetup::resolve(&config.settings, options.dir, &state_path, options.state_path.is_some())?;
+        let state_setup = StateSetup::resolve(&config.settings, options.dir, options.state_path)?;
         config.workspace = Some(state_setup.workspace.clone());
         let warnings = config.warnings.clone();
         Ok(Context { config, variables, graph, providers, state_setup, lock: LockOptions::default(), warnings })

@@ -50,7 +50,7 @@ fn apply(work: &Workdir) -> Run {
 #[test]
 fn throttling_and_500s_below_the_retry_budget_are_retried_and_apply_succeeds() {
     let moto = Moto::new();
-    let proxy = FaultProxy::start(&moto_url());
+    let proxy = FaultProxy::start(moto.url());
     let suffix = unique_suffix();
     let work = Workdir::offline();
     work.write("main.tf", &configuration(&proxy, &moto, &suffix, 4));
@@ -74,7 +74,7 @@ fn throttling_and_500s_below_the_retry_budget_are_retried_and_apply_succeeds() {
 #[test]
 fn a_fault_that_outlasts_the_retries_fails_that_resource_only_and_a_rerun_converges() {
     let moto = Moto::new();
-    let proxy = FaultProxy::start(&moto_url());
+    let proxy = FaultProxy::start(moto.url());
     let suffix = unique_suffix();
     let work = Workdir::offline();
     work.write("main.tf", &configuration(&proxy, &moto, &suffix, 1));
@@ -97,8 +97,4 @@ fn a_fault_that_outlasts_the_retries_fails_that_resource_only_and_a_rerun_conver
     assert!(moto.parameter_group_exists(&format!("faults-pg-{suffix}")));
     assert_eq!(proxy.seen("CreateSecurityGroup").requests, 1, "the security group was not created twice");
     work.assert_converged();
-}
-
-fn moto_url() -> String {
-    std::env::var("STRATA_MOTO_URL").expect("Moto::new() checked it")
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::backend::{backend_block, password, state_json, state_row, SCHEMA};
+use common::backend::{backend_block, backend_block_for, password, state_json, state_row, SCHEMA};
 use common::{assert_valid_state, Run, TestDb, Workdir, USERS_AND_ORDERS};
 
 /// Asserts that nothing `runs` printed shows the password.
@@ -240,14 +240,13 @@ fn an_encrypted_state_is_sealed_in_the_postgres_backend_too() {
 fn an_error_quoting_the_conn_str_line_does_not_show_its_password() {
     let work = Workdir::offline();
     let secret = password();
-    let block = |conn_str: &str| format!("strata {{\n  backend \"postgres\" {{\n    conn_str = \"{conn_str}\"\n  }}\n}}\n");
-    work.write("main.tf", &block(&format!("host=127.0.0.1 user=postgres password={secret} sslmode=bogus")));
+    work.write("main.tf", &backend_block_for(&format!("host=127.0.0.1 user=postgres password={secret} sslmode=bogus")));
     let keyword = work.strata(&["plan"]);
     assert!(keyword.code != 0 && keyword.stderr.contains("main.tf:3:5") && keyword.stderr.contains("conn_str ="), "the error quotes the line: {keyword:?}");
     assert!(keyword.stderr.contains("connection string is not valid"), "{keyword:?}");
 
     // A URL with the password percent-encoded: neither spelling shows.
-    work.write("main.tf", &block(&format!("postgres://postgres:{secret}%21@127.0.0.1/x?sslmode=bogus")));
+    work.write("main.tf", &backend_block_for(&format!("postgres://postgres:{secret}%21@127.0.0.1/x?sslmode=bogus")));
     let url = work.strata(&["plan"]);
     assert!(url.code != 0 && url.stderr.contains("main.tf:3:5"), "{url:?}");
     assert!(!url.output().contains(&format!("{secret}!")), "{url:?}");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::backend::{finish, lock_id, password, spawn, state_json, state_row, wait_for, TableLock};
+use common::backend::{backend_block_for, finish, lock_id, password, spawn, state_json, state_row, wait_for, TableLock};
 use common::pgproxy::{simple_query, Cut, PgProxy};
 use common::{assert_valid_state, server, Run, TestDb, Workdir, USERS_AND_ORDERS};
 
@@ -27,7 +27,7 @@ impl Setup {
         let work = Workdir::new(&db);
         let (_, _, user) = server();
         let conn_str = format!("host=127.0.0.1 port={} user={user} dbname={} password={secret} sslmode=disable", proxy.port, db.name);
-        work.write("backend.tf", &format!("strata {{\n  backend \"postgres\" {{\n    conn_str = \"{conn_str}\"\n  }}\n}}\n"));
+        work.write("backend.tf", &backend_block_for(&conn_str));
         work.write("main.tf", config);
         Setup { db, work, proxy, secret }
     }

@@ -5,7 +5,6 @@
 //! Owns these commands' checks, prompts and messages. Backends, workspaces, locks and migrations
 //! themselves belong to `crate::state`; nothing here plans, applies or touches anything live.
 
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use super::args::{ForceUnlockArgs, InitArgs, WorkspaceCommand};
@@ -27,8 +26,7 @@ pub(super) fn configured_store(state_override: Option<&Path>, lock: LockOptions)
 fn configured_setup(state_override: Option<&Path>) -> Result<StateSetup> {
     let dir = Path::new(".");
     let settings = if has_configuration(dir) { crate::config::load_dir(dir)?.settings } else { Settings::default() };
-    let local_path = local_state_path(&settings, dir, state_override);
-    StateSetup::resolve(&settings, dir, &local_path, state_override.is_some())
+    StateSetup::resolve(&settings, dir, state_override)
 }
 
 fn has_configuration(dir: &Path) -> bool {
@@ -168,14 +166,7 @@ pub fn force_unlock(args: &ForceUnlockArgs) -> Result<i32> {
 }
 
 fn confirm_unlock(id: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Diagnostic::error("force-unlock needs confirmation, but input is not a terminal")
-            .hint(format!("pass -force once you are sure the operation holding the lock is gone: strata force-unlock -force {id}"))
-            .into());
-    }
-    print!("Releasing lock {id} lets another operation write the state while the holder may still be running.\nOnly 'yes' will be accepted: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).map_err(|err| Diagnostic::error(format!("cannot read the answer: {err}")))?;
-    Ok(answer.trim() == "yes")
+    let not_a_terminal = Diagnostic::error("force-unlock needs confirmation, but input is not a terminal")
+        .hint(format!("pass -force once you are sure the operation holding the lock is gone: strata force-unlock -force {id}"));
+    super::commands::ask_yes(&format!("Releasing lock {id} lets another operation write the state while the holder may still be running.\nOnly 'yes' will be accepted: "), not_a_terminal)
 }

@@ -135,7 +135,7 @@ impl Runner<'_> {
         }
         let store = ctx.store();
         let _lock = store.lock("plan")?;
-        let (plan, _) = fresh_plan(&ctx, &store, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
+        let (plan, _) = fresh_plan(&ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
         print!("{}", super::show::render_plan_as(&plan, args.format, &ctx.providers, self.style));
         if let Some(out) = &args.out {
             file::write(out, &plan, &ctx.config)?;
@@ -174,8 +174,9 @@ impl Runner<'_> {
         let ctx = self.load_locking(vars, lock, true)?;
         let mut store = ctx.store();
         let _lock = store.lock(if options.destroy { "destroy" } else { "apply" })?;
-        record_adoptions(&ctx, &mut store).await?;
-        let (plan, state) = fresh_plan(&ctx, &store, options).await?;
+        let existing = store.load()?;
+        let existing = record_adoptions(&ctx, &mut store, existing).await?;
+        let (plan, state) = fresh_plan(&ctx, existing, options).await?;
         print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
         if !plan.has_changes() {
             return Ok(0);
@@ -210,8 +211,7 @@ impl Runner<'_> {
         plan.allow_data_loss |= args.allow_data_loss;
         refuse_data_loss(&plan)?;
         // The plan was made against the state with an interrupted apply's objects adopted.
-        record_adoptions(&ctx, &mut store).await?;
-        let state = store.load()?.unwrap_or_default();
+        let state = record_adoptions(&ctx, &mut store, existing).await?.unwrap_or_default();
         self.execute(&ctx, &mut store, state, &plan, args.run.parallelism).await
     }
 
@@ -284,9 +284,8 @@ impl Runner<'_> {
     }
 }
 
-/// Refreshes and plans against the state as stored now.
-async fn fresh_plan(ctx: &Context, store: &StateStore, options: PlanOptions) -> Result<(Plan, State)> {
-    let existing = store.load()?;
+/// Refreshes and plans against `existing`, the state as stored now.
+async fn fresh_plan(ctx: &Context, existing: Option<State>, options: PlanOptions) -> Result<(Plan, State)> {
     let had_state = existing.is_some();
     let mut state = existing.unwrap_or_default();
     // Plan adopts in memory only; apply has recorded its adoptions already (`record_adoptions`).
@@ -302,18 +301,19 @@ async fn fresh_plan(ctx: &Context, store: &StateStore, options: PlanOptions) -> 
 }
 
 /// Resolves what an interrupted apply left pending (see `crate::plan::adopt`) and records the
-/// outcome at once, before anything is planned: one state write, serial + 1.
-async fn record_adoptions(ctx: &Context, store: &mut StateStore) -> Result<()> {
-    let Some(mut state) = store.load()? else { return Ok(()) };
+/// outcome at once, before anything is planned: one state write, serial + 1. Takes the state just
+/// loaded from `store` and returns it as now stored.
+async fn record_adoptions(ctx: &Context, store: &mut StateStore, existing: Option<State>) -> Result<Option<State>> {
+    let Some(mut state) = existing else { return Ok(None) };
     let resolutions = adopt_interrupted(ctx, &mut state).await?;
-    if resolutions.is_empty() {
-        return Ok(());
+    if !resolutions.is_empty() {
+        for resolution in &resolutions {
+            eprintln!("{}", resolution.describe());
+        }
+        state.serial += 1;
+        store.write(&state)?;
     }
-    for resolution in &resolutions {
-        eprintln!("{}", resolution.describe());
-    }
-    state.serial += 1;
-    store.write(&state)
+    Ok(Some(state))
 }
 
 fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
@@ -379,12 +379,18 @@ pub(super) fn no_state(store: &StateStore) -> Diagnostics {
 }
 
 pub(super) fn confirm() -> Result<bool> {
+    let not_a_terminal = Diagnostic::error("apply needs confirmation, but input is not a terminal")
+        .hint("pass -auto-approve to apply without asking (as CI jobs do), or save a plan and apply the file");
+    ask_yes("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ", not_a_terminal)
+}
+
+/// Prints `prompt` and reads the answer: true only for "yes". Without a terminal to ask on,
+/// `not_a_terminal` is the error.
+pub(super) fn ask_yes(prompt: &str, not_a_terminal: Diagnostic) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(Diagnostic::error("apply needs confirmation, but input is not a terminal")
-            .hint("pass -auto-approve to apply without asking (as CI jobs do), or save a plan and apply the file")
-            .into());
+        return Err(not_a_terminal.into());
     }
-    print!("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ");
+    print!("{prompt}");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).map_err(|err| Diagnostic::error(format!("cannot read the answer: {err}")))?;

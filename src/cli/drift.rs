@@ -68,12 +68,7 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
 
 /// `strata drift ack TARGET -until DATE -reason TEXT`: records the acknowledgement in state.
 fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>, lock: LockOptions) -> Result<i32> {
-    let mut store = super::backend_cmds::configured_store(state_path, lock)?;
-    let _lock = store.lock("drift ack")?;
-    let mut state = store.load()?.ok_or_else(|| super::commands::no_state(&store))?;
-    let recorded = acknowledge(&mut state, target, until, reason, OffsetDateTime::now_utc())?;
-    state.serial += 1;
-    store.write(&state)?;
+    let recorded = super::state_cmds::edit_state(state_path, lock, "drift ack", |state| acknowledge(state, target, until, reason, OffsetDateTime::now_utc()))?;
     let what = recorded.attribute.as_ref().map_or(recorded.address.clone(), |a| format!("{}.{a}", recorded.address));
     println!("Acknowledged drift on {what} until {}: {}", recorded.until, redact(&recorded.reason));
     Ok(0)

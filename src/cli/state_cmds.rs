@@ -114,13 +114,14 @@ pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> R
 }
 
 /// Loads the state under the lock, applies `edit`, and writes it back with the serial raised.
-fn edit_state(path: Option<&Path>, lock: LockOptions, operation: &str, edit: impl FnOnce(&mut State) -> Result<()>) -> Result<()> {
+pub(super) fn edit_state<T>(path: Option<&Path>, lock: LockOptions, operation: &str, edit: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
     let mut store = configured_store(path, lock)?;
     let _lock = store.lock(operation)?;
     let mut state = store.load()?.ok_or_else(|| no_state(&store))?;
-    edit(&mut state)?;
+    let edited = edit(&mut state)?;
     state.serial += 1;
-    store.write(&state)
+    store.write(&state)?;
+    Ok(edited)
 }
 
 fn parse(text: &str) -> Result<Address> {

@@ -5,7 +5,7 @@
 //! must not connect anywhere or resolve the environment: `crate::state::backend` does that.
 
 use super::load::{check_names, literal_string};
-use super::BlockExpr;
+use super::{AttrExpr, BlockExpr};
 use crate::diag::{Diagnostic, Location, Result};
 
 /// The backend types strata knows.
@@ -50,24 +50,29 @@ pub(super) fn backend_settings(block: &BlockExpr) -> Result<BackendSettings> {
     let attrs = &block.body.attributes;
     // Before anything else is checked: an error about this block may quote the line the
     // connection string is on, and its password must not show there.
-    let conn_str = attrs.get("conn_str").map(|attr| literal_string(attr, "conn_str")).transpose()?;
+    let conn_str_attr = attrs.get("conn_str");
+    let conn_str = conn_str_attr.map(|attr| literal_string(attr, "conn_str")).transpose()?;
     if let Some(conn_str) = &conn_str {
         crate::secrets::remember_conn_str(conn_str);
     }
     check_names(&block.body, &["conn_str", "schema_name"], &[], "the postgres backend block")?;
-    let schema_name = attrs.get("schema_name").map(|attr| literal_string(attr, "schema_name")).transpose()?;
-    if let (Some(name), Some(attr)) = (&schema_name, attrs.get("schema_name")) {
-        if name.is_empty() || name.len() > 63 {
-            return Err(Diagnostic::error("\"schema_name\" must be a PostgreSQL identifier of 1 to 63 characters")
-                .at(Some(&attr.location))
-                .hint("leave it out to use strata_state")
-                .into());
-        }
-    }
+    let schema_name = attrs.get("schema_name").map(schema_name).transpose()?;
     Ok(BackendSettings {
         conn_str,
-        conn_str_location: attrs.get("conn_str").map(|attr| attr.location.clone()),
+        conn_str_location: conn_str_attr.map(|attr| attr.location.clone()),
         schema_name,
         location: block.location.clone(),
     })
+}
+
+/// `schema_name`: a literal PostgreSQL identifier.
+fn schema_name(attr: &AttrExpr) -> Result<String> {
+    let name = literal_string(attr, "schema_name")?;
+    if name.is_empty() || name.len() > 63 {
+        return Err(Diagnostic::error("\"schema_name\" must be a PostgreSQL identifier of 1 to 63 characters")
+            .at(Some(&attr.location))
+            .hint("leave it out to use strata_state")
+            .into());
+    }
+    Ok(name)
 }

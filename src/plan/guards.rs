@@ -107,7 +107,8 @@ fn check_ignored_names(ctx: &Context, address: &Address, lifecycle: &Lifecycle) 
 /// plans no change to them. A create (no live object) uses the configuration as it is.
 pub fn ignoring_changes(ctx: &Context, address: &Address, desired: Value, prior: Option<&Value>) -> Value {
     let lifecycle = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref());
-    let (Some(lifecycle), Some(live), Value::Object(mut wanted)) = (lifecycle, prior.and_then(Value::as_object), desired.clone()) else { return desired };
+    let (Some(lifecycle), Some(live)) = (lifecycle, prior.and_then(Value::as_object)) else { return desired };
+    let Value::Object(mut wanted) = desired else { return desired };
     let ignored = |name: &str| match &lifecycle.ignore_changes {
         IgnoreChanges::Nothing => false,
         IgnoreChanges::All => true,
@@ -273,13 +274,13 @@ pub fn refuse_data_loss(plan: &Plan) -> Result<()> {
     if plan.allow_data_loss || plan.destroy {
         return Ok(());
     }
-    let losing: Vec<String> = plan.data_losing().flat_map(|c| c.data_loss.iter().map(move |loss| format!("  - {}: {}", c.address, redact(loss)))).collect();
+    let losing: Vec<&ResourceChange> = plan.data_losing().collect();
     if losing.is_empty() {
         return Ok(());
     }
-    let count = plan.data_losing().count();
-    Err(Diagnostic::error(format!("apply refused: {count} change(s) in this plan lose data, and nothing was changed"))
-        .detail(losing.join("\n"))
+    let lines: Vec<String> = losing.iter().flat_map(|c| c.data_loss.iter().map(move |loss| format!("  - {}: {}", c.address, redact(loss)))).collect();
+    Err(Diagnostic::error(format!("apply refused: {} change(s) in this plan lose data, and nothing was changed", losing.len()))
+        .detail(lines.join("\n"))
         .hint(
             "review these changes; to go ahead run strata apply -allow-data-loss, or save the plan with \
              strata plan -allow-data-loss -out FILE and apply that file",

@@ -210,16 +210,17 @@ pub struct StateSetup {
 }
 
 impl StateSetup {
-    /// The state the configuration in `dir` uses. `local_path` is the local file (from `-state`,
-    /// `state_path` or the default); `-state` (`overridden`) always means that file, no backend.
-    pub fn resolve(settings: &Settings, dir: &Path, local_path: &Path, overridden: bool) -> Result<StateSetup> {
-        if overridden {
+    /// The state the configuration in `dir` uses. The local file comes from `-state`
+    /// (`state_override`), `state_path` or the default; `-state` always means that file, no backend.
+    pub fn resolve(settings: &Settings, dir: &Path, state_override: Option<&Path>) -> Result<StateSetup> {
+        let local_path = local_state_path(settings, dir, state_override);
+        if state_override.is_some() {
             let encryption = Encryption::from_settings(settings)?.map(Arc::new);
-            let backend = BackendConfig::Local { path: local_path.to_path_buf() };
+            let backend = BackendConfig::Local { path: local_path };
             return Ok(StateSetup { backend, workspace: DEFAULT_WORKSPACE.to_owned(), encryption });
         }
-        let setup = StateSetup::configured(settings, dir, local_path)?;
-        setup.refuse_uninitialized(dir, local_path)?;
+        let setup = StateSetup::configured(settings, dir, &local_path)?;
+        setup.refuse_uninitialized(dir, &local_path)?;
         Ok(setup)
     }
 

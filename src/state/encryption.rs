@@ -267,7 +267,7 @@ fn mismatch(origin: &str, sealed_with: &str, configured: &str, needed: &str) -> 
 
 fn damaged(origin: &str, why: &str) -> crate::diag::Diagnostics {
     Diagnostic::error(format!("{origin} is encrypted but damaged: {why}"))
-        .hint("restore it from its .backup copy (local state) or from version control")
+        .hint(super::store::RESTORE_HINT)
         .into()
 }
 

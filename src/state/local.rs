@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
 
-use super::backend::{Backend, BackupForm, LockAttempt, LockInfo, StateLock, DEFAULT_WORKSPACE};
+use super::backend::{Backend, BackupForm, LockAttempt, LockInfo, StateLock, DEFAULT_STATE_FILE, DEFAULT_WORKSPACE};
 use super::State;
 use crate::diag::{Diagnostic, Result};
 
@@ -135,7 +135,7 @@ pub fn workspace_path(default: &Path, workspace: &str) -> PathBuf {
     if workspace == DEFAULT_WORKSPACE {
         return default.to_path_buf();
     }
-    let file_name = default.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "strata.state.json".into());
+    let file_name = default.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| DEFAULT_STATE_FILE.into());
     workspaces_dir(default).join(workspace).join(file_name)
 }
 

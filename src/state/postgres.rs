@@ -73,7 +73,7 @@ impl PgConfig {
             let database = parsed.get_dbname().or(parsed.get_user()).map(str::to_owned);
             Some((format!("{:?}", parsed.get_hosts()), parsed.get_ports().to_vec(), database))
         };
-        self.schema_name == other.schema_name && place(self).is_some() && place(self) == place(other)
+        self.schema_name == other.schema_name && place(self).is_some_and(|ours| Some(ours) == place(other))
     }
 
     /// Where the state lives, without the user's password.
@@ -422,9 +422,13 @@ fn guard<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The advisory lock key of `workspace`'s state.
+fn lock_key(config: &PgConfig, workspace: &str) -> i64 {
+    key(&["lock", &config.schema_name, workspace])
+}
+
 async fn try_advisory_lock(config: &PgConfig, client: &Client, workspace: &str) -> Result<bool> {
-    let lock_key = key(&["lock", &config.schema_name, workspace]);
-    let attempt = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key]).await;
+    let attempt = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(config, workspace)]).await;
     Ok(attempt.map_err(|e| config.error("cannot take the state lock", &e))?.get(0))
 }
 
@@ -444,7 +448,7 @@ async fn record_lock(config: &PgConfig, client: &Client, workspace: &str, info: 
 
 /// The server processes holding the advisory lock of `workspace`.
 async fn lock_holders(config: &PgConfig, client: &Client, workspace: &str) -> Result<Vec<i32>> {
-    let lock_key = key(&["lock", &config.schema_name, workspace]) as u64;
+    let lock_key = lock_key(config, workspace) as u64;
     let holders_sql = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
                          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                          AND classid::int8 = $1 AND objid::int8 = $2";

@@ -14,7 +14,8 @@ use super::local::LocalFile;
 use super::{State, FORMAT_VERSION};
 use crate::diag::{Diagnostic, Result};
 
-const RESTORE_HINT: &str = "restore it from its .backup copy (local state) or from version control";
+/// How to recover a state that cannot be read (also for a damaged sealed state).
+pub(super) const RESTORE_HINT: &str = "restore it from its .backup copy (local state) or from version control";
 
 pub struct StateStore {
     backend: Box<dyn Backend>,

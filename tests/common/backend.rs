@@ -3,7 +3,7 @@
 //! processes running in the background.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{server, Run, TestDb, Workdir};
@@ -24,7 +24,12 @@ pub fn conn_str(db: &TestDb, password: &str) -> String {
 
 /// `strata { backend "postgres" { ... } }` on the test database.
 pub fn backend_block(db: &TestDb, password: &str) -> String {
-    format!("strata {{\n  backend \"postgres\" {{\n    conn_str = \"{}\"\n  }}\n}}\n", conn_str(db, password))
+    backend_block_for(&conn_str(db, password))
+}
+
+/// `strata { backend "postgres" { conn_str = "CONN_STR" } }`.
+pub fn backend_block_for(conn_str: &str) -> String {
+    format!("strata {{\n  backend \"postgres\" {{\n    conn_str = \"{conn_str}\"\n  }}\n}}\n")
 }
 
 /// The serial and lineage of a workspace's row.
@@ -67,16 +72,7 @@ pub fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
 
 /// `strata ARGS` started in the background in `work`, with the same environment as `Workdir::strata`.
 pub fn spawn(work: &Workdir, args: &[&str]) -> Child {
-    let (host, port, user) = server();
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .current_dir(work.path())
-        .env("PGHOST", host)
-        .env("PGPORT", port)
-        .env("PGUSER", user)
-        .env("PGDATABASE", &work.database)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
+    work.command(args, &[])
         .env_remove("STRATA_WORKSPACE")
         .env_remove("PG_CONN_STR")
         .stdin(Stdio::null())

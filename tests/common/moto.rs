@@ -7,6 +7,7 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_rds::types::DbInstance;
 
 pub struct Moto {
+    url: String,
     runtime: tokio::runtime::Runtime,
     rds: aws_sdk_rds::Client,
     ec2: aws_sdk_ec2::Client,
@@ -22,7 +23,12 @@ impl Moto {
         });
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
         let config = runtime.block_on(aws_config::from_env().endpoint_url(&url).region(aws_config::Region::new("us-east-1")).load());
-        Moto { rds: aws_sdk_rds::Client::new(&config), ec2: aws_sdk_ec2::Client::new(&config), runtime }
+        Moto { rds: aws_sdk_rds::Client::new(&config), ec2: aws_sdk_ec2::Client::new(&config), runtime, url }
+    }
+
+    /// The emulator's endpoint (`STRATA_MOTO_URL`).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn default_vpc(&self) -> String {

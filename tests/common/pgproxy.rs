@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
 use super::server;
@@ -91,9 +91,13 @@ impl PgProxy {
         self.lock().cuts
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
     }
+}
+
+fn lock(faults: &Mutex<Faults>) -> MutexGuard<'_, Faults> {
+    faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn cut_all(faults: &mut Faults) {
@@ -121,7 +125,7 @@ fn serve(client: TcpStream, faults: &Arc<Mutex<Faults>>) {
         return;
     };
     {
-        let mut shared = faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut shared = lock(faults);
         shared.open.push(client);
         shared.open.push(upstream);
     }
@@ -146,7 +150,7 @@ fn forward_client(mut client: TcpStream, mut upstream: TcpStream, faults: &Arc<M
     let mut buffer = [0u8; 16 * 1024];
     while let Ok(n @ 1..) = client.read(&mut buffer) {
         let chunk = &buffer[..n];
-        let mut shared = faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut shared = lock(faults);
         if shared.poisons.iter().any(|p| contains(chunk, p)) {
             shared.cuts += 1;
             break;
@@ -165,7 +169,7 @@ fn forward_client(mut client: TcpStream, mut upstream: TcpStream, faults: &Arc<M
             let _ = upstream.write_all(chunk);
             drop(shared);
             thread::sleep(std::time::Duration::from_millis(200));
-            shared = faults.lock().unwrap_or_else(|p| p.into_inner());
+            shared = lock(faults);
         } else if fired.is_none() && upstream.write_all(chunk).is_err() {
             break;
         }

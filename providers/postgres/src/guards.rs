@@ -147,6 +147,12 @@ fn fnv1a(text: &str) -> u32 {
     text.bytes().fold(0x811c_9dc5, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
+/// Whether a change's statements, as [`Guards::sequence`] gives them, run in one transaction that
+/// the caller opens: not when they open their own (`BEGIN`) or cannot run in one (`CONCURRENTLY`).
+pub fn in_one_transaction(statements: &[String]) -> bool {
+    !statements.iter().any(|s| s.contains(" CONCURRENTLY ") || s == "BEGIN")
+}
+
 fn is_sql(statement: &str) -> bool {
     !statement.trim_start().starts_with("--")
 }
@@ -191,12 +197,11 @@ fn validated_constraint(statement: &str) -> Option<(&str, String)> {
 }
 
 /// The error for a statement cancelled by `lock_timeout` (SQLSTATE 55P03), naming what it waited
-/// for; `None` for any other error. `statements` are the change's, whose `SET` names the timeout.
-pub fn lock_timeout_error(err: &tokio_postgres::Error, statement: &str, statements: &[String]) -> Option<ProviderError> {
+/// for; `None` for any other error. `timeout` is the `lock_timeout` the change set.
+pub fn lock_timeout_error(err: &tokio_postgres::Error, statement: &str, timeout: &str) -> Option<ProviderError> {
     if err.code() != Some(&SqlState::LOCK_NOT_AVAILABLE) {
         return None;
     }
-    let timeout = statements.iter().find_map(|s| s.split("lock_timeout = '").nth(1)?.split('\'').next()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
     let object = locked_object(statement).unwrap_or("the objects it changes");
     Some(
         ProviderError::new(format!("could not get a lock on {object} within {timeout}: a long-running transaction holds it\n  while running: {statement}"))

@@ -179,31 +179,30 @@ impl Provider for PostgresProvider {
 impl PostgresProvider {
     /// One attempt at a change over `client`; `reconnect` retries it when the connection drops.
     async fn apply_over(&self, client: &Client, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        let guards = self.guards();
+        // Unknown parts of the planned object are the ones this provider computes.
+        let planned = request.planned.unknowns_to_null();
         let statements = match request.action {
             Action::Delete => {
                 let prior = request.prior.as_ref().ok_or_else(|| ProviderError::new("nothing to delete"))?;
-                diff::drop_statements(&request.type_name, prior, &self.guards())?
+                diff::drop_statements(&request.type_name, prior, &guards)?
             }
             _ => {
-                // Unknown parts of the planned object are the ones this provider computes.
-                let desired = request.planned.unknowns_to_null();
-                let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired };
+                let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired: planned.clone() };
                 self.plan(&plan_request).await?.operations
             }
         };
-        // Statements that open their own transactions (see `guards`) run as they are.
-        let in_transaction = !statements.iter().any(|s| s.contains(" CONCURRENTLY ") || s == "BEGIN");
-        if let Err(mut failure) = run_statements(client, &statements, in_transaction).await {
+        if let Err(mut failure) = run_statements(client, &statements, &guards.lock_timeout).await {
             if guards::drop_unvalidated(client, &statements).await {
                 failure.error.hint = Some("the rest of the change was kept and the constraints added NOT VALID were dropped again: fix the rows that break them, then apply again".into());
-                failure.partial = read_back(&self.catalog(client), &request.type_name, &request.planned.unknowns_to_null()).await.ok();
+                failure.partial = read_back(&self.catalog(client), &request.type_name, &planned).await.ok();
             }
             return Err(failure);
         }
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&self.catalog(&client), &request.type_name, &request.planned.unknowns_to_null()).await.map_err(ApplyFailure::from)
+        read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(ApplyFailure::from)
     }
 }
 
@@ -226,16 +225,17 @@ fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
     PlannedChange { operations: vec!["-- SQL decided during apply, once every value is known".into()], ..PlannedChange::new(action, planned) }
 }
 
-/// Runs statements, in one transaction unless one of them cannot run inside one.
-async fn run_statements(client: &Client, statements: &[String], in_transaction: bool) -> Result<(), ApplyFailure> {
+/// Runs statements, in one transaction unless they open their own or one cannot run inside one
+/// (see `guards`); `lock_timeout` is the one they set, for the error when it runs out.
+async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str) -> Result<(), ApplyFailure> {
     let failed = |statement: &str, err: tokio_postgres::Error| {
-        if let Some(error) = guards::lock_timeout_error(&err, statement, statements) {
+        if let Some(error) = guards::lock_timeout_error(&err, statement, lock_timeout) {
             return error;
         }
         ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)))
             .with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again")
     };
-    if in_transaction {
+    if guards::in_one_transaction(statements) {
         client.batch_execute("BEGIN").await.map_err(|e| failed("BEGIN", e))?;
         for statement in statements {
             if let Err(err) = client.batch_execute(statement).await {

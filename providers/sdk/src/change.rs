@@ -60,7 +60,7 @@ pub struct PlannedChange {
     /// A change with `data_loss` is classed as losing data whatever this says.
     pub locking: Vec<String>,
     /// Where apply copies data aside before this change destroys it, one line each ("RDS snapshot
-    /// db-pre-replace-20261125t0610", "table strata_backup.users_20261125t0610"): decided at plan
+    /// db-pre-replace-20261125103000", "table strata_backup.public_users_1a2b3c4d"): decided at plan
     /// time so the reviewer sees it, recorded in state by the engine once the change is applied.
     pub backups: Vec<String>,
 }
