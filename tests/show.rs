@@ -121,6 +121,45 @@ fn dropping_a_table_and_narrowing_a_column_are_data_loss() {
     assert_eq!(audit["strata"]["operations"], serde_json::json!(["SET LOCAL lock_timeout = '5s'", "DROP TABLE \"public\".\"audit\""]));
 }
 
+/// The GitHub alerts (`> [!CAUTION]`, `> [!WARNING]`) of a comment as a GFM renderer reads them:
+/// each alert's kind with the text inside it.
+fn gfm_alerts(markdown: &str) -> Vec<(pulldown_cmark::BlockQuoteKind, String)> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut alerts: Vec<(pulldown_cmark::BlockQuoteKind, String)> = Vec::new();
+    let mut depth = 0;
+    for event in Parser::new_ext(markdown, Options::ENABLE_GFM) {
+        match event {
+            Event::Start(Tag::BlockQuote(kind)) => {
+                depth += 1;
+                alerts.extend(kind.filter(|_| depth == 1).map(|kind| (kind, String::new())));
+            }
+            Event::End(TagEnd::BlockQuote(_)) => depth -= 1,
+            Event::Text(text) | Event::Code(text) if depth > 0 => alerts.last_mut().expect("text inside an alert").1.push_str(&text),
+            _ => {}
+        }
+    }
+    alerts
+}
+
+#[test]
+fn locking_and_destructive_changes_are_two_separate_alerts_on_github() {
+    use pulldown_cmark::BlockQuoteKind;
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let age = |ty: &str| users("Platform users", true).replace("  primary_key", &format!("  column {{\n    name = \"age\"\n    type = \"{ty}\"\n  }}\n\n  primary_key"));
+    work.write("main.tf", &format!("{}{}", age("integer"), USERS.replace("\"users\"", "\"audit\"").replace("COMMENT", "audit")));
+    work.apply();
+    work.write("main.tf", &age("bigint"));
+    let markdown = ok(work.strata(&["plan", "-format", "markdown"])).stdout;
+    let alerts = gfm_alerts(&markdown);
+    let kinds: Vec<BlockQuoteKind> = alerts.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(kinds, [BlockQuoteKind::Caution, BlockQuoteKind::Warning], "{markdown}");
+    let (caution, warning) = (&alerts[0].1, &alerts[1].1);
+    assert!(caution.contains("postgres_table.audit") && !caution.contains("postgres_table.users"), "{caution}\n{markdown}");
+    assert!(warning.contains("postgres_table.users") && warning.contains("rewrites public.users"), "{warning}\n{markdown}");
+    assert!(!warning.contains("audit"), "{warning}\n{markdown}");
+}
+
 #[test]
 fn the_comment_of_a_huge_plan_keeps_its_summary_under_the_cap() {
     let db = TestDb::new();

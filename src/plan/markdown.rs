@@ -122,7 +122,8 @@ fn caution_block(changes: &[&ResourceChange]) -> String {
             let _ = writeln!(out, ">   - backup first: {}", one_line(backup));
         }
     }
-    out
+    // A blank line ends the blockquote: without it the warning block below would join this alert.
+    out + "\n"
 }
 
 fn verb(change: &ResourceChange) -> &'static str {
@@ -352,6 +353,7 @@ mod tests {
         assert!(text.contains(":warning: **1 change loses data, 1 change locks a table.**"), "{text}");
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle} in {text}"));
         assert!(at("[!CAUTION]") < at("[!WARNING]"), "{text}");
+        assert!(text.contains("\n\n> [!WARNING]"), "the warning must open its own blockquote: {text}");
         assert!(at("| `~` update | `postgres_table.c_lost`") < at("| `~` update | `postgres_table.b_locked`"), "{text}");
         assert!(at("| `~` update | `postgres_table.b_locked`") < at("| `+` create | `postgres_table.a_safe`"), "{text}");
     }
