@@ -128,6 +128,34 @@ fn json_and_markdown_describe_each_finding() {
     assert!(run.stdout.contains("| `postgres_table.users` | changed outside strata | `column.team` |"), "{run:?}");
 }
 
+/// The markdown table's row for `attribute` of `address`, as its cells.
+fn markdown_row<'a>(markdown: &'a str, address: &str, attribute: &str) -> Vec<&'a str> {
+    let row = markdown.lines().find(|line| line.starts_with(&format!("| `{address}` |")) && line.contains(&format!("| `{attribute}` |")));
+    let row = row.unwrap_or_else(|| panic!("no row for {address} {attribute}:\n{markdown}"));
+    row.trim_matches('|').split(" | ").map(str::trim).collect()
+}
+
+#[test]
+fn a_long_value_changed_at_its_end_shows_the_difference_and_what_to_do() {
+    let shared = "Everyone who signs in to the platform, kept for the billing, support and audit teams, who read it every day and on";
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &USERS.replacen("name = \"users\"\n", &format!("name = \"users\"\n  comment = \"{shared} weekdays\"\n"), 1));
+    work.apply();
+    db.execute(&format!("COMMENT ON TABLE users IS '{shared} weekends'"));
+
+    let run = drift(&work, &["-format", "markdown"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let cells = markdown_row(&run.stdout, "postgres_table.users", "comment");
+    let (in_state, now) = (cells[3], cells[4]);
+    assert_ne!(in_state, now, "the two cells must show the difference: {run:?}");
+    assert!(in_state.contains("weekdays") && now.contains("weekends"), "{run:?}");
+    assert!(run.stdout.contains("\n\nWorkspace `default`, checked at 20"), "the report names its workspace and time: {run:?}");
+    for step in ["`strata apply` reverts", "`strata apply -refresh-only` accepts", "`strata drift ack ADDR"] {
+        assert!(run.stdout.contains(step), "no {step} in {run:?}");
+    }
+}
+
 #[test]
 fn refresh_only_accepts_live_into_state_and_the_next_drift_run_is_clean() {
     let (db, work) = applied();
@@ -255,19 +283,24 @@ fn webhook_receives_a_slack_compatible_message_on_drift() {
     let message: serde_json::Value = serde_json::from_str(&listener.join().expect("listener")).expect("JSON message");
     assert!(message["text"].as_str().expect("text").starts_with("Drift detected in 1 resource(s)"), "{message:#}");
     let blocks = message["blocks"].as_array().expect("blocks");
-    assert!(blocks.iter().all(|b| b["type"] == "section"), "{message:#}");
+    assert!(message["text"].as_str().expect("text").ends_with("(workspace default)"), "{message:#}");
+    assert!(blocks[0]["text"]["text"].as_str().expect("heading").contains("Workspace `default`, checked at 20"), "{message:#}");
+    let steps = blocks.last().expect("blocks")["elements"][0]["text"].as_str().expect("what to do").to_owned();
+    assert!(steps.contains("strata apply -refresh-only") && steps.contains("strata drift ack"), "{message:#}");
+    assert!(blocks[..blocks.len() - 1].iter().all(|b| b["type"] == "section"), "{message:#}");
     assert!(blocks[1]["text"]["text"].as_str().expect("section text").contains("postgres_table.users"), "{message:#}");
     assert!(blocks[1]["text"]["text"].as_str().expect("section text").contains("column.team"), "{message:#}");
     assert!(!run.output().contains("secret"), "the webhook URL is a secret: {run:?}");
 }
 
 #[test]
-fn a_webhook_that_cannot_be_reached_fails_the_run_without_repeating_its_url() {
+fn a_webhook_that_cannot_be_reached_is_a_warning_and_drift_still_exits_2_without_repeating_its_url() {
     let (db, work) = applied();
     db.execute("ALTER TABLE users ADD COLUMN team text");
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let run = drift(&work, &["-webhook", &format!("http://127.0.0.1:{port}/services/T000/B000/secret")]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 2, "a failed notification must not hide the drift behind exit 1: {run:?}");
+    assert!(run.stderr.contains("Warning"), "{run:?}");
     assert!(run.stdout.contains("column.team"), "the report is printed before posting: {run:?}");
     assert!(run.stderr.contains("posting the drift report to the webhook failed"), "{run:?}");
     assert!(!run.output().contains("secret"), "the webhook URL is a secret: {run:?}");
