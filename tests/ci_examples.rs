@@ -1,9 +1,14 @@
 //! The GitHub Actions examples in examples/ci/github-actions: each parses as YAML with the keys a
 //! workflow needs, and every `strata ...` command in their scripts uses a subcommand and flags the
-//! real binary accepts (checked against its `--help`).
+//! real binary accepts (checked against its `--help`); the plan job's script, run against a real
+//! PostgreSQL, makes a data-losing plan that applies only with the `allow-data-loss` label.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{TestDb, Workdir};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -124,7 +129,83 @@ fn every_strata_command_in_the_workflows_exists_with_its_flags() {
         problems.push("drift.yml: strata drift has no -webhook".to_owned());
     }
     assert!(problems.is_empty(), "{problems:#?}");
-    for expected in ["plan no-color out detailed-exitcode", "show format", "apply no-color auto-approve", "drift no-color format"] {
+    for expected in ["plan no-color out detailed-exitcode", "plan no-color out detailed-exitcode allow-data-loss", "show format", "show json", "apply no-color auto-approve", "drift no-color format"] {
         assert!(used.iter().any(|u| u == expected), "no `strata {expected}` in the workflows: {used:#?}");
+    }
+}
+
+/// The `run:` script of the step called `step` in job `job`.
+fn step_script(workflow: &Yaml, job: &str, step: &str) -> String {
+    let steps = workflow["jobs"][job]["steps"].as_vec().unwrap_or_else(|| panic!("no job {job}"));
+    let found = steps.iter().find(|s| s["name"].as_str() == Some(step)).unwrap_or_else(|| panic!("no step {step:?} in job {job}"));
+    found["run"].as_str().unwrap_or_else(|| panic!("step {step:?} has no run script")).to_owned()
+}
+
+/// Runs a workflow script with bash in `work`, with the strata under test first on PATH, the test
+/// database as the libpq default, and the label `allow-data-loss` set or not.
+fn run_step(work: &Workdir, db: &TestDb, script: &str, labelled: bool) -> std::process::Output {
+    let (host, port, user) = common::server();
+    let bin = Path::new(env!("CARGO_BIN_EXE_strata")).parent().expect("the binary's directory").to_owned();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))).expect("PATH");
+    Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env("PGHOST", host)
+        .env("PGPORT", port)
+        .env("PGUSER", user)
+        .env("PGDATABASE", &db.name)
+        .env("ALLOW_DATA_LOSS", labelled.to_string())
+        .output()
+        .expect("run bash")
+}
+
+const NOTES: &str = r#"
+resource "postgres_table" "notes" {
+  name = "notes"
+  column {
+    name = "id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "body"
+    type = "text"
+  }
+  primary_key = ["id"]
+}
+"#;
+
+#[test]
+fn a_data_losing_plan_is_applied_on_merge_only_with_the_allow_data_loss_label() {
+    let plan = load("plan.yml");
+    let types = plan["on"]["pull_request"]["types"].as_vec().expect("pull_request types");
+    for event in ["opened", "synchronize", "labeled", "unlabeled"] {
+        assert!(types.contains(&Yaml::String(event.into())), "plan.yml must re-plan on {event}: {types:?}");
+    }
+    assert!(plan["env"]["ALLOW_DATA_LOSS"].as_str().is_some_and(|e| e.contains("'allow-data-loss'")), "the consent is the PR label");
+    let render = step_script(&plan, "plan", "Render the plan as markdown");
+    assert!(render.contains("add the label `allow-data-loss`") && render.contains("merging applies the data loss"), "the comment says how to consent: {render}");
+
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", NOTES);
+    work.apply();
+    db.execute("INSERT INTO notes VALUES (1, 'kept until consent')");
+    work.write("main.tf", &NOTES.replace("  column {\n    name = \"body\"\n    type = \"text\"\n  }\n", ""));
+    let script = step_script(&plan, "plan", "strata plan");
+    for labelled in [false, true] {
+        let planned = run_step(&work, &db, &script, labelled);
+        assert!(planned.status.success(), "the plan step failed: {planned:?}");
+        let apply = work.strata(&["apply", "-no-color", "-auto-approve", "plan.bin"]);
+        let has_body = db.columns("notes").iter().any(|c| c.starts_with("body "));
+        if labelled {
+            assert_eq!(apply.code, 0, "a plan made with the label applies: {apply:?}");
+            assert!(!has_body, "the consented drop happened");
+        } else {
+            assert_eq!(apply.code, 1, "a data-losing plan without the label is refused: {apply:?}");
+            assert!(apply.output().contains("allow-data-loss"), "{apply:?}");
+            assert!(has_body, "nothing was dropped without consent");
+        }
     }
 }
