@@ -215,3 +215,37 @@ fn no_secret_appears_in_any_output_of_a_full_cycle() {
     cycle.written_files();
     cycle.assert_nothing_leaked();
 }
+
+/// The plan file's entry for variable `name`.
+fn plan_variable(work: &Workdir, file: &str, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(work.path().join(file)).expect("read the plan file");
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("the plan file is JSON");
+    plan["variables"][name].clone()
+}
+
+#[test]
+fn a_sensitive_variable_in_a_plan_file_is_salted_and_slow_to_guess() {
+    use sha2::{Digest, Sha256};
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let table = "resource \"postgres_table\" \"notes\" {\n  name = \"notes\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n";
+    work.write("main.tf", &format!("variable \"token\" {{\n  type      = string\n  sensitive = true\n}}\n{table}"));
+    // Through the environment, as CI gives a saved plan's sensitive variables back to apply.
+    let given = |value: &'static str| [("STRATA_VAR_token", value)];
+    for file in ["a.plan", "b.plan"] {
+        assert_eq!(work.strata_env(&["plan", "-out", file], &given(API_TOKEN)).code, 0);
+    }
+    let (a, b) = (plan_variable(&work, "a.plan", "token"), plan_variable(&work, "b.plan", "token"));
+    assert!(a.get("value").is_none() && a.get("sha256").is_none(), "{a:#}");
+    assert_ne!(a, b, "the same value planned twice must give two different digests");
+    let unsalted = hex::encode(Sha256::digest(serde_json::Value::String(API_TOKEN.into()).to_string().as_bytes()));
+    assert!(!a.to_string().contains(&unsalted), "{a:#}");
+
+    let other = work.strata_env(&["apply", "a.plan"], &given("another-token-value"));
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stderr.contains("the sensitive variable \"token\" differs"), "{other:?}");
+    assert!(!db.has_table("notes"), "nothing applied with the wrong value");
+    let same = work.strata_env(&["apply", "b.plan"], &given(API_TOKEN));
+    assert_eq!(same.code, 0, "the same value matches its salted digest: {same:?}");
+    assert!(db.has_table("notes"));
+}

@@ -3,8 +3,9 @@
 //! Its layout follows Terraform's machine-readable plan (`resource_changes[].change.actions`,
 //! `before`, `after`, `after_unknown`, `*_sensitive`), with strata's extras under `strata`.
 //! Sensitive values never enter it: sensitive attributes are written as null and marked, and a
-//! sensitive variable is recorded only as a SHA-256 digest, so apply asks for it again and checks it
-//! is the same. It also records the configuration's digest and the state's lineage and serial, so a
+//! sensitive variable is recorded only as a salted Argon2id digest (a fresh salt for each, so the
+//! digest can neither be guessed at speed nor compared across plans), so apply asks for it again and
+//! checks it is the same. It also records the configuration's digest and the state's lineage and serial, so a
 //! plan never applies to anything but what it was made from.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ use super::{OutputChange, Plan, ResourceChange};
 use crate::addr::Address;
 use crate::config::Config;
 use crate::diag::{Diagnostic, Result};
+use crate::state::encryption;
 
 pub(super) const FORMAT_VERSION: &str = "1.2";
 
@@ -41,8 +43,12 @@ struct PlanFile {
 struct VariableFile {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     value: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// An older strata's unsalted digest of a sensitive variable: read only to refuse the file.
+    #[serde(skip_serializing, default)]
     sha256: Option<String>,
+    /// A sensitive variable's `SALT:DIGEST` (both hex), see [`sealed_digest`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    argon2id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -112,8 +118,18 @@ pub fn config_digest(config: &Config) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn value_digest(value: &Value) -> String {
-    hex::encode(Sha256::digest(value.to_json().to_string().as_bytes()))
+/// `SALT:DIGEST` of a sensitive variable's value, under a fresh salt.
+fn sealed_digest(value: &Value) -> Result<String> {
+    let salt = encryption::random_salt();
+    Ok(format!("{}:{}", hex::encode(salt), encryption::salted_digest(&value.to_json().to_string(), &salt)?))
+}
+
+/// Whether `value` is the one `sealed` (a [`sealed_digest`]) was made from.
+fn matches_sealed(value: &Value, sealed: &str) -> Result<bool> {
+    let Some((salt, digest)) = sealed.split_once(':').and_then(|(salt, digest)| Some((hex::decode(salt).ok()?, digest))) else {
+        return Err(Diagnostic::error("the plan file is damaged: a sensitive variable's digest is malformed").hint("make a new plan").into());
+    };
+    Ok(encryption::salted_digest(&value.to_json().to_string(), &salt)? == digest)
 }
 
 pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
@@ -131,13 +147,13 @@ pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
             .map(|(name, value)| {
                 let sensitive = config.variables.get(name).is_some_and(|v| v.sensitive);
                 let entry = if sensitive {
-                    VariableFile { value: None, sha256: Some(value_digest(value)) }
+                    VariableFile { value: None, sha256: None, argon2id: Some(sealed_digest(value)?) }
                 } else {
-                    VariableFile { value: Some(value.to_json()), sha256: None }
+                    VariableFile { value: Some(value.to_json()), sha256: None, argon2id: None }
                 };
-                (name.clone(), entry)
+                Ok((name.clone(), entry))
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         resource_changes: plan.changes.iter().map(|c| change_file(c, plan.destroy)).collect(),
         output_changes: plan.outputs.iter().map(|o| (o.name.clone(), output_file(o))).collect(),
     };
@@ -268,7 +284,7 @@ impl SavedPlan {
                 Diagnostic::error(format!("the plan needs the sensitive variable \"{name}\", which plan files never hold"))
                     .hint(format!("give it again as when planning: -var {name}=..., a -var-file, or STRATA_VAR_{name}"))
             })?;
-            if value_digest(given) != *digest {
+            if !matches_sealed(given, digest)? {
                 return Err(Diagnostic::error(format!("the sensitive variable \"{name}\" differs from the one the plan was made with"))
                     .hint("give the same value as when planning, or make a new plan")
                     .into());
@@ -326,7 +342,12 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
         })
         .collect();
     let variables = file.variables.iter().filter_map(|(name, v)| v.value.as_ref().map(|json| (name.clone(), Value::from_json(json)))).collect();
-    let sensitive_digests = file.variables.iter().filter_map(|(name, v)| v.sha256.clone().map(|d| (name.clone(), d))).collect();
+    if let Some(name) = file.variables.iter().find(|(_, v)| v.sha256.is_some()).map(|(name, _)| name) {
+        return Err(Diagnostic::error(format!("the plan file {} holds the sensitive variable \"{name}\" the way an older strata did", path.display()))
+            .hint("make the plan again with this strata")
+            .into());
+    }
+    let sensitive_digests = file.variables.iter().filter_map(|(name, v)| v.argon2id.clone().map(|d| (name.clone(), d))).collect();
     Ok(SavedPlan {
         plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy, allow_data_loss: file.allow_data_loss },
         config_digest: file.config_digest,

@@ -84,8 +84,7 @@ impl Encryption {
             KeySource::KeyEnv(name) => Secret::Key(parse_key(&env_secret(name, encryption)?, name, encryption)?),
             KeySource::PassphraseEnv(name) => {
                 let passphrase = env_secret(name, encryption)?;
-                let mut salt = [0u8; SALT_LEN];
-                OsRng.fill_bytes(&mut salt);
+                let salt = random_salt();
                 let sealing_key = derive_key(&passphrase, &salt, ARGON2_PARAMS)?;
                 Secret::Passphrase { passphrase, salt, sealing_key }
             }
@@ -221,6 +220,19 @@ fn parse_key(text: &str, name: &str, settings: &EncryptionSettings) -> Result<Ke
         .try_into()
         .map_err(|_| malformed(name, settings, &format!("it decodes to {} bytes, a key has {KEY_LEN}", bytes.len())))?;
     Ok(Zeroizing::new(key))
+}
+
+/// A fresh random salt for [`salted_digest`].
+pub fn random_salt() -> [u8; SALT_LEN] {
+    let mut salt = [0u8; SALT_LEN];
+    OsRng.fill_bytes(&mut salt);
+    salt
+}
+
+/// The Argon2id digest of `secret` under `salt`, in hex: slow to compute, so a stored digest does
+/// not let anyone guess the secret offline at speed, and salted, so equal secrets differ.
+pub fn salted_digest(secret: &str, salt: &[u8]) -> Result<String> {
+    Ok(hex::encode(derive_key(secret, salt, ARGON2_PARAMS)?.as_ref()))
 }
 
 fn derive_key(passphrase: &str, salt: &[u8], params: Argon2Params) -> Result<Key> {
