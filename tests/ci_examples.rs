@@ -2,8 +2,9 @@
 //! workflow needs, and every `strata ...` command in their scripts uses a subcommand and flags the
 //! real binary accepts (checked against its `--help`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -62,7 +63,7 @@ fn invocations(script: &str) -> Vec<Invocation> {
 }
 
 fn help(command: &[String]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_strata")).args(command).arg("--help").output().expect("run strata --help");
+    let output = common::strata_command().args(command).arg("--help").output().expect("run strata --help");
     (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
