@@ -144,7 +144,7 @@ fn a_replace_stops_before_deleting_when_its_snapshot_name_is_another_instances()
     moto.create_snapshot(&other, &snapshot);
 
     let refused = estate.run(&["apply", "-auto-approve", "-allow-data-loss"]);
-    assert_ne!(refused.code, 0, "{refused:?}");
+    assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains(&format!("snapshot {snapshot} already exists, but of DB instance {other}, not of {}", estate.identifier)), "{refused:?}");
     assert_eq!(moto.instance(&estate.identifier).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("app"), "the instance was deleted");
     assert!(estate.work.state_addresses().contains(&"aws_db_instance.db".to_owned()), "state lost the instance");
@@ -190,7 +190,7 @@ fn a_reboot_only_parameter_is_data_loss_only_while_an_instance_uses_the_group() 
     let line = format!("! data loss: parameter group {}: shared_buffers = 1GB take effect only when each instance using it reboots, which strata does not do; instances using it: {}: each reboot drops every connection", estate.parameter_group, estate.identifier);
     assert!(plan.stdout.contains(&line), "{plan:?}");
     let refused = estate.run(&["apply", "-auto-approve"]);
-    assert_ne!(refused.code, 0, "a data-losing change applied without -allow-data-loss: {refused:?}");
+    assert_eq!(refused.code, 1, "a data-losing change applied without -allow-data-loss: {refused:?}");
     estate.apply(&["-allow-data-loss"]);
     estate.assert_converged();
     let destroy = estate.run(&["destroy", "-auto-approve"]);

@@ -81,7 +81,7 @@ fn a_fault_that_outlasts_the_retries_fails_that_resource_only_and_a_rerun_conver
     proxy.inject(Some("CreateDBParameterGroup"), FaultKind::Throttling, usize::MAX);
 
     let run = apply(&work);
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("rds:CreateDBParameterGroup failed: Throttling"), "the error names the AWS code: {run:?}");
     assert!(run.stderr.contains("raise max_retries"), "the error says what to do: {run:?}");
     assert_eq!(proxy.seen("CreateDBParameterGroup").requests, 2, "one attempt and max_retries = 1 retry");

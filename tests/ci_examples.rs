@@ -5,8 +5,9 @@
 
 mod common;
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{TestDb, Workdir};
 
@@ -67,7 +68,7 @@ fn invocations(script: &str) -> Vec<Invocation> {
 }
 
 fn help(command: &[String]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_strata")).args(command).arg("--help").output().expect("run strata --help");
+    let output = common::strata_command().args(command).arg("--help").output().expect("run strata --help");
     (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 

@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::SystemTime;
 
+use common::listener::listen_once;
 use common::moto::{unique_suffix, Moto};
 use common::{Run, TestDb, Workdir};
 
@@ -244,33 +244,6 @@ fn acknowledged_drift_passes_until_it_expires() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(report["findings"][0]["acknowledged"]["expired"], true, "{report:#}");
     assert_eq!(report["summary"]["acknowledged"], 0);
-}
-
-/// Accepts one HTTP request on loopback, answers 200, and hands back its body.
-fn listen_once() -> (String, std::thread::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let url = format!("http://{}/services/T000/B000/secret", listener.local_addr().expect("address"));
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("a request");
-        let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("header line");
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = value.trim().parse().expect("content length");
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).expect("body");
-        let mut stream = stream;
-        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").expect("answer");
-        String::from_utf8(body).expect("UTF-8 body")
-    });
-    (url, handle)
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::backend::{backend_block, finish, local_lock_id, lock_id, password, spawn, state_row, wait_for, TableLock};
+use common::backend::{backend_block, finish, hold_local_lock, local_lock_id, lock_id, password, spawn, state_row, wait_for, TableLock};
 use common::{Run, TestDb, Workdir};
 
 const USERS: &str = r#"
@@ -119,8 +119,8 @@ fn two_applies_race(kind: Kind) {
     let timed_out = setup.work.strata(&["apply", "-auto-approve", "-lock-timeout", "1s"]);
     assert!(timed_out.code == 1 && timed_out.stderr.contains("is locked (waited 1s)") && timed_out.stderr.contains(&id), "{timed_out:?}");
 
-    let waiting = spawn(&setup.work, &["apply", "-auto-approve", "-lock-timeout", "60s"]);
-    std::thread::sleep(Duration::from_millis(700));
+    let mut waiting = spawn(&setup.work, &["apply", "-auto-approve", "-lock-timeout", "60s"]);
+    assert_still_waiting(&mut waiting, &setup, &id);
     table.release();
     let first = finish(first);
     assert_eq!(first.code, 0, "{first:?}");
@@ -131,6 +131,16 @@ fn two_applies_race(kind: Kind) {
     let winners_writes = uncontended_writes(kind);
     assert!(winners_writes >= 2, "at least one write per resource applied: {winners_writes}");
     assert_eq!(setup.serial() - before, winners_writes, "the serial rose by the winner's writes alone ({kind:?})");
+}
+
+/// Asserts that `waiting`, started with `-lock-timeout 60s` while the lock `id` is held, is still
+/// waiting some seconds later: without the timeout it would have failed at once (the runs above
+/// show it), so it is waiting for the lock, and the lock is still the holder's.
+fn assert_still_waiting(waiting: &mut std::process::Child, setup: &Setup, id: &str) {
+    std::thread::sleep(Duration::from_secs(3));
+    let exited = waiting.try_wait().expect("poll the waiting strata");
+    assert!(exited.is_none(), "it did not wait for the lock: exited with {exited:?}");
+    assert_eq!(setup.lock_id().as_deref(), Some(id), "the first apply still holds the lock");
 }
 
 /// How many writes the same apply makes with nobody else around: one per resource applied, and
@@ -161,9 +171,9 @@ fn force_unlock_on_postgres_ends_the_holding_session_and_clears_a_stale_lock() {
     let setup = Setup::new(Kind::Postgres);
     let (first, table, id) = setup.slow_apply();
     let unconfirmed = setup.work.strata(&["force-unlock", &id]);
-    assert!(unconfirmed.code != 0 && unconfirmed.stderr.contains("-force"), "non-interactive force-unlock needs -force: {unconfirmed:?}");
+    assert!(unconfirmed.code == 1 && unconfirmed.stderr.contains("-force"), "non-interactive force-unlock needs -force: {unconfirmed:?}");
     let wrong = force_unlock(&setup.work, "not-the-id");
-    assert!(wrong.code != 0 && wrong.stderr.contains("no lock with id not-the-id"), "{wrong:?}");
+    assert!(wrong.code == 1 && wrong.stderr.contains("no lock with id not-the-id"), "{wrong:?}");
     assert!(setup.advisory_locks_held(), "the lock is still held");
 
     let ended = force_unlock(&setup.work, &id);
@@ -193,7 +203,7 @@ fn force_unlock_on_a_local_state_refuses_a_live_holder_and_clears_a_dead_ones() 
     let setup = Setup::new(Kind::Local);
     let (mut first, table, id) = setup.slow_apply();
     let live = force_unlock(&setup.work, &id);
-    assert_ne!(live.code, 0);
+    assert_eq!(live.code, 1);
     assert!(live.stderr.contains("held by a live process") && live.stderr.contains(&format!("pid {}", first.id())), "{live:?}");
 
     first.kill().expect("kill the apply");
@@ -211,10 +221,15 @@ fn force_unlock_on_a_local_state_refuses_a_live_holder_and_clears_a_dead_ones() 
 #[test]
 fn lock_false_runs_without_the_lock_and_says_so() {
     let setup = Setup::new(Kind::Local);
+    // Held by someone else for the whole test: a plan that took the lock could not run at all.
+    let held = hold_local_lock(&setup.work.state_path());
+    let locked = setup.work.strata(&["plan"]);
+    assert!(locked.code == 1 && locked.stderr.contains("is locked"), "the test holds the lock: {locked:?}");
     let plan = setup.work.strata(&["plan", "-lock=false"]);
     assert_eq!(plan.code, 0, "{plan:?}");
     assert!(plan.stderr.contains("Warning: -lock=false") && plan.stderr.contains("without the state lock"), "{plan:?}");
-    assert_eq!(setup.lock_id(), None, "no lock was taken");
+    assert!(plan.stdout.contains("1 to add, 1 to change"), "it planned all the same: {plan:?}");
+    drop(held);
 }
 
 #[test]
@@ -230,7 +245,7 @@ fn a_postgres_write_refuses_a_state_that_moved_underneath() {
     setup.db.execute(&format!("UPDATE strata_state.states SET serial = {bumped} WHERE workspace = 'default'"));
     table.release();
     let apply = finish(apply);
-    assert_ne!(apply.code, 0, "{apply:?}");
+    assert_eq!(apply.code, 1, "{apply:?}");
     assert!(apply.stderr.contains("changed underneath this run") && apply.stderr.contains(&format!("is {bumped} now")), "{apply:?}");
     assert_eq!(setup.serial(), bumped, "nothing was written over it");
 }
@@ -243,14 +258,18 @@ fn drift_ack_takes_the_lock_and_honours_lock_timeout() {
     let timed_out = setup.work.strata(&[&ack[..], &["-lock-timeout", "1s"]].concat());
     assert!(timed_out.code == 1 && timed_out.stderr.contains("is locked (waited 1s)") && timed_out.stderr.contains(&id), "{timed_out:?}");
 
-    let waiting = spawn(&setup.work, &[&ack[..], &["-lock-timeout", "60s"]].concat());
-    std::thread::sleep(Duration::from_millis(700));
+    let mut waiting = spawn(&setup.work, &[&ack[..], &["-lock-timeout", "60s"]].concat());
+    assert_still_waiting(&mut waiting, &setup, &id);
     table.release();
     assert_eq!(finish(first).code, 0);
     let waited = finish(waiting);
     assert_eq!(waited.code, 0, "the ack gets the lock once the apply is done: {waited:?}");
     assert_eq!(setup.work.state()["drift_acks"][0]["address"], "postgres_table.users", "and records the acknowledgement");
 
+    let held = hold_local_lock(&setup.work.state_path());
+    let locked = setup.work.strata(&ack);
+    assert!(locked.code == 1 && locked.stderr.contains("is locked"), "the test holds the lock: {locked:?}");
     let unlocked = setup.work.strata(&[&ack[..], &["-lock=false"]].concat());
     assert!(unlocked.code == 0 && unlocked.stderr.contains("Warning: -lock=false"), "{unlocked:?}");
+    drop(held);
 }

@@ -88,12 +88,12 @@ fn workspaces_keep_separate_states() {
     assert_eq!(staged.stdout.lines().count(), 2, "STRATA_WORKSPACE overrides the selection: {staged:?}");
 
     let refused = work.strata(&["workspace", "delete", "staging"]);
-    assert_ne!(refused.code, 0);
+    assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("still manages 2 resource(s)") && refused.stderr.contains("-force"), "{refused:?}");
     let default = work.strata(&["workspace", "delete", "default"]);
-    assert!(default.code != 0 && default.stderr.contains("cannot be deleted"), "{default:?}");
+    assert!(default.code == 1 && default.stderr.contains("cannot be deleted"), "{default:?}");
     let missing = work.strata(&["workspace", "select", "nope"]);
-    assert!(missing.code != 0 && missing.stderr.contains("does not exist"), "{missing:?}");
+    assert!(missing.code == 1 && missing.stderr.contains("does not exist"), "{missing:?}");
     ok(&work, &["workspace", "delete", "-force", "staging"]);
     assert!(state_row(&db, "staging").is_none());
     assert_eq!(ok(&work, &["workspace", "list"]).stdout.trim(), "* default");
@@ -112,7 +112,7 @@ fn local_workspaces_live_under_strata_state_d() {
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(2));
     assert!(work.state_text().is_none(), "the default workspace's file is untouched");
     let current = work.strata(&["workspace", "delete", "dev"]);
-    assert!(current.code != 0 && current.stderr.contains("is the current workspace"), "{current:?}");
+    assert!(current.code == 1 && current.stderr.contains("is the current workspace"), "{current:?}");
     ok(&work, &["workspace", "select", "default"]);
     ok(&work, &["workspace", "delete", "-force", "dev"]);
     assert!(!dev_state.exists());
@@ -134,10 +134,10 @@ fn migrate_state_local_to_postgres_and_back_keeps_serial_and_lineage() {
 
     work.write("backend.tf", &backend_block(&db, &secret));
     let refused = work.strata(&["plan"]);
-    assert_ne!(refused.code, 0);
+    assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("run strata init -migrate-state"), "an uninitialized backend must not start empty: {refused:?}");
     let plain_init = work.strata(&["init"]);
-    assert!(plain_init.code != 0 && plain_init.stderr.contains("-migrate-state"), "{plain_init:?}");
+    assert!(plain_init.code == 1 && plain_init.stderr.contains("-migrate-state"), "{plain_init:?}");
 
     let migrate = ok(&work, &["init", "-migrate-state"]);
     assert_eq!(identity(&state_json(&db, "default")), local, "moved exactly: no serial lost or bumped");
@@ -153,7 +153,7 @@ fn migrate_state_local_to_postgres_and_back_keeps_serial_and_lineage() {
 
     std::fs::remove_file(work.path().join("backend.tf")).expect("remove the backend block");
     let stale = work.strata(&["plan"]);
-    assert!(stale.code != 0 && stale.stderr.contains("backend changed since strata init"), "{stale:?}");
+    assert!(stale.code == 1 && stale.stderr.contains("backend changed since strata init"), "{stale:?}");
     let back = ok(&work, &["init", "-migrate-state"]);
     assert_eq!(identity(&work.state()), remote, "moved back exactly");
     work.assert_converged();
@@ -177,7 +177,7 @@ fn migrate_state_refuses_to_overwrite_another_lineage_unless_forced() {
     work.apply();
     work.write("backend.tf", &backend_block(&db, &secret));
     let refused = work.strata(&["init", "-migrate-state"]);
-    assert_ne!(refused.code, 0);
+    assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("workspace \"staging\"") && refused.stderr.contains(&their_lineage), "{refused:?}");
     assert!(refused.stderr.contains("-force-copy"), "{refused:?}");
     assert_eq!(state_row(&db, "staging").map(|r| r.1), Some(their_lineage), "nothing was written");
@@ -194,13 +194,13 @@ fn a_bad_backend_block_is_reported_where_it_is() {
     let work = Workdir::offline();
     work.write("main.tf", "strata {\n  backend \"postgres\" {\n    schema_name = \"s\"\n    bogus       = 1\n  }\n}\n");
     let unknown = work.strata(&["validate"]);
-    assert!(unknown.code != 0 && unknown.stderr.contains("main.tf:4:5") && unknown.stderr.contains("bogus"), "{unknown:?}");
+    assert!(unknown.code == 1 && unknown.stderr.contains("main.tf:4:5") && unknown.stderr.contains("bogus"), "{unknown:?}");
     work.write("main.tf", "strata {\n  backend \"s3\" {\n  }\n}\n");
     let kind = work.strata(&["validate"]);
-    assert!(kind.code != 0 && kind.stderr.contains("main.tf:2:3") && kind.stderr.contains("unknown state backend \"s3\""), "{kind:?}");
+    assert!(kind.code == 1 && kind.stderr.contains("main.tf:2:3") && kind.stderr.contains("unknown state backend \"s3\""), "{kind:?}");
     work.write("main.tf", "strata {\n  backend \"postgres\" {\n  }\n}\n");
     let no_conn = work.strata_env(&["plan"], &[("PG_CONN_STR", "")]);
-    assert!(no_conn.code != 0 && no_conn.stderr.contains("main.tf:2:3") && no_conn.stderr.contains("PG_CONN_STR"), "{no_conn:?}");
+    assert!(no_conn.code == 1 && no_conn.stderr.contains("main.tf:2:3") && no_conn.stderr.contains("PG_CONN_STR"), "{no_conn:?}");
 }
 
 #[test]
@@ -210,7 +210,7 @@ fn an_unreachable_backend_fails_without_showing_the_password() {
     let conn_str = format!("host=127.0.0.1 port=1 user=postgres dbname=nowhere password={secret} connect_timeout=2");
     work.write("main.tf", "strata {\n  backend \"postgres\" {}\n}\n");
     let run = work.strata_env(&["init"], &[("PG_CONN_STR", &conn_str)]);
-    assert_ne!(run.code, 0);
+    assert_eq!(run.code, 1);
     assert!(run.stderr.contains("cannot connect to the state backend") && run.stderr.contains(SCHEMA), "{run:?}");
     assert_password_hidden(&[&run], &secret);
 }
@@ -232,7 +232,7 @@ fn an_encrypted_state_is_sealed_in_the_postgres_backend_too() {
     let list = work.strata_env(&["state", "list"], &key);
     assert_eq!(list.stdout.lines().count(), 2, "state commands open it transparently: {list:?}");
     let without_key = work.strata(&["state", "list"]);
-    assert_ne!(without_key.code, 0, "{without_key:?}");
+    assert_eq!(without_key.code, 1, "{without_key:?}");
     assert_password_hidden(&[&apply, &list, &without_key], &secret);
 }
 
@@ -242,18 +242,57 @@ fn an_error_quoting_the_conn_str_line_does_not_show_its_password() {
     let secret = password();
     work.write("main.tf", &backend_block_for(&format!("host=127.0.0.1 user=postgres password={secret} sslmode=bogus")));
     let keyword = work.strata(&["plan"]);
-    assert!(keyword.code != 0 && keyword.stderr.contains("main.tf:3:5") && keyword.stderr.contains("conn_str ="), "the error quotes the line: {keyword:?}");
+    assert!(keyword.code == 1 && keyword.stderr.contains("main.tf:3:5") && keyword.stderr.contains("conn_str ="), "the error quotes the line: {keyword:?}");
     assert!(keyword.stderr.contains("connection string is not valid"), "{keyword:?}");
 
     // A URL with the password percent-encoded: neither spelling shows.
     work.write("main.tf", &backend_block_for(&format!("postgres://postgres:{secret}%21@127.0.0.1/x?sslmode=bogus")));
     let url = work.strata(&["plan"]);
-    assert!(url.code != 0 && url.stderr.contains("main.tf:3:5"), "{url:?}");
+    assert!(url.code == 1 && url.stderr.contains("main.tf:3:5"), "{url:?}");
     assert!(!url.output().contains(&format!("{secret}!")), "{url:?}");
 
     // From PG_CONN_STR: the same, with the block left without conn_str.
     work.write("main.tf", "strata {\n  backend \"postgres\" {}\n}\n");
     let from_env = work.strata_env(&["plan"], &[("PG_CONN_STR", &format!("host=127.0.0.1 password='{secret}' sslmode=bogus"))]);
-    assert!(from_env.code != 0 && from_env.stderr.contains("connection string is not valid"), "{from_env:?}");
+    assert!(from_env.code == 1 && from_env.stderr.contains("connection string is not valid"), "{from_env:?}");
     assert_password_hidden(&[&keyword, &url, &from_env], &secret);
+}
+
+/// What is in the backend's schema: whether it exists, its tables, and every row with its `xmin`
+/// (a row written again, even with the same values, gets a new one).
+fn backend_fingerprint(db: &TestDb) -> Vec<String> {
+    let mut client = db.client();
+    let objects = "SELECT 'schema ' || n.nspname || coalesce(' ' || c.relname, '') FROM pg_namespace n
+                     LEFT JOIN pg_class c ON c.relnamespace = n.oid WHERE n.nspname = $1 ORDER BY 1";
+    let mut lines: Vec<String> = client.query(objects, &[&SCHEMA]).expect("read the backend's schema").iter().map(|r| r.get(0)).collect();
+    for table in ["states", "locks"] {
+        let present: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&format!("{SCHEMA}.{table}")]).expect("to_regclass").get(0);
+        if present {
+            let rows = format!("SELECT '{table} ' || workspace || ' xmin ' || xmin::text FROM {SCHEMA}.{table} ORDER BY 1");
+            lines.extend(client.query(&rows, &[]).expect("read the backend's rows").iter().map(|r| r.get::<_, String>(0)));
+        }
+    }
+    lines
+}
+
+#[test]
+fn drift_and_workspace_list_write_nothing_to_the_postgres_backend() {
+    let db = TestDb::new();
+    let work = postgres_backed(&db, &password());
+
+    // Never written to: no schema, and reading must not create one.
+    assert_eq!(backend_fingerprint(&db), Vec::<String>::new());
+    let drift = work.strata(&["drift"]);
+    assert!(drift.code == 1 && drift.stderr.contains("no state"), "{drift:?}");
+    ok(&work, &["workspace", "list"]);
+    assert_eq!(backend_fingerprint(&db), Vec::<String>::new(), "a read created the backend's tables");
+
+    work.apply();
+    let before = backend_fingerprint(&db);
+    assert!(before.iter().any(|l| l.starts_with("states default xmin ")), "{before:?}");
+    db.execute("ALTER TABLE users ADD COLUMN team text");
+    let drift = work.strata(&["drift"]);
+    assert_eq!(drift.code, 2, "{drift:?}");
+    ok(&work, &["workspace", "list"]);
+    assert_eq!(backend_fingerprint(&db), before, "a read wrote to the backend");
 }

@@ -2,12 +2,14 @@
 //! full validate / plan / show / apply / output / state / drift / refresh-only / destroy cycle,
 //! plus error paths that put a secret into a message, with secrets from -var, a tfvars file and
 //! TF_VAR_, through an aws_db_instance password (moto), a postgres provider password (trust auth
-//! ignores it), a table comment computed from a secret and a sensitive output. Every stdout, stderr
-//! and written file is searched for each secret as itself, in base64 and in hex.
+//! ignores it), a table comment computed from a secret and a sensitive output. Every stdout, stderr,
+//! webhook payload and written file (under `.strata/` too) is searched for each secret as itself,
+//! in base64 and in hex.
 
 mod common;
 
 use base64::Engine;
+use common::listener::listen_once;
 use common::moto::{unique_suffix, Moto};
 use common::{Run, TestDb, Workdir};
 
@@ -136,16 +138,24 @@ impl Cycle {
         run
     }
 
-    /// Every file strata wrote in the working directory, except the inputs and the state itself.
+    /// Every file strata wrote in the working directory and below it (`.strata/` included), except
+    /// the inputs and the state itself.
     fn written_files(&mut self) {
-        let entries = std::fs::read_dir(self.work.path()).expect("list the working directory");
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()) {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-            let is_input = name.ends_with(".tf") || name.ends_with(".tfvars");
-            let is_state = name.starts_with("strata.state.json") && !name.ends_with(".lock");
-            if !is_input && !is_state {
-                let bytes = std::fs::read(&path).expect("read a written file");
-                self.printed.push((format!("file {name}"), String::from_utf8_lossy(&bytes).into_owned()));
+        let mut directories = vec![self.work.path().to_path_buf()];
+        while let Some(directory) = directories.pop() {
+            let entries = std::fs::read_dir(&directory).expect("list a directory strata wrote in");
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+                if path.is_dir() {
+                    directories.push(path);
+                    continue;
+                }
+                let name = path.strip_prefix(self.work.path()).expect("under the working directory").display().to_string();
+                let is_input = name.ends_with(".tf") || name.ends_with(".tfvars");
+                let is_state = name.starts_with("strata.state.json") && !name.ends_with(".lock");
+                if !is_input && !is_state {
+                    let bytes = std::fs::read(&path).expect("read a written file");
+                    self.printed.push((format!("file {name}"), String::from_utf8_lossy(&bytes).into_owned()));
+                }
             }
         }
     }
@@ -194,9 +204,17 @@ fn no_secret_appears_in_any_output_of_a_full_cycle() {
     db.execute("COMMENT ON TABLE audit IS 'changed by hand'");
     for format in [&["drift"][..], &["drift", "-json"], &["drift", "-format", "markdown"]] {
         let run = cycle.run(format, true);
-        assert_ne!(run.code, 0, "drift finds the changed comment: {run:?}");
+        assert_eq!(run.code, 2, "drift finds the changed comment, and only that: {run:?}");
     }
+    let (url, webhook) = listen_once();
+    let posted = cycle.run(&["drift", "-webhook", &url], true);
+    assert_eq!(posted.code, 2, "drift posts the changed comment: {posted:?}");
+    let payload = webhook.join().expect("the webhook got the report");
+    assert!(payload.contains("postgres_table.audit"), "{payload}");
+    cycle.printed.push(("the webhook payload".to_owned(), payload));
+    cycle.ok(&["drift", "ack", "postgres_table.audit", "-until", "2099-01-01", "-reason", "reviewed"], false);
     cycle.ok(&["plan", "-refresh-only"], true);
+    cycle.ok(&["apply", "-refresh-only", "-auto-approve"], true);
     let comment_back = cycle.run(&["plan", "-detailed-exitcode"], true);
     assert_eq!(comment_back.code, 2, "the plan puts the comment back: {comment_back:?}");
 

@@ -104,7 +104,7 @@ fn a_lock_taken_by_someone_else_while_its_session_was_gone_stops_the_apply_with_
     table.release();
 
     let lost = finish(apply);
-    assert_ne!(lost.code, 0, "{lost:?}");
+    assert_eq!(lost.code, 1, "{lost:?}");
     assert!(lost.stderr.contains("the state lock was lost") && lost.stderr.contains("is now held by another session"), "{lost:?}");
     assert_eq!(setup.serial(), before, "nothing was written after the lock was lost");
     setup.assert_password_hidden(&lost);
@@ -123,7 +123,7 @@ fn a_state_write_that_keeps_dropping_fails_the_apply_clearly_with_the_state_inta
     // Every connection that tries to store a state is cut, however often it is retried.
     setup.proxy.poison(b"INSERT INTO \"strata_state\".states");
     let apply = setup.work.strata(&["apply", "-auto-approve"]);
-    assert_ne!(apply.code, 0, "{apply:?}");
+    assert_eq!(apply.code, 1, "{apply:?}");
     assert!(setup.proxy.cuts() >= 5, "the first try and its retries: {} cuts: {apply:?}", setup.proxy.cuts());
     assert!(apply.stderr.contains("cannot write the state") && apply.stderr.contains("dropped on each of 5 tries"), "{apply:?}");
     assert!(apply.stderr.contains("the previous state is intact"), "{apply:?}");

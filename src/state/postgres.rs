@@ -112,8 +112,16 @@ impl PgConfig {
         format!("{}.{name}", quote(&self.schema_name))
     }
 
-    /// A new session with the backend's tables in place.
+    /// A new session with the backend's tables in place, for what writes (a lock, a state).
     async fn connect(&self) -> Result<Client> {
+        let client = self.open().await?;
+        self.create_tables(&client).await?;
+        Ok(client)
+    }
+
+    /// A new session, nothing created: what only reads (`plan`, `drift`, `workspace list`) must
+    /// leave a backend exactly as it found it, tables or none.
+    async fn open(&self) -> Result<Client> {
         let mut parsed = self.parsed()?;
         if parsed.get_connect_timeout().is_none() {
             parsed.connect_timeout(CONNECT_TIMEOUT);
@@ -130,7 +138,6 @@ impl PgConfig {
             self.error("cannot connect to the state backend", &err).hint("check conn_str (or PG_CONN_STR) and that the server is running")
         })?;
         tokio::spawn(connection);
-        self.create_tables(&client).await?;
         Ok(client)
     }
 
@@ -215,7 +222,7 @@ impl PgState {
         let alive = cached.take().filter(|c| !c.is_closed());
         Ok(cached.insert(match alive {
             Some(client) => client,
-            None => self.config.connect().await?,
+            None => self.config.open().await?,
         }))
     }
 
@@ -259,6 +266,7 @@ impl PgState {
         };
         let mut cached = guard(&self.client);
         let client = self.session(&mut cached).await.map_err(WriteFailure::Dropped)?;
+        self.config.create_tables(client).await.map_err(WriteFailure::Dropped)?;
         let tx = client.transaction().await.map_err(failed)?;
         match self.check_row(&tx, stored, serial, true).await.map_err(failed)? {
             RowCheck::AlreadyWritten => return Ok(()),
@@ -360,7 +368,10 @@ impl Backend for PgState {
     fn read(&self) -> Result<Option<Vec<u8>>> {
         let sql = format!("SELECT serial, data FROM {} WHERE workspace = $1", self.config.table("states"));
         let failed = |e: tokio_postgres::Error| -> crate::diag::Diagnostics { self.config.error("cannot read the state", &e).into() };
-        let row = self.with_client(async |client| client.query_opt(&sql, &[&self.workspace]).await.map_err(failed))?;
+        let row = self.with_client(async |client| match client.query_opt(&sql, &[&self.workspace]).await {
+            Err(e) if never_written(&e) => Ok(None),
+            read => read.map_err(failed),
+        })?;
         self.remember(row.as_ref().map(|r| r.get(0)));
         Ok(row.map(|r| r.get(1)))
     }
@@ -466,6 +477,11 @@ async fn lock_row(config: &PgConfig, client: &Client, workspace: &str) -> Result
     }))
 }
 
+/// The backend's tables do not exist: nothing was ever written there, so there is no state yet.
+fn never_written(err: &tokio_postgres::Error) -> bool {
+    err.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
+}
+
 /// `strata init`: connects and creates the tables.
 pub fn check(config: &PgConfig) -> Result<()> {
     block_on(async { config.connect().await.map(drop) })?
@@ -473,10 +489,12 @@ pub fn check(config: &PgConfig) -> Result<()> {
 
 pub fn workspaces(config: &PgConfig) -> Result<Vec<String>> {
     block_on(async {
-        let client = config.connect().await?;
+        let client = config.open().await?;
         let sql = format!("SELECT workspace FROM {}", config.table("states"));
-        let rows = client.query(&sql, &[]).await.map_err(|e| config.error("cannot list workspaces", &e))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        match client.query(&sql, &[]).await {
+            Err(e) if never_written(&e) => Ok(vec![]),
+            rows => Ok(rows.map_err(|e| config.error("cannot list workspaces", &e))?.iter().map(|r| r.get(0)).collect()),
+        }
     })?
 }
 

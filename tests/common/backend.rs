@@ -51,11 +51,25 @@ pub fn lock_id(db: &TestDb, workspace: &str) -> Option<String> {
     db.client().query_opt(&sql, &[&workspace]).ok().flatten().map(|row| row.get(0))
 }
 
+/// Where strata keeps a local state's lock.
+pub fn local_lock_path(state_path: &Path) -> std::path::PathBuf {
+    state_path.with_file_name("strata.state.json.lock")
+}
+
 /// The id in a local state's lock file, when someone holds (or held) it.
 pub fn local_lock_id(state_path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(state_path.with_file_name("strata.state.json.lock")).ok()?;
+    let text = std::fs::read_to_string(local_lock_path(state_path)).ok()?;
     let info: serde_json::Value = serde_json::from_str(&text).ok()?;
     info["id"].as_str().map(str::to_owned)
+}
+
+/// Takes a local state's lock from the test process itself (the lock strata takes: an exclusive
+/// `flock` on the lock file), until the file handed back is dropped.
+pub fn hold_local_lock(state_path: &Path) -> std::fs::File {
+    use fs2::FileExt;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(local_lock_path(state_path)).expect("open the lock file");
+    file.try_lock_exclusive().expect("nobody else holds the lock");
+    file
 }
 
 /// Waits (up to 60s) until `ready` gives a value.
@@ -73,8 +87,6 @@ pub fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
 /// `strata ARGS` started in the background in `work`, with the same environment as `Workdir::strata`.
 pub fn spawn(work: &Workdir, args: &[&str]) -> Child {
     work.command(args, &[])
-        .env_remove("STRATA_WORKSPACE")
-        .env_remove("PG_CONN_STR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -4,11 +4,15 @@
 
 pub mod aws_faults;
 pub mod backend;
+pub mod listener;
+pub mod loopback;
 pub mod moto;
 pub mod pgproxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub use loopback::assert_loopback;
 
 /// Two tables, orders depending on users through its foreign key, and an output reading orders.
 pub const USERS_AND_ORDERS: &str = r#"
@@ -45,19 +49,91 @@ output "orders_table" {
 
 /// Where the test server is: PGHOST/PGPORT/PGUSER as `scripts/test.sh` exports them.
 pub fn server() -> (String, String, String) {
-    let get = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.to_owned());
+    server_in(&|key| std::env::var(key).ok())
+}
+
+fn server_in(lookup: &dyn Fn(&str) -> Option<String>) -> (String, String, String) {
+    let get = |key: &str, default: &str| lookup(key).unwrap_or_else(|| default.to_owned());
     (get("PGHOST", "127.0.0.1"), get("PGPORT", "5432"), get("PGUSER", "postgres"))
 }
 
+/// Where AWS clients started by a test point when no moto runs: nothing listens on the discard
+/// port, so a stray AWS call fails at once, on this machine, instead of reaching a real account.
+pub const NO_AWS: &str = "http://127.0.0.1:9";
+
+/// Variables of the test process that no child may inherit: they could point it at a real AWS
+/// account, another database or state, a proxy, or feed it variables the test did not choose.
+/// The harness sets its own values for what a child needs.
+const SCRUBBED_PREFIXES: [&str; 5] = ["TF_VAR_", "STRATA_", "PG", "AWS_", "DATABASE_URL"];
+const SCRUBBED_PROXIES: [&str; 6] = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"];
+
+/// The moto endpoint the tests may use (`STRATA_MOTO_URL`), if one is exported; refuses to go on
+/// when it is not on this machine, since everything AWS the tests start talks to it.
+pub fn moto_url() -> Option<String> {
+    std::env::var("STRATA_MOTO_URL").ok().filter(|url| !url.is_empty()).map(|url| assert_loopback("STRATA_MOTO_URL", &url))
+}
+
+/// The environment of every process a test starts, made from the test's own (`parent`): without
+/// anything in [`SCRUBBED_PREFIXES`] or a proxy, with AWS pointed at moto on loopback (or at
+/// [`NO_AWS`]) with dummy credentials, no profile, config or metadata service, and libpq pointed at
+/// the harness' [`server`] only.
+pub fn child_environment(parent: &[(String, String)]) -> Vec<(String, String)> {
+    let lookup = |key: &str| parent.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let endpoint = lookup("STRATA_MOTO_URL").map_or_else(|| NO_AWS.to_owned(), |url| assert_loopback("STRATA_MOTO_URL", &url));
+    let (host, port, user) = server_in(&lookup);
+    let no_proxy = ["127.0.0.1", "localhost", "::1"].join(",");
+    let set = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("PGHOST", host.as_str()),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", user.as_str()),
+        ("NO_PROXY", no_proxy.as_str()),
+        ("no_proxy", no_proxy.as_str()),
+        ("NO_COLOR", "1"),
+    ];
+    let inherited = |key: &str| {
+        !SCRUBBED_PREFIXES.iter().any(|prefix| key.starts_with(prefix)) && !SCRUBBED_PROXIES.contains(&key) && !set.iter().any(|(k, _)| *k == key)
+    };
+    let mut env: Vec<(String, String)> = parent.iter().filter(|(key, _)| inherited(key)).cloned().collect();
+    env.extend(set.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// `program` with [`child_environment`] instead of the test process' environment: every process a
+/// test starts is made here.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let parent: Vec<(String, String)> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let mut command = Command::new(program);
+    command.env_clear().envs(child_environment(&parent));
+    command
+}
+
+/// The `strata` binary under test, in the harness' environment.
+pub fn strata_command() -> Command {
+    command(env!("CARGO_BIN_EXE_strata"))
+}
+
 fn connect(database: &str) -> postgres::Client {
-    let (host, port, user) = server();
-    let url = format!("host={host} port={port} user={user} dbname={database} connect_timeout=5");
-    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|err| {
+    try_connect(database).unwrap_or_else(|err| {
+        let (host, port, user) = server();
         panic!(
             "\n\nPostgreSQL is not reachable at {host}:{port} as {user}: {err}\n\
              These tests need a real server. Run them with `scripts/test.sh`, which finds or starts one.\n\n"
         )
     })
+}
+
+fn try_connect(database: &str) -> Result<postgres::Client, postgres::Error> {
+    let (host, port, user) = server();
+    let url = format!("host={host} port={port} user={user} dbname={database} connect_timeout=5");
+    postgres::Client::connect(&url, postgres::NoTls)
 }
 
 /// A database that exists for one test and is dropped after it.
@@ -80,8 +156,9 @@ impl TestDb {
         self.client().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// One line per table, column, constraint, index and type in user schemas: a fingerprint of
-    /// the schema to compare before and after.
+    /// One line per table, column, default, identity or generated column, comment, constraint,
+    /// index, enum type (with its values) and schema in user schemas: a fingerprint of the schema to
+    /// compare before and after.
     pub fn catalog(&self) -> Vec<String> {
         let sql = r#"
             SELECT 'table ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -95,7 +172,21 @@ impl TestDb {
             UNION ALL
             SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
             UNION ALL
-            SELECT 'type ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            SELECT 'default ' || c.relname || '.' || a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+              JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            UNION ALL
+            SELECT 'identity ' || c.relname || '.' || a.attname || ' ' || a.attidentity::text || a.attgenerated::text FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND (a.attidentity <> '' OR a.attgenerated <> '') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            UNION ALL
+            SELECT 'comment ' || c.relname || coalesce('.' || a.attname, '') || ' ' || d.description FROM pg_description d
+              JOIN pg_class c ON d.classoid = 'pg_class'::regclass AND c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            UNION ALL
+            SELECT 'type ' || t.typname || ' (' || coalesce((SELECT string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '') || ')'
+              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
             UNION ALL
             SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema'
             ORDER BY 1"#;
@@ -113,8 +204,13 @@ impl TestDb {
 }
 
 impl Drop for TestDb {
+    /// Also runs while a failed test unwinds, so it must not panic (that would abort the run):
+    /// a server gone by now leaves the database behind, with a note.
     fn drop(&mut self) {
-        let _ = connect("postgres").batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let dropped = try_connect("postgres").and_then(|mut c| c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)));
+        if let Err(err) = dropped {
+            eprintln!("could not drop the test database {}: {err}", self.name);
+        }
     }
 }
 
@@ -195,18 +291,12 @@ impl Workdir {
 
     /// The command `strata_env` runs, for tests that start it themselves (and kill it).
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let (host, port, user) = server();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("PGHOST", host)
-            .env("PGPORT", port)
-            .env("PGUSER", user)
-            .env("PGDATABASE", &self.database)
-            .env("NO_COLOR", "1")
-            .env_remove("DATABASE_URL");
+        let mut command = strata_command();
+        command.args(args).current_dir(self.dir.path()).env("PGDATABASE", &self.database);
         for (key, value) in env {
+            if key.starts_with("AWS_ENDPOINT_URL") {
+                assert_loopback(key, value);
+            }
             command.env(key, value);
         }
         command

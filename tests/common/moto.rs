@@ -1,5 +1,6 @@
 //! The moto AWS emulator the tests run against: `scripts/test.sh` starts it and exports
-//! `STRATA_MOTO_URL` and the `AWS_*` variables, which every `strata` the tests start inherits.
+//! `STRATA_MOTO_URL` (a loopback address, or the tests refuse to run); every `strata` a test starts
+//! is pointed at it by `common::command`, with dummy credentials.
 //! Tests read what strata did through the AWS SDK, and use names of their own so that they can
 //! run in parallel against one server.
 
@@ -15,15 +16,28 @@ pub struct Moto {
 
 impl Moto {
     pub fn new() -> Moto {
-        let url = std::env::var("STRATA_MOTO_URL").unwrap_or_else(|_| {
+        let url = super::moto_url().unwrap_or_else(|| {
             panic!(
                 "\n\nmoto is not running: run scripts/test.sh (it starts moto), or start one with: \
                  source scripts/services.sh && ensure_moto\n\n"
             )
         });
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-        let config = runtime.block_on(aws_config::from_env().endpoint_url(&url).region(aws_config::Region::new("us-east-1")).load());
-        Moto { rds: aws_sdk_rds::Client::new(&config), ec2: aws_sdk_ec2::Client::new(&config), runtime, url }
+        // Built by hand, not from the environment or ~/.aws: dummy credentials, moto's endpoint only.
+        let credentials = aws_sdk_rds::config::Credentials::new("testing", "testing", None, None, "strata-tests");
+        let rds = aws_sdk_rds::Config::builder()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new("us-east-1"))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(&url)
+            .build();
+        let ec2 = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .endpoint_url(&url)
+            .build();
+        Moto { rds: aws_sdk_rds::Client::from_conf(rds), ec2: aws_sdk_ec2::Client::from_conf(ec2), runtime, url }
     }
 
     /// The emulator's endpoint (`STRATA_MOTO_URL`).

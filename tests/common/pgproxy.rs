@@ -36,6 +36,8 @@ struct Faults {
     poisons: Vec<Vec<u8>>,
     open: Vec<TcpStream>,
     cuts: usize,
+    /// Every chunk of client bytes the server got, in order.
+    forwarded: Vec<Vec<u8>>,
 }
 
 pub struct PgProxy {
@@ -89,6 +91,12 @@ impl PgProxy {
     /// How many times connections were cut.
     pub fn cuts(&self) -> usize {
         self.lock().cuts
+    }
+
+    /// How many messages the server got that contain every one of `patterns`: what ran, and how
+    /// often.
+    pub fn forwarded(&self, patterns: &[&[u8]]) -> usize {
+        self.lock().forwarded.iter().filter(|chunk| patterns.iter().all(|p| contains(chunk, p))).count()
     }
 
     fn lock(&self) -> MutexGuard<'_, Faults> {
@@ -166,12 +174,17 @@ fn forward_client(mut client: TcpStream, mut upstream: TcpStream, faults: &Arc<M
             // The client must never hear the answer: it goes first, then the server gets the message
             // and a moment to act on it before its connection goes too.
             let _ = client.shutdown(Shutdown::Both);
-            let _ = upstream.write_all(chunk);
+            if upstream.write_all(chunk).is_ok() {
+                shared.forwarded.push(chunk.to_vec());
+            }
             drop(shared);
             thread::sleep(std::time::Duration::from_millis(200));
             shared = lock(faults);
-        } else if fired.is_none() && upstream.write_all(chunk).is_err() {
-            break;
+        } else if fired.is_none() {
+            if upstream.write_all(chunk).is_err() {
+                break;
+            }
+            shared.forwarded.push(chunk.to_vec());
         }
         if fired.is_some() {
             cut_all(&mut shared);

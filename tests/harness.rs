@@ -1,0 +1,130 @@
+//! The harness itself: every process a test starts gets an environment of the harness' making
+//! (no leaked TF_VAR_*, STRATA_*, PG*, AWS_* or proxy variables; AWS on loopback with dummy
+//! credentials and no profile; libpq at the test server), and a moto URL off this machine stops
+//! the tests before anything talks to it.
+
+mod common;
+
+use common::{assert_loopback, child_environment, NO_AWS};
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    let mut found = env.iter().filter(|(k, _)| k == key);
+    let first = found.next().map(|(_, v)| v.as_str());
+    assert!(found.next().is_none(), "{key} is set twice: {env:?}");
+    first
+}
+
+/// What a developer's shell might hold: real AWS settings, a production database, variables.
+const LEAKY_PARENT: [(&str, &str); 16] = [
+    ("PATH", "/usr/bin:/bin"),
+    ("HOME", "/home/dev"),
+    ("STRATA_MOTO_URL", "http://127.0.0.1:5123"),
+    ("TF_VAR_db_password", "from-the-shell"),
+    ("STRATA_VAR_environment", "prod"),
+    ("STRATA_WORKSPACE", "prod"),
+    ("PGHOST", "127.0.0.1"),
+    ("PGPASSWORD", "prod-password"),
+    ("PGSERVICE", "production"),
+    ("DATABASE_URL", "postgres://prod.example.com/app"),
+    ("AWS_PROFILE", "production"),
+    ("AWS_SESSION_TOKEN", "real-session"),
+    ("AWS_ACCESS_KEY_ID", "AKIAREALKEY"),
+    ("AWS_ENDPOINT_URL_RDS", "https://rds.us-east-1.amazonaws.com"),
+    ("HTTPS_PROXY", "http://proxy.example.com:3128"),
+    ("NO_COLOR", "0"),
+];
+
+#[test]
+fn a_child_gets_no_leaked_variables_and_aws_on_loopback_with_dummy_credentials() {
+    let env = child_environment(&vars(&LEAKY_PARENT));
+    for gone in [
+        "TF_VAR_db_password",
+        "STRATA_VAR_environment",
+        "STRATA_WORKSPACE",
+        "STRATA_MOTO_URL",
+        "PGPASSWORD",
+        "PGSERVICE",
+        "DATABASE_URL",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_RDS",
+        "HTTPS_PROXY",
+    ] {
+        assert_eq!(value(&env, gone), None, "{gone} leaked into the child: {env:?}");
+    }
+    let expected = [
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", "/home/dev"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5123"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", "5432"),
+        ("PGUSER", "postgres"),
+        ("NO_COLOR", "1"),
+    ];
+    for (key, wanted) in expected {
+        assert_eq!(value(&env, key), Some(wanted), "{key}: {env:?}");
+    }
+}
+
+#[test]
+fn without_moto_aws_points_at_a_closed_loopback_port() {
+    let env = child_environment(&vars(&[("PATH", "/usr/bin"), ("AWS_ENDPOINT_URL", "https://rds.amazonaws.com")]));
+    assert_eq!(value(&env, "AWS_ENDPOINT_URL"), Some(NO_AWS));
+}
+
+#[test]
+#[should_panic(expected = "is not a loopback address")]
+fn a_moto_url_off_this_machine_refuses_to_start() {
+    child_environment(&vars(&[("STRATA_MOTO_URL", "https://rds.us-east-1.amazonaws.com")]));
+}
+
+#[test]
+fn only_loopback_hosts_pass_the_check() {
+    for url in ["http://127.0.0.1:5000", "http://localhost:5000/", "http://[::1]:5000", "http://127.0.0.2"] {
+        assert_eq!(assert_loopback("url", url), url);
+    }
+    for url in ["http://127.0.0.1.example.com:5000", "https://10.0.0.1", "rds.amazonaws.com", "http://[2001:db8::1]:80"] {
+        assert!(std::panic::catch_unwind(|| assert_loopback("url", url)).is_err(), "{url} passed");
+    }
+}
+
+#[test]
+fn a_started_process_sees_the_harness_environment_only() {
+    let output = common::command("env").output().expect("run env");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    let endpoint = lines.iter().find_map(|l| l.strip_prefix("AWS_ENDPOINT_URL=")).expect("AWS_ENDPOINT_URL is set");
+    assert_loopback("AWS_ENDPOINT_URL", endpoint);
+    assert!(lines.contains(&"AWS_CONFIG_FILE=/dev/null") && lines.contains(&"AWS_ACCESS_KEY_ID=testing"), "{printed}");
+    let leaked: Vec<&&str> = lines.iter().filter(|l| l.starts_with("TF_VAR_") || l.starts_with("STRATA_") || l.starts_with("AWS_PROFILE=")).collect();
+    assert!(leaked.is_empty(), "leaked into the child: {leaked:?}");
+}
+
+#[test]
+fn the_database_fingerprint_sees_defaults_comments_identity_and_enum_values() {
+    let db = common::TestDb::new();
+    db.execute("CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE t (id bigint NOT NULL, m mood, note text DEFAULT 'a')");
+    let changes = [
+        "ALTER TABLE t ALTER COLUMN note SET DEFAULT 'b'",
+        "COMMENT ON TABLE t IS 'x'",
+        "COMMENT ON COLUMN t.note IS 'y'",
+        "ALTER TABLE t ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY",
+        "ALTER TABLE t ALTER COLUMN id SET GENERATED ALWAYS",
+        "ALTER TYPE mood ADD VALUE 'sad'",
+    ];
+    for change in changes {
+        let before = db.catalog();
+        db.execute(change);
+        assert_ne!(db.catalog(), before, "the fingerprint missed: {change}");
+    }
+}
