@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use strata_provider_sdk::{Action, ApplyRequest, PlanRequest, Provider, Value};
+use strata_provider_sdk::authorship::MarkRecorded;
+use strata_provider_sdk::{Action, ApplyRequest, Authorship, PlanRequest, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::addr::{Address, Mode};
@@ -65,8 +66,16 @@ struct Task<'p> {
     dependencies: BTreeSet<Address>,
 }
 
-/// A create about to start, for the executor to record in state; answered once it is written.
-type IntentRequest = (PendingCreate, oneshot::Sender<Result<()>>);
+/// What a running create asks the executor to write in its intent.
+enum IntentMessage {
+    /// The create is about to start.
+    Announce(PendingCreate),
+    /// The provider's mark of authorship (see `strata_provider_sdk::authorship`), before the create can complete.
+    Mark { address: String, mark: String },
+}
+
+/// An intent change for the executor to record in state; answered once it is written.
+type IntentRequest = (IntentMessage, oneshot::Sender<Result<()>>);
 
 struct Outcome {
     value: Option<Value>,
@@ -159,16 +168,13 @@ impl Executor<'_> {
                         known.insert(task.address.clone(), KnownResource { value, sensitive: outcome.sensitive });
                     }
                 }
-                Err((error, partial)) => {
-                    if let Some(partial) = partial {
-                        let outcome = Outcome { value: Some(partial).filter(|v| !v.is_null()), sensitive: BTreeSet::new(), wrote: true };
-                        if let Err(err) = self.record(task, &outcome) {
-                            errors.extend(err);
-                        }
+                Err(failure) => {
+                    if let Err(err) = self.record_failure(task, failure.partial, failure.in_doubt) {
+                        errors.extend(err);
                     }
                     observe(Event::Failed { address: &task.address, action: task.action });
                     failed.insert(index, task.address.clone());
-                    report.failed.push((task.address.clone(), error));
+                    report.failed.push((task.address.clone(), failure.error));
                 }
             }
         }
@@ -209,6 +215,23 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// Records what a failed task left: the object it reports (with its intent dropped, as in
+    /// `record`), else only the intent dropped. An intent stays only when the create may have
+    /// completed unseen (`in_doubt`): any other failed create made nothing of strata's, and an
+    /// object by its name is someone else's, never to be adopted.
+    fn record_failure(&mut self, task: &Task<'_>, partial: Option<Value>, in_doubt: bool) -> Result<()> {
+        match partial {
+            Some(partial) => self.record(task, &Outcome { value: Some(partial).filter(|v| !v.is_null()), sensitive: BTreeSet::new(), wrote: true }),
+            None if in_doubt => Ok(()),
+            None => {
+                let address = task.address.to_string();
+                let before = self.state.pending.len();
+                self.state.pending.retain(|p| p.address != address);
+                if self.state.pending.len() != before { self.persist() } else { Ok(()) }
+            }
+        }
+    }
+
     /// Moves state to the addresses the plan's moves name, in one write before anything else runs,
     /// so a plan whose only change is a move still records it.
     fn record_moves(&mut self, plan: &Plan) -> Result<()> {
@@ -238,10 +261,19 @@ impl Executor<'_> {
         change.backups.iter().map(|location| (change.address.clone(), location.clone())).collect()
     }
 
-    /// Writes the intent to create a resource before its provider is asked to.
-    fn record_intent(&mut self, intent: PendingCreate) -> Result<()> {
-        self.state.pending.retain(|p| p.address != intent.address);
-        self.state.pending.push(intent);
+    /// Writes the intent to create a resource before its provider is asked to, and the marks its
+    /// provider records before the create can complete.
+    fn record_intent(&mut self, message: IntentMessage) -> Result<()> {
+        match message {
+            IntentMessage::Announce(intent) => {
+                self.state.pending.retain(|p| p.address != intent.address);
+                self.state.pending.push(intent);
+            }
+            IntentMessage::Mark { address, mark } => match self.state.pending.iter_mut().find(|p| p.address == address) {
+                Some(intent) => intent.marks.push(mark),
+                None => return Err(Diagnostic::error(format!("{address}: a mark of authorship came for a create with no intent recorded")).into()),
+            },
+        }
         self.persist()
     }
 
@@ -340,7 +372,20 @@ fn initial_known(plan: &Plan) -> BTreeMap<Address, KnownResource> {
         .collect()
 }
 
-type TaskError = (Diagnostics, Option<Value>);
+/// Why a task failed, and what it left.
+struct TaskError {
+    error: Diagnostics,
+    /// The object as it now is, when state must record it (`Some(Value::Null)`: known to be gone).
+    partial: Option<Value>,
+    /// A create was sent and may have completed: its intent stays.
+    in_doubt: bool,
+}
+
+impl From<Diagnostics> for TaskError {
+    fn from(error: Diagnostics) -> TaskError {
+        TaskError { error, partial: None, in_doubt: false }
+    }
+}
 
 async fn run_task(
     ctx: &Context,
@@ -351,24 +396,28 @@ async fn run_task(
 ) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
     let subject = task.address.to_string();
-    let provider = ctx.providers.get(task.address.provider()).map_err(|e| (e, None))?;
-    if !configure_provider(ctx, task.address.provider(), known).await.map_err(|e| (e, None))? {
+    let provider = ctx.providers.get(task.address.provider())?;
+    if !configure_provider(ctx, task.address.provider(), known).await? {
         let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.address.provider()))
             .hint("its provider block refers to values that no resource applied before this one provides; check the provider block's references");
-        return Err((why.into(), None));
+        return Err(Diagnostics::from(why).into());
     }
     let Some(change) = task.change else {
-        let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
-        let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| (provider_error(&subject, e, location.as_ref()), None))?;
+        let (desired, sensitive) = ctx.desired(&task.address, known)?;
+        let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| provider_error(&subject, e, location.as_ref()))?;
         return Ok(Outcome { value: Some(value), sensitive, wrote: false });
     };
     let apply = |request: ApplyRequest| {
         let (subject, location) = (subject.clone(), location.clone());
         async move {
-            provider.apply(&request).await.map_err(|failure| (provider_error(&subject, failure.error, location.as_ref()), failure.partial))
+            provider.apply(&request).await.map_err(|failure| TaskError {
+                error: provider_error(&subject, failure.error, location.as_ref()),
+                partial: failure.partial,
+                in_doubt: failure.in_doubt,
+            })
         }
     };
-    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null });
+    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
@@ -379,7 +428,7 @@ async fn run_task(
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true })
         }
         Action::Create | Action::Update | Action::Replace => {
-            let (desired, sensitive) = ctx.desired(&task.address, known).map_err(|e| (e, None))?;
+            let (desired, sensitive) = ctx.desired(&task.address, known)?;
             // A replacement -replace asked for is planned as the planner did, by the provider's plan_replace (which may
             // promise a snapshot before the delete: asking again here makes this process keep that promise).
             let requested = change.before.as_ref().filter(|_| replace_was_requested(change));
@@ -390,12 +439,12 @@ async fn run_task(
                 Some(old) => provider.plan_replace(&type_name, old, &desired).await,
                 None => provider.plan(&PlanRequest { type_name, prior, desired }).await,
             };
-            let final_plan = final_plan.map_err(|e| (provider_error(&subject, e, None), None))?;
+            let final_plan = final_plan.map_err(|e| provider_error(&subject, e, None))?;
             if final_plan.action != change.action {
-                return Err((inconsistent(&task.address, change.action, final_plan.action), None));
+                return Err(inconsistent(&task.address, change.action, final_plan.action).into());
             }
             if !consented && change.data_loss.is_empty() && !final_plan.data_loss.is_empty() {
-                return Err((unreviewed_data_loss(&task.address, &final_plan.data_loss), None));
+                return Err(unreviewed_data_loss(&task.address, &final_plan.data_loss).into());
             }
             let mut prior = change.before.clone();
             let replacing = change.action == Action::Replace;
@@ -404,20 +453,26 @@ async fn run_task(
             if replacing && !change.create_before_destroy {
                 if let Some(old) = prior.take() {
                     // A provider that failed before deleting anything (a replace's snapshot, say) hands the old object back.
-                    delete(old).await.map_err(|(e, partial)| (e, partial.or(Some(Value::Null))))?;
+                    delete(old).await.map_err(|failure| TaskError { partial: failure.partial.or(Some(Value::Null)), ..failure })?;
                 }
             }
             let action = if replacing { Action::Create } else { change.action };
             // After a replace's delete nothing is left; with create_before_destroy the old object still is, and stays in state.
             let deleted_first = replacing && old.is_none();
-            if action == Action::Create {
-                announce_create(provider.as_ref(), &task.address, &final_plan.planned, intents).await.map_err(|e| (e, deleted_first.then_some(Value::Null)))?;
-            }
-            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned })
+            let authorship = match action {
+                Action::Create => announce_create(provider.as_ref(), &task.address, &final_plan.planned, intents)
+                    .await
+                    .map_err(|error| TaskError { error, partial: deleted_first.then_some(Value::Null), in_doubt: false })?,
+                _ => None,
+            };
+            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship })
                 .await
-                .map_err(|(e, partial)| (e, if deleted_first { partial.or(Some(Value::Null)) } else if old.is_some() { None } else { partial }))?;
+                .map_err(|failure| {
+                    let partial = if deleted_first { failure.partial.or(Some(Value::Null)) } else if old.is_some() { None } else { failure.partial };
+                    TaskError { partial, ..failure }
+                })?;
             if let Some(old) = old {
-                delete(old).await.map_err(|(e, _)| (old_object_left(&task.address, e), Some(value.clone())))?;
+                delete(old).await.map_err(|failure| TaskError { error: old_object_left(&task.address, failure.error), partial: Some(value.clone()), in_doubt: false })?;
             }
             Ok(Outcome { value: Some(value), sensitive, wrote: true })
         }
@@ -425,20 +480,46 @@ async fn run_task(
 }
 
 /// Has the executor record the intent to create `address` (when its provider can name the object
-/// the create makes) and waits until it is written: only then may the create start.
-async fn announce_create(provider: &dyn Provider, address: &Address, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<()> {
-    let Some(import_id) = provider.adoption_id(&address.type_name, planned) else { return Ok(()) };
+/// the create makes) and waits until it is written: only then may the create start. Answers the
+/// authorship the create gets: the intent's random id, and a way to add marks to it.
+async fn announce_create(provider: &dyn Provider, address: &Address, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
+    let Some(import_id) = provider.adoption_id(&address.type_name, planned) else { return Ok(None) };
     let intent = PendingCreate {
         address: address.to_string(),
         type_name: address.type_name.clone(),
         provider: address.provider().to_owned(),
         import_id,
+        id: uuid::Uuid::new_v4().to_string(),
+        marks: vec![],
         recorded_at: now_rfc3339(),
     };
-    let stopped = || Diagnostic::error(format!("{address}: apply stopped before the intent to create it was recorded; nothing was created"));
+    let authorship = Authorship::new(intent.id.clone(), mark_recorder(address.to_string(), intents.clone()));
+    write_intent(intents, IntentMessage::Announce(intent)).await.map_err(|()| {
+        Diagnostic::error(format!("{address}: apply stopped before the intent to create it was recorded; nothing was created"))
+    })??;
+    Ok(Some(authorship))
+}
+
+/// How a provider adds a mark to the intent of `address`: through the executor, which writes it.
+fn mark_recorder(address: String, intents: mpsc::UnboundedSender<IntentRequest>) -> impl Fn(String) -> MarkRecorded + Send + Sync {
+    move |mark| {
+        let (address, intents) = (address.clone(), intents.clone());
+        Box::pin(async move {
+            let message = IntentMessage::Mark { address: address.clone(), mark };
+            match write_intent(&intents, message).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(ProviderError::new(format!("{address}: the mark of authorship could not be recorded: {error}"))),
+                Err(()) => Err(ProviderError::new(format!("{address}: apply stopped before the mark of authorship was recorded"))),
+            }
+        })
+    }
+}
+
+/// Sends one intent change to the executor and waits for its write; `Err(())` when apply stopped first.
+async fn write_intent(intents: &mpsc::UnboundedSender<IntentRequest>, message: IntentMessage) -> std::result::Result<Result<()>, ()> {
     let (written, on_written) = oneshot::channel();
-    intents.send((intent, written)).map_err(|_| stopped())?;
-    on_written.await.map_err(|_| stopped())?
+    intents.send((message, written)).map_err(|_| ())?;
+    on_written.await.map_err(|_| ())
 }
 
 /// The new object of a create_before_destroy replacement exists and is recorded; the old one could not be deleted.

@@ -205,14 +205,19 @@ fn apply_killed_at_any_moment_leaves_nothing_orphaned_and_a_rerun_converges() {
 }
 
 /// What a kill between a create and its state write leaves: the object live, only an intent in
-/// state. Made by hand here so that the moment is exact.
-fn forget_into_intent(work: &Workdir, address: &str, import_id: &str) {
+/// state, holding the creating transaction's id as its mark (read here from the table's catalog
+/// row). Made by hand here so that the moment is exact.
+fn forget_into_intent(db: &TestDb, work: &Workdir, address: &str, import_id: &str) {
+    let (schema, table) = import_id.split_once('.').expect("SCHEMA.NAME");
+    let sql = "SELECT c.xmin::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2";
+    let mark: Option<String> = db.client().query_opt(sql, &[&schema, &table]).expect("read xmin").map(|row| row.get(0));
     let mut state = work.state();
     let resources = state["resources"].as_array_mut().expect("resources");
     resources.retain(|r| r["address"] != address);
     let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
     state["pending"] = serde_json::json!([
-        { "address": address, "type": type_name, "provider": "postgres", "import_id": import_id, "recorded_at": "2026-01-01T00:00:00Z" }
+        { "address": address, "type": type_name, "provider": "postgres", "import_id": import_id,
+          "id": "0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d0e1f", "marks": mark.into_iter().collect::<Vec<_>>(), "recorded_at": "2026-01-01T00:00:00Z" }
     ]);
     std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
     common::assert_valid_state(&state);
@@ -224,7 +229,7 @@ fn plan_adopts_in_memory_and_applying_its_saved_plan_records_the_adoption() {
     let work = Workdir::new(&db);
     work.write("main.tf", common::USERS_AND_ORDERS);
     work.apply();
-    forget_into_intent(&work, "postgres_table.orders", "public.orders");
+    forget_into_intent(&db, &work, "postgres_table.orders", "public.orders");
     let before = work.state();
 
     let plan = work.strata(&["plan", "-out", "adopted.plan"]);
@@ -247,7 +252,7 @@ fn an_intent_whose_create_never_happened_is_dropped_and_the_create_runs() {
     let work = Workdir::new(&db);
     work.write("main.tf", common::USERS_AND_ORDERS);
     work.apply();
-    forget_into_intent(&work, "postgres_table.orders", "public.orders");
+    forget_into_intent(&db, &work, "postgres_table.orders", "public.orders");
     db.execute("DROP TABLE orders");
 
     let apply = work.apply();

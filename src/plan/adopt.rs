@@ -3,8 +3,12 @@
 //! Apply writes a pending intent (`State::pending`) before every create; the resource's own state
 //! write removes it. An intent still there means strata died in between: the object may exist
 //! live with nothing in state naming it. Before planning, each such intent's import id is looked
-//! up through the provider: a live object is put in state as if apply had recorded it (so the plan
-//! compares against it instead of creating a twin), and an intent that finds nothing is dropped.
+//! up through the provider. A live object is adopted (put in state as if apply had recorded it, so
+//! the plan compares against it instead of creating a twin) only when the provider finds on it the
+//! mark that this intent's create left (`Provider::authored`, see
+//! `strata_provider_sdk::authorship`): an object of the same name that someone else made (by hand,
+//! another workspace or team) is never adopted, so never replaced, renamed or deleted; its intent
+//! is dropped with a warning. An intent that finds nothing is dropped.
 //! Owns that resolution only; it must not plan, print or write the state file (callers decide
 //! whether the result is persisted).
 
@@ -24,6 +28,8 @@ pub enum Resolution {
     Adopted(Address),
     /// Nothing by that id exists: the create never happened.
     Dropped(Address),
+    /// An object by that id exists but carries no mark of the intent's create: it is not strata's.
+    LeftAlone { address: Address, import_id: String },
 }
 
 impl Resolution {
@@ -32,6 +38,9 @@ impl Resolution {
         match self {
             Resolution::Adopted(address) => format!("adopting {address}: created by an interrupted apply"),
             Resolution::Dropped(address) => format!("{address}: an interrupted apply had not created it; nothing to adopt"),
+            Resolution::LeftAlone { address, import_id } => format!(
+                "warning: {address}: \"{import_id}\" exists but an interrupted apply did not create it (it carries no mark of strata's create), so it was left alone and is not managed by this state; use `strata import {address} {import_id}` to manage it, or choose another name"
+            ),
         }
     }
 }
@@ -58,6 +67,10 @@ pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<R
             resolutions.push(Resolution::Dropped(address));
             continue;
         };
+        if !provider.authored(&intent.type_name, &live, &intent.proof()).await.map_err(|err| provider_error(&intent.address, err, None))? {
+            resolutions.push(Resolution::LeftAlone { address, import_id: intent.import_id.clone() });
+            continue;
+        }
         let (sensitive, dependencies) = match ctx.config.resources.contains_key(&address) {
             true => (ctx.desired(&address, &known)?.1, ctx.graph.resource_dependencies(&Node::Resource(address.clone()))),
             // Adopted all the same, so that the plan deletes it like anything else in state.

@@ -353,7 +353,7 @@ fn plan_outputs(ctx: &Context, state: &State, known: &BTreeMap<Address, KnownRes
 pub fn provider_error(subject: &str, err: ProviderError, location: Option<&Location>) -> crate::diag::Diagnostics {
     let mut diagnostic = Diagnostic::error(format!("{subject}: {}", err.message)).at(location);
     if let Some(hint) = err.hint {
-        diagnostic = diagnostic.hint(hint);
+        diagnostic = diagnostic.hint(hint.replace(strata_provider_sdk::error::ADDRESS, subject));
     }
     diagnostic.into()
 }

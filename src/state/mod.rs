@@ -44,7 +44,8 @@ pub struct State {
 
 /// An intent, written before a provider is asked to create an object: if strata dies between the
 /// create and the state write, the next plan finds the object by `import_id` and adopts it
-/// instead of creating a twin.
+/// instead of creating a twin, but only when the object carries this intent's mark (`id` in an AWS
+/// tag, one of `marks` as a PostgreSQL catalog row's `xmin`; see `strata_provider_sdk::authorship`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCreate {
     pub address: String,
@@ -53,7 +54,20 @@ pub struct PendingCreate {
     pub provider: String,
     /// What the provider's import accepts for the object the create makes (its deterministic name).
     pub import_id: String,
+    /// A random UUID; empty in intents written before it existed (which then prove nothing).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// Marks the create recorded before it could complete (PostgreSQL: the creating transactions' ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<String>,
     pub recorded_at: String,
+}
+
+impl PendingCreate {
+    /// What the provider checks a live object against.
+    pub fn proof(&self) -> strata_provider_sdk::Proof {
+        strata_provider_sdk::Proof { intent_id: self.id.clone(), marks: self.marks.clone() }
+    }
 }
 
 /// Where one applied change copied data aside, and when.

@@ -173,3 +173,37 @@ impl Moto {
         groups.security_groups().len()
     }
 }
+
+/// Reading what a create left, for tests of authorship (see `strata_provider_sdk::authorship`).
+impl Moto {
+    /// The value of `parameter` in the parameter group `name`, when it is set.
+    pub fn parameter_value(&self, name: &str, parameter: &str) -> Option<String> {
+        let found = self.runtime.block_on(self.rds.describe_db_parameters().db_parameter_group_name(name).send()).expect("describe parameters");
+        found.parameters().iter().find(|p| p.parameter_name() == Some(parameter)).and_then(|p| p.parameter_value()).map(str::to_owned)
+    }
+
+    /// The `strata:intent` tag of the parameter group `name`: the id of the intent whose create made it.
+    pub fn parameter_group_intent(&self, name: &str) -> Option<String> {
+        let found = self.runtime.block_on(self.rds.describe_db_parameter_groups().db_parameter_group_name(name).send()).ok()?;
+        let arn = found.db_parameter_groups().first()?.db_parameter_group_arn()?.to_owned();
+        self.rds_intent(&arn)
+    }
+
+    /// The `strata:intent` tag of the RDS object at `arn`.
+    pub fn rds_intent(&self, arn: &str) -> Option<String> {
+        let tags = self.runtime.block_on(self.rds.list_tags_for_resource().resource_name(arn).send()).expect("list tags");
+        tags.tag_list().iter().find(|t| t.key() == Some("strata:intent")).and_then(|t| t.value()).map(str::to_owned)
+    }
+
+    /// The `strata:intent` tags of the security groups called `name`, one entry per group.
+    pub fn security_group_intents(&self, name: &str) -> Vec<Option<String>> {
+        let filter = Filter::builder().name("group-name").values(name).build();
+        let groups = self.runtime.block_on(self.ec2.describe_security_groups().filters(filter).send()).expect("describe security groups");
+        let intent = |group: &aws_sdk_ec2::types::SecurityGroup| group.tags().iter().find(|t| t.key() == Some("strata:intent")).and_then(|t| t.value()).map(str::to_owned);
+        groups.security_groups().iter().map(intent).collect()
+    }
+
+    pub fn delete_parameter_group(&self, name: &str) {
+        self.runtime.block_on(self.rds.delete_db_parameter_group().db_parameter_group_name(name).send()).expect("delete parameter group");
+    }
+}

@@ -8,7 +8,7 @@ use std::error::Error;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use strata_provider_sdk::ProviderError;
+use strata_provider_sdk::{ApplyFailure, ProviderError};
 
 /// The AWS error code of a failed call, when the service answered with one.
 pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
@@ -43,6 +43,23 @@ where
     }
 }
 
+/// A create call (`operation`) of the object `id` names failed. One whose answer never came (a
+/// timeout, a dropped connection) may have created it all the same: that failure is in doubt, so
+/// the engine keeps its intent. One of that name already there is someone else's.
+pub fn create_failed<E, R>(operation: &str, id: &str, err: SdkError<E, R>) -> ApplyFailure
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let in_doubt = matches!(err, SdkError::TimeoutError(_) | SdkError::ResponseError(_) | SdkError::DispatchFailure(_));
+    let exists = code(&err).is_some_and(|code| code.ends_with("AlreadyExists") || code == "InvalidGroup.Duplicate");
+    let mut error = api(operation, err);
+    if exists {
+        error.hint = Some(strata_provider_sdk::error::not_managed_hint(id));
+    }
+    ApplyFailure { error, partial: None, in_doubt }
+}
+
 /// A delete's answer: done, or already gone (`not_found` is the service's code for that).
 pub fn deleted<T, E, R>(
     operation: &str,
@@ -64,7 +81,7 @@ where
 fn hint_for_code(code: &str) -> Option<&'static str> {
     Some(match code {
         "DBInstanceAlreadyExists" | "DBParameterGroupAlreadyExists" | "DBSubnetGroupAlreadyExists" | "InvalidGroup.Duplicate" => {
-            "an object with this name already exists outside strata's state: pick another name, or delete the existing one"
+            "an object with this name exists and is not managed by this state (possibly another workspace or team): use `strata import {address} NAME` to manage it, or choose another name"
         }
         "InvalidParameterCombination" | "InvalidParameterValue" | "InvalidParameter" | "InvalidParameterCombinationException" => {
             "check the arguments the message names against what AWS accepts for this engine and instance class"

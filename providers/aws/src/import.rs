@@ -9,7 +9,7 @@
 use strata_provider_sdk::{ProviderError, Value};
 
 use crate::config::Clients;
-use crate::security_group;
+use crate::{rds_tags, security_group};
 
 /// The live object `id` names, or `None` when there is none.
 pub async fn find(
@@ -29,6 +29,23 @@ pub async fn find(
         .await?
         .pop()
         .flatten())
+}
+
+/// Whether the live object `live` (as `find` gave it) carries the authorship tag of the intent
+/// `intent_id`, read raw (refresh hides it).
+pub async fn authored(
+    clients: &Clients,
+    type_name: &str,
+    live: &Value,
+    intent_id: &str,
+) -> Result<bool, ProviderError> {
+    match type_name {
+        "aws_security_group" => security_group::marked_by(clients, live, intent_id).await,
+        "aws_db_instance" | "aws_db_parameter_group" | "aws_db_subnet_group" => {
+            rds_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
+        }
+        other => Err(crate::unknown_type(other)),
+    }
 }
 
 /// The import id of the object a create of `planned` makes: its identifier or name.

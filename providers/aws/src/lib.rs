@@ -30,8 +30,8 @@ use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use strata_provider_sdk::{
-    delete_then_create, Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider,
-    ProviderError, ProviderSchema, RefreshRequest, Value,
+    delete_then_create, Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Proof,
+    Provider, ProviderError, ProviderSchema, RefreshRequest, Value,
 };
 
 use crate::config::{CallCounter, Clients};
@@ -137,6 +137,16 @@ impl Provider for AwsProvider {
         import::adoption_id(type_name, planned)
     }
 
+    /// The live object carries the `strata:intent` tag its create set, with the intent's id.
+    async fn authored(
+        &self,
+        type_name: &str,
+        live: &Value,
+        proof: &Proof,
+    ) -> Result<bool, ProviderError> {
+        import::authored(self.clients()?, type_name, live, &proof.intent_id).await
+    }
+
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
         let prior = request.prior.as_ref();
         match request.type_name.as_str() {
@@ -174,15 +184,18 @@ impl Provider for AwsProvider {
             .map_err(ApplyFailure::from);
         }
         // A replace reaches a provider as a delete, then a create with no prior.
+        let (planned, authorship) = (&request.planned, request.authorship.as_ref());
         match request.type_name.as_str() {
             "aws_db_instance" => {
-                rds_instance::apply(clients, &self.vault, prior, &request.planned).await
+                rds_instance::apply(clients, &self.vault, prior, planned, authorship).await
             }
             "aws_db_parameter_group" => {
-                parameter_group::apply(clients, prior, &request.planned).await
+                parameter_group::apply(clients, prior, planned, authorship).await
             }
-            "aws_security_group" => security_group::apply(clients, prior, &request.planned).await,
-            "aws_db_subnet_group" => subnet_group::apply(clients, prior, &request.planned).await,
+            "aws_security_group" => {
+                security_group::apply(clients, prior, planned, authorship).await
+            }
+            "aws_db_subnet_group" => subnet_group::apply(clients, prior, planned, authorship).await,
             other => Err(unknown_type(other).into()),
         }
     }

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::types::{ApplyMethod, DbInstance, DbParameterGroup, Parameter};
-use strata_provider_sdk::{ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
@@ -443,6 +443,7 @@ pub async fn apply(
     clients: &Clients,
     prior: Option<&Value>,
     planned: &Value,
+    authorship: Option<&Authorship>,
 ) -> Result<Value, ApplyFailure> {
     let desired = with_defaults(&planned.unknowns_to_null());
     // RDS stores the name lower-cased; moto matches it only in that spelling.
@@ -453,11 +454,12 @@ pub async fn apply(
     let partial = |error: ProviderError| ApplyFailure {
         error,
         partial: Some(prior.cloned().unwrap_or_else(|| desired.clone())),
+        in_doubt: false,
     };
     let prior_value = match prior {
         Some(prior) => prior.clone(),
         None => {
-            let tags = tags::from_value(desired.get("tags").unwrap_or(&Value::Null));
+            let tags = tags::for_create(&desired, authorship);
             let request = clients
                 .rds
                 .create_db_parameter_group()
@@ -468,7 +470,7 @@ pub async fn apply(
             let created = request
                 .send()
                 .await
-                .map_err(|e| errors::api("rds:CreateDBParameterGroup", e))?;
+                .map_err(|e| errors::create_failed("rds:CreateDBParameterGroup", name, e))?;
             let arn = created
                 .db_parameter_group()
                 .and_then(|g| g.db_parameter_group_arn())

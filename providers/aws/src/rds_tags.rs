@@ -4,7 +4,7 @@
 //! Owns those three calls only; what to change is decided in `tags`.
 
 use aws_sdk_rds::types::Tag;
-use strata_provider_sdk::ProviderError;
+use strata_provider_sdk::{ProviderError, INTENT_TAG};
 
 use crate::config::Clients;
 use crate::errors;
@@ -16,8 +16,10 @@ pub fn to_sdk(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
+/// Tags as configured: without the authorship tag.
 pub fn from_sdk(tags: &[Tag]) -> Tags {
     tags.iter()
+        .filter(|t| t.key() != Some(INTENT_TAG))
         .filter_map(|t| {
             Some((
                 t.key()?.to_owned(),
@@ -28,6 +30,16 @@ pub fn from_sdk(tags: &[Tag]) -> Tags {
 }
 
 pub async fn list(clients: &Clients, arn: &str) -> Result<Tags, ProviderError> {
+    Ok(from_sdk(&list_raw(clients, arn).await?))
+}
+
+/// Whether the object at `arn` carries the authorship tag of the intent `intent_id`.
+pub async fn marked_by(clients: &Clients, arn: &str, intent_id: &str) -> Result<bool, ProviderError> {
+    let raw = list_raw(clients, arn).await?;
+    Ok(crate::tags::marked_by(raw.iter().map(|t| (t.key(), t.value())), intent_id))
+}
+
+async fn list_raw(clients: &Clients, arn: &str) -> Result<Vec<Tag>, ProviderError> {
     let answer = clients
         .rds
         .list_tags_for_resource()
@@ -35,7 +47,7 @@ pub async fn list(clients: &Clients, arn: &str) -> Result<Tags, ProviderError> {
         .send()
         .await
         .map_err(|e| errors::api("rds:ListTagsForResource", e))?;
-    Ok(from_sdk(answer.tag_list()))
+    Ok(answer.tag_list().to_vec())
 }
 
 pub async fn update(clients: &Clients, arn: &str, change: &TagChange) -> Result<(), ProviderError> {

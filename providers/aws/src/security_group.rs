@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, SecurityGroup, Tag, TagSpecification};
-use strata_provider_sdk::{ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
@@ -136,6 +136,13 @@ pub async fn import(clients: &Clients, id: &str) -> Result<Option<Value>, Provid
         );
         value
     }))
+}
+
+/// Whether the live group (its state value) carries the authorship tag of the intent `intent_id`.
+pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+    let id = live.get_str("id").unwrap_or_default().to_owned();
+    let groups = describe(clients, vec![id]).await?;
+    Ok(groups.values().any(|group| tags::marked_by(group.tags().iter().map(|t| (t.key(), t.value())), intent_id)))
 }
 
 /// Filters finding a group by `NAME` or `VPC_ID/NAME`.
@@ -438,8 +445,8 @@ async fn change_tags(clients: &Clients, id: &str, change: &TagChange) -> Result<
     Ok(())
 }
 
-async fn create(clients: &Clients, desired: &Value) -> Result<String, ProviderError> {
-    let tags = tags::from_value(desired.get("tags").unwrap_or(&Value::Null));
+async fn create(clients: &Clients, desired: &Value, authorship: Option<&Authorship>) -> Result<String, ApplyFailure> {
+    let tags = tags::for_create(desired, authorship);
     let mut request = clients
         .ec2
         .create_security_group()
@@ -457,17 +464,18 @@ async fn create(clients: &Clients, desired: &Value) -> Result<String, ProviderEr
     let created = request
         .send()
         .await
-        .map_err(|e| errors::api("ec2:CreateSecurityGroup", e))?;
-    created
+        .map_err(|e| errors::create_failed("ec2:CreateSecurityGroup", desired.get_str("name").unwrap_or_default(), e))?;
+    Ok(created
         .group_id()
         .map(str::to_owned)
-        .ok_or_else(|| ProviderError::new("CreateSecurityGroup answered without a group id"))
+        .ok_or_else(|| ProviderError::new("CreateSecurityGroup answered without a group id"))?)
 }
 
 pub async fn apply(
     clients: &Clients,
     prior: Option<&Value>,
     planned: &Value,
+    authorship: Option<&Authorship>,
 ) -> Result<Value, ApplyFailure> {
     let desired = diff::with_default(
         &planned.unknowns_to_null(),
@@ -476,7 +484,7 @@ pub async fn apply(
     );
     let id = match prior {
         Some(prior) => prior.get_str("id").unwrap_or_default().to_owned(),
-        None => create(clients, &desired).await?,
+        None => create(clients, &desired, authorship).await?,
     };
     // From here the group exists: a failure must still record it in state.
     let partial = |error: ProviderError| {
@@ -485,6 +493,7 @@ pub async fn apply(
         ApplyFailure {
             error,
             partial: Some(state),
+            in_doubt: false,
         }
     };
     for change in rule_changes(prior, &desired).unwrap_or_default() {

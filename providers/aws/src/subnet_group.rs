@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::types::DbSubnetGroup;
-use strata_provider_sdk::{ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
@@ -154,6 +154,7 @@ pub async fn apply(
     clients: &Clients,
     prior: Option<&Value>,
     planned: &Value,
+    authorship: Option<&Authorship>,
 ) -> Result<Value, ApplyFailure> {
     let desired = diff::with_default(
         &planned.unknowns_to_null(),
@@ -169,7 +170,7 @@ pub async fn apply(
     let description = desired.get_str("description").map(str::to_owned);
     match prior {
         None => {
-            let tags = tags::from_value(desired.get("tags").unwrap_or(&Value::Null));
+            let tags = tags::for_create(&desired, authorship);
             let request = clients
                 .rds
                 .create_db_subnet_group()
@@ -180,7 +181,7 @@ pub async fn apply(
             request
                 .send()
                 .await
-                .map_err(|e| errors::api("rds:CreateDBSubnetGroup", e))?;
+                .map_err(|e| errors::create_failed("rds:CreateDBSubnetGroup", name, e))?;
         }
         Some(prior) => {
             let diff = diff::attributes(&kind().block, Some(prior), &desired, same);

@@ -2,11 +2,13 @@
 //! empty alike), and the add/remove sets an update needs.
 //!
 //! Owns no API calls: each resource module turns a [`TagChange`] into its service's requests
-//! (RDS ones live in `rds_tags`; EC2's SDK tag type is converted here).
+//! (RDS ones live in `rds_tags`; EC2's SDK tag type is converted here). Also owns the authorship
+//! tag ([`INTENT_TAG`]): every create call sets it, and it is hidden from what is read back, so it
+//! never shows in state, diffs or drift (and is never planned for removal).
 
 use std::collections::BTreeMap;
 
-use strata_provider_sdk::Value;
+use strata_provider_sdk::{Authorship, Value, INTENT_TAG};
 
 pub type Tags = BTreeMap<String, String>;
 
@@ -22,6 +24,21 @@ pub fn from_value(value: &Value) -> Tags {
         .unwrap_or_default()
 }
 
+/// The tags a create call sets: the configured ones, plus the intent's id as proof that this
+/// create made the object (see `strata_provider_sdk::authorship`).
+pub fn for_create(desired: &Value, authorship: Option<&Authorship>) -> Tags {
+    let mut tags = from_value(desired.get("tags").unwrap_or(&Value::Null));
+    if let Some(authorship) = authorship {
+        tags.insert(INTENT_TAG.to_owned(), authorship.intent_id.clone());
+    }
+    tags
+}
+
+/// Whether tags read raw from AWS carry the mark of the intent `intent_id`.
+pub fn marked_by<'a>(mut raw: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>, intent_id: &str) -> bool {
+    !intent_id.is_empty() && raw.any(|(key, value)| key == Some(INTENT_TAG) && value == Some(intent_id))
+}
+
 pub fn to_value(tags: &Tags) -> Value {
     Value::object(
         tags.iter()
@@ -29,8 +46,10 @@ pub fn to_value(tags: &Tags) -> Value {
     )
 }
 
+/// Tags as configured: without the authorship tag.
 pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     tags.iter()
+        .filter(|t| t.key() != Some(INTENT_TAG))
         .filter_map(|t| {
             Some((
                 t.key()?.to_owned(),

@@ -123,6 +123,7 @@ async fn apply(
         action: change.action,
         prior: prior.cloned(),
         planned: change.planned,
+        authorship: None,
     };
     provider
         .apply(&request)
@@ -168,6 +169,7 @@ async fn delete(provider: &AwsProvider, type_name: &str, prior: &Value) {
         action: Action::Delete,
         prior: Some(prior.clone()),
         planned: Value::Null,
+        authorship: None,
     };
     provider
         .apply(&request)
@@ -331,6 +333,7 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
         action: Action::Create,
         prior: None,
         planned: create.planned.clone(),
+        authorship: None,
     };
     let failure = p.apply(&again).await.expect_err("the identifier is taken");
     let message = failure.error.to_string();

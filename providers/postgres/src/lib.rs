@@ -5,6 +5,7 @@
 //! (`normalize`, `diff`) and the SQL that changes them (`ddl`). It knows nothing of the CLI, HCL or
 //! the state file, and never touches an object it was not handed.
 
+mod authorship;
 mod catalog;
 mod config;
 mod ddl;
@@ -21,7 +22,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
@@ -113,6 +114,12 @@ impl Provider for PostgresProvider {
         import::adoption_id(type_name, planned)
     }
 
+    /// The live object's catalog row was written by a transaction the create recorded (see `authorship`).
+    async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {
+        let session = self.session().await?;
+        authorship::written_by(session.as_ref().ok_or_else(no_connection)?, type_name, live, &proof.marks).await
+    }
+
     async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
         unmanaged::describe(&reconnect::snapshot(self).await?, requests)
     }
@@ -192,7 +199,11 @@ impl PostgresProvider {
                 self.plan(&plan_request).await?.operations
             }
         };
-        if let Err(mut failure) = run_statements(client, &statements, &guards.lock_timeout).await {
+        let creating = match request.action {
+            Action::Create => Some(Creating { authorship: request.authorship.as_ref(), import_id: import::adoption_id(&request.type_name, &planned) }),
+            _ => None,
+        };
+        if let Err(mut failure) = run_statements(client, &statements, &guards.lock_timeout, creating.as_ref()).await {
             if guards::drop_unvalidated(client, &statements).await {
                 failure.error.hint = Some("the rest of the change was kept and the constraints added NOT VALID were dropped again: fix the rows that break them, then apply again".into());
                 failure.partial = read_back(&self.catalog(client), &request.type_name, &planned).await.ok();
@@ -225,18 +236,35 @@ fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
     PlannedChange { operations: vec!["-- SQL decided during apply, once every value is known".into()], ..PlannedChange::new(action, planned) }
 }
 
+/// What a create's statements need beyond running: its mark of authorship, and the import id of
+/// the object it makes (for the hint when one of that name exists).
+struct Creating<'a> {
+    authorship: Option<&'a Authorship>,
+    import_id: Option<String>,
+}
+
 /// Runs statements, in one transaction unless they open their own or one cannot run inside one
-/// (see `guards`); `lock_timeout` is the one they set, for the error when it runs out.
-async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str) -> Result<(), ApplyFailure> {
+/// (see `guards`); `lock_timeout` is the one they set, for the error when it runs out. A create's
+/// transaction has its id recorded in the intent before anything runs (see `authorship`).
+async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str, creating: Option<&Creating<'_>>) -> Result<(), ApplyFailure> {
     let failed = |statement: &str, err: tokio_postgres::Error| {
         if let Some(error) = guards::lock_timeout_error(&err, statement, lock_timeout) {
             return error;
         }
-        ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)))
-            .with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again")
+        let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+        match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
+            Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
+            None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
+        }
     };
     if guards::in_one_transaction(statements) {
         client.batch_execute("BEGIN").await.map_err(|e| failed("BEGIN", e))?;
+        if let Some(authorship) = creating.and_then(|c| c.authorship) {
+            if let Err(error) = authorship::mark_transaction(client, authorship).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(error.into());
+            }
+        }
         for statement in statements {
             if let Err(err) = client.batch_execute(statement).await {
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -254,6 +282,12 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
         })?;
     }
     Ok(())
+}
+
+/// Whether `err` says the object to create exists already (a relation, type, schema or extension).
+fn is_duplicate(err: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA].contains(code))
 }
 
 /// The object as it now is, in the state's shape.

@@ -107,8 +107,20 @@ async fn from_live(provider: &PostgresProvider, client: &Client, request: &Apply
         return Ok(find_live(&snapshot, &request.type_name, prior)?.map(|_| request.clone()));
     }
     let live = find_live(&snapshot, &request.type_name, &request.planned.unknowns_to_null())?;
+    if let (Action::Create, Some(live), Some(authorship)) = (request.action, &live, &request.authorship) {
+        // Only an earlier attempt's own object carries one of its marks; anything else of that name is not ours.
+        if !crate::authorship::written_by(client, &request.type_name, live, &authorship.marks()).await? {
+            return Err(not_made_by_this_create(request));
+        }
+    }
     let action = if live.is_some() { Action::Update } else { Action::Create };
     Ok(Some(ApplyRequest { action, prior: live, ..request.clone() }))
+}
+
+fn not_made_by_this_create(request: &ApplyRequest) -> ProviderError {
+    let id = crate::import::adoption_id(&request.type_name, &request.planned).unwrap_or_default();
+    ProviderError::new(format!("the {} {id} exists, but this create did not make it (it appeared while the connection was down)", request.type_name))
+        .with_hint(strata_provider_sdk::error::not_managed_hint(&id))
 }
 
 /// A failure is the drop's doing when the connection no longer answers.
@@ -142,5 +154,6 @@ fn outlasted(request: &ApplyRequest, lost: ApplyFailure) -> ApplyFailure {
         "only this {} was affected and it was re-checked against the catalog before each retry, so nothing ran twice; check the server and the network, then apply again: the plan shows what remains",
         request.type_name
     ));
-    ApplyFailure { error, partial: lost.partial }
+    // A create's COMMIT may have gone through unseen: its intent stays for the next run to check.
+    ApplyFailure { error, partial: lost.partial, in_doubt: request.action == Action::Create }
 }

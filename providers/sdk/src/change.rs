@@ -1,5 +1,6 @@
 //! The requests and answers that carry a resource through refresh, plan and apply.
 
+use crate::authorship::Authorship;
 use crate::error::ProviderError;
 use crate::value::Value;
 
@@ -80,6 +81,9 @@ pub struct ApplyRequest {
     pub prior: Option<Value>,
     /// The desired object, fully known (`Value::Null` for a delete).
     pub planned: Value,
+    /// For a create the engine recorded an intent for: the mark the create must leave (see
+    /// [`crate::authorship`]). `None` otherwise.
+    pub authorship: Option<Authorship>,
 }
 
 /// An apply that failed, perhaps after changing something.
@@ -89,10 +93,14 @@ pub struct ApplyFailure {
     /// The object as it now is, when the failure left something in place that state must record
     /// (`Some(Value::Null)` when it is known to be gone).
     pub partial: Option<Value>,
+    /// The create was sent and may have completed all the same (the connection dropped or the
+    /// call timed out before its answer): its intent stays, so the next run can check for the
+    /// object. Any other failure drops the intent.
+    pub in_doubt: bool,
 }
 
 impl From<ProviderError> for ApplyFailure {
     fn from(error: ProviderError) -> ApplyFailure {
-        ApplyFailure { error, partial: None }
+        ApplyFailure { error, partial: None, in_doubt: false }
     }
 }

@@ -21,6 +21,16 @@ impl ProviderError {
     }
 }
 
+/// Written in a hint where the resource's address belongs (a provider does not know it); the
+/// engine puts the address there.
+pub const ADDRESS: &str = "{address}";
+
+/// The hint for a create that found an object of its name already there: it is someone else's.
+/// `id` is what `strata import` accepts for it.
+pub fn not_managed_hint(id: &str) -> String {
+    format!("the object is not managed by this state (possibly another workspace or team): use `strata import {ADDRESS} {id}` to manage it, or choose another name")
+}
+
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.message)?;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::authorship::Proof;
 use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
 use crate::error::ProviderError;
 use crate::schema::ProviderSchema;
@@ -64,6 +65,15 @@ pub trait Provider: Send + Sync {
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
         let _ = (type_name, planned);
         None
+    }
+
+    /// Whether `live` (what `import` found for an interrupted create's `adoption_id`) carries
+    /// the mark that create left (`proof`: the intent's id and recorded marks; see
+    /// [`crate::authorship`]). Only then does the engine adopt it. The default, no proof, leaves
+    /// every such object alone.
+    async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {
+        let _ = (type_name, live, proof);
+        Ok(false)
     }
 
     /// For each request, the live objects next to it that strata does not manage (an index

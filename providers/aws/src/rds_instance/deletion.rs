@@ -130,6 +130,7 @@ pub async fn delete(
             .map_err(|error| ApplyFailure {
                 error,
                 partial: Some(prior.clone()),
+                in_doubt: false,
             })?;
     }
     Ok(delete_now(clients, &deletion, prior).await?)

@@ -15,7 +15,7 @@ mod pre_replace;
 use std::time::Duration;
 
 use aws_sdk_rds::types::DbInstance;
-use strata_provider_sdk::{Action, ApplyFailure, Block, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, Authorship, Block, PlannedChange, ProviderError, Value};
 
 pub use self::deletion::{delete, plan_delete};
 pub use self::live::refresh;
@@ -483,6 +483,7 @@ pub async fn apply(
     vault: &Vault,
     prior: Option<&Value>,
     planned: &Value,
+    authorship: Option<&Authorship>,
 ) -> Result<Value, ApplyFailure> {
     let sealed = planned.unknowns_to_null();
     let mut desired = sealed.clone();
@@ -493,7 +494,7 @@ pub async fn apply(
         vault.open(&mut desired, "password")?;
     }
     let result = match prior {
-        None => create(clients, &desired, &sealed).await,
+        None => create(clients, &desired, &sealed, authorship).await,
         Some(prior) => update(clients, prior, &desired, &sealed).await,
     };
     result.map_err(|mut failure| {
@@ -502,7 +503,7 @@ pub async fn apply(
     })
 }
 
-async fn create(clients: &Clients, desired: &Value, sealed: &Value) -> Result<Value, ApplyFailure> {
+async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
     let id = desired
         .get_str("identifier")
         .ok_or_else(|| ProviderError::new("identifier is required"))?;
@@ -533,20 +534,21 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value) -> Result<Va
             .and_then(Value::as_str)
             .map(str::to_owned),
     );
-    let tags = tags::from_value(desired.get("tags").unwrap_or(&Value::Null));
+    let tags = tags::for_create(desired, authorship);
     if !tags.is_empty() {
         request = request.set_tags(Some(rds_tags::to_sdk(&tags)));
     }
     request
         .send()
         .await
-        .map_err(|e| errors::api("rds:CreateDBInstance", e))?;
+        .map_err(|e| errors::create_failed("rds:CreateDBInstance", id, e))?;
     // From here the instance exists: a failure must still record it in state.
     let instance = wait_available(clients, id, timeout(desired, "create")?)
         .await
         .map_err(|error| ApplyFailure {
             error,
             partial: Some(sealed.clone()),
+            in_doubt: false,
         })?;
     Ok(to_value(&instance, sealed))
 }
@@ -566,6 +568,7 @@ async fn update(
         ApplyFailure {
             error,
             partial: Some(state),
+            in_doubt: false,
         }
     };
     if let Some(rename) = diff.get("identifier") {
