@@ -5,8 +5,6 @@
 
 mod common;
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use common::{TestDb, Workdir};
@@ -145,16 +143,12 @@ fn step_script(workflow: &Yaml, job: &str, step: &str) -> String {
 /// Runs a workflow script with bash in `work`, with the strata under test first on PATH, the test
 /// database as the libpq default, and the label `allow-data-loss` set or not.
 fn run_step(work: &Workdir, db: &TestDb, script: &str, labelled: bool) -> std::process::Output {
-    let (host, port, user) = common::server();
     let bin = Path::new(env!("CARGO_BIN_EXE_strata")).parent().expect("the binary's directory").to_owned();
     let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))).expect("PATH");
-    Command::new("bash")
+    common::command("bash")
         .args(["-e", "-c", script])
         .current_dir(work.path())
         .env("PATH", path)
-        .env("PGHOST", host)
-        .env("PGPORT", port)
-        .env("PGUSER", user)
         .env("PGDATABASE", &db.name)
         .env("ALLOW_DATA_LOSS", labelled.to_string())
         .output()
