@@ -5,6 +5,7 @@
 //! (`normalize`, `diff`) and the SQL that changes them (`ddl`). It knows nothing of the CLI, HCL or
 //! the state file, and never touches an object it was not handed.
 
+mod casts;
 mod catalog;
 mod config;
 mod ddl;
