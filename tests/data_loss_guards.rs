@@ -328,3 +328,107 @@ fn bad_lifecycle_and_moved_blocks_fail_with_their_location() {
     assert!(chained.contains("chained moves are not supported"), "{chained}");
 }
 
+
+/// A table `m` keyed on `id` with one column per `(name, type)`.
+fn typed_table(columns: &[(&str, &str)]) -> String {
+    let blocks: String = columns.iter().map(|(name, type_name)| format!("  column {{\n    name = \"{name}\"\n    type = \"{type_name}\"\n  }}\n")).collect();
+    format!("resource \"postgres_table\" \"m\" {{\n  name = \"m\"\n  column {{\n    name = \"id\"\n    type = \"{}\"\n    null = false\n  }}\n{blocks}  primary_key = [\"id\"]\n}}\n", "integer")
+}
+
+fn row_text(db: &TestDb, sql: &str) -> String {
+    db.client().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+#[test]
+fn a_type_change_not_known_to_be_lossless_needs_allow_data_loss() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let before = [("ratio", "double precision"), ("seen", "timestamptz"), ("amount", "numeric")];
+    work.write("main.tf", &typed_table(&before));
+    work.apply();
+    db.execute("INSERT INTO m VALUES (1, 0.123456789012345, '2026-12-01 10:30:00+00', 12.75)");
+    let values = "SELECT ratio::text || ' ' || (seen AT TIME ZONE 'UTC')::text || ' ' || amount::text FROM m";
+    let kept = row_text(&db, values);
+
+    for (column, narrower) in [("ratio", "real"), ("seen", "date"), ("amount", "integer")] {
+        let changed: Vec<(&str, &str)> = before.iter().map(|&(name, type_name)| if name == column { (name, narrower) } else { (name, type_name) }).collect();
+        work.write("main.tf", &typed_table(&changed));
+        let plan = ok(work.strata(&["plan"]));
+        assert!(plan.stdout.contains("postgres_table.m will be updated in place [data-loss]"), "{column} -> {narrower}: {plan:?}");
+        assert!(plan.stdout.contains(&format!("changes column public.m.{column} from ")), "{plan:?}");
+        let refused = failed(work.strata(&["apply", "-auto-approve"]));
+        assert!(refused.stderr.contains("apply refused: 1 change(s) in this plan lose data"), "{column} -> {narrower}: {refused:?}");
+        assert_eq!(row_text(&db, values), kept, "{column} -> {narrower} changed live values without consent");
+    }
+}
+
+#[test]
+fn a_lossless_widening_applies_without_consent_and_keeps_every_value() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &typed_table(&[("n", "smallint"), ("label", "varchar(10)"), ("price", "numeric(6,2)"), ("r", "real"), ("day", "date")]));
+    work.apply();
+    db.execute("INSERT INTO m VALUES (1, 32000, 'abcdefghij', 9999.99, 0.1, '2026-12-01')");
+    let values = "SELECT n::text || ' ' || label || ' ' || price::numeric(6,2)::text || ' ' || r::real::text || ' ' || day::date::text FROM m";
+    let kept = row_text(&db, values);
+    work.write("main.tf", &typed_table(&[("n", "bigint"), ("label", "text"), ("price", "numeric(10,3)"), ("r", "double precision"), ("day", "timestamp")]));
+    let plan = ok(work.strata(&["plan"]));
+    assert!(!plan.stdout.contains("in place [data-loss]"), "{plan:?}");
+    ok(work.strata(&["apply", "-auto-approve"]));
+    assert_eq!(row_text(&db, values), kept);
+    work.assert_converged();
+}
+
+#[test]
+fn timestamp_to_timestamptz_says_it_changes_what_values_mean() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &typed_table(&[("at", "timestamp")]));
+    work.apply();
+    work.write("main.tf", &typed_table(&[("at", "timestamptz")]));
+    let plan = ok(work.strata(&["plan"]));
+    assert!(plan.stdout.contains("postgres_table.m will be updated in place [data-loss]"), "{plan:?}");
+    assert!(plan.stdout.contains("each value is read as a local time in the server's TimeZone setting"), "{plan:?}");
+}
+
+#[test]
+fn serial_to_bigserial_widens_the_column_and_its_sequence() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let table = |type_name: &str| typed_table(&[]).replacen("type = \"integer\"", &format!("type = \"{type_name}\""), 1);
+    work.write("main.tf", &table("serial"));
+    work.apply();
+    db.execute("INSERT INTO m DEFAULT VALUES");
+    work.write("main.tf", &table("bigserial"));
+    let plan = ok(work.strata(&["plan"]));
+    assert!(plan.stdout.contains("TYPE bigint USING"), "{plan:?}");
+    assert!(plan.stdout.contains("ALTER SEQUENCE m_id_seq AS bigint"), "{plan:?}");
+    assert!(!plan.stdout.contains("in place [data-loss]"), "{plan:?}");
+    ok(work.strata(&["apply", "-auto-approve"]));
+    assert_eq!(row_text(&db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'm'::regclass AND attname = 'id'"), "bigint");
+    assert_eq!(row_text(&db, "SELECT data_type::text FROM information_schema.sequences WHERE sequence_name = 'm_id_seq'"), "bigint");
+    db.execute("INSERT INTO m DEFAULT VALUES");
+    work.assert_converged();
+}
+
+#[test]
+fn dropping_an_index_without_concurrently_is_classed_locking() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let index = "  index {\n    name    = \"m_n_idx\"\n    columns = [\"n\"]\n  }\n";
+    let with_index = typed_table(&[("n", "integer")]).replace("  primary_key", &format!("{index}  primary_key"));
+    work.write("main.tf", &with_index);
+    work.apply();
+    work.write("main.tf", &typed_table(&[("n", "integer")]));
+    let plan = ok(work.strata(&["plan"]));
+    assert!(plan.stdout.contains("postgres_table.m will be updated in place [locking]"), "{plan:?}");
+    assert!(plan.stdout.contains("drops index m_n_idx on public.m under an ACCESS EXCLUSIVE lock"), "{plan:?}");
+
+    let standalone = "resource \"postgres_index\" \"n\" {\n  name    = \"m_n_idx\"\n  table   = postgres_table.m.name\n  columns = [\"n\"]\n}\n";
+    work.write("main.tf", &format!("{}{standalone}", typed_table(&[("n", "integer")])));
+    ok(work.strata(&["apply", "-auto-approve"]));
+    work.write("main.tf", &typed_table(&[("n", "integer")]));
+    let plan = ok(work.strata(&["plan"]));
+    assert!(plan.stdout.contains("drops index m_n_idx on public.m under an ACCESS EXCLUSIVE lock"), "{plan:?}");
+    assert!(plan.stdout.contains("[locking]"), "{plan:?}");
+}

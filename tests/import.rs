@@ -187,3 +187,23 @@ resource "aws_db_instance" "db" {{
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("nothing was imported"), "{unknown:?}");
 }
+
+#[test]
+fn an_imported_table_does_not_own_an_index_imported_as_postgres_index() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE events (id bigint PRIMARY KEY, kind text); CREATE INDEX events_kind_idx ON events (kind);");
+    let work = Workdir::new(&db);
+    let config = "resource \"postgres_table\" \"events\" {\n  name = \"events\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n    null = false\n  }\n  column {\n    name = \"kind\"\n    type = \"text\"\n  }\n  primary_key = [\"id\"]\n}\n\n\
+                  resource \"postgres_index\" \"events_kind\" {\n  name    = \"events_kind_idx\"\n  table   = postgres_table.events.name\n  columns = [\"kind\"]\n}\n";
+    work.write("main.tf", config);
+    for (address, id) in [("postgres_table.events", "events"), ("postgres_index.events_kind", "public.events_kind_idx")] {
+        let run = work.strata(&["import", address, id]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let plan = work.strata(&["plan"]);
+    assert!(!plan.stdout.contains("DROP INDEX"), "the table dropped an index postgres_index owns: {plan:?}");
+    work.assert_converged();
+    work.apply();
+    assert!(db.catalog().iter().any(|line| line.starts_with("index events_kind_idx ")), "the index is gone");
+    work.assert_converged();
+}

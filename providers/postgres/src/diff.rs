@@ -6,6 +6,7 @@
 
 use strata_provider_sdk::{Action, PlannedChange, Value};
 
+use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
 use crate::guards::Guards;
 use crate::model::{truncate_identifier, Column, Enum, Extension, Schema, Table, TableIndex};
@@ -43,6 +44,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         statements.push(format!("ALTER TABLE {table_sql} SET SCHEMA {}", ident(&desired.schema)));
         table_sql = qualified(&desired.schema, &desired.name);
     }
+    let mut locking = Vec::new();
     let alter = |sql: String| format!("ALTER TABLE {table_sql} {sql}");
     let renames = renamed_columns(original, desired);
     statements.extend(renames.iter().map(|(old, new)| alter(format!("RENAME COLUMN {} TO {}", ident(old), ident(new)))));
@@ -51,7 +53,6 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     statements.extend(rename_constraints(&mut renamed, &compare, &table_sql));
     let prior = &renamed;
     let mut planned = desired.clone();
-    let mut locking = Vec::new();
 
     // Drop what is gone or changed first, so that re-adding under the same name works.
     let pk_changed = prior.primary_key != compare.primary_key;
@@ -69,6 +70,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
     for index in prior.indexes.iter().filter(|i| !compare.indexes.contains(i)) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
+        locking.push(index_dropped_under_lock(&index.name, &id));
     }
 
     let mut data_loss = Vec::new();
@@ -93,11 +95,9 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
             }
             Some(live) => {
                 let (column, sql) = column_changes(live, wanted, normal, local);
-                if column.type_name != live.type_name && narrows(&live.type_name, &column.type_name) {
-                    data_loss.push(format!(
-                        "changes column {id}.{} from {} to {}: values that do not fit are cut or rounded",
-                        live.name, live.type_name, column.type_name
-                    ));
+                let type_changed = column.type_name != live.type_name;
+                if type_changed {
+                    data_loss.extend(type_change_loss(&id, live, &normal.type_name));
                 }
                 if column.type_name != live.type_name && rewrites(&live.type_name, &normal.type_name) {
                     locking.push(format!(
@@ -109,6 +109,9 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
                     locking.push(format!("scans {id} under an ACCESS EXCLUSIVE lock to check that column {} holds no NULL: reads and writes wait", live.name));
                 }
                 statements.extend(sql.into_iter().map(&alter));
+                if type_changed {
+                    statements.extend(sequence_follows_column(live, &storage_type(&wanted.type_name)));
+                }
                 statements.extend(column.comment.ne(&live.comment).then(|| ddl::column_comment(&table_sql, &column)));
                 columns.push(column);
             }
@@ -244,16 +247,43 @@ fn table_dropped(table: &Table) -> String {
     format!("drops table {}.{} and all its rows", table.schema, table.name)
 }
 
-/// Whether changing a column from type `from` to type `to` can lose data. The rule is kept
-/// simple: `to` carries a length or precision (`varchar(200)`, `numeric(10,2)`, `timestamp(0)`)
-/// and `from` carries none, or a larger one in any position. Casts to such a type truncate
-/// strings and round numbers rather than fail.
-fn narrows(from: &str, to: &str) -> bool {
-    let Some(limits) = type_modifiers(to) else { return false };
-    match type_modifiers(from) {
-        None => true,
-        Some(old) => old.iter().zip(&limits).any(|(old, new)| old > new) || limits.len() < old.len(),
+/// What changing `live`'s type to `to` loses; `None` when the change is in the table of
+/// lossless casts (see `casts`).
+fn type_change_loss(id: &str, live: &Column, to: &str) -> Option<String> {
+    if casts::is_lossless(&live.type_name, to) {
+        return None;
     }
+    let what = casts::reinterprets(&live.type_name, to).unwrap_or("it is not a cast known to keep every value: values may be rounded, cut or refused");
+    Some(format!("changes column {id}.{} from {} to {to}: {what}", live.name, live.type_name))
+}
+
+/// The type a column is stored as: a serial pseudo-type is its integer type.
+fn storage_type(type_name: &str) -> String {
+    if is_serial(type_name) {
+        type_alias(type_name)
+    } else {
+        type_name.to_owned()
+    }
+}
+
+/// `ALTER SEQUENCE ... AS` for the sequence behind a serial column whose type changes to
+/// `storage` (an integer type), so that it can count as far as the column holds.
+fn sequence_follows_column(live: &Column, storage: &str) -> Option<String> {
+    let integer = ["smallint", "integer", "bigint"].contains(&type_alias(storage).as_str());
+    let sequence = live.default.as_deref().and_then(owned_sequence)?;
+    integer.then(|| format!("ALTER SEQUENCE {sequence} AS {}", type_alias(storage)))
+}
+
+/// The sequence a serial default draws from: `nextval('users_id_seq'::regclass)` gives
+/// `users_id_seq`, as PostgreSQL prints a regclass (quoted and qualified where needed).
+fn owned_sequence(default: &str) -> Option<String> {
+    let quoted = default.strip_prefix("nextval('")?.strip_suffix("'::regclass)")?;
+    Some(quoted.replace("''", "'"))
+}
+
+/// The `locking` line for a `DROP INDEX` without CONCURRENTLY.
+fn index_dropped_under_lock(index: &str, table: &str) -> String {
+    format!("drops index {index} on {table} under an ACCESS EXCLUSIVE lock: reads and writes wait (a postgres_index with concurrently = true does not block them)")
 }
 
 /// Whether changing a column from type `from` to type `to` rewrites the table. Only a change
@@ -264,7 +294,7 @@ fn rewrites(from: &str, to: &str) -> bool {
     let (from_base, to_base) = (base(from), base(to));
     let texts = ["text", "character varying"];
     let compatible = from_base == to_base || (texts.contains(&from_base.as_str()) && texts.contains(&to_base.as_str()));
-    if !compatible || narrows(from, to) {
+    if !compatible || !casts::is_lossless(from, to) {
         return true;
     }
     // numeric's scale cannot change without rewriting the values.
@@ -287,7 +317,7 @@ fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) 
     if same_type {
         column.type_name = live.type_name.clone();
     } else {
-        sql.push(format!("ALTER COLUMN {name} TYPE {0} USING {name}::{0}", wanted.type_name));
+        sql.push(format!("ALTER COLUMN {name} TYPE {0} USING {name}::{0}", storage_type(&wanted.type_name)));
     }
     let serial_default = is_serial(&wanted.type_name) && wanted.default.is_none() && live.default.as_deref().is_some_and(|d| d.starts_with("nextval("));
     if live.default == normal.default || serial_default {
@@ -343,6 +373,9 @@ pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized:
         return change(Action::NoOp, kept.to_value(), vec![]);
     }
     let mut planned = change(Action::Replace, desired.to_value(), vec![ddl::drop_table_index(prior, desired.concurrently), create]);
+    if !desired.concurrently {
+        planned.locking.push(index_dropped_under_lock(&prior.index.name, &prior.table));
+    }
     planned.replace_because = because;
     planned.warnings = warnings;
     planned
@@ -444,6 +477,10 @@ pub fn plan_delete(type_name: &str, prior: &Value, guards: &Guards) -> Result<Pl
         planned.data_loss = vec![table_dropped(&table)];
         planned.backups = guards.backup_table(&table).location.into_iter().collect();
     }
+    if type_name == "postgres_index" {
+        let index = TableIndex::from_value(prior)?;
+        planned.locking.extend((!index.concurrently).then(|| index_dropped_under_lock(&index.index.name, &index.table)));
+    }
     Ok(planned)
 }
 
@@ -498,16 +535,6 @@ mod tests {
         assert_eq!((reordered.action, reordered.replace_because), (Action::Replace, vec!["values".to_owned()]));
         let removed = enumeration(Some(&status(&["a", "b"])), &status(&["b"]));
         assert_eq!(removed.data_loss, ["drops value 'a' of enum public.status: rows holding it cannot keep it"]);
-    }
-
-    #[test]
-    fn narrowing_type_changes_are_data_loss() {
-        assert!(narrows("text", "character varying(200)"));
-        assert!(narrows("character varying(300)", "character varying(200)"));
-        assert!(narrows("numeric(12,4)", "numeric(12,2)"));
-        assert!(!narrows("character varying(200)", "character varying(300)"));
-        assert!(!narrows("character varying(200)", "text"));
-        assert!(!narrows("integer", "bigint"));
     }
 
     fn column(name: &str, type_name: &str) -> Column {
@@ -579,6 +606,32 @@ mod tests {
     }
 
     #[test]
+    fn serial_to_bigserial_alters_the_column_and_its_sequence_to_bigint() {
+        let mut prior = users(vec![]);
+        prior.columns[0].default = Some("nextval('users_id_seq'::regclass)".into());
+        let mut desired = users(vec![]);
+        desired.columns[0].type_name = "bigserial".into();
+        let widened = plan(&prior, &desired);
+        assert_eq!(
+            widened.operations,
+            [
+                "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"id\" TYPE bigint USING \"id\"::bigint",
+                "ALTER SEQUENCE users_id_seq AS bigint",
+            ]
+        );
+        assert!(widened.data_loss.is_empty(), "{:?}", widened.data_loss);
+        assert_eq!(owned_sequence("nextval('\"Odd\"''s_seq'::regclass)").as_deref(), Some("\"Odd\"'s_seq"));
+    }
+
+    #[test]
+    fn dropping_an_index_without_concurrently_is_locking() {
+        let mut prior = users(vec![column("age", "integer")]);
+        prior.indexes.push(Index { name: "users_age".into(), columns: vec!["age".into()], unique: false, using: "btree".into(), predicate: None, include: vec![] });
+        let dropped = plan(&prior, &users(vec![column("age", "integer")]));
+        assert!(dropped.locking[0].starts_with("drops index users_age on public.users under an ACCESS EXCLUSIVE lock"), "{:?}", dropped.locking);
+    }
+
+    #[test]
     fn constraints_on_an_existing_table_are_added_not_valid_then_validated() {
         let prior = users(vec![column("age", "integer"), column("team_id", "integer")]);
         let mut desired = prior.clone();
@@ -620,7 +673,10 @@ mod tests {
                 "ALTER TABLE \"public\".\"accounts\" ALTER COLUMN \"email\" TYPE character varying(320) USING \"email\"::character varying(320)",
             ]
         );
-        assert_eq!(renamed.data_loss, ["changes column public.accounts.email from text to character varying(320): values that do not fit are cut or rounded"]);
+        assert_eq!(
+            renamed.data_loss,
+            ["changes column public.accounts.email from text to character varying(320): it is not a cast known to keep every value: values may be rounded, cut or refused"]
+        );
         // Once renamed, renamed_from names no live column and changes nothing.
         let mut live = desired.clone();
         live.columns[1].renamed_from = None;

@@ -6,6 +6,7 @@
 //! the state file, and never touches an object it was not handed.
 
 mod authorship;
+mod casts;
 mod catalog;
 mod config;
 mod ddl;
@@ -103,7 +104,8 @@ impl Provider for PostgresProvider {
 
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         let snapshot = reconnect::snapshot(self).await?;
-        requests.iter().map(|request| find_live(&snapshot, &request.type_name, &request.state)).collect()
+        let standalone = unmanaged::standalone_indexes(requests)?;
+        requests.iter().map(|request| Ok(find_live(&snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone)))).collect()
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
@@ -320,6 +322,17 @@ fn find_live(snapshot: &Snapshot, type_name: &str, state: &Value) -> Result<Opti
         "postgres_extension" => snapshot.extensions.get(&Extension::from_value(state)?.name).map(Extension::to_value),
         other => return Err(unknown_type(other)),
     })
+}
+
+/// A refreshed table without the indexes in `standalone` (ids managed as `postgres_index`): an
+/// index has one owner, so a table imported with it never plans to drop it.
+fn without_indexes(mut live: Value, standalone: &std::collections::BTreeSet<String>) -> Value {
+    let Some(schema) = live.get_str("schema").map(str::to_owned) else { return live };
+    if let Some(Value::List(indexes)) = live.get("index").cloned() {
+        let kept = indexes.into_iter().filter(|i| i.get_str("name").is_none_or(|name| !standalone.contains(&format!("{schema}.{name}")))).collect();
+        live.set("index", Value::List(kept));
+    }
+    live
 }
 
 /// A live table cut down to the constraints and indexes strata manages (those named in

@@ -12,8 +12,7 @@ use crate::model::{Table, TableIndex};
 
 /// For each request, one description per unmanaged object next to it.
 pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
-    let managed_indexes: BTreeSet<String> =
-        requests.iter().filter(|r| r.type_name == "postgres_index").map(|r| TableIndex::from_value(&r.state).map(|i| i.id())).collect::<Result<_, _>>()?;
+    let managed_indexes = standalone_indexes(requests)?;
     requests
         .iter()
         .map(|request| match request.type_name.as_str() {
@@ -21,6 +20,12 @@ pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<
             _ => Ok(Vec::new()),
         })
         .collect()
+}
+
+/// The ids (`schema.name`) of the indexes managed as `postgres_index` among `requests`: each is
+/// owned by that resource alone, never by its table.
+pub fn standalone_indexes(requests: &[RefreshRequest]) -> Result<BTreeSet<String>, ProviderError> {
+    requests.iter().filter(|r| r.type_name == "postgres_index").map(|r| TableIndex::from_value(&r.state).map(|i| i.id())).collect()
 }
 
 fn next_to_table(snapshot: &Snapshot, managed: &Table, managed_indexes: &BTreeSet<String>) -> Vec<String> {
