@@ -5,8 +5,11 @@
 //! re-evaluating each resource's configuration once its dependencies exist, recording every result
 //! in state as soon as it is known (one atomic write per finished resource), recording the intent
 //! before every create (so an interrupted apply's objects are adopted, not created twice; see
-//! `crate::plan::adopt`), and skipping what depends on a failure. It must not decide what to
+//! `crate::plan::adopt`), running changes that lock the same relation one at a time (see
+//! `relation_locks`), and skipping what depends on a failure. It must not decide what to
 //! change: that is the plan's job.
+
+mod relation_locks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -27,6 +30,7 @@ use crate::plan::targeting::replace_was_requested;
 use crate::plan::{Plan, ResourceChange};
 use crate::state::store::{now_rfc3339, StateStore};
 use crate::state::{BackupRecord, OutputState, PendingCreate, State};
+use relation_locks::RelationLocks;
 
 /// How often a long-running change reports that it is still running.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -107,6 +111,8 @@ impl Executor<'_> {
         let mut done: BTreeSet<usize> = BTreeSet::new();
         let mut started: BTreeSet<usize> = BTreeSet::new();
         let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
+        // Declared before `running`, whose tasks borrow it.
+        let relation_locks = RelationLocks::default();
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, Instant> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
@@ -128,9 +134,10 @@ impl Executor<'_> {
                 let snapshot = known.clone();
                 let ctx = self.ctx;
                 let intents = intent_sender.clone();
+                let relation_locks = &relation_locks;
                 running.push(async move {
                     let begun = Instant::now();
-                    let result = run_task(ctx, task, &snapshot, &intents, consented).await;
+                    let result = run_task(ctx, task, &snapshot, &intents, relation_locks, consented).await;
                     (index, result, begun.elapsed())
                 });
             }
@@ -392,6 +399,7 @@ async fn run_task(
     task: &Task<'_>,
     known: &BTreeMap<Address, KnownResource>,
     intents: &mpsc::UnboundedSender<IntentRequest>,
+    relation_locks: &RelationLocks,
     consented: bool,
 ) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
@@ -423,6 +431,8 @@ async fn run_task(
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
+                let deletion = provider.plan_delete(&task.address.type_name, prior).await.map_err(|e| (provider_error(&subject, e, None), None))?;
+                let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true })
@@ -446,6 +456,8 @@ async fn run_task(
             if !consented && change.data_loss.is_empty() && !final_plan.data_loss.is_empty() {
                 return Err(unreviewed_data_loss(&task.address, &final_plan.data_loss).into());
             }
+            // Held until the task ends: through a replacement's delete, create and, last, old object's delete.
+            let _held = relation_locks.hold(task.address.provider(), &final_plan.locks).await;
             let mut prior = change.before.clone();
             let replacing = change.action == Action::Replace;
             // create_before_destroy keeps the old object until the new one exists.

@@ -13,6 +13,8 @@ mod ddl;
 mod diff;
 mod guards;
 mod import;
+mod invalid_index;
+mod locks;
 mod model;
 mod normalize;
 mod preflight;
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
 use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::catalog::{read_tables, Catalog, Scope, Snapshot};
@@ -146,7 +149,8 @@ impl Provider for PostgresProvider {
                     }
                     None => (None, TableFacts::default()),
                 };
-                diff::table(prior.as_ref(), &desired, normalized.as_ref(), &guards, &facts)
+                let planned = diff::table(prior.as_ref(), &desired, normalized.as_ref(), &guards, &facts);
+                PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), ..planned }
             }
             "postgres_index" => {
                 let desired = TableIndex::from_value(&request.desired)?;
@@ -159,6 +163,7 @@ impl Provider for PostgresProvider {
                 if planned.action.is_change() && self.settings.get().is_some() {
                     planned.locking.extend(preflight::index_build_lock(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await?);
                 }
+                planned.locks = locks::of_indexes(prior.iter().chain([&desired]));
                 planned
             }
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
@@ -170,7 +175,13 @@ impl Provider for PostgresProvider {
     }
 
     async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        diff::plan_delete(type_name, prior, &self.guards())
+        let planned = diff::plan_delete(type_name, prior, &self.guards())?;
+        let locks = match type_name {
+            "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
+            "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
+            _ => vec![],
+        };
+        Ok(PlannedChange { locks, ..planned })
     }
 
     fn call_counts(&self) -> Vec<(String, u64)> {
@@ -186,8 +197,9 @@ impl Provider for PostgresProvider {
 }
 
 impl PostgresProvider {
-    /// One attempt at a change over `client`; `reconnect` retries it when the connection drops.
-    async fn apply_over(&self, client: &Client, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+    /// One attempt at a change over `client`; `reconnect` retries it when the connection drops or
+    /// it deadlocks.
+    async fn apply_over(&self, client: &Client, request: &ApplyRequest) -> Result<Value, Failed> {
         let guards = self.guards();
         // Unknown parts of the planned object are the ones this provider computes.
         let planned = request.planned.unknowns_to_null();
@@ -205,17 +217,57 @@ impl PostgresProvider {
             Action::Create => Some(Creating { authorship: request.authorship.as_ref(), import_id: import::adoption_id(&request.type_name, &planned) }),
             _ => None,
         };
-        if let Err(mut failure) = run_statements(client, &statements, &guards.lock_timeout, creating.as_ref()).await {
+        let build = self.concurrent_build(client, request, &planned).await?;
+        if let Err(mut failed) = run_statements(client, &statements, &guards.lock_timeout, creating.as_ref()).await {
             if guards::drop_unvalidated(client, &statements).await {
-                failure.error.hint = Some("the rest of the change was kept and the constraints added NOT VALID were dropped again: fix the rows that break them, then apply again".into());
-                failure.partial = read_back(&self.catalog(client), &request.type_name, &planned).await.ok();
+                failed.failure.error.hint = Some("the rest of the change was kept and the constraints added NOT VALID were dropped again: fix the rows that break them, then apply again".into());
+                failed.failure.partial = read_back(&self.catalog(client), &request.type_name, &planned).await.ok();
             }
-            return Err(failure);
+            if let Some(index) = &build {
+                invalid_index::drop_left_behind(client, index).await;
+            }
+            return Err(failed);
         }
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(ApplyFailure::from)
+        read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(Failed::from)
+    }
+
+    /// The index a change builds concurrently, when whatever a failed build leaves is strata's to
+    /// drop: it replaces a managed index, or its name was free before.
+    async fn concurrent_build(&self, client: &Client, request: &ApplyRequest, planned: &Value) -> Result<Option<TableIndex>, ProviderError> {
+        if request.type_name != "postgres_index" || request.action == Action::Delete {
+            return Ok(None);
+        }
+        let index = TableIndex::from_value(planned)?;
+        let ours = index.concurrently && (request.prior.is_some() || !invalid_index::name_taken(client, &index).await);
+        Ok(ours.then_some(index))
+    }
+}
+
+/// An attempt at a change that failed, with the SQLSTATE of the statement that failed it (for
+/// `reconnect` to tell a deadlock, worth one retry, from other errors).
+pub(crate) struct Failed {
+    pub failure: ApplyFailure,
+    pub sqlstate: Option<SqlState>,
+}
+
+impl Failed {
+    pub fn deadlocked(&self) -> bool {
+        self.sqlstate == Some(SqlState::T_R_DEADLOCK_DETECTED)
+    }
+}
+
+impl From<ApplyFailure> for Failed {
+    fn from(failure: ApplyFailure) -> Failed {
+        Failed { failure, sqlstate: None }
+    }
+}
+
+impl From<ProviderError> for Failed {
+    fn from(error: ProviderError) -> Failed {
+        Failed::from(ApplyFailure::from(error))
     }
 }
 
@@ -248,16 +300,16 @@ struct Creating<'a> {
 /// Runs statements, in one transaction unless they open their own or one cannot run inside one
 /// (see `guards`); `lock_timeout` is the one they set, for the error when it runs out. A create's
 /// transaction has its id recorded in the intent before anything runs (see `authorship`).
-async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str, creating: Option<&Creating<'_>>) -> Result<(), ApplyFailure> {
+async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str, creating: Option<&Creating<'_>>) -> Result<(), Failed> {
     let failed = |statement: &str, err: tokio_postgres::Error| {
-        if let Some(error) = guards::lock_timeout_error(&err, statement, lock_timeout) {
-            return error;
-        }
-        let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
-        match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
-            Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
-            None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
-        }
+        let error = guards::lock_timeout_error(&err, statement, lock_timeout).unwrap_or_else(|| {
+            let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+            match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
+                Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
+                None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
+            }
+        });
+        Failed { failure: error.into(), sqlstate: err.code().cloned() }
     };
     if guards::in_one_transaction(statements) {
         client.batch_execute("BEGIN").await.map_err(|e| failed("BEGIN", e))?;
@@ -270,7 +322,7 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
         for statement in statements {
             if let Err(err) = client.batch_execute(statement).await {
                 let _ = client.batch_execute("ROLLBACK").await;
-                return Err(failed(statement, err).into());
+                return Err(failed(statement, err));
             }
         }
         client.batch_execute("COMMIT").await.map_err(|e| failed("COMMIT", e))?;
@@ -278,9 +330,9 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
     }
     for statement in statements {
         client.batch_execute(statement).await.map_err(|err| {
-            let mut error = failed(statement, err);
-            error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
-            error
+            let mut failed = failed(statement, err);
+            failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
+            failed
         })?;
     }
     Ok(())
@@ -288,7 +340,6 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
 
 /// Whether `err` says the object to create exists already (a relation, type, schema or extension).
 fn is_duplicate(err: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::SqlState;
     err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA].contains(code))
 }
 

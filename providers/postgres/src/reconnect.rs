@@ -1,8 +1,9 @@
 //! Riding out a dropped connection during apply: reconnect with backoff and carry on from what the
-//! catalog shows.
+//! catalog shows; and a deadlock, retried once the same way.
 //!
 //! Owns which apply failures count as a lost connection (the attempt's connection no longer
-//! answers, or the server could not be reached) and the retry schedule. Retrying is safe because
+//! answers, or the server could not be reached) or a deadlock (SQLSTATE 40P01: the server
+//! cancelled this change to break a cycle with another session) and the retry schedule. Retrying is safe because
 //! every retry starts by re-reading the live object: a DDL transaction the server never committed was rolled back, so
 //! the change is planned again against the live object; one whose COMMIT was cut in flight either
 //! committed (the object is live as planned: nothing left to run) or did not (run again). A change
@@ -15,7 +16,7 @@ use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, ProviderError, Val
 use tokio_postgres::Client;
 
 use crate::catalog::Snapshot;
-use crate::{find_live, PostgresProvider};
+use crate::{find_live, Failed, PostgresProvider};
 
 /// The waits between attempts: about 8 seconds of outage are ridden out.
 const BACKOFF: [Duration; 5] =
@@ -28,6 +29,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 enum Attempt {
     /// The connection dropped (or could not be opened): worth another try.
     Lost(ApplyFailure),
+    /// The server cancelled the change to break a deadlock: worth one more try.
+    Deadlocked(ApplyFailure),
     /// Anything else: retrying would fail the same way.
     Failed(ApplyFailure),
 }
@@ -37,10 +40,17 @@ enum Attempt {
 pub async fn apply(provider: &PostgresProvider, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
     let mut waits = BACKOFF.iter();
     let mut recheck = false;
+    let mut deadlocked_before = false;
     loop {
         let lost = match attempt(provider, request, recheck).await {
             Ok(value) => return Ok(value),
             Err(Attempt::Failed(failure)) => return Err(failure),
+            Err(Attempt::Deadlocked(failure)) if deadlocked_before => return Err(deadlocked_twice(failure)),
+            Err(Attempt::Deadlocked(_)) => {
+                deadlocked_before = true;
+                recheck = true;
+                continue;
+            }
             Err(Attempt::Lost(failure)) => failure,
         };
         let Some(wait) = waits.next() else { return Err(outlasted(request, lost)) };
@@ -93,7 +103,8 @@ async fn attempt(provider: &PostgresProvider, request: &ApplyRequest, recheck: b
     };
     match provider.apply_over(&client, &request).await {
         Ok(value) => Ok(value),
-        Err(failure) => Err(classify(&client, failure).await),
+        Err(failed) if failed.deadlocked() => Err(Attempt::Deadlocked(failed.failure)),
+        Err(Failed { failure, .. }) => Err(classify(&client, failure).await),
     }
 }
 
@@ -140,6 +151,13 @@ async fn answers(client: &Client) -> bool {
         Ok(Err(error)) => error.as_db_error().is_some(),
         Err(_) => false,
     }
+}
+
+fn deadlocked_twice(mut failure: ApplyFailure) -> ApplyFailure {
+    failure.error.hint = Some(
+        "it deadlocked again when retried: another session takes locks on the same tables in another order; nothing of this change was kept, apply again once that session is done".into(),
+    );
+    failure
 }
 
 fn outlasted(request: &ApplyRequest, lost: ApplyFailure) -> ApplyFailure {

@@ -64,11 +64,16 @@ pub struct PlannedChange {
     /// db-pre-replace-20261125103000", "table strata_backup.public_users_1a2b3c4d"): decided at plan
     /// time so the reviewer sees it, recorded in state by the engine once the change is applied.
     pub backups: Vec<String>,
+    /// The relations applying this change locks, as `schema.name` (an index build locks its
+    /// table; a foreign key locks the table it references too). The engine never runs two
+    /// changes that lock the same relation at once, so strata cannot deadlock or wait on itself;
+    /// changes with no relation in common still run in parallel.
+    pub locks: Vec<String>,
 }
 
 impl PlannedChange {
     pub fn new(action: Action, planned: Value) -> PlannedChange {
-        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![], backups: vec![] }
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![], backups: vec![], locks: vec![] }
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn delete_then_create<P: Provider + ?Sized>(provider: &P, type_name: &
         data_loss: [deletion.data_loss, creation.data_loss].concat(),
         locking: [deletion.locking, creation.locking].concat(),
         backups: [deletion.backups, creation.backups].concat(),
+        locks: [deletion.locks, creation.locks].concat(),
         planned: creation.planned,
     })
 }
