@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::diag::{Diagnostic, Result};
 use crate::plan::planner::{provider_error, refresh_and_plan_against_state, Refreshed};
 use crate::plan::ResourceChange;
+use crate::providers::Providers;
 use crate::secrets::MASK;
 use crate::state::{DriftAck, ResourceState, State};
 
@@ -306,8 +307,11 @@ pub fn parse_until(text: &str) -> Option<OffsetDateTime> {
 
 /// A new acknowledgement of `target` (`ADDR` or `ADDR.attribute`) in `state`, replacing any for
 /// the same target. The address must be in state and `until` in the future.
-pub fn acknowledge(state: &mut State, target: &str, until: &str, reason: &str, now: OffsetDateTime) -> Result<DriftAck> {
+pub fn acknowledge(state: &mut State, providers: &Providers, target: &str, until: &str, reason: &str, now: OffsetDateTime) -> Result<DriftAck> {
     let (address, attribute) = split_target(state, target)?;
+    if let Some(path) = &attribute {
+        crate::typecheck::check_attribute_path(&providers.resource_schema(&address)?.block, path, &address.to_string())?;
+    }
     let end = parse_until(until).ok_or_else(|| {
         Diagnostic::error(format!("-until \"{until}\" is not a date")).hint("give an RFC 3339 date such as 2030-01-31, or a date-time such as 2030-01-31T12:00:00Z")
     })?;
@@ -337,7 +341,11 @@ fn split_target(state: &State, target: &str) -> Result<(Address, Option<String>)
         Diagnostic::error(format!("\"{target}\" is not a resource address: {err}")).hint("write TYPE.NAME or TYPE.NAME.attribute, e.g. aws_db_instance.main.instance_class")
     })?;
     if state.get(&address).is_none() {
-        return Err(Diagnostic::error(format!("{address} is not in the state")).hint("list what is there with strata state list").into());
+        let known: Vec<String> = state.resources.iter().map(|r| r.address.clone()).collect();
+        let closest = crate::diag::closest(&address.to_string(), known.iter().map(String::as_str)).map(|best| format!("did you mean {best}? "));
+        return Err(Diagnostic::error(format!("{address} is not in the state"))
+            .hint(format!("{}list what is there with strata state list", closest.unwrap_or_default()))
+            .into());
     }
     Ok((address, attribute.filter(|a| !a.is_empty()).map(str::to_owned)))
 }

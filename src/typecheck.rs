@@ -3,14 +3,15 @@
 //! Owns two passes over a resource or provider block: [`check_body`] before evaluation (unknown
 //! attributes and blocks, with the closest valid name; computed-only attributes being set; missing
 //! required attributes and blocks) and [`conform`] after it (each value converted to its declared
-//! type, every schema attribute present, null when unset). It must not evaluate or plan.
+//! type, an enumerated string one of its allowed values, every schema attribute present, null when
+//! unset). It must not evaluate or plan.
 
 use std::collections::BTreeMap;
 
-use strata_provider_sdk::{Block, Nesting, Type, Value};
+use strata_provider_sdk::{AllowedValues, Block, Nesting, Type, Value};
 
 use crate::config::BodyExpr;
-use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
+use crate::diag::{closest, suggestion, Diagnostic, Diagnostics, Location, Result};
 use crate::eval::types::TypeConstraint;
 
 /// Checks the shape of `body` against `schema`; `context` names the block in messages.
@@ -103,6 +104,9 @@ pub fn conform(schema: &Block, value: Value, body: &BodyExpr, context: &str) -> 
         if declared.required && converted.is_null() {
             return Err(Diagnostic::error(format!("\"{name}\" in {context} must not be null")).at(location).into());
         }
+        if let (Some(allowed), Some(given)) = (&declared.allowed, converted.as_str()) {
+            check_allowed(allowed, given, name, context, location)?;
+        }
         out.insert((*name).to_owned(), converted);
     }
     for (name, nested) in &schema.blocks {
@@ -123,6 +127,60 @@ pub fn conform(schema: &Block, value: Value, body: &BodyExpr, context: &str) -> 
         out.insert((*name).to_owned(), value);
     }
     Ok(Value::Object(out))
+}
+
+/// An enumerated string must be one of its values: caught here, at validate, rather than as an
+/// SQL or API error in the middle of an apply.
+fn check_allowed(allowed: &AllowedValues, given: &str, name: &str, context: &str, location: Option<&Location>) -> Result<()> {
+    if allowed.allows(given) {
+        return Ok(());
+    }
+    let mut error = Diagnostic::error(format!("\"{given}\" is not a valid value for \"{name}\" in {context}"))
+        .at(location)
+        .detail(format!("allowed values: {}", allowed.values.join(", ")));
+    if let Some(best) = closest(given, allowed.values.iter().copied()) {
+        error = error.hint(format!("did you mean \"{best}\"?"));
+    }
+    Err(error.into())
+}
+
+/// Checks an attribute path as drift reports it (`instance_class`, `tags.team`,
+/// `column.email.type`) against `schema`: each name must exist; a map takes any key and a list
+/// of named blocks any block name, since what drifted may be absent from configuration and state.
+pub fn check_attribute_path(schema: &Block, path: &str, address: &str) -> Result<()> {
+    let mut block = schema;
+    let mut segments = path.split('.');
+    while let Some(segment) = segments.next() {
+        if let Some(attribute) = block.attributes.get(segment) {
+            return match (&attribute.ty, segments.next()) {
+                (_, None) | (Type::Map(_) | Type::Any | Type::List(_), Some(_)) => Ok(()),
+                (ty, Some(_)) => Err(Diagnostic::error(format!("\"{path}\" is not an attribute path of {address}"))
+                    .detail(format!("\"{segment}\" is a {}: there is nothing below it", ty.describe()))
+                    .hint(format!("acknowledge {address}.{segment} itself"))
+                    .into()),
+            };
+        }
+        let Some(nested) = block.blocks.get(segment) else {
+            let names = block.attributes.keys().chain(block.blocks.keys()).copied();
+            return Err(Diagnostic::error(format!("{address} has no attribute \"{segment}\" (in \"{path}\")")).hint(suggestion(segment, names)).into());
+        };
+        block = &nested.block;
+        if nested.nesting == Nesting::List {
+            // A list of named blocks is keyed by block name; any other list differs only as a whole.
+            let keyed_by_name = block.attributes.contains_key("name");
+            match segments.next() {
+                None => return Ok(()),
+                Some(_) if keyed_by_name => {}
+                Some(_) => {
+                    return Err(Diagnostic::error(format!("\"{path}\" is not an attribute path of {address}"))
+                        .detail(format!("\"{segment}\" blocks are compared as a whole list"))
+                        .hint(format!("acknowledge {address}.{segment}"))
+                        .into())
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn type_error(context: &str, name: &str, ty: &Type, why: &str, location: Option<&Location>) -> Diagnostics {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use strata_provider_sdk::Value;
 
 use crate::config::{AttrExpr, Config, Variable};
-use crate::diag::{Diagnostic, Location, Result};
+use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 use crate::eval::types::TypeConstraint;
 use crate::eval::Scope;
 
@@ -63,12 +63,17 @@ pub fn resolve(config: &Config, cli: &[CliVariable], require_all: bool) -> Resul
     }
     // A sensitive value that fails to convert would show in the error: mask it from here on.
     crate::secrets::remember(config.variables.values().filter(|v| v.sensitive).filter_map(|v| raw.get(&v.name)).flat_map(RawValue::strings));
+    // Every variable's problem in one run: fixing them one per run wastes the user's time.
     let mut values = BTreeMap::new();
+    let mut errors = Diagnostics::default();
     for variable in config.variables.values() {
-        if let Some(value) = variable_value(variable, raw.remove(&variable.name), require_all)? {
-            values.insert(variable.name.clone(), value);
+        match variable_value(variable, raw.remove(&variable.name), require_all) {
+            Ok(Some(value)) => _ = values.insert(variable.name.clone(), value),
+            Ok(None) => {}
+            Err(found) => errors.extend(found),
         }
     }
+    errors.into_result()?;
     check_validations(config, &values)?;
     Ok(values)
 }

@@ -111,5 +111,5 @@ fn only_commands_that_take_the_state_lock_accept_lock_and_lock_timeout() {
         assert!(!text.contains("--lock"), "{reading:?} offers -lock, which it would ignore: {text}");
     }
     let refused = work.strata(&["graph", "-lock-timeout", "5s"]);
-    assert!(refused.code == 1 && refused.stderr.contains("--lock-timeout"), "{refused:?}");
+    assert!(refused.code == 1 && refused.stderr.contains("'-lock-timeout'"), "the flag as typed: {refused:?}");
 }

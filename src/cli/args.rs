@@ -22,6 +22,10 @@ pub struct Cli {
     /// Also print, on stderr, how many calls each provider made (AWS API calls, catalog queries).
     #[arg(long = "verbose", global = true)]
     pub verbose: bool,
+    /// -input=false never asks anything (strata never prompts for variables; an apply without
+    /// -auto-approve then fails instead of asking for confirmation).
+    #[arg(long = "input", global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub input: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check that the configuration is well-formed and type-correct; touches nothing.
-    Validate,
+    Validate(ValidateArgs),
     /// Show what apply would change.
     Plan(PlanArgs),
     /// Make the changes: from a saved plan file, or from a fresh plan.
@@ -58,6 +62,22 @@ pub enum Command {
     Workspace(WorkspaceCommand),
     /// Release the state lock LOCK_ID that an operation no longer running left behind.
     ForceUnlock(ForceUnlockArgs),
+    /// Print strata's version.
+    Version(JsonArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// As JSON, in the shape of `terraform validate -json` (valid, error_count, warning_count, diagnostics).
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArgs {
+    /// As JSON.
+    #[arg(long = "json")]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -184,6 +204,10 @@ pub struct PlanArgs {
     /// Only accept what is live into state (drift), changing nothing live.
     #[arg(long = "refresh-only", conflicts_with_all = ["destroy", "out"])]
     pub refresh_only: bool,
+    /// As JSON lines, like Terraform's machine-readable UI: one `diagnostic`, `planned_change` or
+    /// `change_summary` message per line, each with @level and @message.
+    #[arg(long = "json", conflicts_with_all = ["format", "refresh_only"])]
+    pub json: bool,
     /// Record in the saved plan (-out) that its data-losing changes may be applied.
     #[arg(long = "allow-data-loss")]
     pub allow_data_loss: bool,
@@ -191,10 +215,14 @@ pub struct PlanArgs {
     pub lock: LockArgs,
 }
 
-/// `-target`, `-exclude` and `-replace`, shared by plan, apply and destroy. Each takes one
-/// resource's exact address (`TYPE.NAME`), and may be repeated.
+/// What a fresh plan covers, shared by plan, apply and destroy: `-target`, `-exclude` and
+/// `-replace` (each takes one resource's exact address, `TYPE.NAME`, and may be repeated), and
+/// `-refresh=false`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TargetArgs {
+    /// -refresh=false plans against the state as recorded, without reading live objects (drift goes unseen).
+    #[arg(long = "refresh", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub refresh: Option<bool>,
     /// Plan only ADDR and what it depends on (for destroy: ADDR and what depends on it).
     #[arg(long = "target", value_name = "ADDR")]
     pub target: Vec<String>,
@@ -230,6 +258,9 @@ pub struct ApplyArgs {
     /// Only accept what is live into state (drift), changing nothing live.
     #[arg(long = "refresh-only", conflicts_with = "plan_file")]
     pub refresh_only: bool,
+    /// Delete everything in state, as strata destroy does.
+    #[arg(long = "destroy", conflicts_with_all = ["plan_file", "refresh_only", "allow_data_loss"])]
+    pub destroy: bool,
     /// Apply changes that lose data (drop a table or column, replace an instance); refused without it.
     #[arg(long = "allow-data-loss")]
     pub allow_data_loss: bool,
@@ -408,14 +439,24 @@ pub fn normalize(argv: Vec<String>) -> Vec<String> {
             if arg == "--" {
                 seen_separator = true;
             }
-            let is_single_dash_word = arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 && arg[1..].starts_with(|c: char| c.is_ascii_alphabetic());
-            if i > 0 && !seen_separator && is_single_dash_word {
+            if i > 0 && !seen_separator && is_single_dash_word(&arg) {
                 format!("-{arg}")
             } else {
                 arg
             }
         })
         .collect()
+}
+
+/// A parse error as the user typed the flags: `-lock-timeout`, not the `--lock-timeout` that
+/// `normalize` made of it.
+pub fn as_typed(message: &str, typed: &[String]) -> String {
+    let single_dash = typed.iter().skip(1).filter(|arg| is_single_dash_word(arg)).map(|arg| arg.split('=').next().unwrap_or(arg));
+    single_dash.fold(message.to_owned(), |text, flag| text.replace(&format!("-{flag}"), flag))
+}
+
+fn is_single_dash_word(arg: &str) -> bool {
+    arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 && arg[1..].starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 #[cfg(test)]
@@ -436,5 +477,11 @@ mod tests {
     fn single_dash_flags_become_long_flags() {
         let argv = ["strata", "apply", "-auto-approve", "-var=a=-1", "-h", "-5"].map(String::from).to_vec();
         assert_eq!(normalize(argv), ["strata", "apply", "--auto-approve", "--var=a=-1", "-h", "-5"]);
+    }
+
+    #[test]
+    fn errors_name_flags_as_typed() {
+        let typed = ["strata", "plan", "-lock-timout=5s"].map(String::from);
+        assert_eq!(as_typed("unexpected argument '--lock-timout' found", &typed), "unexpected argument '-lock-timout' found");
     }
 }

@@ -24,9 +24,12 @@ pub(super) fn configured_store(state_override: Option<&Path>, lock: LockOptions)
 }
 
 fn configured_setup(state_override: Option<&Path>) -> Result<StateSetup> {
+    StateSetup::resolve(&configured_settings()?, Path::new("."), state_override)
+}
+
+fn configured_settings() -> Result<Settings> {
     let dir = Path::new(".");
-    let settings = if has_configuration(dir) { crate::config::load_dir(dir)?.settings } else { Settings::default() };
-    StateSetup::resolve(&settings, dir, state_override)
+    Ok(if has_configuration(dir) { crate::config::load_dir(dir)?.settings } else { Settings::default() })
 }
 
 fn has_configuration(dir: &Path) -> bool {
@@ -85,7 +88,7 @@ fn refuse_leaving_state_behind(source: &StateSetup, destination: &StateSetup) ->
 
 /// `strata workspace new|select|list|show|delete`.
 pub fn workspace(command: WorkspaceCommand) -> Result<i32> {
-    let setup = configured_setup(None)?;
+    let setup = StateSetup::resolve_any_workspace(&configured_settings()?, Path::new("."), None)?;
     match command {
         WorkspaceCommand::List => {
             for name in setup.backend.workspaces()? {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use strata_provider_sdk::{Action, Value};
 
@@ -31,6 +32,8 @@ use crate::ui::Style;
 const EXIT_CHANGES: i32 = 2;
 /// Exit code of `fmt -check` when a file needs formatting.
 const EXIT_UNFORMATTED: i32 = 3;
+/// Set by `-input=false`: every question fails as it does without a terminal.
+static NEVER_ASK: AtomicBool = AtomicBool::new(false);
 
 pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, style: &Style) -> Result<i32> {
     if let Some(dir) = &cli.chdir {
@@ -38,9 +41,13 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
             Diagnostic::error(format!("cannot change to the directory {}: {err}", dir.display())).hint("check the path given to -chdir")
         })?;
     }
+    if cli.input == Some(false) {
+        NEVER_ASK.store(true, Ordering::Relaxed);
+    }
     let runner = Runner { argv, providers, style };
     let result = match cli.command {
-        Command::Validate => runner.validate(),
+        Command::Validate(args) => runner.validate(args.json),
+        Command::Version(args) => Ok(version(args.json)),
         Command::Plan(args) => runner.plan(args).await,
         Command::Apply(args) => runner.apply(args).await,
         Command::Destroy(args) => runner.destroy(args).await,
@@ -50,7 +57,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Output(args) => output(&args),
         Command::Show(args) => super::show::run(&args, &runner.providers, runner.style),
         Command::Fmt(args) => fmt(args),
-        Command::Drift(args) => super::drift::run(args, |vars| runner.load(vars, true), runner.style).await,
+        Command::Drift(args) => super::drift::run(args, |vars| runner.load(vars, true), &runner.providers, runner.style).await,
         Command::Init(args) => super::backend_cmds::init(&args),
         Command::Workspace(command) => super::backend_cmds::workspace(command),
         Command::ForceUnlock(args) => super::backend_cmds::force_unlock(&args),
@@ -82,11 +89,16 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     fn load(&self, vars: &VarArgs, require_variables: bool) -> Result<Context> {
-        let variables = vars.ordered(self.argv);
-        let options = LoadOptions { dir: Path::new("."), variables: &variables, state_path: vars.state.as_deref(), require_variables };
-        let ctx = Context::load(&options, self.providers.clone())?;
+        let ctx = self.load_quietly(vars, require_variables)?;
         print_diagnostics(&ctx.warnings, self.style);
         Ok(ctx)
+    }
+
+    /// `load` leaving the configuration's warnings to the caller (in `ctx.warnings`).
+    fn load_quietly(&self, vars: &VarArgs, require_variables: bool) -> Result<Context> {
+        let variables = vars.ordered(self.argv);
+        let options = LoadOptions { dir: Path::new("."), variables: &variables, state_path: vars.state.as_deref(), require_variables };
+        Context::load(&options, self.providers.clone())
     }
 
     /// `load` for a command that takes the state lock, honouring its `-lock` and `-lock-timeout`.
@@ -96,55 +108,101 @@ impl Runner<'_> {
         Ok(ctx)
     }
 
-    fn validate(&self) -> Result<i32> {
-        let ctx = self.load(&VarArgs::default(), false)?;
-        let nothing_known = BTreeMap::new();
-        let mut errors = Diagnostics::default();
-        for address in ctx.config.resources.keys() {
-            if let Err(found) = ctx.desired(address, &nothing_known) {
-                errors.extend(found);
-            }
+    /// `strata validate [-json]`: every problem in the configuration, found without touching anything.
+    fn validate(&self, json: bool) -> Result<i32> {
+        let found = self.check_configuration();
+        if json {
+            let diagnostics = match &found {
+                Ok(warnings) | Err(warnings) => warnings,
+            };
+            println!("{}", redact(&super::json::validate_report(diagnostics).to_string()));
+            return Ok(if found.is_ok() { 0 } else { 1 });
         }
-        for name in ctx.config.providers.keys() {
-            if let Err(found) = ctx.provider_config(name, &nothing_known) {
-                errors.extend(found);
-            }
-        }
-        for output in ctx.config.outputs.values() {
-            if let Err(found) = ctx.scope(&nothing_known).eval_attr(&output.value) {
-                errors.extend(found);
-            }
-        }
-        if let Err(found) = crate::plan::guards::check_moves(&ctx) {
-            errors.extend(found);
-        }
-        if let Err(found) = crate::plan::guards::check_lifecycles(&ctx, false) {
-            errors.extend(found);
-        }
-        if errors.has_errors() {
-            return Err(errors);
-        }
+        print_diagnostics(&found?, self.style);
         println!("{} The configuration is valid.", self.style.added("Success!"));
         Ok(0)
     }
 
+    /// The configuration's warnings, or its errors (with the warnings).
+    fn check_configuration(&self) -> std::result::Result<Diagnostics, Diagnostics> {
+        let options = LoadOptions { dir: Path::new("."), variables: &[], state_path: None, require_variables: false };
+        let ctx = Context::load(&options, self.providers.clone())?;
+        let nothing_known = BTreeMap::new();
+        let mut found = ctx.warnings.clone();
+        for address in ctx.config.resources.keys() {
+            if let Err(errors) = ctx.desired(address, &nothing_known) {
+                found.extend(errors);
+            }
+        }
+        for name in ctx.config.providers.keys() {
+            if let Err(errors) = ctx.provider_config(name, &nothing_known) {
+                found.extend(errors);
+            }
+        }
+        for output in ctx.config.outputs.values() {
+            if let Err(errors) = ctx.scope(&nothing_known).eval_attr(&output.value) {
+                found.extend(errors);
+            }
+        }
+        if let Err(errors) = crate::plan::guards::check_moves(&ctx) {
+            found.extend(errors);
+        }
+        if let Err(errors) = crate::plan::guards::check_lifecycles(&ctx, false) {
+            found.extend(errors);
+        }
+        found.into_result()
+    }
+
     async fn plan(&self, args: PlanArgs) -> Result<i32> {
+        if args.json {
+            return Ok(self.plan_json(&args).await);
+        }
         let ctx = self.load_locking(&args.vars, &args.lock, true)?;
         if args.refresh_only {
             return super::drift::refresh_only(&ctx, RefreshOnly::Plan { detailed_exitcode: args.detailed_exitcode }, self.style).await;
         }
-        let store = ctx.store();
-        let _lock = store.lock("plan")?;
-        let (plan, _) = fresh_plan(&ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
+        let plan = self.saved_plan(&ctx, &args).await?;
         print!("{}", super::show::render_plan_as(&plan, args.format, &ctx.providers, self.style));
         if let Some(out) = &args.out {
-            file::write(out, &plan, &ctx.config)?;
             let saved = format!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
             // A markdown plan is a comment body: the note goes to stderr so it stays out of it.
             if args.format == PlanFormat::Markdown { eprintln!("{saved}") } else { println!("{saved}") }
         }
-        Ok(if args.detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { 0 })
+        Ok(plan_exit_code(&args, &plan))
     }
+
+    /// `plan -json`: everything, errors included, as JSON lines on stdout; exit 1 on errors.
+    async fn plan_json(&self, args: &PlanArgs) -> i32 {
+        let (plan, found) = match self.load_quietly(&args.vars, true) {
+            Err(errors) => (None, errors),
+            Ok(mut ctx) => {
+                ctx.lock = args.lock.options();
+                match self.saved_plan(&ctx, args).await {
+                    Ok(plan) => (Some(plan), ctx.warnings.clone()),
+                    Err(errors) => (None, Diagnostics(ctx.warnings.0.iter().cloned().chain(errors.0).collect())),
+                }
+            }
+        };
+        for line in super::json::plan_lines(plan.as_ref(), &found) {
+            println!("{}", redact(&line.to_string()));
+        }
+        match &plan {
+            Some(plan) if !found.has_errors() => plan_exit_code(args, plan),
+            _ => 1,
+        }
+    }
+
+    /// A fresh plan under the state lock, written to `-out` when given.
+    async fn saved_plan(&self, ctx: &Context, args: &PlanArgs) -> Result<Plan> {
+        let store = ctx.store();
+        let _lock = store.lock("plan")?;
+        let (plan, _) = fresh_plan(ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
+        if let Some(out) = &args.out {
+            file::write(out, &plan, &ctx.config)?;
+        }
+        Ok(plan)
+    }
+
 
     async fn apply(&self, args: ApplyArgs) -> Result<i32> {
         if args.refresh_only {
@@ -152,7 +210,8 @@ impl Runner<'_> {
         }
         match &args.plan_file {
             Some(path) => self.apply_saved(path, &args).await,
-            None => self.plan_and_apply(&args.vars, &args.lock, self.plan_options(false, &args.targeting, args.allow_data_loss)?, args.run).await,
+            // apply -destroy is destroy, consent to lose what it destroys included.
+            None => self.plan_and_apply(&args.vars, &args.lock, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss || args.destroy)?, args.run).await,
         }
     }
 
@@ -167,7 +226,7 @@ impl Runner<'_> {
         if targeting.narrows() {
             print_diagnostics(&narrowing_warning().into(), self.style);
         }
-        Ok(PlanOptions { destroy, targeting, allow_data_loss })
+        Ok(PlanOptions { destroy, targeting, allow_data_loss, skip_refresh: args.refresh == Some(false) })
     }
 
     async fn plan_and_apply(&self, vars: &VarArgs, lock: &LockArgs, options: PlanOptions, run: RunArgs) -> Result<i32> {
@@ -195,6 +254,7 @@ impl Runner<'_> {
                 .hint("a saved plan holds only the changes it was made with; pass these options to strata plan -out FILE instead")
                 .into());
         }
+        refuse_variables_with_saved_plan(&args.vars)?;
         let saved = file::read(path)?;
         let mut ctx = self.load_locking(&args.vars, &args.lock, false)?;
         saved.merge_variables(&mut ctx.variables)?;
@@ -220,7 +280,7 @@ impl Runner<'_> {
         let progress = Progress::detect(self.style);
         let observe = |event: Event<'_>| progress.observe(&event);
         let executor = Executor { ctx, store, state, parallelism };
-        let (_state, report, errors) = executor.run(plan, &observe).await;
+        let (state, report, errors) = executor.run(plan, &observe).await;
         for (address, cause) in &report.skipped {
             eprintln!("{}: skipped, because {cause} failed", address);
         }
@@ -233,7 +293,12 @@ impl Runner<'_> {
         if !all.is_empty() {
             return Err(all);
         }
-        println!("\n{}", self.style.added(&apply_summary(&report)));
+        if plan.destroy {
+            println!("\n{}", self.style.added(&format!("Destroy complete! Resources: {} destroyed.", count_succeeded(&report, &[Action::Delete]))));
+        } else {
+            println!("\n{}", self.style.added(&apply_summary(&report)));
+            print_outputs(&state);
+        }
         Ok(0)
     }
 
@@ -284,6 +349,22 @@ impl Runner<'_> {
     }
 }
 
+fn plan_exit_code(args: &PlanArgs, plan: &Plan) -> i32 {
+    if args.detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { 0 }
+}
+
+/// `strata version [-json]`; the JSON has the keys of `terraform version -json` that apply.
+fn version(json: bool) -> i32 {
+    let version = env!("CARGO_PKG_VERSION");
+    let platform = format!("{}_{}", std::env::consts::OS, std::env::consts::ARCH);
+    if json {
+        println!("{}", serde_json::json!({ "strata_version": version, "platform": platform, "provider_selections": {} }));
+    } else {
+        println!("strata v{version}\non {platform}");
+    }
+    0
+}
+
 /// Refreshes and plans against `existing`, the state as stored now.
 async fn fresh_plan(ctx: &Context, existing: Option<State>, options: PlanOptions) -> Result<(Plan, State)> {
     let had_state = existing.is_some();
@@ -316,6 +397,16 @@ async fn record_adoptions(ctx: &Context, store: &mut StateStore, existing: Optio
     Ok(Some(state))
 }
 
+/// A saved plan holds the variable values it was made with; a `-var` given now would be silently
+/// ignored, so it is refused, as Terraform does.
+fn refuse_variables_with_saved_plan(vars: &VarArgs) -> Result<()> {
+    let given = if !vars.var.is_empty() { "-var" } else if !vars.var_file.is_empty() { "-var-file" } else { return Ok(()) };
+    Err(Diagnostic::error(format!("{given} cannot be used with a saved plan"))
+        .detail("the plan file holds the variable values it was made with; they cannot change at apply time")
+        .hint("pass the variables to strata plan -out FILE, review that plan, and apply it without -var")
+        .into())
+}
+
 fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
     let now = state.map(|s| (s.lineage.clone(), s.serial));
     let then = plan.prior_lineage.clone().zip(plan.prior_serial);
@@ -329,17 +420,34 @@ fn check_plan_matches_state(plan: &Plan, state: Option<&State>) -> Result<()> {
         .into())
 }
 
+/// An output's value as printed: masked when sensitive.
+fn shown(output: &crate::state::OutputState) -> serde_json::Value {
+    if output.sensitive {
+        serde_json::Value::String(MASK.to_owned())
+    } else {
+        output.value.clone()
+    }
+}
+
+/// The end of an apply, as Terraform prints it: `Outputs:` and one `NAME = VALUE` line each.
+fn print_outputs(state: &State) {
+    if state.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:\n");
+    print_output_lines(state);
+}
+
+fn print_output_lines(state: &State) {
+    for (name, output) in &state.outputs {
+        println!("{name} = {}", literal_or_mask(&shown(output), output.sensitive));
+    }
+}
+
 /// `strata output`: the outputs recorded by the last apply. Sensitive values are masked in every
 /// form, JSON included: strata never prints a secret.
 fn output(args: &OutputArgs) -> Result<i32> {
     let state = read_state(args.state.as_deref())?;
-    let shown = |output: &crate::state::OutputState| {
-        if output.sensitive {
-            serde_json::Value::String(MASK.to_owned())
-        } else {
-            output.value.clone()
-        }
-    };
     if let Some(name) = &args.name {
         let output = state.outputs.get(name).ok_or_else(|| {
             let known: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
@@ -358,9 +466,7 @@ fn output(args: &OutputArgs) -> Result<i32> {
         println!("{}", redact(&serde_json::to_string_pretty(&all).unwrap_or_default()));
         return Ok(0);
     }
-    for (name, output) in &state.outputs {
-        println!("{name} = {}", literal_or_mask(&shown(output), output.sensitive));
-    }
+    print_output_lines(&state);
     Ok(0)
 }
 
@@ -387,7 +493,7 @@ pub(super) fn confirm() -> Result<bool> {
 /// Prints `prompt` and reads the answer: true only for "yes". Without a terminal to ask on,
 /// `not_a_terminal` is the error.
 pub(super) fn ask_yes(prompt: &str, not_a_terminal: Diagnostic) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
+    if NEVER_ASK.load(Ordering::Relaxed) || !std::io::stdin().is_terminal() {
         return Err(not_a_terminal.into());
     }
     print!("{prompt}");
@@ -408,8 +514,12 @@ fn print_backups(report: &ApplyReport) {
     }
 }
 
+fn count_succeeded(report: &ApplyReport, wanted: &[Action]) -> usize {
+    report.succeeded.iter().filter(|(_, a)| wanted.contains(a)).count()
+}
+
 fn apply_summary(report: &ApplyReport) -> String {
-    let count = |wanted: &[Action]| report.succeeded.iter().filter(|(_, a)| wanted.contains(a)).count();
+    let count = |wanted: &[Action]| count_succeeded(report, wanted);
     format!(
         "Apply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
         count(&[Action::Create]),

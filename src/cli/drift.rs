@@ -19,6 +19,7 @@ use crate::diag::{Diagnostic, Result};
 use crate::drift::{accept_live, acknowledge, detect, live_findings, Finding, Kind, Report};
 use crate::plan::planner::refresh_only as refresh_live;
 use crate::plan::render::literal;
+use crate::providers::Providers;
 use crate::secrets::redact;
 use crate::state::backend::LockOptions;
 use crate::state::State;
@@ -56,9 +57,9 @@ pub enum RefreshOnly {
 }
 
 /// `strata drift [...]` and `strata drift ack ...`; `load` makes the context from the variables.
-pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>, style: &Style) -> Result<i32> {
+pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>, providers: &Providers, style: &Style) -> Result<i32> {
     if let Some(DriftCommand::Ack { target, until, reason, state, lock }) = &args.command {
-        return ack(target, until, reason, state.as_deref(), lock.options());
+        return ack(providers, target, until, reason, state.as_deref(), lock.options());
     }
     let ctx = load(&args.vars)?;
     let store = ctx.store();
@@ -88,8 +89,9 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
 }
 
 /// `strata drift ack TARGET -until DATE -reason TEXT`: records the acknowledgement in state.
-fn ack(target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>, lock: LockOptions) -> Result<i32> {
-    let recorded = super::state_cmds::edit_state(state_path, lock, "drift ack", |state| acknowledge(state, target, until, reason, OffsetDateTime::now_utc()))?;
+fn ack(providers: &Providers, target: &str, until: &str, reason: &str, state_path: Option<&std::path::Path>, lock: LockOptions) -> Result<i32> {
+    let recorded =
+        super::state_cmds::edit_state(state_path, lock, "drift ack", |state| acknowledge(state, providers, target, until, reason, OffsetDateTime::now_utc()))?;
     let what = recorded.attribute.as_ref().map_or(recorded.address.clone(), |a| format!("{}.{a}", recorded.address));
     println!("Acknowledged drift on {what} until {}: {}", recorded.until, redact(&recorded.reason));
     Ok(0)

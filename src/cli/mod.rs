@@ -7,6 +7,7 @@ mod args;
 mod backend_cmds;
 mod commands;
 mod drift;
+mod json;
 mod progress;
 mod show;
 mod state_cmds;
@@ -24,11 +25,13 @@ pub use args::Cli;
 
 /// Runs strata with `argv` and returns the process exit code.
 pub async fn run(argv: Vec<String>, providers: Vec<Arc<dyn Provider>>) -> i32 {
+    let typed = argv.clone();
     let argv = args::normalize(argv);
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(err) => {
-            let _ = err.print();
+            let shown = args::as_typed(&err.render().to_string(), &typed);
+            if err.use_stderr() { eprint!("{shown}") } else { print!("{shown}") }
             return if err.use_stderr() { 1 } else { 0 };
         }
     };

@@ -10,6 +10,8 @@ use crate::diag::{Diagnostic, Location, Result};
 
 /// The backend types strata knows.
 const BACKEND_TYPES: [&str; 1] = ["postgres"];
+/// What strata's backends are, for errors about one it does not have.
+pub(super) const BACKENDS_NOTE: &str = "the backends strata has: local (the default) and postgres";
 
 /// A `backend "postgres" { ... }` block as written. The connection string may hold a password,
 /// so `Debug` never shows it.
@@ -44,6 +46,7 @@ pub(super) fn backend_settings(block: &BlockExpr) -> Result<BackendSettings> {
     if !BACKEND_TYPES.contains(&kind) {
         return Err(Diagnostic::error(format!("unknown state backend \"{kind}\""))
             .at(Some(&block.location))
+            .detail(BACKENDS_NOTE)
             .hint("strata stores state in the local file (no backend block) or in PostgreSQL: backend \"postgres\" { ... }")
             .into());
     }

@@ -135,10 +135,11 @@ impl Loader {
                 self.add_locals(ctx, &block.body)
             }
             "terraform" => {
+                refuse_terraform_backend(ctx, &block.body)?;
                 self.config.warnings.push(
                     Diagnostic::warning("the terraform block is ignored by strata")
                         .at(Some(&location))
-                        .detail("strata does not download providers; required_providers and backend settings have no effect"),
+                        .detail("strata does not download providers; required_providers and the like have no effect"),
                 );
                 Ok(())
             }
@@ -217,6 +218,18 @@ impl Loader {
         }
         Ok(())
     }
+}
+
+/// A Terraform backend (`s3`, `gcs`, ...) would be silently ignored and the state would land in a
+/// local file instead: refused, naming where strata's own backends are declared.
+fn refuse_terraform_backend(ctx: &FileContext, body: &Body) -> Result<()> {
+    let Some(backend) = body.iter().filter_map(Structure::as_block).find(|b| b.ident.as_str() == "backend") else { return Ok(()) };
+    let kind = backend.labels.first().map(label_text).unwrap_or_default();
+    Err(Diagnostic::error(format!("strata does not support the terraform backend \"{kind}\""))
+        .at(Some(&ctx.location(backend.span())))
+        .detail(super::backend_block::BACKENDS_NOTE)
+        .hint("remove this backend block, and declare strata { backend \"postgres\" { conn_str = \"...\" } } to keep the state in PostgreSQL")
+        .into())
 }
 
 /// `encryption { key_env = "NAME" }` or `encryption { passphrase_env = "NAME" }`: exactly one.

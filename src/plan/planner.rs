@@ -25,6 +25,8 @@ pub struct PlanOptions {
     pub targeting: Targeting,
     /// `-allow-data-loss`: recorded in the plan, so a saved plan may run its data-losing changes.
     pub allow_data_loss: bool,
+    /// `-refresh=false`: plan against the state as recorded, reading nothing live.
+    pub skip_refresh: bool,
 }
 
 /// The live objects behind the resources in state: `None` where one no longer exists.
@@ -38,6 +40,9 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
     let state = &moves.state;
     let scope = targeting::scope(ctx, state, &options.targeting, options.destroy)?;
     let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new(), scope };
+    if options.skip_refresh {
+        planning.refreshed = state.managed().map(|r| (r.address(), Some(r.value()))).collect();
+    }
     let mut changes = Vec::new();
     if options.destroy {
         // Nothing is re-planned, but provider blocks may still refer to resources in state.
@@ -167,7 +172,8 @@ impl<'a> Planning<'a> {
             .hint("a change upstream (a replaced instance, say) leaves the provider's address unknown until apply; apply that change first with the provider pointed at values known now (a variable), then plan again")
             .into());
         }
-        if in_state.is_empty() {
+        // Empty, or already filled from the state under -refresh=false.
+        if in_state.is_empty() || in_state.iter().all(|r| self.refreshed.contains_key(&r.address())) {
             return Ok(());
         }
         let provider = self.ctx.providers.get(name)?;

@@ -212,7 +212,16 @@ pub struct StateSetup {
 impl StateSetup {
     /// The state the configuration in `dir` uses. The local file comes from `-state`
     /// (`state_override`), `state_path` or the default; `-state` always means that file, no backend.
+    /// The selected workspace must exist: a typo in `STRATA_WORKSPACE` would otherwise start from
+    /// an empty state and create everything again.
     pub fn resolve(settings: &Settings, dir: &Path, state_override: Option<&Path>) -> Result<StateSetup> {
+        let setup = StateSetup::resolve_any_workspace(settings, dir, state_override)?;
+        setup.refuse_missing_workspace()?;
+        Ok(setup)
+    }
+
+    /// `resolve` for the workspace commands, which work whether or not the selected one exists.
+    pub fn resolve_any_workspace(settings: &Settings, dir: &Path, state_override: Option<&Path>) -> Result<StateSetup> {
         let local_path = local_state_path(settings, dir, state_override);
         if state_override.is_some() {
             let encryption = Encryption::from_settings(settings)?.map(Arc::new);
@@ -241,6 +250,24 @@ impl StateSetup {
 
     pub fn store_for(&self, workspace: &str, lock: LockOptions) -> StateStore {
         StateStore::with_backend(self.backend.open(workspace), self.encryption.clone(), lock)
+    }
+
+    fn refuse_missing_workspace(&self) -> Result<()> {
+        if self.workspace == DEFAULT_WORKSPACE {
+            return Ok(());
+        }
+        let existing = self.backend.workspaces()?;
+        if existing.contains(&self.workspace) {
+            return Ok(());
+        }
+        let chosen_by = match std::env::var(WORKSPACE_ENV) {
+            Ok(name) if !name.is_empty() => format!("{WORKSPACE_ENV}={name}"),
+            _ => ENVIRONMENT_FILE.to_owned(),
+        };
+        Err(Diagnostic::error(format!("the selected workspace \"{}\" does not exist ({chosen_by})", self.workspace))
+            .detail(format!("the workspaces in {}: {}", self.backend.describe(), existing.join(", ")))
+            .hint(format!("create it with strata workspace new {}, or select one of the above with strata workspace select NAME", self.workspace))
+            .into())
     }
 
     /// Refuses a backend other than the one `strata init` recorded (the state would seem empty),

@@ -4,8 +4,8 @@
 //! `strata.state.d/NAME/` next to it, as Terraform's `terraform.tfstate.d`), atomic writes (temp
 //! file, fsync, rename, directory fsync, mode 0600), the `.backup` of the previous file (in the form
 //! the store asks for: sealed when encryption is on), and the OS file lock on `STATE.lock` whose
-//! contents name the holder. A killed process never leaves the lock held. It must not know what the
-//! bytes mean.
+//! contents name the holder; the file exists only while the lock is held (a killed process may
+//! leave it behind, never held). It must not know what the bytes mean.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -65,42 +65,68 @@ impl Backend for LocalFile {
     }
 
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt> {
-        let mut file = open_lock_file(&self.path)?;
-        if file.try_lock_exclusive().is_err() {
-            return Ok(LockAttempt::Held(holder(&mut file)));
+        let lock_path = sibling(&self.path, ".lock");
+        loop {
+            let mut file = open_lock_file(&lock_path, true)?;
+            if file.try_lock_exclusive().is_err() {
+                return Ok(LockAttempt::Held(holder(&mut file)));
+            }
+            // A holder releasing removes the file before unlocking it: locked after that, this
+            // file is no longer the one others open. Open the path again.
+            if !is_file_at(&file, &lock_path) {
+                continue;
+            }
+            let text = serde_json::to_string(info).unwrap_or_default();
+            // The holder's details are for messages only: failing to write them must not fail the lock.
+            let _ = file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(text.as_bytes()));
+            let _ = file.sync_all();
+            return Ok(LockAttempt::Acquired(StateLock::holding(FileLock { file, path: lock_path })));
         }
-        let text = serde_json::to_string(info).unwrap_or_default();
-        // The holder's details are for messages only: failing to write them must not fail the lock.
-        let _ = file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(text.as_bytes()));
-        let _ = file.sync_all();
-        Ok(LockAttempt::Acquired(StateLock::holding(FileLock { file })))
     }
 }
 
-/// The OS lock and its file; released (and the file emptied) when dropped.
+/// The OS lock and its file; the file exists only while held: dropping removes it, then unlocks.
 struct FileLock {
     file: File,
+    path: PathBuf,
 }
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        let _ = self.file.set_len(0);
+        let _ = std::fs::remove_file(&self.path);
         let _ = FileExt::unlock(&self.file);
     }
 }
 
-fn open_lock_file(state_path: &Path) -> Result<File> {
-    let lock_path = sibling(state_path, ".lock");
-    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// Opens the lock file; `create` makes it (and its directory) when missing.
+fn open_lock_file(lock_path: &Path, create: bool) -> Result<File> {
+    if let Some(dir) = lock_path.parent().filter(|d| create && !d.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(dir);
     }
     OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
+        .create(create)
         .truncate(false)
-        .open(&lock_path)
+        .open(lock_path)
         .map_err(|err| Diagnostic::error(format!("cannot open the lock file {}: {err}", lock_path.display())).into())
+}
+
+/// Whether `file` is still the file at `path` (not removed or replaced since it was opened).
+fn is_file_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(opened), Ok(now)) => opened.dev() == now.dev() && opened.ino() == now.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 fn holder(file: &mut File) -> Option<LockInfo> {
@@ -112,20 +138,24 @@ fn holder(file: &mut File) -> Option<LockInfo> {
 /// `strata force-unlock ID` on a local state: clears a lock whose holder is gone; a live holder
 /// keeps it (the OS releases it when that process exits).
 pub fn force_unlock(state_path: &Path, id: &str) -> Result<String> {
-    let mut file = open_lock_file(state_path)?;
-    let recorded = holder(&mut file);
-    let Some(info) = recorded.filter(|info| info.id == id) else {
-        return Err(Diagnostic::error(format!("the state file {} has no lock with id {id}", state_path.display()))
+    let lock_path = sibling(state_path, ".lock");
+    let no_such_lock = || -> crate::diag::Diagnostics {
+        Diagnostic::error(format!("the state file {} has no lock with id {id}", state_path.display()))
             .hint("copy the lock id from the error that reported the lock")
-            .into());
+            .into()
     };
+    if !lock_path.exists() {
+        return Err(no_such_lock());
+    }
+    let mut file = open_lock_file(&lock_path, false)?;
+    let Some(info) = holder(&mut file).filter(|info| info.id == id) else { return Err(no_such_lock()) };
     if file.try_lock_exclusive().is_err() {
         return Err(Diagnostic::error(format!("lock {id} is held by a live process: {}", info.describe()))
             .detail("a local lock is an OS lock: it is released the moment that process exits, so there is nothing stale to clear")
             .hint(format!("wait for it to finish, or stop process {} if it is stuck", info.pid))
             .into());
     }
-    let _ = file.set_len(0);
+    let _ = std::fs::remove_file(&lock_path);
     let _ = FileExt::unlock(&file);
     Ok(format!("Cleared the stale lock {id} ({} for \"{}\" since {}); no process held it.", info.who, info.operation, info.created))
 }

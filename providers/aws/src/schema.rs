@@ -148,7 +148,9 @@ pub fn parameter_group() -> ResourceSchema {
         .attribute("value", A::required(Type::String))
         .attribute(
             "apply_method",
-            A::optional(Type::String).describe("immediate (default) or pending-reboot"),
+            A::optional(Type::String)
+                .one_of(&["immediate", "pending-reboot"])
+                .describe("immediate (default) or pending-reboot"),
         );
     ResourceSchema {
         description: "An RDS DB parameter group.",

@@ -10,6 +10,9 @@ use strata_provider_sdk::{ProviderError, Value};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
+/// The values `sslmode` (and PGSSLMODE) may take, as libpq reads them.
+pub const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
 /// Where and how to connect.
 #[derive(Clone)]
 pub struct ConnSettings {
@@ -45,7 +48,8 @@ impl ConnSettings {
             None => env("PGPORT").map(|p| p.parse::<u16>().map_err(|_| ProviderError::new(format!("PGPORT is not a port number: {p}")))).transpose()?,
         };
         let sslmode = config.get_str("sslmode").map(str::to_owned).or_else(|| env("PGSSLMODE")).unwrap_or_else(|| "prefer".into());
-        if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&sslmode.as_str()) {
+        // The attribute is checked against the schema; PGSSLMODE is not.
+        if !SSL_MODES.contains(&sslmode.as_str()) {
             return Err(ProviderError::new(format!("unknown sslmode \"{sslmode}\"")).with_hint("use disable, prefer, require, verify-ca or verify-full"));
         }
         Ok(ConnSettings {

@@ -2,6 +2,12 @@
 
 use strata_provider_sdk::{Attribute as A, Block, NestedBlock, ProviderSchema, ResourceSchema, Type};
 
+/// PostgreSQL's built-in index methods and those of common extensions (bloom, pgvector). The
+/// method is pasted into `CREATE INDEX ... USING`, so only these are accepted.
+const INDEX_METHODS: &[&str] = &["btree", "hash", "gist", "spgist", "gin", "brin", "bloom", "ivfflat", "hnsw"];
+/// `ON DELETE` / `ON UPDATE` actions, pasted into the foreign key's DDL.
+const REFERENTIAL_ACTIONS: &[&str] = &["no action", "restrict", "cascade", "set null", "set default"];
+
 fn string_list() -> Type {
     Type::list_of(Type::String)
 }
@@ -13,7 +19,7 @@ fn provider_block() -> Block {
         .attribute("database", A::optional(Type::String).describe("database name (PGDATABASE)"))
         .attribute("username", A::optional(Type::String).describe("user name (PGUSER)"))
         .attribute("password", A::optional(Type::String).sensitive().describe("password (PGPASSWORD)"))
-        .attribute("sslmode", A::optional(Type::String).describe("disable, prefer, require, verify-ca or verify-full"))
+        .attribute("sslmode", A::optional(Type::String).one_of(crate::config::SSL_MODES).describe("disable, prefer, require, verify-ca or verify-full"))
         .attribute("url", A::optional(Type::String).sensitive().describe("postgres:// connection URL (DATABASE_URL)"))
         .attribute("connect_timeout", A::optional(Type::Number).describe("seconds"))
         .attribute("lock_timeout", A::optional(Type::String).describe("how long DDL waits for a lock before failing, default 5s; 0 waits for ever"))
@@ -25,7 +31,7 @@ fn index_fields(block: Block) -> Block {
         .attribute("name", A::required(Type::String))
         .attribute("columns", A::required(string_list()).describe("columns or expressions, optionally with DESC"))
         .attribute("unique", A::optional_computed(Type::Bool))
-        .attribute("using", A::optional_computed(Type::String).describe("index method, default btree"))
+        .attribute("using", A::optional_computed(Type::String).one_of_keywords(INDEX_METHODS).describe("index method, default btree"))
         .attribute("where", A::optional(Type::String).describe("predicate of a partial index"))
         .attribute("include", A::optional(string_list()).describe("non-key columns"))
 }
@@ -36,7 +42,7 @@ fn table() -> ResourceSchema {
         .attribute("type", A::required(Type::String).describe("a PostgreSQL type, such as bigint or varchar(255)"))
         .attribute("null", A::optional_computed(Type::Bool).describe("whether NULL is allowed, default true"))
         .attribute("default", A::optional(Type::String).describe("SQL expression"))
-        .attribute("identity", A::optional(Type::String).describe("always or by default"))
+        .attribute("identity", A::optional(Type::String).one_of_keywords(&["always", "by default"]).describe("always or by default"))
         .attribute("comment", A::optional(Type::String))
         .attribute("renamed_from", A::optional(Type::String).describe("the column's previous name: plan renames it in place"));
     let unique = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list()));
@@ -46,8 +52,8 @@ fn table() -> ResourceSchema {
         .attribute("columns", A::required(string_list()))
         .attribute("references", A::required(Type::String).describe("the referenced table, schema.table"))
         .attribute("ref_columns", A::required(string_list()))
-        .attribute("on_delete", A::optional_computed(Type::String))
-        .attribute("on_update", A::optional_computed(Type::String));
+        .attribute("on_delete", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS))
+        .attribute("on_update", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS));
     ResourceSchema {
         description: "A table with its columns, keys, constraints and indexes.",
         block: Block::new()

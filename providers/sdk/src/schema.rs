@@ -56,6 +56,26 @@ pub struct Attribute {
     /// Changing it means destroying and recreating the resource.
     pub force_new: bool,
     pub description: &'static str,
+    /// For an enumerated string: the values it may take, checked before any provider sees them.
+    pub allowed: Option<AllowedValues>,
+}
+
+/// The values an enumerated string attribute may take.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AllowedValues {
+    pub values: &'static [&'static str],
+    /// SQL keywords (`ON DELETE set null`): any case and any spacing between words.
+    pub keywords: bool,
+}
+
+impl AllowedValues {
+    pub fn allows(&self, given: &str) -> bool {
+        if !self.keywords {
+            return self.values.contains(&given);
+        }
+        let words = |text: &str| text.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>();
+        self.values.iter().any(|value| words(value) == words(given))
+    }
 }
 
 impl Attribute {
@@ -68,6 +88,7 @@ impl Attribute {
             sensitive: false,
             force_new: false,
             description: "",
+            allowed: None,
         }
     }
 
@@ -96,6 +117,18 @@ impl Attribute {
 
     pub fn force_new(mut self) -> Attribute {
         self.force_new = true;
+        self
+    }
+
+    /// An enumerated string: exactly one of `values`.
+    pub fn one_of(mut self, values: &'static [&'static str]) -> Attribute {
+        self.allowed = Some(AllowedValues { values, keywords: false });
+        self
+    }
+
+    /// An enumerated SQL keyword: one of `values`, in any case and spacing.
+    pub fn one_of_keywords(mut self, values: &'static [&'static str]) -> Attribute {
+        self.allowed = Some(AllowedValues { values, keywords: true });
         self
     }
 
