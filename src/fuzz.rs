@@ -185,10 +185,9 @@ fn validate_context(dir: &Path) -> crate::diag::Result<Context> {
 fn test_encryption() -> &'static Encryption {
     static ENCRYPTION: OnceLock<Encryption> = OnceLock::new();
     ENCRYPTION.get_or_init(|| {
-        std::env::set_var(KEY_VAR, KEY_HEX);
         let location = Location { file: Arc::from(Path::new("fuzz.tf")), line: 1, column: 1 };
         let settings = Settings { encryption: Some(EncryptionSettings { key_source: KeySource::KeyEnv(KEY_VAR.into()), location }), ..Settings::default() };
-        Encryption::from_settings(&settings).expect("the fuzz key is valid").expect("encryption is configured")
+        Encryption::from_settings_with(&settings, &|_| Ok(KEY_HEX.to_owned())).expect("the fuzz key is valid").expect("encryption is configured")
     })
 }
 

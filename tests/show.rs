@@ -271,3 +271,34 @@ fn the_seed_plan_json_validates_and_reads_like_terraforms() {
     assert!(!printed.contains(password), "the password was printed");
     run(&["destroy", "-auto-approve"]);
 }
+
+#[test]
+fn a_saved_plan_is_refused_once_the_configuration_or_the_state_moved_on() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &users("people", false));
+    work.apply();
+    work.write("main.tf", &users("people", true));
+    ok(work.strata(&["plan", "-out", "reviewed.plan"]));
+
+    let reviewed_config = users("people", true);
+    work.write("main.tf", &format!("{reviewed_config}\noutput \"added_after_review\" {{\n  value = \"x\"\n}}\n"));
+    let state_before = work.state_text();
+    let changed_config = work.strata(&["apply", "reviewed.plan"]);
+    assert_eq!(changed_config.code, 1, "{changed_config:?}");
+    assert!(changed_config.stderr.contains("the configuration changed since this plan was made"), "{changed_config:?}");
+    assert_eq!(work.state_text(), state_before, "nothing was recorded");
+    assert!(db.columns("users").iter().all(|c| !c.starts_with("email ")), "nothing was applied: {:?}", db.columns("users"));
+
+    // Another writer moved the state on (same lineage, a later serial) after the plan was made.
+    work.write("main.tf", &reviewed_config);
+    let mut state = work.state();
+    let serial = state["serial"].as_u64().expect("a serial");
+    state["serial"] = (serial + 1).into();
+    std::fs::write(work.state_path(), state.to_string()).expect("write the state");
+    let moved_state = work.strata(&["apply", "reviewed.plan"]);
+    assert_eq!(moved_state.code, 1, "{moved_state:?}");
+    assert!(moved_state.stderr.contains("the state changed since this plan was made"), "{moved_state:?}");
+    assert!(moved_state.stderr.contains(&format!("serial {serial};")) && moved_state.stderr.contains(&format!("serial {}", serial + 1)), "{moved_state:?}");
+    assert!(db.columns("users").iter().all(|c| !c.starts_with("email ")), "nothing was applied: {:?}", db.columns("users"));
+}

@@ -79,11 +79,17 @@ impl Encryption {
     /// The encryption the settings ask for, or `None` when they ask for none. Fails when the
     /// environment variable they name is missing or does not hold a usable key.
     pub fn from_settings(settings: &Settings) -> Result<Option<Encryption>> {
+        Encryption::from_settings_with(settings, &|name| std::env::var(name))
+    }
+
+    /// `from_settings`, reading the named variable through `lookup`: unit tests pass their own, so
+    /// that they never change the environment of the process their neighbours run in.
+    pub(crate) fn from_settings_with(settings: &Settings, lookup: &dyn Fn(&str) -> std::result::Result<String, std::env::VarError>) -> Result<Option<Encryption>> {
         let Some(encryption) = &settings.encryption else { return Ok(None) };
         let secret = match &encryption.key_source {
-            KeySource::KeyEnv(name) => Secret::Key(parse_key(&env_secret(name, encryption)?, name, encryption)?),
+            KeySource::KeyEnv(name) => Secret::Key(parse_key(&env_secret(name, encryption, lookup)?, name, encryption)?),
             KeySource::PassphraseEnv(name) => {
-                let passphrase = env_secret(name, encryption)?;
+                let passphrase = env_secret(name, encryption, lookup)?;
                 let salt = random_salt();
                 let sealing_key = derive_key(&passphrase, &salt, ARGON2_PARAMS)?;
                 Secret::Passphrase { passphrase, salt, sealing_key }
@@ -189,8 +195,8 @@ fn cipher(key: &Key) -> Aes256Gcm {
 }
 
 /// The value of the environment variable `name`, or an error saying how to set it (never what it holds).
-fn env_secret(name: &str, settings: &EncryptionSettings) -> Result<Zeroizing<String>> {
-    let value = match std::env::var(name) {
+fn env_secret(name: &str, settings: &EncryptionSettings, lookup: &dyn Fn(&str) -> std::result::Result<String, std::env::VarError>) -> Result<Zeroizing<String>> {
+    let value = match lookup(name) {
         Ok(value) => Zeroizing::new(value),
         Err(std::env::VarError::NotPresent) => {
             return Err(Diagnostic::error(format!("the state is encrypted; set {name}"))
@@ -294,9 +300,17 @@ mod tests {
         Settings { encryption: Some(EncryptionSettings { key_source: source, location }), ..Settings::default() }
     }
 
+    /// The encryption `source` gives when its variable holds `value` (never set in the process).
+    fn from_variable(source: KeySource, value: &str) -> Result<Option<Encryption>> {
+        Encryption::from_settings_with(&settings(source), &|_| Ok(value.to_owned()))
+    }
+
     fn with_key(var: &str, value: &str) -> Encryption {
-        std::env::set_var(var, value);
-        Encryption::from_settings(&settings(KeySource::KeyEnv(var.to_owned()))).expect("valid key").expect("encryption on")
+        from_variable(KeySource::KeyEnv(var.to_owned()), value).expect("valid key").expect("encryption on")
+    }
+
+    fn with_passphrase(var: &str, value: &str) -> Encryption {
+        from_variable(KeySource::PassphraseEnv(var.to_owned()), value).expect("valid passphrase").expect("encryption on")
     }
 
     fn message(errors: crate::diag::Diagnostics) -> String {
@@ -351,11 +365,11 @@ mod tests {
 
     #[test]
     fn missing_or_malformed_key_variables_are_errors_without_the_value() {
-        let missing = message(Encryption::from_settings(&settings(KeySource::KeyEnv("STRATA_T_UNSET".into()))).err().unwrap());
+        let unset = Encryption::from_settings_with(&settings(KeySource::KeyEnv("STRATA_T_UNSET".into())), &|_| Err(std::env::VarError::NotPresent));
+        let missing = message(unset.err().unwrap());
         assert!(missing.contains("the state is encrypted; set STRATA_T_UNSET"), "{missing}");
         for (var, value, why) in [("STRATA_T_SHORT", "abcd1234", "decodes to 6 bytes"), ("STRATA_T_JUNK", "not a key!", "neither 64 hex digits nor base64")] {
-            std::env::set_var(var, value);
-            let text = message(Encryption::from_settings(&settings(KeySource::KeyEnv(var.to_owned()))).err().unwrap());
+            let text = message(from_variable(KeySource::KeyEnv(var.to_owned()), value).err().unwrap());
             assert!(text.contains(why) && text.contains(var), "{text}");
             assert!(!text.contains(value), "{text}");
         }
@@ -363,15 +377,12 @@ mod tests {
 
     #[test]
     fn passphrase_seals_with_a_stored_salt_and_opens_in_a_later_run() {
-        std::env::set_var("STRATA_T_PASS", "correct horse battery staple");
-        let passphrase = settings(KeySource::PassphraseEnv("STRATA_T_PASS".into()));
-        let first_run = Encryption::from_settings(&passphrase).unwrap().unwrap();
+        let first_run = with_passphrase("STRATA_T_PASS", "correct horse battery staple");
         let sealed = first_run.seal(PLAIN).unwrap();
         assert!(String::from_utf8_lossy(&sealed).contains("argon2id"));
-        let later_run = Encryption::from_settings(&passphrase).unwrap().unwrap();
+        let later_run = with_passphrase("STRATA_T_PASS", "correct horse battery staple");
         assert_eq!(open(&sealed, Some(&later_run), "s").unwrap(), PLAIN);
-        std::env::set_var("STRATA_T_PASS2", "another passphrase");
-        let other = Encryption::from_settings(&settings(KeySource::PassphraseEnv("STRATA_T_PASS2".into()))).unwrap().unwrap();
+        let other = with_passphrase("STRATA_T_PASS2", "another passphrase");
         assert!(message(open(&sealed, Some(&other), "s").unwrap_err()).contains("wrong key"));
         assert!(message(open(&sealed, Some(&with_key("STRATA_T_KEYFORPASS", HEX_KEY)), "s").unwrap_err()).contains("sealed with a passphrase"));
     }
@@ -383,8 +394,7 @@ mod tests {
         envelope["nonce"] = "AAAA".into();
         assert!(message(open(envelope.to_string().as_bytes(), Some(&encryption), "s").unwrap_err()).contains("nonce"));
         let greedy = r#"{"strata_sealed_state":1,"algorithm":"AES-256-GCM","kdf":{"name":"argon2id","m_cost":4294967295,"t_cost":1,"p_cost":1,"salt":"AAAA"},"nonce":"","ciphertext":""}"#;
-        std::env::set_var("STRATA_T_GREEDY", "pass");
-        let passphrase = Encryption::from_settings(&settings(KeySource::PassphraseEnv("STRATA_T_GREEDY".into()))).unwrap().unwrap();
+        let passphrase = with_passphrase("STRATA_T_GREEDY", "pass");
         assert!(message(open(greedy.as_bytes(), Some(&passphrase), "s").unwrap_err()).contains("exceed"));
         assert!(message(open(br#"{"strata_sealed_state":7}"#, Some(&encryption), "s").unwrap_err()).contains("format 7"));
         assert!(message(open(br#"{"strata_sealed_state":1}"#, Some(&encryption), "s").unwrap_err()).contains("damaged"));

@@ -13,11 +13,16 @@ use strata_provider_sdk::{
 
 const PASSWORD: &str = "Sup3r-s3cret-pw";
 
+#[path = "../../../tests/common/loopback.rs"]
+mod loopback;
+
+/// moto's endpoint; refuses anything not on loopback, so no test here can reach real AWS.
 fn moto_url() -> String {
-    std::env::var("STRATA_MOTO_URL")
+    let url = std::env::var("STRATA_MOTO_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| panic!("moto is not running: run scripts/test.sh (it starts moto), or start one with: source scripts/services.sh && ensure_moto"))
+        .unwrap_or_else(|| panic!("moto is not running: run scripts/test.sh (it starts moto), or start one with: source scripts/services.sh && ensure_moto"));
+    loopback::assert_loopback("STRATA_MOTO_URL", &url)
 }
 
 async fn provider() -> AwsProvider {
@@ -1004,17 +1009,32 @@ async fn platform_estate_plans_no_change_after_apply() {
 #[tokio::test]
 async fn a_null_provider_block_uses_the_standard_environment() {
     moto_url();
-    for key in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        assert!(
-            std::env::var(key).is_ok_and(|v| !v.is_empty()),
-            "{key} must be set next to STRATA_MOTO_URL (scripts/test.sh exports it)"
+    // This test uses the process environment as it is, so it must be the one ensure_moto makes.
+    let expected = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    for (key, value) in expected {
+        assert_eq!(
+            std::env::var(key).ok().as_deref(),
+            Some(value),
+            "{key} must be {value} (scripts/test.sh and ensure_moto export it)"
         );
     }
+    for key in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"] {
+        assert!(std::env::var_os(key).is_none(), "{key} must not be set (ensure_moto unsets it)");
+    }
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    loopback::assert_loopback("AWS_ENDPOINT_URL", &endpoint);
+    for key in ["AWS_ENDPOINT_URL_RDS", "AWS_ENDPOINT_URL_EC2"] {
+        if let Ok(url) = std::env::var(key) {
+            loopback::assert_loopback(key, &url);
+        }
+    }
+    assert!(std::env::var("AWS_REGION").is_ok_and(|v| !v.is_empty()), "AWS_REGION must be set (ensure_moto exports it)");
     let p = AwsProvider::new();
     p.configure(&Value::Null)
         .await

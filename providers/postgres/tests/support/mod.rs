@@ -58,9 +58,24 @@ impl Fixture {
         Fixture { sql: connect(&name).await, name, provider }
     }
 
+    /// Drops the database (as dropping the fixture does, also when a test fails before this).
     pub async fn finish(self) {
-        drop(self.provider);
-        drop(self.sql);
-        let _ = connect("postgres").await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
+        drop(self);
+    }
+}
+
+impl Drop for Fixture {
+    /// On a thread and runtime of its own: the test's runtime may be the one unwinding, and a
+    /// panic there (no server) must not become a panic during a panic, which aborts the run.
+    fn drop(&mut self) {
+        let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async { connect("postgres").await.batch_execute(&drop_sql).await })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
     }
 }
