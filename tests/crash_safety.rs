@@ -1,7 +1,13 @@
 //! Crash safety: `strata apply` of the ai-platform example (AWS into moto, the schema into a local
 //! PostgreSQL database) killed with SIGKILL at many moments. After every kill the state parses and
 //! validates, every object strata created live is in state or in a pending intent (so the next
-//! plan adopts it), a re-run of apply succeeds and converges, and nothing exists twice.
+//! plan adopts it), a re-run of apply succeeds and converges, and nothing exists twice: every
+//! object that was live after the kill is still the same object after the re-run (the same
+//! `strata:intent` tag in moto; the same catalog oid in PostgreSQL, where the authorship mark,
+//! `xmin`, legitimately moves on when a later table's foreign key updates the referenced table's
+//! row). Every
+//! moment must land while apply runs, some inside a create's pending window, and some re-runs must
+//! adopt.
 
 mod common;
 
@@ -123,6 +129,39 @@ impl<'m> Deployment<'m> {
         live
     }
 
+    /// Each managed object's identity as it is live now (`None` when it does not exist): its
+    /// `strata:intent` tag in moto (the mark of the create that made it), its catalog oid in
+    /// PostgreSQL. An object made again would have another.
+    fn marks(&self) -> Vec<(String, Option<String>)> {
+        let env = &self.environment;
+        let mut marks = vec![
+            ("aws_db_subnet_group.platform".to_owned(), self.moto.subnet_group_intent(&format!("ai-platform-{env}"))),
+            ("aws_security_group.database".to_owned(), self.moto.security_group_intents(&format!("ai-platform-db-{env}")).into_iter().flatten().next()),
+            ("aws_db_parameter_group.platform".to_owned(), self.moto.parameter_group_intent(&format!("ai-platform-pg16-{env}"))),
+            ("aws_db_instance.platform".to_owned(), self.moto.instance_intent(&format!("ai-platform-{env}"))),
+        ];
+        let client = &mut self.db.client();
+        let mut oid = |sql: &str, name: &str| -> Option<String> { client.query_opt(sql, &[&name]).expect("read oid").map(|row| row.get(0)) };
+        let relation = "SELECT oid::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = $1";
+        marks.push(("postgres_extension.pgcrypto".to_owned(), oid("SELECT oid::text FROM pg_extension WHERE extname = $1", "pgcrypto")));
+        marks.push(("postgres_enum.model_status".to_owned(), oid("SELECT oid::text FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typname = $1", "model_status")));
+        marks.push(("postgres_index.audit_logs_timestamp".to_owned(), oid(relation, "idx_audit_logs_timestamp")));
+        marks.extend(TABLES.iter().map(|t| (format!("postgres_table.{t}"), oid(relation, t))));
+        marks
+    }
+
+    /// Every object live after the kill (`before`) is the same object now; every AWS object
+    /// carries the mark of strata's create.
+    fn check_made_once(&self, moment: Moment, before: &[(String, Option<String>)]) {
+        let after = self.marks();
+        for ((address, then), (_, now)) in before.iter().zip(&after) {
+            assert!(now.is_some(), "{moment:?}: {address} carries no mark of strata's create after the re-run");
+            if then.is_some() {
+                assert_eq!(then, now, "{moment:?}: {address} was made again by the re-run (its mark changed)");
+            }
+        }
+    }
+
     /// After a kill: the state (when there is one) is valid, and everything live is in it or
     /// pending. Answers what the state held, as (resources, pending intents).
     fn check_nothing_orphaned(&self, moment: Moment) -> (usize, usize) {
@@ -183,25 +222,30 @@ fn apply_killed_at_any_moment_leaves_nothing_orphaned_and_a_rerun_converges() {
     let moto = Moto::new();
     let millis = |ms: &[u64]| ms.iter().map(|&ms| Duration::from_millis(ms)).collect::<Vec<_>>();
     let mut moments: Vec<Moment> = millis(&[100, 200, 300, 450]).into_iter().map(Moment::After).collect();
-    moments.extend((1..=PROGRESS_LINES).map(Moment::AfterProgressLine));
+    // After the last progress line apply only writes outputs and exits: too late to kill reliably.
+    moments.extend((1..PROGRESS_LINES).map(Moment::AfterProgressLine));
     moments.extend(millis(&[5, 20, 50]).into_iter().map(Moment::IntoInstanceCreate));
-    let mut hit = Vec::new();
+    let (mut in_pending_window, mut adoptions) = (Vec::new(), 0);
+    let count = moments.len();
     for moment in moments {
         let deployment = Deployment::new(&moto);
         let killed = deployment.apply_killed_at(moment);
+        assert!(killed, "{moment:?}: apply finished before its kill; the schedule must kill it while it runs");
         let (recorded, pending) = deployment.check_nothing_orphaned(moment);
+        let before = deployment.marks();
         let adopted = deployment.check_rerun_converges(moment);
-        println!(
-            "{moment:?}: {}, state then held {recorded} resource(s) and {pending} pending create(s); the re-run adopted {adopted:?}",
-            if killed { "killed" } else { "finished first" }
-        );
-        if killed {
-            hit.push(moment);
+        deployment.check_made_once(moment, &before);
+        println!("{moment:?}: killed; state then held {recorded} resource(s) and {pending} pending create(s); the re-run adopted {adopted:?}");
+        if pending > 0 {
+            in_pending_window.push(moment);
         }
+        adoptions += adopted.len();
         deployment.destroy(moment);
     }
-    println!("SIGKILL at {} distinct moments; {:.1}s in all", hit.len(), begun.elapsed().as_secs_f64());
-    assert!(hit.len() >= 20, "only {} kills landed while apply ran: {hit:?}", hit.len());
+    println!("SIGKILL at {count} moments, {} inside a pending window, {adoptions} adoption(s); {:.1}s in all", in_pending_window.len(), begun.elapsed().as_secs_f64());
+    assert!(count >= 20, "only {count} moments");
+    assert!(in_pending_window.len() >= 5, "only {} kills landed inside a create's pending window: {in_pending_window:?}", in_pending_window.len());
+    assert!(adoptions >= 5, "only {adoptions} adoption(s): the adoption path went mostly untested");
 }
 
 /// What a kill between a create and its state write leaves: the object live, only an intent in

@@ -207,3 +207,18 @@ impl Moto {
         self.runtime.block_on(self.rds.delete_db_parameter_group().db_parameter_group_name(name).send()).expect("delete parameter group");
     }
 }
+
+impl Moto {
+    /// The `strata:intent` tag of the subnet group `name`.
+    pub fn subnet_group_intent(&self, name: &str) -> Option<String> {
+        let found = self.runtime.block_on(self.rds.describe_db_subnet_groups().db_subnet_group_name(name).send()).ok()?;
+        let arn = found.db_subnet_groups().first()?.db_subnet_group_arn()?.to_owned();
+        self.rds_intent(&arn)
+    }
+
+    /// The `strata:intent` tag of the instance `identifier`.
+    pub fn instance_intent(&self, identifier: &str) -> Option<String> {
+        let arn = self.instance(identifier)?.db_instance_arn()?.to_owned();
+        self.rds_intent(&arn)
+    }
+}

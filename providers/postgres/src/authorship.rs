@@ -7,7 +7,11 @@
 //! object's row in `pg_class` (tables, indexes), `pg_type` (enums), `pg_namespace` (schemas) or
 //! `pg_extension` was written by the recorded transaction only if that create made it; an object
 //! made by hand was written by another transaction. A create that cannot run in one transaction
-//! (`CONCURRENTLY`) leaves no mark and is never adopted. It must not change anything.
+//! (`CREATE INDEX CONCURRENTLY`) records instead, before it starts, the id of a transaction of its
+//! own session that ends just before it (`after:ID`): the index's row must have been written by a
+//! later transaction, so an index that existed before the intent (made by hand, say) never
+//! matches; one made by someone else later could not share the name with strata's (its create
+//! would have failed). It must not change anything.
 
 use strata_provider_sdk::{Authorship, ProviderError, Value};
 use tokio_postgres::Client;
@@ -20,11 +24,34 @@ pub async fn mark_transaction(client: &Client, authorship: &Authorship) -> Resul
     authorship.record(row.get(0)).await
 }
 
-/// Whether the catalog row of `live` was written by one of the transactions in `marks`.
+/// Before statements that run outside a transaction: records `after:ID`, ID being a transaction
+/// of this session that has ended, so every transaction the statements run gets a later id.
+pub async fn mark_following(client: &Client, authorship: &Authorship) -> Result<(), ProviderError> {
+    let row = client.query_one("SELECT txid_current()::text", &[]).await.map_err(|e| read_failed("a transaction id to follow", &e))?;
+    authorship.record(format!("{AFTER}{}", row.get::<_, String>(0))).await
+}
+
+const AFTER: &str = "after:";
+
+/// Whether the catalog row of `live` was written by one of the transactions in `marks` (or, for an
+/// `after:ID` mark, by a transaction later than ID).
 pub async fn written_by(client: &Client, type_name: &str, live: &Value, marks: &[String]) -> Result<bool, ProviderError> {
     let Some(writer) = row_writer(client, type_name, live).await? else { return Ok(false) };
-    // `xmin` is the 32-bit transaction id; `txid_current()` adds the epoch above it.
-    Ok(marks.iter().filter_map(|mark| mark.parse::<u64>().ok()).any(|txid| txid % (1 << 32) == writer))
+    Ok(marks.iter().any(|mark| match mark.strip_prefix(AFTER) {
+        Some(earlier) => earlier.parse().is_ok_and(|earlier| follows(writer, earlier)),
+        None => mark.parse().is_ok_and(|txid: u64| xid(txid) == writer),
+    }))
+}
+
+/// `xmin` is the 32-bit transaction id; `txid_current()` adds the epoch above it.
+fn xid(txid: u64) -> u64 {
+    txid % (1 << 32)
+}
+
+/// Whether the 32-bit id `writer` came after `earlier`, in PostgreSQL's circular order of ids.
+fn follows(writer: u64, earlier: u64) -> bool {
+    let distance = writer.wrapping_sub(xid(earlier)) % (1 << 32);
+    distance != 0 && distance < (1 << 31)
 }
 
 /// The transaction id (`xmin`) of the catalog row behind `live`; `None` when there is no such row.
@@ -50,4 +77,19 @@ async fn row_writer(client: &Client, type_name: &str, live: &Value) -> Result<Op
 
 fn read_failed(what: &str, err: &tokio_postgres::Error) -> ProviderError {
     ProviderError::new(format!("reading {what} failed: {}", describe_error(err)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_transaction_follows_an_earlier_one_across_the_wraparound() {
+        assert!(follows(101, 100));
+        assert!(!follows(100, 100));
+        assert!(!follows(99, 100));
+        // The epoch (above 32 bits) of txid_current() is ignored.
+        assert!(follows(5, (3 << 32) + 4_294_967_290));
+        assert_eq!(xid((2 << 32) + 7), 7);
+    }
 }

@@ -328,6 +328,9 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
         client.batch_execute("COMMIT").await.map_err(|e| failed("COMMIT", e))?;
         return Ok(());
     }
+    if let Some(authorship) = creating.and_then(|c| c.authorship) {
+        authorship::mark_following(client, authorship).await?;
+    }
     for statement in statements {
         client.batch_execute(statement).await.map_err(|err| {
             let mut failed = failed(statement, err);
