@@ -431,7 +431,7 @@ async fn run_task(
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
-                let deletion = provider.plan_delete(&task.address.type_name, prior).await.map_err(|e| (provider_error(&subject, e, None), None))?;
+                let deletion = provider.plan_delete(&task.address.type_name, prior).await.map_err(|e| provider_error(&subject, e, None))?;
                 let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
