@@ -177,7 +177,7 @@ resource "aws_db_instance" "db" {{
     assert_eq!(apply.code, 0, "{apply:?}");
     let state = work.state();
     let instance = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_instance.db").expect("the instance");
-    assert!(instance["attributes"]["password"].as_str().is_some_and(|p| p.starts_with("sealed:sha256:")), "{instance:#}");
+    assert!(instance["attributes"]["password"].as_str().is_some_and(|p| p.starts_with("sealed:argon2id:")), "{instance:#}");
     assert_eq!(work.strata(&["plan", "-detailed-exitcode", "-var", &var]).code, 0);
     assert!(!printed.contains(PASSWORD), "the password was printed");
 

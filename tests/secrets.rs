@@ -267,3 +267,36 @@ fn a_sensitive_variable_in_a_plan_file_is_salted_and_slow_to_guess() {
     assert_eq!(same.code, 0, "the same value matches its salted digest: {same:?}");
     assert!(db.has_table("notes"));
 }
+
+/// One RDS instance whose password is `var.db_password`, named by `suffix`.
+fn instance_config(suffix: &str) -> String {
+    let start = CONFIG.find("provider \"aws\"").expect("the aws provider block");
+    let end = CONFIG.find("resource \"postgres_table\"").expect("the table after the instance");
+    let instance = CONFIG[start..end].replace("provider \"postgres\" {\n  password = var.pg_password\n}\n", "").replace("${var.suffix}", suffix);
+    format!("variable \"db_password\" {{\n  type      = string\n  sensitive = true\n}}\n{instance}")
+}
+
+#[test]
+fn the_same_password_in_two_states_is_two_salted_fingerprints_and_still_compares() {
+    let _moto = Moto::new();
+    let var = format!("db_password={DB_PASSWORD}");
+    let stored: Vec<String> = (0..2)
+        .map(|_| {
+            let work = Workdir::offline();
+            work.write("main.tf", &instance_config(&format!("salt{}", unique_suffix())));
+            assert_eq!(work.strata(&["apply", "-auto-approve", "-var", &var]).code, 0);
+            let state = work.state();
+            assert!(state["secret_salt"].as_str().is_some_and(|s| s.len() == 32), "{state:#}");
+            let unchanged = work.strata(&["plan", "-detailed-exitcode", "-var", &var]);
+            assert_eq!(unchanged.code, 0, "the same password plans no change: {unchanged:?}");
+            let changed = work.strata(&["plan", "-detailed-exitcode", "-var", "db_password=An0ther-Passw0rd-Value"]);
+            assert_eq!(changed.code, 2, "a new password plans an update: {changed:?}");
+            assert!(changed.stdout.contains("aws_db_instance.db will be updated in place"), "{changed:?}");
+            let destroy = work.strata(&["destroy", "-auto-approve", "-var", &var]);
+            assert_eq!(destroy.code, 0, "{destroy:?}");
+            state["resources"][0]["attributes"]["password"].as_str().expect("a stored password").to_owned()
+        })
+        .collect();
+    assert!(stored.iter().all(|p| p.starts_with("sealed:argon2id:")), "{stored:?}");
+    assert_ne!(stored[0], stored[1], "the same password in two states must be stored differently");
+}

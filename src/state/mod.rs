@@ -28,6 +28,10 @@ pub struct State {
     pub serial: u64,
     /// Fixed when the state is first created; a plan made against one lineage never applies to another.
     pub lineage: String,
+    /// Random, fixed when the state is first created (or first read by this strata): providers
+    /// salt the fingerprints of write-only secrets with it, so equal secrets in two states differ.
+    #[serde(default = "new_secret_salt")]
+    pub secret_salt: String,
     pub resources: Vec<ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, OutputState>,
@@ -136,6 +140,7 @@ impl State {
             strata_version: env!("CARGO_PKG_VERSION").to_owned(),
             serial: 0,
             lineage: uuid::Uuid::new_v4().to_string(),
+            secret_salt: new_secret_salt(),
             resources: vec![],
             outputs: BTreeMap::new(),
             drift_acks: vec![],
@@ -188,6 +193,10 @@ impl State {
     pub fn managed(&self) -> impl Iterator<Item = &ResourceState> {
         self.resources.iter().filter(|r| r.mode == StateMode::Managed)
     }
+}
+
+fn new_secret_salt() -> String {
+    hex::encode(encryption::random_salt())
 }
 
 impl Default for State {

@@ -100,6 +100,10 @@ impl Provider for AwsProvider {
         &self.schema
     }
 
+    fn use_state_salt(&self, salt: &str) {
+        self.vault.use_salt(salt);
+    }
+
     async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
         let clients = config::build_clients(config, &self.calls).await?;
         let _ = self.clients.set(clients);

@@ -24,6 +24,13 @@ pub trait Provider: Send + Sync {
     /// Take the evaluated `provider` block (null when there is none) and connect.
     async fn configure(&self, config: &Value) -> Result<(), ProviderError>;
 
+    /// The state's salt (random, one per state) for the fingerprints a provider keeps of secrets
+    /// it cannot read back (an instance password): the same secret in two states must give two
+    /// fingerprints. Handed in before the state's resources are planned, so comparing works.
+    fn use_state_salt(&self, salt: &str) {
+        let _ = salt;
+    }
+
     /// Read the live objects for many resources at once, in as few calls as the system allows.
     /// Answers one entry per request, in order: `None` when the object no longer exists.
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError>;

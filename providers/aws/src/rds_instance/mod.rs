@@ -144,15 +144,10 @@ pub fn plan(
     prior: Option<&Value>,
     desired: &Value,
 ) -> Result<PlannedChange, ProviderError> {
-    vault.remember(desired, "password");
-    let prior = prior.map(|p| adopt_unrecorded(vault, p, desired));
-    let change = plan_change(prior.as_ref(), desired)?;
-    Ok(sealed_and_noted(
-        vault,
-        replacements,
-        prior.as_ref(),
-        change,
-    ))
+    let prior = prior.map(|p| adopt_unrecorded(vault, p, desired)).transpose()?;
+    let desired = vault.sealed_against(prior.as_ref(), desired, "password")?;
+    let change = plan_change(prior.as_ref(), &desired)?;
+    sealed_and_noted(vault, replacements, prior.as_ref(), change)
 }
 
 /// Plans the replacement `-replace` asks for although nothing forces it: the same snapshot,
@@ -163,11 +158,11 @@ pub fn plan_requested_replace(
     prior: &Value,
     desired: &Value,
 ) -> Result<PlannedChange, ProviderError> {
-    vault.remember(desired, "password");
     check_numbers(desired)?;
-    let prior = adopt_unrecorded(vault, prior, desired);
-    let change = plan_replace(&block(), &prior, desired, Vec::new())?;
-    Ok(sealed_and_noted(vault, replacements, Some(&prior), change))
+    let prior = adopt_unrecorded(vault, prior, desired)?;
+    let desired = vault.sealed_against(Some(&prior), desired, "password")?;
+    let change = plan_replace(&block(), &prior, &desired, Vec::new())?;
+    sealed_and_noted(vault, replacements, Some(&prior), change)
 }
 
 /// `change` with its planned password sealed; a replace of `prior` noted in `replacements`.
@@ -176,29 +171,29 @@ fn sealed_and_noted(
     replacements: &Replacements,
     prior: Option<&Value>,
     mut change: PlannedChange,
-) -> PlannedChange {
-    vault.seal(&mut change.planned, "password");
+) -> Result<PlannedChange, ProviderError> {
+    vault.seal(&mut change.planned, "password")?;
     if let (Action::Replace, Some(prior)) = (change.action, prior) {
         if let (Some(id), Some(snapshot)) = (prior.get_str("identifier"), pre_replace::name(prior))
         {
             replacements.expect(id, &snapshot);
         }
     }
-    change
+    Ok(change)
 }
 
 /// `prior` with the arguments AWS never reports back that state holds no value for (an imported
 /// instance) taken from `desired`: nothing says they differ, so they plan as unchanged, and the
 /// next apply that touches the instance records them (the password as its fingerprint only).
-fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Value {
+fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Result<Value, ProviderError> {
     let mut adopted = prior.clone();
     for key in LOCAL_ONLY {
         if adopted.get(key).is_none_or(Value::is_null) {
             adopted.set(key, desired.get(key).cloned().unwrap_or_default());
         }
     }
-    vault.seal(&mut adopted, "password");
-    adopted
+    vault.seal(&mut adopted, "password")?;
+    Ok(adopted)
 }
 
 fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
@@ -645,7 +640,7 @@ mod tests {
             ("tags", Value::object::<String>([])),
             ("pending_modifications", Value::List(vec![])),
         ]);
-        Vault::default().seal(&mut value, "password");
+        Vault::default().seal(&mut value, "password").expect("a fingerprint");
         value
     }
 
