@@ -118,6 +118,10 @@ fn caution_block(changes: &[&ResourceChange]) -> String {
         for loss in &change.data_loss {
             let _ = writeln!(out, ">   - **data loss:** {}", one_line(loss));
         }
+        // A destructive change that also restarts or locks (an instance restarting now) says so here too.
+        for lock in &change.locking {
+            let _ = writeln!(out, ">   - **locks:** {}", one_line(lock));
+        }
         for backup in &change.backups {
             let _ = writeln!(out, ">   - backup first: {}", one_line(backup));
         }
@@ -356,6 +360,15 @@ mod tests {
         assert!(text.contains("\n\n> [!WARNING]"), "the warning must open its own blockquote: {text}");
         assert!(at("| `~` update | `postgres_table.c_lost`") < at("| `~` update | `postgres_table.b_locked`"), "{text}");
         assert!(at("| `~` update | `postgres_table.b_locked`") < at("| `+` create | `postgres_table.a_safe`"), "{text}");
+    }
+
+    #[test]
+    fn a_restart_of_a_data_losing_change_is_in_the_caution_block() {
+        let mut instance = table("db", Action::Update, vec!["drops column public.db.x".into()]);
+        instance.locking = vec!["db1: instance class db.t3.micro -> db.t3.small: the instance restarts now (apply_immediately = true)".into()];
+        let text = render_markdown(&plan(vec![instance]));
+        let caution = &text[text.find("[!CAUTION]").expect("a caution block")..text.find("| action |").expect("a table")];
+        assert!(caution.contains("**locks:** db1: instance class db.t3.micro -> db.t3.small: the instance restarts now"), "{text}");
     }
 
     #[test]

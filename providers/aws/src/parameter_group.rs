@@ -3,7 +3,7 @@
 //! planning parameters as a set keyed by name; ModifyDBParameterGroup (20 per call) and
 //! ResetDBParameterGroup for removed ones. A change to parameters that apply only at a reboot asks
 //! which DB instances use the group (one paginated DescribeDBInstances, made for no other plan):
-//! the reboot they need is `data_loss` only when there are some.
+//! the reboot they need is downtime (`locking`) only when there are some, never data loss.
 //!
 //! Parameters are compared by name and value only. `apply_method` says how to apply a change,
 //! not what the group is: it is kept from state, so however AWS (or moto) reports it, a group
@@ -294,7 +294,7 @@ fn kind() -> Kind {
 }
 
 /// Plans the group. Only a change to parameters that apply at a reboot costs an API call: which
-/// instances use the group decides whether that reboot is data loss. `clients` is needed only
+/// instances use the group decides whether that reboot is downtime. `clients` is needed only
 /// then (a group planned before the provider is configured is a create, which needs none).
 pub async fn plan(
     clients: Result<&Clients, ProviderError>,
@@ -308,7 +308,7 @@ pub async fn plan(
     let group = prior.and_then(|p| p.get_str("name")).unwrap_or_default();
     let users = instances_using(clients?, group).await?;
     match reboot_impact(group, &awaiting_reboot, &users) {
-        RebootImpact::DataLoss(line) => change.data_loss.push(line),
+        RebootImpact::Downtime(line) => change.locking.push(line),
         RebootImpact::Warning(line) => change.warnings.push(line),
     }
     Ok(change)
@@ -317,8 +317,9 @@ pub async fn plan(
 /// What a reboot-only parameter change means for reviewers.
 #[derive(Debug, PartialEq)]
 enum RebootImpact {
-    /// Instances use the group: each must reboot, which drops its connections.
-    DataLoss(String),
+    /// Instances use the group: each must reboot, which drops its connections (downtime, not
+    /// data loss: nothing stored is lost).
+    Downtime(String),
     /// No instance uses the group: the values apply when one first boots with it.
     Warning(String),
 }
@@ -331,7 +332,7 @@ fn reboot_impact(group: &str, awaiting_reboot: &[String], users: &[String]) -> R
             "parameter group {group}: {parameters} take effect at the first boot of an instance that uses the group: no DB instance uses it now"
         ));
     }
-    RebootImpact::DataLoss(format!(
+    RebootImpact::Downtime(format!(
         "parameter group {group}: {parameters} take effect only when each instance using it reboots, which strata does not do; instances using it: {}: each reboot drops every connection and rolls back open transactions (downtime of minutes)",
         users.join(", ")
     ))
@@ -584,11 +585,11 @@ mod tests {
     }
 
     #[test]
-    fn a_reboot_is_data_loss_only_for_a_group_in_use() {
+    fn a_reboot_is_downtime_only_for_a_group_in_use() {
         let awaiting = ["b = 3".to_owned()];
         let used = reboot_impact("pg", &awaiting, &["db1".to_owned(), "db2".to_owned()]);
         assert!(
-            matches!(&used, RebootImpact::DataLoss(line) if line.starts_with("parameter group pg: b = 3 take effect only when each instance using it reboots, which strata does not do; instances using it: db1, db2: ")),
+            matches!(&used, RebootImpact::Downtime(line) if line.starts_with("parameter group pg: b = 3 take effect only when each instance using it reboots, which strata does not do; instances using it: db1, db2: ")),
             "{used:?}"
         );
         let unused = reboot_impact("pg", &awaiting, &[]);

@@ -1,6 +1,6 @@
 //! What an in-place change to an `aws_db_instance` does to the running database, for reviewers:
-//! downtime (`locking` lines) and a new parameter group that only a reboot brings into force
-//! (a `data_loss` line: the reboot drops every connection and open transaction).
+//! downtime (`locking` lines), including a new parameter group that only a reboot brings into
+//! force (the reboot drops every connection and open transaction, but no stored data).
 //!
 //! Owns the wording and the AWS rules behind it, from the RDS user guide ("Settings for DB
 //! instances"); it never calls AWS and must not decide what apply does.
@@ -47,7 +47,7 @@ pub fn of_update(prior: &Value, desired: &Value, diff: &Diff) -> Impact {
         ));
     }
     if let Some(change) = diff.get("parameter_group_name") {
-        impact.data_loss.push(format!(
+        impact.locking.push(format!(
             "{id}: parameter group {} takes effect only when the instance reboots, which strata does not do: that reboot drops every connection and rolls back open transactions (downtime of minutes)",
             from_to(change)
         ));
@@ -153,9 +153,9 @@ mod tests {
     #[test]
     fn a_new_parameter_group_needs_a_reboot() {
         let got = impact(vec![change("parameter_group_name", "pg1", "pg2")], true);
-        assert!(got.locking.is_empty());
+        assert!(got.data_loss.is_empty(), "a reboot is downtime, not data loss");
         assert!(
-            got.data_loss[0].contains("takes effect only when the instance reboots"),
+            got.locking[0].contains("takes effect only when the instance reboots"),
             "{got:?}"
         );
     }
