@@ -97,6 +97,7 @@ pub struct Executor<'c> {
 
 impl Executor<'_> {
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
+        self.ctx.providers.use_state_salt(&self.state.secret_salt);
         let tasks = tasks(self.ctx, plan);
         let waits_for = ordering(&tasks);
         let mut known = initial_known(plan);

@@ -37,6 +37,12 @@ impl Providers {
         Ok(())
     }
 
+    /// Hands every provider the state's salt for fingerprints of write-only secrets: planning and
+    /// applying (a saved plan in a later process too) must seal them alike.
+    pub fn use_state_salt(&self, salt: &str) {
+        self.by_name.values().for_each(|provider| provider.use_state_salt(salt));
+    }
+
     /// Each provider's count of calls to the system it manages, for `-verbose`.
     pub fn call_counts(&self) -> Vec<(&'static str, Vec<(String, u64)>)> {
         self.by_name.iter().map(|(name, p)| (*name, p.call_counts())).filter(|(_, counts)| !counts.is_empty()).collect()

@@ -159,7 +159,7 @@ impl<'a> Planning<'a> {
             return Ok(());
         }
         let in_state: Vec<&ResourceState> = self.state.managed().filter(|r| r.provider == name).collect();
-        self.ctx.providers.get(name)?.use_state_salt(&self.state.secret_salt);
+        self.ctx.providers.use_state_salt(&self.state.secret_salt);
         if !configure_provider(self.ctx, name, &self.known).await? {
             if in_state.is_empty() {
                 // Planning creates needs no connection; comparing with live objects does.
