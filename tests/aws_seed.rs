@@ -33,11 +33,11 @@ impl Seed {
 
     fn run(&self, command: &[&str]) -> Run {
         let mut args: Vec<&str> = command.to_vec();
-        for var in &self.vars {
-            args.extend(["-var", var.as_str()]);
-        }
         args.push("-verbose");
-        let run = self.work.strata(&args);
+        // From the environment, which a saved plan also accepts (Terraform refuses -var there).
+        let names: Vec<(String, &str)> = self.vars.iter().filter_map(|var| var.split_once('=')).map(|(name, value)| (format!("STRATA_VAR_{name}"), value)).collect();
+        let env: Vec<(&str, &str)> = names.iter().map(|(name, value)| (name.as_str(), *value)).collect();
+        let run = self.work.strata_env(&args, &env);
         self.printed.borrow_mut().push_str(&run.output());
         run
     }
