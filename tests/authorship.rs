@@ -121,7 +121,7 @@ fn an_intent_for_an_object_without_the_creates_mark_is_dropped_with_a_warning_an
 
     let plan = work.strata(&["plan"]);
     assert!(
-        plan.stderr.contains("warning: postgres_table.users: \"public.users\" exists but an interrupted apply did not create it")
+        plan.stderr.contains("warning: postgres_table.users: \"public.users\" exists but no apply of this state created it")
             && plan.stderr.contains("left alone")
             && plan.stderr.contains("strata import postgres_table.users public.users"),
         "{plan:?}"

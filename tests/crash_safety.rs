@@ -278,7 +278,7 @@ fn plan_adopts_in_memory_and_applying_its_saved_plan_records_the_adoption() {
 
     let plan = work.strata(&["plan", "-out", "adopted.plan"]);
     assert_eq!(plan.code, 0, "{plan:?}");
-    assert!(plan.stderr.contains("adopting postgres_table.orders: created by an interrupted apply"), "{plan:?}");
+    assert!(plan.stderr.contains("adopting postgres_table.orders: created by an earlier apply that failed or was interrupted before recording it"), "{plan:?}");
     assert!(!plan.stdout.contains("will be created"), "plan would create a twin: {plan:?}");
     assert_eq!(work.state(), before, "plan wrote the state");
 
@@ -300,7 +300,7 @@ fn an_intent_whose_create_never_happened_is_dropped_and_the_create_runs() {
     db.execute("DROP TABLE orders");
 
     let apply = work.apply();
-    assert!(apply.stderr.contains("postgres_table.orders: an interrupted apply had not created it"), "{apply:?}");
+    assert!(apply.stderr.contains("postgres_table.orders: the earlier apply that failed or was interrupted had not created it"), "{apply:?}");
     assert!(apply.stdout.contains("postgres_table.orders: Creation complete"), "{apply:?}");
     assert!(work.state().get("pending").is_none());
     assert!(db.has_table("orders"));

@@ -197,7 +197,7 @@ fn pending_creates_an_interrupted_apply_left_are_shown_by_state_list_state_show_
     assert_eq!(list.code, 0, "{list:?}");
     assert_eq!(list.stdout, "postgres_table.kept\n", "stdout stays one address per line: {list:?}");
     assert!(list.stderr.contains(orders_line) && list.stderr.contains("pending create: postgres_table.kept"), "{list:?}");
-    assert!(list.stderr.contains("An apply was interrupted"), "{list:?}");
+    assert!(list.stderr.contains("An apply failed or was interrupted while these creates were in flight"), "{list:?}");
     let filtered = work.strata(&["state", "list", "-state", "pending.json", "kept"]);
     assert!(!filtered.stderr.contains("postgres_table.orders"), "the filter applies to pending creates too: {filtered:?}");
 

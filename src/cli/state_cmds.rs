@@ -53,7 +53,7 @@ pub(super) fn pending_report<'a>(pending: impl IntoIterator<Item = &'a PendingCr
         .into_iter()
         .map(|intent| format!("pending create: {} (import id {}), recorded at {}\n", intent.address, redact(&intent.import_id), intent.recorded_at))
         .collect();
-    let note = "An apply was interrupted after recording these intents: the objects may exist live. The next plan or apply adopts each one that does.";
+    let note = "An apply failed or was interrupted while these creates were in flight: the objects may exist live. The next plan or apply adopts each one that carries its create's mark of authorship.";
     (!lines.is_empty()).then(|| format!("{lines}{note}\n"))
 }
 

@@ -36,10 +36,10 @@ impl Resolution {
     /// The line plan and apply print about it.
     pub fn describe(&self) -> String {
         match self {
-            Resolution::Adopted(address) => format!("adopting {address}: created by an interrupted apply"),
-            Resolution::Dropped(address) => format!("{address}: an interrupted apply had not created it; nothing to adopt"),
+            Resolution::Adopted(address) => format!("adopting {address}: created by an earlier apply that failed or was interrupted before recording it"),
+            Resolution::Dropped(address) => format!("{address}: the earlier apply that failed or was interrupted had not created it; nothing to adopt"),
             Resolution::LeftAlone { address, import_id } => format!(
-                "warning: {address}: \"{import_id}\" exists but an interrupted apply did not create it (it carries no mark of strata's create), so it was left alone and is not managed by this state; use `strata import {address} {import_id}` to manage it, or choose another name"
+                "warning: {address}: \"{import_id}\" exists but no apply of this state created it (it carries no mark of strata's create), so it was left alone and is not managed by this state; use `strata import {address} {import_id}` to manage it, or choose another name"
             ),
         }
     }
