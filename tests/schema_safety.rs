@@ -111,3 +111,37 @@ fn a_column_renamed_from_its_old_name_keeps_its_data_and_converges() {
     assert_eq!(email, "a@example.com");
     work.assert_converged();
 }
+
+#[test]
+fn a_plan_behind_another_sessions_lock_fails_within_lock_timeout_instead_of_hanging() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let settings = "  lock_timeout = \"1s\"\n";
+    work.write("main.tf", &config(settings, ""));
+    work.apply();
+    db.execute("INSERT INTO users VALUES (1), (2)");
+    // Planning a NOT NULL column without a default reads the table to see whether it has rows.
+    work.write("main.tf", &config(settings, &column("email", "    null = false\n")));
+
+    // An application's migration holds the table; the plan's read waits behind it.
+    let mut migration = db.client();
+    migration.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").expect("hold the table");
+    let started = Instant::now();
+    let mut plan = work.command(&["plan"], &[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("start strata plan");
+    while plan.try_wait().expect("poll strata plan").is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let finished = plan.try_wait().expect("poll strata plan").is_some();
+    if !finished {
+        let _ = plan.kill();
+    }
+    let output = plan.wait_with_output().expect("strata plan's output");
+    let took = started.elapsed();
+    migration.batch_execute("ROLLBACK").expect("release the table");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(finished, "plan hung behind the lock for {took:?}: {stderr}");
+    println!("strata plan behind a held lock with lock_timeout = 1s: failed after {took:?}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lock timeout"), "the error says it waited for a lock: {stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}

@@ -23,6 +23,9 @@ pub struct ConnSettings {
     password: Option<String>,
     sslmode: String,
     connect_timeout: u64,
+    /// The session's `lock_timeout`, so that a catalog or preflight read behind another session's
+    /// lock fails after it instead of hanging (DDL sets its own, `SET LOCAL`, in `guards`).
+    lock_timeout: Option<String>,
     /// Built once: loading the system's root certificates costs tens of milliseconds.
     tls: std::sync::OnceLock<MakeTlsConnector>,
 }
@@ -65,8 +68,14 @@ impl ConnSettings {
                 .or_else(|| from_url.as_ref().and_then(|c| c.get_password()).map(|p| String::from_utf8_lossy(p).into_owned())),
             sslmode,
             connect_timeout: config.get_i64("connect_timeout").and_then(|t| u64::try_from(t).ok()).unwrap_or(10),
+            lock_timeout: None,
             tls: std::sync::OnceLock::new(),
         })
+    }
+
+    /// These settings with every session waiting at most `timeout` (a checked duration) for a lock.
+    pub fn with_lock_timeout(self, timeout: &str) -> ConnSettings {
+        ConnSettings { lock_timeout: Some(timeout.to_owned()), ..self }
     }
 
     fn describe(&self) -> String {
@@ -77,6 +86,9 @@ impl ConnSettings {
         let mut config = Config::new();
         config.host(&self.host).port(self.port).dbname(&self.database).user(&self.user).application_name("strata");
         config.connect_timeout(Duration::from_secs(self.connect_timeout.max(1)));
+        if let Some(timeout) = &self.lock_timeout {
+            config.options(format!("-c lock_timeout={timeout}"));
+        }
         if let Some(password) = &self.password {
             config.password(password);
         }

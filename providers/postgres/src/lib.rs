@@ -97,8 +97,9 @@ impl Provider for PostgresProvider {
     }
 
     async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
-        let settings = ConnSettings::from_config(config)?;
-        let _ = self.guards.set(Guards::from_config(config)?);
+        let guards = Guards::from_config(config)?;
+        let settings = ConnSettings::from_config(config)?.with_lock_timeout(&guards.lock_timeout);
+        let _ = self.guards.set(guards);
         let client = settings.connect().await?;
         let _ = self.settings.set(settings);
         *self.session.lock().await = Some(client);
