@@ -176,3 +176,18 @@ fn a_workspace_applied_with_another_workspaces_names_leaves_that_workspaces_obje
     ok(&["destroy", "-auto-approve", "-var", "environment=prod"]);
     assert_eq!(moto.security_group_count(&dev_group), 0);
 }
+
+#[test]
+fn what_depends_on_a_failed_create_is_skipped_and_nothing_of_it_is_recorded() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE users (id bigint PRIMARY KEY)");
+    let work = Workdir::new(&db);
+    // orders' foreign key points at users, whose create fails on the hand-made table.
+    work.write("main.tf", common::USERS_AND_ORDERS);
+
+    let failed = work.strata(&["apply", "-auto-approve"]);
+    assert_refused_as_foreign(&work, &failed, "postgres_table.users", "public.users");
+    assert!(failed.stderr.contains("postgres_table.orders: skipped, because postgres_table.users failed"), "{failed:?}");
+    assert!(!db.has_table("orders"), "a dependant of the failed create was created");
+    assert!(work.state_text().is_none() || work.state_addresses().is_empty(), "{:?}", work.state_addresses());
+}
