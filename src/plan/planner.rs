@@ -39,7 +39,7 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
     let moves = guards::apply_moves(ctx, recorded)?;
     let state = &moves.state;
     let scope = targeting::scope(ctx, state, &options.targeting, options.destroy)?;
-    let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: BTreeMap::new(), prepared: BTreeSet::new(), scope };
+    let mut planning = Planning::new(ctx, state, BTreeMap::new(), scope);
     if options.skip_refresh {
         planning.refreshed = state.managed().map(|r| (r.address(), Some(r.value()))).collect();
     }
@@ -123,10 +123,16 @@ struct Planning<'a> {
 }
 
 impl<'a> Planning<'a> {
+    /// Planning against `state`; every provider seals write-only secrets with its salt.
+    fn new(ctx: &'a Context, state: &'a State, known: BTreeMap<Address, KnownResource>, scope: Scope) -> Planning<'a> {
+        ctx.providers.use_state_salt(&state.secret_salt);
+        Planning { ctx, state, refreshed: Refreshed::new(), known, prepared: BTreeSet::new(), scope }
+    }
+
     /// Refreshes everything in state, each provider configured from the values in state (a
     /// provider whose host is an instance's address reads it from the instance as recorded).
     async fn refreshing_state(ctx: &'a Context, state: &'a State) -> Result<Planning<'a>> {
-        let mut planning = Planning { ctx, state, refreshed: Refreshed::new(), known: state_as_known(state), prepared: BTreeSet::new(), scope: Scope::default() };
+        let mut planning = Planning::new(ctx, state, state_as_known(state), Scope::default());
         let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
         for name in Providers::names_for(in_state.iter()) {
             planning.prepare_provider(&name).await?;
@@ -159,7 +165,6 @@ impl<'a> Planning<'a> {
             return Ok(());
         }
         let in_state: Vec<&ResourceState> = self.state.managed().filter(|r| r.provider == name).collect();
-        self.ctx.providers.use_state_salt(&self.state.secret_salt);
         if !configure_provider(self.ctx, name, &self.known).await? {
             if in_state.is_empty() {
                 // Planning creates needs no connection; comparing with live objects does.
