@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use strata_provider_sdk::{AllowedValues, Block, Nesting, Type, Value};
+use strata_provider_sdk::{AllowedValues, Block, Nesting, Syntax, Type, Value};
 
 use crate::config::BodyExpr;
 use crate::diag::{closest, suggestion, Diagnostic, Diagnostics, Location, Result};
@@ -107,6 +107,9 @@ pub fn conform(schema: &Block, value: Value, body: &BodyExpr, context: &str) -> 
         if let (Some(allowed), Some(given)) = (&declared.allowed, converted.as_str()) {
             check_allowed(allowed, given, name, context, location)?;
         }
+        if let (Some(syntax), Some(given)) = (&declared.syntax, converted.as_str()) {
+            check_syntax(syntax, given, name, context, location)?;
+        }
         out.insert((*name).to_owned(), converted);
     }
     for (name, nested) in &schema.blocks {
@@ -142,6 +145,13 @@ fn check_allowed(allowed: &AllowedValues, given: &str, name: &str, context: &str
         error = error.hint(format!("did you mean \"{best}\"?"));
     }
     Err(error.into())
+}
+
+/// A string with a grammar must follow it: a value that strata pastes into SQL (a column's type)
+/// can then never carry anything else.
+fn check_syntax(syntax: &Syntax, given: &str, name: &str, context: &str, location: Option<&Location>) -> Result<()> {
+    let Err(why) = (syntax.check)(given) else { return Ok(()) };
+    Err(Diagnostic::error(format!("\"{given}\" is not {} (\"{name}\" in {context}): {why}", syntax.what)).at(location).into())
 }
 
 /// Checks an attribute path as drift reports it (`instance_class`, `tags.team`,

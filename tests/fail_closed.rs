@@ -73,6 +73,30 @@ fn an_enumerated_attribute_is_checked_at_validate_with_the_allowed_values() {
 }
 
 #[test]
+fn a_column_type_that_is_not_a_type_name_is_refused_at_validate_and_nothing_runs() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    db.execute("CREATE TABLE keep_me (id int)");
+    for (typed, why) in [
+        ("bigint; DROP TABLE keep_me", "';' cannot appear in a type name"),
+        ("text DEFAULT now", "\"default\" is not part of a type's name"),
+        ("numeric(10,", "modifiers are numbers or names separated by commas"),
+    ] {
+        work.write("main.tf", &TABLE.replace("    type = \"bigint\"\n", &format!("    type = \"{typed}\"\n")));
+        for command in [&["validate"][..], &["apply", "-auto-approve"]] {
+            let run = work.strata(command);
+            assert_eq!(run.code, 1, "{run:?}");
+            assert!(run.stderr.contains("main.tf:6:5"), "the error points at the type: {run:?}");
+            assert!(run.stderr.contains(&format!("\"{typed}\" is not a PostgreSQL type name (\"type\" in ")), "{run:?}");
+            assert!(run.stderr.contains(why), "{run:?}");
+        }
+    }
+    assert!(db.has_table("keep_me") && !db.has_table("users"), "nothing ran");
+    work.write("main.tf", &TABLE.replace("    type = \"bigint\"\n", "    type = \"timestamp(3) with time zone\"\n"));
+    assert_eq!(work.strata(&["validate"]).code, 0, "a multi-word type with modifiers is a type name");
+}
+
+#[test]
 fn validate_json_has_terraforms_shape() {
     let work = Workdir::offline();
     let config = TABLE.replace("  name = \"users\"", "  nmae = \"users\"");

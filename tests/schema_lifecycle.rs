@@ -262,7 +262,8 @@ fn every_kind_of_table_change_applies_and_then_converges() {
     work.write("main.tf", BASE);
     work.apply();
     // Each step edits the previous configuration; after each apply the next plan must be empty.
-    let steps: Vec<(&str, Box<dyn Fn(&str) -> String>, &str)> = vec![
+    type Edit = Box<dyn Fn(&str) -> String>;
+    let steps: Vec<(&str, Edit, &str)> = vec![
         ("change a default", Box::new(|c| c.replace("default = \"'draft'\"", "default = \"'training'\"")), "SET DEFAULT 'training'"),
         ("drop a default", Box::new(|c| c.replace("    default = \"'{}'::jsonb\"\n", "")), "DROP DEFAULT"),
         ("allow nulls", Box::new(|c| c.replace("    name = \"owner_id\"\n    type = \"bigint\"\n    null = false", "    name = \"owner_id\"\n    type = \"bigint\"")), "DROP NOT NULL"),

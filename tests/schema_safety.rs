@@ -37,13 +37,20 @@ fn a_blocked_migration_fails_within_lock_timeout_and_changes_nothing() {
 
     // A long-running report holds the table; ADD COLUMN needs an ACCESS EXCLUSIVE lock.
     let mut report = db.client();
+    let report_pid: i32 = report.query_one("SELECT pg_backend_pid()", &[]).expect("the report's pid").get(0);
     report.batch_execute("BEGIN; LOCK TABLE users IN ACCESS SHARE MODE").expect("hold a lock");
     let started = Instant::now();
     let blocked = work.strata(&["apply", "-auto-approve"]);
     let took = started.elapsed();
     println!("strata apply behind a held lock with lock_timeout = 1s: failed after {took:?} (whole command)");
     assert_eq!(blocked.code, 1, "{blocked:?}");
-    assert!(blocked.stderr.contains("could not get a lock on \"public\".\"users\" within 1s: a long-running transaction holds it"), "{blocked:?}");
+    // The error names the session that holds the lock, and how to end it.
+    let held_by = format!("could not get a lock on \"public\".\"users\" within 1s: held by session {report_pid} (");
+    assert!(blocked.stderr.contains(&held_by), "{blocked:?}");
+    assert!(blocked.stderr.contains("idle in transaction for "), "{blocked:?}");
+    assert!(blocked.stderr.contains("last query: BEGIN; LOCK TABLE users IN ACCESS SHARE MODE)"), "{blocked:?}");
+    assert!(blocked.stderr.contains(&format!("pg_terminate_backend({report_pid})")), "{blocked:?}");
+    assert!(!blocked.stderr.contains("this same strata run"), "{blocked:?}");
     assert!(blocked.stderr.contains("raise lock_timeout"), "{blocked:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(db.columns("users").iter().all(|c| !c.starts_with("email ")), "nothing may change");
@@ -125,6 +132,7 @@ fn a_plan_behind_another_sessions_lock_fails_within_lock_timeout_instead_of_hang
 
     // An application's migration holds the table; the plan's read waits behind it.
     let mut migration = db.client();
+    let migration_pid: i32 = migration.query_one("SELECT pg_backend_pid()", &[]).expect("the migration's pid").get(0);
     migration.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").expect("hold the table");
     let started = Instant::now();
     let mut plan = work.command(&["plan"], &[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("start strata plan");
@@ -143,5 +151,7 @@ fn a_plan_behind_another_sessions_lock_fails_within_lock_timeout_instead_of_hang
     println!("strata plan behind a held lock with lock_timeout = 1s: failed after {took:?}");
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("lock timeout"), "the error says it waited for a lock: {stderr}");
+    assert!(stderr.contains(&format!("waiting for a lock held by session {migration_pid} (")), "the error names the blocking session: {stderr}");
+    assert!(stderr.contains("last query: BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE)"), "{stderr}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }

@@ -158,7 +158,7 @@ impl TypeConstraint {
 fn describe_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("\"{s}\""),
-        other => format!("{}", other.kind_phrase()),
+        other => other.kind_phrase().to_string(),
     }
 }
 

@@ -137,7 +137,7 @@ impl Differ<'_> {
     fn body(&self, schema: &Block, before: &Value, after: &Value, indent: usize, path: &str) -> String {
         let mut lines = Vec::new();
         let mut hidden = 0;
-        let names: BTreeSet<&str> = object_keys(before).chain(object_keys(after)).filter(|n| !schema.blocks.contains_key(n)).collect();
+        let names: BTreeSet<&str> = object_keys(before).chain(object_keys(after)).filter(|n| !schema.blocks.contains_key(n) && *n != RENAMED_FROM).collect();
         let printed = |n: &str| shown(before.get(n), after.get(n)) && (before.get(n) != after.get(n) || is_identifying(n));
         let width = names.iter().filter(|n| printed(n)).map(|n| n.len()).max().unwrap_or(0);
         for name in names {
@@ -224,14 +224,22 @@ impl Differ<'_> {
         }
     }
 
-    /// Nested blocks, matched by their `name` attribute when they have one, else by position.
+    /// Nested blocks, matched by their `name` attribute when they have one (or by the name they
+    /// are renamed from, so a rename shows as one), else by position.
     fn blocks(&self, kind: &str, schema: &Block, old: &[Value], new: &[Value], indent: usize, path: &str) -> Vec<String> {
         let mut lines = Vec::new();
         let mut unchanged = 0;
         let mut matched_old = vec![false; old.len()];
+        let named = |name: &str| old.iter().position(|o| o.get_str("name") == Some(name));
+        // The old block a new one is renamed from, unless a new block keeps the old name.
+        let renamed = |item: &Value| {
+            let from = named(item.get_str(RENAMED_FROM)?)?;
+            let kept = new.iter().any(|n| n.get_str("name") == old[from].get_str("name"));
+            (!kept).then_some(from)
+        };
         for (position, item) in new.iter().enumerate() {
             let partner = match item.get_str("name") {
-                Some(name) => old.iter().position(|o| o.get_str("name") == Some(name)),
+                Some(name) => named(name).or_else(|| renamed(item).filter(|from| !matched_old[*from])),
                 None => (position < old.len() && old[position].get("name").is_none()).then_some(position),
             };
             let before = partner.map(|p| {
@@ -267,6 +275,10 @@ impl Differ<'_> {
         format!("{pad}{painted} {kind} {{\n{body}{pad}  }}")
     }
 }
+
+/// The attribute that tells a provider to rename an object in place: an instruction, not a value,
+/// so plans show the rename itself (`~ name = "mail" -> "email"`) instead.
+const RENAMED_FROM: &str = "renamed_from";
 
 fn object_keys(value: &Value) -> impl Iterator<Item = &str> {
     value.as_object().into_iter().flat_map(|m| m.keys().map(String::as_str))

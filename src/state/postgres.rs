@@ -259,6 +259,9 @@ impl PgState {
     }
 
     /// One transaction: check the row did not move underneath, then store the new state.
+    // The backend's calls run one at a time on its own `block_on`, so holding the client's guard
+    // across awaits blocks nobody; it keeps the cached session from being swapped mid-write.
+    #[allow(clippy::await_holding_lock)]
     async fn write_once(&self, stored: &[u8], state: &State, serial: i64) -> std::result::Result<(), WriteFailure> {
         let failed = |e: tokio_postgres::Error| {
             let problem = self.config.error("cannot write the state", &e).hint("nothing after this point was recorded; the previous state is intact");
@@ -299,6 +302,7 @@ impl PgState {
     /// Before a write: the lock's session must still be there. One that dropped has released the
     /// advisory lock with it, so the lock is taken again on a new session, but only while nobody
     /// else holds it and the state is as this run left it.
+    #[allow(clippy::await_holding_lock)] // as in `write_once`: the backend's calls run one at a time
     async fn keep_lock(&self, stored: &[u8], serial: i64) -> Result<()> {
         let mut held = guard(&self.held);
         let Some(lock) = held.as_mut() else { return Ok(()) };

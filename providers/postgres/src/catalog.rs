@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row};
 
 use crate::config::describe_error;
+use crate::lock_holders;
 use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
 use strata_provider_sdk::ProviderError;
 
@@ -58,7 +60,20 @@ pub struct Catalog<'a> {
 
 pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
     catalog.queries.fetch_add(1, Ordering::Relaxed);
-    catalog.client.query(sql, &[]).await.map_err(|err| ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err))))
+    match catalog.client.query(sql, &[]).await {
+        Ok(rows) => Ok(rows),
+        Err(err) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(read_behind_a_lock(catalog.client, &err).await),
+        Err(err) => Err(ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err)))),
+    }
+}
+
+/// A read that gave up waiting (every session waits at most `lock_timeout`): what held it up.
+async fn read_behind_a_lock(client: &Client, err: &tokio_postgres::Error) -> ProviderError {
+    let message = format!("reading the catalog failed: {}", describe_error(err));
+    match lock_holders::describe(client, None).await {
+        Some(holders) => ProviderError::new(format!("{message}: waiting for a lock {}", holders.held_by)).with_hint(holders.hint()),
+        None => ProviderError::new(message).with_hint("another session held a lock on a table strata reads; run strata again, or raise lock_timeout in the provider \"postgres\" block"),
+    }
 }
 
 impl Snapshot {

@@ -84,7 +84,7 @@ impl ConnSettings {
 
     fn driver_config(&self) -> Config {
         let mut config = Config::new();
-        config.host(&self.host).port(self.port).dbname(&self.database).user(&self.user).application_name("strata");
+        config.host(&self.host).port(self.port).dbname(&self.database).user(&self.user).application_name(crate::lock_holders::application_name());
         config.connect_timeout(Duration::from_secs(self.connect_timeout.max(1)));
         if let Some(timeout) = &self.lock_timeout {
             config.options(format!("-c lock_timeout={timeout}"));

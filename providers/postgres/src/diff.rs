@@ -178,7 +178,7 @@ fn validate(constraint: &str) -> String {
 
 /// The columns to rename, old name to new: those whose `renamed_from` names a live column, when
 /// no live column has the new name yet (after the rename, `renamed_from` is a no-op).
-fn renamed_columns(prior: &Table, desired: &Table) -> Vec<(String, String)> {
+pub fn renamed_columns(prior: &Table, desired: &Table) -> Vec<(String, String)> {
     let live = |name: &str| prior.columns.iter().any(|c| c.name == name);
     desired
         .columns

@@ -6,10 +6,10 @@
 //! wraps a change; it decides nothing about what changes (that is `diff`) and opens no connection.
 
 use strata_provider_sdk::{PlannedChange, ProviderError, Value};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::ddl::{ident, literal, qualified};
+use crate::lock_holders::Described;
 use crate::model::Table;
 
 /// Long enough for a healthy server to hand over any lock DDL needs; short enough that the
@@ -197,20 +197,19 @@ fn validated_constraint(statement: &str) -> Option<(&str, String)> {
 }
 
 /// The error for a statement cancelled by `lock_timeout` (SQLSTATE 55P03), naming what it waited
-/// for; `None` for any other error. `timeout` is the `lock_timeout` the change set.
-pub fn lock_timeout_error(err: &tokio_postgres::Error, statement: &str, timeout: &str) -> Option<ProviderError> {
-    if err.code() != Some(&SqlState::LOCK_NOT_AVAILABLE) {
-        return None;
-    }
+/// for and, when seen, who holds it. `timeout` is the `lock_timeout` the change set.
+pub fn lock_timeout_error(statement: &str, timeout: &str, holders: Option<Described>) -> ProviderError {
     let object = locked_object(statement).unwrap_or("the objects it changes");
-    Some(
-        ProviderError::new(format!("could not get a lock on {object} within {timeout}: a long-running transaction holds it\n  while running: {statement}"))
-            .with_hint("nothing of this change was kept; retry later, or raise lock_timeout in the provider \"postgres\" block (pg_stat_activity shows who holds the lock)"),
-    )
+    let (held_by, hint) = match holders {
+        Some(holders) => (holders.held_by.clone(), holders.hint()),
+        None => ("its holder was gone when strata looked".to_owned(), "retry later, or raise lock_timeout in the provider \"postgres\" block".to_owned()),
+    };
+    ProviderError::new(format!("could not get a lock on {object} within {timeout}: {held_by}\n  while running: {statement}"))
+        .with_hint(format!("nothing of this change was kept; {hint}"))
 }
 
 /// The relation a DDL statement locks, as written in it.
-fn locked_object(statement: &str) -> Option<&str> {
+pub fn locked_object(statement: &str) -> Option<&str> {
     let after = ["ALTER TABLE ", "DROP TABLE ", "COMMENT ON TABLE ", " ON ", "DROP INDEX ", "ALTER TYPE ", "DROP TYPE "].iter().find_map(|key| statement.split_once(key).map(|(_, rest)| rest))?;
     after.split_whitespace().next()
 }

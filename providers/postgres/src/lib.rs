@@ -14,12 +14,15 @@ mod diff;
 mod guards;
 mod import;
 mod invalid_index;
+mod lock_holders;
 mod locks;
 mod model;
 mod normalize;
 mod preflight;
 mod reconnect;
+mod renames;
 mod schema;
+mod type_syntax;
 mod unmanaged;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +50,8 @@ pub struct PostgresProvider {
     session: Mutex<Option<Client>>,
     /// Catalog queries run so far (refresh must cost the same however many objects there are).
     queries: AtomicUsize,
+    /// The tables' renames this run planned, for the indexes on them.
+    renames: renames::PlannedRenames,
 }
 
 impl Default for PostgresProvider {
@@ -57,7 +62,7 @@ impl Default for PostgresProvider {
 
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0) }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0), renames: Default::default() }
     }
 
     /// How many catalog queries this provider has run.
@@ -151,14 +156,20 @@ impl Provider for PostgresProvider {
                     None => (None, TableFacts::default()),
                 };
                 let planned = diff::table(prior.as_ref(), &desired, normalized.as_ref(), &guards, &facts);
+                if let Some(live) = &prior {
+                    self.renames.record(live, &desired, diff::renamed_columns(live, &desired));
+                }
                 PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), ..planned }
             }
             "postgres_index" => {
                 let desired = TableIndex::from_value(&request.desired)?;
                 let prior = prior.map(TableIndex::from_value).transpose()?;
-                let normalized = match &prior {
-                    Some(_) => normalize::shadow_index(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await,
-                    None => None,
+                let (prior, normalized) = match prior {
+                    Some(live) => {
+                        let (live, normalized) = self.index_to_compare(live, &desired).await?;
+                        (Some(live), normalized)
+                    }
+                    None => (None, None),
                 };
                 let mut planned = diff::table_index(prior.as_ref(), &desired, normalized.as_ref());
                 if planned.action.is_change() && self.settings.get().is_some() {
@@ -235,6 +246,20 @@ impl PostgresProvider {
         read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(Failed::from)
     }
 
+    /// The live index and the normalised desired one (when a shadow could be made), ready to
+    /// compare: the live one as it is once the renames planned for its table ran (see `renames`).
+    async fn index_to_compare(&self, live: TableIndex, desired: &TableIndex) -> Result<(TableIndex, Option<TableIndex>), ProviderError> {
+        let session = self.session().await?;
+        let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+        let Some(renames) = self.renames.of(&desired.table).filter(|r| r.from == live.table) else {
+            return Ok((live, normalize::shadow_index(&catalog, desired).await));
+        };
+        Ok(match normalize::shadow_index_after_renames(&catalog, &live, desired, &renames).await {
+            Some((live, normalized)) => (live, Some(normalized)),
+            None => (renames.applied_to(&live, &desired.table), None),
+        })
+    }
+
     /// The index a change builds concurrently, when whatever a failed build leaves is strata's to
     /// drop: it replaces a managed index, or its name was free before.
     async fn concurrent_build(&self, client: &Client, request: &ApplyRequest, planned: &Value) -> Result<Option<TableIndex>, ProviderError> {
@@ -302,18 +327,10 @@ struct Creating<'a> {
 /// (see `guards`); `lock_timeout` is the one they set, for the error when it runs out. A create's
 /// transaction has its id recorded in the intent before anything runs (see `authorship`).
 async fn run_statements(client: &Client, statements: &[String], lock_timeout: &str, creating: Option<&Creating<'_>>) -> Result<(), Failed> {
-    let failed = |statement: &str, err: tokio_postgres::Error| {
-        let error = guards::lock_timeout_error(&err, statement, lock_timeout).unwrap_or_else(|| {
-            let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
-            match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
-                Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
-                None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
-            }
-        });
-        Failed { failure: error.into(), sqlstate: err.code().cloned() }
-    };
     if guards::in_one_transaction(statements) {
-        client.batch_execute("BEGIN").await.map_err(|e| failed("BEGIN", e))?;
+        if let Err(err) = client.batch_execute("BEGIN").await {
+            return Err(statement_failed(client, "BEGIN", err, lock_timeout, creating).await);
+        }
         if let Some(authorship) = creating.and_then(|c| c.authorship) {
             if let Err(error) = authorship::mark_transaction(client, authorship).await {
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -323,23 +340,43 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
         for statement in statements {
             if let Err(err) = client.batch_execute(statement).await {
                 let _ = client.batch_execute("ROLLBACK").await;
-                return Err(failed(statement, err));
+                return Err(statement_failed(client, statement, err, lock_timeout, creating).await);
             }
         }
-        client.batch_execute("COMMIT").await.map_err(|e| failed("COMMIT", e))?;
+        if let Err(err) = client.batch_execute("COMMIT").await {
+            return Err(statement_failed(client, "COMMIT", err, lock_timeout, creating).await);
+        }
         return Ok(());
     }
     if let Some(authorship) = creating.and_then(|c| c.authorship) {
         authorship::mark_following(client, authorship).await?;
     }
     for statement in statements {
-        client.batch_execute(statement).await.map_err(|err| {
-            let mut failed = failed(statement, err);
-            failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
-            failed
-        })?;
+        if let Err(err) = client.batch_execute(statement).await {
+            let mut failed = statement_failed(client, statement, err, lock_timeout, creating).await;
+            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) {
+                failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
+            }
+            return Err(failed);
+        }
     }
     Ok(())
+}
+
+/// The failure of `statement`, once its transaction is rolled back: for a lock timeout, naming who
+/// holds the lock (see `lock_holders`); for an object that exists already, how to manage it.
+async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres::Error, lock_timeout: &str, creating: Option<&Creating<'_>>) -> Failed {
+    let error = match err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        true => guards::lock_timeout_error(statement, lock_timeout, lock_holders::describe(client, guards::locked_object(statement)).await),
+        false => {
+            let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+            match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
+                Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
+                None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
+            }
+        }
+    };
+    Failed { failure: error.into(), sqlstate: err.code().cloned() }
 }
 
 /// Whether `err` says the object to create exists already (a relation, type, schema or extension).

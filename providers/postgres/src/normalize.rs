@@ -9,7 +9,8 @@
 
 use crate::catalog::{read_tables, Catalog, Scope};
 use crate::ddl;
-use crate::model::{Table, TableIndex};
+use crate::model::{Index, Table, TableIndex};
+use crate::renames::TableRenames;
 
 const SHADOW: &str = "strata_shadow";
 const SHADOW_REGCLASS: &str = "pg_temp.strata_shadow";
@@ -58,6 +59,21 @@ pub async fn shadow_index(client: &Catalog<'_>, desired: &TableIndex) -> Option<
     let shadow = in_rolled_back_transaction(client, &statements).await?;
     let seen = shadow.indexes.into_iter().find(|i| i.name == desired.index.name)?;
     Some(TableIndex { index: seen, ..desired.clone() })
+}
+
+/// The live index `prior` and the desired one as PostgreSQL stores them once the renames planned
+/// for their table ran: the live index is built on a copy of its table before the copy's columns
+/// are renamed, so that its expressions follow the rename as they will on the real table.
+pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex, desired: &TableIndex, renames: &TableRenames) -> Option<(TableIndex, TableIndex)> {
+    const PRIOR: &str = "strata_shadow_prior";
+    let copy = Index { name: PRIOR.into(), ..prior.index.clone() };
+    let mut statements = vec![format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", ddl::qualified_ref(&renames.from)), ddl::create_index(&copy, SHADOW, false)];
+    statements.extend(renames.columns.iter().map(|(old, new)| format!("ALTER TABLE {SHADOW} RENAME COLUMN {} TO {}", ddl::ident(old), ddl::ident(new))));
+    statements.push(ddl::create_index(&desired.index, SHADOW, false));
+    let shadow = in_rolled_back_transaction(client, &statements).await?;
+    let seen = |name: &str| shadow.indexes.iter().find(|i| i.name == name).cloned();
+    let prior_renamed = TableIndex { index: Index { name: prior.index.name.clone(), ..seen(PRIOR)? }, table: desired.table.clone(), ..prior.clone() };
+    Some((prior_renamed, TableIndex { index: seen(&desired.index.name)?, ..desired.clone() }))
 }
 
 /// Runs `statements`, reads the shadow table back, and rolls everything back.

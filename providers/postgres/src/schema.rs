@@ -39,7 +39,7 @@ fn index_fields(block: Block) -> Block {
 fn table() -> ResourceSchema {
     let column = Block::new()
         .attribute("name", A::required(Type::String))
-        .attribute("type", A::required(Type::String).describe("a PostgreSQL type, such as bigint or varchar(255)"))
+        .attribute("type", A::required(Type::String).syntax(crate::type_syntax::TYPE_NAME).describe("a PostgreSQL type, such as bigint or varchar(255)"))
         .attribute("null", A::optional_computed(Type::Bool).describe("whether NULL is allowed, default true"))
         .attribute("default", A::optional(Type::String).describe("SQL expression"))
         .attribute("identity", A::optional(Type::String).one_of_keywords(&["always", "by default"]).describe("always or by default"))

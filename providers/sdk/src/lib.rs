@@ -19,5 +19,5 @@ pub use authorship::{Authorship, Proof, INTENT_TAG};
 pub use change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
 pub use error::ProviderError;
 pub use provider::{delete_then_create, Provider};
-pub use schema::{AllowedValues, Attribute, Block, Nesting, NestedBlock, ProviderSchema, ResourceSchema, Type};
+pub use schema::{AllowedValues, Attribute, Block, Nesting, NestedBlock, ProviderSchema, ResourceSchema, Syntax, Type};
 pub use value::Value;

@@ -58,6 +58,23 @@ pub struct Attribute {
     pub description: &'static str,
     /// For an enumerated string: the values it may take, checked before any provider sees them.
     pub allowed: Option<AllowedValues>,
+    /// For a string with a grammar (an SQL type name): checked before any provider sees it.
+    pub syntax: Option<Syntax>,
+}
+
+/// The grammar a string attribute follows: `check` says why a value does not.
+#[derive(Clone, Copy, Debug)]
+pub struct Syntax {
+    /// What a valid value is, for the error ("a PostgreSQL type name").
+    pub what: &'static str,
+    pub check: fn(&str) -> Result<(), String>,
+}
+
+impl PartialEq for Syntax {
+    /// Two grammars are the same when they say they are: functions have no reliable identity.
+    fn eq(&self, other: &Syntax) -> bool {
+        self.what == other.what
+    }
 }
 
 /// The values an enumerated string attribute may take.
@@ -89,6 +106,7 @@ impl Attribute {
             force_new: false,
             description: "",
             allowed: None,
+            syntax: None,
         }
     }
 
@@ -129,6 +147,12 @@ impl Attribute {
     /// An enumerated SQL keyword: one of `values`, in any case and spacing.
     pub fn one_of_keywords(mut self, values: &'static [&'static str]) -> Attribute {
         self.allowed = Some(AllowedValues { values, keywords: true });
+        self
+    }
+
+    /// A string that must follow `syntax`.
+    pub fn syntax(mut self, syntax: Syntax) -> Attribute {
+        self.syntax = Some(syntax);
         self
     }
 
