@@ -98,3 +98,118 @@ fn a_fault_that_outlasts_the_retries_fails_that_resource_only_and_a_rerun_conver
     assert_eq!(proxy.seen("CreateSecurityGroup").requests, 1, "the security group was not created twice");
     work.assert_converged();
 }
+
+/// An RDS instance through `proxy`, with `extra` arguments, retrying once so faults fail fast.
+fn instance_configuration(proxy: &FaultProxy, identifier: &str, extra: &str) -> String {
+    format!(
+        r#"
+provider "aws" {{
+  region           = "us-east-1"
+  max_retries      = 1
+  retry_backoff_ms = 20
+  endpoints {{
+    rds = "{url}"
+    ec2 = "{url}"
+  }}
+}}
+
+resource "aws_db_instance" "db" {{
+  identifier          = "{identifier}"
+  engine              = "postgres"
+  engine_version      = "14.10"
+  instance_class      = "db.t3.micro"
+  allocated_storage   = 20
+  username            = "app"
+  password            = "Sup3r-s3cret-pw"
+  skip_final_snapshot = true
+{extra}}}
+"#,
+        url = proxy.url(),
+    )
+}
+
+/// Heals `proxy` and applies again, which must succeed.
+fn reapply_healed(proxy: &FaultProxy, work: &Workdir) {
+    proxy.heal();
+    let rerun = apply(work);
+    assert_eq!(rerun.code, 0, "{rerun:?}");
+}
+
+/// The configuration is applied: the next plan is empty, and destroy cleans moto up.
+fn converged_then_destroyed(work: &Workdir) {
+    work.assert_converged();
+    assert_eq!(work.strata(&["destroy", "-auto-approve"]).code, 0);
+}
+
+fn recorded_identifier(work: &Workdir) -> Option<String> {
+    let state = work.state();
+    let resources = state["resources"].as_array()?;
+    let db = resources.iter().find(|r| r["type"] == "aws_db_instance")?;
+    db["attributes"]["identifier"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_create_whose_wait_fails_still_records_the_instance() {
+    let moto = Moto::new();
+    let proxy = FaultProxy::start(moto.url());
+    let id = format!("faults-wait-{}", unique_suffix());
+    let work = Workdir::offline();
+    work.write("main.tf", &instance_configuration(&proxy, &id, ""));
+    // CreateDBInstance goes through; every DescribeDBInstances of the wait after it fails.
+    proxy.inject(Some("DescribeDBInstances"), FaultKind::InternalFailure, usize::MAX);
+
+    let run = apply(&work);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(proxy.seen("CreateDBInstance").requests, 1, "{run:?}");
+    assert!(moto.instance(&id).is_some(), "the instance was created");
+    assert_eq!(recorded_identifier(&work).as_deref(), Some(id.as_str()), "the created instance is recorded though its wait failed: {run:?}");
+
+    reapply_healed(&proxy, &work);
+    assert_eq!(proxy.seen("CreateDBInstance").requests, 1, "the instance was not created twice");
+    converged_then_destroyed(&work);
+}
+
+#[test]
+fn a_rename_then_a_failed_modify_records_the_new_identifier() {
+    let moto = Moto::new();
+    let proxy = FaultProxy::start(moto.url());
+    let (old, new) = (format!("faults-old-{}", unique_suffix()), format!("faults-new-{}", unique_suffix()));
+    let work = Workdir::offline();
+    work.write("main.tf", &instance_configuration(&proxy, &old, ""));
+    assert_eq!(apply(&work).code, 0);
+
+    // The rename (first ModifyDBInstance) goes through; the class change after it fails.
+    work.write("main.tf", &instance_configuration(&proxy, &new, "").replace("db.t3.micro", "db.t3.small"));
+    proxy.inject_after(Some("ModifyDBInstance"), FaultKind::InternalFailure, 1, usize::MAX);
+    let run = apply(&work);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(moto.instance(&old).is_none() && moto.instance(&new).is_some(), "the rename happened");
+    assert_eq!(recorded_identifier(&work).as_deref(), Some(new.as_str()), "state follows the rename: {run:?}");
+
+    reapply_healed(&proxy, &work);
+    assert_eq!(moto.instance(&new).and_then(|i| i.db_instance_class().map(str::to_owned)).as_deref(), Some("db.t3.small"));
+    converged_then_destroyed(&work);
+}
+
+#[test]
+fn a_replace_whose_delete_succeeds_and_create_fails_records_no_instance_and_a_rerun_creates_it() {
+    let moto = Moto::new();
+    let proxy = FaultProxy::start(moto.url());
+    let id = format!("faults-replace-{}", unique_suffix());
+    let work = Workdir::offline();
+    work.write("main.tf", &instance_configuration(&proxy, &id, "  db_name             = \"first\"\n"));
+    assert_eq!(apply(&work).code, 0);
+
+    // db_name forces a replacement: the delete goes through, the create fails.
+    work.write("main.tf", &instance_configuration(&proxy, &id, "  db_name             = \"second\"\n"));
+    proxy.inject(Some("CreateDBInstance"), FaultKind::InternalFailure, usize::MAX);
+    let run = work.strata(&["apply", "-auto-approve", "-allow-data-loss"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(proxy.seen("DeleteDBInstance").requests, 1, "{run:?}");
+    assert!(moto.instance(&id).is_none(), "the old instance is gone");
+    assert_eq!(recorded_identifier(&work), None, "state does not claim the deleted instance: {run:?}");
+
+    reapply_healed(&proxy, &work);
+    assert_eq!(moto.instance(&id).and_then(|i| i.db_name().map(str::to_owned)).as_deref(), Some("second"));
+    converged_then_destroyed(&work);
+}

@@ -432,3 +432,4 @@ fn dropping_an_index_without_concurrently_is_classed_locking() {
     assert!(plan.stdout.contains("drops index m_n_idx on public.m under an ACCESS EXCLUSIVE lock"), "{plan:?}");
     assert!(plan.stdout.contains("[locking]"), "{plan:?}");
 }
+

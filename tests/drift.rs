@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use common::listener::listen_once;
+use common::aws_faults::FaultProxy;
 use common::moto::{unique_suffix, Moto};
 use common::{Run, TestDb, Workdir};
 
@@ -304,7 +305,14 @@ fn aws_drift_names_the_instance_class_and_the_deleted_security_group() {
 
     moto.modify_instance_class(&format!("ai-postgres-{environment}"), "db.m6g.2xlarge");
     moto.delete_security_group(&format!("ai-db-sg-{environment}"));
-    let run = with_vars(&["drift"]);
+    // Drift only reads: every call it makes to AWS (seen by a proxy in front of moto) is a Describe or a List.
+    let proxy = FaultProxy::start(moto.url());
+    let mut args = vec!["drift"];
+    args.extend(vars.iter().flat_map(|var| ["-var", var.as_str()]));
+    let run = work.strata_env(&args, &[("AWS_ENDPOINT_URL", proxy.url())]);
+    let actions = proxy.actions();
+    assert!(actions.iter().any(|a| a == "DescribeDBInstances"), "drift went through the proxy: {actions:?} {run:?}");
+    assert!(actions.iter().all(|a| a.starts_with("Describe") || a.starts_with("List")), "drift changed something in AWS: {actions:?}");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stdout.contains("changed outside strata: instance_class: \"db.m6g.xlarge\" -> \"db.m6g.2xlarge\""), "{run:?}");
     assert!(run.stdout.contains("aws_security_group.db_sg\n    - deleted outside strata"), "{run:?}");

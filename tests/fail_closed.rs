@@ -97,6 +97,20 @@ fn a_column_type_that_is_not_a_type_name_is_refused_at_validate_and_nothing_runs
 }
 
 #[test]
+fn an_expression_postgresql_cannot_read_fails_the_plan_instead_of_being_compared_as_written() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", TABLE);
+    work.apply();
+    work.write("main.tf", &TABLE.replace("    null = false\n", "    null = false\n    default = \"(1 +\"\n"));
+    let run = work.strata(&["plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("postgres_table.users: PostgreSQL cannot read the definition: syntax error"), "{run:?}");
+    assert!(run.stderr.contains("main.tf:1:1"), "{run:?}");
+    assert!(run.stderr.contains("fix the expression"), "{run:?}");
+}
+
+#[test]
 fn validate_json_has_terraforms_shape() {
     let work = Workdir::offline();
     let config = TABLE.replace("  name = \"users\"", "  nmae = \"users\"");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestDb, Workdir};
+use common::{Run, TestDb, Workdir};
 
 const BASE: &str = r#"
 variable "environment" {
@@ -290,4 +290,38 @@ fn every_kind_of_table_change_applies_and_then_converges() {
         let again = work.strata(&["plan", "-detailed-exitcode"]);
         assert_eq!(again.code, 0, "{what}: not converged: {again:?}");
     }
+}
+
+/// `count` tables, each with an index and a foreign key to the one before it.
+fn chained_tables(count: usize) -> String {
+    (0..count)
+        .map(|n| {
+            let fk = if n == 0 { String::new() } else { format!("  foreign_key {{\n    columns     = [\"parent\"]\n    references  = postgres_table.t{}.id\n    ref_columns = [\"id\"]\n  }}\n", n - 1) };
+            format!("resource \"postgres_table\" \"t{n}\" {{\n  name = \"t{n}\"\n  column {{\n    name = \"id\"\n    type = \"bigint\"\n    null = false\n  }}\n  column {{\n    name = \"parent\"\n    type = \"bigint\"\n  }}\n  primary_key = [\"id\"]\n{fk}  index {{\n    name    = \"t{n}_parent\"\n    columns = [\"parent\"]\n  }}\n}}\n\n")
+        })
+        .collect()
+}
+
+/// The `pg_catalog queries` figure `-verbose` prints for a run.
+fn catalog_queries(run: &Run) -> u64 {
+    let line = run.stderr.lines().find(|l| l.starts_with("postgres: ")).unwrap_or_else(|| panic!("no postgres call line: {run:?}"));
+    let figure = line.split("pg_catalog queries ").nth(1).and_then(|rest| rest.trim_end_matches(')').parse().ok());
+    figure.unwrap_or_else(|| panic!("no query figure in {line:?}"))
+}
+
+#[test]
+fn refresh_reads_the_catalog_in_the_same_number_of_queries_for_3_or_30_tables() {
+    let mut figures = Vec::new();
+    for count in [3, 30] {
+        let db = TestDb::new();
+        let work = Workdir::new(&db);
+        work.write("main.tf", &chained_tables(count));
+        work.apply();
+        let refreshed = work.strata(&["plan", "-refresh-only", "-verbose"]);
+        assert_eq!(refreshed.code, 0, "{refreshed:?}");
+        figures.push(catalog_queries(&refreshed));
+    }
+    println!("refresh of 3 and 30 tables: {figures:?} pg_catalog queries");
+    assert_eq!(figures[0], figures[1], "refresh must not run a query per table");
+    assert_eq!(figures[0], strata_provider_postgres::SNAPSHOT_QUERIES as u64, "the engine adds no query of its own");
 }

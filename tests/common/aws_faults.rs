@@ -37,10 +37,12 @@ impl FaultKind {
     }
 }
 
-/// Requests to fault: the next `remaining` ones for `action` (every action when `None`).
+/// Requests to fault: after `skip` are let through, the next `remaining` ones for `action`
+/// (every action when `None`).
 struct Fault {
     action: Option<String>,
     kind: FaultKind,
+    skip: usize,
     remaining: usize,
 }
 
@@ -86,13 +88,24 @@ impl FaultProxy {
 
     /// Answers the next `count` requests for `action` (all actions when `None`) with `kind`.
     pub fn inject(&self, action: Option<&str>, kind: FaultKind, count: usize) {
-        let fault = Fault { action: action.map(str::to_owned), kind, remaining: count };
+        self.inject_after(action, kind, 0, count);
+    }
+
+    /// Lets the next `skip` requests for `action` through, then answers `count` with `kind`: to
+    /// fail the second of two calls (a rename's ModifyDBInstance passes, the next one fails).
+    pub fn inject_after(&self, action: Option<&str>, kind: FaultKind, skip: usize, count: usize) {
+        let fault = Fault { action: action.map(str::to_owned), kind, skip, remaining: count };
         lock(&self.shared.faults).push(fault);
     }
 
     /// Stops every fault: from now on everything is forwarded.
     pub fn heal(&self) {
         lock(&self.shared.faults).clear();
+    }
+
+    /// Every API action the proxy forwarded or faulted so far.
+    pub fn actions(&self) -> Vec<String> {
+        lock(&self.shared.seen).keys().cloned().collect()
     }
 
     /// What the proxy saw of `action` so far.
@@ -129,6 +142,10 @@ fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) {
 fn take_fault(shared: &Shared, action: &str) -> Option<FaultKind> {
     let mut faults = lock(&shared.faults);
     let fault = faults.iter_mut().find(|f| f.remaining > 0 && f.action.as_deref().is_none_or(|a| a == action))?;
+    if fault.skip > 0 {
+        fault.skip -= 1;
+        return None;
+    }
     fault.remaining -= 1;
     Some(fault.kind)
 }

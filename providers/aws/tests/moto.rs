@@ -362,6 +362,38 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
 }
 
 #[tokio::test]
+async fn every_attribute_that_forces_an_instance_replacement_plans_a_replace_naming_it() {
+    // A new value for each attribute the schema marks force_new; the list must cover all of them.
+    let changed: [(&str, Value); 6] = [
+        ("engine", Value::from("mysql")),
+        ("username", Value::from("other_admin")),
+        ("db_name", Value::from("other")),
+        ("storage_encrypted", Value::Bool(true)),
+        ("kms_key_id", Value::from("arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555")),
+        ("availability_zone", Value::from("us-east-1f")),
+    ];
+    let p = provider().await;
+    let schema = &p.schema().resources["aws_db_instance"].block;
+    let mut forcing: Vec<&str> = schema.attributes.iter().filter(|(_, a)| a.force_new).map(|(name, _)| *name).collect();
+    let mut covered: Vec<&str> = changed.iter().map(|(name, _)| *name).collect();
+    forcing.sort();
+    covered.sort();
+    assert_eq!(covered, forcing, "each force_new attribute of aws_db_instance needs a case here");
+
+    let id = unique("db-forces");
+    let desired = instance(&p, &id, &[]);
+    let state = apply(&p, "aws_db_instance", None, &desired, Action::Create).await;
+    let live = refresh_one(&p, "aws_db_instance", &state).await.expect("the instance exists");
+    for (attribute, value) in changed {
+        assert_ne!(live.get(attribute), Some(&value), "{attribute} must differ from the live value");
+        let change = plan(&p, "aws_db_instance", Some(&live), &instance(&p, &id, &[(attribute, value)])).await;
+        assert_eq!(change.action, Action::Replace, "{attribute}: {change:?}");
+        assert_eq!(change.replace_because, [attribute.to_owned()], "{attribute}: {change:?}");
+    }
+    delete(&p, "aws_db_instance", &state).await;
+}
+
+#[tokio::test]
 async fn renaming_an_instance_is_an_in_place_update() {
     let p = provider().await;
     let (old, new) = (unique("db-old"), unique("db-new"));
@@ -849,6 +881,52 @@ async fn refresh_costs_one_describe_per_type() {
     }
     for state in &security_groups {
         delete(&p, "aws_security_group", state).await;
+    }
+}
+
+/// Past one page: 101 objects of each type are all found and matched by refresh. RDS answers 100
+/// per page (moto too), so each RDS Describe takes exactly two pages; EC2's pages hold 1,000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_finds_every_object_past_one_page() {
+    const COUNT: usize = 101;
+    let p = std::sync::Arc::new(provider().await);
+    let mut creates = tokio::task::JoinSet::new();
+    for _ in 0..COUNT {
+        let p = p.clone();
+        creates.spawn(async move {
+            let instance = instance(&p, &unique("db-page"), &[]);
+            let group = Value::object([("name", Value::from(unique("pg-page"))), ("family", Value::from("postgres14"))]);
+            let group = conform(&p, "aws_db_parameter_group", group);
+            let sg = security_group(&p, &unique("sg-page"), vec![], vec![]);
+            let created = [
+                ("aws_db_instance", apply(&p, "aws_db_instance", None, &instance, Action::Create).await),
+                ("aws_db_parameter_group", apply(&p, "aws_db_parameter_group", None, &group, Action::Create).await),
+                ("aws_security_group", apply(&p, "aws_security_group", None, &sg, Action::Create).await),
+            ];
+            created
+        });
+    }
+    let mut states = Vec::new();
+    while let Some(done) = creates.join_next().await {
+        let created = done.expect("a create task");
+        states.extend(created);
+    }
+    let requests: Vec<RefreshRequest> = states
+        .iter()
+        .map(|(type_name, state)| RefreshRequest { type_name: (*type_name).into(), state: state.clone() })
+        .collect();
+    let counting = provider().await;
+    let answers = counting.refresh(&requests).await.unwrap_or_else(|e| panic!("{e}"));
+    for ((type_name, state), live) in states.iter().zip(&answers) {
+        let name = |v: &Value| v.get_str("identifier").or(v.get_str("name")).map(str::to_owned);
+        let live = live.as_ref().unwrap_or_else(|| panic!("{type_name} {:?} was not found", name(state)));
+        assert_eq!(name(live), name(state), "refresh matched {type_name} to another object");
+    }
+    for (operation, pages) in [("rds:DescribeDBInstances", 2), ("rds:DescribeDBParameterGroups", 2), ("ec2:DescribeSecurityGroups", 1)] {
+        assert_eq!(calls(&counting, operation), pages, "{operation}: {:?}", counting.call_counts());
+    }
+    for (type_name, state) in &states {
+        delete(&p, type_name, state).await;
     }
 }
 

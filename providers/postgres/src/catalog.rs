@@ -68,7 +68,7 @@ pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, 
 }
 
 /// A read that gave up waiting (every session waits at most `lock_timeout`): what held it up.
-async fn read_behind_a_lock(client: &Client, err: &tokio_postgres::Error) -> ProviderError {
+pub(crate) async fn read_behind_a_lock(client: &Client, err: &tokio_postgres::Error) -> ProviderError {
     let message = format!("reading the catalog failed: {}", describe_error(err));
     match lock_holders::describe(client, None).await {
         Some(holders) => ProviderError::new(format!("{message}: waiting for a lock {}", holders.held_by)).with_hint(holders.hint()),

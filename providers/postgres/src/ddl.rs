@@ -2,6 +2,7 @@
 //! and expressions are the user's SQL and go in as written.
 
 use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
+use crate::normalize::is_serial;
 
 /// `name` as a quoted identifier.
 pub fn ident(name: &str) -> String {
@@ -62,7 +63,8 @@ pub fn column_definition(column: &Column) -> String {
     if let Some(identity) = &column.identity {
         sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.to_uppercase()));
     }
-    if let Some(default) = &column.default {
+    // A serial pseudo-type makes its own default (its sequence's nextval): PostgreSQL refuses a second.
+    if let Some(default) = column.default.as_ref().filter(|_| !is_serial(&column.type_name)) {
         sql.push_str(&format!(" DEFAULT {default}"));
     }
     if !column.nullable {

@@ -151,7 +151,7 @@ impl Provider for PostgresProvider {
                     Some(live) => {
                         let session = self.session().await?;
                         let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
-                        (normalize::shadow_table(&catalog, &desired).await, preflight::table_facts(&catalog, live, &desired).await?)
+                        (normalize::shadow_table(&catalog, &desired).await?, preflight::table_facts(&catalog, live, &desired).await?)
                     }
                     None => (None, TableFacts::default()),
                 };
@@ -252,9 +252,9 @@ impl PostgresProvider {
         let session = self.session().await?;
         let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
         let Some(renames) = self.renames.of(&desired.table).filter(|r| r.from == live.table) else {
-            return Ok((live, normalize::shadow_index(&catalog, desired).await));
+            return Ok((live, normalize::shadow_index(&catalog, desired).await?));
         };
-        Ok(match normalize::shadow_index_after_renames(&catalog, &live, desired, &renames).await {
+        Ok(match normalize::shadow_index_after_renames(&catalog, &live, desired, &renames).await? {
             Some((live, normalized)) => (live, Some(normalized)),
             None => (renames.applied_to(&live, &desired.table), None),
         })

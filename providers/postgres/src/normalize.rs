@@ -4,10 +4,17 @@
 //!
 //! The reliable way is to ask PostgreSQL: create the desired table (or index) as a temporary
 //! "shadow" inside a transaction that is always rolled back, and read it back with the same catalog
-//! reader as live objects. Where that is impossible (a type that does not exist yet), a local table
-//! of type aliases does what it can.
+//! reader as live objects. Where that is impossible because the definition refers to something
+//! this plan creates or changes (a type that does not exist yet), a local table of type aliases
+//! does what it can. Any other failure fails the plan: a syntax error in an expression, or a
+//! server that cannot answer (a lock timeout, a lost connection), whose silent fallback would
+//! plan changes that are only differences of spelling.
 
-use crate::catalog::{read_tables, Catalog, Scope};
+use strata_provider_sdk::ProviderError;
+use tokio_postgres::error::SqlState;
+
+use crate::catalog::{read_behind_a_lock, read_tables, Catalog, Scope};
+use crate::config::describe_error;
 use crate::ddl;
 use crate::model::{Index, Table, TableIndex};
 use crate::renames::TableRenames;
@@ -24,11 +31,11 @@ pub fn implied_not_null(table: &mut Table) {
     }
 }
 
-/// `desired` as PostgreSQL would store it, or `None` when the shadow cannot be created.
-pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Option<Table> {
+/// `desired` as PostgreSQL would store it, or `None` when it refers to something not there yet.
+pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Result<Option<Table>, ProviderError> {
     let mut statements = vec![ddl::create_table_named(desired, SHADOW, true)];
     statements.extend(desired.indexes.iter().map(|index| ddl::create_index(index, SHADOW, false)));
-    let shadow = in_rolled_back_transaction(client, &statements).await?;
+    let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
     let mut normalized = desired.clone();
     for column in &mut normalized.columns {
         if let Some(seen) = shadow.columns.iter().find(|c| c.name == column.name) {
@@ -47,47 +54,73 @@ pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Option<Table
             *index = seen.clone();
         }
     }
-    Some(normalized)
+    Ok(Some(normalized))
 }
 
 /// A standalone index as PostgreSQL would store it, built on a copy of its table's columns.
-pub async fn shadow_index(client: &Catalog<'_>, desired: &TableIndex) -> Option<TableIndex> {
+pub async fn shadow_index(client: &Catalog<'_>, desired: &TableIndex) -> Result<Option<TableIndex>, ProviderError> {
     let statements = vec![
         format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", ddl::qualified_ref(&desired.table)),
         ddl::create_index(&desired.index, SHADOW, false),
     ];
-    let shadow = in_rolled_back_transaction(client, &statements).await?;
-    let seen = shadow.indexes.into_iter().find(|i| i.name == desired.index.name)?;
-    Some(TableIndex { index: seen, ..desired.clone() })
+    let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
+    let seen = shadow.indexes.into_iter().find(|i| i.name == desired.index.name);
+    Ok(seen.map(|index| TableIndex { index, ..desired.clone() }))
 }
 
 /// The live index `prior` and the desired one as PostgreSQL stores them once the renames planned
 /// for their table ran: the live index is built on a copy of its table before the copy's columns
 /// are renamed, so that its expressions follow the rename as they will on the real table.
-pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex, desired: &TableIndex, renames: &TableRenames) -> Option<(TableIndex, TableIndex)> {
+pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex, desired: &TableIndex, renames: &TableRenames) -> Result<Option<(TableIndex, TableIndex)>, ProviderError> {
     const PRIOR: &str = "strata_shadow_prior";
     let copy = Index { name: PRIOR.into(), ..prior.index.clone() };
     let mut statements = vec![format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", ddl::qualified_ref(&renames.from)), ddl::create_index(&copy, SHADOW, false)];
     statements.extend(renames.columns.iter().map(|(old, new)| format!("ALTER TABLE {SHADOW} RENAME COLUMN {} TO {}", ddl::ident(old), ddl::ident(new))));
     statements.push(ddl::create_index(&desired.index, SHADOW, false));
-    let shadow = in_rolled_back_transaction(client, &statements).await?;
+    let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
     let seen = |name: &str| shadow.indexes.iter().find(|i| i.name == name).cloned();
-    let prior_renamed = TableIndex { index: Index { name: prior.index.name.clone(), ..seen(PRIOR)? }, table: desired.table.clone(), ..prior.clone() };
-    Some((prior_renamed, TableIndex { index: seen(&desired.index.name)?, ..desired.clone() }))
+    let (Some(prior_seen), Some(desired_seen)) = (seen(PRIOR), seen(&desired.index.name)) else { return Ok(None) };
+    let prior_renamed = TableIndex { index: Index { name: prior.index.name.clone(), ..prior_seen }, table: desired.table.clone(), ..prior.clone() };
+    Ok(Some((prior_renamed, TableIndex { index: desired_seen, ..desired.clone() })))
 }
 
-/// Runs `statements`, reads the shadow table back, and rolls everything back.
-async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Option<Table> {
-    catalog.client.batch_execute("BEGIN").await.ok()?;
-    let mut result = None;
-    if catalog.client.batch_execute(&statements.join(";\n")).await.is_ok() {
-        if let Ok((tables, _)) = read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await {
-            result = tables.into_values().next();
-        }
-    }
+/// Runs `statements`, reads the shadow table back, and rolls everything back. `None` when the
+/// statements refer to something that is not there yet; an error when they cannot work or the
+/// server cannot answer (see the module's comment).
+async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Result<Option<Table>, ProviderError> {
+    let unanswered = |err: tokio_postgres::Error| ProviderError::new(format!("comparing with PostgreSQL's own spelling failed: {}", describe_error(&err)));
+    catalog.client.batch_execute("BEGIN").await.map_err(unanswered)?;
+    let created = catalog.client.batch_execute(&statements.join(";\n")).await;
+    let read = match &created {
+        Ok(()) => Some(read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await.map(|(tables, _)| tables.into_values().next())),
+        Err(_) => None,
+    };
     // The shadow must never outlive the comparison, whatever happened above.
-    catalog.client.batch_execute("ROLLBACK").await.ok()?;
-    result
+    catalog.client.batch_execute("ROLLBACK").await.map_err(unanswered)?;
+    match (created, read) {
+        (Ok(()), Some(read)) => read,
+        (Err(err), _) => shadow_failed(catalog, &err).await,
+        (Ok(()), None) => Ok(None),
+    }
+}
+
+/// What a failed shadow means: `None` when the definition refers to something this plan has yet
+/// to create or change (an undefined type, table, column, function or schema, or a value the
+/// changed type does not accept yet); an error for a syntax error, and for a server that could
+/// not answer (a lock timeout names the session holding the lock).
+async fn shadow_failed(catalog: &Catalog<'_>, err: &tokio_postgres::Error) -> Result<Option<Table>, ProviderError> {
+    let code = err.code().map(SqlState::code).unwrap_or_default();
+    if code == SqlState::SYNTAX_ERROR.code() {
+        return Err(ProviderError::new(format!("PostgreSQL cannot read the definition: {}", describe_error(err)))
+            .with_hint("fix the expression (a default, check, where or index expression) in the configuration"));
+    }
+    if ["42", "22", "3F"].iter().any(|class| code.starts_with(class)) {
+        return Ok(None);
+    }
+    if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        return Err(read_behind_a_lock(catalog.client, err).await);
+    }
+    Err(ProviderError::new(format!("comparing with PostgreSQL's own spelling failed: {}", describe_error(err))).with_hint("run the plan again; nothing was changed"))
 }
 
 /// A type name in canonical form, for when no shadow could be made.
