@@ -17,12 +17,31 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of byte `offset` in `source`.
+    /// The location of byte `offset` in `source` (scans it: for one location; a file that needs
+    /// many indexes its lines once with `LineIndex`).
     pub fn from_offset(file: &Arc<Path>, source: &str, offset: usize) -> Location {
-        let before = &source[..floor_char_boundary(source, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        LineIndex::new(source).location(file, source, offset)
+    }
+}
+
+/// Where each line of a source starts, found in one pass, so that each location after that costs
+/// a binary search and a walk along one line instead of a scan from the start of the file.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> LineIndex {
+        let newlines = source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1);
+        LineIndex { starts: std::iter::once(0).chain(newlines).collect() }
+    }
+
+    /// The location of byte `offset` in `source`, the text this index was made from.
+    pub fn location(&self, file: &Arc<Path>, source: &str, offset: usize) -> Location {
+        let offset = floor_char_boundary(source, offset);
+        let line = self.starts.partition_point(|start| *start <= offset);
+        let line_start = self.starts[line - 1];
+        let column = source[line_start..offset].chars().count() + 1;
         Location { file: Arc::clone(file), line, column }
     }
 }
@@ -224,6 +243,20 @@ mod tests {
         let file: Arc<Path> = Arc::from(Path::new("main.tf"));
         let location = Location::from_offset(&file, "a = 1\n  bb = 2\n", 8);
         assert_eq!((location.line, location.column), (2, 3));
+    }
+
+    #[test]
+    fn an_index_gives_the_same_locations_as_a_scan() {
+        let file: Arc<Path> = Arc::from(Path::new("main.tf"));
+        let source = "a = 1\n\n  é = \"ü\"\nlast";
+        let index = LineIndex::new(source);
+        for offset in 0..=source.len() + 3 {
+            let before = &source[..floor_char_boundary(source, offset)];
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+            let found = index.location(&file, source, offset);
+            assert_eq!((found.line, found.column), (line, column), "offset {offset}");
+        }
     }
 
     #[test]

@@ -102,6 +102,26 @@ fn a_not_null_column_without_default_on_a_table_with_rows_is_refused_at_plan_tim
 }
 
 #[test]
+fn a_saved_plan_whose_final_plan_no_longer_works_fails_that_resource_and_changes_nothing() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &config("", ""));
+    work.apply();
+    // Reviewed while the table is empty, a NOT NULL column without a default is fine.
+    work.write("main.tf", &config("", &column("code", "    null = false\n")));
+    ok(work.strata(&["plan", "-out", "reviewed.plan"]));
+
+    // Rows arrive between review and merge: the final plan, made with what is live now, refuses.
+    db.execute("INSERT INTO users VALUES (1)");
+    let applied = work.strata(&["apply", "reviewed.plan"]);
+    assert_eq!(applied.code, 1, "{applied:?}");
+    assert!(applied.stderr.contains("column public.users.code is added NOT NULL without a default, but public.users already has rows"), "{applied:?}");
+    assert!(db.columns("users").iter().all(|c| !c.starts_with("code ")), "nothing may change");
+    let ids: Vec<i64> = db.client().query("SELECT id FROM users", &[]).expect("rows").iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, [1]);
+}
+
+#[test]
 fn a_column_renamed_from_its_old_name_keeps_its_data_and_converges() {
     let db = TestDb::new();
     let work = Workdir::new(&db);

@@ -11,7 +11,7 @@ use hcl::edit::Span;
 
 use super::{AttrExpr, BlockExpr, BodyExpr, Config, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Validation, Variable};
 use crate::addr::Address;
-use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
+use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
 const TOP_LEVEL_BLOCKS: [&str; 9] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved"];
 
@@ -55,11 +55,12 @@ struct Loader {
 struct FileContext {
     file: Arc<Path>,
     text: Arc<str>,
+    lines: LineIndex,
 }
 
 impl FileContext {
     fn location(&self, span: Option<std::ops::Range<usize>>) -> Location {
-        Location::from_offset(&self.file, &self.text, span.map_or(0, |s| s.start))
+        self.lines.location(&self.file, &self.text, span.map_or(0, |s| s.start))
     }
 }
 
@@ -74,7 +75,7 @@ impl Loader {
             }
         };
         self.config.sources.insert(display_path, Arc::clone(&text));
-        let ctx = FileContext { file: Arc::from(display_path), text: Arc::clone(&text) };
+        let ctx = FileContext { file: Arc::from(display_path), lines: LineIndex::new(&text), text: Arc::clone(&text) };
         match hcl::edit::parser::parse_body(&text) {
             Ok(body) => self.load_body(&ctx, &body),
             Err(err) => self.errors.push(parse_error(&ctx, &err)),
