@@ -86,6 +86,8 @@ struct Outcome {
     sensitive: BTreeSet<String>,
     /// Whether the object changed live (and state must be written).
     wrote: bool,
+    /// The digest of the configuration the object now matches (see `plan::unchanged`).
+    desired_digest: Option<String>,
 }
 
 pub struct Executor<'c> {
@@ -93,6 +95,9 @@ pub struct Executor<'c> {
     pub store: &'c mut StateStore,
     pub state: State,
     pub parallelism: usize,
+    /// State changes nothing live needed written at once (digests of unchanged resources): written
+    /// with the run's last write.
+    pub unsaved: bool,
 }
 
 impl Executor<'_> {
@@ -209,6 +214,7 @@ impl Executor<'_> {
         match &outcome.value {
             Some(value) => {
                 self.state.put(&task.address, value, outcome.sensitive.clone(), &task.dependencies);
+                self.state.set_desired_digest(&task.address, outcome.desired_digest.clone());
             }
             None => {
                 self.state.remove(&task.address);
@@ -219,6 +225,8 @@ impl Executor<'_> {
         }
         if self.state != before && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
             self.persist()?;
+        } else if self.state != before {
+            self.unsaved = true;
         }
         Ok(())
     }
@@ -229,7 +237,7 @@ impl Executor<'_> {
     /// object by its name is someone else's, never to be adopted.
     fn record_failure(&mut self, task: &Task<'_>, partial: Option<Value>, in_doubt: bool) -> Result<()> {
         match partial {
-            Some(partial) => self.record(task, &Outcome { value: Some(partial).filter(|v| !v.is_null()), sensitive: BTreeSet::new(), wrote: true }),
+            Some(partial) => self.record(task, &Outcome { value: Some(partial).filter(|v| !v.is_null()), sensitive: BTreeSet::new(), wrote: true, desired_digest: None }),
             None if in_doubt => Ok(()),
             None => {
                 let address = task.address.to_string();
@@ -286,6 +294,7 @@ impl Executor<'_> {
     }
 
     fn persist(&mut self) -> Result<()> {
+        self.unsaved = false;
         self.state.serial += 1;
         self.store.write(&self.state)
     }
@@ -304,7 +313,7 @@ impl Executor<'_> {
                 outputs.insert(name.clone(), OutputState { value: value.to_json(), sensitive: output.sensitive });
             }
         }
-        if outputs != self.state.outputs || self.state.serial == 0 {
+        if outputs != self.state.outputs || self.state.serial == 0 || self.unsaved {
             self.state.outputs = outputs;
             self.persist()?;
         }
@@ -414,7 +423,7 @@ async fn run_task(
     let Some(change) = task.change else {
         let (desired, sensitive) = ctx.desired(&task.address, known)?;
         let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| provider_error(&subject, e, location.as_ref()))?;
-        return Ok(Outcome { value: Some(value), sensitive, wrote: false });
+        return Ok(Outcome { value: Some(value), sensitive, wrote: false, desired_digest: None });
     };
     let apply = |request: ApplyRequest| {
         let (subject, location) = (subject.clone(), location.clone());
@@ -429,14 +438,14 @@ async fn run_task(
     let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
-        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty() }),
+        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
                 let deletion = provider.plan_delete(&task.address.type_name, prior).await.map_err(|e| provider_error(&subject, e, None))?;
                 let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
-            Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true })
+            Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true, desired_digest: None })
         }
         Action::Create | Action::Update | Action::Replace => {
             let (desired, sensitive) = ctx.desired(&task.address, known)?;
@@ -487,7 +496,7 @@ async fn run_task(
             if let Some(old) = old {
                 delete(old).await.map_err(|failure| TaskError { error: old_object_left(&task.address, failure.error), partial: Some(value.clone()), in_doubt: false })?;
             }
-            Ok(Outcome { value: Some(value), sensitive, wrote: true })
+            Ok(Outcome { value: Some(value), sensitive, wrote: true, desired_digest: change.desired_digest.clone() })
         }
     }
 }

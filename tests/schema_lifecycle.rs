@@ -310,8 +310,8 @@ fn catalog_queries(run: &Run) -> u64 {
 }
 
 #[test]
-fn refresh_reads_the_catalog_in_the_same_number_of_queries_for_3_or_30_tables() {
-    let mut figures = Vec::new();
+fn refresh_and_a_no_op_plan_read_the_catalog_in_the_same_number_of_queries_for_3_or_30_tables() {
+    let snapshot = strata_provider_postgres::SNAPSHOT_QUERIES as u64;
     for count in [3, 30] {
         let db = TestDb::new();
         let work = Workdir::new(&db);
@@ -319,9 +319,41 @@ fn refresh_reads_the_catalog_in_the_same_number_of_queries_for_3_or_30_tables() 
         work.apply();
         let refreshed = work.strata(&["plan", "-refresh-only", "-verbose"]);
         assert_eq!(refreshed.code, 0, "{refreshed:?}");
-        figures.push(catalog_queries(&refreshed));
+        assert_eq!(catalog_queries(&refreshed), snapshot, "refresh of {count} tables must not run a query per table");
+        // Nothing changed since the apply: the plan compares nothing beyond refresh.
+        let plan = work.strata(&["plan", "-detailed-exitcode", "-verbose"]);
+        assert_eq!(plan.code, 0, "{plan:?}");
+        assert_eq!(catalog_queries(&plan), snapshot, "a no-op plan of {count} tables must not run a query per table");
+
+        // A configuration that changes is compared (shadow queries), and a hand-made change is still found.
+        work.write("main.tf", &chained_tables(count).replace("name    = \"t0_parent\"", "name    = \"t0_parent_renamed\""));
+        let changed = work.strata(&["plan", "-detailed-exitcode", "-verbose"]);
+        assert_eq!(changed.code, 2, "{changed:?}");
+        assert!(catalog_queries(&changed) > snapshot, "{changed:?}");
+        work.write("main.tf", &chained_tables(count));
+        db.execute("ALTER TABLE t1 ALTER COLUMN parent SET DEFAULT 7");
+        let drifted = work.strata(&["plan", "-detailed-exitcode"]);
+        assert_eq!(drifted.code, 2, "a live change is planned however the configuration digests: {drifted:?}");
+        assert!(drifted.stdout.contains("postgres_table.t1 will be updated in place"), "{drifted:?}");
     }
-    println!("refresh of 3 and 30 tables: {figures:?} pg_catalog queries");
-    assert_eq!(figures[0], figures[1], "refresh must not run a query per table");
-    assert_eq!(figures[0], strata_provider_postgres::SNAPSHOT_QUERIES as u64, "the engine adds no query of its own");
+}
+
+#[test]
+fn a_configuration_rewritten_to_the_same_meaning_is_compared_once_then_skipped() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &chained_tables(3));
+    work.apply();
+    // int8 is bigint: no change, but the configuration no longer digests as applied.
+    work.write("main.tf", &chained_tables(3).replace("\"bigint\"", "\"int8\""));
+    let compared = work.strata(&["plan", "-detailed-exitcode", "-verbose"]);
+    assert_eq!(compared.code, 0, "{compared:?}");
+    assert!(catalog_queries(&compared) > strata_provider_postgres::SNAPSHOT_QUERIES as u64, "{compared:?}");
+    // An apply with nothing to change records the new digests in one write; then the plan skips them.
+    let serial = work.state()["serial"].as_u64();
+    assert_eq!(work.strata(&["apply", "-auto-approve"]).code, 0);
+    assert_eq!(work.state()["serial"].as_u64(), serial.map(|s| s + 1), "one state write");
+    let skipped = work.strata(&["plan", "-detailed-exitcode", "-verbose"]);
+    assert_eq!(skipped.code, 0, "{skipped:?}");
+    assert_eq!(catalog_queries(&skipped), strata_provider_postgres::SNAPSHOT_QUERIES as u64, "{skipped:?}");
 }

@@ -29,7 +29,7 @@ fn configured_setup(state_override: Option<&Path>) -> Result<StateSetup> {
 
 fn configured_settings() -> Result<Settings> {
     let dir = Path::new(".");
-    Ok(if has_configuration(dir) { crate::config::load_dir(dir)?.settings } else { Settings::default() })
+    Ok(if has_configuration(dir) { crate::config::load_settings(dir)? } else { Settings::default() })
 }
 
 fn has_configuration(dir: &Path) -> bool {

@@ -238,7 +238,7 @@ impl Runner<'_> {
         let (plan, state) = fresh_plan(&ctx, existing, options).await?;
         print!("{}", redact(&render_plan(&plan, &ctx.providers, self.style)));
         if !plan.has_changes() {
-            return Ok(0);
+            return record_digests(&mut store, state, &plan);
         }
         refuse_data_loss(&plan)?;
         if !run.auto_approve && !confirm()? {
@@ -279,7 +279,7 @@ impl Runner<'_> {
         println!();
         let progress = Progress::detect(self.style);
         let observe = |event: Event<'_>| progress.observe(&event);
-        let executor = Executor { ctx, store, state, parallelism };
+        let executor = Executor { ctx, store, state, parallelism, unsaved: false };
         let (state, report, errors) = executor.run(plan, &observe).await;
         for (address, cause) in &report.skipped {
             eprintln!("{}: skipped, because {cause} failed", address);
@@ -366,6 +366,16 @@ fn version(json: bool) -> i32 {
 }
 
 /// Refreshes and plans against `existing`, the state as stored now.
+/// After a plan with no changes: the digests it found for unchanged resources, recorded in one
+/// state write (see `plan::unchanged`), so the next plan need not compare them.
+fn record_digests(store: &mut StateStore, mut state: State, plan: &Plan) -> Result<i32> {
+    if crate::plan::unchanged::record_digests(&mut state, plan) {
+        state.serial += 1;
+        store.write(&state)?;
+    }
+    Ok(0)
+}
+
 async fn fresh_plan(ctx: &Context, existing: Option<State>, options: PlanOptions) -> Result<(Plan, State)> {
     let had_state = existing.is_some();
     let mut state = existing.unwrap_or_default();

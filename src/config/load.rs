@@ -23,7 +23,7 @@ pub fn load_dir(dir: &Path) -> Result<Config> {
             .hint("run strata in the directory that holds your .tf files, or pass -chdir DIR")
             .into());
     }
-    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default() };
+    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default(), settings_only: false };
     for path in files {
         loader.load_file(&path);
     }
@@ -46,9 +46,25 @@ fn tf_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Only the `strata` block's settings (state path, encryption, backend) of every `*.tf` file of
+/// `dir`, for the commands that need only the state (`state list`, `output`, `show`): the rest
+/// of the configuration is parsed but not loaded or checked, as Terraform's state commands do.
+pub fn load_settings(dir: &Path) -> Result<super::Settings> {
+    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default(), settings_only: true };
+    for path in tf_files(dir)? {
+        loader.load_file(&path);
+    }
+    if loader.errors.has_errors() {
+        return Err(loader.errors);
+    }
+    Ok(loader.config.settings)
+}
+
 struct Loader {
     config: Config,
     errors: Diagnostics,
+    /// Load the `strata` and `terraform` blocks only (see `load_settings`).
+    settings_only: bool,
 }
 
 /// Where a piece of one file is, turned into locations.
@@ -90,6 +106,7 @@ impl Loader {
                         .at(Some(&ctx.location(attr.span())))
                         .hint("attributes belong inside a block such as resource, variable or locals"),
                 ),
+                Structure::Block(block) if self.settings_only && !matches!(block.ident.as_str(), "strata" | "terraform") => {}
                 Structure::Block(block) => {
                     if let Err(errors) = self.load_block(ctx, block) {
                         self.errors.extend(errors);

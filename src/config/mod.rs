@@ -17,7 +17,7 @@ use crate::diag::{Diagnostics, Location, Sources};
 
 pub use backend_block::BackendSettings;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
-pub use load::load_dir;
+pub use load::{load_dir, load_settings};
 
 /// An unevaluated attribute: `name = expression`.
 #[derive(Clone, Debug)]

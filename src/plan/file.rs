@@ -104,6 +104,8 @@ pub(super) struct Extras {
     create_before_destroy: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     state_updates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desired_digest: Option<String>,
 }
 
 /// The digest of every configuration file's name and text.
@@ -244,6 +246,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
             prevent_destroy: change.prevent_destroy,
             create_before_destroy: change.create_before_destroy,
             state_updates: change.state_updates.clone(),
+            desired_digest: change.desired_digest.clone(),
         },
     }
 }
@@ -328,6 +331,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 prevent_destroy: c.strata.prevent_destroy,
                 create_before_destroy: c.strata.create_before_destroy,
                 state_updates: c.strata.state_updates.clone(),
+                desired_digest: c.strata.desired_digest.clone(),
             })
         })
         .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;

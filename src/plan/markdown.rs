@@ -330,6 +330,7 @@ mod tests {
             prevent_destroy: false,
             create_before_destroy: false,
             state_updates: vec![],
+            desired_digest: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod planner;
 pub mod render;
 pub mod targeting;
 pub mod textdiff;
+pub mod unchanged;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,6 +55,8 @@ pub struct ResourceChange {
     /// Changes to state alone (a move, `prevent_destroy` set or lifted), shown in the plan; apply
     /// writes them even when nothing live changes.
     pub state_updates: Vec<String>,
+    /// The digest of this resource's configuration, recorded in state once applied (see `unchanged`).
+    pub desired_digest: Option<String>,
 }
 
 /// How risky a change is to run, for reviewers and for apply's refusal.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_provider_sdk::{Action, PlanRequest, PlannedChange, Provider, ProviderError, RefreshRequest, Value};
 
 use super::guards;
+use super::unchanged;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
 use crate::addr::{Address, Mode};
@@ -208,12 +209,19 @@ impl<'a> Planning<'a> {
         }
         let prior = self.refreshed.get(address).cloned().flatten();
         let flags = guards::flags(ctx, address)?;
-        let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
-        let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
-        let mut planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
-        if let (Action::Replace, true, Some(old)) = (planned.action, flags.create_before_destroy, prior.as_ref()) {
-            planned.operations = create_then_delete(provider.as_ref(), old, &request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
-        }
+        let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
+        let planned = match prior.as_ref().filter(|live| unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), Some(live))) {
+            Some(live) => PlannedChange::new(Action::NoOp, live.clone()),
+            None => {
+                let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
+                let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
+                let mut planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+                if let (Action::Replace, true, Some(old)) = (planned.action, flags.create_before_destroy, prior.as_ref()) {
+                    planned.operations = create_then_delete(provider.as_ref(), old, &request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+                }
+                planned
+            }
+        };
         let vanished = self.state.get(address).is_some() && prior.is_none();
         self.known.insert(address.clone(), KnownResource { value: planned.planned.clone(), sensitive: sensitive.clone() });
         Ok(Some(ResourceChange {
@@ -234,6 +242,7 @@ impl<'a> Planning<'a> {
             prevent_destroy: flags.prevent_destroy,
             create_before_destroy: flags.create_before_destroy,
             state_updates: self.protection_update(address, flags.prevent_destroy),
+            desired_digest,
         }))
     }
 
@@ -273,6 +282,7 @@ impl<'a> Planning<'a> {
             prevent_destroy: recorded.prevent_destroy,
             create_before_destroy: false,
             state_updates: vec![],
+            desired_digest: recorded.desired_digest.clone(),
         })
     }
 
@@ -329,6 +339,7 @@ impl<'a> Planning<'a> {
                 prevent_destroy: resource.prevent_destroy || configured_protection,
                 create_before_destroy: false,
                 state_updates: vec![],
+                desired_digest: None,
             });
         }
         Ok(deletions)

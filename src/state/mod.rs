@@ -117,6 +117,9 @@ pub struct ResourceState {
     /// so only an apply that sets it false lifts it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prevent_destroy: bool,
+    /// The digest of the configuration this object was last applied from (see `plan::unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_digest: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,8 +169,16 @@ impl State {
             sensitive_attributes: sensitive,
             dependencies: dependencies.iter().map(Address::to_string).collect(),
             prevent_destroy,
+            desired_digest: None,
         });
         self.resources.sort_by_key(ResourceState::address);
+    }
+
+    /// Records the digest of the configuration `address` was just applied from (`None` forgets it).
+    pub fn set_desired_digest(&mut self, address: &Address, digest: Option<String>) {
+        if let Some(resource) = self.resources.iter_mut().find(|r| r.address() == *address) {
+            resource.desired_digest = digest;
+        }
     }
 
     /// Moves the resource at `old` to `new` (same type), and the dependencies that name it.
