@@ -287,7 +287,7 @@ fn a_change_that_locks_a_table_is_classed_locking() {
     work.write("main.tf", &users(true).replace("    type = \"text\"\n", "    type = \"text\"\n    null = false\n"));
     let plan = ok(work.strata(&["plan"]));
     assert!(plan.stdout.contains("postgres_table.users will be updated in place [locking]"), "{plan:?}");
-    assert!(plan.stdout.contains("1 change locks a table"), "{plan:?}");
+    assert!(plan.stdout.contains("1 change locks or restarts what it changes"), "{plan:?}");
     ok(work.strata(&["apply", "-auto-approve"]));
 }
 

@@ -355,7 +355,7 @@ mod tests {
         locking.locking = vec!["scans public.b_locked under an ACCESS EXCLUSIVE lock".into()];
         let changes = vec![table("a_safe", Action::Create, vec![]), locking, table("c_lost", Action::Update, vec!["drops column public.c_lost.x".into()])];
         let text = render_markdown(&plan(changes));
-        assert!(text.contains(":warning: **1 change loses data, 1 change locks a table.**"), "{text}");
+        assert!(text.contains(":warning: **1 change loses data, 1 change locks or restarts what it changes.**"), "{text}");
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle} in {text}"));
         assert!(at("[!CAUTION]") < at("[!WARNING]"), "{text}");
         assert!(text.contains("\n\n> [!WARNING]"), "the warning must open its own blockquote: {text}");

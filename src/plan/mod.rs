@@ -156,14 +156,14 @@ impl Plan {
         self.changes.iter().filter(|c| c.is_change() && c.class() == ChangeClass::DataLoss)
     }
 
-    /// "2 changes lose data, 1 locks a table"; `None` when every change is safe.
+    /// "2 changes lose data, 1 locks or restarts what it changes"; `None` when every change is safe.
     pub fn risk_summary(&self) -> Option<String> {
         let count = |class, one: &str, many: &str| match self.class_count(class) {
             0 => None,
             1 => Some(format!("1 change {one}")),
             n => Some(format!("{n} changes {many}")),
         };
-        let parts: Vec<String> = [count(ChangeClass::DataLoss, "loses data", "lose data"), count(ChangeClass::Locking, "locks a table", "lock a table")]
+        let parts: Vec<String> = [count(ChangeClass::DataLoss, "loses data", "lose data"), count(ChangeClass::Locking, "locks or restarts what it changes", "lock or restart what they change")]
             .into_iter()
             .flatten()
             .collect();
