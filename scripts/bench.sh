@@ -90,6 +90,9 @@ TF
 fresh_database strata_bench_generated
 (cd "$dir" && measure "validate" validate)
 (cd "$dir" && measure "apply (create ${tables} tables)" apply -auto-approve)
-(cd "$dir" && measure "plan (no changes)" plan -detailed-exitcode)
+(cd "$dir" && measure "plan (no changes)" plan -detailed-exitcode -verbose)
+# -verbose put the calls per provider on stderr: the no-op plan's catalog queries.
+printf '%-44s %s\n' "  plan (no changes): catalog queries" "$(grep '^postgres:' "$work/err" | sed 's/.*pg_catalog queries \([0-9]*\)).*/\1/')"
+(cd "$dir" && measure "state list" state list)
 (cd "$dir" && measure "destroy" destroy -auto-approve)
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS strata_bench_example WITH (FORCE)" -c "DROP DATABASE IF EXISTS strata_bench_generated WITH (FORCE)" >/dev/null
