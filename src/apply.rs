@@ -97,10 +97,13 @@ pub struct Executor<'c> {
     pub parallelism: usize,
     /// State changes nothing live needed written at once (digests of unchanged resources): written
     /// with the run's last write.
-    pub unsaved: bool,
+    unsaved: bool,
 }
 
-impl Executor<'_> {
+impl<'c> Executor<'c> {
+    pub fn new(ctx: &'c Context, store: &'c mut StateStore, state: State, parallelism: usize) -> Executor<'c> {
+        Executor { ctx, store, state, parallelism, unsaved: false }
+    }
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
         let tasks = tasks(self.ctx, plan);

@@ -279,7 +279,7 @@ impl Runner<'_> {
         println!();
         let progress = Progress::detect(self.style);
         let observe = |event: Event<'_>| progress.observe(&event);
-        let executor = Executor { ctx, store, state, parallelism, unsaved: false };
+        let executor = Executor::new(ctx, store, state, parallelism);
         let (state, report, errors) = executor.run(plan, &observe).await;
         for (address, cause) in &report.skipped {
             eprintln!("{}: skipped, because {cause} failed", address);

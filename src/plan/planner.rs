@@ -210,7 +210,7 @@ impl<'a> Planning<'a> {
         let prior = self.refreshed.get(address).cloned().flatten();
         let flags = guards::flags(ctx, address)?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
-        let planned = match prior.as_ref().filter(|live| unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), Some(live))) {
+        let planned = match prior.as_ref().filter(|live| unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {
             Some(live) => PlannedChange::new(Action::NoOp, live.clone()),
             None => {
                 let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());

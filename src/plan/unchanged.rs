@@ -32,8 +32,8 @@ pub fn desired_digest(state: &State, address: &Address, desired: &Value, sensiti
 }
 
 /// Whether `address`, configured as `digest` says and found `live`, is as its last apply left it.
-pub fn is_unchanged(state: &State, address: &Address, digest: Option<&str>, live: Option<&Value>) -> bool {
-    let (Some(digest), Some(live), Some(recorded)) = (digest, live, state.get(address)) else { return false };
+pub fn is_unchanged(state: &State, address: &Address, digest: Option<&str>, live: &Value) -> bool {
+    let (Some(digest), Some(recorded)) = (digest, state.get(address)) else { return false };
     recorded.desired_digest.as_deref() == Some(digest) && recorded.value() == *live
 }
 

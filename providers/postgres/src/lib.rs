@@ -366,14 +366,13 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
 /// The failure of `statement`, once its transaction is rolled back: for a lock timeout, naming who
 /// holds the lock (see `lock_holders`); for an object that exists already, how to manage it.
 async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres::Error, lock_timeout: &str, creating: Option<&Creating<'_>>) -> Failed {
-    let error = match err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
-        true => guards::lock_timeout_error(statement, lock_timeout, lock_holders::describe(client, guards::locked_object(statement)).await),
-        false => {
-            let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
-            match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
-                Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
-                None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
-            }
+    let error = if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        guards::lock_timeout_error(statement, lock_timeout, lock_holders::describe(client, guards::locked_object(statement)).await)
+    } else {
+        let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+        match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
+            Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
+            None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
         }
     };
     Failed { failure: error.into(), sqlstate: err.code().cloned() }

@@ -88,20 +88,22 @@ pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex
 /// statements refer to something that is not there yet; an error when they cannot work or the
 /// server cannot answer (see the module's comment).
 async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Result<Option<Table>, ProviderError> {
-    let unanswered = |err: tokio_postgres::Error| ProviderError::new(format!("comparing with PostgreSQL's own spelling failed: {}", describe_error(&err)));
-    catalog.client.batch_execute("BEGIN").await.map_err(unanswered)?;
-    let created = catalog.client.batch_execute(&statements.join(";\n")).await;
-    let read = match &created {
-        Ok(()) => Some(read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await.map(|(tables, _)| tables.into_values().next())),
-        Err(_) => None,
+    catalog.client.batch_execute("BEGIN").await.map_err(|e| unanswered(&e))?;
+    let read = match catalog.client.batch_execute(&statements.join(";\n")).await {
+        Ok(()) => Ok(read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await.map(|(tables, _)| tables.into_values().next())),
+        Err(err) => Err(err),
     };
     // The shadow must never outlive the comparison, whatever happened above.
-    catalog.client.batch_execute("ROLLBACK").await.map_err(unanswered)?;
-    match (created, read) {
-        (Ok(()), Some(read)) => read,
-        (Err(err), _) => shadow_failed(catalog, &err).await,
-        (Ok(()), None) => Ok(None),
+    catalog.client.batch_execute("ROLLBACK").await.map_err(|e| unanswered(&e))?;
+    match read {
+        Ok(read) => read,
+        Err(err) => shadow_failed(catalog, &err).await,
     }
+}
+
+/// The server could not answer a comparison: the plan fails, and can simply be run again.
+fn unanswered(err: &tokio_postgres::Error) -> ProviderError {
+    ProviderError::new(format!("comparing with PostgreSQL's own spelling failed: {}", describe_error(err))).with_hint("run the plan again; nothing was changed")
 }
 
 /// What a failed shadow means: `None` when the definition refers to something this plan has yet
@@ -120,7 +122,7 @@ async fn shadow_failed(catalog: &Catalog<'_>, err: &tokio_postgres::Error) -> Re
     if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
         return Err(read_behind_a_lock(catalog.client, err).await);
     }
-    Err(ProviderError::new(format!("comparing with PostgreSQL's own spelling failed: {}", describe_error(err))).with_hint("run the plan again; nothing was changed"))
+    Err(unanswered(err))
 }
 
 /// A type name in canonical form, for when no shadow could be made.
