@@ -2,7 +2,12 @@
 # Benchmark (not a test): wall time and peak memory of strata against the local PostgreSQL for
 #   1. the ai-platform example (its AWS resources go to the moto emulator): first apply, then a
 #      no-op plan;
-#   2. a generated estate of N tables (default 200) with foreign keys, checks and indexes.
+#   2. a generated estate of N tables (default 200) with foreign keys, checks and indexes: validate,
+#      apply, no-op plan (with its catalog queries), state list, destroy, and migra's no-op diff of
+#      the same catalog, with strata's ratio to it;
+#   3. the same at 10 x N tables: validate, apply and no-op plan (--large-validate-only: validate
+#      only; --no-large: skip it).
+# Usage: scripts/bench.sh [N] [--no-large | --large-validate-only]
 # Prints figures; asserts nothing but that each command succeeds.
 set -euo pipefail
 
@@ -13,9 +18,19 @@ source scripts/services.sh
 # shellcheck source=scripts/lib_bench.sh
 source scripts/lib_bench.sh
 ensure_postgres
-tables="${1:-200}"
+tables=200
+large=full
+for arg in "$@"; do
+    case "$arg" in
+        --no-large) large=none ;;
+        --large-validate-only) large=validate ;;
+        [0-9]*) tables="$arg" ;;
+        *) echo "usage: scripts/bench.sh [N] [--no-large | --large-validate-only]" >&2; exit 2 ;;
+    esac
+done
 
 bench_setup
+ensure_migra
 ensure_moto
 moto_reset   # a clean emulator, as the databases below are fresh
 
@@ -34,16 +49,17 @@ export STRATA_VAR_vpc_id STRATA_VAR_db_password
 (cd "$dir" && measure "apply (create everything)" apply -auto-approve)
 (cd "$dir" && measure "plan (no changes)" plan -detailed-exitcode)
 
-echo "== generated: ${tables} tables, each with a foreign key, a check and an index"
-dir="$work/generated"
-mkdir -p "$dir"
-{
-    echo "provider \"postgres\" {"
-    echo "  database = \"strata_bench_generated\""
-    echo "}"
-    for i in $(seq 1 "$tables"); do
-        parent=$(( i > 1 ? i - 1 : 0 ))
-        cat <<TF
+# generated_estate N DIR: writes DIR/main.tf, N tables in the database strata_bench_generated.
+generated_estate() {
+    local count="$1" dir="$2" i parent
+    mkdir -p "$dir"
+    {
+        echo "provider \"postgres\" {"
+        echo "  database = \"strata_bench_generated\""
+        echo "}"
+        for i in $(seq 1 "$count"); do
+            parent=$(( i > 1 ? i - 1 : 0 ))
+            cat <<TF
 resource "postgres_table" "t${i}" {
   name = "t${i}"
   column {
@@ -66,33 +82,73 @@ resource "postgres_table" "t${i}" {
     name = "score"
     type = "numeric(6,2)"
   }
+  column {
+    name = "label"
+    type = "text"
+  }
+  column {
+    name = "payload"
+    type = "jsonb"
+  }
+  column {
+    name    = "active"
+    type    = "boolean"
+    null    = false
+    default = "true"
+  }
   primary_key = ["id"]
   check {
     expression = "score >= 0"
   }
   index {
     name    = "t${i}_created_at"
-    columns = ["created_at DESC"]
+    columns = ["created_at DESC", "label"]
   }
 TF
-        if [ "$parent" -gt 0 ]; then
-            cat <<TF
+            if [ "$parent" -gt 0 ]; then
+                cat <<TF
   foreign_key {
     columns     = ["parent_id"]
     references  = postgres_table.t${parent}.id
     ref_columns = ["id"]
   }
 TF
-        fi
-        echo "}"
-    done
-} > "$dir/main.tf"
+            fi
+            echo "}"
+        done
+    } > "$dir/main.tf"
+}
+
+# noop_plan LABEL: the no-op plan in the current directory, and its catalog queries.
+noop_plan() {
+    measure "$1" plan -detailed-exitcode -verbose
+    plan_seconds="$bench_seconds"
+    # -verbose put the calls per provider on stderr.
+    printf '%-44s %s\n' "  plan (no changes): catalog queries" "$(grep '^postgres:' "$work/err" | sed 's/.*pg_catalog queries \([0-9]*\)).*/\1/')"
+}
+
+echo "== generated: ${tables} tables, 7 columns each, a foreign key to the previous, a check and a 2-column index"
+generated_estate "$tables" "$work/generated"
 fresh_database strata_bench_generated
-(cd "$dir" && measure "validate" validate)
-(cd "$dir" && measure "apply (create ${tables} tables)" apply -auto-approve)
-(cd "$dir" && measure "plan (no changes)" plan -detailed-exitcode -verbose)
-# -verbose put the calls per provider on stderr: the no-op plan's catalog queries.
-printf '%-44s %s\n' "  plan (no changes): catalog queries" "$(grep '^postgres:' "$work/err" | sed 's/.*pg_catalog queries \([0-9]*\)).*/\1/')"
-(cd "$dir" && measure "state list" state list)
-(cd "$dir" && measure "destroy" destroy -auto-approve)
+(cd "$work/generated" && measure "validate" validate)
+(cd "$work/generated" && measure "apply (create ${tables} tables)" apply -auto-approve)
+cd "$work/generated"
+noop_plan "plan (no changes)"
+measure "state list" state list
+cd "$root"
+migra_noop strata_bench_generated
+printf '%-44s %8.2f\n' "strata no-op plan / migra no-op diff" "$(echo "$plan_seconds / $migra_seconds" | bc -l)"
+(cd "$work/generated" && measure "destroy" destroy -auto-approve)
+
+if [ "$large" != none ]; then
+    many=$(( tables * 10 ))
+    echo "== generated: ${many} tables, as above"
+    generated_estate "$many" "$work/large"
+    fresh_database strata_bench_generated
+    (cd "$work/large" && measure "validate" validate)
+    if [ "$large" = full ]; then
+        (cd "$work/large" && measure "apply (create ${many} tables)" apply -auto-approve)
+        (cd "$work/large" && noop_plan "plan (no changes)")
+    fi
+fi
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS strata_bench_example WITH (FORCE)" -c "DROP DATABASE IF EXISTS strata_bench_generated WITH (FORCE)" >/dev/null

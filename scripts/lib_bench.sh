@@ -36,3 +36,34 @@ measure() {
     bench_run "$@"
     printf '%-44s %8.2f s %8d KiB peak RSS\n' "$label" "$bench_seconds" "$bench_rss"
 }
+
+# The comparison tool, pinned, in the project's own virtualenv (.venv/migra, re-used while it
+# holds exactly these versions). Sets $migra.
+_migra_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/migra"
+_migra_pins=(migra==3.0.1663481299 schemainspect==3.1.1663587362 sqlbag==0.1.1617247075 SQLAlchemy==2.1.9 psycopg2-binary==2.9.13)
+ensure_migra() {
+    migra="${_migra_venv}/bin/migra"
+    local wanted
+    wanted="$(printf '%s\n' "${_migra_pins[@]}" | tr '[:upper:]' '[:lower:]' | sort)"
+    if [ -x "$migra" ] && [ "$("${_migra_venv}/bin/pip" freeze 2>/dev/null | tr '[:upper:]' '[:lower:]' | grep -E '^(migra|schemainspect|sqlbag|sqlalchemy|psycopg2-binary)==' | sort)" = "$wanted" ]; then
+        return 0
+    fi
+    echo "installing ${_migra_pins[*]} into ${_migra_venv}" >&2
+    python3 -m venv --clear "$_migra_venv" >&2
+    "${_migra_venv}/bin/pip" install -q "${_migra_pins[@]}" >&2
+}
+
+# migra_noop DB: times migra's diff of DB against an identical copy of it; prints the line and
+# sets migra_seconds.
+migra_noop() {
+    local copy="${1}_copy" start end
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${copy} WITH (FORCE)" -c "CREATE DATABASE ${copy} TEMPLATE $1" >/dev/null
+    start=$(date +%s.%N)
+    # migra exits 0 when the schemas match, 2 when they differ: anything but 0 is a failure here.
+    /usr/bin/time -o "$work/rss" -f '%M' "$migra" --unsafe "postgresql+psycopg2://${PGUSER}@${PGHOST}:${PGPORT}/$1" \
+        "postgresql+psycopg2://${PGUSER}@${PGHOST}:${PGPORT}/${copy}" >"$work/out" 2>"$work/err" || { cat "$work/out" "$work/err" >&2; exit 1; }
+    end=$(date +%s.%N)
+    migra_seconds=$(echo "$end - $start" | bc)
+    printf '%-44s %8.2f s %8d KiB peak RSS\n' "migra no-op diff (same catalog)" "$migra_seconds" "$(cat "$work/rss")"
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${copy} WITH (FORCE)" >/dev/null
+}

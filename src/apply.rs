@@ -98,11 +98,15 @@ pub struct Executor<'c> {
     /// State changes nothing live needed written at once (digests of unchanged resources): written
     /// with the run's last write.
     unsaved: bool,
+    /// The resources changed since the last write: what the next journal record holds.
+    touched: BTreeSet<Address>,
+    /// Whether the state's journal has records of this run: the run ends with a whole write.
+    journaled: bool,
 }
 
 impl<'c> Executor<'c> {
     pub fn new(ctx: &'c Context, store: &'c mut StateStore, state: State, parallelism: usize) -> Executor<'c> {
-        Executor { ctx, store, state, parallelism, unsaved: false }
+        Executor { ctx, store, state, parallelism, unsaved: false, touched: BTreeSet::new(), journaled: false }
     }
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
@@ -205,12 +209,15 @@ impl<'c> Executor<'c> {
                 errors.extend(err);
             }
         }
+        if let Err(err) = self.fold_journal() {
+            errors.extend(err);
+        }
         (self.state, report, errors)
     }
 
     /// Puts one finished task into state and writes it.
     fn record(&mut self, task: &Task<'_>, outcome: &Outcome) -> Result<()> {
-        let before = self.state.clone();
+        let before = (self.state.get(&task.address).cloned(), self.state.pending.len());
         // The intent goes in the same write as the result it announced.
         let address = task.address.to_string();
         self.state.pending.retain(|p| p.address != address);
@@ -226,9 +233,13 @@ impl<'c> Executor<'c> {
         if let Some(change) = task.change {
             self.record_protection(&task.address, change.prevent_destroy);
         }
-        if self.state != before && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
+        let changed = (self.state.get(&task.address), self.state.pending.len()) != (before.0.as_ref(), before.1);
+        if changed {
+            self.touched.insert(task.address.clone());
+        }
+        if changed && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
             self.persist()?;
-        } else if self.state != before {
+        } else if changed {
             self.unsaved = true;
         }
         Ok(())
@@ -260,15 +271,12 @@ impl<'c> Executor<'c> {
                 self.state.rename(from, &change.address);
             }
         }
-        if self.state != before { self.persist() } else { Ok(()) }
+        if self.state != before { self.persist_whole() } else { Ok(()) }
     }
 
     /// Records `lifecycle.prevent_destroy` as the applied change says, when the resource stays.
     fn record_protection(&mut self, address: &Address, prevent_destroy: bool) {
-        let address = address.to_string();
-        if let Some(recorded) = self.state.resources.iter_mut().find(|r| r.address == address) {
-            recorded.prevent_destroy = prevent_destroy;
-        }
+        self.state.set_prevent_destroy(address, prevent_destroy);
     }
 
     /// Adds the backups an applied change took to state (written with the change's own result).
@@ -296,9 +304,28 @@ impl<'c> Executor<'c> {
         self.persist()
     }
 
+    /// Writes what changed since the last write, as one journal record.
     fn persist(&mut self) -> Result<()> {
         self.unsaved = false;
         self.state.serial += 1;
+        self.journaled = true;
+        self.store.write_change(&self.state, &std::mem::take(&mut self.touched))
+    }
+
+    /// Writes the whole state, folding in the journal.
+    fn persist_whole(&mut self) -> Result<()> {
+        self.unsaved = false;
+        self.state.serial += 1;
+        self.touched.clear();
+        self.journaled = false;
+        self.store.write(&self.state)
+    }
+
+    /// Ends the run with the state file whole again (the journal's records folded in).
+    fn fold_journal(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.journaled) {
+            return Ok(());
+        }
         self.store.write(&self.state)
     }
 
@@ -318,7 +345,7 @@ impl<'c> Executor<'c> {
         }
         if outputs != self.state.outputs || self.state.serial == 0 || self.unsaved {
             self.state.outputs = outputs;
-            self.persist()?;
+            self.persist_whole()?;
         }
         Ok(())
     }

@@ -110,6 +110,16 @@ impl<'m> Deployment<'m> {
         }
     }
 
+    /// How long an apply of the whole deployment takes, uninterrupted (it is destroyed after).
+    fn apply_time(&self) -> Duration {
+        let begun = Instant::now();
+        let apply = self.strata(&["apply", "-auto-approve"]);
+        let took = begun.elapsed();
+        assert_eq!(apply.code, 0, "the uninterrupted apply failed: {apply:?}");
+        self.destroy(Moment::After(took));
+        took
+    }
+
     /// How many of each managed object exist live, by the address that manages it.
     fn live(&self) -> Vec<(String, usize)> {
         let env = &self.environment;
@@ -193,6 +203,8 @@ impl<'m> Deployment<'m> {
         assert_eq!(rerun.code, 0, "{moment:?}: the re-run failed: {rerun:?}");
         let plan = self.strata(&["plan", "-detailed-exitcode"]);
         assert_eq!(plan.code, 0, "{moment:?}: the re-run did not converge: {plan:?}");
+        let journal = self.work.path().join("strata.state.json.journal");
+        assert!(!journal.exists(), "{moment:?}: the re-run left its journal: the state file is not whole");
         for (address, count) in self.live() {
             assert_eq!(count, 1, "{moment:?}: {address} exists {count} times");
         }
@@ -221,7 +233,10 @@ fn apply_killed_at_any_moment_leaves_nothing_orphaned_and_a_rerun_converges() {
     let begun = Instant::now();
     let moto = Moto::new();
     let millis = |ms: &[u64]| ms.iter().map(|&ms| Duration::from_millis(ms)).collect::<Vec<_>>();
-    let mut moments: Vec<Moment> = millis(&[100, 200, 300, 450]).into_iter().map(Moment::After).collect();
+    // Spread over the time a whole apply takes on this machine (the faster of two, the first
+    // being cold), so each lands while it runs.
+    let whole = Deployment::new(&moto).apply_time().min(Deployment::new(&moto).apply_time());
+    let mut moments: Vec<Moment> = (1..=4).map(|sixth| Moment::After(whole * sixth / 6)).collect();
     // After the last progress line apply only writes outputs and exits: too late to kill reliably.
     moments.extend((1..PROGRESS_LINES).map(Moment::AfterProgressLine));
     moments.extend(millis(&[5, 20, 50]).into_iter().map(Moment::IntoInstanceCreate));

@@ -41,6 +41,7 @@ fn apply_plan_and_state_commands_go_through_the_postgres_backend() {
     let apply = work.apply();
     let (serial, lineage) = state_row(&db, "default").expect("a state row for the default workspace");
     assert!(serial >= 2, "one write per resource: serial {serial}");
+    assert_eq!(journal_rows(&db), 0, "the run's last write folds its journal into the state row");
     assert!(work.state_text().is_none(), "no local state file is written");
     assert_valid_state(&state_json(&db, "default"));
     work.assert_converged();
@@ -295,4 +296,34 @@ fn drift_and_workspace_list_write_nothing_to_the_postgres_backend() {
     assert_eq!(drift.code, 2, "{drift:?}");
     ok(&work, &["workspace", "list"]);
     assert_eq!(backend_fingerprint(&db), before, "a read wrote to the backend");
+}
+
+fn journal_rows(db: &TestDb) -> i64 {
+    let sql = format!("SELECT count(*) FROM {SCHEMA}.journal WHERE workspace = 'default'");
+    db.client().query_one(&sql, &[]).expect("read the journal").get(0)
+}
+
+/// What a run killed after a journal write leaves: a journal row past the state row's serial.
+/// Readers replay it; the next whole write folds it in and clears it.
+#[test]
+fn a_journal_row_left_by_a_killed_run_is_replayed_and_then_folded_in() {
+    let db = TestDb::new();
+    let work = postgres_backed(&db, &password());
+    ok(&work, &["init"]);
+    work.apply();
+    let (serial, lineage) = state_row(&db, "default").expect("a state row");
+    let record = serde_json::json!({"lineage": lineage, "serial": serial + 1, "removed": ["postgres_table.orders"]});
+    let insert = format!("INSERT INTO {SCHEMA}.journal (workspace, serial, data) VALUES ('default', $1, $2)");
+    db.client().execute(&insert, &[&(serial + 1), &serde_json::to_vec(&record).unwrap()]).expect("write a journal row");
+
+    let list = ok(&work, &["state", "list"]);
+    assert_eq!(list.stdout.lines().collect::<Vec<_>>(), ["postgres_table.users"], "the journal row is replayed");
+    assert_eq!(state_row(&db, "default").map(|r| r.0), Some(serial), "a read writes nothing");
+
+    ok(&work, &["state", "mv", "postgres_table.users", "postgres_table.people"]);
+    assert_eq!(state_row(&db, "default").map(|r| r.0), Some(serial + 2), "the edit follows the replayed serial");
+    assert_eq!(journal_rows(&db), 0, "a whole write clears the journal it folded in");
+    let stored = state_json(&db, "default");
+    let addresses: Vec<&str> = stored["resources"].as_array().unwrap().iter().filter_map(|r| r["address"].as_str()).collect();
+    assert_eq!(addresses, ["postgres_table.people"]);
 }

@@ -215,3 +215,42 @@ fn pending_creates_an_interrupted_apply_left_are_shown_by_state_list_state_show_
         assert!(!run.output().contains("a-secret-comment"), "{run:?}");
     }
 }
+
+/// What a run killed after a journal write leaves next to the state file: records of what it
+/// changed since the file was written, the last one possibly cut off mid-write. Readers replay
+/// them; the next whole write folds them into the file and removes the journal.
+#[test]
+fn a_journal_left_by_a_killed_run_is_replayed_then_folded_into_the_state_file() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let state = work.state();
+    let (serial, lineage) = (state["serial"].as_u64().unwrap(), state["lineage"].as_str().unwrap().to_owned());
+    let file_before = std::fs::read_to_string(work.state_path()).unwrap();
+    let record = serde_json::json!({"lineage": lineage, "serial": serial + 1, "removed": ["postgres_table.notes"]});
+    let journal = work.path().join("strata.state.json.journal");
+    std::fs::write(&journal, format!("{record}\n{{\"lineage\": \"{lineage}\", \"ser")).unwrap();
+
+    let list = work.strata(&["state", "list"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert_eq!(list.stdout.lines().collect::<Vec<_>>(), ["postgres_index.users_email", "postgres_table.users"], "the record is replayed, the torn one ignored");
+    assert_eq!(std::fs::read_to_string(work.state_path()).unwrap(), file_before, "a read writes nothing");
+
+    let rm = work.strata(&["state", "rm", "postgres_table.users"]);
+    assert_eq!(rm.code, 0, "{rm:?}");
+    assert!(!journal.exists(), "a whole write removes the journal it folded in");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(work.state_path()).unwrap()).unwrap();
+    assert_eq!(state["serial"].as_u64(), Some(serial + 2));
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(1), "only the index is left: {state:#}");
+}
+
+#[test]
+fn a_journal_of_another_state_is_an_error_that_changes_nothing() {
+    let db = TestDb::new();
+    let work = applied(&db);
+    let serial = work.state()["serial"].as_u64().unwrap();
+    let record = serde_json::json!({"lineage": "not-this-one", "serial": serial + 1, "removed": ["postgres_table.orders"]});
+    std::fs::write(work.path().join("strata.state.json.journal"), format!("{record}\n")).unwrap();
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("belongs to another state"), "{plan:?}");
+}

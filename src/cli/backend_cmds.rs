@@ -143,7 +143,7 @@ fn delete_workspace(setup: &StateSetup, name: &str, force: bool) -> Result<()> {
     if !setup.backend.workspaces()?.iter().any(|n| n == name) {
         return Err(Diagnostic::error(format!("workspace \"{name}\" does not exist")).hint("strata workspace list shows the workspaces").into());
     }
-    let store = setup.store_for(name, LockOptions::default());
+    let mut store = setup.store_for(name, LockOptions::default());
     let _lock = store.lock("workspace delete")?;
     let managed = store.load()?.map_or(0, |s| s.resources.len());
     if managed > 0 && !force {

@@ -194,7 +194,7 @@ impl Runner<'_> {
 
     /// A fresh plan under the state lock, written to `-out` when given.
     async fn saved_plan(&self, ctx: &Context, args: &PlanArgs) -> Result<Plan> {
-        let store = ctx.store();
+        let mut store = ctx.store();
         let _lock = store.lock("plan")?;
         let (plan, _) = fresh_plan(ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
         if let Some(out) = &args.out {
@@ -486,7 +486,7 @@ fn literal_or_mask(value: &serde_json::Value, sensitive: bool) -> String {
 
 /// The configured state (or the file `-state` names), which must exist.
 pub(super) fn read_state(path: Option<&Path>) -> Result<State> {
-    let store = super::backend_cmds::configured_store(path, crate::state::backend::LockOptions::default())?;
+    let mut store = super::backend_cmds::configured_store(path, crate::state::backend::LockOptions::default())?;
     store.load()?.ok_or_else(|| no_state(&store))
 }
 

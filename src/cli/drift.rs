@@ -62,7 +62,7 @@ pub async fn run(args: DriftArgs, load: impl FnOnce(&VarArgs) -> Result<Context>
         return ack(providers, target, until, reason, state.as_deref(), lock.options());
     }
     let ctx = load(&args.vars)?;
-    let store = ctx.store();
+    let mut store = ctx.store();
     let recorded = store.load()?.ok_or_else(|| {
         Diagnostic::error(format!("no state in {}", store.describe())).hint("a drift run compares live objects with the state; apply first, or pass -state PATH")
     })?;

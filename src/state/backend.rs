@@ -44,7 +44,13 @@ pub trait Backend: Send + Sync {
     /// Stores `stored` as the new state; `state` is its plain form (serial and lineage). A backend
     /// that keeps the previous state as a backup stores `backup_form(previous)`, never the
     /// previous bytes as they are (they may be plain while the state is now encrypted).
+    /// Clears the journal once the state is stored (a reader skips the records the state holds,
+    /// so a crash in between loses nothing).
     fn write(&mut self, stored: &[u8], state: &super::State, backup_form: &BackupForm) -> Result<()>;
+    /// The journal records stored after the state (see `super::journal`), oldest first, as stored.
+    fn read_journal(&self) -> Result<Vec<Vec<u8>>>;
+    /// Stores one more journal record, durably, as `state.serial`; `stored` holds no newline.
+    fn append(&mut self, stored: &[u8], state: &super::State) -> Result<()>;
     /// Takes the lock for `info`, or says who holds it.
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt>;
 }
@@ -285,7 +291,7 @@ impl StateSetup {
             None if matches!(self.backend, BackendConfig::Local { .. }) => return Ok(()),
             None => {}
         }
-        let local = StateStore::with_backend(Box::new(LocalFile::new(local_path.to_path_buf())), self.encryption.clone(), LockOptions::default());
+        let mut local = StateStore::with_backend(Box::new(LocalFile::new(local_path.to_path_buf())), self.encryption.clone(), LockOptions::default());
         match local.load()? {
             Some(state) if !state.resources.is_empty() => Err(Diagnostic::error(format!(
                 "{} is configured but not initialized, and the local state {} manages {} resource(s)",

@@ -17,8 +17,7 @@ use zeroize::Zeroizing;
 use crate::config::{EncryptionSettings, KeySource, Settings};
 use crate::diag::{Diagnostic, Result};
 
-/// The envelope's marker field: its presence is what tells a sealed state from a plain one.
-const MARKER: &str = "strata_sealed_state";
+/// The envelope format; its field `strata_sealed_state` is what tells a sealed state from a plain one.
 const FORMAT: u32 = 1;
 const ALGORITHM: &str = "AES-256-GCM";
 /// Bound into every ciphertext, so bytes sealed for something else never open as a state.
@@ -100,6 +99,17 @@ impl Encryption {
 
     /// The stored form of `plain`: an envelope with a fresh nonce, so no two seals look alike.
     pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>> {
+        let mut text = serde_json::to_vec_pretty(&self.envelope(plain)?).map_err(|err| Diagnostic::error(format!("cannot encode the sealed state: {err}")))?;
+        text.push(b'\n');
+        Ok(text)
+    }
+
+    /// As [`seal`](Self::seal), on one line (a journal record).
+    pub fn seal_line(&self, plain: &[u8]) -> Result<Vec<u8>> {
+        serde_json::to_vec(&self.envelope(plain)?).map_err(|err| Diagnostic::error(format!("cannot encode the sealed state: {err}")).into())
+    }
+
+    fn envelope(&self, plain: &[u8]) -> Result<Envelope> {
         let (key, kdf) = match &self.secret {
             Secret::Key(key) => (key, Kdf::None),
             Secret::Passphrase { salt, sealing_key, .. } => (sealing_key, Kdf::Argon2id { params: ARGON2_PARAMS, salt: BASE64.encode(salt) }),
@@ -108,16 +118,13 @@ impl Encryption {
         let ciphertext = cipher(key)
             .encrypt(&nonce, Payload { msg: plain, aad: ASSOCIATED_DATA })
             .map_err(|_| Diagnostic::error("cannot encrypt the state").hint("this is a bug in strata; the state was not written"))?;
-        let envelope = Envelope {
+        Ok(Envelope {
             strata_sealed_state: FORMAT,
             algorithm: ALGORITHM.to_owned(),
             kdf,
             nonce: BASE64.encode(nonce),
             ciphertext: BASE64.encode(ciphertext),
-        };
-        let mut text = serde_json::to_vec_pretty(&envelope).map_err(|err| Diagnostic::error(format!("cannot encode the sealed state: {err}")))?;
-        text.push(b'\n');
-        Ok(text)
+        })
     }
 
     /// The key that opens an envelope made with `kdf`.
@@ -178,12 +185,17 @@ pub fn is_sealed(stored: &[u8]) -> bool {
 /// The envelope in `stored`, `None` for anything else (a plain state, or bytes that are not JSON
 /// at all, which the state reader reports); an envelope with missing or wrong fields is an error.
 fn envelope_in(stored: &[u8], origin: &str) -> Result<Option<Envelope>> {
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(stored) else { return Ok(None) };
-    match object.get(MARKER) {
+    /// Only the marker: a plain state is skimmed, not built into a value.
+    #[derive(Deserialize)]
+    struct Marker {
+        strata_sealed_state: Option<serde_json::Value>,
+    }
+    let Ok(marker) = serde_json::from_slice::<Marker>(stored) else { return Ok(None) };
+    match marker.strata_sealed_state {
         None => Ok(None),
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => serde_json::from_value(serde_json::Value::Object(object))
-            .map(Some)
-            .map_err(|err| damaged(origin, &err.to_string())),
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {
+            serde_json::from_slice(stored).map(Some).map_err(|err| damaged(origin, &err.to_string()))
+        }
         Some(other) => Err(Diagnostic::error(format!("{origin} is sealed in format {other}, this strata reads format {FORMAT}"))
             .hint("use the strata version that wrote it")
             .into()),
@@ -321,12 +333,21 @@ mod tests {
     const HEX_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
     #[test]
+    fn a_journal_record_is_sealed_on_one_line_and_opens_as_it_was() {
+        let encryption = with_key("STRATA_TEST_JOURNAL_KEY", HEX_KEY);
+        let line = encryption.seal_line(PLAIN).unwrap();
+        assert!(!line.contains(&b'\n'), "one line: {}", String::from_utf8_lossy(&line));
+        assert!(!String::from_utf8_lossy(&line).contains("customer_secrets"));
+        assert_eq!(open(&line, Some(&encryption), "the journal").unwrap(), PLAIN);
+    }
+
+    #[test]
     fn sealed_state_hides_its_content_and_opens_with_the_key() {
         let encryption = with_key("STRATA_T_ROUNDTRIP", HEX_KEY);
         let sealed = encryption.seal(PLAIN).unwrap();
         let text = String::from_utf8(sealed.clone()).unwrap();
         assert!(!text.contains("customer_secrets") && !text.contains("format_version"), "{text}");
-        assert!(text.contains(MARKER) && text.contains(ALGORITHM));
+        assert!(text.contains("strata_sealed_state") && text.contains(ALGORITHM));
         assert_ne!(encryption.seal(PLAIN).unwrap(), sealed, "every seal uses a fresh nonce");
         assert_eq!(open(&sealed, Some(&encryption), "strata.state.json").unwrap(), PLAIN);
     }

@@ -3,7 +3,8 @@
 //! Owns the file layout (`default` at the configured path, the other workspaces under
 //! `strata.state.d/NAME/` next to it, as Terraform's `terraform.tfstate.d`), atomic writes (temp
 //! file, fsync, rename, directory fsync, mode 0600), the `.backup` of the previous file (in the form
-//! the store asks for: sealed when encryption is on), and the OS file lock on `STATE.lock` whose
+//! the store asks for: sealed when encryption is on), the journal `STATE.journal` (one record per
+//! line, each synced; removed by the next whole write), and the OS file lock on `STATE.lock` whose
 //! contents name the holder; the file exists only while the lock is held (a killed process may
 //! leave it behind, never held). It must not know what the bytes mean.
 
@@ -28,6 +29,11 @@ pub struct LocalFile {
 impl LocalFile {
     pub fn new(path: PathBuf) -> LocalFile {
         LocalFile { path, backed_up: false }
+    }
+
+    /// The journal of changes since the state file was last written (see `super::journal`).
+    fn journal_path(&self) -> PathBuf {
+        sibling(&self.path, ".journal")
     }
 
     fn write_error(&self, err: std::io::Error) -> Diagnostic {
@@ -61,7 +67,34 @@ impl Backend for LocalFile {
             std::fs::create_dir_all(dir).map_err(|err| self.write_error(err))?;
         }
         write_atomically(&self.path, stored).map_err(|err| self.write_error(err))?;
-        Ok(())
+        match std::fs::remove_file(self.journal_path()) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(self.write_error(err).into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn read_journal(&self) -> Result<Vec<Vec<u8>>> {
+        let path = self.journal_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()).map(<[u8]>::to_vec).collect()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+            Err(err) => Err(Diagnostic::error(format!("cannot read the state journal {}: {err}", path.display())).into()),
+        }
+    }
+
+    /// Appends one line and syncs it; the journal's first line also syncs the directory.
+    fn append(&mut self, stored: &[u8], _state: &State) -> Result<()> {
+        let path = self.journal_path();
+        let new = !path.exists();
+        let mut line = Vec::with_capacity(stored.len() + 1);
+        line.extend_from_slice(stored);
+        line.push(b'\n');
+        let appended = private_options(false)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(&line).and_then(|()| file.sync_data()))
+            .and_then(|()| if new { sync_parent(&path) } else { Ok(()) });
+        appended.map_err(|err| self.write_error(err).into())
     }
 
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt> {
@@ -203,19 +236,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&temp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir)?.sync_all()?;
+    sync_parent(path)
+}
+
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn private_file(path: &Path) -> std::io::Result<File> {
+    private_options(true).open(path)
+}
+
+/// Write, create with mode 0600, and truncate if `truncate`.
+fn private_options(truncate: bool) -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create(true).truncate(truncate);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    options
 }

@@ -24,8 +24,8 @@ pub fn migrate(source: &StateSetup, destination: &StateSetup, force_copy: bool) 
     let mut locks: Vec<StateLock> = Vec::new();
     let mut pending = Vec::new();
     for workspace in source.backend.workspaces()? {
-        let from = source.store_for(&workspace, LockOptions::default());
-        let to = destination.store_for(&workspace, LockOptions::default());
+        let mut from = source.store_for(&workspace, LockOptions::default());
+        let mut to = destination.store_for(&workspace, LockOptions::default());
         locks.push(from.lock("migrate-state")?);
         locks.push(to.lock("migrate-state")?);
         let Some(state) = from.load()? else { continue };

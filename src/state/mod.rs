@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod encryption;
+mod journal;
 mod local;
 pub mod migrate;
 mod postgres;
@@ -153,13 +154,23 @@ impl State {
     }
 
     pub fn get(&self, address: &Address) -> Option<&ResourceState> {
-        self.resources.iter().find(|r| r.address() == *address)
+        self.position(address).ok().map(|index| &self.resources[index])
+    }
+
+    /// Where `address` is in the resources (kept sorted by address), or where it would go.
+    fn position(&self, address: &Address) -> std::result::Result<usize, usize> {
+        self.resources.binary_search_by(|r| r.key().cmp(&(address.mode, address.type_name.as_str(), address.name.as_str())))
+    }
+
+    /// Sorts the resources by address, as every other method expects (a state read from a file
+    /// someone edited may not be).
+    pub fn sort(&mut self) {
+        self.resources.sort_by(|a, b| a.key().cmp(&b.key()));
     }
 
     /// Records a resource's attributes, replacing what was there (its `prevent_destroy` stays).
     pub fn put(&mut self, address: &Address, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<Address>) {
-        let prevent_destroy = self.remove(address).is_some_and(|old| old.prevent_destroy);
-        self.resources.push(ResourceState {
+        let recorded = ResourceState {
             address: address.to_string(),
             mode: if address.mode == Mode::Data { StateMode::Data } else { StateMode::Managed },
             type_name: address.type_name.clone(),
@@ -168,16 +179,29 @@ impl State {
             attributes: value.to_json(),
             sensitive_attributes: sensitive,
             dependencies: dependencies.iter().map(Address::to_string).collect(),
-            prevent_destroy,
+            prevent_destroy: false,
             desired_digest: None,
-        });
-        self.resources.sort_by_key(ResourceState::address);
+        };
+        match self.position(address) {
+            Ok(index) => {
+                let prevent_destroy = self.resources[index].prevent_destroy;
+                self.resources[index] = ResourceState { prevent_destroy, ..recorded };
+            }
+            Err(index) => self.resources.insert(index, recorded),
+        }
     }
 
     /// Records the digest of the configuration `address` was just applied from (`None` forgets it).
     pub fn set_desired_digest(&mut self, address: &Address, digest: Option<String>) {
-        if let Some(resource) = self.resources.iter_mut().find(|r| r.address() == *address) {
-            resource.desired_digest = digest;
+        if let Ok(index) = self.position(address) {
+            self.resources[index].desired_digest = digest;
+        }
+    }
+
+    /// Records `lifecycle.prevent_destroy` for `address`, when it is in state.
+    pub fn set_prevent_destroy(&mut self, address: &Address, prevent_destroy: bool) {
+        if let Ok(index) = self.position(address) {
+            self.resources[index].prevent_destroy = prevent_destroy;
         }
     }
 
@@ -185,7 +209,7 @@ impl State {
     pub fn rename(&mut self, old: &Address, new: &Address) {
         let (old_text, new_text) = (old.to_string(), new.to_string());
         for resource in &mut self.resources {
-            if resource.address() == *old {
+            if resource.key() == (old.mode, old.type_name.as_str(), old.name.as_str()) {
                 resource.name = new.name.clone();
                 resource.address = new_text.clone();
             }
@@ -193,11 +217,11 @@ impl State {
                 *dependency = new_text.clone();
             }
         }
-        self.resources.sort_by_key(ResourceState::address);
+        self.sort();
     }
 
     pub fn remove(&mut self, address: &Address) -> Option<ResourceState> {
-        let index = self.resources.iter().position(|r| r.address() == *address)?;
+        let index = self.position(address).ok()?;
         Some(self.resources.remove(index))
     }
 
@@ -217,6 +241,12 @@ impl Default for State {
 }
 
 impl ResourceState {
+    /// The address's parts in `Address`'s order, without building one.
+    fn key(&self) -> (Mode, &str, &str) {
+        let mode = if self.mode == StateMode::Data { Mode::Data } else { Mode::Managed };
+        (mode, self.type_name.as_str(), self.name.as_str())
+    }
+
     pub fn address(&self) -> Address {
         match self.mode {
             StateMode::Managed => Address::managed(&self.type_name, &self.name),

@@ -2,7 +2,7 @@
 //! advisory lock held on a dedicated connection for the whole operation.
 //!
 //! Owns the engine's only SQL: the backend's schema and tables (created on first use), reading and
-//! writing a workspace's row (each write one transaction that also checks the serial did not move
+//! writing a workspace's row and its journal rows (each write one transaction that also checks the serial did not move
 //! underneath, retried with backoff on a new session when its connection drops), the advisory lock
 //! and the lock row others read (checked before every write, and re-taken when its session
 //! dropped and nobody else took it meanwhile), and `force-unlock`. The connection
@@ -143,10 +143,11 @@ impl PgConfig {
 
     /// Creates the schema and tables unless they exist; concurrent first uses take turns.
     async fn create_tables(&self, client: &Client) -> Result<()> {
-        let exists_sql = "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL";
-        let (states, locks) = (self.table("states"), self.table("locks"));
+        let exists_sql = "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL";
+        let (states, locks, journal) = (self.table("states"), self.table("locks"), self.table("journal"));
         let present = |row: tokio_postgres::Row| row.get::<_, bool>(0);
-        let exists = client.query_one(exists_sql, &[&states, &locks]).await.map(present).map_err(|e| self.error("cannot read the catalog", &e))?;
+        let exists =
+            client.query_one(exists_sql, &[&states, &locks, &journal]).await.map(present).map_err(|e| self.error("cannot read the catalog", &e))?;
         if exists {
             return Ok(());
         }
@@ -160,6 +161,8 @@ impl PgConfig {
              CREATE TABLE IF NOT EXISTS {locks} (
                workspace text PRIMARY KEY, id text NOT NULL, who text NOT NULL, operation text NOT NULL, pid bigint NOT NULL,
                created text NOT NULL, backend_pid integer NOT NULL);
+             CREATE TABLE IF NOT EXISTS {journal} (
+               workspace text NOT NULL, serial bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (workspace, serial));
              COMMIT;",
             setup_key = key(&["setup", &self.schema_name]),
             schema = quote(&self.schema_name),
@@ -197,6 +200,13 @@ enum RowCheck {
     /// It already holds exactly this write: the commit of an earlier try landed unacknowledged.
     AlreadyWritten,
     Moved(String),
+}
+
+/// What a write stores: the whole state, or a journal record after it.
+#[derive(Clone, Copy)]
+enum Write {
+    State,
+    Record,
 }
 
 /// Why one try at a write failed: a dropped connection is worth another try, anything else is not.
@@ -237,11 +247,11 @@ impl PgState {
     /// Writes `stored` as `serial`. Each try first makes sure the lock is still ours; a try whose
     /// connection drops is retried with backoff, and the serial check inside the transaction keeps
     /// a retry from writing over anyone (or writing twice).
-    async fn write_with_retries(&self, stored: &[u8], state: &State, serial: i64) -> Result<()> {
+    async fn write_with_retries(&self, write: Write, stored: &[u8], state: &State, serial: i64) -> Result<()> {
         let (mut attempt, mut delay) = (1, FIRST_RETRY_AFTER);
         loop {
             self.keep_lock(stored, serial).await?;
-            match self.write_once(stored, state, serial).await {
+            match self.write_once(write, stored, state, serial).await {
                 Ok(()) => return Ok(()),
                 Err(WriteFailure::Dropped(_)) if attempt < WRITE_ATTEMPTS => {
                     tokio::time::sleep(delay).await;
@@ -258,11 +268,12 @@ impl PgState {
         }
     }
 
-    /// One transaction: check the row did not move underneath, then store the new state.
+    /// One transaction: check the row did not move underneath, then store the new state (and
+    /// clear the journal it folds in) or the journal record.
     // The backend's calls run one at a time on its own `block_on`, so holding the client's guard
     // across awaits blocks nobody; it keeps the cached session from being swapped mid-write.
     #[allow(clippy::await_holding_lock)]
-    async fn write_once(&self, stored: &[u8], state: &State, serial: i64) -> std::result::Result<(), WriteFailure> {
+    async fn write_once(&self, write: Write, stored: &[u8], state: &State, serial: i64) -> std::result::Result<(), WriteFailure> {
         let failed = |e: tokio_postgres::Error| {
             let problem = self.config.error("cannot write the state", &e).hint("nothing after this point was recorded; the previous state is intact");
             if e.as_db_error().is_none() { WriteFailure::Dropped(problem.into()) } else { WriteFailure::Refused(problem.into()) }
@@ -271,18 +282,49 @@ impl PgState {
         let client = self.session(&mut cached).await.map_err(WriteFailure::Dropped)?;
         self.config.create_tables(client).await.map_err(WriteFailure::Dropped)?;
         let tx = client.transaction().await.map_err(failed)?;
-        match self.check_row(&tx, stored, serial, true).await.map_err(failed)? {
+        let check = match write {
+            Write::State => self.check_row(&tx, stored, serial, true).await,
+            Write::Record => self.check_journal(&tx, stored, serial).await,
+        };
+        match check.map_err(failed)? {
             RowCheck::AlreadyWritten => return Ok(()),
             RowCheck::Moved(problem) => return Err(WriteFailure::Refused(self.moved_error(&problem))),
             RowCheck::Unmoved => {}
         }
-        let upsert = format!(
-            "INSERT INTO {} (workspace, serial, lineage, data, updated_at) VALUES ($1, $2, $3, $4, now())
-             ON CONFLICT (workspace) DO UPDATE SET serial = excluded.serial, lineage = excluded.lineage, data = excluded.data, updated_at = now()",
-            self.config.table("states")
-        );
-        tx.execute(&upsert, &[&self.workspace, &serial, &state.lineage, &stored]).await.map_err(failed)?;
+        match write {
+            Write::State => {
+                let upsert = format!(
+                    "INSERT INTO {} (workspace, serial, lineage, data, updated_at) VALUES ($1, $2, $3, $4, now())
+                     ON CONFLICT (workspace) DO UPDATE SET serial = excluded.serial, lineage = excluded.lineage, data = excluded.data, updated_at = now()",
+                    self.config.table("states")
+                );
+                tx.execute(&upsert, &[&self.workspace, &serial, &state.lineage, &stored]).await.map_err(failed)?;
+                let folded = format!("DELETE FROM {} WHERE workspace = $1", self.config.table("journal"));
+                tx.execute(&folded, &[&self.workspace]).await.map_err(failed)?;
+            }
+            Write::Record => {
+                let append = format!("INSERT INTO {} (workspace, serial, data) VALUES ($1, $2, $3)", self.config.table("journal"));
+                tx.execute(&append, &[&self.workspace, &serial, &stored]).await.map_err(failed)?;
+            }
+        }
         tx.commit().await.map_err(failed)
+    }
+
+    /// Before a journal record: the state row is as read (nobody folded the journal meanwhile),
+    /// and the journal does not hold `serial` yet, unless it holds exactly this record.
+    async fn check_journal(&self, client: &impl GenericClient, stored: &[u8], serial: i64) -> std::result::Result<RowCheck, tokio_postgres::Error> {
+        let select = format!("SELECT serial FROM {} WHERE workspace = $1 FOR UPDATE", self.config.table("states"));
+        let current: Option<i64> = client.query_opt(&select, &[&self.workspace]).await?.map(|r| r.get(0));
+        if let Some(problem) = moved_underneath(self.seen(), current, serial) {
+            return Ok(RowCheck::Moved(problem));
+        }
+        let select = format!("SELECT sha256(data) FROM {} WHERE workspace = $1 AND serial = $2", self.config.table("journal"));
+        let recorded: Option<Vec<u8>> = client.query_opt(&select, &[&self.workspace, &serial]).await?.map(|r| r.get(0));
+        Ok(match recorded {
+            None => RowCheck::Unmoved,
+            Some(digest) if digest == Sha256::digest(stored).as_slice() => RowCheck::AlreadyWritten,
+            Some(_) => RowCheck::Moved(format!("its journal already holds serial {serial}")),
+        })
     }
 
     /// Compares the row with what this run saw last, and with the write it is about to make;
@@ -383,9 +425,30 @@ impl Backend for PgState {
     /// No backup row: each write replaces the row in one transaction, so none is half written.
     fn write(&mut self, stored: &[u8], state: &State, _backup_form: &BackupForm) -> Result<()> {
         let serial = i64::try_from(state.serial).map_err(|_| Diagnostic::error(format!("the serial {} is too large to store", state.serial)))?;
-        block_on(self.write_with_retries(stored, state, serial))??;
+        block_on(self.write_with_retries(Write::State, stored, state, serial))??;
         self.remember(Some(serial));
         Ok(())
+    }
+
+    /// The records after the state row's serial (older ones are folded in already).
+    fn read_journal(&self) -> Result<Vec<Vec<u8>>> {
+        let sql = format!(
+            "SELECT j.data FROM {} j JOIN {} s USING (workspace) WHERE j.workspace = $1 AND j.serial > s.serial ORDER BY j.serial",
+            self.config.table("journal"),
+            self.config.table("states")
+        );
+        let failed = |e: tokio_postgres::Error| -> crate::diag::Diagnostics { self.config.error("cannot read the state journal", &e).into() };
+        let rows = self.with_client(async |client| match client.query(&sql, &[&self.workspace]).await {
+            Err(e) if never_written(&e) => Ok(vec![]),
+            read => read.map_err(failed),
+        })?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// One row; the state row's serial stays until the next whole write folds the journal in.
+    fn append(&mut self, stored: &[u8], state: &State) -> Result<()> {
+        let serial = i64::try_from(state.serial).map_err(|_| Diagnostic::error(format!("the serial {} is too large to store", state.serial)))?;
+        block_on(self.write_with_retries(Write::Record, stored, state, serial))?
     }
 
     fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt> {
@@ -507,7 +570,7 @@ pub fn delete_workspace(config: &PgConfig, name: &str) -> Result<()> {
         let mut client = config.connect().await?;
         let failed = |e: tokio_postgres::Error| config.error("cannot delete the workspace", &e);
         let tx = client.transaction().await.map_err(failed)?;
-        for table in ["states", "locks"] {
+        for table in ["states", "locks", "journal"] {
             tx.execute(&format!("DELETE FROM {} WHERE workspace = $1", config.table(table)), &[&name]).await.map_err(failed)?;
         }
         tx.commit().await.map_err(failed)?;

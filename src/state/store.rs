@@ -1,15 +1,19 @@
 //! The state as strata's commands see it: load, write, lock, whatever the backend.
 //!
-//! Owns encoding the state as JSON, passing every read through `encryption::open` and every write
-//! (and the backup of the previous state) through `Encryption::seal`, and honouring `-lock=false` and `-lock-timeout`. Where the bytes go
+//! Owns encoding the state as JSON, replaying its journal on load, passing every read through
+//! `encryption::open` and every write (journal records, and the backup of the previous state)
+//! through `Encryption::seal`, and honouring `-lock=false` and `-lock-timeout`. Where the bytes go
 //! belongs to the backend (`super::local`, `super::postgres`); it must not know about files, SQL
 //! or providers.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::backend::{self, Backend, LockOptions, StateLock};
 use super::encryption::{self, Encryption};
+use super::journal::{self, Lists};
+use crate::addr::Address;
 use super::local::LocalFile;
 use super::{State, FORMAT_VERSION};
 use crate::diag::{Diagnostic, Result};
@@ -21,6 +25,9 @@ pub struct StateStore {
     backend: Box<dyn Backend>,
     encryption: Option<Arc<Encryption>>,
     lock: LockOptions,
+    /// The small lists as last stored, when the journal may take the next write: the stored state
+    /// is known (read or written by this store) and its journal holds nothing from an earlier run.
+    journal_base: Option<Lists>,
 }
 
 impl StateStore {
@@ -30,7 +37,7 @@ impl StateStore {
     }
 
     pub fn with_backend(backend: Box<dyn Backend>, encryption: Option<Arc<Encryption>>, lock: LockOptions) -> StateStore {
-        StateStore { backend, encryption, lock }
+        StateStore { backend, encryption, lock, journal_base: None }
     }
 
     /// Where the state is, for messages.
@@ -38,16 +45,26 @@ impl StateStore {
         self.backend.describe()
     }
 
-    /// The state, or `None` when none is stored yet.
-    pub fn load(&self) -> Result<Option<State>> {
+    /// The state with its journal replayed, or `None` when none is stored yet.
+    pub fn load(&mut self) -> Result<Option<State>> {
         let Some(stored) = self.backend.read()? else { return Ok(None) };
         let origin = self.backend.describe();
-        let plain = encryption::open(&stored, self.encryption.as_deref(), &origin)?;
-        let text = String::from_utf8(plain).map_err(|_| Diagnostic::error(format!("{origin} is not UTF-8 text")).hint(RESTORE_HINT))?;
-        parse_state(&text, &origin).map(Some)
+        let mut state = parse_state(&self.open(&stored, &origin)?, &origin)?;
+        let records = self.backend.read_journal()?;
+        let texts = records.iter().map(|record| self.open(record, &origin)).collect::<Result<Vec<_>>>()?;
+        journal::replay(&mut state, &texts, &origin)?;
+        self.journal_base = records.is_empty().then(|| Lists::of(&state));
+        Ok(Some(state))
     }
 
-    /// Stores `state` as it is (the caller raises the serial), sealed when encryption is on.
+    /// The text of a stored state or journal record, unsealed when sealed.
+    fn open(&self, stored: &[u8], origin: &str) -> Result<String> {
+        let plain = encryption::open(stored, self.encryption.as_deref(), origin)?;
+        String::from_utf8(plain).map_err(|_| Diagnostic::error(format!("{origin} is not UTF-8 text")).hint(RESTORE_HINT).into())
+    }
+
+    /// Stores `state` whole (the caller raises the serial), sealed when encryption is on, and
+    /// clears the journal.
     pub fn write(&mut self, state: &State) -> Result<()> {
         let mut text = serde_json::to_string_pretty(state).map_err(|err| Diagnostic::error(format!("cannot encode the state: {err}")))?;
         text.push('\n');
@@ -56,7 +73,25 @@ impl StateStore {
             None => text.into_bytes(),
         };
         let encryption = self.encryption.as_deref();
-        self.backend.write(&stored, state, &|previous| backup_form(encryption, previous))
+        self.backend.write(&stored, state, &|previous| backup_form(encryption, previous))?;
+        self.journal_base = Some(Lists::of(state));
+        Ok(())
+    }
+
+    /// Stores what `state` changed since the last write: the resources at `touched` and the
+    /// small lists, as one journal record, or whole when the journal cannot take it (see
+    /// `journal_base`). The caller raises the serial; the run's last write should be [`write`](Self::write).
+    pub fn write_change(&mut self, state: &State, touched: &BTreeSet<Address>) -> Result<()> {
+        let Some(base) = &self.journal_base else { return self.write(state) };
+        let record = journal::Record::of(state, base, touched);
+        let text = serde_json::to_vec(&record).map_err(|err| Diagnostic::error(format!("cannot encode the state: {err}")))?;
+        let stored = match &self.encryption {
+            Some(encryption) => encryption.seal_line(&text)?,
+            None => text,
+        };
+        self.backend.append(&stored, state)?;
+        self.journal_base = Some(Lists::of(state));
+        Ok(())
     }
 
     /// Takes the lock for `operation` (waiting up to `-lock-timeout`), or fails naming who holds it.
@@ -85,22 +120,32 @@ pub fn read_state(text: &str, path: &std::path::Path) -> Result<State> {
     parse_state(text, &format!("the state file {}", path.display()))
 }
 
-/// Parses a state's text; `origin` says where it came from, for messages.
+/// Parses a state's text; `origin` says where it came from, for messages. The format version is
+/// skimmed first, so a state from another version is reported as that, not as damaged.
 fn parse_state(text: &str, origin: &str) -> Result<State> {
-    let version: serde_json::Value =
-        serde_json::from_str(text).map_err(|err| Diagnostic::error(format!("{origin} is not valid JSON: {err}")).hint(RESTORE_HINT))?;
-    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: Option<serde_json::Value>,
+    }
+    let version = match serde_json::from_str::<Version>(text) {
+        Ok(version) => version.format_version,
+        Err(err) if err.is_data() => None,
+        Err(err) => return Err(Diagnostic::error(format!("{origin} is not valid JSON: {err}")).hint(RESTORE_HINT).into()),
+    };
+    match version.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
-        other => {
+        _ => {
             return Err(Diagnostic::error(format!(
                 "{origin} has format_version {}, this strata reads {FORMAT_VERSION}",
-                other.map_or("(none)".to_owned(), |v| v.to_string())
+                version.map_or("(none)".to_owned(), |v| v.to_string())
             ))
             .hint("use the strata version that wrote it")
             .into())
         }
     }
-    serde_json::from_value(version).map_err(|err| Diagnostic::error(format!("{origin} is damaged: {err}")).hint(RESTORE_HINT).into())
+    let mut state: State = serde_json::from_str(text).map_err(|err| Diagnostic::error(format!("{origin} is damaged: {err}")).hint(RESTORE_HINT))?;
+    state.sort();
+    Ok(state)
 }
 
 /// The current UTC time as RFC 3339.

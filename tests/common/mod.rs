@@ -260,7 +260,14 @@ impl Workdir {
         self.dir.path().join("strata.state.json")
     }
 
+    /// The state as strata reads it: the file, or, while a journal of changes since the file was
+    /// written is next to it (a run was killed before it folded them in), `strata state pull`.
     pub fn state_text(&self) -> Option<String> {
+        if self.dir.path().join("strata.state.json.journal").exists() {
+            let pulled = self.strata(&["state", "pull"]);
+            assert_eq!(pulled.code, 0, "state pull failed: {pulled:?}");
+            return Some(pulled.stdout);
+        }
         std::fs::read_to_string(self.state_path()).ok()
     }
 
