@@ -121,7 +121,6 @@ impl<'c> Executor<'c> {
         }
         // Consent covers what the reviewed plan showed; data loss that appears only now was never reviewed.
         let consented = plan.allow_data_loss || plan.destroy;
-        let mut done: BTreeSet<usize> = BTreeSet::new();
         let mut started: BTreeSet<usize> = BTreeSet::new();
         let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
         // Declared before `running`, whose tasks borrow it.
@@ -129,22 +128,24 @@ impl<'c> Executor<'c> {
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, Instant> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+        let provider_needs: BTreeMap<&str, BTreeSet<Address>> = tasks
+            .iter()
+            .map(|t| t.address.provider())
+            .map(|name| (name, self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned()))))
+            .collect();
         // Tasks run concurrently but the state has one writer: this loop.
         let (intent_sender, mut intent_requests) = mpsc::unbounded_channel::<IntentRequest>();
+        let mut schedule = Schedule::new(&waits_for);
         loop {
-            for (index, task) in tasks.iter().enumerate() {
-                if running.len() >= self.parallelism.max(1) {
-                    break;
-                }
-                if started.contains(&index) || !waits_for[index].iter().all(|d| done.contains(d)) {
-                    continue;
-                }
+            while running.len() < self.parallelism.max(1) {
+                let Some(index) = schedule.next_ready() else { break };
+                let task = &tasks[index];
                 started.insert(index);
                 begun_at.insert(index, Instant::now());
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
-                let snapshot = known.clone();
+                let snapshot = visible_to(&known, task, &provider_needs[task.address.provider()]);
                 let ctx = self.ctx;
                 let intents = intent_sender.clone();
                 let relation_locks = &relation_locks;
@@ -172,7 +173,7 @@ impl<'c> Executor<'c> {
             let task = &tasks[index];
             match result {
                 Ok(outcome) => {
-                    done.insert(index);
+                    schedule.finished(index);
                     if let Some(change) = task.change.filter(|c| c.action.is_change()) {
                         report.backups.extend(self.record_backups(change));
                     }
@@ -351,6 +352,12 @@ impl<'c> Executor<'c> {
     }
 }
 
+/// What a task can read of `known`: what it depends on, and what its provider's block refers to
+/// (not the whole map: a copy of that for every task would cost the square of the estate).
+fn visible_to(known: &BTreeMap<Address, KnownResource>, task: &Task<'_>, provider_needs: &BTreeSet<Address>) -> BTreeMap<Address, KnownResource> {
+    task.dependencies.iter().chain(provider_needs).filter_map(|address| known.get_key_value(address)).map(|(a, k)| (a.clone(), k.clone())).collect()
+}
+
 /// The planned changes plus a read for every data source.
 fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
     let mut tasks: Vec<Task<'p>> = plan
@@ -373,20 +380,60 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
 /// For each task, the tasks it must wait for.
 fn ordering(tasks: &[Task<'_>]) -> Vec<BTreeSet<usize>> {
     let index: BTreeMap<&Address, usize> = tasks.iter().enumerate().map(|(i, t)| (&t.address, i)).collect();
+    let mut dependants: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    for (j, task) in tasks.iter().enumerate() {
+        for dependency in &task.dependencies {
+            dependants.entry(dependency).or_default().push(j);
+        }
+    }
     let mut waits_for = vec![BTreeSet::new(); tasks.len()];
     for (i, task) in tasks.iter().enumerate() {
         if task.action == Action::Delete {
             // Everything that depended on the deleted object goes first.
-            for (j, other) in tasks.iter().enumerate() {
-                if j != i && other.dependencies.contains(&task.address) {
-                    waits_for[i].insert(j);
-                }
-            }
+            waits_for[i].extend(dependants.get(&task.address).into_iter().flatten().filter(|&&j| j != i));
         } else {
             waits_for[i].extend(task.dependencies.iter().filter_map(|d| index.get(d)).filter(|&&j| tasks[j].action != Action::Delete));
         }
     }
     waits_for
+}
+
+/// Which tasks may start: those whose every dependency finished. Kept as counts, so finding the
+/// next costs nothing like a scan of every task.
+struct Schedule {
+    /// For each task, how many of its dependencies have not finished yet.
+    unfinished: Vec<usize>,
+    dependants: Vec<Vec<usize>>,
+    /// Ready and not started, in task order.
+    ready: BTreeSet<usize>,
+}
+
+impl Schedule {
+    fn new(waits_for: &[BTreeSet<usize>]) -> Schedule {
+        let mut dependants = vec![Vec::new(); waits_for.len()];
+        for (task, dependencies) in waits_for.iter().enumerate() {
+            for &dependency in dependencies {
+                dependants[dependency].push(task);
+            }
+        }
+        let unfinished: Vec<usize> = waits_for.iter().map(BTreeSet::len).collect();
+        let ready = (0..waits_for.len()).filter(|&task| unfinished[task] == 0).collect();
+        Schedule { unfinished, dependants, ready }
+    }
+
+    fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop_first()
+    }
+
+    /// `task` succeeded: what waited only for it is ready. (What waits for a failed task never is.)
+    fn finished(&mut self, task: usize) {
+        for &dependant in &self.dependants[task] {
+            self.unfinished[dependant] -= 1;
+            if self.unfinished[dependant] == 0 {
+                self.ready.insert(dependant);
+            }
+        }
+    }
 }
 
 fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTreeMap<usize, Address>) -> Option<Address> {

@@ -160,18 +160,20 @@ pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]
 }
 
 /// The state with every move done, and for each new address the old one.
-pub struct Moves {
-    pub state: State,
+pub struct Moves<'s> {
+    /// The state as the moves leave it (borrowed when nothing moves: the common case, and a copy
+    /// of a large state is not free).
+    pub state: std::borrow::Cow<'s, State>,
     pub moved: BTreeMap<Address, Address>,
 }
 
 /// Moves state to where the configuration's `moved` blocks and `renamed_from` arguments say it
 /// now lives. A move whose old address is no longer in state has been applied already and is kept
 /// as history, as in Terraform.
-pub fn apply_moves(ctx: &Context, state: &State) -> Result<Moves> {
+pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
     let mut moves = explicit_moves(ctx)?;
     moves.extend(implicit_moves(ctx, state, &moves)?);
-    let mut moved_state = state.clone();
+    let mut moved_state = std::borrow::Cow::Borrowed(state);
     let mut moved = BTreeMap::new();
     let mut errors = Diagnostics::default();
     for (to, from) in moves {
@@ -185,7 +187,7 @@ pub fn apply_moves(ctx: &Context, state: &State) -> Result<Moves> {
             );
             continue;
         }
-        moved_state.rename(&from, &to);
+        moved_state.to_mut().rename(&from, &to);
         moved.insert(to, from);
     }
     errors.into_result()?;

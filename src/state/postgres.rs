@@ -131,6 +131,7 @@ impl PgConfig {
         // the certificate, as libpq does.
         let tls = native_tls::TlsConnector::builder()
             .danger_accept_invalid_certs(true)
+            .disable_built_in_roots(true)
             .danger_accept_invalid_hostnames(true)
             .build()
             .map_err(|err| Diagnostic::error(format!("cannot set up TLS for the state backend: {err}")))?;

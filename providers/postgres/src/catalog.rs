@@ -60,7 +60,8 @@ pub struct Catalog<'a> {
 
 pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
     catalog.queries.fetch_add(1, Ordering::Relaxed);
-    match catalog.client.query(sql, &[]).await {
+    // Unprepared: one round trip, where preparing a statement used once would take two.
+    match catalog.client.query_typed(sql, &[]).await {
         Ok(rows) => Ok(rows),
         Err(err) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(read_behind_a_lock(catalog.client, &err).await),
         Err(err) => Err(ProviderError::new(format!("reading the catalog failed: {}", describe_error(&err)))),
@@ -230,6 +231,8 @@ fn action_word(code: &str) -> String {
 }
 
 async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<BTreeMap<String, TableIndex>, ProviderError> {
+    // The constraint lookup names `conrelid`, which pg_constraint has an index on (none on
+    // `conindid`): without it, reading one table's indexes scans every constraint in the database.
     let rows = query(
         client,
         &format!(
@@ -239,7 +242,7 @@ async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
              ARRAY(SELECT o::int FROM unnest(i.indoption) o), n.nspname || '.' || c.relname \
              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = ic.relam \
-             WHERE {condition} AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')) \
+             WHERE {condition} AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')) \
              ORDER BY i.indrelid, ic.relname"
         ),
     )

@@ -46,8 +46,11 @@ pub struct PostgresProvider {
     settings: std::sync::OnceLock<ConnSettings>,
     /// `lock_timeout` and `backup_before_drop`; the defaults until configured.
     guards: std::sync::OnceLock<Guards>,
-    /// The connection refresh and plan use; applies open their own so they can run concurrently.
+    /// The connection refresh and plan use; applies take their own so they can run concurrently.
     session: Mutex<Option<Client>>,
+    /// Apply connections whose last change committed, for the next applies to reuse (opening one,
+    /// with TLS, costs more than most changes).
+    idle: std::sync::Mutex<Vec<Client>>,
     /// Catalog queries run so far (refresh must cost the same however many objects there are).
     queries: AtomicUsize,
     /// The tables' renames this run planned, for the indexes on them.
@@ -62,7 +65,7 @@ impl Default for PostgresProvider {
 
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), queries: AtomicUsize::new(0), renames: Default::default() }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default() }
     }
 
     /// How many catalog queries this provider has run.
@@ -80,6 +83,17 @@ impl PostgresProvider {
 
     fn guards(&self) -> Guards {
         self.guards.get().cloned().unwrap_or_default()
+    }
+
+    /// An idle apply connection that is still open, if there is one.
+    fn reuse_connection(&self) -> Option<Client> {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::iter::from_fn(|| idle.pop()).find(|client| !client.is_closed())
+    }
+
+    /// Keeps an apply connection for reuse: only one whose change committed (no transaction open).
+    fn keep_connection(&self, client: Client) {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(client);
     }
 
     async fn session(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, ProviderError> {

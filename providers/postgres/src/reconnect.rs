@@ -85,13 +85,17 @@ pub async fn snapshot(provider: &PostgresProvider) -> Result<Snapshot, ProviderE
     }
 }
 
-/// One connection's try: after a drop (`recheck`), first from the live object.
+/// One connection's try: after a drop (`recheck`), on a new connection and first from the live
+/// object; otherwise on an idle connection an earlier change committed on, when there is one.
 async fn attempt(provider: &PostgresProvider, request: &ApplyRequest, recheck: bool) -> Result<Value, Attempt> {
     let settings = provider.settings().map_err(|e| Attempt::Failed(e.into()))?;
-    let client = settings.connect_telling_refusals().await.map_err(|(error, refused)| match refused {
-        true => Attempt::Failed(error.into()),
-        false => Attempt::Lost(error.into()),
-    })?;
+    let client = match provider.reuse_connection().filter(|_| !recheck) {
+        Some(client) => client,
+        None => settings.connect_telling_refusals().await.map_err(|(error, refused)| match refused {
+            true => Attempt::Failed(error.into()),
+            false => Attempt::Lost(error.into()),
+        })?,
+    };
     let request = if recheck {
         match from_live(provider, &client, request).await {
             Ok(Some(request)) => request,
@@ -102,7 +106,10 @@ async fn attempt(provider: &PostgresProvider, request: &ApplyRequest, recheck: b
         request.clone()
     };
     match provider.apply_over(&client, &request).await {
-        Ok(value) => Ok(value),
+        Ok(value) => {
+            provider.keep_connection(client);
+            Ok(value)
+        }
         Err(failed) if failed.deadlocked() => Err(Attempt::Deadlocked(failed.failure)),
         Err(Failed { failure, .. }) => Err(classify(&client, failure).await),
     }
