@@ -168,7 +168,9 @@ impl Runner<'_> {
             // A markdown plan is a comment body: the note goes to stderr so it stays out of it.
             if args.format == PlanFormat::Markdown { eprintln!("{saved}") } else { println!("{saved}") }
         }
-        Ok(plan_exit_code(&args, &plan))
+        let code = plan_exit_code(&args, &plan);
+        discard(plan);
+        Ok(code)
     }
 
     /// `plan -json`: everything, errors included, as JSON lines on stdout; exit 1 on errors.
@@ -196,7 +198,8 @@ impl Runner<'_> {
     async fn saved_plan(&self, ctx: &Context, args: &PlanArgs) -> Result<Plan> {
         let mut store = ctx.store();
         let _lock = store.lock("plan")?;
-        let (plan, _) = fresh_plan(ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
+        let (plan, state) = fresh_plan(ctx, store.load()?, self.plan_options(args.destroy, &args.targeting, args.allow_data_loss)?).await?;
+        discard(state);
         if let Some(out) = &args.out {
             file::write(out, &plan, &ctx.config)?;
         }
@@ -374,6 +377,13 @@ fn record_digests(store: &mut StateStore, mut state: State, plan: &Plan) -> Resu
         store.write(&state)?;
     }
     Ok(0)
+}
+
+/// Lets go of a large value a command is done with as it is about to exit, without freeing it
+/// piece by piece: for a plan or state of thousands of resources that takes longer than the exit,
+/// which hands the memory back at once. Only for plain data (nothing whose drop does work).
+fn discard<T>(value: T) {
+    std::mem::forget(value);
 }
 
 async fn fresh_plan(ctx: &Context, existing: Option<State>, options: PlanOptions) -> Result<(Plan, State)> {

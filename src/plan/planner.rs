@@ -207,7 +207,9 @@ impl<'a> Planning<'a> {
             self.known.insert(address.clone(), KnownResource { value, sensitive });
             return Ok(None);
         }
-        let prior = self.refreshed.get(address).cloned().flatten();
+        // Taken, not copied: each resource is planned once, and only deletions (of what the
+        // configuration no longer has) read the refreshed objects after this.
+        let prior = self.refreshed.remove(address).flatten();
         let flags = guards::flags(ctx, address)?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
         let planned = match prior.as_ref().filter(|live| unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {

@@ -143,8 +143,8 @@ async fn read_group(
 ) -> Result<Value, ProviderError> {
     let name = group.db_parameter_group_name().unwrap_or_default();
     let arn = group.db_parameter_group_arn().unwrap_or_default();
-    let live = user_parameters(clients, name).await?;
-    let tags = rds_tags::list(clients, arn).await?;
+    // Independent calls: one round trip's wait, not two.
+    let (live, tags) = futures::try_join!(user_parameters(clients, name), rds_tags::list(clients, arn))?;
     let managed = params(state);
     let mut parameters: Vec<(usize, Param)> = live
         .iter()

@@ -26,7 +26,7 @@ pub struct ConnSettings {
     /// The session's `lock_timeout`, so that a catalog or preflight read behind another session's
     /// lock fails after it instead of hanging (DDL sets its own, `SET LOCAL`, in `guards`).
     lock_timeout: Option<String>,
-    /// Built once: loading the system's root certificates costs tens of milliseconds.
+    /// Built once (verify-ca and verify-full): loading the system's root certificates costs tens of milliseconds.
     tls: std::sync::OnceLock<MakeTlsConnector>,
 }
 
@@ -101,22 +101,18 @@ impl ConnSettings {
     }
 
     fn tls(&self) -> Result<MakeTlsConnector, ProviderError> {
+        // libpq's require and prefer encrypt without checking the certificate; verify-ca checks the
+        // chain but not the name; verify-full checks both.
+        let verify_hostname = match self.sslmode.as_str() {
+            "verify-full" => true,
+            "verify-ca" => false,
+            _ => return unverified_tls().clone().map_err(ProviderError::new),
+        };
         if let Some(tls) = self.tls.get() {
             return Ok(tls.clone());
         }
         let mut builder = TlsConnector::builder();
-        // libpq's require and prefer encrypt without checking the certificate; verify-ca checks the
-        // chain but not the name; verify-full checks both.
-        match self.sslmode.as_str() {
-            "verify-full" => {}
-            "verify-ca" => {
-                builder.danger_accept_invalid_hostnames(true);
-            }
-            _ => {
-                // Nothing is checked, so the system's root certificates need not be loaded.
-                builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true).disable_built_in_roots(true);
-            }
-        }
+        builder.danger_accept_invalid_hostnames(!verify_hostname);
         let tls = builder.build().map(MakeTlsConnector::new).map_err(|err| ProviderError::new(format!("cannot set up TLS: {err}")))?;
         Ok(self.tls.get_or_init(|| tls).clone())
     }
@@ -146,6 +142,32 @@ impl ConnSettings {
         tokio::spawn(connection);
         Ok(client)
     }
+}
+
+/// The TLS setup of the sslmodes that check nothing (prefer, the default, and require): one per
+/// process, as setting TLS up costs tens of milliseconds.
+fn unverified_tls() -> &'static Result<MakeTlsConnector, String> {
+    static TLS: std::sync::OnceLock<Result<MakeTlsConnector, String>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        TlsConnector::builder()
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true)
+            .disable_built_in_roots(true)
+            .build()
+            .map(MakeTlsConnector::new)
+            .map_err(|err| format!("cannot set up TLS: {err}"))
+    })
+}
+
+/// Sets up [`unverified_tls`] on a thread of its own, so that it is ready by the time the
+/// configuration has been read and the first connection opens.
+pub fn prepare_tls_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::spawn(|| {
+            let _ = unverified_tls();
+        });
+    });
 }
 
 /// The server's message when there is one (with its detail and hint), else the driver's.

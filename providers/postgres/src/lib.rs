@@ -65,6 +65,7 @@ impl Default for PostgresProvider {
 
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
+        config::prepare_tls_in_background();
         PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default() }
     }
 
