@@ -6,7 +6,8 @@
 #   2. a generated estate of N security groups (one ingress and one allow-all egress rule each)
 #      and N DB parameter groups (postgres14, two parameters each), default N=200:
 #      first apply, then a no-op plan.
-# Prints one line per command: label, seconds, peak RSS, API calls. Asserts nothing but that
+# Prints one line per command: label, seconds (and strata's own CPU seconds: the rest is waiting
+# for the emulator), peak RSS, API calls. Asserts nothing but that
 # each command succeeds. Usage: scripts/bench_aws.sh [N]
 set -euo pipefail
 
@@ -41,8 +42,8 @@ measure_aws() {
     local label="$1"
     shift
     bench_run "$@"
-    printf '%-44s %8.2f s %8d KiB peak RSS %8s API calls\n' \
-        "$label" "$bench_seconds" "$bench_rss" "$(api_calls "$work/err" "$work/out")"
+    printf '%-44s %8.2f s (%5.2f s CPU) %8d KiB peak RSS %8s API calls\n' \
+        "$label" "$bench_seconds" "$bench_cpu" "$bench_rss" "$(api_calls "$work/err" "$work/out")"
 }
 
 vars=(-var "vpc_id=${vpc_id}" -var "db_password=${db_password}")

@@ -16,16 +16,18 @@ bench_setup() {
 }
 
 # bench_run ARGS...: runs strata ARGS in the current directory and sets
-# bench_seconds (wall time) and bench_rss (peak RSS, KiB). strata's output is
+# bench_seconds (wall time), bench_cpu (strata's own CPU seconds, user + system) and bench_rss
+# (peak RSS, KiB). strata's output is
 # left in $work/out and $work/err; if it fails, its stderr is shown and the
 # benchmark stops.
 bench_run() {
     local start end
     start=$(date +%s.%N)
-    /usr/bin/time -o "$work/rss" -f '%M' "$strata" "$@" >"$work/out" 2>"$work/err" \
+    /usr/bin/time -o "$work/rss" -f '%M %U %S' "$strata" "$@" >"$work/out" 2>"$work/err" \
         || { cat "$work/err" >&2; exit 1; }
     end=$(date +%s.%N)
-    bench_rss=$(cat "$work/rss")
+    read -r bench_rss user system < "$work/rss"
+    bench_cpu=$(echo "$user + $system" | bc)
     bench_seconds=$(echo "$end - $start" | bc)
 }
 
