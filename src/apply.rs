@@ -100,13 +100,11 @@ pub struct Executor<'c> {
     unsaved: bool,
     /// The resources changed since the last write: what the next journal record holds.
     touched: BTreeSet<Address>,
-    /// Whether the state's journal has records of this run: the run ends with a whole write.
-    journaled: bool,
 }
 
 impl<'c> Executor<'c> {
     pub fn new(ctx: &'c Context, store: &'c mut StateStore, state: State, parallelism: usize) -> Executor<'c> {
-        Executor { ctx, store, state, parallelism, unsaved: false, touched: BTreeSet::new(), journaled: false }
+        Executor { ctx, store, state, parallelism, unsaved: false, touched: BTreeSet::new() }
     }
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
@@ -210,7 +208,8 @@ impl<'c> Executor<'c> {
                 errors.extend(err);
             }
         }
-        if let Err(err) = self.fold_journal() {
+        // The run ends with the state whole again (the journal's records folded in).
+        if let Err(err) = self.store.fold_journal(&self.state) {
             errors.extend(err);
         }
         (self.state, report, errors)
@@ -232,7 +231,7 @@ impl<'c> Executor<'c> {
             }
         }
         if let Some(change) = task.change {
-            self.record_protection(&task.address, change.prevent_destroy);
+            self.state.set_prevent_destroy(&task.address, change.prevent_destroy);
         }
         let changed = (self.state.get(&task.address), self.state.pending.len()) != (before.0.as_ref(), before.1);
         if changed {
@@ -275,11 +274,6 @@ impl<'c> Executor<'c> {
         if self.state != before { self.persist_whole() } else { Ok(()) }
     }
 
-    /// Records `lifecycle.prevent_destroy` as the applied change says, when the resource stays.
-    fn record_protection(&mut self, address: &Address, prevent_destroy: bool) {
-        self.state.set_prevent_destroy(address, prevent_destroy);
-    }
-
     /// Adds the backups an applied change took to state (written with the change's own result).
     fn record_backups(&mut self, change: &ResourceChange) -> Vec<(Address, String)> {
         let taken_at = now_rfc3339();
@@ -309,7 +303,6 @@ impl<'c> Executor<'c> {
     fn persist(&mut self) -> Result<()> {
         self.unsaved = false;
         self.state.serial += 1;
-        self.journaled = true;
         self.store.write_change(&self.state, &std::mem::take(&mut self.touched))
     }
 
@@ -318,15 +311,6 @@ impl<'c> Executor<'c> {
         self.unsaved = false;
         self.state.serial += 1;
         self.touched.clear();
-        self.journaled = false;
-        self.store.write(&self.state)
-    }
-
-    /// Ends the run with the state file whole again (the journal's records folded in).
-    fn fold_journal(&mut self) -> Result<()> {
-        if !std::mem::take(&mut self.journaled) {
-            return Ok(());
-        }
         self.store.write(&self.state)
     }
 

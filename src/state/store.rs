@@ -28,6 +28,8 @@ pub struct StateStore {
     /// The small lists as last stored, when the journal may take the next write: the stored state
     /// is known (read or written by this store) and its journal holds nothing from an earlier run.
     journal_base: Option<Lists>,
+    /// Whether this store appended journal records since its last whole write.
+    appended: bool,
 }
 
 impl StateStore {
@@ -37,7 +39,7 @@ impl StateStore {
     }
 
     pub fn with_backend(backend: Box<dyn Backend>, encryption: Option<Arc<Encryption>>, lock: LockOptions) -> StateStore {
-        StateStore { backend, encryption, lock, journal_base: None }
+        StateStore { backend, encryption, lock, journal_base: None, appended: false }
     }
 
     /// Where the state is, for messages.
@@ -75,12 +77,19 @@ impl StateStore {
         let encryption = self.encryption.as_deref();
         self.backend.write(&stored, state, &|previous| backup_form(encryption, previous))?;
         self.journal_base = Some(Lists::of(state));
+        self.appended = false;
         Ok(())
+    }
+
+    /// Stores `state` whole if records were appended since the last whole write, so that the
+    /// stored state is one document again (the end of an apply).
+    pub fn fold_journal(&mut self, state: &State) -> Result<()> {
+        if self.appended { self.write(state) } else { Ok(()) }
     }
 
     /// Stores what `state` changed since the last write: the resources at `touched` and the
     /// small lists, as one journal record, or whole when the journal cannot take it (see
-    /// `journal_base`). The caller raises the serial; the run's last write should be [`write`](Self::write).
+    /// `journal_base`). The caller raises the serial, and ends with [`fold_journal`](Self::fold_journal).
     pub fn write_change(&mut self, state: &State, touched: &BTreeSet<Address>) -> Result<()> {
         let Some(base) = &self.journal_base else { return self.write(state) };
         let record = journal::Record::of(state, base, touched);
@@ -90,6 +99,7 @@ impl StateStore {
             None => text,
         };
         self.backend.append(&stored, state)?;
+        self.appended = true;
         self.journal_base = Some(Lists::of(state));
         Ok(())
     }
