@@ -5,7 +5,8 @@
 # strata converges:
 #   1. strata validate / plan          (what would be created)
 #   2. strata apply -auto-approve      (create it)
-#   3. scripts/validate_schema.py      (the tables and indexes really exist)
+#   3. scripts/validate_schema.py      (the tables and indexes really exist), and the
+#      nightly backup and weekly restore drill the apply ran (manifest, drill report)
 #   4. strata plan -detailed-exitcode  (must report no changes: exit code 0)
 #   5. the generated db_password appears nowhere in strata's output
 # and lists what moto then holds. Needs PostgreSQL (found or started by
@@ -109,6 +110,21 @@ run_strata apply -auto-approve || fail "strata apply failed"
 step "validating the deployed schema (scripts/validate_schema.py)"
 python3 "${root}/scripts/validate_schema.py" --database "$database" \
     || fail "the database does not hold the expected tables and indexes after apply"
+
+step "checking the nightly backup and the weekly restore drill the apply ran"
+manifests=("$workdir"/backups/strata-*.manifest.json)
+[ -f "${manifests[0]}" ] || fail "the apply took no backup: no manifest in $workdir/backups"
+reports=("$workdir"/drill-reports/drill-*.json)
+[ -f "${reports[0]}" ] || fail "the apply ran no restore drill: no report in $workdir/drill-reports"
+python3 - "${manifests[0]}" "${reports[0]}" <<'PY' || fail "the backup or the drill is not what it should be (see above)"
+import json, sys
+manifest, report = (json.load(open(path)) for path in sys.argv[1:3])
+print(f"  backup {manifest['backup_id']}: {manifest['bytes']} bytes, {len(manifest['row_counts'])} tables counted, sha256 {manifest['sha256'][:12]}...")
+print(f"  drill: {'passed' if report['passed'] else 'FAILED'}, restore {report['restore_seconds']:.2f}s, {report['tables_checked']} tables checked")
+for check in report["checks"]:
+    print(f"    {'ok ' if check['passed'] else 'BAD'} {check['check']}")
+sys.exit(0 if report["passed"] else 1)
+PY
 
 step "strata plan -detailed-exitcode (must find nothing to change)"
 set +e

@@ -33,6 +33,8 @@ pub enum Kind {
     Unmanaged,
     /// The configuration differs from state: a plan would change it even had nothing drifted live.
     Config,
+    /// Periodic work is due and not done (a backup older than its `every`, a failed drill).
+    Overdue,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Deleted => "deleted",
             Kind::Unmanaged => "unmanaged",
             Kind::Config => "config",
+            Kind::Overdue => "overdue",
         }
     }
 
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Deleted => "deleted outside strata",
             Kind::Unmanaged => "unmanaged object next to it",
             Kind::Config => "configuration differs from state",
+            Kind::Overdue => "overdue",
         }
     }
 }
@@ -186,6 +190,11 @@ fn config_findings(ctx: &Context, state: &State, planned: &[ResourceChange]) -> 
     let mut findings = Vec::new();
     for change in planned.iter().filter(|c| c.action.is_change()) {
         let address = change.address.clone();
+        // A duty's planned object differs from state only in what the duty will make.
+        if !change.duties.is_empty() {
+            findings.extend(change.duties.iter().map(|duty| whole(address.clone(), Kind::Overdue, Some(duty.clone()))));
+            continue;
+        }
         let attributes = match (&change.before, &change.after) {
             (Some(before), Some(after)) => attribute_findings(&address, Kind::Config, before, after, &change.sensitive),
             _ => vec![],

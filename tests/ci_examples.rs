@@ -11,7 +11,7 @@ use common::{TestDb, Workdir};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-const WORKFLOWS: [&str; 3] = ["plan.yml", "apply.yml", "drift.yml"];
+const WORKFLOWS: [&str; 4] = ["plan.yml", "apply.yml", "drift.yml", "backups.yml"];
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions")

@@ -1,5 +1,5 @@
 //! The shipped example applies in one run (AWS resources into moto, then the schema into a local
-//! PostgreSQL database) and converges.
+//! PostgreSQL database, then its backup, restore drill and RDS snapshot) and converges.
 
 mod common;
 
@@ -46,6 +46,13 @@ fn ai_platform_applies_and_a_second_plan_shows_no_changes() {
     for index in ["idx_features_user_id_timestamp", "idx_models_status", "idx_audit_logs_timestamp"] {
         assert!(catalog.iter().any(|l| l.starts_with(&format!("index {index} "))), "{index} missing");
     }
+    // The nightly backup, the weekly drill and the weekly RDS snapshot ran with the apply.
+    let state = work.state();
+    let attributes = |address: &str| state["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state"))["attributes"].clone();
+    assert_eq!(attributes("postgres_backup_policy.nightly")["backups"].as_array().map(Vec::len), Some(1));
+    assert_eq!(attributes("postgres_restore_drill.weekly")["last_run"]["passed"], true, "{}", attributes("postgres_restore_drill.weekly"));
+    let snapshots: Vec<String> = attributes("aws_db_snapshot_policy.weekly")["snapshots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    assert!(snapshots.len() == 1 && moto.snapshot_exists(&snapshots[0]), "{snapshots:?}");
     let plan = work.strata_env(&["plan", "-detailed-exitcode"], &env);
     assert_eq!(plan.code, 0, "{plan:?}");
     assert!(!run.output().contains("example-Passw0rd") && !plan.output().contains("example-Passw0rd"));
@@ -55,4 +62,6 @@ fn ai_platform_applies_and_a_second_plan_shows_no_changes() {
     assert!(moto.instance(&format!("ai-platform-{environment}")).is_none());
     assert!(moto.snapshot_exists(&format!("ai-platform-{environment}-final")), "destroy took no final snapshot");
     assert!(!db.has_table("users"));
+    assert!(moto.snapshot_exists(&snapshots[0]), "deleting the snapshot policy keeps its snapshots");
+    moto.delete_snapshot(&snapshots[0]);
 }

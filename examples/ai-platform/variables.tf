@@ -64,3 +64,9 @@ variable "protect_database" {
   type        = bool
   default     = false
 }
+
+variable "backup_dir" {
+  description = "Where the nightly logical backups go (a directory on the machine that runs strata apply)."
+  type        = string
+  default     = "backups"
+}

@@ -45,6 +45,8 @@ pub enum Command {
     State(StateCommand),
     /// Adopt an existing object into the state under an address the configuration has.
     Import(ImportArgs),
+    /// Restore a backup policy's backup into a new database and check it against the backup's manifest.
+    Restore(RestoreArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(VarArgs),
     /// Print output values from the state (sensitive ones masked).
@@ -339,6 +341,26 @@ pub struct ImportArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup policy in state: postgres_backup_policy.NAME.
+    pub address: String,
+    /// The backup's id (strata state show ADDR lists them); the newest good one when not given.
+    #[arg(long = "backup")]
+    pub backup: Option<String>,
+    /// The database to restore into; it must not exist, unless -replace-existing.
+    #[arg(long = "target-database")]
+    pub target_database: String,
+    /// Drop the target database first when it exists (asks for confirmation unless -auto-approve).
+    #[arg(long = "replace-existing")]
+    pub replace_existing: bool,
+    /// Replace an existing target database without asking.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Args, Debug)]

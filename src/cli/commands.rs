@@ -53,6 +53,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Destroy(args) => runner.destroy(args).await,
         Command::State(command) => runner.state(command),
         Command::Import(args) => async { state_cmds::import(&runner.load_locking(&args.vars, &args.lock, true)?, &args).await }.await,
+        Command::Restore(args) => async { super::restore::run(&runner.load(&args.vars, true)?, &args).await }.await,
         Command::Graph(args) => runner.graph(&args),
         Command::Output(args) => output(&args),
         Command::Show(args) => super::show::run(&args, &runner.providers, runner.style),

@@ -37,7 +37,7 @@ const SHORT_VALUE: usize = 120;
 const DIFFERENCE_CONTEXT: usize = 24;
 /// What a reader of a drift report can do about it; shown under every report that has drift.
 const NEXT_STEPS: [&str; 3] = [
-    "`strata apply` reverts what changed outside strata, back to the configuration",
+    "`strata apply` reverts what changed outside strata, back to the configuration, and does what is overdue (backups, prunes, drills)",
     "`strata apply -refresh-only` accepts what is live into the state (then change the configuration to match, or the next apply reverts it)",
     "`strata drift ack ADDR[.attribute] -until DATE -reason TEXT` accepts it until DATE",
 ];
@@ -151,7 +151,7 @@ fn summary_line(report: &Report) -> String {
     if report.findings.is_empty() {
         return format!("No drift: the {} resource(s) in state match what is live and the configuration.", report.checked);
     }
-    let counts: Vec<String> = [Kind::Changed, Kind::Deleted, Kind::Unmanaged, Kind::Config]
+    let counts: Vec<String> = [Kind::Changed, Kind::Deleted, Kind::Unmanaged, Kind::Config, Kind::Overdue]
         .into_iter()
         .filter(|k| report.count(*k) > 0)
         .map(|k| format!("{} {}", report.count(k), k.phrase()))
@@ -183,6 +183,7 @@ fn findings_text(report: &Report, style: &Style) -> String {
                 Kind::Deleted => style.removed("-"),
                 Kind::Unmanaged => style.added("+"),
                 Kind::Config => style.changed("!"),
+                Kind::Overdue => style.warning("!"),
             };
             out.push_str(&format!("    {marker} {}{}\n", finding_text(finding, usize::MAX), ack_note(finding)));
         }
@@ -333,6 +334,7 @@ fn json(report: &Report) -> serde_json::Value {
             "deleted": report.count(Kind::Deleted),
             "unmanaged": report.count(Kind::Unmanaged),
             "config": report.count(Kind::Config),
+            "overdue": report.count(Kind::Overdue),
             "acknowledged": report.acknowledged(),
         },
         "findings": findings,

@@ -9,6 +9,7 @@ mod commands;
 mod drift;
 mod json;
 mod progress;
+mod restore;
 mod show;
 mod state_cmds;
 

@@ -124,11 +124,11 @@ pub(super) fn edit_state<T>(path: Option<&Path>, lock: LockOptions, operation: &
     Ok(edited)
 }
 
-fn parse(text: &str) -> Result<Address> {
+pub(super) fn parse(text: &str) -> Result<Address> {
     text.parse().map_err(|err: String| Diagnostic::error(err).into())
 }
 
-fn not_in_state(address: &Address, state: &State) -> crate::diag::Diagnostics {
+pub(super) fn not_in_state(address: &Address, state: &State) -> crate::diag::Diagnostics {
     let known: Vec<&str> = state.resources.iter().map(|r| r.address.as_str()).collect();
     let hint = match closest(&address.to_string(), known) {
         Some(best) => format!("did you mean {best}? (strata state list shows every address)"),

@@ -96,6 +96,8 @@ pub(super) struct Extras {
     locking: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     backups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    duties: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     moved_from: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -242,6 +244,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
             class: change.class().as_str().to_owned(),
             locking: change.locking.iter().map(|line| crate::secrets::redact(line)).collect(),
             backups: change.backups.iter().map(|line| crate::secrets::redact(line)).collect(),
+            duties: change.duties.iter().map(|line| crate::secrets::redact(line)).collect(),
             moved_from: change.moved_from.as_ref().map(Address::to_string),
             prevent_destroy: change.prevent_destroy,
             create_before_destroy: change.create_before_destroy,
@@ -327,6 +330,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 data_loss: c.strata.data_loss.clone(),
                 locking: c.strata.locking.clone(),
                 backups: c.strata.backups.clone(),
+                duties: c.strata.duties.clone(),
                 moved_from: c.strata.moved_from.as_deref().map(str::parse).transpose().map_err(|e: String| bad(&e))?,
                 prevent_destroy: c.strata.prevent_destroy,
                 create_before_destroy: c.strata.create_before_destroy,

@@ -157,6 +157,7 @@ fn table_row(change: &ResourceChange) -> String {
         what.push(format!(":warning: {}", change.class().as_str()));
     }
     what.extend(change.state_updates.iter().cloned());
+    what.extend(change.duties.iter().map(|duty| format!(":alarm_clock: {duty}")));
     if !change.replace_because.is_empty() {
         what.push(format!("forced by {}", change.replace_because.join(", ")));
     }
@@ -196,7 +197,10 @@ fn details_section(change: &ResourceChange) -> String {
     for lock in &change.locking {
         let _ = writeln!(out, "- :warning: **locks:** {}", one_line(lock));
     }
-    if !change.data_loss.is_empty() || !change.locking.is_empty() {
+    for duty in &change.duties {
+        let _ = writeln!(out, "- :alarm_clock: **due:** {}", one_line(duty));
+    }
+    if !change.data_loss.is_empty() || !change.locking.is_empty() || !change.duties.is_empty() {
         out.push('\n');
     }
     let changed = attribute_changes(change);
@@ -326,6 +330,7 @@ mod tests {
             data_loss,
             locking: vec![],
             backups: vec![],
+            duties: vec![],
             moved_from: None,
             prevent_destroy: false,
             create_before_destroy: false,

@@ -46,6 +46,8 @@ pub struct ResourceChange {
     pub locking: Vec<String>,
     /// Where apply copies data aside before destroying it, one line each; recorded in state once applied.
     pub backups: Vec<String>,
+    /// Periodic work that is due (a backup, a prune, a drill), one line each with why.
+    pub duties: Vec<String>,
     /// The address whose state moves here first (a `moved` block or `renamed_from`).
     pub moved_from: Option<Address>,
     /// `lifecycle.prevent_destroy` as apply records it in state.

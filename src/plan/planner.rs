@@ -212,7 +212,8 @@ impl<'a> Planning<'a> {
         let prior = self.refreshed.remove(address).flatten();
         let flags = guards::flags(ctx, address)?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
-        let planned = match prior.as_ref().filter(|live| unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {
+        let periodic = ctx.providers.resource_schema(address)?.periodic;
+        let planned = match prior.as_ref().filter(|live| !periodic && unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {
             Some(live) => PlannedChange::new(Action::NoOp, live.clone()),
             None => {
                 let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
@@ -240,6 +241,7 @@ impl<'a> Planning<'a> {
             data_loss: planned.data_loss,
             locking: planned.locking,
             backups: planned.backups,
+            duties: planned.duties,
             moved_from: None,
             prevent_destroy: flags.prevent_destroy,
             create_before_destroy: flags.create_before_destroy,
@@ -280,6 +282,7 @@ impl<'a> Planning<'a> {
             data_loss: vec![],
             locking: vec![],
             backups: vec![],
+            duties: vec![],
             moved_from: None,
             prevent_destroy: recorded.prevent_destroy,
             create_before_destroy: false,
@@ -337,6 +340,7 @@ impl<'a> Planning<'a> {
                 data_loss: planned.data_loss,
                 locking: planned.locking,
                 backups: planned.backups,
+                duties: planned.duties,
                 moved_from: None,
                 prevent_destroy: resource.prevent_destroy || configured_protection,
                 create_before_destroy: false,

@@ -92,6 +92,9 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
     for backup in &change.backups {
         out.push_str(&format!("  {}\n", style.dim(&format!("# backup first: {backup}"))));
     }
+    for duty in &change.duties {
+        out.push_str(&format!("  {}\n", style.warning(&format!("# due: {duty}"))));
+    }
     if change.create_before_destroy && change.action == Action::Replace {
         out.push_str(&format!("  {}\n", style.dim("# (create_before_destroy: the new object is created before the old one is destroyed)")));
     }

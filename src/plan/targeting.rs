@@ -207,6 +207,7 @@ pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &BT
         data_loss: replacement.data_loss,
         locking: replacement.locking,
         backups: replacement.backups,
+        duties: replacement.duties,
         ..change
     })
 }

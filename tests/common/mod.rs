@@ -120,7 +120,7 @@ pub fn strata_command() -> Command {
     command(env!("CARGO_BIN_EXE_strata"))
 }
 
-fn connect(database: &str) -> postgres::Client {
+pub fn connect(database: &str) -> postgres::Client {
     try_connect(database).unwrap_or_else(|err| {
         let (host, port, user) = server();
         panic!(

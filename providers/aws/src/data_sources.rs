@@ -1,7 +1,9 @@
-//! The data sources: `aws_vpc` (exactly one VPC by id, `default = true` or tags) and
-//! `aws_subnets` (the ids of the subnets matching EC2 filters and tags).
+//! The data sources: `aws_vpc` (exactly one VPC by id, `default = true` or tags),
+//! `aws_subnets` (the ids of the subnets matching EC2 filters and tags) and `aws_db_snapshot`
+//! (one RDS snapshot by instance, identifier and type, or the newest with `most_recent`).
 //!
-//! Owns translating their arguments into DescribeVpcs / DescribeSubnets filters; reads only.
+//! Owns translating their arguments into DescribeVpcs / DescribeSubnets / DescribeDBSnapshots
+//! requests; reads only.
 
 use aws_sdk_ec2::types::{Filter, Vpc};
 use strata_provider_sdk::{ProviderError, Value};
@@ -114,5 +116,58 @@ pub async fn subnets(clients: &Clients, config: &Value) -> Result<Value, Provide
         "ids",
         Value::List(ids.into_iter().map(Value::from).collect()),
     );
+    Ok(value)
+}
+
+/// `aws_db_snapshot`: exactly one snapshot matches, or the newest with `most_recent = true`;
+/// the errors are Terraform's.
+pub async fn db_snapshot(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+    let mut pages = clients
+        .rds
+        .describe_db_snapshots()
+        .set_db_instance_identifier(config.get_str("db_instance_identifier").map(str::to_owned))
+        .set_db_snapshot_identifier(config.get_str("db_snapshot_identifier").map(str::to_owned))
+        .set_snapshot_type(config.get_str("snapshot_type").map(str::to_owned))
+        .set_include_shared(config.get_bool("include_shared"))
+        .set_include_public(config.get_bool("include_public"))
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        found.extend(page.map_err(|e| errors::api("rds:DescribeDBSnapshots", e))?.db_snapshots().iter().cloned());
+    }
+    found.sort_by_key(|s| s.snapshot_create_time().map(|t| t.secs()).unwrap_or(i64::MIN));
+    let snapshot = match (found.as_slice(), config.get_bool("most_recent") == Some(true)) {
+        ([], _) => return Err(ProviderError::new("Your query returned no results. Please change your search criteria and try again.")),
+        ([one], _) => one,
+        (many, true) => &many[many.len() - 1],
+        (many, false) => {
+            return Err(ProviderError::new(format!("Your query returned more than one result ({}). Please try a more specific search criteria, or set `most_recent` attribute to true.", many.len())))
+        }
+    };
+    let text = |v: Option<&str>| v.map(Value::from).unwrap_or_default();
+    let created = snapshot.snapshot_create_time().map(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default());
+    let mut value = config.clone();
+    for (name, v) in [
+        ("id", text(snapshot.db_snapshot_identifier())),
+        ("db_snapshot_identifier", text(snapshot.db_snapshot_identifier())),
+        ("db_instance_identifier", text(snapshot.db_instance_identifier())),
+        ("db_snapshot_arn", text(snapshot.db_snapshot_arn())),
+        ("availability_zone", text(snapshot.availability_zone())),
+        ("engine", text(snapshot.engine())),
+        ("engine_version", text(snapshot.engine_version())),
+        ("snapshot_create_time", text(created.as_deref())),
+        ("snapshot_type", text(snapshot.snapshot_type())),
+        ("status", text(snapshot.status())),
+        ("storage_type", text(snapshot.storage_type())),
+        ("vpc_id", text(snapshot.vpc_id())),
+        ("kms_key_id", text(snapshot.kms_key_id())),
+        ("source_region", text(snapshot.source_region())),
+        ("allocated_storage", snapshot.allocated_storage().map(|n| Value::int(i64::from(n))).unwrap_or_default()),
+        ("port", snapshot.port().map(|n| Value::int(i64::from(n))).unwrap_or_default()),
+        ("encrypted", snapshot.encrypted().map(Value::Bool).unwrap_or_default()),
+    ] {
+        value.set(name, v);
+    }
     Ok(value)
 }

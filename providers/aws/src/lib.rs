@@ -21,6 +21,7 @@ mod schema;
 mod secrets;
 mod security_group;
 mod sg_rules;
+mod snapshot_policy;
 mod subnet_group;
 mod tags;
 mod wait;
@@ -86,6 +87,7 @@ async fn refresh_type(
         "aws_db_parameter_group" => parameter_group::refresh(clients, states).await,
         "aws_security_group" => security_group::refresh(clients, states).await,
         "aws_db_subnet_group" => subnet_group::refresh(clients, states).await,
+        "aws_db_snapshot_policy" => snapshot_policy::refresh(clients, states).await,
         other => Err(unknown_type(other)),
     }
 }
@@ -162,6 +164,7 @@ impl Provider for AwsProvider {
             }
             "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
+            "aws_db_snapshot_policy" => snapshot_policy::plan(prior, &request.desired),
             other => Err(unknown_type(other)),
         }
     }
@@ -182,6 +185,8 @@ impl Provider for AwsProvider {
                 "aws_db_parameter_group" => parameter_group::delete(clients, prior).await,
                 "aws_security_group" => security_group::delete(clients, prior).await,
                 "aws_db_subnet_group" => subnet_group::delete(clients, prior).await,
+                // Its snapshots outlive it.
+                "aws_db_snapshot_policy" => Ok(()),
                 other => Err(unknown_type(other)),
             }
             .map(|()| Value::Null)
@@ -200,6 +205,7 @@ impl Provider for AwsProvider {
                 security_group::apply(clients, prior, planned, authorship).await
             }
             "aws_db_subnet_group" => subnet_group::apply(clients, prior, planned, authorship).await,
+            "aws_db_snapshot_policy" => snapshot_policy::apply(clients, prior, planned).await,
             other => Err(unknown_type(other).into()),
         }
     }
@@ -233,6 +239,7 @@ impl Provider for AwsProvider {
             "aws_db_parameter_group" => Ok(parameter_group::plan_delete(prior)),
             "aws_security_group" => Ok(security_group::plan_delete(prior)),
             "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),
+            "aws_db_snapshot_policy" => Ok(snapshot_policy::plan_delete(prior)),
             other => Err(unknown_type(other)),
         }
     }
@@ -246,6 +253,7 @@ impl Provider for AwsProvider {
         match type_name {
             "aws_vpc" => data_sources::vpc(clients, config).await,
             "aws_subnets" => data_sources::subnets(clients, config).await,
+            "aws_db_snapshot" => data_sources::db_snapshot(clients, config).await,
             other => Err(ProviderError::new(format!(
                 "the aws provider has no data source {other}"
             ))),

@@ -70,6 +70,7 @@ pub fn db_instance() -> ResourceSchema {
         .attribute("delete", A::optional(Type::String).describe("default 60m"));
     let live = |ty| A::optional_computed(ty);
     ResourceSchema {
+        periodic: false,
         description: "An RDS database instance.",
         block: Block::new()
             .attribute(
@@ -153,6 +154,7 @@ pub fn parameter_group() -> ResourceSchema {
                 .describe("immediate (default) or pending-reboot"),
         );
     ResourceSchema {
+        periodic: false,
         description: "An RDS DB parameter group.",
         block: Block::new()
             .attribute("name", A::required(Type::String).force_new())
@@ -190,6 +192,7 @@ pub fn security_group() -> ResourceSchema {
         )
         .attribute("description", A::optional(Type::String));
     ResourceSchema {
+        periodic: false,
         description: "An EC2 (VPC) security group with inline rules.",
         block: Block::new()
             .attribute("name", A::required(Type::String).force_new())
@@ -216,6 +219,7 @@ pub fn security_group() -> ResourceSchema {
 
 pub fn subnet_group() -> ResourceSchema {
     ResourceSchema {
+        periodic: false,
         description: "An RDS DB subnet group.",
         block: Block::new()
             .attribute("name", A::required(Type::String).force_new())
@@ -233,6 +237,7 @@ pub fn subnet_group() -> ResourceSchema {
 
 fn vpc_data() -> ResourceSchema {
     ResourceSchema {
+        periodic: false,
         description: "Looks up one VPC by id, default = true, or tags.",
         block: Block::new()
             .attribute("id", A::optional_computed(Type::String))
@@ -249,12 +254,53 @@ fn subnets_data() -> ResourceSchema {
         .attribute("name", A::required(Type::String))
         .attribute("values", A::required(strings()));
     ResourceSchema {
+        periodic: false,
         description: "The ids of the subnets matching EC2 filters and tags.",
         block: Block::new()
             .attribute("tags", A::optional(Type::map_of(Type::String)))
             .attribute("ids", A::computed(strings()))
             .block("filter", NestedBlock::list(filter)),
     }
+}
+
+pub fn snapshot_policy() -> ResourceSchema {
+    let retention = Block::new()
+        .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N snapshots"))
+        .attribute("keep_days", A::optional(Type::Number).describe("keep snapshots younger than N days"))
+        .attribute("min_keep", A::optional(Type::Number).describe("never fewer available snapshots than this, default 1"));
+    ResourceSchema {
+        periodic: true,
+        description: "Manual RDS snapshots of one instance on a freshness rule, pruned by retention (strata's own type).",
+        block: Block::new()
+            .attribute("db_instance_identifier", A::required(Type::String))
+            .attribute(
+                "every",
+                A::required(Type::String)
+                    .syntax(strata_provider_sdk::duty::DURATION)
+                    .describe("a snapshot is due when the newest is older than this (24h, 7d)"),
+            )
+            .attribute("id", A::computed(Type::String).describe("INSTANCE/TOKEN; the policy's snapshots carry the tag strata:snapshot-policy = TOKEN"))
+            .attribute("snapshots", A::computed(Type::list_of(Type::Any)).describe("the policy's snapshots, oldest first"))
+            .block("retention", NestedBlock::single(retention)),
+    }
+}
+
+fn db_snapshot_data() -> ResourceSchema {
+    let computed = |name| (name, A::computed(Type::String));
+    let mut block = Block::new()
+        .attribute("db_instance_identifier", A::optional(Type::String))
+        .attribute("db_snapshot_identifier", A::optional_computed(Type::String))
+        .attribute("snapshot_type", A::optional(Type::String).one_of(&["automated", "manual", "shared", "public", "awsbackup"]))
+        .attribute("most_recent", A::optional(Type::Bool).describe("the newest of several matches; without it, several are an error"))
+        .attribute("include_shared", A::optional(Type::Bool))
+        .attribute("include_public", A::optional(Type::Bool))
+        .attribute("allocated_storage", A::computed(Type::Number))
+        .attribute("port", A::computed(Type::Number))
+        .attribute("encrypted", A::computed(Type::Bool));
+    for (name, attribute) in ["id", "db_snapshot_arn", "availability_zone", "engine", "engine_version", "snapshot_create_time", "status", "storage_type", "vpc_id", "kms_key_id", "source_region"].map(computed) {
+        block = block.attribute(name, attribute);
+    }
+    ResourceSchema { periodic: false, description: "Looks up one RDS DB snapshot (Terraform's data source of the same name).", block }
 }
 
 pub fn provider_schema() -> ProviderSchema {
@@ -274,5 +320,7 @@ pub fn provider_schema() -> ProviderSchema {
         .insert("aws_db_subnet_group", subnet_group());
     schema.data_sources.insert("aws_vpc", vpc_data());
     schema.data_sources.insert("aws_subnets", subnets_data());
+    schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
+    schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
     schema
 }

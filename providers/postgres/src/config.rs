@@ -78,6 +78,26 @@ impl ConnSettings {
         ConnSettings { lock_timeout: Some(timeout.to_owned()), ..self }
     }
 
+    /// These settings connecting to `database` instead (a restore drill's scratch database).
+    pub fn with_database(&self, database: &str) -> ConnSettings {
+        ConnSettings { database: database.to_owned(), tls: std::sync::OnceLock::new(), ..self.clone() }
+    }
+
+    /// The libpq environment that points pg_dump and pg_restore at the same server as these
+    /// settings: the password goes in the environment, never on a command line others can read.
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("PGHOST", self.host.clone()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", self.user.clone()),
+            ("PGDATABASE", self.database.clone()),
+            ("PGSSLMODE", self.sslmode.clone()),
+            ("PGCONNECT_TIMEOUT", self.connect_timeout.max(1).to_string()),
+        ];
+        env.extend(self.password.clone().map(|password| ("PGPASSWORD", password)));
+        env
+    }
+
     fn describe(&self) -> String {
         format!("{}:{} (database \"{}\", user \"{}\")", self.host, self.port, self.database, self.user)
     }

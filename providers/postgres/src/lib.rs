@@ -6,6 +6,7 @@
 //! the state file, and never touches an object it was not handed.
 
 mod authorship;
+mod backup;
 mod casts;
 mod catalog;
 mod config;
@@ -28,7 +29,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -127,9 +128,20 @@ impl Provider for PostgresProvider {
     }
 
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        let snapshot = reconnect::snapshot(self).await?;
+        // Backup policies and drills read their destinations, not the catalog.
+        let snapshot = match requests.iter().any(|r| !backup::handles(&r.type_name)) {
+            true => Some(reconnect::snapshot(self).await?),
+            false => None,
+        };
         let standalone = unmanaged::standalone_indexes(requests)?;
-        requests.iter().map(|request| Ok(find_live(&snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone)))).collect()
+        requests
+            .iter()
+            .map(|request| match &snapshot {
+                _ if backup::handles(&request.type_name) => backup::refresh(&request.type_name, &request.state),
+                Some(snapshot) => Ok(find_live(snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone))),
+                None => Err(unknown_type(&request.type_name)),
+            })
+            .collect()
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
@@ -151,6 +163,9 @@ impl Provider for PostgresProvider {
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
+        if backup::handles(&request.type_name) {
+            return backup::plan(&request.type_name, request.prior.as_ref(), &request.desired);
+        }
         if !request.desired.is_wholly_known() {
             return Ok(plan_with_unknowns(request));
         }
@@ -202,6 +217,9 @@ impl Provider for PostgresProvider {
     }
 
     async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        if backup::handles(type_name) {
+            return Ok(backup::plan_delete(type_name, prior));
+        }
         let planned = diff::plan_delete(type_name, prior, &self.guards())?;
         let locks = match type_name {
             "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
@@ -218,7 +236,14 @@ impl Provider for PostgresProvider {
         }
     }
 
+    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
+        backup::restore(self.settings()?, request).await
+    }
+
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        if backup::handles(&request.type_name) {
+            return backup::apply(self.settings()?, request).await;
+        }
         reconnect::apply(self, request).await
     }
 }

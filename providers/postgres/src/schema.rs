@@ -55,6 +55,7 @@ fn table() -> ResourceSchema {
         .attribute("on_delete", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS))
         .attribute("on_update", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS));
     ResourceSchema {
+        periodic: false,
         description: "A table with its columns, keys, constraints and indexes.",
         block: Block::new()
             .attribute("schema", A::optional_computed(Type::String).describe("default public"))
@@ -76,6 +77,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert(
         "postgres_schema",
         ResourceSchema {
+            periodic: false,
             description: "A schema (namespace).",
             block: Block::new()
                 .attribute("name", A::required(Type::String).force_new())
@@ -86,6 +88,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert(
         "postgres_extension",
         ResourceSchema {
+            periodic: false,
             description: "An extension, such as pgcrypto or vector.",
             block: Block::new()
                 .attribute("name", A::required(Type::String).force_new())
@@ -97,6 +100,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert(
         "postgres_enum",
         ResourceSchema {
+            periodic: false,
             description: "An enum type.",
             block: Block::new()
                 .attribute("schema", A::optional_computed(Type::String).force_new())
@@ -106,9 +110,11 @@ pub fn provider_schema() -> ProviderSchema {
         },
     );
     schema.resources.insert("postgres_table", table());
+    schema.resources.extend(crate::backup::schemas());
     schema.resources.insert(
         "postgres_index",
         ResourceSchema {
+            periodic: false,
             description: "An index outside any table block, optionally built CONCURRENTLY.",
             block: index_fields(Block::new())
                 .attribute("schema", A::optional_computed(Type::String))

@@ -69,11 +69,15 @@ pub struct PlannedChange {
     /// changes that lock the same relation at once, so strata cannot deadlock or wait on itself;
     /// changes with no relation in common still run in parallel.
     pub locks: Vec<String>,
+    /// Periodic work that is due and that apply will do (a backup, a prune, a restore drill), one
+    /// line each with why ("backup due: the newest is 26h old, every = 24h"). A plan shows them as
+    /// duties; `strata drift` reports a resource with duties planned against its state as overdue.
+    pub duties: Vec<String>,
 }
 
 impl PlannedChange {
     pub fn new(action: Action, planned: Value) -> PlannedChange {
-        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![], backups: vec![], locks: vec![] }
+        PlannedChange { action, planned, replace_because: vec![], operations: vec![], warnings: vec![], data_loss: vec![], locking: vec![], backups: vec![], locks: vec![], duties: vec![] }
     }
 }
 
@@ -89,6 +93,20 @@ pub struct ApplyRequest {
     /// For a create the engine recorded an intent for: the mark the create must leave (see
     /// [`crate::authorship`]). `None` otherwise.
     pub authorship: Option<Authorship>,
+}
+
+/// Restore one of the backups a resource holds into a database (`strata restore`).
+#[derive(Clone, Debug)]
+pub struct RestoreRequest {
+    pub type_name: String,
+    /// The resource's attributes in state.
+    pub state: Value,
+    /// The backup's id; `None` for the newest good one.
+    pub backup: Option<String>,
+    /// The database to restore into.
+    pub target: String,
+    /// Drop `target` first when it exists (the user confirmed it).
+    pub replace_existing: bool,
 }
 
 /// An apply that failed, perhaps after changing something.

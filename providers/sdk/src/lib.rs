@@ -10,13 +10,14 @@
 
 pub mod authorship;
 pub mod change;
+pub mod duty;
 pub mod error;
 pub mod provider;
 pub mod schema;
 pub mod value;
 
 pub use authorship::{Authorship, Proof, INTENT_TAG};
-pub use change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
+pub use change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
 pub use error::ProviderError;
 pub use provider::{delete_then_create, Provider};
 pub use schema::{AllowedValues, Attribute, Block, Nesting, NestedBlock, ProviderSchema, ResourceSchema, Syntax, Type};

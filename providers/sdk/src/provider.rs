@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::authorship::Proof;
-use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest};
+use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
 use crate::error::ProviderError;
 use crate::schema::ProviderSchema;
 use crate::value::Value;
@@ -96,6 +96,13 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// Restore one of the backups the resource in `request` holds into the database it names and
+    /// check it (`strata restore`); one line per step and check. Never over an existing database
+    /// unless `replace_existing`.
+    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
+        Err(ProviderError::new(format!("{} cannot restore {}", self.name(), request.type_name)))
+    }
+
     /// Read a data source.
     async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
         let _ = config;
@@ -118,6 +125,7 @@ pub async fn delete_then_create<P: Provider + ?Sized>(provider: &P, type_name: &
         locking: [deletion.locking, creation.locking].concat(),
         backups: [deletion.backups, creation.backups].concat(),
         locks: [deletion.locks, creation.locks].concat(),
+        duties: [deletion.duties, creation.duties].concat(),
         planned: creation.planned,
     })
 }

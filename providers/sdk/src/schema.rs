@@ -243,6 +243,10 @@ impl Block {
 pub struct ResourceSchema {
     pub block: Block,
     pub description: &'static str,
+    /// Its plan depends on the clock as well as on configuration and live objects (a backup
+    /// policy whose newest backup grows old): every plan asks the provider, never skipping it as
+    /// unchanged since the last apply.
+    pub periodic: bool,
 }
 
 /// Everything a provider declares.

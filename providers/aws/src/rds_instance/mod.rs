@@ -11,6 +11,7 @@ mod deletion;
 mod impact;
 mod live;
 mod pre_replace;
+mod windows;
 
 use std::time::Duration;
 
@@ -159,6 +160,7 @@ pub fn plan_requested_replace(
     desired: &Value,
 ) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
+    windows::check(desired)?;
     let prior = adopt_unrecorded(vault, prior, desired)?;
     let desired = vault.sealed_against(Some(&prior), desired, "password")?;
     let change = plan_replace(&block(), &prior, &desired, Vec::new())?;
@@ -198,6 +200,7 @@ fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Result<Val
 
 fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
+    windows::check(desired)?;
     let block = block();
     let Some(prior) = prior else {
         return Ok(plan_create(&block, desired));

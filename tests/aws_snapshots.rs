@@ -1,0 +1,140 @@
+//! RDS backups against moto: `aws_db_snapshot_policy` takes a manual snapshot when one is due,
+//! not again until `every` has passed, and prunes exactly the oldest of its own (never one taken
+//! by hand); `data "aws_db_snapshot"` finds the newest with `most_recent` and refuses several
+//! without it, as Terraform does; backup windows RDS would refuse are refused at plan time,
+//! before any call (moto checks none of it).
+
+mod common;
+
+use std::time::Duration;
+
+use common::moto::{unique_suffix, Moto};
+use common::{Run, Workdir};
+
+fn config(identifier: &str, extra: &str) -> String {
+    format!(
+        r#"
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_db_instance" "db" {{
+  identifier          = "{identifier}"
+  engine              = "postgres"
+  engine_version      = "16.3"
+  instance_class      = "db.t3.micro"
+  allocated_storage   = 20
+  username            = "app"
+  password            = "Snapshot-Passw0rd-1"
+  skip_final_snapshot = true
+}}
+{extra}"#
+    )
+}
+
+const POLICY: &str = r#"
+resource "aws_db_snapshot_policy" "daily" {
+  db_instance_identifier = aws_db_instance.db.identifier
+  every                  = "2s"
+
+  retention {
+    keep_last = 2
+  }
+}
+"#;
+
+fn run(work: &Workdir, args: &[&str]) -> Run {
+    work.strata(args)
+}
+
+fn apply(work: &Workdir) {
+    let run = run(work, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+fn policy_snapshots(work: &Workdir) -> Vec<String> {
+    let state = work.state();
+    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot_policy.daily").expect("the policy in state").clone();
+    policy["attributes"]["snapshots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_snapshot_policy_snapshots_when_due_and_prunes_only_its_own_oldest() {
+    let moto = Moto::new();
+    let identifier = format!("snap-db-{}", unique_suffix());
+    let work = Workdir::offline();
+    work.write("main.tf", &config(&identifier, POLICY));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains("# due: snapshot due: there is no snapshot yet (every = 2s)"), "{planned:?}");
+    apply(&work);
+    let first = policy_snapshots(&work);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].starts_with(&format!("{identifier}-strata-")) && moto.snapshot_exists(&first[0]));
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "nothing is due right after");
+
+    let by_hand = format!("{identifier}-by-hand");
+    moto.create_snapshot(&identifier, &by_hand);
+    let mut taken = first.clone();
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(2_100));
+        let due = run(&work, &["plan", "-detailed-exitcode", "-no-color"]);
+        assert_eq!(due.code, 2, "{due:?}");
+        assert!(due.stdout.contains("snapshot due: the newest is"), "{due:?}");
+        apply(&work);
+        taken.push(policy_snapshots(&work).last().unwrap().clone());
+    }
+    assert_eq!(policy_snapshots(&work), taken[1..].to_vec(), "keep_last = 2 pruned the oldest");
+    assert!(!moto.snapshot_exists(&taken[0]), "the pruned snapshot is deleted");
+    assert!(moto.snapshot_exists(&by_hand), "a snapshot the policy did not take is never pruned");
+
+    std::thread::sleep(Duration::from_millis(2_100));
+    let drift = run(&work, &["drift", "-no-color"]);
+    assert_eq!(drift.code, 2, "an overdue snapshot is drift: {drift:?}");
+    assert!(drift.stdout.contains("overdue: snapshot due"), "{drift:?}");
+
+    // The newest of several, or Terraform's error without most_recent.
+    let lookup = r#"
+data "aws_db_snapshot" "latest" {
+  db_instance_identifier = aws_db_instance.db.identifier
+  snapshot_type          = "manual"
+  most_recent            = MOST_RECENT
+}
+
+output "latest" {
+  value = data.aws_db_snapshot.latest.id
+}
+"#;
+    work.write("main.tf", &config(&identifier, &lookup.replace("MOST_RECENT", "true")));
+    let found = run(&work, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(found.code, 0, "{found:?}");
+    let newest = taken.last().unwrap();
+    assert!(found.stdout.contains(&format!("latest = \"{newest}\"")), "the newest manual snapshot: {found:?}");
+    work.write("main.tf", &config(&identifier, &lookup.replace("MOST_RECENT", "false")));
+    let several = run(&work, &["plan", "-no-color"]);
+    assert_eq!(several.code, 1, "{several:?}");
+    assert!(several.stderr.contains("Your query returned more than one result"), "{several:?}");
+
+    for snapshot in taken[1..].iter().chain([&by_hand]) {
+        moto.delete_snapshot(snapshot);
+    }
+    work.write("main.tf", &config(&identifier, ""));
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn backup_windows_rds_would_refuse_are_refused_at_plan_time_before_any_call() {
+    let _moto = Moto::new();
+    let identifier = format!("window-db-{}", unique_suffix());
+    let work = Workdir::offline();
+    let windows = "  backup_window      = \"05:30-06:30\"\n  maintenance_window = \"sun:05:00-sun:06:00\"\n  backup_retention_period = 7\n";
+    work.write("main.tf", &config(&identifier, "").replace("  skip_final_snapshot = true\n", &format!("  skip_final_snapshot = true\n{windows}")));
+    let refused = run(&work, &["plan", "-no-color", "-verbose"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("backup_window \"05:30-06:30\" overlaps maintenance_window \"sun:05:00-sun:06:00\""), "{refused:?}");
+    assert!(!refused.stderr.contains("CreateDBInstance"), "nothing was sent: {refused:?}");
+    work.write("main.tf", &config(&identifier, "").replace("  skip_final_snapshot = true\n", "  skip_final_snapshot = true\n  backup_retention_period = 40\n"));
+    let refused = run(&work, &["plan", "-no-color"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("0 (none) to 35 days"), "{refused:?}");
+}
