@@ -27,6 +27,8 @@ resource "aws_db_instance" "db" {{
   username            = "app"
   password            = "Snapshot-Passw0rd-1"
   skip_final_snapshot = true
+  copy_tags_to_snapshot    = true
+  delete_automated_backups = false
 }}
 {extra}"#
     )
@@ -70,7 +72,8 @@ fn a_snapshot_policy_snapshots_when_due_and_prunes_only_its_own_oldest() {
     let first = policy_snapshots(&work);
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(first[0].starts_with(&format!("{identifier}-strata-")) && moto.snapshot_exists(&first[0]));
-    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "nothing is due right after");
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "nothing is due right after, and copy_tags_to_snapshot reads back");
+    assert_eq!(moto.instance(&identifier).and_then(|i| i.copy_tags_to_snapshot()), Some(true));
 
     let by_hand = format!("{identifier}-by-hand");
     moto.create_snapshot(&identifier, &by_hand);

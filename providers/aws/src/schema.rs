@@ -115,6 +115,11 @@ pub fn db_instance() -> ResourceSchema {
             )
             .attribute("final_snapshot_identifier", A::optional(Type::String))
             .attribute("deletion_protection", live(Type::Bool))
+            .attribute("copy_tags_to_snapshot", live(Type::Bool).describe("snapshots (final ones too) carry the instance's tags"))
+            .attribute(
+                "delete_automated_backups",
+                A::optional(Type::Bool).describe("default true: deleting the instance deletes its automated backups; false keeps them for their retention period"),
+            )
             .attribute("vpc_security_group_ids", live(strings()))
             .attribute("db_subnet_group_name", live(Type::String))
             .attribute("parameter_group_name", live(Type::String))

@@ -146,7 +146,9 @@ async fn delete_now(
         .delete_db_instance()
         .db_instance_identifier(&deletion.identifier)
         .skip_final_snapshot(deletion.final_snapshot.is_none())
-        .set_final_db_snapshot_identifier(deletion.final_snapshot.clone());
+        .set_final_db_snapshot_identifier(deletion.final_snapshot.clone())
+        // Terraform's default: the automated backups go with the instance unless asked to stay.
+        .delete_automated_backups(prior.get_bool("delete_automated_backups") != Some(false));
     errors::deleted(
         "rds:DeleteDBInstance",
         request.send().await,

@@ -133,6 +133,7 @@ pub fn to_value(instance: &DbInstance, state: &Value) -> Value {
         ("multi_az", flag(instance.multi_az())),
         ("publicly_accessible", flag(instance.publicly_accessible())),
         ("deletion_protection", flag(instance.deletion_protection())),
+        ("copy_tags_to_snapshot", flag(instance.copy_tags_to_snapshot())),
         (
             "vpc_security_group_ids",
             Value::List(groups.into_iter().map(Value::from).collect()),

@@ -29,17 +29,18 @@ use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
-const LOCAL_ONLY: [&str; 6] = [
+const LOCAL_ONLY: [&str; 7] = [
     "password",
     "skip_final_snapshot",
     "final_snapshot_identifier",
+    "delete_automated_backups",
     "apply_immediately",
     "allow_major_version_upgrade",
     "timeouts",
 ];
 
 /// Arguments ModifyDBInstance changes in place, with the API's name for each.
-const MODIFIABLE: [(&str, &str); 16] = [
+const MODIFIABLE: [(&str, &str); 17] = [
     ("instance_class", "DBInstanceClass"),
     ("allocated_storage", "AllocatedStorage"),
     ("max_allocated_storage", "MaxAllocatedStorage"),
@@ -53,6 +54,7 @@ const MODIFIABLE: [(&str, &str); 16] = [
     ("multi_az", "MultiAZ"),
     ("publicly_accessible", "PubliclyAccessible"),
     ("deletion_protection", "DeletionProtection"),
+    ("copy_tags_to_snapshot", "CopyTagsToSnapshot"),
     ("vpc_security_group_ids", "VpcSecurityGroupIds"),
     ("db_subnet_group_name", "DBSubnetGroupName"),
     ("parameter_group_name", "DBParameterGroupName"),
@@ -460,6 +462,9 @@ macro_rules! set_shared {
         }
         if let Some(v) = pick("deletion_protection").and_then(Value::as_bool) {
             b = b.deletion_protection(v);
+        }
+        if let Some(v) = pick("copy_tags_to_snapshot").and_then(Value::as_bool) {
+            b = b.copy_tags_to_snapshot(v);
         }
         if let Some(v) = pick("vpc_security_group_ids") {
             b = b.set_vpc_security_group_ids(Some(diff::strings(v)));
