@@ -6,8 +6,9 @@
 #   2. a generated estate of N security groups (one ingress and one allow-all egress rule each)
 #      and N DB parameter groups (postgres14, two parameters each), default N=200:
 #      first apply, then a no-op plan.
-# Prints one line per command: label, seconds (and strata's own CPU seconds: the rest is waiting
-# for the emulator), peak RSS, API calls. Asserts nothing but that
+# Prints one line per command: label, seconds (with strata's own CPU seconds, and moto's when this
+# script started it: moto serves one call at a time, so its CPU time is the floor of the wall
+# time), peak RSS, API calls. Asserts nothing but that
 # each command succeeds. Usage: scripts/bench_aws.sh [N]
 set -euo pipefail
 
@@ -36,14 +37,25 @@ api_calls() {
         | awk '{ n += $1; seen = 1 } END { if (seen) print n; else print "n/a" }'
 }
 
+# moto's own CPU seconds so far (user + system, from /proc), or nothing when this script did not
+# start it: moto answers one call at a time, so its CPU time is the floor of strata's wall time.
+moto_cpu() {
+    [ -n "${_moto_pid:-}" ] && [ -r "/proc/${_moto_pid}/stat" ] || return 0
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/${_moto_pid}/stat"
+}
+
 # measure_aws LABEL ARGS...: runs strata ARGS in the current directory; prints label, wall
-# seconds, peak RSS and API calls (ARGS should include -verbose).
+# seconds, strata's and moto's CPU seconds, peak RSS and API calls (ARGS should include -verbose).
 measure_aws() {
-    local label="$1"
+    local label="$1" moto_before moto_after
     shift
+    moto_before="$(moto_cpu)"
     bench_run "$@"
-    printf '%-44s %8.2f s (%5.2f s CPU) %8d KiB peak RSS %8s API calls\n' \
-        "$label" "$bench_seconds" "$bench_cpu" "$bench_rss" "$(api_calls "$work/err" "$work/out")"
+    moto_after="$(moto_cpu)"
+    local moto="n/a"
+    [ -n "$moto_before" ] && moto="$(awk -v a="$moto_after" -v b="$moto_before" 'BEGIN { printf "%.2f", a - b }')"
+    printf '%-44s %8.2f s (%5.2f s CPU, moto %5s s CPU) %8d KiB peak RSS %8s API calls\n' \
+        "$label" "$bench_seconds" "$bench_cpu" "$moto" "$bench_rss" "$(api_calls "$work/err" "$work/out")"
 }
 
 vars=(-var "vpc_id=${vpc_id}" -var "db_password=${db_password}")

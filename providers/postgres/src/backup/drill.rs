@@ -43,6 +43,9 @@ pub struct Drill {
     pub report_dir: PathBuf,
 }
 
+/// The longest scratch database prefix: 63 bytes less the token, the underscore and the time.
+const MAX_PREFIX: usize = 63 - 12 - 1 - 14;
+
 /// A query whose first column of its first row must read `expect`.
 #[derive(Clone, Debug)]
 pub struct SqlCheck {
@@ -67,13 +70,20 @@ impl Drill {
             .iter()
             .map(|c| SqlCheck { query: c.get_str("query").unwrap_or_default().to_owned(), expect: c.get_str("expect").unwrap_or_default().to_owned() })
             .collect();
+        let database_prefix = value.get_str("database_prefix").unwrap_or("strata_drill_").to_owned();
+        // The scratch database is PREFIX + 12-character token + _ + 14-digit time: longer than
+        // PostgreSQL's 63 bytes, the name would be cut, and the drop would miss it.
+        if database_prefix.len() > MAX_PREFIX {
+            return Err(ProviderError::new(format!("database_prefix \"{database_prefix}\" is {} bytes long; at most {MAX_PREFIX} fit", database_prefix.len()))
+                .with_hint("the scratch database's name adds 27 characters to the prefix, and PostgreSQL names hold 63 bytes"));
+        }
         Ok(Drill {
             source: value.get_str("source").unwrap_or_default().to_owned(),
             every,
             every_text,
             pick: value.get_str("pick").unwrap_or("latest").to_owned(),
             window: duration(value, "window")?.map(|(d, _)| d),
-            database_prefix: value.get_str("database_prefix").unwrap_or("strata_drill_").to_owned(),
+            database_prefix,
             schema_matches: check.get_bool("schema_matches").unwrap_or(true),
             row_counts: check.get_str("row_counts").unwrap_or("manifest") == "manifest",
             min_rows,
@@ -375,4 +385,31 @@ fn write_reports(drill: &Drill, token: &str, run: &Run) -> Result<PathBuf, Provi
 /// The live drill is what its runs recorded: there is nothing else to read.
 pub fn refresh(state: &Value) -> Option<Value> {
     Some(state.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drill(prefix: &str) -> Result<Drill, ProviderError> {
+        Drill::from_value(&Value::object([("source", Value::string("file:///b?policy=t")), ("every", Value::string("7d")), ("database_prefix", Value::string(prefix))]))
+    }
+
+    #[test]
+    fn a_prefix_too_long_for_a_database_name_is_refused() {
+        assert!(drill(&"p".repeat(MAX_PREFIX)).is_ok());
+        let err = drill(&"p".repeat(MAX_PREFIX + 1)).expect_err("refused");
+        assert!(err.message.contains("at most 36 fit"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_drill_is_due_when_it_never_ran_failed_or_is_older_than_every() {
+        let drill = drill("strata_drill_").expect("drill");
+        let now = OffsetDateTime::now_utc();
+        let run = |ago: i64, passed: bool| Value::object([("at", Value::string((now - time::Duration::hours(ago)).format(&Rfc3339).unwrap())), ("passed", Value::Bool(passed)), ("failures", Value::List(vec![Value::string("row counts differ")]))]);
+        assert!(due(&drill, None, now).unwrap().contains("never run"));
+        assert!(due(&drill, Some(&run(1, false)), now).unwrap().contains("failed: row counts differ"));
+        assert!(due(&drill, Some(&run(200, true)), now).unwrap().contains("last ran 8d 8h ago"));
+        assert_eq!(due(&drill, Some(&run(1, true)), now), None);
+    }
 }

@@ -80,7 +80,7 @@ fn drill_schema() -> ResourceSchema {
             .attribute("every", A::required(Type::String).syntax(duty::DURATION).describe("a drill is due when the last ran longer ago than this, or failed"))
             .attribute("pick", A::optional(Type::String).one_of(&["latest", "random"]).describe("which backup to restore, default latest"))
             .attribute("window", duration("for pick = random: how far back to pick from, default every"))
-            .attribute("database_prefix", A::optional(Type::String).describe("the scratch database's name prefix, default strata_drill_"))
+            .attribute("database_prefix", A::optional(Type::String).describe("the scratch database's name prefix (at most 36 bytes), default strata_drill_"))
             .attribute("max_backup_age", duration("fail when the restored backup is older than this (RPO)"))
             .attribute("max_restore_time", duration("fail when the restore takes longer than this (RTO)"))
             .attribute("report_dir", A::optional(Type::String).describe("where each run's JSON and markdown reports go, default .strata/drills"))
