@@ -1,4 +1,5 @@
-//! RDS backups against moto: `aws_db_snapshot_policy` takes a manual snapshot when one is due,
+//! RDS backups against moto: `aws_db_snapshot` is created, retagged in place and deleted only with
+//! consent (its delete loses the backup); `aws_db_snapshot_policy` takes a manual snapshot when one is due,
 //! not again until `every` has passed, and prunes exactly the oldest of its own (never one taken
 //! by hand); `data "aws_db_snapshot"` finds the newest with `most_recent` and refuses several
 //! without it, as Terraform does; backup windows RDS would refuse are refused at plan time,
@@ -140,4 +141,47 @@ fn backup_windows_rds_would_refuse_are_refused_at_plan_time_before_any_call() {
     let refused = run(&work, &["plan", "-no-color"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("0 (none) to 35 days"), "{refused:?}");
+}
+
+#[test]
+fn a_db_snapshot_is_created_tagged_in_place_and_its_delete_is_data_loss() {
+    let moto = Moto::new();
+    let identifier = format!("one-snap-db-{}", unique_suffix());
+    let work = Workdir::offline();
+    let snapshot = |tag: &str| {
+        format!(
+            r#"
+resource "aws_db_snapshot" "before_upgrade" {{
+  db_instance_identifier = aws_db_instance.db.identifier
+  db_snapshot_identifier = "{identifier}-before-upgrade"
+  tags = {{
+    reason = "{tag}"
+  }}
+}}
+"#
+        )
+    };
+    work.write("main.tf", &config(&identifier, &snapshot("pg16")));
+    apply(&work);
+    let name = format!("{identifier}-before-upgrade");
+    assert!(moto.snapshot_exists(&name));
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "converged, tags and names read back");
+
+    work.write("main.tf", &config(&identifier, &snapshot("pg17")));
+    let retag = run(&work, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(retag.code, 2, "{retag:?}");
+    assert!(retag.stdout.contains("will be updated in place") && retag.stdout.contains("AddTagsToResource"), "{retag:?}");
+    apply(&work);
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0);
+
+    work.write("main.tf", &config(&identifier, ""));
+    let refused = run(&work, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(refused.code, 1, "deleting a snapshot loses its backup: {refused:?}");
+    assert!(refused.output().contains(&format!("deletes the snapshot {name}")), "{refused:?}");
+    assert!(moto.snapshot_exists(&name), "nothing was deleted");
+    let deleted = run(&work, &["apply", "-auto-approve", "-allow-data-loss"]);
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    assert!(!moto.snapshot_exists(&name));
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
 }

@@ -20,6 +20,7 @@ pub async fn find(
     let key = match type_name {
         "aws_db_instance" => "identifier",
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
+        "aws_db_snapshot" => "db_snapshot_identifier",
         "aws_security_group" => return security_group::import(clients, id).await,
         other => return Err(crate::unknown_type(other)),
     };
@@ -44,6 +45,7 @@ pub async fn authored(
         "aws_db_instance" | "aws_db_parameter_group" | "aws_db_subnet_group" => {
             rds_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
         }
+        "aws_db_snapshot" => rds_tags::marked_by(clients, live.get_str("db_snapshot_arn").unwrap_or_default(), intent_id).await,
         other => Err(crate::unknown_type(other)),
     }
 }
@@ -53,6 +55,7 @@ pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
     let key = match type_name {
         "aws_db_instance" => "identifier",
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
+        "aws_db_snapshot" => "db_snapshot_identifier",
         "aws_security_group" => return security_group::adoption_id(planned),
         _ => return None,
     };

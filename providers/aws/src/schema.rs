@@ -268,6 +268,19 @@ fn subnets_data() -> ResourceSchema {
     }
 }
 
+pub fn db_snapshot() -> ResourceSchema {
+    let mut block = Block::new()
+        .attribute("db_instance_identifier", A::required(Type::String).force_new())
+        .attribute("db_snapshot_identifier", A::required(Type::String).force_new())
+        .attribute("tags", tags())
+        .attribute("allocated_storage", A::computed(Type::Number))
+        .attribute("encrypted", A::computed(Type::Bool));
+    for name in ["id", "db_snapshot_arn", "engine", "engine_version", "snapshot_type", "status", "snapshot_create_time"] {
+        block = block.attribute(name, A::computed(Type::String));
+    }
+    ResourceSchema { periodic: false, description: "A manual snapshot of an RDS instance.", block }
+}
+
 pub fn snapshot_policy() -> ResourceSchema {
     let retention = Block::new()
         .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N snapshots"))
@@ -325,6 +338,7 @@ pub fn provider_schema() -> ProviderSchema {
         .insert("aws_db_subnet_group", subnet_group());
     schema.data_sources.insert("aws_vpc", vpc_data());
     schema.data_sources.insert("aws_subnets", subnets_data());
+    schema.resources.insert("aws_db_snapshot", db_snapshot());
     schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
     schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
     schema

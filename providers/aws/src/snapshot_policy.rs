@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::Clients;
-use crate::{errors, wait};
+use crate::errors;
 
 /// The tag that marks a snapshot as a policy's own.
 pub const POLICY_TAG: &str = "strata:snapshot-policy";
@@ -185,7 +185,7 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
             .send()
             .await
             .map_err(|e| errors::api("rds:CreateDBSnapshot", e))?;
-        wait_available(clients, &name).await?;
+        crate::db_snapshot::wait_available(clients, &name).await?;
     }
     let after = manual_snapshots(clients).await?;
     let owned = owned_by(&after, &token);
@@ -197,19 +197,6 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
     let kept: Vec<Value> = owned.into_iter().filter(|s| !prunes.iter().any(|(id, _)| Some(id.as_str()) == s.db_snapshot_identifier())).map(snapshot_value).collect();
     value.set("snapshots", Value::List(kept));
     Ok(value)
-}
-
-/// Waits until the snapshot is available (moto makes it so at once; RDS takes minutes).
-async fn wait_available(clients: &Clients, name: &str) -> Result<(), ProviderError> {
-    wait::until(&format!("the snapshot {name} to be available"), std::time::Duration::from_secs(3600), || async {
-        let answer = clients.rds.describe_db_snapshots().db_snapshot_identifier(name).send().await.map_err(|e| errors::api("rds:DescribeDBSnapshots", e))?;
-        match answer.db_snapshots().first().and_then(DbSnapshot::status) {
-            Some("available") => Ok(Some(())),
-            Some("failed") => Err(ProviderError::new(format!("the snapshot {name} failed")).with_hint("see the RDS events of the instance")),
-            _ => Ok(None),
-        }
-    })
-    .await
 }
 
 /// Deleting the policy keeps what it took.
