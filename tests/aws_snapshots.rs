@@ -185,3 +185,41 @@ resource "aws_db_snapshot" "before_upgrade" {{
     let destroy = run(&work, &["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
 }
+
+#[test]
+fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() {
+    let _moto = Moto::new();
+    let identifier = format!("copy-src-db-{}", unique_suffix());
+    let source = Workdir::offline();
+    let name = format!("{identifier}-nightly");
+    source.write(
+        "main.tf",
+        &config(&identifier, &format!("\nresource \"aws_db_snapshot\" \"nightly\" {{\n  db_instance_identifier = aws_db_instance.db.identifier\n  db_snapshot_identifier = \"{name}\"\n}}\n")),
+    );
+    apply(&source);
+    let state = source.state();
+    let arn = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot.nightly").unwrap()["attributes"]["db_snapshot_arn"].as_str().unwrap().to_owned();
+    assert!(arn.starts_with("arn:aws:rds:us-east-1:"), "{arn}");
+
+    let copy = Workdir::offline();
+    let target = format!("{name}-dr");
+    copy.write(
+        "main.tf",
+        &format!(
+            "provider \"aws\" {{\n  region = \"us-west-2\"\n}}\n\nresource \"aws_db_snapshot_copy\" \"dr\" {{\n  source_db_snapshot_identifier = \"{arn}\"\n  target_db_snapshot_identifier = \"{target}\"\n  copy_tags                     = true\n}}\n"
+        ),
+    );
+    let planned = run(&copy, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains(&format!("CopyDBSnapshot {arn} -> {target} from us-east-1")), "{planned:?}");
+    apply(&copy);
+    let copied = copy.state()["resources"][0]["attributes"].clone();
+    assert_eq!(copied["status"], "available", "{copied}");
+    assert!(copied["db_snapshot_arn"].as_str().is_some_and(|a| a.starts_with("arn:aws:rds:us-west-2:")), "{copied}");
+    assert_eq!(run(&copy, &["plan", "-detailed-exitcode"]).code, 0, "the copy converges");
+
+    // destroy is consent to destroy, as in Terraform; it still says what is lost.
+    let destroyed = run(&copy, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(destroyed.code, 0, "{destroyed:?}");
+    assert!(destroyed.stdout.contains("[data-loss]") && destroyed.stdout.contains(&format!("deletes the snapshot copy {target}")), "{destroyed:?}");
+    assert_eq!(run(&source, &["destroy", "-auto-approve"]).code, 0);
+}

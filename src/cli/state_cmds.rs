@@ -260,6 +260,7 @@ fn import_id_hint(type_name: &str) -> String {
         "aws_security_group" => "the group id (sg-...)",
         "aws_db_parameter_group" | "aws_db_subnet_group" => "the group name",
         "aws_db_snapshot" => "the snapshot identifier",
+        "aws_db_snapshot_copy" => "the target snapshot identifier",
         "postgres_table" | "postgres_index" | "postgres_enum" => "schema.name, or name for one in public",
         "postgres_schema" | "postgres_extension" => "its name",
         _ => "the id the provider uses",

@@ -15,7 +15,7 @@ use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema, wait};
 
 /// The manual snapshots, or the one named, by lower-cased identifier (RDS lower-cases them).
-async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
+pub(crate) async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
     let request = clients.rds.describe_db_snapshots().snapshot_type("manual").set_db_snapshot_identifier(identifier.map(str::to_lowercase));
     let mut pages = request.into_paginator().send();
     let mut found = BTreeMap::new();
@@ -28,7 +28,7 @@ async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMa
 }
 
 /// A snapshot in state's shape, spelled as state spells its names.
-fn to_value(snapshot: &DbSnapshot, state: &Value) -> Value {
+pub(crate) fn to_value(snapshot: &DbSnapshot, state: &Value) -> Value {
     let text = |v: Option<&str>| v.map(Value::from).unwrap_or_default();
     let spelled = |key: &str, live: Option<&str>| match (state.get_str(key), live) {
         (Some(given), Some(live)) if given.eq_ignore_ascii_case(live) => Value::from(given),
@@ -52,12 +52,18 @@ fn to_value(snapshot: &DbSnapshot, state: &Value) -> Value {
 }
 
 pub async fn refresh(clients: &Clients, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+    refresh_keyed(clients, states, "db_snapshot_identifier", to_value).await
+}
+
+/// The snapshots (or copies) whose states name them by `key`, in one paginated call, each
+/// read by `read`.
+pub(crate) async fn refresh_keyed(clients: &Clients, states: &[&Value], key: &str, read: fn(&DbSnapshot, &Value) -> Value) -> Result<Vec<Option<Value>>, ProviderError> {
     let snapshots = describe(clients, None).await?;
     Ok(states
         .iter()
         .map(|state| {
-            let name = state.get_str("db_snapshot_identifier")?.to_lowercase();
-            snapshots.get(&name).map(|snapshot| to_value(snapshot, state))
+            let name = state.get_str(key)?.to_lowercase();
+            snapshots.get(&name).map(|snapshot| read(snapshot, state))
         })
         .collect())
 }
@@ -86,8 +92,14 @@ fn kind() -> Kind {
 }
 
 pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
-    let mut change = kind().plan(prior, desired, |prior, diff| {
-        let name = prior.get_str("db_snapshot_identifier").unwrap_or_default();
+    plan_with(&kind(), "db_snapshot_identifier", prior, desired, plan_delete)
+}
+
+/// The plan of a snapshot (or a copy) named by `key`: only its tags change in place; a
+/// replacement loses what `deletion` says.
+pub(crate) fn plan_with(kind: &Kind, key: &str, prior: Option<&Value>, desired: &Value, deletion: fn(&Value) -> PlannedChange) -> PlannedChange {
+    let mut change = kind.plan(prior, desired, |prior, diff| {
+        let name = prior.get_str(key).unwrap_or_default();
         let operations = diff
             .get("tags")
             .map(|change| TagChange::between(&change.from, &change.to).operations("AddTagsToResource", "RemoveTagsFromResource", name))
@@ -95,19 +107,41 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
         diff::finish(diff.planned, operations)
     });
     if let Some(prior) = prior.filter(|_| change.action == strata_provider_sdk::Action::Replace) {
-        change.data_loss.extend(plan_delete(prior).data_loss);
+        change.data_loss.extend(deletion(prior).data_loss);
     }
     change
 }
 
+/// Applies an in-place change of a snapshot (or a copy): its tags.
+pub(crate) async fn retag(clients: &Clients, kind: &Kind, prior: &Value, desired: &Value) -> Result<(), ProviderError> {
+    let diff = diff::attributes(&kind.block, Some(prior), desired, kind.same);
+    if let Some(change) = diff.get("tags") {
+        rds_tags::update(clients, prior.get_str("db_snapshot_arn").unwrap_or_default(), &TagChange::between(&change.from, &change.to)).await?;
+    }
+    Ok(())
+}
+
+/// The snapshot `name` just written, read back.
+pub(crate) async fn read_written(clients: &Clients, name: &str) -> Result<DbSnapshot, ProviderError> {
+    describe(clients, Some(name)).await?.remove(name).ok_or_else(|| ProviderError::new(format!("the snapshot {name} is gone right after it was written")))
+}
+
 pub fn plan_delete(prior: &Value) -> PlannedChange {
     let name = prior.get_str("db_snapshot_identifier").unwrap_or_default();
+    deletion(name, &format!("the snapshot {name} of {}", prior.get_str("db_instance_identifier").unwrap_or_default()))
+}
+
+/// Deleting the snapshot `name` (`what` says what it is): data loss, its backup is gone.
+pub(crate) fn deletion(name: &str, what: &str) -> PlannedChange {
     let mut change = diff::deletion(format!("DeleteDBSnapshot {name}"));
-    change.data_loss.push(format!(
-        "deletes the snapshot {name} of {}: the backup it holds is lost",
-        prior.get_str("db_instance_identifier").unwrap_or_default()
-    ));
+    change.data_loss.push(format!("deletes {what}: the backup it holds is lost"));
     change
+}
+
+/// Waits for a snapshot whose create or copy was sent: from then on it exists, so a failure
+/// still records `desired` in state.
+pub(crate) async fn await_written(clients: &Clients, name: &str, desired: &Value) -> Result<(), ApplyFailure> {
+    wait_available(clients, name).await.map_err(|error| ApplyFailure { error, partial: Some(desired.clone()), in_doubt: false })
 }
 
 pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
@@ -124,19 +158,11 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value, au
                 .db_snapshot_identifier(&name)
                 .set_tags((!tags.is_empty()).then(|| rds_tags::to_sdk(&tags)));
             request.send().await.map_err(|e| errors::create_failed("rds:CreateDBSnapshot", &name, e))?;
-            // From here the snapshot exists: a failure still records it.
-            wait_available(clients, &name).await.map_err(|error| ApplyFailure { error, partial: Some(desired.clone()), in_doubt: false })?;
+            await_written(clients, &name, &desired).await?;
         }
-        Some(prior) => {
-            let diff = diff::attributes(&kind().block, Some(prior), &desired, same);
-            if let Some(change) = diff.get("tags") {
-                rds_tags::update(clients, prior.get_str("db_snapshot_arn").unwrap_or_default(), &TagChange::between(&change.from, &change.to)).await?;
-            }
-        }
+        Some(prior) => retag(clients, &kind(), prior, &desired).await?,
     }
-    let found = describe(clients, Some(&name)).await?;
-    let snapshot = found.get(&name).ok_or_else(|| ProviderError::new(format!("the snapshot {name} is gone right after it was written")))?;
-    Ok(to_value(snapshot, &desired))
+    Ok(to_value(&read_written(clients, &name).await?, &desired))
 }
 
 /// Waits until the snapshot is available (moto makes it so at once; RDS takes minutes).
@@ -153,6 +179,9 @@ pub async fn wait_available(clients: &Clients, name: &str) -> Result<(), Provide
 }
 
 pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
-    let name = prior.get_str("db_snapshot_identifier").unwrap_or_default().to_lowercase();
-    errors::deleted("rds:DeleteDBSnapshot", clients.rds.delete_db_snapshot().db_snapshot_identifier(name).send().await, "DBSnapshotNotFound")
+    delete_named(clients, prior.get_str("db_snapshot_identifier").unwrap_or_default()).await
+}
+
+pub(crate) async fn delete_named(clients: &Clients, name: &str) -> Result<(), ProviderError> {
+    errors::deleted("rds:DeleteDBSnapshot", clients.rds.delete_db_snapshot().db_snapshot_identifier(name.to_lowercase()).send().await, "DBSnapshotNotFound")
 }

@@ -21,6 +21,7 @@ pub async fn find(
         "aws_db_instance" => "identifier",
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
         "aws_db_snapshot" => "db_snapshot_identifier",
+        "aws_db_snapshot_copy" => "target_db_snapshot_identifier",
         "aws_security_group" => return security_group::import(clients, id).await,
         other => return Err(crate::unknown_type(other)),
     };
@@ -45,7 +46,7 @@ pub async fn authored(
         "aws_db_instance" | "aws_db_parameter_group" | "aws_db_subnet_group" => {
             rds_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
         }
-        "aws_db_snapshot" => rds_tags::marked_by(clients, live.get_str("db_snapshot_arn").unwrap_or_default(), intent_id).await,
+        "aws_db_snapshot" | "aws_db_snapshot_copy" => rds_tags::marked_by(clients, live.get_str("db_snapshot_arn").unwrap_or_default(), intent_id).await,
         other => Err(crate::unknown_type(other)),
     }
 }
@@ -56,6 +57,7 @@ pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
         "aws_db_instance" => "identifier",
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
         "aws_db_snapshot" => "db_snapshot_identifier",
+        "aws_db_snapshot_copy" => "target_db_snapshot_identifier",
         "aws_security_group" => return security_group::adoption_id(planned),
         _ => return None,
     };

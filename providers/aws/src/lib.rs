@@ -10,6 +10,7 @@
 mod config;
 mod data_sources;
 mod db_snapshot;
+mod db_snapshot_copy;
 mod diff;
 mod engine_version;
 mod errors;
@@ -89,6 +90,7 @@ async fn refresh_type(
         "aws_security_group" => security_group::refresh(clients, states).await,
         "aws_db_subnet_group" => subnet_group::refresh(clients, states).await,
         "aws_db_snapshot" => db_snapshot::refresh(clients, states).await,
+        "aws_db_snapshot_copy" => db_snapshot_copy::refresh(clients, states).await,
         "aws_db_snapshot_policy" => snapshot_policy::refresh(clients, states).await,
         other => Err(unknown_type(other)),
     }
@@ -167,6 +169,7 @@ impl Provider for AwsProvider {
             "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
             "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
+            "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
             "aws_db_snapshot_policy" => snapshot_policy::plan(prior, &request.desired),
             other => Err(unknown_type(other)),
         }
@@ -189,6 +192,7 @@ impl Provider for AwsProvider {
                 "aws_security_group" => security_group::delete(clients, prior).await,
                 "aws_db_subnet_group" => subnet_group::delete(clients, prior).await,
                 "aws_db_snapshot" => db_snapshot::delete(clients, prior).await,
+                "aws_db_snapshot_copy" => db_snapshot_copy::delete(clients, prior).await,
                 // Its snapshots outlive it.
                 "aws_db_snapshot_policy" => Ok(()),
                 other => Err(unknown_type(other)),
@@ -210,6 +214,7 @@ impl Provider for AwsProvider {
             }
             "aws_db_subnet_group" => subnet_group::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot" => db_snapshot::apply(clients, prior, planned, authorship).await,
+            "aws_db_snapshot_copy" => db_snapshot_copy::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot_policy" => snapshot_policy::apply(clients, prior, planned).await,
             other => Err(unknown_type(other).into()),
         }
@@ -245,6 +250,7 @@ impl Provider for AwsProvider {
             "aws_security_group" => Ok(security_group::plan_delete(prior)),
             "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),
             "aws_db_snapshot" => Ok(db_snapshot::plan_delete(prior)),
+            "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan_delete(prior)),
             "aws_db_snapshot_policy" => Ok(snapshot_policy::plan_delete(prior)),
             other => Err(unknown_type(other)),
         }

@@ -281,6 +281,21 @@ pub fn db_snapshot() -> ResourceSchema {
     ResourceSchema { periodic: false, description: "A manual snapshot of an RDS instance.", block }
 }
 
+pub fn db_snapshot_copy() -> ResourceSchema {
+    let mut block = Block::new()
+        .attribute("source_db_snapshot_identifier", A::required(Type::String).force_new().describe("an identifier, or another region's snapshot ARN for a copy across regions"))
+        .attribute("target_db_snapshot_identifier", A::required(Type::String).force_new())
+        .attribute("kms_key_id", A::optional(Type::String).force_new())
+        .attribute("copy_tags", A::optional(Type::Bool).force_new())
+        .attribute("tags", tags())
+        .attribute("allocated_storage", A::computed(Type::Number))
+        .attribute("encrypted", A::computed(Type::Bool));
+    for name in ["id", "db_snapshot_arn", "engine", "engine_version", "snapshot_type", "status", "snapshot_create_time", "source_region"] {
+        block = block.attribute(name, A::computed(Type::String));
+    }
+    ResourceSchema { periodic: false, description: "A copy of an RDS snapshot, in the provider's region.", block }
+}
+
 pub fn snapshot_policy() -> ResourceSchema {
     let retention = Block::new()
         .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N snapshots"))
@@ -339,6 +354,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.data_sources.insert("aws_vpc", vpc_data());
     schema.data_sources.insert("aws_subnets", subnets_data());
     schema.resources.insert("aws_db_snapshot", db_snapshot());
+    schema.resources.insert("aws_db_snapshot_copy", db_snapshot_copy());
     schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
     schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
     schema
