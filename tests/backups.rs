@@ -331,3 +331,39 @@ fn strata_restore_restores_a_chosen_backup_into_a_new_database_and_never_over_on
     assert_eq!(runs, 4, "the newest backup by default");
     common::connect("postgres").batch_execute(&format!("DROP DATABASE {target} WITH (FORCE)")).unwrap();
 }
+
+#[test]
+fn a_directory_format_backup_with_parallel_jobs_and_excluded_data_is_verified_and_drilled() {
+    let directory = r#"
+resource "postgres_backup_policy" "nightly" {
+  every              = "1h"
+  format             = "directory"
+  jobs               = 2
+  compress           = 6
+  exclude_table_data = ["metrics"]
+
+  destination {
+    path = "backups"
+  }
+  depends_on = [postgres_table.metrics]
+}
+
+resource "postgres_restore_drill" "weekly" {
+  source          = postgres_backup_policy.nightly.id
+  every           = "1h"
+  database_prefix = "PREFIX"
+}
+"#;
+    let (db, work) = seeded(directory);
+    work.apply();
+    let taken = backups(&work);
+    let dump = PathBuf::from(taken[0]["path"].as_str().unwrap());
+    assert!(dump.is_dir() && dump.join("toc.dat").exists(), "a directory-format dump: {dump:?}");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dump.with_extension("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format"], "directory");
+    assert_eq!(manifest["data_excluded"], serde_json::json!(["public.metrics"]), "{manifest}");
+    assert!(manifest["row_counts"].get("public.metrics").is_none() && manifest["row_counts"]["public.runs"] == 3, "{manifest}");
+    let drill = resource(&work, "postgres_restore_drill.weekly");
+    assert_eq!(drill["attributes"]["last_run"]["passed"], true, "{drill}");
+    assert!(scratch_databases(&db).is_empty());
+}
