@@ -223,3 +223,53 @@ fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() 
     assert!(destroyed.stdout.contains("[data-loss]") && destroyed.stdout.contains(&format!("deletes the snapshot copy {target}")), "{destroyed:?}");
     assert_eq!(run(&source, &["destroy", "-auto-approve"]).code, 0);
 }
+
+#[test]
+fn an_instance_restored_from_a_snapshot_reads_it_at_create_only() {
+    let moto = Moto::new();
+    let identifier = format!("restore-src-{}", unique_suffix());
+    let restored = format!("{identifier}-restored");
+    let work = Workdir::offline();
+    let estate = |snapshot: &str| {
+        config(
+            &identifier,
+            &format!(
+                r#"
+resource "aws_db_snapshot" "base" {{
+  db_instance_identifier = aws_db_instance.db.identifier
+  db_snapshot_identifier = "{identifier}-base"
+}}
+
+resource "aws_db_instance" "restored" {{
+  identifier              = "{restored}"
+  snapshot_identifier     = {snapshot}
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  instance_class          = "db.t3.small"
+  allocated_storage       = 20
+  username                = "app"
+  password                = "Restored-Passw0rd-2"
+  backup_retention_period = 3
+  skip_final_snapshot     = true
+}}
+"#
+            ),
+        )
+    };
+    work.write("main.tf", &estate("aws_db_snapshot.base.db_snapshot_identifier"));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains(&format!("RestoreDBInstanceFromDBSnapshot {restored} from")), "{planned:?}");
+    apply(&work);
+    let instance = moto.instance(&restored).expect("the restored instance");
+    assert_eq!(instance.db_instance_class(), Some("db.t3.small"));
+    assert_eq!(instance.backup_retention_period(), Some(3), "set after the restore, as the snapshot does not carry it");
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "converged");
+
+    work.write("main.tf", &estate("\"another-snapshot\""));
+    let changed = run(&work, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(changed.code, 0, "a new snapshot_identifier changes nothing: {changed:?}");
+    assert!(changed.output().contains("it is read only when the instance is created"), "{changed:?}");
+
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}

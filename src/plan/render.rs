@@ -17,6 +17,18 @@ use crate::ui::Style;
 use crate::secrets::MASK as SENSITIVE;
 const UNKNOWN: &str = "(known after apply)";
 
+/// What providers said of resources that do not change (a setting AWS holds until the
+/// maintenance window, a create-only argument changed): shown, or it would be lost.
+fn unchanged_warnings(plan: &Plan, style: &Style) -> String {
+    let mut out = String::new();
+    for change in plan.changes.iter().filter(|c| !c.is_change()) {
+        for warning in &change.warnings {
+            out.push_str(&format!("\n{}\n", style.warning(&format!("Warning: {}: {warning}", change.address))));
+        }
+    }
+    out
+}
+
 pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String {
     let mut out = String::new();
     let mut changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
@@ -25,6 +37,7 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
         if plan.outputs.iter().any(|o| o.before != o.after) {
             out.push_str(&render_outputs(&plan.outputs, style));
         }
+        out.push_str(&unchanged_warnings(plan, style));
         out.push_str(&format!("\n{} Your infrastructure matches the configuration.\n", style.bold("No changes.")));
         return out;
     }
@@ -35,6 +48,7 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
         out.push_str(&render_change(change, schema, style));
     }
     out.push_str(&render_outputs(&plan.outputs, style));
+    out.push_str(&unchanged_warnings(plan, style));
     let summary = plan.summary();
     out.push_str(&format!(
         "\n{} {} to add, {} to change, {} to replace, {} to destroy.\n",

@@ -103,6 +103,10 @@ pub fn db_instance() -> ResourceSchema {
                     .describe("write-only: never read back from AWS"),
             )
             .attribute("db_name", live(Type::String).force_new())
+            .attribute(
+                "snapshot_identifier",
+                A::optional(Type::String).describe("create the instance from this snapshot; read at create only, so changing it later changes nothing"),
+            )
             .attribute("port", live(Type::Number))
             .attribute("backup_retention_period", live(Type::Number))
             .attribute("backup_window", live(Type::String))

@@ -29,8 +29,9 @@ use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
-const LOCAL_ONLY: [&str; 7] = [
+const LOCAL_ONLY: [&str; 8] = [
     "password",
+    "snapshot_identifier",
     "skip_final_snapshot",
     "final_snapshot_identifier",
     "delete_automated_backups",
@@ -208,10 +209,13 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
         return Ok(plan_create(&block, desired));
     };
     check_version(prior, desired)?;
+    // A replacement is a create: it reads snapshot_identifier as configured.
+    let configured = desired;
+    let (desired, read_at_create) = &create_only_kept(prior, desired);
     let diff = diff::attributes(&block, Some(prior), desired, same);
     let forced = diff.forces_replacement(&block);
     if !forced.is_empty() {
-        return plan_replace(&block, prior, desired, forced);
+        return plan_replace(&block, prior, configured, forced);
     }
     let mut planned = diff.planned.clone();
     planned.set(
@@ -221,7 +225,7 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
             .cloned()
             .unwrap_or_default(),
     );
-    let mut warnings = pending_warning(prior).into_iter().collect::<Vec<_>>();
+    let mut warnings = pending_warning(prior).into_iter().chain(read_at_create.clone()).collect::<Vec<_>>();
     let timeouts_changed = !timeouts_same(prior.get("timeouts"), desired.get("timeouts"));
     if diff.changes.is_empty() && !timeouts_changed {
         return Ok(PlannedChange {
@@ -246,6 +250,24 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
         data_loss: impact.data_loss,
         ..PlannedChange::new(Action::Update, planned)
     })
+}
+
+/// `desired` with `snapshot_identifier` as state has it: it is read at create only, so changing
+/// it later changes nothing (Terraform replaces the instance, which its users rarely want); and
+/// the warning that says so when it was changed.
+fn create_only_kept(prior: &Value, desired: &Value) -> (Value, Option<String>) {
+    let recorded = prior.get("snapshot_identifier").cloned().unwrap_or_default();
+    let configured = desired.get("snapshot_identifier").cloned().unwrap_or_default();
+    let mut kept = desired.clone();
+    kept.set("snapshot_identifier", recorded.clone());
+    let warning = (recorded != configured && !configured.is_unknown()).then(|| {
+        format!(
+            "snapshot_identifier {} -> {}: it is read only when the instance is created, so the instance stays as it is (replace it with -replace to restore from the new snapshot)",
+            diff::show(&recorded),
+            diff::show(&configured)
+        )
+    });
+    (kept, warning)
 }
 
 /// Snapshot, delete (with its final snapshot, unless skipped), create: the new instance starts
@@ -302,10 +324,15 @@ fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
     .into_iter()
     .flatten()
     .collect();
-    let operations = vec![
-        format!("CreateDBInstance {id} ({})", details.join(", ")),
-        format!("wait until {id} is available"),
-    ];
+    let operations = match desired.get_str("snapshot_identifier") {
+        Some(snapshot) => vec![
+            format!("RestoreDBInstanceFromDBSnapshot {id} from {snapshot} ({})", details.join(", ")),
+            format!("wait until {id} is available"),
+            format!("ModifyDBInstance {id}: the configured settings the snapshot does not carry (password, backups, windows, storage)"),
+            format!("wait until {id} is available"),
+        ],
+        None => vec![format!("CreateDBInstance {id} ({})", details.join(", ")), format!("wait until {id} is available")],
+    };
     PlannedChange {
         operations,
         ..PlannedChange::new(Action::Create, planned)
@@ -518,6 +545,9 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
         );
     }
     let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
+    if let Some(snapshot) = desired.get_str("snapshot_identifier") {
+        return restore_from_snapshot(clients, desired, sealed, authorship, snapshot).await;
+    }
     let mut request = set_shared!(
         clients.rds.create_db_instance().db_instance_identifier(id),
         given
@@ -553,6 +583,41 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
             partial: Some(sealed.clone()),
             in_doubt: false,
         })?;
+    Ok(to_value(&instance, sealed))
+}
+
+/// Creates the instance from `snapshot` (engine, user and data come from it), then sets what the
+/// snapshot does not carry (the password, backups, windows, storage) with one ModifyDBInstance.
+async fn restore_from_snapshot(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>, snapshot: &str) -> Result<Value, ApplyFailure> {
+    let id = desired.get_str("identifier").unwrap_or_default();
+    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
+    let text = |key: &str| given(key).and_then(Value::as_str).map(str::to_owned);
+    let tags = tags::for_create(desired, authorship);
+    let request = clients
+        .rds
+        .restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(id)
+        .db_snapshot_identifier(snapshot)
+        .set_db_instance_class(text("instance_class"))
+        .set_port(given("port").and_then(i32_of))
+        .set_availability_zone(text("availability_zone"))
+        .set_db_subnet_group_name(text("db_subnet_group_name"))
+        .set_db_parameter_group_name(text("parameter_group_name"))
+        .set_multi_az(given("multi_az").and_then(Value::as_bool))
+        .set_publicly_accessible(given("publicly_accessible").and_then(Value::as_bool))
+        .set_storage_type(text("storage_type"))
+        .set_deletion_protection(given("deletion_protection").and_then(Value::as_bool))
+        .set_copy_tags_to_snapshot(given("copy_tags_to_snapshot").and_then(Value::as_bool))
+        .set_vpc_security_group_ids(given("vpc_security_group_ids").map(|_| desired.get_strings("vpc_security_group_ids")))
+        .set_tags((!tags.is_empty()).then(|| rds_tags::to_sdk(&tags)));
+    request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceFromDBSnapshot", id, e))?;
+    // From here the instance exists: a failure must still record it in state.
+    let exists = |error| ApplyFailure { error, partial: Some(sealed.clone()), in_doubt: false };
+    let limit = timeout(desired, "create").map_err(exists)?;
+    wait_available(clients, id, limit).await.map_err(exists)?;
+    let settings = set_shared!(clients.rds.modify_db_instance().db_instance_identifier(id), given).apply_immediately(true);
+    settings.send().await.map_err(|e| exists(errors::api("rds:ModifyDBInstance", e)))?;
+    let instance = wait_available(clients, id, limit).await.map_err(exists)?;
     Ok(to_value(&instance, sealed))
 }
 
