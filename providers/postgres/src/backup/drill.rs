@@ -209,7 +209,7 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
     let stamp = now.format(&time::macros::format_description!("[year][month][day][hour][minute][second]")).unwrap_or_default();
     let mut run = Run { at: now, backup: None, database: format!("{}{token}_{stamp}", drill.database_prefix), restore_seconds: None, tables_checked: 0, checks: Checks::default() };
     let client = settings.connect().await?;
-    sweep(&client, &token).await?;
+    sweep(&client, &drill, &token).await?;
     execute(settings, &client, &drill, &token, &mut run).await;
     // Always: a failed check or restore must not leave the scratch database behind.
     if let Err(err) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&run.database))).await {
@@ -240,13 +240,25 @@ fn mark(token: &str) -> String {
     format!("strata restore drill {token}")
 }
 
-/// Drops the scratch databases earlier runs of this drill left.
-async fn sweep(client: &Client, token: &str) -> Result<(), ProviderError> {
+/// Whether `name` is a scratch database name this drill makes: its prefix and token, then the
+/// 14-digit time.
+fn scratch_name_of(drill: &Drill, token: &str, name: &str) -> bool {
+    name.strip_prefix(&format!("{}{token}_", drill.database_prefix)).is_some_and(|stamp| stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Drops the scratch databases earlier runs of this drill left: those with its comment, and
+/// those without any comment whose name is one it makes (a run killed between CREATE DATABASE
+/// and COMMENT, which cannot share a transaction).
+async fn sweep(client: &Client, drill: &Drill, token: &str) -> Result<(), ProviderError> {
     let rows = client
-        .query("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1", &[&mark(token)])
+        .query(
+            "SELECT datname, shobj_description(oid, 'pg_database') IS NOT DISTINCT FROM $1 FROM pg_database \
+              WHERE shobj_description(oid, 'pg_database') = $1 OR (shobj_description(oid, 'pg_database') IS NULL AND starts_with(datname, $2))",
+            &[&mark(token), &format!("{}{token}_", drill.database_prefix)],
+        )
         .await
         .map_err(|err| ProviderError::new(format!("cannot look for earlier drills' databases: {}", describe_error(&err))))?;
-    for row in rows {
+    for row in rows.iter().filter(|row| row.get::<_, bool>(1) || scratch_name_of(drill, token, row.get(0))) {
         let name: String = row.get(0);
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)))
@@ -393,6 +405,15 @@ mod tests {
 
     fn drill(prefix: &str) -> Result<Drill, ProviderError> {
         Drill::from_value(&Value::object([("source", Value::string("file:///b?policy=t")), ("every", Value::string("7d")), ("database_prefix", Value::string(prefix))]))
+    }
+
+    #[test]
+    fn scratch_names_are_the_prefix_the_token_and_a_14_digit_time() {
+        let drill = drill("strata_drill_").expect("drill");
+        assert!(scratch_name_of(&drill, "58da69535c6f", "strata_drill_58da69535c6f_20261201175543"));
+        assert!(!scratch_name_of(&drill, "58da69535c6f", "strata_drill_58da69535c6f_2026120117554"));
+        assert!(!scratch_name_of(&drill, "58da69535c6f", "strata_drill_58da69535c6f_mine"));
+        assert!(!scratch_name_of(&drill, "58da69535c6f", "strata_drill_0000000000ff_20261201175543"));
     }
 
     #[test]
