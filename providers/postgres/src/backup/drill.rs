@@ -2,7 +2,7 @@
 //! rule and checks it, proving the backups can be restored.
 //!
 //! A run sweeps the scratch databases earlier runs of this drill left (found by the comment this
-//! drill writes on them, never by name alone), checks the dump's sha256 against its manifest,
+//! drill writes on them, or, uncommented, by the exact name it makes), checks the dump's sha256 against its manifest,
 //! restores it into a new scratch database, checks the restored schema's fingerprint and row
 //! counts against the manifest (the backup, not the live database, is what is checked), then
 //! `min_rows`, SQL checks and the RPO/RTO limits, drops the scratch database whatever happened,
