@@ -16,7 +16,17 @@ use crate::{errors, rds_tags, schema, wait};
 
 /// The manual snapshots, or the one named, by lower-cased identifier (RDS lower-cases them).
 pub(crate) async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
-    let request = clients.rds.describe_db_snapshots().snapshot_type("manual").set_db_snapshot_identifier(identifier.map(str::to_lowercase));
+    describe_manual(clients, identifier, None).await
+}
+
+/// The manual snapshots, or the one named, or those of one instance, by lower-cased identifier.
+pub(crate) async fn describe_manual(clients: &Clients, identifier: Option<&str>, instance: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
+    let request = clients
+        .rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .set_db_snapshot_identifier(identifier.map(str::to_lowercase))
+        .set_db_instance_identifier(instance.map(str::to_owned));
     let mut pages = request.into_paginator().send();
     let mut found = BTreeMap::new();
     while let Some(page) = pages.next().await {

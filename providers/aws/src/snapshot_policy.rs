@@ -47,14 +47,10 @@ fn token_of(value: &Value) -> Option<&str> {
     value.get_str("id")?.rsplit_once('/').map(|(_, token)| token)
 }
 
-/// Every manual snapshot in the region, with its tags (DescribeDBSnapshots includes them).
-async fn manual_snapshots(clients: &Clients) -> Result<Vec<DbSnapshot>, ProviderError> {
-    let mut pages = clients.rds.describe_db_snapshots().snapshot_type("manual").into_paginator().send();
-    let mut found = Vec::new();
-    while let Some(page) = pages.next().await {
-        found.extend(page.map_err(|e| errors::api("rds:DescribeDBSnapshots", e))?.db_snapshots().iter().cloned());
-    }
-    Ok(found)
+/// The manual snapshots in the region, or of one instance, with their tags (DescribeDBSnapshots
+/// includes them).
+async fn manual_snapshots(clients: &Clients, instance: Option<&str>) -> Result<Vec<DbSnapshot>, ProviderError> {
+    Ok(crate::db_snapshot::describe_manual(clients, None, instance).await?.into_values().collect())
 }
 
 fn owned_by<'a>(snapshots: &'a [DbSnapshot], token: &str) -> Vec<&'a DbSnapshot> {
@@ -79,7 +75,7 @@ fn snapshot_value(snapshot: &DbSnapshot) -> Value {
 
 /// The policies' live objects: their states with `snapshots` as RDS holds them now.
 pub async fn refresh(clients: &Clients, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
-    let snapshots = manual_snapshots(clients).await?;
+    let snapshots = manual_snapshots(clients, None).await?;
     Ok(states
         .iter()
         .map(|state| {
@@ -115,7 +111,8 @@ fn held(snapshots: &[Value]) -> Vec<Held> {
 /// apply (a new token) never collides with the snapshot the killed one took.
 fn snapshot_name(instance: &str, token: &str, now: OffsetDateTime) -> String {
     let stamp = now.format(&time::macros::format_description!("[year][month][day]t[hour][minute][second][subsecond digits:3]z")).unwrap_or_default();
-    format!("{instance}-strata-{}-{stamp}", &token[..token.len().min(6)])
+    let short: String = token.chars().take(6).collect();
+    format!("{instance}-strata-{short}-{stamp}")
 }
 
 pub fn plan(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
@@ -169,7 +166,7 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
     let policy = Policy::from_value(&planned.unknowns_to_null())?;
     let token = prior.and_then(token_of).map_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(), str::to_owned);
     let now = OffsetDateTime::now_utc();
-    let before = manual_snapshots(clients).await?;
+    let before = manual_snapshots(clients, Some(&policy.instance)).await?;
     let held_before = held(&owned_by(&before, &token).into_iter().map(snapshot_value).collect::<Vec<_>>());
     let mut value = planned.unknowns_to_null();
     value.set("id", Value::string(format!("{}/{token}", policy.instance)));
@@ -187,7 +184,7 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
             .map_err(|e| errors::api("rds:CreateDBSnapshot", e))?;
         crate::db_snapshot::wait_available(clients, &name).await?;
     }
-    let after = manual_snapshots(clients).await?;
+    let after = manual_snapshots(clients, Some(&policy.instance)).await?;
     let owned = owned_by(&after, &token);
     let prunes = policy.retention.to_prune(&held(&owned.iter().map(|s| snapshot_value(s)).collect::<Vec<_>>()), now);
     for (id, _) in &prunes {

@@ -171,15 +171,16 @@ fn remove_dump(path: &Path) -> Result<(), ProviderError> {
 
 /// Removes what an interrupted backup or prune of this policy left: dumps and partial files
 /// with its token that no manifest names. Nothing without the token is touched.
-pub fn sweep_leftovers(dir: &Path, token: &str) -> Result<Vec<PathBuf>, ProviderError> {
-    let listed: Vec<PathBuf> = list(dir, token)?.into_iter().map(|a| a.dump).collect();
+/// `listed` is what `list` found there.
+pub fn sweep_leftovers(dir: &Path, token: &str, listed: &[Artefact]) -> Result<Vec<PathBuf>, ProviderError> {
+    let listed: Vec<&PathBuf> = listed.iter().map(|a| &a.dump).collect();
     let prefix = prefix(token);
     let mut swept = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(swept) };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = dir.join(&name);
-        if name.starts_with(&prefix) && !name.ends_with(".manifest.json") && !listed.contains(&path) {
+        if name.starts_with(&prefix) && !name.ends_with(".manifest.json") && !listed.contains(&&path) {
             remove_dump(&path)?;
             swept.push(path);
         }

@@ -2,7 +2,7 @@
 //! rule and checks it, proving the backups can be restored.
 //!
 //! A run sweeps the scratch databases earlier runs of this drill left (found by the comment this
-//! drill writes on them, or, uncommented, by the exact name it makes), checks the dump's sha256 against its manifest,
+//! drill writes on them, never by name alone), checks the dump's sha256 against its manifest,
 //! restores it into a new scratch database, checks the restored schema's fingerprint and row
 //! counts against the manifest (the backup, not the live database, is what is checked), then
 //! `min_rows`, SQL checks and the RPO/RTO limits, drops the scratch database whatever happened,
@@ -71,7 +71,7 @@ impl Drill {
             .map(|c| SqlCheck { query: c.get_str("query").unwrap_or_default().to_owned(), expect: c.get_str("expect").unwrap_or_default().to_owned() })
             .collect();
         let database_prefix = value.get_str("database_prefix").unwrap_or("strata_drill_").to_owned();
-        // The scratch database is PREFIX + 12-character token + _ + 14-digit time: longer than
+        // The scratch database is PREFIX + 12-character token + _ + 14 of time and random: longer than
         // PostgreSQL's 63 bytes, the name would be cut, and the drop would miss it.
         if database_prefix.len() > MAX_PREFIX {
             return Err(ProviderError::new(format!("database_prefix \"{database_prefix}\" is {} bytes long; at most {MAX_PREFIX} fit", database_prefix.len()))
@@ -174,6 +174,8 @@ struct Run {
     restore_seconds: Option<f64>,
     tables_checked: usize,
     checks: Checks,
+    /// What the run saw and left alone (not checks: they do not fail it).
+    notes: Vec<String>,
 }
 
 impl Run {
@@ -206,10 +208,13 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
     let drill = Drill::from_value(planned)?;
     let token = prior.and_then(token_of).unwrap_or_else(|| stable_token(&drill));
     let now = OffsetDateTime::now_utc();
-    let stamp = now.format(&time::macros::format_description!("[year][month][day][hour][minute][second]")).unwrap_or_default();
-    let mut run = Run { at: now, backup: None, database: format!("{}{token}_{stamp}", drill.database_prefix), restore_seconds: None, tables_checked: 0, checks: Checks::default() };
+    // The time to the second and 4 random hex digits: a re-run never meets the name of a
+    // database an earlier, killed run left without its comment.
+    let stamp = now.format(&time::macros::format_description!("[month][day][hour][minute][second]")).unwrap_or_default();
+    let random = &uuid::Uuid::new_v4().simple().to_string()[..4];
+    let mut run = Run { at: now, backup: None, database: format!("{}{token}_{stamp}{random}", drill.database_prefix), restore_seconds: None, tables_checked: 0, checks: Checks::default(), notes: vec![] };
     let client = settings.connect().await?;
-    sweep(&client, &drill, &token).await?;
+    run.notes = sweep(&client, &drill, &token).await?;
     execute(settings, &client, &drill, &token, &mut run).await;
     // Always: a failed check or restore must not leave the scratch database behind.
     if let Err(err) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&run.database))).await {
@@ -240,16 +245,17 @@ fn mark(token: &str) -> String {
     format!("strata restore drill {token}")
 }
 
-/// Whether `name` is a scratch database name this drill makes: its prefix and token, then the
-/// 14-digit time.
+/// Whether `name` is a scratch database name this drill makes: its prefix and token, then 14
+/// characters of time and random hex.
 fn scratch_name_of(drill: &Drill, token: &str, name: &str) -> bool {
-    name.strip_prefix(&format!("{}{token}_", drill.database_prefix)).is_some_and(|stamp| stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()))
+    name.strip_prefix(&format!("{}{token}_", drill.database_prefix)).is_some_and(|stamp| stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Drops the scratch databases earlier runs of this drill left: those with its comment, and
-/// those without any comment whose name is one it makes (a run killed between CREATE DATABASE
-/// and COMMENT, which cannot share a transaction).
-async fn sweep(client: &Client, drill: &Drill, token: &str) -> Result<(), ProviderError> {
+/// Drops the scratch databases earlier runs of this drill left, found by the comment it wrote
+/// on them. One without any comment but with a name this drill makes (a run killed between
+/// CREATE DATABASE and COMMENT, which cannot share a transaction) carries no proof it is
+/// strata's: it is left alone, and the notes returned say so.
+async fn sweep(client: &Client, drill: &Drill, token: &str) -> Result<Vec<String>, ProviderError> {
     let rows = client
         .query(
             "SELECT datname, shobj_description(oid, 'pg_database') IS NOT DISTINCT FROM $1 FROM pg_database \
@@ -258,14 +264,21 @@ async fn sweep(client: &Client, drill: &Drill, token: &str) -> Result<(), Provid
         )
         .await
         .map_err(|err| ProviderError::new(format!("cannot look for earlier drills' databases: {}", describe_error(&err))))?;
-    for row in rows.iter().filter(|row| row.get::<_, bool>(1) || scratch_name_of(drill, token, row.get(0))) {
+    let (marked, unmarked): (Vec<_>, Vec<_>) = rows.iter().partition(|row| row.get::<_, bool>(1));
+    let notes = unmarked
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .filter(|name| scratch_name_of(drill, token, name))
+        .map(|name| format!("left alone: database {name} is named like this drill's scratch databases but has no drill comment; drop it by hand if a killed drill left it"))
+        .collect();
+    for row in marked {
         let name: String = row.get(0);
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)))
             .await
             .map_err(|err| ProviderError::new(format!("cannot drop {name}, left by an earlier drill: {}", describe_error(&err))))?;
     }
-    Ok(())
+    Ok(notes)
 }
 
 /// The backup the drill restores: the newest good one, or a random good one within `window`.
@@ -375,6 +388,7 @@ fn write_reports(drill: &Drill, token: &str, run: &Run) -> Result<PathBuf, Provi
         "tables_checked": run.tables_checked,
         "checks": run.checks.entries.iter().map(|(what, passed)| serde_json::json!({"check": what, "passed": passed})).collect::<Vec<_>>(),
         "failures": run.checks.failures(),
+        "notes": run.notes,
     });
     let mut markdown = format!(
         "# Restore drill {}\n\n**{}** at {} — backup `{}` of `{}`\n\n| check | result |\n| --- | --- |\n",
@@ -386,6 +400,9 @@ fn write_reports(drill: &Drill, token: &str, run: &Run) -> Result<PathBuf, Provi
     );
     for (what, passed) in &run.checks.entries {
         markdown.push_str(&format!("| {} | {} |\n", what.replace('|', "\\|"), if *passed { "passed" } else { "**failed**" }));
+    }
+    for note in &run.notes {
+        markdown.push_str(&format!("\n> {note}\n"));
     }
     let json_path = base.with_extension("json");
     let write = |path: &PathBuf, text: &str| std::fs::write(path, text).map_err(|err| artefacts::io_error("cannot write", path, &err));

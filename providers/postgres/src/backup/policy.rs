@@ -87,9 +87,7 @@ pub fn parse_id(id: &str) -> Result<(PathBuf, String), ProviderError> {
 pub fn refresh(state: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(id) = state.get_str("id") else { return Ok(None) };
     let (dir, token) = parse_id(id)?;
-    let mut live = state.clone();
-    live.set("backups", Value::List(artefacts::list(&dir, &token)?.iter().map(Artefact::to_value).collect()));
-    Ok(Some(live))
+    Ok(Some(with_backups(state, &artefacts::list(&dir, &token)?)))
 }
 
 /// The backups recorded in `backups`, newest first.
@@ -128,7 +126,7 @@ pub fn plan(prior: Option<&Value>, desired: &Value, now: OffsetDateTime) -> Resu
         planned.set("backups", Value::Unknown);
         let mut change = PlannedChange::new(Action::Create, planned);
         change.operations = backup_operations(&policy, "TOKEN");
-        change.duties = vec![format!("backup due: there is no backup yet (every = {})", policy.every_text)];
+        change.duties = backup_due(&policy, &[], now).into_iter().collect();
         return Ok(change);
     };
     let token = prior.get_str("id").map(parse_id).transpose()?.map(|(_, token)| token).unwrap_or_default();
@@ -199,33 +197,41 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
         None => uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
     };
     std::fs::create_dir_all(&policy.dir).map_err(|err| artefacts::io_error("cannot create", &policy.dir, &err))?;
-    artefacts::sweep_leftovers(&policy.dir, &token)?;
+    let before = artefacts::list(&policy.dir, &token)?;
+    artefacts::sweep_leftovers(&policy.dir, &token, &before)?;
     let now = OffsetDateTime::now_utc();
-    let before = held(&artefacts::list(&policy.dir, &token)?.iter().map(Artefact::to_value).collect::<Vec<_>>());
-    let id = id_of(&policy.dir, &token);
     let mut value = planned.clone();
-    value.set("id", Value::string(&id));
-    if backup_due(&policy, &before, now).is_some() {
-        let backup_id = now.format(&time::macros::format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z")).unwrap_or_default();
-        if let Err(error) = dump::take(settings, &policy, &policy.dir, &token, &backup_id).await {
-            let _ = artefacts::sweep_leftovers(&policy.dir, &token);
-            let partial = (action == Action::Create).then(|| listed(&value, &policy.dir, &token));
-            return Err(ApplyFailure { error, partial: partial.transpose().ok().flatten(), in_doubt: false });
+    value.set("id", Value::string(id_of(&policy.dir, &token)));
+    let after = match backup_due(&policy, &held_of(&before), now) {
+        None => before,
+        Some(_) => {
+            let backup_id = now.format(&time::macros::format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z")).unwrap_or_default();
+            if let Err(error) = dump::take(settings, &policy, &policy.dir, &token, &backup_id).await {
+                let _ = artefacts::sweep_leftovers(&policy.dir, &token, &before);
+                let partial = (action == Action::Create).then(|| with_backups(&value, &before));
+                return Err(ApplyFailure { error, partial, in_doubt: false });
+            }
+            artefacts::list(&policy.dir, &token)?
         }
-    }
-    let after = artefacts::list(&policy.dir, &token)?;
-    let prunes = policy.retention.to_prune(&held(&after.iter().map(Artefact::to_value).collect::<Vec<_>>()), now);
-    for artefact in after.iter().filter(|a| prunes.iter().any(|(id, _)| *id == a.manifest.backup_id)) {
+    };
+    let prunes = policy.retention.to_prune(&held_of(&after), now);
+    let (pruned, kept): (Vec<Artefact>, Vec<Artefact>) = after.into_iter().partition(|a| prunes.iter().any(|(id, _)| *id == a.manifest.backup_id));
+    for artefact in &pruned {
         artefacts::remove(artefact)?;
     }
-    Ok(listed(&value, &policy.dir, &token)?)
+    Ok(with_backups(&value, &kept))
 }
 
-/// `value` with its backups as the destination now holds them.
-fn listed(value: &Value, dir: &Path, token: &str) -> Result<Value, ProviderError> {
+/// `value` with `backups` listing `artefacts`.
+fn with_backups(value: &Value, artefacts: &[Artefact]) -> Value {
     let mut value = value.clone();
-    value.set("backups", Value::List(artefacts::list(dir, token)?.iter().map(Artefact::to_value).collect()));
-    Ok(value)
+    value.set("backups", Value::List(artefacts.iter().map(Artefact::to_value).collect()));
+    value
+}
+
+/// What the destination holds, as due and retention reason about it.
+fn held_of(artefacts: &[Artefact]) -> Vec<Held> {
+    held(&artefacts.iter().map(Artefact::to_value).collect::<Vec<_>>())
 }
 
 /// Deleting a policy keeps what it wrote: backups outlive the rule that made them.
