@@ -367,3 +367,114 @@ resource "postgres_restore_drill" "weekly" {
     assert_eq!(drill["attributes"]["last_run"]["passed"], true, "{drill}");
     assert!(scratch_databases(&db).is_empty());
 }
+
+/// The nightly policy, uploading to `bucket` under `ai_db/`, with the drill restoring from there.
+fn s3_policy(bucket: &str, every: &str, format: &str) -> String {
+    format!(
+        r#"
+resource "postgres_backup_policy" "nightly" {{
+  every    = "{every}"
+  format   = "{format}"
+  compress = 0
+
+  destination {{
+    s3_bucket = "{bucket}"
+    s3_prefix = "ai_db"
+  }}
+  retention {{
+    keep_last = 2
+  }}
+  depends_on = [postgres_table.metrics]
+}}
+"#
+    )
+}
+
+/// The policy's token, from its id.
+fn token(work: &Workdir) -> String {
+    let id = resource(work, "postgres_backup_policy.nightly")["attributes"]["id"].as_str().unwrap().to_owned();
+    id.split("policy=").nth(1).unwrap().split('&').next().unwrap().to_owned()
+}
+
+#[test]
+fn an_s3_destination_is_uploaded_tagged_pruned_and_drilled_and_never_loses_an_object_that_is_not_its_own() {
+    let s3 = common::s3::S3::new();
+    let bucket = s3.bucket();
+    s3.put(&bucket, "ai_db/nightly-2026-11-01.dump", b"a hand-made dump".to_vec());
+    let (db, work) = seeded(&format!("{}{DRILL}", s3_policy(&bucket, "1s", "custom")));
+    let planned = plan(&work);
+    assert!(planned.stdout.contains(&format!("to s3://{bucket}/ai_db/, tagged strata:policy=TOKEN")), "the plan names the upload: {planned:?}");
+    work.apply();
+    let drill = resource(&work, "postgres_restore_drill.weekly");
+    assert_eq!(drill["attributes"]["last_run"]["passed"], true, "the drill restored the backup from S3: {drill}");
+    assert!(scratch_databases(&db).is_empty());
+
+    // Named like a leftover of this policy, but without its tag: not proof, so it stays.
+    let token = token(&work);
+    let look_alike = format!("ai_db/strata-{token}-20200101T000000000Z.dump");
+    s3.put(&bucket, &look_alike, b"not strata's".to_vec());
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1_100));
+        work.apply();
+    }
+    let kept = backups(&work);
+    assert_eq!(kept.len(), 2, "keep_last = 2: {kept:?}");
+    let newest = kept[1]["path"].as_str().unwrap().to_owned();
+    assert!(newest.starts_with(&format!("s3://{bucket}/ai_db/strata-{token}-")), "{newest}");
+    let dump_key = newest.trim_start_matches(&format!("s3://{bucket}/")).to_owned();
+    assert!(s3.tags(&bucket, &dump_key).contains(&("strata:policy".to_owned(), token.clone())), "the dump carries the policy's tag");
+    let keys = s3.keys(&bucket, "ai_db/");
+    assert_eq!(keys.len(), 6, "two dumps, two manifests, and the two objects that are not the policy's: {keys:?}");
+    assert!(keys.contains(&look_alike) && keys.contains(&"ai_db/nightly-2026-11-01.dump".to_owned()), "{keys:?}");
+    let manifest: serde_json::Value = serde_json::from_slice(&s3.get(&bucket, &dump_key.replace(".dump", ".manifest.json"))).expect("the manifest is JSON");
+    assert_eq!(manifest["row_counts"]["public.runs"], 3, "{manifest}");
+
+    // Truncated in the bucket: drift reports it, and a drill of it goes red.
+    let bytes = s3.get(&bucket, &dump_key);
+    s3.put(&bucket, &dump_key, bytes[..bytes.len() / 2].to_vec());
+    let drift = work.strata(&["drift", "-no-color"]);
+    assert_eq!(drift.code, 2, "{drift:?}");
+    assert!(drift.stdout.contains("damaged"), "{drift:?}");
+    // Corrupted at the same size, which only the drill's sha256 check tells.
+    let mut corrupted = bytes.clone();
+    corrupted[bytes.len() / 2] ^= 0xff;
+    s3.put(&bucket, &dump_key, corrupted);
+    work.write("main.tf", &format!("{SCHEMA}{}{}", s3_policy(&bucket, "1h", "custom"), DRILL.replace("PREFIX", &prefix(&db))));
+    let drilled = work.strata(&["apply", "-auto-approve", "-no-color", "-replace=postgres_restore_drill.weekly"]);
+    assert_eq!(drilled.code, 1, "the drill of the truncated backup fails: {drilled:?}");
+    assert!(drilled.output().contains("corrupted"), "{drilled:?}");
+    assert!(scratch_databases(&db).is_empty());
+
+    // strata restore reads from S3 too.
+    let target = format!("{}restored", prefix(&db));
+    let first = kept[0]["id"].as_str().unwrap();
+    let restored = work.strata(&["restore", "postgres_backup_policy.nightly", "-backup", first, "-target-database", &target]);
+    assert_eq!(restored.code, 0, "{restored:?}");
+    common::connect("postgres").batch_execute(&format!("DROP DATABASE {target} WITH (FORCE)")).unwrap();
+}
+
+#[test]
+fn a_large_dump_goes_up_to_s3_in_parts_and_a_directory_format_dump_as_one_object_per_file() {
+    let s3 = common::s3::S3::new();
+    let bucket = s3.bucket();
+    let (db, work) = seeded(&format!("{}{}", s3_policy(&bucket, "1h", "custom"), DRILL.replace("every  = \"1h\"", "every  = \"1s\"")));
+    // About 75 MB uncompressed: more than one 64 MiB part.
+    db.execute("CREATE TABLE blobs AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS body FROM generate_series(1, 1100000) AS g");
+    work.apply();
+    let kept = backups(&work);
+    assert!(kept[0]["bytes"].as_i64().unwrap() > 64 * 1024 * 1024, "{kept:?}");
+    assert_eq!(kept[0]["status"], "present", "the parts make the whole dump: {kept:?}");
+    assert_eq!(resource(&work, "postgres_restore_drill.weekly")["attributes"]["last_run"]["passed"], true);
+
+    let directory = s3_policy(&bucket, "1s", "directory").replace("compress = 0", "compress = 0\n  jobs     = 2");
+    work.write("main.tf", &format!("{SCHEMA}{directory}{}", DRILL.replace("PREFIX", &prefix(&db)).replace("every  = \"1h\"", "every  = \"1s\"")));
+    std::thread::sleep(Duration::from_millis(1_100));
+    work.apply();
+    let newest = backups(&work).last().unwrap()["path"].as_str().unwrap().to_owned();
+    assert!(newest.ends_with(".dir"), "{newest}");
+    let files = s3.keys(&bucket, &format!("{}/", newest.trim_start_matches(&format!("s3://{bucket}/"))));
+    assert!(files.iter().any(|k| k.ends_with("/toc.dat")) && files.len() > 2, "one object per file of the directory: {files:?}");
+    let drill = resource(&work, "postgres_restore_drill.weekly");
+    assert_eq!(drill["attributes"]["last_run"]["passed"], true, "the directory dump downloads and restores: {drill}");
+    assert!(scratch_databases(&db).is_empty());
+}

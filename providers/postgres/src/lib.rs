@@ -134,14 +134,15 @@ impl Provider for PostgresProvider {
             false => None,
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
-        requests
-            .iter()
-            .map(|request| match &snapshot {
-                _ if backup::handles(&request.type_name) => backup::refresh(&request.type_name, &request.state),
-                Some(snapshot) => Ok(find_live(snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone))),
-                None => Err(unknown_type(&request.type_name)),
-            })
-            .collect()
+        let mut found = Vec::with_capacity(requests.len());
+        for request in requests {
+            found.push(match &snapshot {
+                _ if backup::handles(&request.type_name) => backup::refresh(&request.type_name, &request.state).await?,
+                Some(snapshot) => find_live(snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone)),
+                None => return Err(unknown_type(&request.type_name)),
+            });
+        }
+        Ok(found)
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {

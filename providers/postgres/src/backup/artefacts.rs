@@ -1,8 +1,8 @@
-//! What a backup policy wrote to its destination: each dump (a custom-format file or a
-//! directory-format directory) with a manifest next to it, both named `strata-TOKEN-ID.*` where
-//! TOKEN is the policy's own random token. The manifest is written last, after the dump was read
-//! back whole, so a dump without one is a backup that never finished; a file without the token
-//! is not the policy's and is never listed, pruned or swept.
+//! What a backup policy writes: each dump (a custom-format file or a directory-format
+//! directory) with a manifest next to it, both named `strata-TOKEN-ID.*` where TOKEN is the
+//! policy's own random token. The manifest is written last, after the dump was read back whole,
+//! so a dump without one is a backup that never finished; a name without the token is not the
+//! policy's and is never listed, pruned or swept. Where they are kept is a `store`'s business.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -52,6 +52,26 @@ pub struct Manifest {
     pub verified_at: String,
 }
 
+impl Manifest {
+    /// The manifest `text` read from `origin` (a path or URL, for the error).
+    pub fn parse(text: &str, origin: &str) -> Result<Manifest, ProviderError> {
+        serde_json::from_str(text).map_err(|err| {
+            ProviderError::new(format!("{origin} is not a backup manifest strata can read: {err}"))
+                .with_hint("move it out of the backup destination if it is not strata's, or restore it from a copy")
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        // A struct of strings, numbers and maps of them always serializes.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Sorts backups oldest first, the order every caller reasons in.
+pub fn oldest_first(artefacts: &mut [Artefact]) {
+    artefacts.sort_by(|a, b| a.manifest.taken_at.cmp(&b.manifest.taken_at).then_with(|| a.manifest.backup_id.cmp(&b.manifest.backup_id)));
+}
+
 /// Whether a listed backup's dump is still as its manifest says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Condition {
@@ -75,8 +95,8 @@ impl Condition {
 #[derive(Clone, Debug)]
 pub struct Artefact {
     pub manifest: Manifest,
-    pub dump: PathBuf,
-    pub manifest_path: PathBuf,
+    /// Where the dump is, as people read it: a path, or an `s3://` URL.
+    pub location: String,
     pub condition: Condition,
 }
 
@@ -86,7 +106,7 @@ impl Artefact {
         Value::object([
             ("id", Value::string(&self.manifest.backup_id)),
             ("taken_at", Value::string(&self.manifest.taken_at)),
-            ("path", Value::string(self.dump.display().to_string())),
+            ("path", Value::string(&self.location)),
             ("bytes", Value::int(i64::try_from(self.manifest.bytes).unwrap_or(i64::MAX))),
             ("sha256", Value::string(&self.manifest.sha256)),
             ("status", Value::string(self.condition.as_str())),
@@ -99,93 +119,9 @@ pub fn prefix(token: &str) -> String {
     format!("strata-{token}-")
 }
 
-/// The policy's backups in `dir`, oldest first; none when `dir` does not exist.
-pub fn list(dir: &Path, token: &str) -> Result<Vec<Artefact>, ProviderError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(err) => return Err(io_error("cannot list", dir, &err)),
-    };
-    let prefix = prefix(token);
-    let mut found = Vec::new();
-    for entry in entries {
-        let name = entry.map_err(|err| io_error("cannot list", dir, &err))?.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with(&prefix) && name.ends_with(".manifest.json")) {
-            continue;
-        }
-        let manifest_path = dir.join(&name);
-        let manifest = read_manifest(&manifest_path)?;
-        if manifest.written_by != WRITTEN_BY || manifest.policy != token {
-            continue;
-        }
-        let dump = dir.join(&manifest.file);
-        let condition = match size_of(&dump) {
-            Ok(bytes) if bytes == manifest.bytes => Condition::Present,
-            Ok(_) => Condition::Damaged,
-            Err(_) => Condition::Missing,
-        };
-        found.push(Artefact { manifest, dump, manifest_path, condition });
-    }
-    found.sort_by(|a, b| a.manifest.taken_at.cmp(&b.manifest.taken_at).then_with(|| a.manifest.backup_id.cmp(&b.manifest.backup_id)));
-    Ok(found)
-}
-
-fn read_manifest(path: &Path) -> Result<Manifest, ProviderError> {
-    let text = std::fs::read_to_string(path).map_err(|err| io_error("cannot read", path, &err))?;
-    serde_json::from_str(&text).map_err(|err| {
-        ProviderError::new(format!("{} is not a backup manifest strata can read: {err}", path.display()))
-            .with_hint("move the file out of the backup directory if it is not strata's, or restore it from a copy")
-    })
-}
-
-/// Writes the manifest beside its dump: to a temporary name, synced, then renamed, so a
-/// manifest is either whole or absent.
-pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<PathBuf, ProviderError> {
-    let path = dir.join(format!("{}{}.manifest.json", prefix(&manifest.policy), manifest.backup_id));
-    let temporary = dir.join(format!("{}{}.manifest.partial", prefix(&manifest.policy), manifest.backup_id));
-    let text = serde_json::to_string_pretty(manifest).map_err(|err| ProviderError::new(format!("cannot write a manifest: {err}")))?;
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        std::io::Write::write_all(&mut file, text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)
-    };
-    write().map_err(|err| io_error("cannot write", &path, &err))?;
-    Ok(path)
-}
-
-/// Removes a backup: the manifest first, so an interrupted prune leaves an unlisted dump (swept
-/// as a leftover) rather than a manifest whose dump is gone.
-pub fn remove(artefact: &Artefact) -> Result<(), ProviderError> {
-    std::fs::remove_file(&artefact.manifest_path).map_err(|err| io_error("cannot remove", &artefact.manifest_path, &err))?;
-    remove_dump(&artefact.dump)
-}
-
-fn remove_dump(path: &Path) -> Result<(), ProviderError> {
-    let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
-    match removed {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io_error("cannot remove", path, &err)),
-        _ => Ok(()),
-    }
-}
-
-/// Removes what an interrupted backup or prune of this policy left: dumps and partial files
-/// with its token that no manifest names. Nothing without the token is touched.
-/// `listed` is what `list` found there.
-pub fn sweep_leftovers(dir: &Path, token: &str, listed: &[Artefact]) -> Result<Vec<PathBuf>, ProviderError> {
-    let listed: Vec<&PathBuf> = listed.iter().map(|a| &a.dump).collect();
-    let prefix = prefix(token);
-    let mut swept = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(swept) };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = dir.join(&name);
-        if name.starts_with(&prefix) && !name.ends_with(".manifest.json") && !listed.contains(&&path) {
-            remove_dump(&path)?;
-            swept.push(path);
-        }
-    }
-    Ok(swept)
+/// The manifest's name for backup `backup_id` of the policy with `token`.
+pub fn manifest_name(token: &str, backup_id: &str) -> String {
+    format!("{}{backup_id}.manifest.json", prefix(token))
 }
 
 /// The size of a dump file, or of all the files of a dump directory.
@@ -219,7 +155,7 @@ pub fn sha256_of(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn dump_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub fn dump_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
     files.sort();
     Ok(files)

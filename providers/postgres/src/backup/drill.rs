@@ -20,8 +20,9 @@ use time::OffsetDateTime;
 use tokio_postgres::Client;
 
 use super::artefacts::{self, Artefact, Condition};
+use super::store::{Destination, Store};
 use super::restore::{self, Checks};
-use super::{dump, policy};
+use super::dump;
 use crate::config::{describe_error, ConnSettings};
 use crate::ddl::{ident, qualified_ref};
 
@@ -117,7 +118,7 @@ pub fn plan(prior: Option<&Value>, desired: &Value, now: OffsetDateTime) -> Resu
     let drill = Drill::from_value(desired)?;
     // Unknown while its policy is still to be created.
     if desired.get("source").is_some_and(|s| !s.is_unknown()) {
-        policy::parse_id(&drill.source)?;
+        Destination::parse_id(&drill.source)?;
     }
     let mut planned = desired.clone();
     planned.set("id", prior.and_then(|p| p.get("id")).cloned().unwrap_or(Value::Unknown));
@@ -297,10 +298,18 @@ fn pick(drill: &Drill, backups: &[Artefact], now: OffsetDateTime) -> Option<Arte
     chosen.map(|a| (**a).clone()).or_else(|| good.last().map(|a| (*a).clone()))
 }
 
+/// The store the drill's source names, and the backups there.
+async fn backups_of(source: &str) -> Result<(Store, Vec<Artefact>), ProviderError> {
+    let (destination, token) = Destination::parse_id(source)?;
+    let store = Store::open(&destination).await?;
+    let backups = store.list(&token).await?;
+    Ok((store, backups))
+}
+
 /// The run's steps up to the checks; every failure is recorded in `run`, none returned.
 async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token: &str, run: &mut Run) {
-    let backups = match policy::parse_id(&drill.source).and_then(|(dir, policy)| artefacts::list(&dir, &policy)) {
-        Ok(backups) => backups,
+    let (store, backups) = match backups_of(&drill.source).await {
+        Ok(found) => found,
         Err(err) => return run.fail(err.message),
     };
     let Some(backup) = pick(drill, &backups, run.at) else { return run.fail(format!("{} has no backup to restore", drill.source)) };
@@ -310,10 +319,14 @@ async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token:
         let line = format!("backup age {} within max_backup_age = {text} (RPO)", duty::human(age));
         if age <= *limit { run.pass(line) } else { run.fail(format!("backup {} is {} old, over max_backup_age = {text} (RPO)", backup.manifest.backup_id, duty::human(age))) }
     }
-    if !restore::sha256_matches(&backup, &mut run.checks) {
+    let fetched = match store.fetch(&backup).await {
+        Ok(fetched) => fetched,
+        Err(err) => return run.fail(err.message),
+    };
+    if !restore::sha256_matches(&backup, &fetched.path, &mut run.checks) {
         return;
     }
-    match restore::into_new_database(settings, client, &backup, &run.database, Some(&mark(token))).await {
+    match restore::into_new_database(settings, client, &fetched.path, &run.database, Some(&mark(token))).await {
         Ok(seconds) => run.restore_seconds = Some(seconds),
         Err(err) => return run.fail(err.message),
     }
@@ -382,7 +395,7 @@ fn write_reports(drill: &Drill, token: &str, run: &Run) -> Result<PathBuf, Provi
         "source": drill.source,
         "at": run.at.format(&Rfc3339).unwrap_or_default(),
         "passed": run.checks.passed(),
-        "backup": backup.map(|b| serde_json::json!({"id": b.manifest.backup_id, "path": b.dump.display().to_string(), "taken_at": b.manifest.taken_at, "bytes": b.manifest.bytes, "sha256": b.manifest.sha256})),
+        "backup": backup.map(|b| serde_json::json!({"id": b.manifest.backup_id, "path": b.location, "taken_at": b.manifest.taken_at, "bytes": b.manifest.bytes, "sha256": b.manifest.sha256})),
         "scratch_database": run.database,
         "restore_seconds": run.restore_seconds,
         "tables_checked": run.tables_checked,

@@ -170,8 +170,8 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// Takes one backup of the provider's database into `dir` for the policy with `token`, as
 /// `backup_id`: pg_dump in an exported snapshot, the counts and fingerprint read in the same
-/// snapshot, the whole archive read back, then the manifest. Nothing is listed until the
-/// manifest exists.
+/// snapshot, the whole archive read back; the manifest it returns is for the store to write,
+/// last: nothing is listed until it exists.
 pub async fn take(settings: &ConnSettings, policy: &Policy, dir: &Path, token: &str, backup_id: &str) -> Result<Manifest, ProviderError> {
     let started = Instant::now();
     let client = settings.connect().await?;
@@ -221,7 +221,6 @@ pub async fn take(settings: &ConnSettings, policy: &Policy, dir: &Path, token: &
         data_excluded: data_excluded.into_iter().map(|(name, _)| name).collect(),
         verified_at: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
     };
-    artefacts::write_manifest(dir, &manifest)?;
     Ok(manifest)
 }
 

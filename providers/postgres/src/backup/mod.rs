@@ -9,6 +9,7 @@ mod drill;
 mod dump;
 mod policy;
 mod restore;
+mod store;
 
 use strata_provider_sdk::duty;
 use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, RestoreRequest, Type, Value};
@@ -42,7 +43,13 @@ fn duration(description: &'static str) -> A {
 }
 
 fn policy_schema() -> ResourceSchema {
-    let destination = Block::new().attribute("path", A::required(Type::String).describe("the directory backups are written to"));
+    let destination = Block::new()
+        .attribute("path", A::optional(Type::String).describe("the directory backups are written to"))
+        .attribute("s3_bucket", A::optional(Type::String).describe("or the S3 bucket they are uploaded to (it must exist)"))
+        .attribute("s3_prefix", A::optional(Type::String).describe("the key prefix in the bucket, e.g. ai_db/"))
+        .attribute("s3_region", A::optional(Type::String).describe("the bucket's region, default AWS_REGION"))
+        .attribute("s3_endpoint", A::optional(Type::String).describe("an S3-compatible endpoint instead of AWS's"))
+        .attribute("s3_use_path_style", A::optional(Type::Bool).describe("path-style addressing, default on when an endpoint is overridden"));
     let retention = Block::new()
         .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N backups"))
         .attribute("keep_days", A::optional(Type::Number).describe("keep backups younger than N days"))
@@ -58,7 +65,7 @@ fn policy_schema() -> ResourceSchema {
             .attribute("schemas", A::optional(Type::list_of(Type::String)).describe("dump only these schemas"))
             .attribute("exclude_table_data", A::optional(Type::list_of(Type::String)).describe("tables (pg_dump patterns) dumped without their rows"))
             .attribute("row_counts", A::optional(Type::String).one_of(&["exact", "estimate"]).describe("how the manifest counts rows, default exact"))
-            .attribute("id", A::computed(Type::String).describe("file://DIR?policy=TOKEN: where the policy's backups are and which are its own"))
+            .attribute("id", A::computed(Type::String).describe("file://DIR?policy=TOKEN or s3://BUCKET/PREFIX?policy=TOKEN: where the policy's backups are and which are its own"))
             .attribute("backups", A::computed(Type::list_of(Type::Any)).describe("the backups the destination holds, oldest first"))
             .block("destination", NestedBlock::single(destination).at_least(1))
             .block("retention", NestedBlock::single(retention)),
@@ -91,9 +98,9 @@ fn drill_schema() -> ResourceSchema {
 }
 
 /// The live object of a resource of this module's types.
-pub fn refresh(type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
+pub async fn refresh(type_name: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
     match type_name {
-        POLICY => policy::refresh(state),
+        POLICY => policy::refresh(state).await,
         _ => Ok(drill::refresh(state)),
     }
 }

@@ -7,7 +7,6 @@
 //! policy did not write (another token, no manifest of strata's) is ever listed or removed.
 //! Deleting the policy keeps its backups.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use strata_provider_sdk::duty::{self, Held, Retention};
@@ -17,6 +16,7 @@ use time::OffsetDateTime;
 
 use super::artefacts::{self, Artefact};
 use super::dump;
+use super::store::{Destination, Store, POLICY_TAG};
 use crate::config::ConnSettings;
 
 /// The policy's settings, from its configuration.
@@ -30,7 +30,7 @@ pub struct Policy {
     pub schemas: Vec<String>,
     pub exclude_table_data: Vec<String>,
     pub row_counts: String,
-    pub dir: PathBuf,
+    pub destination: Destination,
     pub retention: Retention,
 }
 
@@ -47,11 +47,7 @@ impl Policy {
         if compress.is_some_and(|level| level > 9) {
             return Err(ProviderError::new("compress must be a level from 0 (none) to 9"));
         }
-        let destination = value.get("destination").filter(|d| !d.is_null());
-        let path = destination.and_then(|d| d.get_str("path")).ok_or_else(|| {
-            ProviderError::new("a backup policy needs a destination with a path").with_hint("add destination { path = \"/var/backups/NAME\" }")
-        })?;
-        let dir = super::absolute(Path::new(path));
+        let destination = Destination::from_block(value.get("destination").unwrap_or(&Value::Null))?;
         let retention = Retention::from_block(value.get("retention").unwrap_or(&Value::Null))?;
         Ok(Policy {
             every,
@@ -62,32 +58,23 @@ impl Policy {
             schemas: value.get_strings("schemas"),
             exclude_table_data: value.get_strings("exclude_table_data"),
             row_counts: value.get_str("row_counts").unwrap_or("exact").to_owned(),
-            dir,
+            destination,
             retention,
         })
     }
 }
 
-/// A policy's id names where its backups are and which of them are its own:
-/// `file:///var/backups/ai_db?policy=TOKEN`. A drill's `source` is such an id.
-pub fn id_of(dir: &Path, token: &str) -> String {
-    format!("file://{}?policy={token}", dir.display())
-}
-
-/// The directory and token an id names.
-pub fn parse_id(id: &str) -> Result<(PathBuf, String), ProviderError> {
-    let parsed = id.strip_prefix("file://").and_then(|rest| rest.rsplit_once("?policy="));
-    match parsed {
-        Some((dir, token)) if !dir.is_empty() && !token.is_empty() => Ok((PathBuf::from(dir), token.to_owned())),
-        _ => Err(ProviderError::new(format!("\"{id}\" is not the id of a postgres_backup_policy")).with_hint("set source = postgres_backup_policy.NAME.id")),
-    }
+/// The token in a policy's id.
+fn token_in(id: &str) -> Result<String, ProviderError> {
+    Destination::parse_id(id).map(|(_, token)| token)
 }
 
 /// The live policy: its state with `backups` as the destination holds them now.
-pub fn refresh(state: &Value) -> Result<Option<Value>, ProviderError> {
+pub async fn refresh(state: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(id) = state.get_str("id") else { return Ok(None) };
-    let (dir, token) = parse_id(id)?;
-    Ok(Some(with_backups(state, &artefacts::list(&dir, &token)?)))
+    let (destination, token) = Destination::parse_id(id)?;
+    let store = Store::open(&destination).await?;
+    Ok(Some(with_backups(state, &store.list(&token).await?)))
 }
 
 /// The backups recorded in `backups`, newest first.
@@ -129,7 +116,7 @@ pub fn plan(prior: Option<&Value>, desired: &Value, now: OffsetDateTime) -> Resu
         change.duties = backup_due(&policy, &[], now).into_iter().collect();
         return Ok(change);
     };
-    let token = prior.get_str("id").map(parse_id).transpose()?.map(|(_, token)| token).unwrap_or_default();
+    let token = prior.get_str("id").map(token_in).transpose()?.unwrap_or_default();
     planned.set("id", prior.get("id").cloned().unwrap_or(Value::Null));
     let mut candidates = held(prior.get_list("backups"));
     let due = backup_due(&policy, &candidates, now);
@@ -150,7 +137,7 @@ pub fn plan(prior: Option<&Value>, desired: &Value, now: OffsetDateTime) -> Resu
     // After a due backup, prunes follow from it: they are what it makes possible, not overdue.
     let then = if duties.is_empty() { "" } else { "then " };
     for (id, why) in &prunes {
-        operations.push(format!("remove backup {id} and its manifest from {}", policy.dir.display()));
+        operations.push(format!("remove backup {id} and its manifest from {}", policy.destination.url()));
         duties.push(format!("{then}prune {id} ({why})"));
     }
     let action = if duties.is_empty() && settings_of(prior) == settings_of(desired) { Action::NoOp } else { Action::Update };
@@ -175,14 +162,21 @@ pub fn plan_with_unknowns(prior: Option<&Value>, desired: &Value) -> PlannedChan
 
 /// The commands a backup runs, as the plan shows them.
 fn backup_operations(policy: &Policy, token: &str) -> Vec<String> {
-    let file = policy.dir.join(format!("{}ID.{}", artefacts::prefix(token), if policy.format == "directory" { "dir" } else { "dump" }));
+    let staging = policy.destination.staging_label();
+    let name = format!("{}ID.{}", artefacts::prefix(token), if policy.format == "directory" { "dir" } else { "dump" });
+    let file = staging.join(&name);
     let args = dump::dump_arguments(policy, "SNAPSHOT", &file);
-    vec![
+    let manifest = artefacts::manifest_name(token, "ID");
+    let mut operations = vec![
         "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot() -- row counts and the schema fingerprint are read in this snapshot".into(),
         format!("pg_dump {}", args.join(" ")),
         format!("pg_restore --file=/dev/null {} -- reads the whole archive back", file.display()),
-        format!("write {} (sha256, bytes, versions, row counts, schema fingerprint)", policy.dir.join(format!("{}ID.manifest.json", artefacts::prefix(token))).display()),
-    ]
+    ];
+    match &policy.destination {
+        Destination::Local(_) => operations.push(format!("write {} (sha256, bytes, versions, row counts, schema fingerprint)", staging.join(manifest).display())),
+        Destination::S3(_) => operations.push(format!("upload {name}, then {manifest} (sha256, bytes, versions, row counts, schema fingerprint), to {}, tagged {POLICY_TAG}={token}", policy.destination.url())),
+    }
+    operations
 }
 
 /// Applies the plan: takes the backup when due, then prunes what retention no longer keeps.
@@ -193,33 +187,40 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
     }
     let policy = Policy::from_value(planned)?;
     let token = match prior.and_then(|p| p.get_str("id")) {
-        Some(id) => parse_id(id)?.1,
+        Some(id) => token_in(id)?,
         None => uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
     };
-    std::fs::create_dir_all(&policy.dir).map_err(|err| artefacts::io_error("cannot create", &policy.dir, &err))?;
-    let before = artefacts::list(&policy.dir, &token)?;
-    artefacts::sweep_leftovers(&policy.dir, &token, &before)?;
+    let store = Store::open(&policy.destination).await?;
+    let before = store.list(&token).await?;
+    store.sweep_leftovers(&token, &before).await?;
     let now = OffsetDateTime::now_utc();
     let mut value = planned.clone();
-    value.set("id", Value::string(id_of(&policy.dir, &token)));
+    value.set("id", Value::string(policy.destination.id(&token)));
     let after = match backup_due(&policy, &held_of(&before), now) {
         None => before,
         Some(_) => {
             let backup_id = now.format(&time::macros::format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z")).unwrap_or_default();
-            if let Err(error) = dump::take(settings, &policy, &policy.dir, &token, &backup_id).await {
-                let _ = artefacts::sweep_leftovers(&policy.dir, &token, &before);
+            if let Err(error) = take_and_keep(settings, &policy, &store, &token, &backup_id).await {
+                let _ = store.sweep_leftovers(&token, &before).await;
                 let partial = (action == Action::Create).then(|| with_backups(&value, &before));
                 return Err(ApplyFailure { error, partial, in_doubt: false });
             }
-            artefacts::list(&policy.dir, &token)?
+            store.list(&token).await?
         }
     };
     let prunes = policy.retention.to_prune(&held_of(&after), now);
     let (pruned, kept): (Vec<Artefact>, Vec<Artefact>) = after.into_iter().partition(|a| prunes.iter().any(|(id, _)| *id == a.manifest.backup_id));
     for artefact in &pruned {
-        artefacts::remove(artefact)?;
+        store.remove(artefact).await?;
     }
     Ok(with_backups(&value, &kept))
+}
+
+/// Dumps and verifies a backup in the store's staging directory, then keeps it there.
+async fn take_and_keep(settings: &ConnSettings, policy: &Policy, store: &Store, token: &str, backup_id: &str) -> Result<(), ProviderError> {
+    let staging = store.staging()?;
+    let manifest = dump::take(settings, policy, &staging.dir, token, backup_id).await?;
+    store.publish(&staging.dir, &manifest).await
 }
 
 /// `value` with `backups` listing `artefacts`.
@@ -237,20 +238,7 @@ fn held_of(artefacts: &[Artefact]) -> Vec<Held> {
 /// Deleting a policy keeps what it wrote: backups outlive the rule that made them.
 pub fn plan_delete(prior: &Value) -> PlannedChange {
     let mut change = PlannedChange::new(Action::Delete, Value::Null);
-    let dir = prior.get_str("id").and_then(|id| parse_id(id).ok()).map(|(dir, _)| dir.display().to_string()).unwrap_or_default();
-    change.warnings.push(format!("the policy's {} backup(s) in {dir} are kept: remove them by hand once nothing needs them", prior.get_list("backups").len()));
+    let place = prior.get_str("id").and_then(|id| Destination::parse_id(id).ok()).map(|(destination, _)| destination.url()).unwrap_or_default();
+    change.warnings.push(format!("the policy's {} backup(s) in {place} are kept: remove them by hand once nothing needs them", prior.get_list("backups").len()));
     change
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_name_the_directory_and_token() {
-        let id = id_of(Path::new("/var/backups/ai_db"), "3f2a9c1e0b7d");
-        assert_eq!(id, "file:///var/backups/ai_db?policy=3f2a9c1e0b7d");
-        assert_eq!(parse_id(&id).unwrap(), (PathBuf::from("/var/backups/ai_db"), "3f2a9c1e0b7d".to_owned()));
-        assert!(parse_id("postgres_backup_policy.nightly").unwrap_err().hint.unwrap().contains(".id"));
-    }
 }

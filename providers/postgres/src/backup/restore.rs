@@ -5,8 +5,11 @@
 use strata_provider_sdk::{ProviderError, RestoreRequest};
 use tokio_postgres::Client;
 
+use std::path::Path;
+
 use super::artefacts::{self, Artefact, Condition, Manifest};
-use super::{dump, policy, POLICY};
+use super::store::{Destination, Store};
+use super::{dump, POLICY};
 use crate::config::{describe_error, ConnSettings};
 use crate::ddl::{ident, qualified_ref};
 
@@ -34,10 +37,11 @@ impl Checks {
     }
 }
 
-/// Whether the dump's bytes are still those its manifest hashed; records the check.
-pub fn sha256_matches(backup: &Artefact, checks: &mut Checks) -> bool {
+/// Whether the dump's bytes (at `dump`, fetched) are still those its manifest hashed; records
+/// the check.
+pub fn sha256_matches(backup: &Artefact, dump: &Path, checks: &mut Checks) -> bool {
     let id = &backup.manifest.backup_id;
-    match artefacts::sha256_of(&backup.dump) {
+    match artefacts::sha256_of(dump) {
         Ok(sha) if sha == backup.manifest.sha256 => {
             checks.pass(format!("sha256 of {id} matches its manifest"));
             true
@@ -53,9 +57,9 @@ pub fn sha256_matches(backup: &Artefact, checks: &mut Checks) -> bool {
     }
 }
 
-/// Creates `database` (with `comment` on it, when given) and restores `backup` into it,
-/// stopping at the first error; the restore's seconds.
-pub async fn into_new_database(settings: &ConnSettings, client: &Client, backup: &Artefact, database: &str, comment: Option<&str>) -> Result<f64, ProviderError> {
+/// Creates `database` (with `comment` on it, when given) and restores the dump at `dump` into
+/// it, stopping at the first error; the restore's seconds.
+pub async fn into_new_database(settings: &ConnSettings, client: &Client, dump: &Path, database: &str, comment: Option<&str>) -> Result<f64, ProviderError> {
     let sql = |err: tokio_postgres::Error| ProviderError::new(format!("cannot create the database {database}: {}", describe_error(&err)));
     client.batch_execute(&format!("CREATE DATABASE {}", ident(database))).await.map_err(sql)?;
     if let Some(comment) = comment {
@@ -64,7 +68,7 @@ pub async fn into_new_database(settings: &ConnSettings, client: &Client, backup:
     let (server_major, _) = dump::server_version(client).await?;
     let pg_restore = dump::find_tool("pg_restore", server_major).await?;
     let started = std::time::Instant::now();
-    dump::restore(settings, &pg_restore.path, &backup.dump, database).await?;
+    dump::restore(settings, &pg_restore.path, dump, database).await?;
     Ok(started.elapsed().as_secs_f64())
 }
 
@@ -124,11 +128,13 @@ pub async fn run(settings: &ConnSettings, request: &RestoreRequest) -> Result<Ve
         return Err(ProviderError::new(format!("\"{}\" is the database the provider connects to: strata does not restore over it", request.target))
             .with_hint("restore into a new database, check it, then point the application at it"));
     }
-    let (dir, token) = policy::parse_id(request.state.get_str("id").unwrap_or_default())?;
-    let backups = artefacts::list(&dir, &token)?;
+    let (destination, token) = Destination::parse_id(request.state.get_str("id").unwrap_or_default())?;
+    let store = Store::open(&destination).await?;
+    let backups = store.list(&token).await?;
     let backup = choose(&backups, request.backup.as_deref())?;
+    let fetched = store.fetch(backup).await?;
     let mut checks = Checks::default();
-    if !sha256_matches(backup, &mut checks) {
+    if !sha256_matches(backup, &fetched.path, &mut checks) {
         return Err(ProviderError::new(checks.failures().join("; ")).with_hint("choose another backup with -backup ID"));
     }
     let client = settings.connect().await?;
@@ -145,7 +151,7 @@ pub async fn run(settings: &ConnSettings, request: &RestoreRequest) -> Result<Ve
             .map_err(|err| ProviderError::new(format!("cannot drop {}: {}", request.target, describe_error(&err))))?;
         lines.push(format!("dropped the existing database {}", request.target));
     }
-    let seconds = into_new_database(settings, &client, backup, &request.target, None).await?;
+    let seconds = into_new_database(settings, &client, &fetched.path, &request.target, None).await?;
     lines.push(format!("restored backup {} ({} bytes, taken {}) into {} in {seconds:.1}s", backup.manifest.backup_id, backup.manifest.bytes, backup.manifest.taken_at, request.target));
     let restored = settings.with_database(&request.target).connect().await?;
     against_manifest(&restored, &backup.manifest, true, true, &mut checks).await?;
