@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use strata_provider_sdk::authorship::MarkRecorded;
-use strata_provider_sdk::{Action, ApplyRequest, Authorship, PlanRequest, Provider, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::addr::{Address, Mode};
@@ -143,7 +143,7 @@ impl<'c> Executor<'c> {
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
-                let snapshot = visible_to(&known, task, &provider_needs[task.address.provider()]);
+                let snapshot = visible_to(self.ctx, &known, task, &provider_needs[task.address.provider()]);
                 let ctx = self.ctx;
                 let intents = intent_sender.clone();
                 let relation_locks = &relation_locks;
@@ -337,8 +337,14 @@ impl<'c> Executor<'c> {
 }
 
 /// What a task can read of `known`: what it depends on, and what its provider's block refers to
-/// (not the whole map: a copy of that for every task would cost the square of the estate).
-fn visible_to(known: &BTreeMap<Address, KnownResource>, task: &Task<'_>, provider_needs: &BTreeSet<Address>) -> BTreeMap<Address, KnownResource> {
+/// (not the whole map: a copy of that for every task would cost the square of the estate). A
+/// periodic resource's apply, rare and handed the configuration beside it (see
+/// `declared_beside`), reads all of it.
+fn visible_to(ctx: &Context, known: &BTreeMap<Address, KnownResource>, task: &Task<'_>, provider_needs: &BTreeSet<Address>) -> BTreeMap<Address, KnownResource> {
+    let periodic = task.change.is_some() && ctx.providers.resource_schema(&task.address).is_ok_and(|schema| schema.periodic);
+    if periodic {
+        return known.clone();
+    }
     task.dependencies.iter().chain(provider_needs).filter_map(|address| known.get_key_value(address)).map(|(a, k)| (a.clone(), k.clone())).collect()
 }
 
@@ -496,7 +502,7 @@ async fn run_task(
             })
         }
     };
-    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None });
+    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![] });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
@@ -548,7 +554,8 @@ async fn run_task(
                     .map_err(|error| TaskError { error, partial: deleted_first.then_some(Value::Null), in_doubt: false })?,
                 _ => None,
             };
-            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship })
+            let declared = declared_beside(ctx, &task.address, known)?;
+            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship, declared })
                 .await
                 .map_err(|failure| {
                     let partial = if deleted_first { failure.partial.or(Some(Value::Null)) } else if old.is_some() { None } else { failure.partial };
@@ -560,6 +567,24 @@ async fn run_task(
             Ok(Outcome { value: Some(value), sensitive, wrote: true, desired_digest: change.desired_digest.clone() })
         }
     }
+}
+
+/// For a periodic resource (a duty such as a restore drill), the other managed resources of its
+/// provider as the configuration declares them; for any other, none. A resource whose desired
+/// value is not wholly known yet (it refers to one still being applied) is left out: the duty
+/// checks what the configuration settles.
+fn declared_beside(ctx: &Context, address: &Address, known: &BTreeMap<Address, KnownResource>) -> std::result::Result<Vec<Declared>, TaskError> {
+    if !ctx.providers.resource_schema(address)?.periodic {
+        return Ok(vec![]);
+    }
+    let beside = ctx.config.resources.keys().filter(|other| other.mode == Mode::Managed && *other != address && other.provider() == address.provider());
+    let declared = beside
+        .filter(|other| ctx.providers.resource_schema(other).is_ok_and(|schema| !schema.periodic))
+        .filter_map(|other| {
+            let (desired, _) = ctx.desired(other, known).ok().filter(|(desired, _)| desired.is_wholly_known())?;
+            Some(Declared { address: other.to_string(), type_name: other.type_name.clone(), desired })
+        });
+    Ok(declared.collect())
 }
 
 /// Has the executor record the intent to create `address` (when its provider can name the object

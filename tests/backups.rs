@@ -232,6 +232,7 @@ fn a_drill_restores_checks_the_backup_cleans_up_and_reports() {
     assert_eq!(report["passed"], true);
     let checks: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
     assert!(checks.iter().any(|c| c.contains("fingerprint matches")), "{checks:?}");
+    assert!(checks.iter().any(|c| c.contains("plans as no changes against 2 declared resource(s)")), "{checks:?}");
     assert!(checks.iter().any(|c| c.contains("row counts of 2 table(s) match")), "{checks:?}");
     assert!(checks.iter().any(|c| c.contains("within max_restore_time")), "{checks:?}");
     assert!(Path::new(run["report"].as_str().unwrap()).with_extension("md").exists());
@@ -477,4 +478,26 @@ fn a_large_dump_goes_up_to_s3_in_parts_and_a_directory_format_dump_as_one_object
     let drill = resource(&work, "postgres_restore_drill.weekly");
     assert_eq!(drill["attributes"]["last_run"]["passed"], true, "the directory dump downloads and restores: {drill}");
     assert!(scratch_databases(&db).is_empty());
+}
+
+#[test]
+fn a_drill_of_a_backup_older_than_the_declared_schema_fails_and_names_what_differs() {
+    let (db, work) = seeded(&format!("{}{DRILL}", policy("1h", "")));
+    work.apply();
+    // A column declared (and applied) after the backup: the backup no longer holds the schema the
+    // configuration declares.
+    let newer = SCHEMA.replacen("  primary_key = [\"id\"]", "  column {\n    name = \"owner\"\n    type = \"text\"\n  }\n\n  primary_key = [\"id\"]", 1);
+    work.write("main.tf", &format!("{newer}{}{}", policy("1h", ""), DRILL.replace("PREFIX", &prefix(&db))));
+    let drilled = work.strata(&["apply", "-auto-approve", "-no-color", "-replace=postgres_restore_drill.weekly"]);
+    assert_eq!(drilled.code, 1, "{drilled:?}");
+    assert!(drilled.output().contains("the restored schema differs from the configuration: postgres_table.runs would be updated"), "{drilled:?}");
+    assert!(drilled.output().contains("owner"), "the step names the column: {drilled:?}");
+    assert!(scratch_databases(&db).is_empty());
+
+    // A typo in the resources to compare fails before anything is restored.
+    let typo = DRILL.replace("PREFIX", &prefix(&db)).replace("schema_matches = true", "schema_matches   = true\n    schema_resources = [\"postgres_table.rnus\"]");
+    work.write("main.tf", &format!("{newer}{}{typo}", policy("1h", "")));
+    let refused = work.strata(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.output().contains("postgres_table.rnus") && refused.output().contains("did you mean \"postgres_table.runs\""), "{refused:?}");
 }

@@ -129,6 +129,7 @@ async fn apply(
         prior: prior.cloned(),
         planned: change.planned,
         authorship: None,
+        declared: vec![],
     };
     provider
         .apply(&request)
@@ -175,6 +176,7 @@ async fn delete(provider: &AwsProvider, type_name: &str, prior: &Value) {
         prior: Some(prior.clone()),
         planned: Value::Null,
         authorship: None,
+        declared: vec![],
     };
     provider
         .apply(&request)
@@ -339,6 +341,7 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
         prior: None,
         planned: create.planned.clone(),
         authorship: None,
+        declared: vec![],
     };
     let failure = p.apply(&again).await.expect_err("the identifier is taken");
     let message = failure.error.to_string();

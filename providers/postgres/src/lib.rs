@@ -29,7 +29,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -105,6 +105,37 @@ impl PostgresProvider {
         }
         Ok(guard)
     }
+}
+
+impl PostgresProvider {
+    /// A provider for another database (a drill's restored copy), configured already.
+    fn against(settings: ConnSettings) -> PostgresProvider {
+        let provider = PostgresProvider::new();
+        let _ = provider.settings.set(settings);
+        provider
+    }
+}
+
+/// What a run would change were `declared` applied to the database `settings` names: a line per
+/// resource it would not leave as it is, with the first step it would take. A restore drill's
+/// `schema_matches` check of the schema it restored.
+pub(crate) async fn plan_against(settings: ConnSettings, declared: &[Declared]) -> Result<Vec<String>, ProviderError> {
+    let provider = PostgresProvider::against(settings);
+    let requests: Vec<RefreshRequest> = declared.iter().map(|d| RefreshRequest { type_name: d.type_name.clone(), state: d.desired.clone() }).collect();
+    let live = provider.refresh(&requests).await?;
+    let mut changes = Vec::new();
+    for (resource, live) in declared.iter().zip(live) {
+        let planned = provider.plan(&PlanRequest { type_name: resource.type_name.clone(), prior: live, desired: resource.desired.clone() }).await?;
+        let what = match planned.action {
+            Action::NoOp => continue,
+            Action::Create => "created: the backup does not hold it",
+            Action::Replace => "replaced",
+            _ => "updated",
+        };
+        let first_step = planned.operations.first().map(|step| format!(" ({step})")).unwrap_or_default();
+        changes.push(format!("{} would be {what}{first_step}", resource.address));
+    }
+    Ok(changes)
 }
 
 #[async_trait]

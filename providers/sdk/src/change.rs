@@ -93,6 +93,20 @@ pub struct ApplyRequest {
     /// For a create the engine recorded an intent for: the mark the create must leave (see
     /// [`crate::authorship`]). `None` otherwise.
     pub authorship: Option<Authorship>,
+    /// For a `periodic` type only (empty otherwise): the other resources of its provider as the
+    /// configuration declares them, for a duty that checks something against the configuration
+    /// (a restore drill plans them against the database it restored).
+    pub declared: Vec<Declared>,
+}
+
+/// A resource as the configuration declares it, evaluated with what is known when it is handed
+/// over (one with values known only after later applies is not handed over).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    /// Its address, as plans print it (`postgres_table.runs`).
+    pub address: String,
+    pub type_name: String,
+    pub desired: Value,
 }
 
 /// Restore one of the backups a resource holds into a database (`strata restore`).

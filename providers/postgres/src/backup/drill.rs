@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use strata_provider_sdk::duty;
-use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, Declared, PlannedChange, ProviderError, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio_postgres::Client;
@@ -36,6 +36,8 @@ pub struct Drill {
     pub window: Option<Duration>,
     pub database_prefix: String,
     pub schema_matches: bool,
+    /// The declared resources the restored schema is planned against; empty for all of them.
+    pub schema_resources: Vec<String>,
     pub row_counts: bool,
     pub min_rows: BTreeMap<String, i64>,
     pub sql: Vec<SqlCheck>,
@@ -86,6 +88,7 @@ impl Drill {
             window: duration(value, "window")?.map(|(d, _)| d),
             database_prefix,
             schema_matches: check.get_bool("schema_matches").unwrap_or(true),
+            schema_resources: check.get_strings("schema_resources"),
             row_counts: check.get_str("row_counts").unwrap_or("manifest") == "manifest",
             min_rows,
             sql,
@@ -156,7 +159,7 @@ fn drill_operations(drill: &Drill) -> Vec<String> {
         format!("CREATE DATABASE {scratch}; pg_restore --exit-on-error --dbname={scratch} BACKUP"),
     ];
     if drill.schema_matches {
-        operations.push("compare the restored schema's fingerprint with the manifest's".into());
+        operations.push("compare the restored schema's fingerprint with the manifest's, and plan the declared postgres resources against it (no changes expected)".into());
     }
     if drill.row_counts {
         operations.push("count the rows of every restored table against the manifest".into());
@@ -202,11 +205,12 @@ impl Run {
 }
 
 /// Runs the drill; a run with a failed check is an error that still records the run.
-pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value) -> Result<Value, ApplyFailure> {
+pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value, declared: &[Declared]) -> Result<Value, ApplyFailure> {
     if action == Action::Delete {
         return Ok(Value::Null);
     }
     let drill = Drill::from_value(planned)?;
+    let compared = compared_resources(&drill, declared)?;
     let token = prior.and_then(token_of).unwrap_or_else(|| stable_token(&drill));
     let now = OffsetDateTime::now_utc();
     // The time to the second and 4 random hex digits: a re-run never meets the name of a
@@ -216,7 +220,7 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
     let mut run = Run { at: now, backup: None, database: format!("{}{token}_{stamp}{random}", drill.database_prefix), restore_seconds: None, tables_checked: 0, checks: Checks::default(), notes: vec![] };
     let client = settings.connect().await?;
     run.notes = sweep(&client, &drill, &token).await?;
-    execute(settings, &client, &drill, &token, &mut run).await;
+    execute(settings, &client, &drill, &token, &compared, &mut run).await;
     // Always: a failed check or restore must not leave the scratch database behind.
     if let Err(err) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&run.database))).await {
         run.fail(format!("cannot drop the scratch database {}: {}", run.database, describe_error(&err)));
@@ -298,6 +302,39 @@ fn pick(drill: &Drill, backups: &[Artefact], now: OffsetDateTime) -> Option<Arte
     chosen.map(|a| (**a).clone()).or_else(|| good.last().map(|a| (*a).clone()))
 }
 
+/// The declared resources `schema_matches` plans against the restored database: those
+/// `schema_resources` names, or all of them. A name that is not declared is an error before
+/// anything is restored.
+fn compared_resources(drill: &Drill, declared: &[Declared]) -> Result<Vec<Declared>, ProviderError> {
+    if !drill.schema_matches {
+        return Ok(vec![]);
+    }
+    if drill.schema_resources.is_empty() {
+        return Ok(declared.to_vec());
+    }
+    drill
+        .schema_resources
+        .iter()
+        .map(|name| {
+            declared.iter().find(|d| d.address == *name).cloned().ok_or_else(|| {
+                let closest = declared.iter().map(|d| d.address.as_str()).max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)));
+                let hint = closest.map_or("name a postgres resource this configuration declares".to_owned(), |c| format!("did you mean \"{c}\"?"));
+                ProviderError::new(format!("check.schema_resources names \"{name}\", which the configuration does not declare")).with_hint(hint)
+            })
+        })
+        .collect()
+}
+
+/// Plans the declared resources against the restored database, as a run against it would: the
+/// check passes when every one would be left as it is.
+async fn plan_against_restored(settings: &ConnSettings, compared: &[Declared], run: &mut Run) {
+    match crate::plan_against(settings.with_database(&run.database), compared).await {
+        Ok(changes) if changes.is_empty() => run.pass(format!("the restored schema plans as no changes against {} declared resource(s)", compared.len())),
+        Ok(changes) => run.fail(format!("the restored schema differs from the configuration: {}", changes.join("; "))),
+        Err(err) => run.fail(format!("cannot plan the configuration against the restored database: {}", err.message)),
+    }
+}
+
 /// The store the drill's source names, and the backups there.
 async fn backups_of(source: &str) -> Result<(Store, Vec<Artefact>), ProviderError> {
     let (destination, token) = Destination::parse_id(source)?;
@@ -307,7 +344,7 @@ async fn backups_of(source: &str) -> Result<(Store, Vec<Artefact>), ProviderErro
 }
 
 /// The run's steps up to the checks; every failure is recorded in `run`, none returned.
-async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token: &str, run: &mut Run) {
+async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token: &str, compared: &[Declared], run: &mut Run) {
     let (store, backups) = match backups_of(&drill.source).await {
         Ok(found) => found,
         Err(err) => return run.fail(err.message),
@@ -340,6 +377,9 @@ async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token:
     };
     if let Err(err) = check_restored(&scratch, drill, &backup, run).await {
         run.fail(err.message);
+    }
+    if drill.schema_matches && !compared.is_empty() {
+        plan_against_restored(settings, compared, run).await;
     }
 }
 

@@ -75,7 +75,8 @@ fn policy_schema() -> ResourceSchema {
 fn drill_schema() -> ResourceSchema {
     let sql = Block::new().attribute("query", A::required(Type::String)).attribute("expect", A::required(Type::String).describe("the first column of the first row, as text"));
     let check = Block::new()
-        .attribute("schema_matches", A::optional(Type::Bool).describe("the restored schema matches the one the backup's manifest recorded, default true"))
+        .attribute("schema_matches", A::optional(Type::Bool).describe("the restored schema matches the manifest's fingerprint and plans as no changes against the declared postgres resources, default true"))
+        .attribute("schema_resources", A::optional(Type::list_of(Type::String)).describe("the addresses of the declared resources to plan against the restored schema, default all"))
         .attribute("row_counts", A::optional(Type::String).one_of(&["manifest", "none"]).describe("compare every table's rows with the manifest, default manifest"))
         .attribute("min_rows", A::optional(Type::map_of(Type::Number)).describe("tables (schema.table) that must hold at least this many rows"))
         .block("sql", NestedBlock::list(sql));
@@ -130,6 +131,6 @@ pub async fn apply(settings: &ConnSettings, request: &ApplyRequest) -> Result<Va
     let planned = request.planned.unknowns_to_null();
     match request.type_name.as_str() {
         POLICY => policy::apply(settings, request.action, request.prior.as_ref(), &planned).await,
-        _ => drill::apply(settings, request.action, request.prior.as_ref(), &planned).await,
+        _ => drill::apply(settings, request.action, request.prior.as_ref(), &planned, &request.declared).await,
     }
 }
