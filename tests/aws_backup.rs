@@ -5,7 +5,8 @@
 //!
 //! moto 5.2.1 lacks UpdateBackupPlan and every backup selection call: a rule change and an
 //! `aws_backup_selection` fail with moto's error, reported as a failed apply (not a panic) that
-//! leaves the state as it was; their requests are unit-tested in the provider.
+//! leaves the state as it was; their requests are unit-tested in the provider. A vault and a plan
+//! made by hand are imported (the plan by its id) and then plan as no change.
 
 mod common;
 
@@ -214,4 +215,48 @@ resource "aws_backup_selection" "databases" {
     let destroy = run(&work, &["destroy", "-auto-approve", "-no-color"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert!(moto.backup_vault(&format!("strata-vault-{suffix}")).is_none());
+}
+
+#[test]
+fn a_vault_and_a_plan_made_by_hand_are_imported_and_then_plan_as_no_change() {
+    let moto = Moto::new();
+    let suffix = unique_suffix();
+    let (vault_name, plan_name) = (format!("hand-vault-{suffix}"), format!("hand-plan-{suffix}"));
+    moto.create_backup_vault(&vault_name);
+    let plan_id = moto.create_backup_plan(&plan_name, &vault_name);
+    let work = Workdir::offline();
+    work.write(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER}
+resource "aws_backup_vault" "main" {{
+  name = "{vault_name}"
+}}
+
+resource "aws_backup_plan" "nightly" {{
+  name = "{plan_name}"
+
+  rule {{
+    rule_name         = "daily"
+    target_vault_name = aws_backup_vault.main.name
+    schedule          = "cron(0 5 ? * * *)"
+  }}
+}}
+"#
+        ),
+    );
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains(&format!("CreateBackupVault {vault_name}")), "not in state, so to be created: {planned:?}");
+    let unknown = run(&work, &["import", "aws_backup_plan.nightly", "no-such-plan"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("the plan id (or its name)"), "{unknown:?}");
+    for (address, id) in [("aws_backup_vault.main", vault_name.as_str()), ("aws_backup_plan.nightly", plan_id.as_str())] {
+        let imported = run(&work, &["import", address, id]);
+        assert_eq!(imported.code, 0, "{imported:?}");
+    }
+    no_changes(&work);
+
+    let destroy = run(&work, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(destroy.code, 0, "imported objects are the state's to delete: {destroy:?}");
+    assert!(moto.backup_vault(&vault_name).is_none() && moto.backup_plan(&plan_name).is_none());
 }

@@ -257,6 +257,20 @@ impl Moto {
         Some((plan, tags))
     }
 
+    /// A vault made behind strata's back.
+    pub fn create_backup_vault(&self, name: &str) {
+        self.runtime.block_on(self.backup.create_backup_vault().backup_vault_name(name).send()).expect("create backup vault");
+    }
+
+    /// A plan made behind strata's back: one daily rule into `vault`, with the windows set; answers its id.
+    pub fn create_backup_plan(&self, name: &str, vault: &str) -> String {
+        use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput};
+        let rule = BackupRuleInput::builder().rule_name("daily").target_backup_vault_name(vault).schedule_expression("cron(0 5 ? * * *)").start_window_minutes(60).completion_window_minutes(180);
+        let plan = BackupPlanInput::builder().backup_plan_name(name).rules(rule.build().expect("a rule")).build().expect("a plan");
+        let created = self.runtime.block_on(self.backup.create_backup_plan().backup_plan(plan).send()).expect("create backup plan");
+        created.backup_plan_id().expect("a plan id").to_owned()
+    }
+
     fn backup_tags(&self, arn: &str) -> std::collections::HashMap<String, String> {
         let tags = self.runtime.block_on(self.backup.list_tags().resource_arn(arn).send()).expect("list backup tags");
         tags.tags().cloned().unwrap_or_default()
