@@ -20,38 +20,46 @@ provider "aws" {
 }
 "#;
 
-/// A vault and a plan of two rules in it; `daily` is the daily rule's body after its name.
-fn config(suffix: &str, daily: &str, plan_tags: &str) -> String {
+/// A vault `vault` (with `vault_body` after its name) and a plan `plan` into it whose first rule,
+/// `daily`, has `daily` after its vault; `plan_body` follows the rule.
+fn vault_and_plan(vault: &str, vault_body: &str, plan: &str, daily: &str, plan_body: &str) -> String {
     format!(
         r#"{PROVIDER}
 resource "aws_backup_vault" "main" {{
-  name = "strata-vault-{suffix}"
-  tags = {{
-    team = "data"
-  }}
+  name = "{vault}"
+{vault_body}
 }}
 
 resource "aws_backup_plan" "nightly" {{
-  name = "strata-plan-{suffix}"
+  name = "{plan}"
 
   rule {{
     rule_name         = "daily"
     target_vault_name = aws_backup_vault.main.name
 {daily}
   }}
-
-  rule {{
-    rule_name         = "weekly"
-    target_vault_name = aws_backup_vault.main.name
-    schedule          = "cron(0 3 ? * SUN *)"
-  }}
-
-  tags = {{
-{plan_tags}
-  }}
+{plan_body}
 }}
 "#
     )
+}
+
+const WEEKLY: &str = r#"
+  rule {
+    rule_name         = "weekly"
+    target_vault_name = aws_backup_vault.main.name
+    schedule          = "cron(0 3 ? * SUN *)"
+  }
+"#;
+
+const VAULT_TAGS: &str = r#"  tags = {
+    team = "data"
+  }"#;
+
+/// A tagged vault and a tagged plan of two rules in it; `daily` is the daily rule's body.
+fn config(suffix: &str, daily: &str, plan_tags: &str) -> String {
+    let plan_body = format!("{WEEKLY}\n  tags = {{\n{plan_tags}\n  }}");
+    vault_and_plan(&format!("strata-vault-{suffix}"), VAULT_TAGS, &format!("strata-plan-{suffix}"), daily, &plan_body)
 }
 
 const DAILY: &str = r#"    schedule          = "cron(0 5 ? * * *)"
@@ -225,26 +233,7 @@ fn a_vault_and_a_plan_made_by_hand_are_imported_and_then_plan_as_no_change() {
     moto.create_backup_vault(&vault_name);
     let plan_id = moto.create_backup_plan(&plan_name, &vault_name);
     let work = Workdir::offline();
-    work.write(
-        "main.tf",
-        &format!(
-            r#"{PROVIDER}
-resource "aws_backup_vault" "main" {{
-  name = "{vault_name}"
-}}
-
-resource "aws_backup_plan" "nightly" {{
-  name = "{plan_name}"
-
-  rule {{
-    rule_name         = "daily"
-    target_vault_name = aws_backup_vault.main.name
-    schedule          = "cron(0 5 ? * * *)"
-  }}
-}}
-"#
-        ),
-    );
+    work.write("main.tf", &vault_and_plan(&vault_name, "", &plan_name, "    schedule          = \"cron(0 5 ? * * *)\"", ""));
     let planned = run(&work, &["plan", "-no-color"]);
     assert!(planned.stdout.contains(&format!("CreateBackupVault {vault_name}")), "not in state, so to be created: {planned:?}");
     let unknown = run(&work, &["import", "aws_backup_plan.nightly", "no-such-plan"]);
