@@ -10,7 +10,7 @@
 //! cron syntax (at validate, see `backup_cron`), windows, cold storage lifecycles, an empty
 //! target vault. moto 5.2.1 has no UpdateBackupPlan: on moto an update fails with its error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
 use aws_sdk_backup::types::{AdvancedBackupSetting, BackupPlanInput, BackupPlansListMember, BackupRule, BackupRuleInput, CopyAction, Lifecycle};
@@ -119,7 +119,7 @@ fn canonical_settings(settings: &[Value]) -> Value {
 
 // ---- reading --------------------------------------------------------------------------------
 
-fn string_map_value(map: Option<&std::collections::HashMap<String, String>>) -> Value {
+fn string_map_value(map: Option<&HashMap<String, String>>) -> Value {
     let tags: Tags = map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     string_map(Some(&tags::to_value(&tags)))
 }
@@ -178,9 +178,9 @@ fn to_value(answer: &GetBackupPlanOutput, tags: &Tags) -> Value {
 }
 
 /// The plans not deleted, by id.
-async fn list(clients: &Clients) -> Result<std::collections::BTreeMap<String, BackupPlansListMember>, ProviderError> {
+async fn list(clients: &Clients) -> Result<BTreeMap<String, BackupPlansListMember>, ProviderError> {
     let mut pages = clients.backup.list_backup_plans().into_paginator().send();
-    let mut found = std::collections::BTreeMap::new();
+    let mut found = BTreeMap::new();
     while let Some(page) = pages.next().await {
         for plan in page.map_err(|e| errors::api("backup:ListBackupPlans", e))?.backup_plans_list() {
             if let (Some(id), None) = (plan.backup_plan_id(), plan.deletion_date()) {
@@ -340,7 +340,7 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
 }
 
-fn string_map_sdk(value: Option<&Value>) -> Option<std::collections::HashMap<String, String>> {
+fn string_map_sdk(value: Option<&Value>) -> Option<HashMap<String, String>> {
     let map = tags::from_value(value.unwrap_or(&Value::Null));
     (!map.is_empty()).then(|| backup_tags::to_sdk(&map))
 }
