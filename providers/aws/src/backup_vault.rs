@@ -194,6 +194,14 @@ mod tests {
     }
 
     #[test]
+    fn setting_force_destroy_is_an_update_of_state_alone() {
+        let desired = Value::object([("name", Value::from("nightly")), ("force_destroy", Value::Bool(true))]);
+        let change = plan(Some(&vault(2, false)), &desired).map_err(|e| e.message);
+        let change = change.map(|c| (c.action, c.operations, c.data_loss.len()));
+        assert_eq!(change, Ok((Action::Update, vec!["record force_destroy = true in state (no AWS call)".to_owned()], 0)));
+    }
+
+    #[test]
     fn a_rename_is_a_replacement_refused_while_the_vault_holds_recovery_points() {
         let desired = Value::object([("name", Value::from("nightly-2"))]);
         let refused = plan(Some(&vault(1, false)), &desired).err().map(|e| e.message).unwrap_or_default();
