@@ -12,6 +12,7 @@ pub struct Moto {
     runtime: tokio::runtime::Runtime,
     rds: aws_sdk_rds::Client,
     ec2: aws_sdk_ec2::Client,
+    backup: aws_sdk_backup::Client,
 }
 
 impl Moto {
@@ -34,10 +35,24 @@ impl Moto {
         let ec2 = aws_sdk_ec2::Config::builder()
             .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
             .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-            .credentials_provider(credentials)
+            .credentials_provider(credentials.clone())
             .endpoint_url(&url)
             .build();
-        Moto { rds: aws_sdk_rds::Client::from_conf(rds), ec2: aws_sdk_ec2::Client::from_conf(ec2), runtime, url }
+        let backup = aws_sdk_backup::Config::builder()
+            .behavior_version(aws_sdk_backup::config::BehaviorVersion::latest())
+            .region(aws_sdk_backup::config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .endpoint_url(&url)
+            // As strata sends ListTags, on the path moto reads.
+            .interceptor(strata_provider_aws::DocumentedListTagsPath)
+            .build();
+        Moto {
+            rds: aws_sdk_rds::Client::from_conf(rds),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            backup: aws_sdk_backup::Client::from_conf(backup),
+            runtime,
+            url,
+        }
     }
 
     /// The emulator's endpoint (`STRATA_MOTO_URL`).
@@ -220,5 +235,44 @@ impl Moto {
     pub fn instance_intent(&self, identifier: &str) -> Option<String> {
         let arn = self.instance(identifier)?.db_instance_arn()?.to_owned();
         self.rds_intent(&arn)
+    }
+}
+
+/// AWS Backup objects, read as strata's tests check them.
+impl Moto {
+    /// The vault `name` and its tags (the authorship tag included), or `None` when there is none.
+    pub fn backup_vault(&self, name: &str) -> Option<(aws_sdk_backup::types::BackupVaultListMember, std::collections::HashMap<String, String>)> {
+        let vaults = self.runtime.block_on(self.backup.list_backup_vaults().send()).expect("list backup vaults");
+        let vault = vaults.backup_vault_list().iter().find(|v| v.backup_vault_name() == Some(name))?.clone();
+        let tags = self.backup_tags(vault.backup_vault_arn().unwrap_or_default());
+        Some((vault, tags))
+    }
+
+    /// The live (not deleted) backup plan called `name`, its rules and its tags.
+    pub fn backup_plan(&self, name: &str) -> Option<(aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput, std::collections::HashMap<String, String>)> {
+        let plans = self.runtime.block_on(self.backup.list_backup_plans().send()).expect("list backup plans");
+        let id = plans.backup_plans_list().iter().find(|p| p.backup_plan_name() == Some(name))?.backup_plan_id()?.to_owned();
+        let plan = self.runtime.block_on(self.backup.get_backup_plan().backup_plan_id(id).send()).expect("get backup plan");
+        let tags = self.backup_tags(plan.backup_plan_arn().unwrap_or_default());
+        Some((plan, tags))
+    }
+
+    /// A vault made behind strata's back.
+    pub fn create_backup_vault(&self, name: &str) {
+        self.runtime.block_on(self.backup.create_backup_vault().backup_vault_name(name).send()).expect("create backup vault");
+    }
+
+    /// A plan made behind strata's back: one daily rule into `vault`, with the windows set; answers its id.
+    pub fn create_backup_plan(&self, name: &str, vault: &str) -> String {
+        use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput};
+        let rule = BackupRuleInput::builder().rule_name("daily").target_backup_vault_name(vault).schedule_expression("cron(0 5 ? * * *)").start_window_minutes(60).completion_window_minutes(180);
+        let plan = BackupPlanInput::builder().backup_plan_name(name).rules(rule.build().expect("a rule")).build().expect("a plan");
+        let created = self.runtime.block_on(self.backup.create_backup_plan().backup_plan(plan).send()).expect("create backup plan");
+        created.backup_plan_id().expect("a plan id").to_owned()
+    }
+
+    fn backup_tags(&self, arn: &str) -> std::collections::HashMap<String, String> {
+        let tags = self.runtime.block_on(self.backup.list_tags().resource_arn(arn).send()).expect("list backup tags");
+        tags.tags().cloned().unwrap_or_default()
     }
 }

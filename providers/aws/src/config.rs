@@ -33,6 +33,7 @@ const DEFAULT_RETRY_BACKOFF_MS: u64 = 1000;
 pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub backup: aws_sdk_backup::Client,
 }
 
 /// API calls made so far, keyed `service:Operation`; shared with the clients' interceptors.
@@ -92,6 +93,7 @@ struct Settings {
     retry_backoff: Duration,
     rds_endpoint: Option<String>,
     ec2_endpoint: Option<String>,
+    backup_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -115,20 +117,21 @@ impl Settings {
         let retry_backoff_ms = whole_number(config, "retry_backoff_ms", 1..=20_000)?
             .unwrap_or(DEFAULT_RETRY_BACKOFF_MS);
         let endpoints = config.get("endpoints").cloned().unwrap_or_default();
+        let endpoint = |service: &str| {
+            endpoints
+                .get_str(service)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         Ok(Settings {
             region: text("region"),
             profile: text("profile"),
             credentials,
             max_retries,
             retry_backoff: Duration::from_millis(retry_backoff_ms),
-            rds_endpoint: endpoints
-                .get_str("rds")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-            ec2_endpoint: endpoints
-                .get_str("ec2")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            rds_endpoint: endpoint("rds"),
+            ec2_endpoint: endpoint("ec2"),
+            backup_endpoint: endpoint("backup"),
         })
     }
 
@@ -168,7 +171,8 @@ fn whole_number(
 
 /// Builds the clients from the provider block (null: all defaults). Unset values come from the
 /// SDK's standard chains: AWS_REGION / profile for the region; env, profile, SSO, IMDS for
-/// credentials; AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_RDS and AWS_ENDPOINT_URL_EC2 for endpoints.
+/// credentials; AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_EC2 and
+/// AWS_ENDPOINT_URL_BACKUP for endpoints.
 pub async fn build_clients(
     config: &Value,
     counter: &CallCounter,
@@ -204,9 +208,16 @@ pub async fn build_clients(
     if let Some(url) = settings.ec2_endpoint {
         ec2 = ec2.endpoint_url(url);
     }
+    let mut backup = aws_sdk_backup::config::Builder::from(&shared)
+        .interceptor(counter.clone())
+        .interceptor(crate::backup_tags::DocumentedListTagsPath);
+    if let Some(url) = settings.backup_endpoint {
+        backup = backup.endpoint_url(url);
+    }
     Ok(Clients {
         rds: aws_sdk_rds::Client::from_conf(rds.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+        backup: aws_sdk_backup::Client::from_conf(backup.build()),
     })
 }
 

@@ -6,6 +6,7 @@
 use std::error::Error;
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use strata_provider_sdk::{ApplyFailure, ProviderError};
@@ -16,12 +17,14 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
 }
 
 /// `operation` (such as `rds:CreateDBInstance`) failed: say why and what to do.
-pub fn api<E, R>(operation: &str, err: SdkError<E, R>) -> ProviderError
+pub fn api<E>(operation: &str, err: SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     if let Some(service) = err.as_service_error() {
+        if service.code().is_none() && service.message().is_none() {
+            return unnamed(operation, err.raw_response().map(|r| r.status().as_u16()));
+        }
         let code = service.code().unwrap_or("UnknownError");
         let message = service.message().unwrap_or("no message");
         let error = ProviderError::new(format!("{operation} failed: {code}: {message}"));
@@ -37,22 +40,28 @@ where
     }
     match err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => error.with_hint(
-            "the AWS endpoint could not be reached: check the network, the provider's endpoints block, AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_EC2) and the region",
+            "the AWS endpoint could not be reached: check the network, the provider's endpoints block, AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_BACKUP) and the region",
         ),
         _ => error,
     }
 }
 
+/// An answer with neither an AWS error code nor a message: AWS names every error it returns.
+fn unnamed(operation: &str, status: Option<u16>) -> ProviderError {
+    let status = status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "an error".to_owned());
+    ProviderError::new(format!("{operation} failed: the endpoint answered {status} with no AWS error code or message"))
+        .with_hint("something other than AWS answered, such as an emulator that does not implement this call (moto answers HTTP 500 then): check the endpoint the provider uses")
+}
+
 /// A create call (`operation`) of the object `id` names failed. One whose answer never came (a
 /// timeout, a dropped connection) may have created it all the same: that failure is in doubt, so
 /// the engine keeps its intent. One of that name already there is someone else's.
-pub fn create_failed<E, R>(operation: &str, id: &str, err: SdkError<E, R>) -> ApplyFailure
+pub fn create_failed<E>(operation: &str, id: &str, err: SdkError<E, HttpResponse>) -> ApplyFailure
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let in_doubt = matches!(err, SdkError::TimeoutError(_) | SdkError::ResponseError(_) | SdkError::DispatchFailure(_));
-    let exists = code(&err).is_some_and(|code| code.ends_with("AlreadyExists") || code == "InvalidGroup.Duplicate");
+    let exists = code(&err).is_some_and(|code| code.ends_with("AlreadyExists") || code == "AlreadyExistsException" || code == "InvalidGroup.Duplicate");
     let mut error = api(operation, err);
     if exists {
         error.hint = Some(strata_provider_sdk::error::not_managed_hint(id));
@@ -61,14 +70,13 @@ where
 }
 
 /// A delete's answer: done, or already gone (`not_found` is the service's code for that).
-pub fn deleted<T, E, R>(
+pub fn deleted<T, E>(
     operation: &str,
-    result: Result<T, SdkError<E, R>>,
+    result: Result<T, SdkError<E, HttpResponse>>,
     not_found: &str,
 ) -> Result<(), ProviderError>
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(()),
@@ -80,7 +88,7 @@ where
 /// What to do about the errors people meet most.
 fn hint_for_code(code: &str) -> Option<&'static str> {
     Some(match code {
-        "DBInstanceAlreadyExists" | "DBParameterGroupAlreadyExists" | "DBSubnetGroupAlreadyExists" | "InvalidGroup.Duplicate" => {
+        "DBInstanceAlreadyExists" | "DBParameterGroupAlreadyExists" | "DBSubnetGroupAlreadyExists" | "InvalidGroup.Duplicate" | "AlreadyExistsException" => {
             "an object with this name exists and is not managed by this state (possibly another workspace or team): use `strata import {address} NAME` to manage it, or choose another name"
         }
         "InvalidParameterCombination" | "InvalidParameterValue" | "InvalidParameter" | "InvalidParameterCombinationException" => {
@@ -130,6 +138,13 @@ mod tests {
         let error = ProviderError::new("bad pw hunter2").with_hint("hunter2!");
         let error = redact(error, Some("hunter2"));
         assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn an_answer_without_an_aws_error_says_so() {
+        let error = unnamed("backup:UpdateBackupPlan", Some(500));
+        assert_eq!(error.message, "backup:UpdateBackupPlan failed: the endpoint answered HTTP 500 with no AWS error code or message");
+        assert!(error.hint.is_some_and(|h| h.contains("does not implement this call")));
     }
 
     #[test]

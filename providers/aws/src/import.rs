@@ -9,7 +9,7 @@
 use strata_provider_sdk::{ProviderError, Value};
 
 use crate::config::Clients;
-use crate::{rds_tags, security_group};
+use crate::{backup_plan, backup_selection, backup_vault, rds_tags, security_group};
 
 /// The live object `id` names, or `None` when there is none.
 pub async fn find(
@@ -22,7 +22,10 @@ pub async fn find(
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
         "aws_db_snapshot" => "db_snapshot_identifier",
         "aws_db_snapshot_copy" => "target_db_snapshot_identifier",
+        "aws_backup_vault" => "name",
         "aws_security_group" => return security_group::import(clients, id).await,
+        "aws_backup_plan" => return backup_plan::import(clients, id).await,
+        "aws_backup_selection" => return backup_selection::import(clients, id).await,
         other => return Err(crate::unknown_type(other)),
     };
     // Refresh finds an object by the attribute its state keys it on; this state has only that.
@@ -47,6 +50,9 @@ pub async fn authored(
             rds_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
         }
         "aws_db_snapshot" | "aws_db_snapshot_copy" => rds_tags::marked_by(clients, live.get_str("db_snapshot_arn").unwrap_or_default(), intent_id).await,
+        "aws_backup_vault" => backup_vault::marked_by(clients, live, intent_id).await,
+        "aws_backup_plan" => backup_plan::marked_by(clients, live, intent_id).await,
+        "aws_backup_selection" => backup_selection::marked_by(clients, live, intent_id).await,
         other => Err(crate::unknown_type(other)),
     }
 }
@@ -58,7 +64,9 @@ pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
         "aws_db_parameter_group" | "aws_db_subnet_group" => "name",
         "aws_db_snapshot" => "db_snapshot_identifier",
         "aws_db_snapshot_copy" => "target_db_snapshot_identifier",
+        "aws_backup_vault" | "aws_backup_plan" => "name",
         "aws_security_group" => return security_group::adoption_id(planned),
+        "aws_backup_selection" => return backup_selection::adoption_id(planned),
         _ => return None,
     };
     planned.get_str(key).map(str::to_owned)

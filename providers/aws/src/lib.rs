@@ -1,5 +1,6 @@
 //! The AWS provider of strata: RDS instances, DB parameter and subnet groups, EC2 security groups,
-//! and the `aws_vpc` / `aws_subnets` data sources.
+//! RDS snapshots, AWS Backup vaults, plans and selections, and the `aws_vpc` / `aws_subnets` /
+//! `aws_db_snapshot` data sources.
 //!
 //! Owns routing the [`Provider`] calls to one module per resource type (`rds_instance`,
 //! `parameter_group`, `security_group`, `subnet_group`, `data_sources`), on clients built by
@@ -7,6 +8,11 @@
 //! resources. It knows nothing of the CLI, HCL or the state file, and never touches an object it
 //! was not handed.
 
+mod backup_cron;
+mod backup_plan;
+mod backup_selection;
+mod backup_tags;
+mod backup_vault;
 mod config;
 mod data_sources;
 mod db_snapshot;
@@ -37,6 +43,7 @@ use strata_provider_sdk::{
     Provider, ProviderError, ProviderSchema, RefreshRequest, Value,
 };
 
+pub use crate::backup_tags::DocumentedListTagsPath;
 use crate::config::{CallCounter, Clients};
 use crate::secrets::Vault;
 
@@ -92,6 +99,9 @@ async fn refresh_type(
         "aws_db_snapshot" => db_snapshot::refresh(clients, states).await,
         "aws_db_snapshot_copy" => db_snapshot_copy::refresh(clients, states).await,
         "aws_db_snapshot_policy" => snapshot_policy::refresh(clients, states).await,
+        "aws_backup_vault" => backup_vault::refresh(clients, states).await,
+        "aws_backup_plan" => backup_plan::refresh(clients, states).await,
+        "aws_backup_selection" => backup_selection::refresh(clients, states).await,
         other => Err(unknown_type(other)),
     }
 }
@@ -171,6 +181,9 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
             "aws_db_snapshot_policy" => snapshot_policy::plan(prior, &request.desired),
+            "aws_backup_vault" => backup_vault::plan(prior, &request.desired),
+            "aws_backup_plan" => backup_plan::plan(prior, &request.desired),
+            "aws_backup_selection" => Ok(backup_selection::plan(prior, &request.desired)),
             other => Err(unknown_type(other)),
         }
     }
@@ -195,6 +208,9 @@ impl Provider for AwsProvider {
                 "aws_db_snapshot_copy" => db_snapshot_copy::delete(clients, prior).await,
                 // Its snapshots outlive it.
                 "aws_db_snapshot_policy" => Ok(()),
+                "aws_backup_vault" => backup_vault::delete(clients, prior).await,
+                "aws_backup_plan" => backup_plan::delete(clients, prior).await,
+                "aws_backup_selection" => backup_selection::delete(clients, prior).await,
                 other => Err(unknown_type(other)),
             }
             .map(|()| Value::Null)
@@ -216,6 +232,9 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => db_snapshot::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot_copy" => db_snapshot_copy::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot_policy" => snapshot_policy::apply(clients, prior, planned).await,
+            "aws_backup_vault" => backup_vault::apply(clients, prior, planned, authorship).await,
+            "aws_backup_plan" => backup_plan::apply(clients, prior, planned, authorship).await,
+            "aws_backup_selection" => backup_selection::apply(clients, planned, authorship).await,
             other => Err(unknown_type(other).into()),
         }
     }
@@ -252,6 +271,9 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => Ok(db_snapshot::plan_delete(prior)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan_delete(prior)),
             "aws_db_snapshot_policy" => Ok(snapshot_policy::plan_delete(prior)),
+            "aws_backup_vault" => backup_vault::plan_delete(prior),
+            "aws_backup_plan" => Ok(backup_plan::plan_delete(prior)),
+            "aws_backup_selection" => Ok(backup_selection::plan_delete(prior)),
             other => Err(unknown_type(other)),
         }
     }

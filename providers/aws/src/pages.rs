@@ -47,14 +47,27 @@ where
     F: Fn(G, Value) -> Fut,
     Fut: Future<Output = Result<Value, ProviderError>>,
 {
+    let by_name = |state: &Value| state.get_str("name").map(str::to_lowercase);
+    read_each_by(states, live, by_name, read).await
+}
+
+/// `read_each` for objects keyed by what `key` makes of a state (an exact name, an id).
+pub async fn read_each_by<G, F, Fut>(
+    states: &[&Value],
+    live: &BTreeMap<String, G>,
+    key: fn(&Value) -> Option<String>,
+    read: F,
+) -> Result<Vec<Option<Value>>, ProviderError>
+where
+    G: Clone,
+    F: Fn(G, Value) -> Fut,
+    Fut: Future<Output = Result<Value, ProviderError>>,
+{
     // Collected first: a lazy iterator inside the stream would make the future not provably Send.
     let reads: Vec<_> = states
         .iter()
         .map(|state| {
-            let found = state
-                .get_str("name")
-                .and_then(|name| live.get(&name.to_lowercase()))
-                .cloned();
+            let found = key(state).and_then(|key| live.get(&key)).cloned();
             let read = &read;
             async move {
                 match found {

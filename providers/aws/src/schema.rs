@@ -27,6 +27,11 @@ fn provider_block() -> Block {
             "ec2",
             A::optional(Type::String)
                 .describe("EC2 endpoint URL (else AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL)"),
+        )
+        .attribute(
+            "backup",
+            A::optional(Type::String)
+                .describe("AWS Backup endpoint URL (else AWS_ENDPOINT_URL_BACKUP / AWS_ENDPOINT_URL)"),
         );
     Block::new()
         .attribute(
@@ -322,6 +327,87 @@ pub fn snapshot_policy() -> ResourceSchema {
     }
 }
 
+pub fn backup_vault() -> ResourceSchema {
+    ResourceSchema {
+        periodic: false,
+        description: "An AWS Backup vault.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute("kms_key_arn", A::optional_computed(Type::String).force_new().describe("default: AWS Backup's own key"))
+            .attribute("force_destroy", A::optional(Type::Bool).describe("default false: a vault holding recovery points is not deleted; true deletes them with it"))
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String).describe("the vault's name"))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("recovery_points", A::computed(Type::Number)),
+    }
+}
+
+fn backup_lifecycle() -> NestedBlock {
+    NestedBlock::single(
+        Block::new()
+            .attribute("cold_storage_after", A::optional(Type::Number).describe("days until a recovery point moves to cold storage"))
+            .attribute("delete_after", A::optional(Type::Number).describe("days until a recovery point is deleted; at least 90 after cold_storage_after")),
+    )
+}
+
+pub fn backup_plan() -> ResourceSchema {
+    let copy_action = Block::new()
+        .attribute("destination_vault_arn", A::required(Type::String))
+        .block("lifecycle", backup_lifecycle());
+    let rule = Block::new()
+        .attribute("rule_name", A::required(Type::String))
+        .attribute("target_vault_name", A::required(Type::String))
+        .attribute("schedule", A::optional_computed(Type::String).syntax(crate::backup_cron::CRON).describe("cron(Minutes Hours Day-of-month Month Day-of-week Year); default AWS's daily cron(0 5 ? * * *)"))
+        .attribute("schedule_expression_timezone", A::optional_computed(Type::String).describe("default Etc/UTC"))
+        .attribute("start_window", A::optional(Type::Number).describe("minutes, at least 60; default 60"))
+        .attribute("completion_window", A::optional(Type::Number).describe("minutes, at least start_window + 60; default 180"))
+        .attribute("enable_continuous_backup", A::optional(Type::Bool))
+        .attribute("recovery_point_tags", A::optional(Type::map_of(Type::String)))
+        .block("lifecycle", backup_lifecycle())
+        .block("copy_action", NestedBlock::list(copy_action));
+    let advanced = Block::new()
+        .attribute("backup_options", A::required(Type::map_of(Type::String)))
+        .attribute("resource_type", A::required(Type::String));
+    ResourceSchema {
+        periodic: false,
+        description: "An AWS Backup plan: when backups run, where they go and how long they are kept.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute("tags", tags())
+            .attribute("id", A::computed(Type::String).describe("the plan's id"))
+            .attribute("arn", A::computed(Type::String))
+            .attribute("version", A::computed(Type::String).describe("changes with every update"))
+            .block("rule", NestedBlock::list(rule).at_least(1))
+            .block("advanced_backup_setting", NestedBlock::list(advanced)),
+    }
+}
+
+pub fn backup_selection() -> ResourceSchema {
+    let pair = || NestedBlock::list(Block::new().attribute("key", A::required(Type::String)).attribute("value", A::required(Type::String))).force_new();
+    let condition = Block::new()
+        .block("string_equals", pair())
+        .block("string_not_equals", pair())
+        .block("string_like", pair())
+        .block("string_not_like", pair());
+    let selection_tag = Block::new()
+        .attribute("type", A::required(Type::String).one_of(&["STRINGEQUALS"]))
+        .attribute("key", A::required(Type::String))
+        .attribute("value", A::required(Type::String));
+    ResourceSchema {
+        periodic: false,
+        description: "The resources an AWS Backup plan backs up; any change replaces it.",
+        block: Block::new()
+            .attribute("name", A::required(Type::String).force_new())
+            .attribute("plan_id", A::required(Type::String).force_new())
+            .attribute("iam_role_arn", A::required(Type::String).force_new())
+            .attribute("resources", A::optional(strings()).force_new())
+            .attribute("not_resources", A::optional(strings()).force_new())
+            .attribute("id", A::computed(Type::String))
+            .block("selection_tag", NestedBlock::list(selection_tag).force_new())
+            .block("condition", NestedBlock::list(condition).force_new()),
+    }
+}
+
 fn db_snapshot_data() -> ResourceSchema {
     let computed = |name| (name, A::computed(Type::String));
     let mut block = Block::new()
@@ -361,5 +447,8 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert("aws_db_snapshot_copy", db_snapshot_copy());
     schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
     schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
+    schema.resources.insert("aws_backup_vault", backup_vault());
+    schema.resources.insert("aws_backup_plan", backup_plan());
+    schema.resources.insert("aws_backup_selection", backup_selection());
     schema
 }

@@ -70,6 +70,14 @@ pub fn same(a: &Value, b: &Value) -> bool {
     from_value(a) == from_value(b)
 }
 
+/// Equality of an attribute of a type whose only attribute with its own equality is `tags`.
+pub fn same_attribute(name: &str, live: &Value, wanted: &Value) -> bool {
+    match name {
+        "tags" => same(live, wanted),
+        _ => crate::diff::equal(live, wanted),
+    }
+}
+
 /// What must change to go from one tag set to another.
 #[derive(Debug, Default, PartialEq)]
 pub struct TagChange {
