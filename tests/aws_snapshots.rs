@@ -224,25 +224,12 @@ fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() 
     assert_eq!(run(&source, &["destroy", "-auto-approve"]).code, 0);
 }
 
-#[test]
-fn an_instance_restored_from_a_snapshot_reads_it_at_create_only() {
-    let moto = Moto::new();
-    let identifier = format!("restore-src-{}", unique_suffix());
-    let restored = format!("{identifier}-restored");
-    let work = Workdir::offline();
-    let estate = |snapshot: &str| {
-        config(
-            &identifier,
-            &format!(
-                r#"
-resource "aws_db_snapshot" "base" {{
-  db_instance_identifier = aws_db_instance.db.identifier
-  db_snapshot_identifier = "{identifier}-base"
-}}
-
+/// The instance `IDENTIFIER-restored`, its data from where `origin` (its arguments) says.
+fn restored_instance(identifier: &str, origin: &str) -> String {
+    format!(
+        r#"
 resource "aws_db_instance" "restored" {{
-  identifier              = "{restored}"
-  snapshot_identifier     = {snapshot}
+  identifier              = "{identifier}-restored"
   engine                  = "postgres"
   engine_version          = "16.3"
   instance_class          = "db.t3.small"
@@ -251,10 +238,21 @@ resource "aws_db_instance" "restored" {{
   password                = "Restored-Passw0rd-2"
   backup_retention_period = 3
   skip_final_snapshot     = true
+{origin}
 }}
 "#
-            ),
-        )
+    )
+}
+
+#[test]
+fn an_instance_restored_from_a_snapshot_reads_it_at_create_only() {
+    let moto = Moto::new();
+    let identifier = format!("restore-src-{}", unique_suffix());
+    let restored = format!("{identifier}-restored");
+    let work = Workdir::offline();
+    let estate = |snapshot: &str| {
+        let base = format!("\nresource \"aws_db_snapshot\" \"base\" {{\n  db_instance_identifier = aws_db_instance.db.identifier\n  db_snapshot_identifier = \"{identifier}-base\"\n}}\n");
+        config(&identifier, &(base + &restored_instance(&identifier, &format!("  snapshot_identifier = {snapshot}"))))
     };
     work.write("main.tf", &estate("aws_db_snapshot.base.db_snapshot_identifier"));
     let planned = run(&work, &["plan", "-no-color"]);
@@ -270,6 +268,45 @@ resource "aws_db_instance" "restored" {{
     assert_eq!(changed.code, 0, "a new snapshot_identifier changes nothing: {changed:?}");
     assert!(changed.output().contains("it is read only when the instance is created"), "{changed:?}");
 
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn an_instance_restored_to_a_point_in_time_reads_it_at_create_only() {
+    let moto = Moto::new();
+    let identifier = format!("pitr-src-{}", unique_suffix());
+    let restored = format!("{identifier}-restored");
+    let work = Workdir::offline();
+    let estate = |point_in_time: &str| config(&identifier, &restored_instance(&identifier, &format!("  restore_to_point_in_time {{\n{point_in_time}\n  }}")));
+    let latest = "    source_db_instance_identifier = aws_db_instance.db.identifier\n    use_latest_restorable_time    = true";
+    work.write("main.tf", &estate(latest));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains(&format!("RestoreDBInstanceToPointInTime {restored} from {identifier} as of its latest restorable time")), "{planned:?}");
+    apply(&work);
+    let instance = moto.instance(&restored).expect("the restored instance");
+    assert_eq!(instance.db_instance_class(), Some("db.t3.small"));
+    assert_eq!(instance.backup_retention_period(), Some(3), "set after the restore, as a restore does not carry it");
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "converged");
+
+    let at_a_time = "    source_db_instance_identifier = aws_db_instance.db.identifier\n    restore_time                  = \"2026-11-30T23:45:00Z\"";
+    work.write("main.tf", &estate(at_a_time));
+    let changed = run(&work, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(changed.code, 0, "a new restore_to_point_in_time changes nothing: {changed:?}");
+    assert!(changed.output().contains("restore_to_point_in_time") && changed.output().contains("it is read only when the instance is created"), "{changed:?}");
+
+    for (block, refusal) in [
+        (format!("{at_a_time}\n    use_latest_restorable_time    = true"), "both restore_time and use_latest_restorable_time = true"),
+        ("    use_latest_restorable_time = true".to_owned(), "needs exactly one source, not none"),
+        ("    source_db_instance_identifier = aws_db_instance.db.identifier\n    restore_time = \"30/11/2026\"".to_owned(), "restore_time \"30/11/2026\" is not an RFC 3339 time"),
+    ] {
+        work.write("main.tf", &estate(&block));
+        let refused = run(&work, &["plan", "-no-color"]);
+        assert_eq!(refused.code, 1, "{refused:?}");
+        assert!(refused.output().contains(refusal), "{refusal}: {refused:?}");
+    }
+
+    work.write("main.tf", &estate(latest));
     let destroy = run(&work, &["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
 }

@@ -68,6 +68,12 @@ pub fn db_instance() -> ResourceSchema {
         .attribute("create", A::optional(Type::String).describe("default 40m"))
         .attribute("update", A::optional(Type::String).describe("default 80m"))
         .attribute("delete", A::optional(Type::String).describe("default 60m"));
+    let point_in_time = Block::new()
+        .attribute("source_db_instance_identifier", A::optional(Type::String).describe("the instance whose backups are restored"))
+        .attribute("source_dbi_resource_id", A::optional(Type::String).describe("or its resource id (db-...)"))
+        .attribute("source_db_instance_automated_backups_arn", A::optional(Type::String).describe("or the ARN of its replicated automated backups"))
+        .attribute("restore_time", A::optional(Type::String).describe("the moment to restore to, RFC 3339 (2026-11-30T23:45:00Z)"))
+        .attribute("use_latest_restorable_time", A::optional(Type::Bool).describe("or true: the latest restorable time"));
     let live = |ty| A::optional_computed(ty);
     ResourceSchema {
         periodic: false,
@@ -148,7 +154,8 @@ pub fn db_instance() -> ResourceSchema {
                 "pending_modifications",
                 A::computed(strings()).describe("changes AWS holds until the maintenance window"),
             )
-            .block("timeouts", NestedBlock::single(timeouts)),
+            .block("timeouts", NestedBlock::single(timeouts))
+            .block("restore_to_point_in_time", NestedBlock::single(point_in_time)),
     }
 }
 

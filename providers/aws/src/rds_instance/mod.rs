@@ -1,7 +1,8 @@
 //! `aws_db_instance`: reading instances in one filtered DescribeDBInstances, planning (in-place
 //! ModifyDBInstance, renames, replacements, version rules, pending maintenance-window changes),
 //! creating, modifying and renaming them. Reading is in `live`, deleting in `deletion`, what an
-//! update disrupts (downtime, reboots) in `impact`, the snapshot before a replace in `pre_replace`.
+//! update disrupts (downtime, reboots) in `impact`, the snapshot before a replace in `pre_replace`,
+//! a create restored to a point in time in `point_in_time`.
 //!
 //! State is keyed on `identifier` (moto gives every instance the same DbiResourceId). The
 //! password is write-only: it is carried from state, never read from AWS, and never written into
@@ -10,6 +11,7 @@
 mod deletion;
 mod impact;
 mod live;
+mod point_in_time;
 mod pre_replace;
 mod windows;
 
@@ -29,9 +31,10 @@ use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
-const LOCAL_ONLY: [&str; 8] = [
+const LOCAL_ONLY: [&str; 9] = [
     "password",
     "snapshot_identifier",
+    point_in_time::BLOCK,
     "skip_final_snapshot",
     "final_snapshot_identifier",
     "delete_automated_backups",
@@ -60,6 +63,9 @@ const MODIFIABLE: [(&str, &str); 17] = [
     ("db_subnet_group_name", "DBSubnetGroupName"),
     ("parameter_group_name", "DBParameterGroupName"),
 ];
+
+/// Arguments read only when the instance is created: where its data comes from.
+const CREATE_ONLY: [&str; 2] = ["snapshot_identifier", point_in_time::BLOCK];
 
 /// Computed attributes that name the instance, so a rename makes them unknown until apply.
 const NAMED_BY_IDENTIFIER: [&str; 4] = ["id", "arn", "address", "endpoint"];
@@ -164,6 +170,7 @@ pub fn plan_requested_replace(
 ) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
     windows::check(desired)?;
+    point_in_time::check(desired)?;
     let prior = adopt_unrecorded(vault, prior, desired)?;
     let desired = vault.sealed_against(Some(&prior), desired, "password")?;
     let change = plan_replace(&block(), &prior, &desired, Vec::new())?;
@@ -204,12 +211,13 @@ fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Result<Val
 fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
     windows::check(desired)?;
+    point_in_time::check(desired)?;
     let block = block();
     let Some(prior) = prior else {
         return Ok(plan_create(&block, desired));
     };
     check_version(prior, desired)?;
-    // A replacement is a create: it reads snapshot_identifier as configured.
+    // A replacement is a create: it reads where the data comes from as configured.
     let configured = desired;
     let (desired, read_at_create) = &create_only_kept(prior, desired);
     let diff = diff::attributes(&block, Some(prior), desired, same);
@@ -225,7 +233,7 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
             .cloned()
             .unwrap_or_default(),
     );
-    let mut warnings = pending_warning(prior).into_iter().chain(read_at_create.clone()).collect::<Vec<_>>();
+    let mut warnings = pending_warning(prior).into_iter().chain(read_at_create.iter().cloned()).collect::<Vec<_>>();
     let timeouts_changed = !timeouts_same(prior.get("timeouts"), desired.get("timeouts"));
     if diff.changes.is_empty() && !timeouts_changed {
         return Ok(PlannedChange {
@@ -252,22 +260,25 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     })
 }
 
-/// `desired` with `snapshot_identifier` as state has it: it is read at create only, so changing
-/// it later changes nothing (Terraform replaces the instance, which its users rarely want); and
-/// the warning that says so when it was changed.
-fn create_only_kept(prior: &Value, desired: &Value) -> (Value, Option<String>) {
-    let recorded = prior.get("snapshot_identifier").cloned().unwrap_or_default();
-    let configured = desired.get("snapshot_identifier").cloned().unwrap_or_default();
+/// `desired` with the `CREATE_ONLY` arguments as state has them: they are read at create only,
+/// so changing them later changes nothing (Terraform replaces the instance, which its users
+/// rarely want); and a warning saying so for each one changed.
+fn create_only_kept(prior: &Value, desired: &Value) -> (Value, Vec<String>) {
     let mut kept = desired.clone();
-    kept.set("snapshot_identifier", recorded.clone());
-    let warning = (recorded != configured && !configured.is_unknown()).then(|| {
-        format!(
-            "snapshot_identifier {} -> {}: it is read only when the instance is created, so the instance stays as it is (replace it with -replace to restore from the new snapshot)",
-            diff::show(&recorded),
-            diff::show(&configured)
-        )
-    });
-    (kept, warning)
+    let mut warnings = Vec::new();
+    for key in CREATE_ONLY {
+        let recorded = prior.get(key).cloned().unwrap_or_default();
+        let configured = desired.get(key).cloned().unwrap_or_default();
+        kept.set(key, recorded.clone());
+        if recorded != configured && configured.is_wholly_known() {
+            warnings.push(format!(
+                "{key} {} -> {}: it is read only when the instance is created, so the instance stays as it is (replace it with -replace to restore from the new source)",
+                diff::show(&recorded),
+                diff::show(&configured)
+            ));
+        }
+    }
+    (kept, warnings)
 }
 
 /// Snapshot, delete (with its final snapshot, unless skipped), create: the new instance starts
@@ -324,11 +335,11 @@ fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
     .into_iter()
     .flatten()
     .collect();
-    let operations = match desired.get_str("snapshot_identifier") {
-        Some(snapshot) => vec![
-            format!("RestoreDBInstanceFromDBSnapshot {id} from {snapshot} ({})", details.join(", ")),
+    let operations = match Origin::of(desired) {
+        Some(origin) => vec![
+            format!("{} ({})", origin.describe(id), details.join(", ")),
             format!("wait until {id} is available"),
-            format!("ModifyDBInstance {id}: the configured settings the snapshot does not carry (password, backups, windows, storage)"),
+            format!("ModifyDBInstance {id}: the configured settings a restore does not carry (password, backups, windows, storage)"),
             format!("wait until {id} is available"),
         ],
         None => vec![format!("CreateDBInstance {id} ({})", details.join(", ")), format!("wait until {id} is available")],
@@ -336,6 +347,29 @@ fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
     PlannedChange {
         operations,
         ..PlannedChange::new(Action::Create, planned)
+    }
+}
+
+/// Where a restored instance's data comes from; an instance with neither is created empty.
+enum Origin<'a> {
+    Snapshot(&'a str),
+    PointInTime(&'a Value),
+}
+
+impl Origin<'_> {
+    fn of(desired: &Value) -> Option<Origin<'_>> {
+        match (desired.get_str("snapshot_identifier"), point_in_time::configured(desired)) {
+            (Some(snapshot), _) => Some(Origin::Snapshot(snapshot)),
+            (None, Some(block)) => Some(Origin::PointInTime(block)),
+            (None, None) => None,
+        }
+    }
+
+    fn describe(&self, id: &str) -> String {
+        match self {
+            Origin::Snapshot(snapshot) => format!("RestoreDBInstanceFromDBSnapshot {id} from {snapshot}"),
+            Origin::PointInTime(block) => format!("RestoreDBInstanceToPointInTime {id} {}", point_in_time::describe(block)),
+        }
     }
 }
 
@@ -545,8 +579,8 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
         );
     }
     let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
-    if let Some(snapshot) = desired.get_str("snapshot_identifier") {
-        return restore_from_snapshot(clients, desired, sealed, authorship, snapshot).await;
+    if let Some(origin) = Origin::of(desired) {
+        return restore(clients, desired, sealed, authorship, origin).await;
     }
     let mut request = set_shared!(
         clients.rds.create_db_instance().db_instance_identifier(id),
@@ -586,35 +620,51 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
     Ok(to_value(&instance, sealed))
 }
 
-/// Creates the instance from `snapshot` (engine, user and data come from it), then sets what the
-/// snapshot does not carry (the password, backups, windows, storage) with one ModifyDBInstance.
-async fn restore_from_snapshot(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>, snapshot: &str) -> Result<Value, ApplyFailure> {
+/// Sets the arguments both restore calls share (their builders are different types with the
+/// same method names), from the configuration.
+macro_rules! set_restore_shared {
+    ($builder:expr, $desired:expr, $tags:expr) => {{
+        let desired: &Value = $desired;
+        let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
+        let text = |key: &str| given(key).and_then(Value::as_str).map(str::to_owned);
+        $builder
+            .set_db_instance_class(text("instance_class"))
+            .set_port(given("port").and_then(i32_of))
+            .set_availability_zone(text("availability_zone"))
+            .set_db_subnet_group_name(text("db_subnet_group_name"))
+            .set_db_parameter_group_name(text("parameter_group_name"))
+            .set_multi_az(given("multi_az").and_then(Value::as_bool))
+            .set_publicly_accessible(given("publicly_accessible").and_then(Value::as_bool))
+            .set_storage_type(text("storage_type"))
+            .set_deletion_protection(given("deletion_protection").and_then(Value::as_bool))
+            .set_copy_tags_to_snapshot(given("copy_tags_to_snapshot").and_then(Value::as_bool))
+            .set_vpc_security_group_ids(given("vpc_security_group_ids").map(|_| desired.get_strings("vpc_security_group_ids")))
+            .set_tags((!$tags.is_empty()).then(|| rds_tags::to_sdk(&$tags)))
+    }};
+}
+
+/// Creates the instance from `origin` (engine, user and data come from it), then sets what a
+/// restore does not carry (the password, backups, windows, storage) with one ModifyDBInstance.
+async fn restore(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>, origin: Origin<'_>) -> Result<Value, ApplyFailure> {
     let id = desired.get_str("identifier").unwrap_or_default();
-    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
-    let text = |key: &str| given(key).and_then(Value::as_str).map(str::to_owned);
     let tags = tags::for_create(desired, authorship);
-    let request = clients
-        .rds
-        .restore_db_instance_from_db_snapshot()
-        .db_instance_identifier(id)
-        .db_snapshot_identifier(snapshot)
-        .set_db_instance_class(text("instance_class"))
-        .set_port(given("port").and_then(i32_of))
-        .set_availability_zone(text("availability_zone"))
-        .set_db_subnet_group_name(text("db_subnet_group_name"))
-        .set_db_parameter_group_name(text("parameter_group_name"))
-        .set_multi_az(given("multi_az").and_then(Value::as_bool))
-        .set_publicly_accessible(given("publicly_accessible").and_then(Value::as_bool))
-        .set_storage_type(text("storage_type"))
-        .set_deletion_protection(given("deletion_protection").and_then(Value::as_bool))
-        .set_copy_tags_to_snapshot(given("copy_tags_to_snapshot").and_then(Value::as_bool))
-        .set_vpc_security_group_ids(given("vpc_security_group_ids").map(|_| desired.get_strings("vpc_security_group_ids")))
-        .set_tags((!tags.is_empty()).then(|| rds_tags::to_sdk(&tags)));
-    request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceFromDBSnapshot", id, e))?;
+    match origin {
+        Origin::Snapshot(snapshot) => {
+            let request = clients.rds.restore_db_instance_from_db_snapshot().db_instance_identifier(id).db_snapshot_identifier(snapshot);
+            let request = set_restore_shared!(request, desired, tags);
+            request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceFromDBSnapshot", id, e))?;
+        }
+        Origin::PointInTime(block) => {
+            let request = point_in_time::with_source(clients.rds.restore_db_instance_to_point_in_time(), block)?.target_db_instance_identifier(id);
+            let request = set_restore_shared!(request, desired, tags);
+            request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceToPointInTime", id, e))?;
+        }
+    }
     // From here the instance exists: a failure must still record it in state.
     let exists = |error| ApplyFailure { error, partial: Some(sealed.clone()), in_doubt: false };
     let limit = timeout(desired, "create").map_err(exists)?;
     wait_available(clients, id, limit).await.map_err(exists)?;
+    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
     let settings = set_shared!(clients.rds.modify_db_instance().db_instance_identifier(id), given).apply_immediately(true);
     settings.send().await.map_err(|e| exists(errors::api("rds:ModifyDBInstance", e)))?;
     let instance = wait_available(clients, id, limit).await.map_err(exists)?;
