@@ -310,3 +310,32 @@ fn an_instance_restored_to_a_point_in_time_reads_it_at_create_only() {
     let destroy = run(&work, &["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
 }
+
+#[test]
+fn a_configured_final_snapshot_name_taken_by_an_earlier_destroy_gets_the_creation_time() {
+    let moto = Moto::new();
+    let identifier = format!("final-db-{}", unique_suffix());
+    let last = format!("{identifier}-last");
+    let work = Workdir::offline();
+    // Automated backups go with the instance: moto names them by the minute, so the second
+    // instance's would collide with the first one's kept ones.
+    let estate = config(&identifier, "").replace("skip_final_snapshot = true", &format!("final_snapshot_identifier = \"{last}\"")).replace("delete_automated_backups = false", "delete_automated_backups = true");
+    work.write("main.tf", &estate);
+    apply(&work);
+    let first = run(&work, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains(&format!("(final snapshot {last})")), "a free name is used as configured: {first:?}");
+    assert!(moto.snapshot_exists(&last));
+
+    apply(&work);
+    let planned = run(&work, &["plan", "-destroy", "-no-color"]);
+    assert!(planned.output().contains(&format!("final_snapshot_identifier {last} is taken by an existing snapshot")), "{planned:?}");
+    let second = run(&work, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let stamped = second.stdout.split(&format!("(final snapshot {last}-")).nth(1).and_then(|rest| rest.split(')').next()).map(|stamp| format!("{last}-{stamp}"));
+    let stamped = stamped.unwrap_or_else(|| panic!("the plan names the stamped final snapshot: {second:?}"));
+    assert!(stamped.len() == last.len() + 15 && planned.output().contains(&stamped), "plan and apply name the same snapshot {stamped}: {planned:?}");
+    assert!(moto.snapshot_exists(&last) && moto.snapshot_exists(&stamped), "both final snapshots are kept");
+    moto.delete_snapshot(&last);
+    moto.delete_snapshot(&stamped);
+}

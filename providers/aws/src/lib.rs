@@ -161,7 +161,7 @@ impl Provider for AwsProvider {
         let prior = request.prior.as_ref();
         match request.type_name.as_str() {
             "aws_db_instance" => {
-                rds_instance::plan(&self.vault, &self.replacements, prior, &request.desired)
+                rds_instance::plan(self.clients(), &self.vault, &self.replacements, prior, &request.desired).await
             }
             "aws_db_parameter_group" => {
                 parameter_group::plan(self.clients(), prior, &request.desired).await
@@ -230,11 +230,13 @@ impl Provider for AwsProvider {
     ) -> Result<PlannedChange, ProviderError> {
         match type_name {
             "aws_db_instance" => rds_instance::plan_requested_replace(
+                self.clients(),
                 &self.vault,
                 &self.replacements,
                 prior,
                 desired,
-            ),
+            )
+            .await,
             _ => delete_then_create(self, type_name, prior, desired).await,
         }
     }
@@ -245,7 +247,7 @@ impl Provider for AwsProvider {
         prior: &Value,
     ) -> Result<PlannedChange, ProviderError> {
         match type_name {
-            "aws_db_instance" => rds_instance::plan_delete(prior),
+            "aws_db_instance" => rds_instance::plan_delete(self.clients(), prior).await,
             "aws_db_parameter_group" => Ok(parameter_group::plan_delete(prior)),
             "aws_security_group" => Ok(security_group::plan_delete(prior)),
             "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),

@@ -20,6 +20,7 @@ use std::time::Duration;
 use aws_sdk_rds::types::DbInstance;
 use strata_provider_sdk::{Action, ApplyFailure, Authorship, Block, PlannedChange, ProviderError, Value};
 
+use self::deletion::FinalName;
 pub use self::deletion::{delete, plan_delete};
 pub use self::live::refresh;
 use self::live::{describe_one, to_value};
@@ -147,8 +148,10 @@ fn check_numbers(desired: &Value) -> Result<(), ProviderError> {
 
 /// Plans the instance; the planned password is sealed (see `secrets`), never the real one. The
 /// configured password is remembered even when unchanged: apply may need it after a replace. A
-/// planned replace is noted in `replacements`, so that its delete snapshots first.
-pub fn plan(
+/// planned replace is noted in `replacements`, so that its delete snapshots first. `clients`
+/// are asked only, for a replace, whether a configured final snapshot name is taken.
+pub async fn plan(
+    clients: Result<&Clients, ProviderError>,
     vault: &Vault,
     replacements: &Replacements,
     prior: Option<&Value>,
@@ -156,13 +159,18 @@ pub fn plan(
 ) -> Result<PlannedChange, ProviderError> {
     let prior = prior.map(|p| adopt_unrecorded(vault, p, desired)).transpose()?;
     let desired = vault.sealed_against(prior.as_ref(), desired, "password")?;
-    let change = plan_change(prior.as_ref(), &desired)?;
+    let mut change = plan_change(prior.as_ref(), &desired, &FinalName::AsConfigured)?;
+    if change.action == Action::Replace {
+        // Only a replace deletes, so only then does a taken final snapshot name matter.
+        change = plan_change(prior.as_ref(), &desired, &FinalName::of(clients, prior.as_ref()).await?)?;
+    }
     sealed_and_noted(vault, replacements, prior.as_ref(), change)
 }
 
 /// Plans the replacement `-replace` asks for although nothing forces it: the same snapshot,
 /// delete and create as a forced one, noted in `replacements` the same way.
-pub fn plan_requested_replace(
+pub async fn plan_requested_replace(
+    clients: Result<&Clients, ProviderError>,
     vault: &Vault,
     replacements: &Replacements,
     prior: &Value,
@@ -172,8 +180,9 @@ pub fn plan_requested_replace(
     windows::check(desired)?;
     point_in_time::check(desired)?;
     let prior = adopt_unrecorded(vault, prior, desired)?;
+    let final_name = FinalName::of(clients, Some(&prior)).await?;
     let desired = vault.sealed_against(Some(&prior), desired, "password")?;
-    let change = plan_replace(&block(), &prior, &desired, Vec::new())?;
+    let change = plan_replace(&block(), &prior, &desired, Vec::new(), &final_name)?;
     sealed_and_noted(vault, replacements, Some(&prior), change)
 }
 
@@ -208,7 +217,7 @@ fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Result<Val
     Ok(adopted)
 }
 
-fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+fn plan_change(prior: Option<&Value>, desired: &Value, final_name: &FinalName) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
     windows::check(desired)?;
     point_in_time::check(desired)?;
@@ -223,7 +232,7 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     let diff = diff::attributes(&block, Some(prior), desired, same);
     let forced = diff.forces_replacement(&block);
     if !forced.is_empty() {
-        return plan_replace(&block, prior, configured, forced);
+        return plan_replace(&block, prior, configured, forced, final_name);
     }
     let mut planned = diff.planned.clone();
     planned.set(
@@ -288,8 +297,9 @@ fn plan_replace(
     prior: &Value,
     desired: &Value,
     forced: Vec<String>,
+    final_name: &FinalName,
 ) -> Result<PlannedChange, ProviderError> {
-    let deletion = plan_delete(prior)?;
+    let deletion = deletion::planned_delete(prior, final_name)?;
     let id = prior.get_str("identifier").unwrap_or_default();
     let snapshot = pre_replace::name(prior)
         .ok_or_else(|| ProviderError::new("the instance's state has no identifier"))?;
@@ -303,7 +313,7 @@ fn plan_replace(
         change.operations,
     ]
     .concat();
-    let kept_in = match deletion::final_snapshot(prior)? {
+    let kept_in = match deletion::final_snapshot(prior, final_name)? {
         Some(last) => {
             format!("the snapshot {snapshot} taken just before and the final snapshot {last}")
         }
@@ -314,6 +324,7 @@ fn plan_replace(
         action: Action::Replace,
         replace_because: forced,
         operations,
+        warnings: deletion.warnings,
         data_loss: vec![format!(
             "replaces the RDS instance {id} with a new, empty one: its data survives only in {kept_in}"
         )],
@@ -773,7 +784,19 @@ mod tests {
         prior: Option<&Value>,
         desired: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        super::plan(vault, &Replacements::default(), prior, desired)
+        offline_plan(vault, &Replacements::default(), prior, desired)
+    }
+
+    /// `super::plan` without clients: these instances configure no final snapshot name, so
+    /// planning them asks AWS nothing.
+    fn offline_plan(
+        vault: &Vault,
+        replacements: &Replacements,
+        prior: Option<&Value>,
+        desired: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| ProviderError::new(e.to_string()))?;
+        runtime.block_on(super::plan(Err(ProviderError::new("offline")), vault, replacements, prior, desired))
     }
 
     fn desired_from(live: &Value, edits: &[(&str, Value)]) -> Value {
@@ -819,7 +842,7 @@ mod tests {
     #[test]
     fn db_name_forces_replacement_with_the_snapshots_shown() {
         let replacements = Replacements::default();
-        let change = super::plan(
+        let change = offline_plan(
             &Vault::default(),
             &replacements,
             Some(&live()),
@@ -857,9 +880,23 @@ mod tests {
     fn deletion_protection_refuses_delete() {
         let mut prior = live();
         prior.set("deletion_protection", Value::Bool(true));
-        assert!(plan_delete(&prior).is_err_and(|e| e
+        assert!(deletion::planned_delete(&prior, &FinalName::AsConfigured).is_err_and(|e| e
             .hint
             .is_some_and(|h| h.contains("deletion_protection = false"))));
+    }
+
+    #[test]
+    fn a_taken_final_snapshot_name_gets_the_creation_time_and_the_plan_says_so() {
+        let mut prior = live();
+        prior.set("final_snapshot_identifier", Value::from("db1-last"));
+        let stamped = FinalName::Stamped { taken: "db1-last".to_owned(), free: deletion::snapshot_name("db1-last", "", prior.get_str("create_time")) };
+        let change = deletion::planned_delete(&prior, &stamped).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(change.operations[0], "DeleteDBInstance db1 (final snapshot db1-last-20261125103000)");
+        assert_eq!(change.backups, ["RDS snapshot db1-last-20261125103000 (final)"]);
+        assert!(change.warnings.iter().any(|w| w.starts_with("final_snapshot_identifier db1-last is taken by an existing snapshot")), "{:?}", change.warnings);
+        let free = deletion::planned_delete(&prior, &FinalName::AsConfigured).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(free.operations[0], "DeleteDBInstance db1 (final snapshot db1-last)");
+        assert!(free.warnings.is_empty());
     }
 
     #[test]
