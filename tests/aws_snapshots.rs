@@ -339,3 +339,49 @@ fn a_configured_final_snapshot_name_taken_by_an_earlier_destroy_gets_the_creatio
     moto.delete_snapshot(&last);
     moto.delete_snapshot(&stamped);
 }
+
+#[test]
+fn a_snapshot_policy_copies_each_new_snapshot_to_another_region_and_prunes_only_its_copies() {
+    let moto = Moto::new();
+    let identifier = format!("copy-policy-db-{}", unique_suffix());
+    let work = Workdir::offline();
+    let copying = POLICY.replace("  retention {", "  copy_to_region {\n    region    = \"us-west-2\"\n    keep_last = 1\n  }\n\n  retention {");
+    work.write("main.tf", &config(&identifier, &copying));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains("then copy it to us-west-2"), "{planned:?}");
+    apply(&work);
+    let first = policy_snapshots(&work);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(moto.snapshot_exists_in("us-west-2", &first[0]), "the snapshot is copied to us-west-2 under its name");
+    assert_eq!(policy_copies(&work), first);
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "nothing is due right after");
+
+    let by_hand = format!("{identifier}-by-hand");
+    moto.copy_snapshot_to("us-west-2", &first[0], &by_hand);
+    std::thread::sleep(Duration::from_millis(2_100));
+    let due = run(&work, &["plan", "-no-color"]);
+    assert!(due.stdout.contains(&format!("DeleteDBSnapshot {} in us-west-2", first[0])), "keep_last = 1 prunes the older copy: {due:?}");
+    apply(&work);
+    let second = policy_snapshots(&work);
+    assert_eq!(second.len(), 2, "retention keep_last = 2 keeps both snapshots here: {second:?}");
+    assert_eq!(policy_copies(&work), second[1..].to_vec(), "copy_to_region keep_last = 1 keeps one copy there");
+    assert!(!moto.snapshot_exists_in("us-west-2", &first[0]), "the older copy is deleted");
+    assert!(moto.snapshot_exists(&first[0]), "its snapshot stays in us-east-1");
+    assert!(moto.snapshot_exists_in("us-west-2", &by_hand), "a copy the policy did not make is never pruned");
+
+    let bad = copying.replace("\"us-west-2\"", "\"us-west2\"");
+    work.write("main.tf", &config(&identifier, &bad));
+    let refused = run(&work, &["plan", "-no-color"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.output().contains("copy_to_region.region \"us-west2\" is not an AWS region name"), "{refused:?}");
+
+    work.write("main.tf", &config(&identifier, &copying));
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+fn policy_copies(work: &Workdir) -> Vec<String> {
+    let state = work.state();
+    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot_policy.daily").expect("the policy in state").clone();
+    policy["attributes"]["copies"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}

@@ -222,3 +222,23 @@ impl Moto {
         self.rds_intent(&arn)
     }
 }
+
+/// Snapshots in other regions, for copies across regions.
+impl Moto {
+    fn rds_in(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::from_conf(self.rds.config().to_builder().region(aws_sdk_rds::config::Region::new(region.to_owned())).build())
+    }
+
+    pub fn snapshot_exists_in(&self, region: &str, snapshot: &str) -> bool {
+        let found = self.runtime.block_on(self.rds_in(region).describe_db_snapshots().db_snapshot_identifier(snapshot).send());
+        found.is_ok_and(|out| !out.db_snapshots().is_empty())
+    }
+
+    /// Copies the us-east-1 snapshot `source` to `region` as `target`, behind strata's back.
+    pub fn copy_snapshot_to(&self, region: &str, source: &str, target: &str) {
+        let found = self.runtime.block_on(self.rds.describe_db_snapshots().db_snapshot_identifier(source).send()).expect("describe the source snapshot");
+        let arn = found.db_snapshots().first().and_then(|s| s.db_snapshot_arn()).expect("the source snapshot's ARN").to_owned();
+        let copy = self.rds_in(region).copy_db_snapshot().source_db_snapshot_identifier(arn).target_db_snapshot_identifier(target);
+        self.runtime.block_on(copy.send()).expect("copy snapshot");
+    }
+}

@@ -23,6 +23,7 @@ mod schema;
 mod secrets;
 mod security_group;
 mod sg_rules;
+mod snapshot_copies;
 mod snapshot_policy;
 mod subnet_group;
 mod tags;
@@ -170,7 +171,7 @@ impl Provider for AwsProvider {
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
             "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
-            "aws_db_snapshot_policy" => snapshot_policy::plan(prior, &request.desired),
+            "aws_db_snapshot_policy" => snapshot_policy::plan(self.clients().ok().and_then(Clients::region), prior, &request.desired),
             other => Err(unknown_type(other)),
         }
     }

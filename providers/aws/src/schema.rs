@@ -312,6 +312,10 @@ pub fn snapshot_policy() -> ResourceSchema {
         .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N snapshots"))
         .attribute("keep_days", A::optional(Type::Number).describe("keep snapshots younger than N days"))
         .attribute("min_keep", A::optional(Type::Number).describe("never fewer available snapshots than this, default 1"));
+    let copy = Block::new()
+        .attribute("region", A::required(Type::String).describe("the region each new snapshot is copied to"))
+        .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N copies there; default: the retention block's keep_last"))
+        .attribute("kms_key_id", A::optional(Type::String).describe("a KMS key of that region, for encrypted snapshots"));
     ResourceSchema {
         periodic: true,
         description: "Manual RDS snapshots of one instance on a freshness rule, pruned by retention (strata's own type).",
@@ -325,7 +329,9 @@ pub fn snapshot_policy() -> ResourceSchema {
             )
             .attribute("id", A::computed(Type::String).describe("INSTANCE/TOKEN; the policy's snapshots carry the tag strata:snapshot-policy = TOKEN"))
             .attribute("snapshots", A::computed(Type::list_of(Type::Any)).describe("the policy's snapshots, oldest first"))
-            .block("retention", NestedBlock::single(retention)),
+            .attribute("copies", A::computed(Type::list_of(Type::Any)).describe("the policy's copies in copy_to_region's region, oldest first"))
+            .block("retention", NestedBlock::single(retention))
+            .block("copy_to_region", NestedBlock::single(copy)),
     }
 }
 
