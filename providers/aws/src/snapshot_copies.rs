@@ -120,7 +120,8 @@ pub fn plan(copy: &CopyTo, prior: Option<&Value>, new_snapshot: Option<&str>, no
     let uncopied = newest_available(snapshots).and_then(|s| s.get_str("id")).filter(|id| !has_copy(&copies, id));
     let mut planned = Planned { operations: Vec::new(), duties: Vec::new(), copies: Value::Unknown };
     let mut candidates = held(&copies);
-    if let Some(source) = new_snapshot.or(uncopied) {
+    let copying = new_snapshot.or(uncopied);
+    if let Some(source) = copying {
         planned.operations.push(format!("CopyDBSnapshot {source} -> {} (tag {POLICY_TAG}), wait until it is available", copy.region));
         let why = if new_snapshot.is_some() { "then copy it".to_owned() } else { format!("copy: the newest snapshot {source} has no copy in {} yet", copy.region) };
         planned.duties.push(format!("{why} to {}", copy.region));
@@ -131,7 +132,7 @@ pub fn plan(copy: &CopyTo, prior: Option<&Value>, new_snapshot: Option<&str>, no
         planned.operations.push(format!("DeleteDBSnapshot {id} in {}", copy.region));
         planned.duties.push(format!("prune the copy {id} in {} ({why})", copy.region));
     }
-    if planned.operations.first().is_none_or(|o| !o.starts_with("CopyDBSnapshot")) {
+    if copying.is_none() {
         planned.copies = Value::List(copies.into_iter().filter(|c| !prunes.iter().any(|(id, _)| Some(id.as_str()) == c.get_str("id"))).collect());
     }
     planned
