@@ -131,6 +131,13 @@ impl Moto {
         id
     }
 
+    /// Tags the instance `identifier` with `key = value`, as an interrupted run would have.
+    pub fn tag_instance(&self, identifier: &str, key: &str, value: &str) {
+        let arn = self.instance(identifier).and_then(|i| i.db_instance_arn().map(str::to_owned)).expect("the instance's ARN");
+        let tag = aws_sdk_rds::types::Tag::builder().key(key).value(value).build();
+        self.runtime.block_on(self.rds.add_tags_to_resource().resource_name(arn).tags(tag).send()).expect("tag the instance");
+    }
+
     /// A DB parameter group with `parameters` (name, value) set for the next reboot.
     pub fn create_parameter_group(&self, name: &str, family: &str, parameters: &[(&str, &str)]) {
         use aws_sdk_rds::types::{ApplyMethod, Parameter};

@@ -9,6 +9,7 @@
 
 mod config;
 mod data_sources;
+mod db_restore_drill;
 mod db_snapshot;
 mod db_snapshot_copy;
 mod diff;
@@ -93,6 +94,8 @@ async fn refresh_type(
         "aws_db_snapshot" => db_snapshot::refresh(clients, states).await,
         "aws_db_snapshot_copy" => db_snapshot_copy::refresh(clients, states).await,
         "aws_db_snapshot_policy" => snapshot_policy::refresh(clients, states).await,
+        // Its live object is its last run: nothing to read back.
+        "aws_db_restore_drill" => Ok(states.iter().map(|s| Some((*s).clone())).collect()),
         other => Err(unknown_type(other)),
     }
 }
@@ -172,6 +175,7 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
             "aws_db_snapshot_policy" => snapshot_policy::plan(self.clients().ok().and_then(Clients::region), prior, &request.desired),
+            "aws_db_restore_drill" => db_restore_drill::plan(prior, &request.desired),
             other => Err(unknown_type(other)),
         }
     }
@@ -196,6 +200,7 @@ impl Provider for AwsProvider {
                 "aws_db_snapshot_copy" => db_snapshot_copy::delete(clients, prior).await,
                 // Its snapshots outlive it.
                 "aws_db_snapshot_policy" => Ok(()),
+                "aws_db_restore_drill" => db_restore_drill::delete(clients, prior).await,
                 other => Err(unknown_type(other)),
             }
             .map(|()| Value::Null)
@@ -217,6 +222,7 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => db_snapshot::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot_copy" => db_snapshot_copy::apply(clients, prior, planned, authorship).await,
             "aws_db_snapshot_policy" => snapshot_policy::apply(clients, prior, planned).await,
+            "aws_db_restore_drill" => db_restore_drill::apply(clients, prior, planned).await,
             other => Err(unknown_type(other).into()),
         }
     }
@@ -255,6 +261,7 @@ impl Provider for AwsProvider {
             "aws_db_snapshot" => Ok(db_snapshot::plan_delete(prior)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan_delete(prior)),
             "aws_db_snapshot_policy" => Ok(snapshot_policy::plan_delete(prior)),
+            "aws_db_restore_drill" => Ok(db_restore_drill::plan_delete(prior)),
             other => Err(unknown_type(other)),
         }
     }

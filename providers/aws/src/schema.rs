@@ -335,6 +335,24 @@ pub fn snapshot_policy() -> ResourceSchema {
     }
 }
 
+pub fn restore_drill() -> ResourceSchema {
+    let optional = |what| A::optional(Type::String).describe(what);
+    ResourceSchema {
+        periodic: true,
+        description: "Restores the newest snapshot of an instance or a snapshot policy into a scratch instance on a freshness rule, checks its settings and deletes it (strata's own type).",
+        block: Block::new()
+            .attribute("db_instance_identifier", optional("restore this instance's newest available snapshot (manual or automated); or snapshot_policy"))
+            .attribute("snapshot_policy", optional("an aws_db_snapshot_policy's id: restore its newest available snapshot"))
+            .attribute("every", A::required(Type::String).syntax(strata_provider_sdk::duty::DURATION).describe("a drill is due when the last passed run is older than this (7d)"))
+            .attribute("parameter_group_name", A::required(Type::String).describe("the scratch instance's parameter group"))
+            .attribute("vpc_security_group_ids", A::required(strings()).describe("the scratch instance's security groups"))
+            .attribute("db_subnet_group_name", optional("the scratch instance's subnet group; default: the snapshot's"))
+            .attribute("instance_class", optional("the scratch instance's class; default: the snapshot's"))
+            .attribute("id", A::computed(Type::String).describe("drill-TOKEN; scratch instances carry the tag strata:restore-drill = TOKEN"))
+            .attribute("last_run", A::computed(Type::Any).describe("the last run: at, instance (the scratch instance), snapshot, passed, restore_seconds, checks, failures")),
+    }
+}
+
 fn db_snapshot_data() -> ResourceSchema {
     let computed = |name| (name, A::computed(Type::String));
     let mut block = Block::new()
@@ -373,6 +391,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert("aws_db_snapshot", db_snapshot());
     schema.resources.insert("aws_db_snapshot_copy", db_snapshot_copy());
     schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
+    schema.resources.insert("aws_db_restore_drill", restore_drill());
     schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
     schema
 }

@@ -204,22 +204,35 @@ async fn delete_now(
     deletion: &Deletion,
     prior: &Value,
 ) -> Result<(), ProviderError> {
+    // Terraform's default: the automated backups go with the instance unless asked to stay.
+    let drop_backups = prior.get_bool("delete_automated_backups") != Some(false);
+    delete_and_wait(clients, &deletion.identifier, deletion.final_snapshot.clone(), drop_backups, timeout(prior, "delete")?).await
+}
+
+/// Sends DeleteDBInstance (with a final snapshot of that name, when given; an instance already
+/// gone is not an error) and waits until the instance is gone.
+pub(crate) async fn delete_and_wait(
+    clients: &Clients,
+    identifier: &str,
+    final_snapshot: Option<String>,
+    delete_automated_backups: bool,
+    timeout: std::time::Duration,
+) -> Result<(), ProviderError> {
     let request = clients
         .rds
         .delete_db_instance()
-        .db_instance_identifier(&deletion.identifier)
-        .skip_final_snapshot(deletion.final_snapshot.is_none())
-        .set_final_db_snapshot_identifier(deletion.final_snapshot.clone())
-        // Terraform's default: the automated backups go with the instance unless asked to stay.
-        .delete_automated_backups(prior.get_bool("delete_automated_backups") != Some(false));
+        .db_instance_identifier(identifier)
+        .skip_final_snapshot(final_snapshot.is_none())
+        .set_final_db_snapshot_identifier(final_snapshot)
+        .delete_automated_backups(delete_automated_backups);
     errors::deleted(
         "rds:DeleteDBInstance",
         request.send().await,
         "DBInstanceNotFound",
     )?;
-    let what = format!("DB instance {} to be deleted", deletion.identifier);
-    wait::until(&what, timeout(prior, "delete")?, || async {
-        Ok(describe_one(clients, &deletion.identifier)
+    let what = format!("DB instance {identifier} to be deleted");
+    wait::until(&what, timeout, || async {
+        Ok(describe_one(clients, identifier)
             .await?
             .is_none()
             .then_some(()))

@@ -15,6 +15,9 @@ mod point_in_time;
 mod pre_replace;
 mod windows;
 
+pub(crate) use self::deletion::delete_and_wait;
+pub(crate) use self::live::describe_all;
+
 use std::time::Duration;
 
 use aws_sdk_rds::types::DbInstance;
@@ -471,7 +474,7 @@ fn timeout(value: &Value, operation: &str) -> Result<Duration, ProviderError> {
 // Creating and modifying
 
 /// Polls until the instance exists and is available; returns it as AWS describes it then.
-async fn wait_available(
+pub(crate) async fn wait_available(
     clients: &Clients,
     id: &str,
     timeout: Duration,
