@@ -418,4 +418,29 @@ mod tests {
         assert_eq!(due(&d, Some(&run(true)), now), None);
         assert!(due(&d, Some(&run(false)), now).is_some_and(|why| why.contains("failed (engine)")));
     }
+
+    #[test]
+    fn a_scratch_instance_unlike_its_snapshot_or_its_configuration_fails_those_checks() {
+        use aws_sdk_rds::types::{DbParameterGroupStatus, VpcSecurityGroupMembership};
+        let d = Drill::from_value(&drill(&[])).unwrap();
+        let snapshot = DbSnapshot::builder().engine("postgres").engine_version("16.3").encrypted(true).build();
+        let instance = DbInstance::builder()
+            .engine("postgres")
+            .engine_version("16.4")
+            .storage_encrypted(true)
+            .db_parameter_groups(DbParameterGroupStatus::builder().db_parameter_group_name("default.postgres16").build())
+            .vpc_security_groups(VpcSecurityGroupMembership::builder().vpc_security_group_id("sg-2").build())
+            .vpc_security_groups(VpcSecurityGroupMembership::builder().vpc_security_group_id("sg-1").build())
+            .build();
+        let mut run = Run { at: OffsetDateTime::now_utc(), instance: "orders-drill-x".into(), snapshot: None, restore_seconds: None, checks: vec![], failures: vec![] };
+        check(&d, &snapshot, &instance, &mut run);
+        assert_eq!(run.checks.len(), 5);
+        assert_eq!(
+            run.failures,
+            [
+                "engine_version: the scratch instance has 16.4, expected 16.3",
+                "parameter_group_name: the scratch instance has default.postgres16, expected orders-pg",
+            ]
+        );
+    }
 }
