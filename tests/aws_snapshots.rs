@@ -224,25 +224,12 @@ fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() 
     assert_eq!(run(&source, &["destroy", "-auto-approve"]).code, 0);
 }
 
-#[test]
-fn an_instance_restored_from_a_snapshot_reads_it_at_create_only() {
-    let moto = Moto::new();
-    let identifier = format!("restore-src-{}", unique_suffix());
-    let restored = format!("{identifier}-restored");
-    let work = Workdir::offline();
-    let estate = |snapshot: &str| {
-        config(
-            &identifier,
-            &format!(
-                r#"
-resource "aws_db_snapshot" "base" {{
-  db_instance_identifier = aws_db_instance.db.identifier
-  db_snapshot_identifier = "{identifier}-base"
-}}
-
+/// The instance `IDENTIFIER-restored`, its data from where `origin` (its arguments) says.
+fn restored_instance(identifier: &str, origin: &str) -> String {
+    format!(
+        r#"
 resource "aws_db_instance" "restored" {{
-  identifier              = "{restored}"
-  snapshot_identifier     = {snapshot}
+  identifier              = "{identifier}-restored"
   engine                  = "postgres"
   engine_version          = "16.3"
   instance_class          = "db.t3.small"
@@ -251,10 +238,21 @@ resource "aws_db_instance" "restored" {{
   password                = "Restored-Passw0rd-2"
   backup_retention_period = 3
   skip_final_snapshot     = true
+{origin}
 }}
 "#
-            ),
-        )
+    )
+}
+
+#[test]
+fn an_instance_restored_from_a_snapshot_reads_it_at_create_only() {
+    let moto = Moto::new();
+    let identifier = format!("restore-src-{}", unique_suffix());
+    let restored = format!("{identifier}-restored");
+    let work = Workdir::offline();
+    let estate = |snapshot: &str| {
+        let base = format!("\nresource \"aws_db_snapshot\" \"base\" {{\n  db_instance_identifier = aws_db_instance.db.identifier\n  db_snapshot_identifier = \"{identifier}-base\"\n}}\n");
+        config(&identifier, &(base + &restored_instance(&identifier, &format!("  snapshot_identifier = {snapshot}"))))
     };
     work.write("main.tf", &estate("aws_db_snapshot.base.db_snapshot_identifier"));
     let planned = run(&work, &["plan", "-no-color"]);
@@ -272,4 +270,118 @@ resource "aws_db_instance" "restored" {{
 
     let destroy = run(&work, &["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn an_instance_restored_to_a_point_in_time_reads_it_at_create_only() {
+    let moto = Moto::new();
+    let identifier = format!("pitr-src-{}", unique_suffix());
+    let restored = format!("{identifier}-restored");
+    let work = Workdir::offline();
+    let estate = |point_in_time: &str| config(&identifier, &restored_instance(&identifier, &format!("  restore_to_point_in_time {{\n{point_in_time}\n  }}")));
+    let latest = "    source_db_instance_identifier = aws_db_instance.db.identifier\n    use_latest_restorable_time    = true";
+    work.write("main.tf", &estate(latest));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains(&format!("RestoreDBInstanceToPointInTime {restored} from {identifier} as of its latest restorable time")), "{planned:?}");
+    apply(&work);
+    let instance = moto.instance(&restored).expect("the restored instance");
+    assert_eq!(instance.db_instance_class(), Some("db.t3.small"));
+    assert_eq!(instance.backup_retention_period(), Some(3), "set after the restore, as a restore does not carry it");
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "converged");
+
+    let at_a_time = "    source_db_instance_identifier = aws_db_instance.db.identifier\n    restore_time                  = \"2026-11-30T23:45:00Z\"";
+    work.write("main.tf", &estate(at_a_time));
+    let changed = run(&work, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(changed.code, 0, "a new restore_to_point_in_time changes nothing: {changed:?}");
+    assert!(changed.output().contains("restore_to_point_in_time") && changed.output().contains("it is read only when the instance is created"), "{changed:?}");
+
+    for (block, refusal) in [
+        (format!("{at_a_time}\n    use_latest_restorable_time    = true"), "both restore_time and use_latest_restorable_time = true"),
+        ("    use_latest_restorable_time = true".to_owned(), "needs exactly one source, not none"),
+        ("    source_db_instance_identifier = aws_db_instance.db.identifier\n    restore_time = \"30/11/2026\"".to_owned(), "restore_time \"30/11/2026\" is not an RFC 3339 time"),
+    ] {
+        work.write("main.tf", &estate(&block));
+        let refused = run(&work, &["plan", "-no-color"]);
+        assert_eq!(refused.code, 1, "{refused:?}");
+        assert!(refused.output().contains(refusal), "{refusal}: {refused:?}");
+    }
+
+    work.write("main.tf", &estate(latest));
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+#[test]
+fn a_configured_final_snapshot_name_taken_by_an_earlier_destroy_gets_the_creation_time() {
+    let moto = Moto::new();
+    let identifier = format!("final-db-{}", unique_suffix());
+    let last = format!("{identifier}-last");
+    let work = Workdir::offline();
+    // Automated backups go with the instance: moto names them by the minute, so the second
+    // instance's would collide with the first one's kept ones.
+    let estate = config(&identifier, "").replace("skip_final_snapshot = true", &format!("final_snapshot_identifier = \"{last}\"")).replace("delete_automated_backups = false", "delete_automated_backups = true");
+    work.write("main.tf", &estate);
+    apply(&work);
+    let first = run(&work, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains(&format!("(final snapshot {last})")), "a free name is used as configured: {first:?}");
+    assert!(moto.snapshot_exists(&last));
+
+    apply(&work);
+    let planned = run(&work, &["plan", "-destroy", "-no-color"]);
+    assert!(planned.output().contains(&format!("final_snapshot_identifier {last} is taken by an existing snapshot")), "{planned:?}");
+    let second = run(&work, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let stamped = second.stdout.split(&format!("(final snapshot {last}-")).nth(1).and_then(|rest| rest.split(')').next()).map(|stamp| format!("{last}-{stamp}"));
+    let stamped = stamped.unwrap_or_else(|| panic!("the plan names the stamped final snapshot: {second:?}"));
+    assert!(stamped.len() == last.len() + 15 && planned.output().contains(&stamped), "plan and apply name the same snapshot {stamped}: {planned:?}");
+    assert!(moto.snapshot_exists(&last) && moto.snapshot_exists(&stamped), "both final snapshots are kept");
+    moto.delete_snapshot(&last);
+    moto.delete_snapshot(&stamped);
+}
+
+#[test]
+fn a_snapshot_policy_copies_each_new_snapshot_to_another_region_and_prunes_only_its_copies() {
+    let moto = Moto::new();
+    let identifier = format!("copy-policy-db-{}", unique_suffix());
+    let work = Workdir::offline();
+    let copying = POLICY.replace("  retention {", "  copy_to_region {\n    region    = \"us-west-2\"\n    keep_last = 1\n  }\n\n  retention {");
+    work.write("main.tf", &config(&identifier, &copying));
+    let planned = run(&work, &["plan", "-no-color"]);
+    assert!(planned.stdout.contains("then copy it to us-west-2"), "{planned:?}");
+    apply(&work);
+    let first = policy_snapshots(&work);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(moto.snapshot_exists_in("us-west-2", &first[0]), "the snapshot is copied to us-west-2 under its name");
+    assert_eq!(policy_copies(&work), first);
+    assert_eq!(run(&work, &["plan", "-detailed-exitcode"]).code, 0, "nothing is due right after");
+
+    let by_hand = format!("{identifier}-by-hand");
+    moto.copy_snapshot_to("us-west-2", &first[0], &by_hand);
+    std::thread::sleep(Duration::from_millis(2_100));
+    let due = run(&work, &["plan", "-no-color"]);
+    assert!(due.stdout.contains(&format!("DeleteDBSnapshot {} in us-west-2", first[0])), "keep_last = 1 prunes the older copy: {due:?}");
+    apply(&work);
+    let second = policy_snapshots(&work);
+    assert_eq!(second.len(), 2, "retention keep_last = 2 keeps both snapshots here: {second:?}");
+    assert_eq!(policy_copies(&work), second[1..].to_vec(), "copy_to_region keep_last = 1 keeps one copy there");
+    assert!(!moto.snapshot_exists_in("us-west-2", &first[0]), "the older copy is deleted");
+    assert!(moto.snapshot_exists(&first[0]), "its snapshot stays in us-east-1");
+    assert!(moto.snapshot_exists_in("us-west-2", &by_hand), "a copy the policy did not make is never pruned");
+
+    let bad = copying.replace("\"us-west-2\"", "\"us-west2\"");
+    work.write("main.tf", &config(&identifier, &bad));
+    let refused = run(&work, &["plan", "-no-color"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.output().contains("copy_to_region.region \"us-west2\" is not an AWS region name"), "{refused:?}");
+
+    work.write("main.tf", &config(&identifier, &copying));
+    let destroy = run(&work, &["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
+
+fn policy_copies(work: &Workdir) -> Vec<String> {
+    let state = work.state();
+    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot_policy.daily").expect("the policy in state").clone();
+    policy["attributes"]["copies"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
 }

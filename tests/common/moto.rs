@@ -146,6 +146,13 @@ impl Moto {
         id
     }
 
+    /// Tags the instance `identifier` with `key = value`, as an interrupted run would have.
+    pub fn tag_instance(&self, identifier: &str, key: &str, value: &str) {
+        let arn = self.instance(identifier).and_then(|i| i.db_instance_arn().map(str::to_owned)).expect("the instance's ARN");
+        let tag = aws_sdk_rds::types::Tag::builder().key(key).value(value).build();
+        self.runtime.block_on(self.rds.add_tags_to_resource().resource_name(arn).tags(tag).send()).expect("tag the instance");
+    }
+
     /// A DB parameter group with `parameters` (name, value) set for the next reboot.
     pub fn create_parameter_group(&self, name: &str, family: &str, parameters: &[(&str, &str)]) {
         use aws_sdk_rds::types::{ApplyMethod, Parameter};
@@ -274,5 +281,25 @@ impl Moto {
     fn backup_tags(&self, arn: &str) -> std::collections::HashMap<String, String> {
         let tags = self.runtime.block_on(self.backup.list_tags().resource_arn(arn).send()).expect("list backup tags");
         tags.tags().cloned().unwrap_or_default()
+    }
+}
+
+/// Snapshots in other regions, for copies across regions.
+impl Moto {
+    fn rds_in(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::from_conf(self.rds.config().to_builder().region(aws_sdk_rds::config::Region::new(region.to_owned())).build())
+    }
+
+    pub fn snapshot_exists_in(&self, region: &str, snapshot: &str) -> bool {
+        let found = self.runtime.block_on(self.rds_in(region).describe_db_snapshots().db_snapshot_identifier(snapshot).send());
+        found.is_ok_and(|out| !out.db_snapshots().is_empty())
+    }
+
+    /// Copies the us-east-1 snapshot `source` to `region` as `target`, behind strata's back.
+    pub fn copy_snapshot_to(&self, region: &str, source: &str, target: &str) {
+        let found = self.runtime.block_on(self.rds.describe_db_snapshots().db_snapshot_identifier(source).send()).expect("describe the source snapshot");
+        let arn = found.db_snapshots().first().and_then(|s| s.db_snapshot_arn()).expect("the source snapshot's ARN").to_owned();
+        let copy = self.rds_in(region).copy_db_snapshot().source_db_snapshot_identifier(arn).target_db_snapshot_identifier(target);
+        self.runtime.block_on(copy.send()).expect("copy snapshot");
     }
 }

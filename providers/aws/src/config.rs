@@ -36,6 +36,22 @@ pub struct Clients {
     pub backup: aws_sdk_backup::Client,
 }
 
+impl Clients {
+    /// The region these clients talk to, when one is set.
+    pub fn region(&self) -> Option<&str> {
+        self.rds.config().region().map(|r| r.as_ref())
+    }
+
+    /// These clients in `region` instead (same credentials, retries, endpoints and call
+    /// counting): for copies across regions.
+    pub fn in_region(&self, region: &str) -> Clients {
+        let rds = self.rds.config().to_builder().region(Region::new(region.to_owned())).build();
+        let ec2 = self.ec2.config().to_builder().region(Region::new(region.to_owned())).build();
+        let backup = self.backup.config().to_builder().region(Region::new(region.to_owned())).build();
+        Clients { rds: aws_sdk_rds::Client::from_conf(rds), ec2: aws_sdk_ec2::Client::from_conf(ec2), backup: aws_sdk_backup::Client::from_conf(backup) }
+    }
+}
+
 /// API calls made so far, keyed `service:Operation`; shared with the clients' interceptors.
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter(Arc<Mutex<BTreeMap<String, u64>>>);

@@ -21,10 +21,16 @@ pub(crate) async fn describe(clients: &Clients, identifier: Option<&str>) -> Res
 
 /// The manual snapshots, or the one named, or those of one instance, by lower-cased identifier.
 pub(crate) async fn describe_manual(clients: &Clients, identifier: Option<&str>, instance: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
+    describe_of_type(clients, Some("manual"), identifier, instance).await
+}
+
+/// The snapshots of `snapshot_type` (every type RDS lists by default, when `None`), or the one
+/// named, or those of one instance, by lower-cased identifier.
+pub(crate) async fn describe_of_type(clients: &Clients, snapshot_type: Option<&str>, identifier: Option<&str>, instance: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
     let request = clients
         .rds
         .describe_db_snapshots()
-        .snapshot_type("manual")
+        .set_snapshot_type(snapshot_type.map(str::to_owned))
         .set_db_snapshot_identifier(identifier.map(str::to_lowercase))
         .set_db_instance_identifier(instance.map(str::to_owned));
     let mut pages = request.into_paginator().send();

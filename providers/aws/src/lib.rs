@@ -15,6 +15,7 @@ mod backup_tags;
 mod backup_vault;
 mod config;
 mod data_sources;
+mod db_restore_drill;
 mod db_snapshot;
 mod db_snapshot_copy;
 mod diff;
@@ -29,6 +30,7 @@ mod schema;
 mod secrets;
 mod security_group;
 mod sg_rules;
+mod snapshot_copies;
 mod snapshot_policy;
 mod subnet_group;
 mod tags;
@@ -102,6 +104,8 @@ async fn refresh_type(
         "aws_backup_vault" => backup_vault::refresh(clients, states).await,
         "aws_backup_plan" => backup_plan::refresh(clients, states).await,
         "aws_backup_selection" => backup_selection::refresh(clients, states).await,
+        // Its live object is its last run: nothing to read back.
+        "aws_db_restore_drill" => Ok(states.iter().map(|s| Some((*s).clone())).collect()),
         other => Err(unknown_type(other)),
     }
 }
@@ -171,7 +175,7 @@ impl Provider for AwsProvider {
         let prior = request.prior.as_ref();
         match request.type_name.as_str() {
             "aws_db_instance" => {
-                rds_instance::plan(&self.vault, &self.replacements, prior, &request.desired)
+                rds_instance::plan(self.clients(), &self.vault, &self.replacements, prior, &request.desired).await
             }
             "aws_db_parameter_group" => {
                 parameter_group::plan(self.clients(), prior, &request.desired).await
@@ -180,10 +184,11 @@ impl Provider for AwsProvider {
             "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
             "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
             "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
-            "aws_db_snapshot_policy" => snapshot_policy::plan(prior, &request.desired),
             "aws_backup_vault" => backup_vault::plan(prior, &request.desired),
             "aws_backup_plan" => backup_plan::plan(prior, &request.desired),
             "aws_backup_selection" => Ok(backup_selection::plan(prior, &request.desired)),
+            "aws_db_snapshot_policy" => snapshot_policy::plan(self.clients().ok().and_then(Clients::region), prior, &request.desired),
+            "aws_db_restore_drill" => db_restore_drill::plan(prior, &request.desired),
             other => Err(unknown_type(other)),
         }
     }
@@ -211,6 +216,7 @@ impl Provider for AwsProvider {
                 "aws_backup_vault" => backup_vault::delete(clients, prior).await,
                 "aws_backup_plan" => backup_plan::delete(clients, prior).await,
                 "aws_backup_selection" => backup_selection::delete(clients, prior).await,
+                "aws_db_restore_drill" => db_restore_drill::delete(clients, prior).await,
                 other => Err(unknown_type(other)),
             }
             .map(|()| Value::Null)
@@ -235,6 +241,7 @@ impl Provider for AwsProvider {
             "aws_backup_vault" => backup_vault::apply(clients, prior, planned, authorship).await,
             "aws_backup_plan" => backup_plan::apply(clients, prior, planned, authorship).await,
             "aws_backup_selection" => backup_selection::apply(clients, planned, authorship).await,
+            "aws_db_restore_drill" => db_restore_drill::apply(clients, prior, planned).await,
             other => Err(unknown_type(other).into()),
         }
     }
@@ -249,11 +256,13 @@ impl Provider for AwsProvider {
     ) -> Result<PlannedChange, ProviderError> {
         match type_name {
             "aws_db_instance" => rds_instance::plan_requested_replace(
+                self.clients(),
                 &self.vault,
                 &self.replacements,
                 prior,
                 desired,
-            ),
+            )
+            .await,
             _ => delete_then_create(self, type_name, prior, desired).await,
         }
     }
@@ -264,7 +273,7 @@ impl Provider for AwsProvider {
         prior: &Value,
     ) -> Result<PlannedChange, ProviderError> {
         match type_name {
-            "aws_db_instance" => rds_instance::plan_delete(prior),
+            "aws_db_instance" => rds_instance::plan_delete(self.clients(), prior).await,
             "aws_db_parameter_group" => Ok(parameter_group::plan_delete(prior)),
             "aws_security_group" => Ok(security_group::plan_delete(prior)),
             "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),
@@ -274,6 +283,7 @@ impl Provider for AwsProvider {
             "aws_backup_vault" => backup_vault::plan_delete(prior),
             "aws_backup_plan" => Ok(backup_plan::plan_delete(prior)),
             "aws_backup_selection" => Ok(backup_selection::plan_delete(prior)),
+            "aws_db_restore_drill" => Ok(db_restore_drill::plan_delete(prior)),
             other => Err(unknown_type(other)),
         }
     }

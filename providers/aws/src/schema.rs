@@ -73,6 +73,12 @@ pub fn db_instance() -> ResourceSchema {
         .attribute("create", A::optional(Type::String).describe("default 40m"))
         .attribute("update", A::optional(Type::String).describe("default 80m"))
         .attribute("delete", A::optional(Type::String).describe("default 60m"));
+    let point_in_time = Block::new()
+        .attribute("source_db_instance_identifier", A::optional(Type::String).describe("the instance whose backups are restored"))
+        .attribute("source_dbi_resource_id", A::optional(Type::String).describe("or its resource id (db-...)"))
+        .attribute("source_db_instance_automated_backups_arn", A::optional(Type::String).describe("or the ARN of its replicated automated backups"))
+        .attribute("restore_time", A::optional(Type::String).describe("the moment to restore to, RFC 3339 (2026-11-30T23:45:00Z)"))
+        .attribute("use_latest_restorable_time", A::optional(Type::Bool).describe("or true: the latest restorable time"));
     let live = |ty| A::optional_computed(ty);
     ResourceSchema {
         periodic: false,
@@ -153,7 +159,8 @@ pub fn db_instance() -> ResourceSchema {
                 "pending_modifications",
                 A::computed(strings()).describe("changes AWS holds until the maintenance window"),
             )
-            .block("timeouts", NestedBlock::single(timeouts)),
+            .block("timeouts", NestedBlock::single(timeouts))
+            .block("restore_to_point_in_time", NestedBlock::single(point_in_time)),
     }
 }
 
@@ -310,6 +317,10 @@ pub fn snapshot_policy() -> ResourceSchema {
         .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N snapshots"))
         .attribute("keep_days", A::optional(Type::Number).describe("keep snapshots younger than N days"))
         .attribute("min_keep", A::optional(Type::Number).describe("never fewer available snapshots than this, default 1"));
+    let copy = Block::new()
+        .attribute("region", A::required(Type::String).describe("the region each new snapshot is copied to"))
+        .attribute("keep_last", A::optional(Type::Number).describe("keep the newest N copies there; default: the retention block's keep_last"))
+        .attribute("kms_key_id", A::optional(Type::String).describe("a KMS key of that region, for encrypted snapshots"));
     ResourceSchema {
         periodic: true,
         description: "Manual RDS snapshots of one instance on a freshness rule, pruned by retention (strata's own type).",
@@ -323,7 +334,27 @@ pub fn snapshot_policy() -> ResourceSchema {
             )
             .attribute("id", A::computed(Type::String).describe("INSTANCE/TOKEN; the policy's snapshots carry the tag strata:snapshot-policy = TOKEN"))
             .attribute("snapshots", A::computed(Type::list_of(Type::Any)).describe("the policy's snapshots, oldest first"))
-            .block("retention", NestedBlock::single(retention)),
+            .attribute("copies", A::computed(Type::list_of(Type::Any)).describe("the policy's copies in copy_to_region's region, oldest first"))
+            .block("retention", NestedBlock::single(retention))
+            .block("copy_to_region", NestedBlock::single(copy)),
+    }
+}
+
+pub fn restore_drill() -> ResourceSchema {
+    let optional = |what| A::optional(Type::String).describe(what);
+    ResourceSchema {
+        periodic: true,
+        description: "Restores the newest snapshot of an instance or a snapshot policy into a scratch instance on a freshness rule, checks its settings and deletes it (strata's own type).",
+        block: Block::new()
+            .attribute("db_instance_identifier", optional("restore this instance's newest available snapshot (manual or automated); or snapshot_policy"))
+            .attribute("snapshot_policy", optional("an aws_db_snapshot_policy's id: restore its newest available snapshot"))
+            .attribute("every", A::required(Type::String).syntax(strata_provider_sdk::duty::DURATION).describe("a drill is due when the last passed run is older than this (7d)"))
+            .attribute("parameter_group_name", A::required(Type::String).describe("the scratch instance's parameter group"))
+            .attribute("vpc_security_group_ids", A::required(strings()).describe("the scratch instance's security groups"))
+            .attribute("db_subnet_group_name", optional("the scratch instance's subnet group; default: the snapshot's"))
+            .attribute("instance_class", optional("the scratch instance's class; default: the snapshot's"))
+            .attribute("id", A::computed(Type::String).describe("drill-TOKEN; scratch instances carry the tag strata:restore-drill = TOKEN"))
+            .attribute("last_run", A::computed(Type::Any).describe("the last run: at, instance (the scratch instance), snapshot, passed, restore_seconds, checks, failures")),
     }
 }
 
@@ -446,6 +477,7 @@ pub fn provider_schema() -> ProviderSchema {
     schema.resources.insert("aws_db_snapshot", db_snapshot());
     schema.resources.insert("aws_db_snapshot_copy", db_snapshot_copy());
     schema.resources.insert("aws_db_snapshot_policy", snapshot_policy());
+    schema.resources.insert("aws_db_restore_drill", restore_drill());
     schema.data_sources.insert("aws_db_snapshot", db_snapshot_data());
     schema.resources.insert("aws_backup_vault", backup_vault());
     schema.resources.insert("aws_backup_plan", backup_plan());

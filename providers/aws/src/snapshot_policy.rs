@@ -6,7 +6,8 @@
 //! DescribeDBSnapshots, whose answer holds each snapshot's tags. A snapshot is due when there is
 //! none, the newest is older than `every`, or the newest failed; retention deletes only
 //! snapshots with the policy's tag, never the newest available one, and only after the new one is
-//! available. Deleting the policy keeps its snapshots.
+//! available. Deleting the policy keeps its snapshots. With `copy_to_region`, each new snapshot
+//! is also copied to another region and the copies there pruned alike (`snapshot_copies`).
 
 use aws_sdk_rds::types::DbSnapshot;
 use strata_provider_sdk::duty::{self, Held, Retention};
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 
 use crate::config::Clients;
 use crate::errors;
+use crate::snapshot_copies::{self, CopyTo};
 
 /// The tag that marks a snapshot as a policy's own.
 pub const POLICY_TAG: &str = "strata:snapshot-policy";
@@ -26,10 +28,12 @@ struct Policy {
     every: std::time::Duration,
     every_text: String,
     retention: Retention,
+    copy: Option<CopyTo>,
 }
 
 impl Policy {
-    fn from_value(value: &Value) -> Result<Policy, ProviderError> {
+    /// The policy's settings; `home` is the provider's region, when known.
+    fn from_value(value: &Value, home: Option<&str>) -> Result<Policy, ProviderError> {
         let every_text = value.get_str("every").unwrap_or_default().to_owned();
         Ok(Policy {
             instance: value
@@ -39,6 +43,7 @@ impl Policy {
             every: duty::parse(&every_text).map_err(ProviderError::new)?,
             every_text,
             retention: Retention::from_block(value.get("retention").unwrap_or(&Value::Null))?,
+            copy: CopyTo::of(value, home)?,
         })
     }
 }
@@ -49,17 +54,17 @@ fn token_of(value: &Value) -> Option<&str> {
 
 /// The manual snapshots in the region, or of one instance, with their tags (DescribeDBSnapshots
 /// includes them).
-async fn manual_snapshots(clients: &Clients, instance: Option<&str>) -> Result<Vec<DbSnapshot>, ProviderError> {
+pub(crate) async fn manual_snapshots(clients: &Clients, instance: Option<&str>) -> Result<Vec<DbSnapshot>, ProviderError> {
     Ok(crate::db_snapshot::describe_manual(clients, None, instance).await?.into_values().collect())
 }
 
-fn owned_by<'a>(snapshots: &'a [DbSnapshot], token: &str) -> Vec<&'a DbSnapshot> {
+pub(crate) fn owned_by<'a>(snapshots: &'a [DbSnapshot], token: &str) -> Vec<&'a DbSnapshot> {
     let mut owned: Vec<&DbSnapshot> = snapshots.iter().filter(|s| s.tag_list().iter().any(|t| t.key() == Some(POLICY_TAG) && t.value() == Some(token))).collect();
     owned.sort_by_key(|s| s.snapshot_create_time().map(|t| t.secs()).unwrap_or(i64::MAX));
     owned
 }
 
-fn snapshot_value(snapshot: &DbSnapshot) -> Value {
+pub(crate) fn snapshot_value(snapshot: &DbSnapshot) -> Value {
     let taken_at = snapshot
         .snapshot_create_time()
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
@@ -76,12 +81,14 @@ fn snapshot_value(snapshot: &DbSnapshot) -> Value {
 /// The policies' live objects: their states with `snapshots` as RDS holds them now.
 pub async fn refresh(clients: &Clients, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
     let snapshots = manual_snapshots(clients, None).await?;
+    let copies = snapshot_copies::by_region(clients, states).await?;
     Ok(states
         .iter()
         .map(|state| {
             let token = token_of(state)?;
             let mut live = (*state).clone();
             live.set("snapshots", Value::List(owned_by(&snapshots, token).into_iter().map(snapshot_value).collect()));
+            live.set("copies", snapshot_copies::live_copies(&copies, state, token));
             Some(live)
         })
         .collect())
@@ -89,7 +96,7 @@ pub async fn refresh(clients: &Clients, states: &[&Value]) -> Result<Vec<Option<
 
 /// The snapshots in `snapshots` (a `snapshots` attribute), newest first. One still being made
 /// counts as good: the next is not due while it is.
-fn held(snapshots: &[Value]) -> Vec<Held> {
+pub(crate) fn held(snapshots: &[Value]) -> Vec<Held> {
     let mut held: Vec<Held> = snapshots
         .iter()
         .filter_map(|s| {
@@ -115,25 +122,28 @@ fn snapshot_name(instance: &str, token: &str, now: OffsetDateTime) -> String {
     format!("{instance}-strata-{short}-{stamp}")
 }
 
-pub fn plan(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+/// Plans the policy; `home` is the provider's region, when known.
+pub fn plan(home: Option<&str>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
     if !desired.is_wholly_known() {
         let mut planned = desired.clone();
         planned.set("id", prior.and_then(|p| p.get("id")).cloned().unwrap_or(Value::Unknown));
         planned.set("snapshots", Value::Unknown);
+        planned.set("copies", Value::Unknown);
         let mut change = PlannedChange::new(if prior.is_some() { Action::Update } else { Action::Create }, planned);
         change.duties.push("snapshot: whether one is due is decided during apply, once every value is known".into());
         return Ok(change);
     }
-    let policy = Policy::from_value(desired)?;
+    let policy = Policy::from_value(desired, home)?;
     let now = OffsetDateTime::now_utc();
     let mut candidates = prior.map(|p| held(p.get_list("snapshots"))).unwrap_or_default();
     let due = duty::due("snapshot", policy.every, &policy.every_text, &candidates, now);
     let mut planned = desired.clone();
     planned.set("id", prior.and_then(|p| p.get("id")).cloned().unwrap_or(Value::Unknown));
     let mut change = PlannedChange::new(if prior.is_some() { Action::Update } else { Action::Create }, Value::Null);
-    if let Some(due) = due {
-        let token = prior.and_then(token_of).unwrap_or("TOKEN");
-        change.operations.push(format!("CreateDBSnapshot {} of {} (tag {POLICY_TAG})", snapshot_name(&policy.instance, token, now), policy.instance));
+    let token = prior.and_then(token_of).unwrap_or("TOKEN");
+    let new_snapshot = due.is_some().then(|| snapshot_name(&policy.instance, token, now));
+    if let (Some(due), Some(name)) = (due, &new_snapshot) {
+        change.operations.push(format!("CreateDBSnapshot {name} of {} (tag {POLICY_TAG})", policy.instance));
         change.duties.push(due);
         candidates.insert(0, Held { id: "(the new snapshot)".into(), taken_at: now, good: true, status: "available".into() });
         planned.set("snapshots", Value::Unknown);
@@ -148,10 +158,17 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, Pro
         let kept = prior.map(|p| p.get_list("snapshots").iter().filter(|s| !prunes.iter().any(|(id, _)| Some(id.as_str()) == s.get_str("id"))).cloned().collect()).unwrap_or_default();
         planned.set("snapshots", Value::List(kept));
     }
+    if let Some(copy) = &policy.copy {
+        let copies = snapshot_copies::plan(copy, prior, new_snapshot.as_deref(), now);
+        change.operations.extend(copies.operations);
+        change.duties.extend(copies.duties);
+        planned.set("copies", copies.copies);
+    }
     let settings = |v: &Value| {
         let mut v = v.clone();
         v.set("id", Value::Null);
         v.set("snapshots", Value::Null);
+        v.set("copies", Value::Null);
         v
     };
     if let Some(prior) = prior.filter(|p| change.duties.is_empty() && settings(p) == settings(desired)) {
@@ -161,9 +178,10 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, Pro
     Ok(change)
 }
 
-/// Takes the snapshot when due and waits for it, then prunes what retention no longer keeps.
+/// Takes the snapshot when due and waits for it, then prunes what retention no longer keeps;
+/// then copies the newest to `copy_to_region` and prunes the copies there.
 pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) -> Result<Value, ApplyFailure> {
-    let policy = Policy::from_value(&planned.unknowns_to_null())?;
+    let policy = Policy::from_value(&planned.unknowns_to_null(), clients.region())?;
     let token = prior.and_then(token_of).map_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(), str::to_owned);
     let now = OffsetDateTime::now_utc();
     let before = manual_snapshots(clients, Some(&policy.instance)).await?;
@@ -192,6 +210,9 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
         clients.rds.delete_db_snapshot().db_snapshot_identifier(id).send().await.map_err(|e| errors::api("rds:DeleteDBSnapshot", e))?;
     }
     let kept: Vec<Value> = owned.into_iter().filter(|s| !prunes.iter().any(|(id, _)| Some(id.as_str()) == s.db_snapshot_identifier())).map(snapshot_value).collect();
+    if let Some(copy) = &policy.copy {
+        value.set("copies", snapshot_copies::apply(clients, copy, &token, &kept, now).await?);
+    }
     value.set("snapshots", Value::List(kept));
     Ok(value)
 }
@@ -200,9 +221,10 @@ pub async fn apply(clients: &Clients, prior: Option<&Value>, planned: &Value) ->
 pub fn plan_delete(prior: &Value) -> PlannedChange {
     let mut change = PlannedChange::new(Action::Delete, Value::Null);
     change.warnings.push(format!(
-        "the policy's {} snapshot(s) of {} are kept (tag {POLICY_TAG}): delete them by hand once nothing needs them",
+        "the policy's {} snapshot(s) of {} and its {} copies are kept (tag {POLICY_TAG}): delete them by hand once nothing needs them",
         prior.get_list("snapshots").len(),
-        prior.get_str("db_instance_identifier").unwrap_or_default()
+        prior.get_str("db_instance_identifier").unwrap_or_default(),
+        prior.get_list("copies").len(),
     ));
     change
 }

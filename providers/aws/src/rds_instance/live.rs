@@ -60,6 +60,17 @@ async fn describe(
     ))
 }
 
+/// Every instance in the region, keyed by identifier, with its tags (DescribeDBInstances
+/// includes them).
+pub(crate) async fn describe_all(clients: &Clients) -> Result<BTreeMap<String, DbInstance>, ProviderError> {
+    Ok(collect_by_name!(
+        clients.rds.describe_db_instances().into_paginator().send(),
+        "rds:DescribeDBInstances",
+        db_instances,
+        db_instance_identifier
+    ))
+}
+
 /// One instance, when it exists.
 pub async fn describe_one(
     clients: &Clients,

@@ -1,7 +1,8 @@
 //! `aws_db_instance`: reading instances in one filtered DescribeDBInstances, planning (in-place
 //! ModifyDBInstance, renames, replacements, version rules, pending maintenance-window changes),
 //! creating, modifying and renaming them. Reading is in `live`, deleting in `deletion`, what an
-//! update disrupts (downtime, reboots) in `impact`, the snapshot before a replace in `pre_replace`.
+//! update disrupts (downtime, reboots) in `impact`, the snapshot before a replace in `pre_replace`,
+//! a create restored to a point in time in `point_in_time`.
 //!
 //! State is keyed on `identifier` (moto gives every instance the same DbiResourceId). The
 //! password is write-only: it is carried from state, never read from AWS, and never written into
@@ -10,14 +11,19 @@
 mod deletion;
 mod impact;
 mod live;
+mod point_in_time;
 mod pre_replace;
 mod windows;
+
+pub(crate) use self::deletion::delete_and_wait;
+pub(crate) use self::live::describe_all;
 
 use std::time::Duration;
 
 use aws_sdk_rds::types::DbInstance;
 use strata_provider_sdk::{Action, ApplyFailure, Authorship, Block, PlannedChange, ProviderError, Value};
 
+use self::deletion::FinalName;
 pub use self::deletion::{delete, plan_delete};
 pub use self::live::refresh;
 use self::live::{describe_one, to_value};
@@ -29,9 +35,10 @@ use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
-const LOCAL_ONLY: [&str; 8] = [
+const LOCAL_ONLY: [&str; 9] = [
     "password",
     "snapshot_identifier",
+    point_in_time::BLOCK,
     "skip_final_snapshot",
     "final_snapshot_identifier",
     "delete_automated_backups",
@@ -60,6 +67,9 @@ const MODIFIABLE: [(&str, &str); 17] = [
     ("db_subnet_group_name", "DBSubnetGroupName"),
     ("parameter_group_name", "DBParameterGroupName"),
 ];
+
+/// Arguments read only when the instance is created: where its data comes from.
+const CREATE_ONLY: [&str; 2] = ["snapshot_identifier", point_in_time::BLOCK];
 
 /// Computed attributes that name the instance, so a rename makes them unknown until apply.
 const NAMED_BY_IDENTIFIER: [&str; 4] = ["id", "arn", "address", "endpoint"];
@@ -141,8 +151,10 @@ fn check_numbers(desired: &Value) -> Result<(), ProviderError> {
 
 /// Plans the instance; the planned password is sealed (see `secrets`), never the real one. The
 /// configured password is remembered even when unchanged: apply may need it after a replace. A
-/// planned replace is noted in `replacements`, so that its delete snapshots first.
-pub fn plan(
+/// planned replace is noted in `replacements`, so that its delete snapshots first. `clients`
+/// are asked only, for a replace, whether a configured final snapshot name is taken.
+pub async fn plan(
+    clients: Result<&Clients, ProviderError>,
     vault: &Vault,
     replacements: &Replacements,
     prior: Option<&Value>,
@@ -150,13 +162,18 @@ pub fn plan(
 ) -> Result<PlannedChange, ProviderError> {
     let prior = prior.map(|p| adopt_unrecorded(vault, p, desired)).transpose()?;
     let desired = vault.sealed_against(prior.as_ref(), desired, "password")?;
-    let change = plan_change(prior.as_ref(), &desired)?;
+    let mut change = plan_change(prior.as_ref(), &desired, &FinalName::AsConfigured)?;
+    if change.action == Action::Replace {
+        // Only a replace deletes, so only then does a taken final snapshot name matter.
+        change = plan_change(prior.as_ref(), &desired, &FinalName::of(clients, prior.as_ref()).await?)?;
+    }
     sealed_and_noted(vault, replacements, prior.as_ref(), change)
 }
 
 /// Plans the replacement `-replace` asks for although nothing forces it: the same snapshot,
 /// delete and create as a forced one, noted in `replacements` the same way.
-pub fn plan_requested_replace(
+pub async fn plan_requested_replace(
+    clients: Result<&Clients, ProviderError>,
     vault: &Vault,
     replacements: &Replacements,
     prior: &Value,
@@ -164,9 +181,11 @@ pub fn plan_requested_replace(
 ) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
     windows::check(desired)?;
+    point_in_time::check(desired)?;
     let prior = adopt_unrecorded(vault, prior, desired)?;
+    let final_name = FinalName::of(clients, Some(&prior)).await?;
     let desired = vault.sealed_against(Some(&prior), desired, "password")?;
-    let change = plan_replace(&block(), &prior, &desired, Vec::new())?;
+    let change = plan_replace(&block(), &prior, &desired, Vec::new(), &final_name)?;
     sealed_and_noted(vault, replacements, Some(&prior), change)
 }
 
@@ -201,21 +220,22 @@ fn adopt_unrecorded(vault: &Vault, prior: &Value, desired: &Value) -> Result<Val
     Ok(adopted)
 }
 
-fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+fn plan_change(prior: Option<&Value>, desired: &Value, final_name: &FinalName) -> Result<PlannedChange, ProviderError> {
     check_numbers(desired)?;
     windows::check(desired)?;
+    point_in_time::check(desired)?;
     let block = block();
     let Some(prior) = prior else {
         return Ok(plan_create(&block, desired));
     };
     check_version(prior, desired)?;
-    // A replacement is a create: it reads snapshot_identifier as configured.
+    // A replacement is a create: it reads where the data comes from as configured.
     let configured = desired;
     let (desired, read_at_create) = &create_only_kept(prior, desired);
     let diff = diff::attributes(&block, Some(prior), desired, same);
     let forced = diff.forces_replacement(&block);
     if !forced.is_empty() {
-        return plan_replace(&block, prior, configured, forced);
+        return plan_replace(&block, prior, configured, forced, final_name);
     }
     let mut planned = diff.planned.clone();
     planned.set(
@@ -225,7 +245,7 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
             .cloned()
             .unwrap_or_default(),
     );
-    let mut warnings = pending_warning(prior).into_iter().chain(read_at_create.clone()).collect::<Vec<_>>();
+    let mut warnings = pending_warning(prior).into_iter().chain(read_at_create.iter().cloned()).collect::<Vec<_>>();
     let timeouts_changed = !timeouts_same(prior.get("timeouts"), desired.get("timeouts"));
     if diff.changes.is_empty() && !timeouts_changed {
         return Ok(PlannedChange {
@@ -252,22 +272,25 @@ fn plan_change(prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, 
     })
 }
 
-/// `desired` with `snapshot_identifier` as state has it: it is read at create only, so changing
-/// it later changes nothing (Terraform replaces the instance, which its users rarely want); and
-/// the warning that says so when it was changed.
-fn create_only_kept(prior: &Value, desired: &Value) -> (Value, Option<String>) {
-    let recorded = prior.get("snapshot_identifier").cloned().unwrap_or_default();
-    let configured = desired.get("snapshot_identifier").cloned().unwrap_or_default();
+/// `desired` with the `CREATE_ONLY` arguments as state has them: they are read at create only,
+/// so changing them later changes nothing (Terraform replaces the instance, which its users
+/// rarely want); and a warning saying so for each one changed.
+fn create_only_kept(prior: &Value, desired: &Value) -> (Value, Vec<String>) {
     let mut kept = desired.clone();
-    kept.set("snapshot_identifier", recorded.clone());
-    let warning = (recorded != configured && !configured.is_unknown()).then(|| {
-        format!(
-            "snapshot_identifier {} -> {}: it is read only when the instance is created, so the instance stays as it is (replace it with -replace to restore from the new snapshot)",
-            diff::show(&recorded),
-            diff::show(&configured)
-        )
-    });
-    (kept, warning)
+    let mut warnings = Vec::new();
+    for key in CREATE_ONLY {
+        let recorded = prior.get(key).cloned().unwrap_or_default();
+        let configured = desired.get(key).cloned().unwrap_or_default();
+        kept.set(key, recorded.clone());
+        if recorded != configured && configured.is_wholly_known() {
+            warnings.push(format!(
+                "{key} {} -> {}: it is read only when the instance is created, so the instance stays as it is (replace it with -replace to restore from the new source)",
+                diff::show(&recorded),
+                diff::show(&configured)
+            ));
+        }
+    }
+    (kept, warnings)
 }
 
 /// Snapshot, delete (with its final snapshot, unless skipped), create: the new instance starts
@@ -277,8 +300,9 @@ fn plan_replace(
     prior: &Value,
     desired: &Value,
     forced: Vec<String>,
+    final_name: &FinalName,
 ) -> Result<PlannedChange, ProviderError> {
-    let deletion = plan_delete(prior)?;
+    let deletion = deletion::planned_delete(prior, final_name)?;
     let id = prior.get_str("identifier").unwrap_or_default();
     let snapshot = pre_replace::name(prior)
         .ok_or_else(|| ProviderError::new("the instance's state has no identifier"))?;
@@ -292,7 +316,7 @@ fn plan_replace(
         change.operations,
     ]
     .concat();
-    let kept_in = match deletion::final_snapshot(prior)? {
+    let kept_in = match deletion::final_snapshot(prior, final_name)? {
         Some(last) => {
             format!("the snapshot {snapshot} taken just before and the final snapshot {last}")
         }
@@ -303,6 +327,7 @@ fn plan_replace(
         action: Action::Replace,
         replace_because: forced,
         operations,
+        warnings: deletion.warnings,
         data_loss: vec![format!(
             "replaces the RDS instance {id} with a new, empty one: its data survives only in {kept_in}"
         )],
@@ -324,11 +349,11 @@ fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
     .into_iter()
     .flatten()
     .collect();
-    let operations = match desired.get_str("snapshot_identifier") {
-        Some(snapshot) => vec![
-            format!("RestoreDBInstanceFromDBSnapshot {id} from {snapshot} ({})", details.join(", ")),
+    let operations = match Origin::of(desired) {
+        Some(origin) => vec![
+            format!("{} ({})", origin.describe(id), details.join(", ")),
             format!("wait until {id} is available"),
-            format!("ModifyDBInstance {id}: the configured settings the snapshot does not carry (password, backups, windows, storage)"),
+            format!("ModifyDBInstance {id}: the configured settings a restore does not carry (password, backups, windows, storage)"),
             format!("wait until {id} is available"),
         ],
         None => vec![format!("CreateDBInstance {id} ({})", details.join(", ")), format!("wait until {id} is available")],
@@ -336,6 +361,29 @@ fn plan_create(block: &Block, desired: &Value) -> PlannedChange {
     PlannedChange {
         operations,
         ..PlannedChange::new(Action::Create, planned)
+    }
+}
+
+/// Where a restored instance's data comes from; an instance with neither is created empty.
+enum Origin<'a> {
+    Snapshot(&'a str),
+    PointInTime(&'a Value),
+}
+
+impl Origin<'_> {
+    fn of(desired: &Value) -> Option<Origin<'_>> {
+        match (desired.get_str("snapshot_identifier"), point_in_time::configured(desired)) {
+            (Some(snapshot), _) => Some(Origin::Snapshot(snapshot)),
+            (None, Some(block)) => Some(Origin::PointInTime(block)),
+            (None, None) => None,
+        }
+    }
+
+    fn describe(&self, id: &str) -> String {
+        match self {
+            Origin::Snapshot(snapshot) => format!("RestoreDBInstanceFromDBSnapshot {id} from {snapshot}"),
+            Origin::PointInTime(block) => format!("RestoreDBInstanceToPointInTime {id} {}", point_in_time::describe(block)),
+        }
     }
 }
 
@@ -426,7 +474,7 @@ fn timeout(value: &Value, operation: &str) -> Result<Duration, ProviderError> {
 // Creating and modifying
 
 /// Polls until the instance exists and is available; returns it as AWS describes it then.
-async fn wait_available(
+pub(crate) async fn wait_available(
     clients: &Clients,
     id: &str,
     timeout: Duration,
@@ -545,8 +593,8 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
         );
     }
     let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
-    if let Some(snapshot) = desired.get_str("snapshot_identifier") {
-        return restore_from_snapshot(clients, desired, sealed, authorship, snapshot).await;
+    if let Some(origin) = Origin::of(desired) {
+        return restore(clients, desired, sealed, authorship, origin).await;
     }
     let mut request = set_shared!(
         clients.rds.create_db_instance().db_instance_identifier(id),
@@ -586,35 +634,51 @@ async fn create(clients: &Clients, desired: &Value, sealed: &Value, authorship: 
     Ok(to_value(&instance, sealed))
 }
 
-/// Creates the instance from `snapshot` (engine, user and data come from it), then sets what the
-/// snapshot does not carry (the password, backups, windows, storage) with one ModifyDBInstance.
-async fn restore_from_snapshot(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>, snapshot: &str) -> Result<Value, ApplyFailure> {
+/// Sets the arguments both restore calls share (their builders are different types with the
+/// same method names), from the configuration.
+macro_rules! set_restore_shared {
+    ($builder:expr, $desired:expr, $tags:expr) => {{
+        let desired: &Value = $desired;
+        let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
+        let text = |key: &str| given(key).and_then(Value::as_str).map(str::to_owned);
+        $builder
+            .set_db_instance_class(text("instance_class"))
+            .set_port(given("port").and_then(i32_of))
+            .set_availability_zone(text("availability_zone"))
+            .set_db_subnet_group_name(text("db_subnet_group_name"))
+            .set_db_parameter_group_name(text("parameter_group_name"))
+            .set_multi_az(given("multi_az").and_then(Value::as_bool))
+            .set_publicly_accessible(given("publicly_accessible").and_then(Value::as_bool))
+            .set_storage_type(text("storage_type"))
+            .set_deletion_protection(given("deletion_protection").and_then(Value::as_bool))
+            .set_copy_tags_to_snapshot(given("copy_tags_to_snapshot").and_then(Value::as_bool))
+            .set_vpc_security_group_ids(given("vpc_security_group_ids").map(|_| desired.get_strings("vpc_security_group_ids")))
+            .set_tags((!$tags.is_empty()).then(|| rds_tags::to_sdk(&$tags)))
+    }};
+}
+
+/// Creates the instance from `origin` (engine, user and data come from it), then sets what a
+/// restore does not carry (the password, backups, windows, storage) with one ModifyDBInstance.
+async fn restore(clients: &Clients, desired: &Value, sealed: &Value, authorship: Option<&Authorship>, origin: Origin<'_>) -> Result<Value, ApplyFailure> {
     let id = desired.get_str("identifier").unwrap_or_default();
-    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
-    let text = |key: &str| given(key).and_then(Value::as_str).map(str::to_owned);
     let tags = tags::for_create(desired, authorship);
-    let request = clients
-        .rds
-        .restore_db_instance_from_db_snapshot()
-        .db_instance_identifier(id)
-        .db_snapshot_identifier(snapshot)
-        .set_db_instance_class(text("instance_class"))
-        .set_port(given("port").and_then(i32_of))
-        .set_availability_zone(text("availability_zone"))
-        .set_db_subnet_group_name(text("db_subnet_group_name"))
-        .set_db_parameter_group_name(text("parameter_group_name"))
-        .set_multi_az(given("multi_az").and_then(Value::as_bool))
-        .set_publicly_accessible(given("publicly_accessible").and_then(Value::as_bool))
-        .set_storage_type(text("storage_type"))
-        .set_deletion_protection(given("deletion_protection").and_then(Value::as_bool))
-        .set_copy_tags_to_snapshot(given("copy_tags_to_snapshot").and_then(Value::as_bool))
-        .set_vpc_security_group_ids(given("vpc_security_group_ids").map(|_| desired.get_strings("vpc_security_group_ids")))
-        .set_tags((!tags.is_empty()).then(|| rds_tags::to_sdk(&tags)));
-    request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceFromDBSnapshot", id, e))?;
+    match origin {
+        Origin::Snapshot(snapshot) => {
+            let request = clients.rds.restore_db_instance_from_db_snapshot().db_instance_identifier(id).db_snapshot_identifier(snapshot);
+            let request = set_restore_shared!(request, desired, tags);
+            request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceFromDBSnapshot", id, e))?;
+        }
+        Origin::PointInTime(block) => {
+            let request = point_in_time::with_source(clients.rds.restore_db_instance_to_point_in_time(), block)?.target_db_instance_identifier(id);
+            let request = set_restore_shared!(request, desired, tags);
+            request.send().await.map_err(|e| errors::create_failed("rds:RestoreDBInstanceToPointInTime", id, e))?;
+        }
+    }
     // From here the instance exists: a failure must still record it in state.
     let exists = |error| ApplyFailure { error, partial: Some(sealed.clone()), in_doubt: false };
     let limit = timeout(desired, "create").map_err(exists)?;
     wait_available(clients, id, limit).await.map_err(exists)?;
+    let given = |key: &str| desired.get(key).filter(|v| !v.is_null());
     let settings = set_shared!(clients.rds.modify_db_instance().db_instance_identifier(id), given).apply_immediately(true);
     settings.send().await.map_err(|e| exists(errors::api("rds:ModifyDBInstance", e)))?;
     let instance = wait_available(clients, id, limit).await.map_err(exists)?;
@@ -723,7 +787,19 @@ mod tests {
         prior: Option<&Value>,
         desired: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        super::plan(vault, &Replacements::default(), prior, desired)
+        offline_plan(vault, &Replacements::default(), prior, desired)
+    }
+
+    /// `super::plan` without clients: these instances configure no final snapshot name, so
+    /// planning them asks AWS nothing.
+    fn offline_plan(
+        vault: &Vault,
+        replacements: &Replacements,
+        prior: Option<&Value>,
+        desired: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| ProviderError::new(e.to_string()))?;
+        runtime.block_on(super::plan(Err(ProviderError::new("offline")), vault, replacements, prior, desired))
     }
 
     fn desired_from(live: &Value, edits: &[(&str, Value)]) -> Value {
@@ -769,7 +845,7 @@ mod tests {
     #[test]
     fn db_name_forces_replacement_with_the_snapshots_shown() {
         let replacements = Replacements::default();
-        let change = super::plan(
+        let change = offline_plan(
             &Vault::default(),
             &replacements,
             Some(&live()),
@@ -807,9 +883,23 @@ mod tests {
     fn deletion_protection_refuses_delete() {
         let mut prior = live();
         prior.set("deletion_protection", Value::Bool(true));
-        assert!(plan_delete(&prior).is_err_and(|e| e
+        assert!(deletion::planned_delete(&prior, &FinalName::AsConfigured).is_err_and(|e| e
             .hint
             .is_some_and(|h| h.contains("deletion_protection = false"))));
+    }
+
+    #[test]
+    fn a_taken_final_snapshot_name_gets_the_creation_time_and_the_plan_says_so() {
+        let mut prior = live();
+        prior.set("final_snapshot_identifier", Value::from("db1-last"));
+        let stamped = FinalName::Stamped { taken: "db1-last".to_owned(), free: deletion::snapshot_name("db1-last", "", prior.get_str("create_time")) };
+        let change = deletion::planned_delete(&prior, &stamped).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(change.operations[0], "DeleteDBInstance db1 (final snapshot db1-last-20261125103000)");
+        assert_eq!(change.backups, ["RDS snapshot db1-last-20261125103000 (final)"]);
+        assert!(change.warnings.iter().any(|w| w.starts_with("final_snapshot_identifier db1-last is taken by an existing snapshot")), "{:?}", change.warnings);
+        let free = deletion::planned_delete(&prior, &FinalName::AsConfigured).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(free.operations[0], "DeleteDBInstance db1 (final snapshot db1-last)");
+        assert!(free.warnings.is_empty());
     }
 
     #[test]
