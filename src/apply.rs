@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use strata_provider_sdk::authorship::MarkRecorded;
-use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Provider, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Progress, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::addr::{Address, Mode};
@@ -41,7 +41,7 @@ pub enum Event<'a> {
     Started { address: &'a Address, action: Action },
     Finished { address: &'a Address, action: Action, elapsed: Duration, id: Option<String> },
     /// Sent every [`PROGRESS_EVERY`] while a change runs, so an unattended log shows it is alive.
-    StillRunning { address: &'a Address, action: Action, elapsed: Duration },
+    StillRunning { address: &'a Address, action: Action, elapsed: Duration, detail: Option<String> },
     Failed { address: &'a Address, action: Action },
 }
 
@@ -124,7 +124,7 @@ impl<'c> Executor<'c> {
         // Declared before `running`, whose tasks borrow it.
         let relation_locks = RelationLocks::default();
         let mut running = FuturesUnordered::new();
-        let mut begun_at: BTreeMap<usize, Instant> = BTreeMap::new();
+        let mut begun_at: BTreeMap<usize, (Instant, Progress)> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
         let provider_needs: BTreeMap<&str, BTreeSet<Address>> = tasks
             .iter()
@@ -139,7 +139,8 @@ impl<'c> Executor<'c> {
                 let Some(index) = schedule.next_ready() else { break };
                 let task = &tasks[index];
                 started.insert(index);
-                begun_at.insert(index, Instant::now());
+                let progress = Progress::default();
+                begun_at.insert(index, (Instant::now(), progress.clone()));
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
@@ -149,7 +150,7 @@ impl<'c> Executor<'c> {
                 let relation_locks = &relation_locks;
                 running.push(async move {
                     let begun = Instant::now();
-                    let result = run_task(ctx, task, &snapshot, &intents, relation_locks, consented).await;
+                    let result = run_task(ctx, task, &snapshot, &intents, relation_locks, consented, &progress).await;
                     (index, result, begun.elapsed())
                 });
             }
@@ -160,8 +161,8 @@ impl<'c> Executor<'c> {
                     continue;
                 }
                 _ = ticker.tick() => {
-                    for (&index, begun) in begun_at.iter().filter(|(&i, _)| tasks[i].action.is_change()) {
-                        observe(Event::StillRunning { address: &tasks[index].address, action: tasks[index].action, elapsed: begun.elapsed() });
+                    for (&index, (begun, progress)) in begun_at.iter().filter(|(&i, _)| tasks[i].action.is_change()) {
+                        observe(Event::StillRunning { address: &tasks[index].address, action: tasks[index].action, elapsed: begun.elapsed(), detail: progress.latest() });
                     }
                     continue;
                 }
@@ -478,6 +479,7 @@ async fn run_task(
     intents: &mpsc::UnboundedSender<IntentRequest>,
     relation_locks: &RelationLocks,
     consented: bool,
+    progress: &Progress,
 ) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
     let subject = task.address.to_string();
@@ -502,7 +504,7 @@ async fn run_task(
             })
         }
     };
-    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![] });
+    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![], progress: progress.clone() });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
@@ -555,7 +557,7 @@ async fn run_task(
                 _ => None,
             };
             let declared = declared_beside(ctx, &task.address, known)?;
-            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship, declared })
+            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship, declared, progress: progress.clone() })
                 .await
                 .map_err(|failure| {
                     let partial = if deleted_first { failure.partial.or(Some(Value::Null)) } else if old.is_some() { None } else { failure.partial };

@@ -56,7 +56,12 @@ impl Spinners {
                 spinner.enable_steady_tick(SPINNER_TICK);
                 self.running.borrow_mut().insert((*address).clone(), spinner);
             }
-            // The spinner shows the elapsed time already.
+            // The spinner shows the elapsed time already; a change's own progress goes beside it.
+            Event::StillRunning { address, action, detail: Some(detail), .. } => {
+                if let Some(spinner) = self.running.borrow().get(*address) {
+                    spinner.set_message(format!("{} {detail}", event_line(&Event::Started { address, action: *action }, style)));
+                }
+            }
             Event::StillRunning { .. } => {}
             Event::Finished { address, .. } | Event::Failed { address, .. } => {
                 if let Some(spinner) = self.running.borrow_mut().remove(*address) {
@@ -88,7 +93,24 @@ fn event_line(event: &Event<'_>, style: &Style) -> String {
             let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
             format!("{}: {done} after {:.1}s{id}", style.bold(&address.to_string()), elapsed.as_secs_f64())
         }
-        Event::StillRunning { address, elapsed, .. } => format!("{}: {still} [{}s elapsed]", style.bold(&address.to_string()), elapsed.as_secs()),
+        Event::StillRunning { address, elapsed, detail, .. } => {
+            let detail = detail.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
+            format!("{}: {still} [{}s elapsed]{detail}", style.bold(&address.to_string()), elapsed.as_secs())
+        }
         Event::Failed { address, .. } => format!("{}: {}", style.bold(&address.to_string()), style.error("failed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_still_running_line_carries_the_changes_own_progress() {
+        let style = Style::detect(true);
+        let address = Address::managed("postgres_backup_policy", "nightly");
+        let still = |detail: Option<&str>| event_line(&Event::StillRunning { address: &address, action: Action::Update, elapsed: Duration::from_secs(20), detail: detail.map(str::to_owned) }, &style);
+        assert_eq!(still(Some("(pg_dump: 412 table(s) done, 38.2 MB written)")), "postgres_backup_policy.nightly: Still modifying... [20s elapsed] (pg_dump: 412 table(s) done, 38.2 MB written)");
+        assert_eq!(still(None), "postgres_backup_policy.nightly: Still modifying... [20s elapsed]");
     }
 }

@@ -130,6 +130,7 @@ async fn apply(
         planned: change.planned,
         authorship: None,
         declared: vec![],
+        progress: Default::default(),
     };
     provider
         .apply(&request)
@@ -177,6 +178,7 @@ async fn delete(provider: &AwsProvider, type_name: &str, prior: &Value) {
         planned: Value::Null,
         authorship: None,
         declared: vec![],
+        progress: Default::default(),
     };
     provider
         .apply(&request)
@@ -342,6 +344,7 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
         planned: create.planned.clone(),
         authorship: None,
         declared: vec![],
+        progress: Default::default(),
     };
     let failure = p.apply(&again).await.expect_err("the identifier is taken");
     let message = failure.error.to_string();

@@ -45,7 +45,7 @@ async fn plan(fixture: &Fixture, type_name: &str, prior: Option<&Value>, desired
 }
 
 async fn apply(fixture: &Fixture, action: Action, prior: &Value, planned: Value) -> Result<Value, ApplyFailure> {
-    fixture.provider.apply(&ApplyRequest { type_name: "postgres_table".into(), action, prior: Some(prior.clone()), planned, authorship: None, declared: vec![] }).await
+    fixture.provider.apply(&ApplyRequest { type_name: "postgres_table".into(), action, prior: Some(prior.clone()), planned, authorship: None, declared: vec![], progress: Default::default() }).await
 }
 
 async fn count(fixture: &Fixture, sql: &str) -> i64 {

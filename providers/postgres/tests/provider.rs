@@ -58,8 +58,8 @@ async fn an_index_left_invalid_by_a_failed_concurrent_build_is_rebuilt() {
     assert!(planned.warnings.iter().any(|w| w.contains("invalid")));
     assert!(planned.operations.iter().any(|o| o.starts_with("CREATE INDEX CONCURRENTLY")), "{:?}", planned.operations);
 
-    fixture.provider.apply(&ApplyRequest { type_name: "postgres_index".into(), action: Action::Delete, prior: Some(prior), planned: Value::Null, authorship: None, declared: vec![] }).await.unwrap();
-    let rebuilt = fixture.provider.apply(&ApplyRequest { type_name: "postgres_index".into(), action: Action::Create, prior: None, planned: planned.planned, authorship: None, declared: vec![] }).await.unwrap();
+    fixture.provider.apply(&ApplyRequest { type_name: "postgres_index".into(), action: Action::Delete, prior: Some(prior), planned: Value::Null, authorship: None, declared: vec![], progress: Default::default() }).await.unwrap();
+    let rebuilt = fixture.provider.apply(&ApplyRequest { type_name: "postgres_index".into(), action: Action::Create, prior: None, planned: planned.planned, authorship: None, declared: vec![], progress: Default::default() }).await.unwrap();
     assert_eq!(rebuilt.get_bool("valid"), Some(true));
 
     let again = fixture.provider.refresh(&[state]).await.unwrap().remove(0);

@@ -17,7 +17,7 @@ pub mod schema;
 pub mod value;
 
 pub use authorship::{Authorship, Proof, INTENT_TAG};
-pub use change::{Action, ApplyFailure, ApplyRequest, Declared, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
+pub use change::{Action, ApplyFailure, ApplyRequest, Declared, PlanRequest, Progress, PlannedChange, RefreshRequest, RestoreRequest};
 pub use error::ProviderError;
 pub use provider::{delete_then_create, Provider};
 pub use schema::{AllowedValues, Attribute, Block, Nesting, NestedBlock, ProviderSchema, ResourceSchema, Syntax, Type};

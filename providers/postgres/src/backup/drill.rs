@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use strata_provider_sdk::duty;
-use strata_provider_sdk::{Action, ApplyFailure, Declared, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, Declared, PlannedChange, Progress, ProviderError, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio_postgres::Client;
@@ -205,7 +205,7 @@ impl Run {
 }
 
 /// Runs the drill; a run with a failed check is an error that still records the run.
-pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value, declared: &[Declared]) -> Result<Value, ApplyFailure> {
+pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value, declared: &[Declared], progress: &Progress) -> Result<Value, ApplyFailure> {
     if action == Action::Delete {
         return Ok(Value::Null);
     }
@@ -220,7 +220,7 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
     let mut run = Run { at: now, backup: None, database: format!("{}{token}_{stamp}{random}", drill.database_prefix), restore_seconds: None, tables_checked: 0, checks: Checks::default(), notes: vec![] };
     let client = settings.connect().await?;
     run.notes = sweep(&client, &drill, &token).await?;
-    execute(settings, &client, &drill, &token, &compared, &mut run).await;
+    execute(settings, &client, &drill, &token, &compared, progress, &mut run).await;
     // Always: a failed check or restore must not leave the scratch database behind.
     if let Err(err) = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&run.database))).await {
         run.fail(format!("cannot drop the scratch database {}: {}", run.database, describe_error(&err)));
@@ -344,7 +344,7 @@ async fn backups_of(source: &str) -> Result<(Store, Vec<Artefact>), ProviderErro
 }
 
 /// The run's steps up to the checks; every failure is recorded in `run`, none returned.
-async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token: &str, compared: &[Declared], run: &mut Run) {
+async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token: &str, compared: &[Declared], progress: &Progress, run: &mut Run) {
     let (store, backups) = match backups_of(&drill.source).await {
         Ok(found) => found,
         Err(err) => return run.fail(err.message),
@@ -363,7 +363,7 @@ async fn execute(settings: &ConnSettings, client: &Client, drill: &Drill, token:
     if !restore::sha256_matches(&backup, &fetched.path, &mut run.checks) {
         return;
     }
-    match restore::into_new_database(settings, client, &fetched.path, &run.database, Some(&mark(token))).await {
+    match restore::into_new_database(settings, client, &backup, &fetched.path, &run.database, Some(&mark(token)), progress).await {
         Ok(seconds) => run.restore_seconds = Some(seconds),
         Err(err) => return run.fail(err.message),
     }

@@ -3,18 +3,21 @@
 //! dumped), `pg_restore -f /dev/null` to read a whole archive back, `pg_restore -d` into a
 //! database. The tools get the connection from the libpq environment, never the command line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Instant;
 
-use strata_provider_sdk::ProviderError;
+use strata_provider_sdk::{Progress, ProviderError};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio_postgres::Client;
 
 use super::artefacts::{self, Manifest, WRITTEN_BY};
 use super::policy::Policy;
+use super::watch::{tells_a_failure, Watch, REPORT_EVERY};
 use crate::config::{describe_error, ConnSettings};
 
 /// A PostgreSQL client tool whose major version is at least the server's.
@@ -172,7 +175,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// `backup_id`: pg_dump in an exported snapshot, the counts and fingerprint read in the same
 /// snapshot, the whole archive read back; the manifest it returns is for the store to write,
 /// last: nothing is listed until it exists.
-pub async fn take(settings: &ConnSettings, policy: &Policy, dir: &Path, token: &str, backup_id: &str) -> Result<Manifest, ProviderError> {
+pub async fn take(settings: &ConnSettings, policy: &Policy, dir: &Path, token: &str, backup_id: &str, progress: &Progress) -> Result<Manifest, ProviderError> {
     let started = Instant::now();
     let client = settings.connect().await?;
     let (server_major, server_version) = server_version(&client).await?;
@@ -191,7 +194,7 @@ pub async fn take(settings: &ConnSettings, policy: &Policy, dir: &Path, token: &
     let extension = if policy.format == "directory" { "dir" } else { "dump" };
     let file = format!("{}{backup_id}.{extension}", artefacts::prefix(token));
     let partial = dir.join(format!("{file}.partial"));
-    let dumped = run(settings, &pg_dump.path, &dump_arguments(policy, &snapshot, &partial)).await;
+    let dumped = run(settings, &pg_dump.path, &dump_arguments(policy, &snapshot, &partial), Some(Watch::dump(progress, &partial, counted.len()))).await;
     // The snapshot must outlive pg_dump's use of it; the transaction only read.
     let _ = client.batch_execute("COMMIT").await;
     dumped.map_err(|err| ProviderError::new(format!("pg_dump of database \"{}\" failed: {err}", settings.database)))?;
@@ -241,32 +244,55 @@ pub fn dump_arguments(policy: &Policy, snapshot: &str, output: &Path) -> Vec<Str
 /// Reads the whole archive (`--list` alone would pass a truncated file): pg_restore writes the
 /// script it would run, data included, to /dev/null.
 pub async fn verify_archive(settings: &ConnSettings, pg_restore: &Path, archive: &Path) -> Result<(), ProviderError> {
-    run(settings, pg_restore, &["--file=/dev/null".to_owned(), archive.display().to_string()])
+    run(settings, pg_restore, &["--file=/dev/null".to_owned(), archive.display().to_string()], None)
         .await
         .map_err(|err| ProviderError::new(format!("the archive {} cannot be read back whole: {err}", archive.display())).with_hint("the dump is damaged or incomplete; take a new backup"))
 }
 
 /// Restores `archive` into the existing, empty database `database`, stopping at the first error.
-pub async fn restore(settings: &ConnSettings, pg_restore: &Path, archive: &Path, database: &str) -> Result<(), ProviderError> {
+pub async fn restore(settings: &ConnSettings, pg_restore: &Path, archive: &Path, database: &str, watch: Watch<'_>) -> Result<(), ProviderError> {
     let args = ["--exit-on-error".to_owned(), format!("--dbname={database}"), archive.display().to_string()];
-    run(&settings.with_database(database), pg_restore, &args).await.map_err(|err| ProviderError::new(format!("pg_restore of {} into \"{database}\" failed: {err}", archive.display())))
+    run(&settings.with_database(database), pg_restore, &args, Some(watch)).await.map_err(|err| ProviderError::new(format!("pg_restore of {} into \"{database}\" failed: {err}", archive.display())))
 }
 
 /// Runs a client tool against the server `settings` names; its error output when it fails.
-async fn run(settings: &ConnSettings, tool: &Path, args: &[String]) -> Result<(), String> {
-    let output = Command::new(tool)
-        .args(args)
-        .envs(settings.libpq_env())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|err| format!("cannot run {}: {err}", tool.display()))?;
-    if output.status.success() {
+/// With a `watch`, the tool runs `--verbose` and its lines say how far it is.
+async fn run(settings: &ConnSettings, tool: &Path, args: &[String], mut watch: Option<Watch<'_>>) -> Result<(), String> {
+    let mut command = Command::new(tool);
+    if watch.is_some() {
+        command.arg("--verbose");
+    }
+    let cannot_run = |err: std::io::Error| format!("cannot run {}: {err}", tool.display());
+    let mut child = command.args(args).envs(settings.libpq_env()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(cannot_run)?;
+    let mut told = VecDeque::new();
+    if let Some(stderr) = child.stderr.take() {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut refresh = tokio::time::interval(REPORT_EVERY);
+        loop {
+            let line = tokio::select! {
+                line = lines.next_line() => line,
+                _ = refresh.tick(), if watch.is_some() => {
+                    watch.iter().for_each(Watch::report);
+                    continue;
+                }
+            };
+            let Ok(Some(line)) = line else { break };
+            if let Some(watch) = watch.as_mut() {
+                watch.line(&line);
+            }
+            if watch.is_none() || tells_a_failure(&line) {
+                told.push_back(line);
+                if told.len() > 5 {
+                    told.pop_front();
+                }
+            }
+        }
+    }
+    let status = child.wait().await.map_err(cannot_run)?;
+    if status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let last_lines: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-    Err(format!("{} exited with {}: {}", tool.display(), output.status, last_lines.join(" / ")))
+    Err(format!("{} exited with {status}: {}", tool.display(), Vec::from(told).join(" / ")))
 }
 
 fn read_failed(what: &str, err: &tokio_postgres::Error) -> ProviderError {

@@ -10,6 +10,7 @@ mod dump;
 mod policy;
 mod restore;
 mod store;
+mod watch;
 
 use strata_provider_sdk::duty;
 use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, RestoreRequest, Type, Value};
@@ -130,7 +131,7 @@ pub async fn restore(settings: &ConnSettings, request: &RestoreRequest) -> Resul
 pub async fn apply(settings: &ConnSettings, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
     let planned = request.planned.unknowns_to_null();
     match request.type_name.as_str() {
-        POLICY => policy::apply(settings, request.action, request.prior.as_ref(), &planned).await,
-        _ => drill::apply(settings, request.action, request.prior.as_ref(), &planned, &request.declared).await,
+        POLICY => policy::apply(settings, request.action, request.prior.as_ref(), &planned, &request.progress).await,
+        _ => drill::apply(settings, request.action, request.prior.as_ref(), &planned, &request.declared, &request.progress).await,
     }
 }

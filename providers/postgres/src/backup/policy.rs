@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use strata_provider_sdk::duty::{self, Held, Retention};
-use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, Progress, ProviderError, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -181,7 +181,7 @@ fn backup_operations(policy: &Policy, token: &str) -> Vec<String> {
 
 /// Applies the plan: takes the backup when due, then prunes what retention no longer keeps.
 /// A failed backup prunes nothing.
-pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value) -> Result<Value, ApplyFailure> {
+pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value>, planned: &Value, progress: &Progress) -> Result<Value, ApplyFailure> {
     if action == Action::Delete {
         return Ok(Value::Null);
     }
@@ -200,7 +200,7 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
         None => before,
         Some(_) => {
             let backup_id = now.format(&time::macros::format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z")).unwrap_or_default();
-            if let Err(error) = take_and_keep(settings, &policy, &store, &token, &backup_id).await {
+            if let Err(error) = take_and_keep(settings, &policy, &store, &token, &backup_id, progress).await {
                 let _ = store.sweep_leftovers(&token, &before).await;
                 let partial = (action == Action::Create).then(|| with_backups(&value, &before));
                 return Err(ApplyFailure { error, partial, in_doubt: false });
@@ -217,9 +217,12 @@ pub async fn apply(settings: &ConnSettings, action: Action, prior: Option<&Value
 }
 
 /// Dumps and verifies a backup in the store's staging directory, then keeps it there.
-async fn take_and_keep(settings: &ConnSettings, policy: &Policy, store: &Store, token: &str, backup_id: &str) -> Result<(), ProviderError> {
+async fn take_and_keep(settings: &ConnSettings, policy: &Policy, store: &Store, token: &str, backup_id: &str, progress: &Progress) -> Result<(), ProviderError> {
     let staging = store.staging()?;
-    let manifest = dump::take(settings, policy, &staging.dir, token, backup_id).await?;
+    let manifest = dump::take(settings, policy, &staging.dir, token, backup_id, progress).await?;
+    if let Destination::S3(_) = policy.destination {
+        progress.report(format!("(uploading {:.1} MB to {})", manifest.bytes as f64 / 1_000_000.0, policy.destination.url()));
+    }
     store.publish(&staging.dir, &manifest).await
 }
 

@@ -2,13 +2,14 @@
 //! restore drill does in its scratch database, and what `strata restore` does in the database
 //! the user names. A database that exists is replaced only when the request says so.
 
-use strata_provider_sdk::{ProviderError, RestoreRequest};
+use strata_provider_sdk::{Progress, ProviderError, RestoreRequest};
 use tokio_postgres::Client;
 
 use std::path::Path;
 
 use super::artefacts::{self, Artefact, Condition, Manifest};
 use super::store::{Destination, Store};
+use super::watch::Watch;
 use super::{dump, POLICY};
 use crate::config::{describe_error, ConnSettings};
 use crate::ddl::{ident, qualified_ref};
@@ -57,9 +58,9 @@ pub fn sha256_matches(backup: &Artefact, dump: &Path, checks: &mut Checks) -> bo
     }
 }
 
-/// Creates `database` (with `comment` on it, when given) and restores the dump at `dump` into
-/// it, stopping at the first error; the restore's seconds.
-pub async fn into_new_database(settings: &ConnSettings, client: &Client, dump: &Path, database: &str, comment: Option<&str>) -> Result<f64, ProviderError> {
+/// Creates `database` (with `comment` on it, when given) and restores `backup`'s dump, fetched
+/// to `dump`, into it, stopping at the first error; the restore's seconds.
+pub async fn into_new_database(settings: &ConnSettings, client: &Client, backup: &Artefact, dump: &Path, database: &str, comment: Option<&str>, progress: &Progress) -> Result<f64, ProviderError> {
     let sql = |err: tokio_postgres::Error| ProviderError::new(format!("cannot create the database {database}: {}", describe_error(&err)));
     client.batch_execute(&format!("CREATE DATABASE {}", ident(database))).await.map_err(sql)?;
     if let Some(comment) = comment {
@@ -68,7 +69,7 @@ pub async fn into_new_database(settings: &ConnSettings, client: &Client, dump: &
     let (server_major, _) = dump::server_version(client).await?;
     let pg_restore = dump::find_tool("pg_restore", server_major).await?;
     let started = std::time::Instant::now();
-    dump::restore(settings, &pg_restore.path, dump, database).await?;
+    dump::restore(settings, &pg_restore.path, dump, database, Watch::restore(progress, backup.manifest.row_counts.len())).await?;
     Ok(started.elapsed().as_secs_f64())
 }
 
@@ -151,7 +152,7 @@ pub async fn run(settings: &ConnSettings, request: &RestoreRequest) -> Result<Ve
             .map_err(|err| ProviderError::new(format!("cannot drop {}: {}", request.target, describe_error(&err))))?;
         lines.push(format!("dropped the existing database {}", request.target));
     }
-    let seconds = into_new_database(settings, &client, &fetched.path, &request.target, None).await?;
+    let seconds = into_new_database(settings, &client, backup, &fetched.path, &request.target, None, &Progress::default()).await?;
     lines.push(format!("restored backup {} ({} bytes, taken {}) into {} in {seconds:.1}s", backup.manifest.backup_id, backup.manifest.bytes, backup.manifest.taken_at, request.target));
     let restored = settings.with_database(&request.target).connect().await?;
     against_manifest(&restored, &backup.manifest, true, true, &mut checks).await?;
