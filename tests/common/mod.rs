@@ -131,7 +131,7 @@ pub fn connect(database: &str) -> postgres::Client {
     })
 }
 
-fn try_connect(database: &str) -> Result<postgres::Client, postgres::Error> {
+pub fn try_connect(database: &str) -> Result<postgres::Client, postgres::Error> {
     let (host, port, user) = server();
     let url = format!("host={host} port={port} user={user} dbname={database} connect_timeout=5");
     postgres::Client::connect(&url, postgres::NoTls)
