@@ -370,12 +370,7 @@ fn plan_offline(prior: Option<&Value>, desired: &Value) -> (PlannedChange, Vec<S
 /// The identifiers of the DB instances that use the parameter group `group`: every instance is
 /// read (DescribeDBInstances has no filter by parameter group), page by page.
 async fn instances_using(clients: &Clients, group: &str) -> Result<Vec<String>, ProviderError> {
-    let instances = collect_by_name!(
-        clients.rds.describe_db_instances().into_paginator().send(),
-        "rds:DescribeDBInstances",
-        db_instances,
-        db_instance_identifier
-    );
+    let instances = crate::rds_instance::describe_all(clients).await?;
     Ok(instances
         .into_iter()
         .filter(|(_, instance)| uses_group(instance, group))
