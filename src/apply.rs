@@ -19,10 +19,10 @@ use strata_provider_sdk::authorship::MarkRecorded;
 use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Progress, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::addr::{Address, Mode};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
-use crate::eval::KnownResource;
+use crate::eval::{Known, KnownResource};
 use crate::graph::Node;
 use crate::plan::guards::ignoring_changes;
 use crate::plan::planner::{configure_provider, provider_error};
@@ -38,21 +38,21 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// What happened, for the caller to show.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { address: &'a Address, action: Action },
-    Finished { address: &'a Address, action: Action, elapsed: Duration, id: Option<String> },
+    Started { address: &'a ResourceInstance, action: Action },
+    Finished { address: &'a ResourceInstance, action: Action, elapsed: Duration, id: Option<String> },
     /// Sent every [`PROGRESS_EVERY`] while a change runs, so an unattended log shows it is alive.
-    StillRunning { address: &'a Address, action: Action, elapsed: Duration, detail: Option<String> },
-    Failed { address: &'a Address, action: Action },
+    StillRunning { address: &'a ResourceInstance, action: Action, elapsed: Duration, detail: Option<String> },
+    Failed { address: &'a ResourceInstance, action: Action },
 }
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {
-    pub succeeded: Vec<(Address, Action)>,
-    pub failed: Vec<(Address, Diagnostics)>,
+    pub succeeded: Vec<(ResourceInstance, Action)>,
+    pub failed: Vec<(ResourceInstance, Diagnostics)>,
     /// Resources not attempted, with the failed resource they waited for.
-    pub skipped: Vec<(Address, Address)>,
+    pub skipped: Vec<(ResourceInstance, ResourceInstance)>,
     /// Where applied changes copied data aside (also recorded in state).
-    pub backups: Vec<(Address, String)>,
+    pub backups: Vec<(ResourceInstance, String)>,
 }
 
 impl ApplyReport {
@@ -63,11 +63,11 @@ impl ApplyReport {
 
 /// One unit of work: a planned change, or reading a data source.
 struct Task<'p> {
-    address: Address,
+    address: ResourceInstance,
     action: Action,
     change: Option<&'p ResourceChange>,
     /// The resources (and data sources) it needs first.
-    dependencies: BTreeSet<Address>,
+    dependencies: BTreeSet<AbsResource>,
 }
 
 /// What a running create asks the executor to write in its intent.
@@ -99,7 +99,7 @@ pub struct Executor<'c> {
     /// with the run's last write.
     unsaved: bool,
     /// The resources changed since the last write: what the next journal record holds.
-    touched: BTreeSet<Address>,
+    touched: BTreeSet<ResourceInstance>,
 }
 
 impl<'c> Executor<'c> {
@@ -120,16 +120,16 @@ impl<'c> Executor<'c> {
         // Consent covers what the reviewed plan showed; data loss that appears only now was never reviewed.
         let consented = plan.allow_data_loss || plan.destroy;
         let mut started: BTreeSet<usize> = BTreeSet::new();
-        let mut failed: BTreeMap<usize, Address> = BTreeMap::new();
+        let mut failed: BTreeMap<usize, ResourceInstance> = BTreeMap::new();
         // Declared before `running`, whose tasks borrow it.
         let relation_locks = RelationLocks::default();
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, (Instant, Progress)> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
-        let provider_needs: BTreeMap<&str, BTreeSet<Address>> = tasks
+        let provider_needs: BTreeMap<&str, BTreeSet<AbsResource>> = tasks
             .iter()
             .map(|t| t.address.provider())
-            .map(|name| (name, self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned()))))
+            .map(|name| (name, self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned())).iter().map(|r| r.in_root()).collect()))
             .collect();
         // Tasks run concurrently but the state has one writer: this loop.
         let (intent_sender, mut intent_requests) = mpsc::unbounded_channel::<IntentRequest>();
@@ -218,7 +218,7 @@ impl<'c> Executor<'c> {
 
     /// Puts one finished task into state and writes it.
     fn record(&mut self, task: &Task<'_>, outcome: &Outcome) -> Result<()> {
-        let before = (self.state.get(&task.address).cloned(), self.state.pending.len());
+        let before = (self.state.get(&task.address).map(|i| i.state.clone()), self.state.pending.len());
         // The intent goes in the same write as the result it announced.
         let address = task.address.to_string();
         self.state.pending.retain(|p| p.address != address);
@@ -234,11 +234,11 @@ impl<'c> Executor<'c> {
         if let Some(change) = task.change {
             self.state.set_prevent_destroy(&task.address, change.prevent_destroy);
         }
-        let changed = (self.state.get(&task.address), self.state.pending.len()) != (before.0.as_ref(), before.1);
+        let changed = (self.state.get(&task.address).map(|i| i.state), self.state.pending.len()) != (before.0.as_ref(), before.1);
         if changed {
             self.touched.insert(task.address.clone());
         }
-        if changed && (outcome.wrote || task.address.mode == Mode::Data || task.action == Action::Delete) {
+        if changed && (outcome.wrote || task.address.mode() == Mode::Data || task.action == Action::Delete) {
             self.persist()?;
         } else if changed {
             self.unsaved = true;
@@ -276,7 +276,7 @@ impl<'c> Executor<'c> {
     }
 
     /// Adds the backups an applied change took to state (written with the change's own result).
-    fn record_backups(&mut self, change: &ResourceChange) -> Vec<(Address, String)> {
+    fn record_backups(&mut self, change: &ResourceChange) -> Vec<(ResourceInstance, String)> {
         let taken_at = now_rfc3339();
         for location in &change.backups {
             self.state.backups.push(BackupRecord { address: change.address.to_string(), location: location.clone(), taken_at: taken_at.clone() });
@@ -315,7 +315,7 @@ impl<'c> Executor<'c> {
         self.store.write(&self.state)
     }
 
-    fn record_outputs(&mut self, plan: &Plan, known: &BTreeMap<Address, KnownResource>) -> Result<()> {
+    fn record_outputs(&mut self, plan: &Plan, known: &Known) -> Result<()> {
         let scope = self.ctx.scope(known);
         let mut outputs = BTreeMap::new();
         if !plan.destroy {
@@ -341,12 +341,17 @@ impl<'c> Executor<'c> {
 /// (not the whole map: a copy of that for every task would cost the square of the estate). A
 /// periodic resource's apply, rare and handed the configuration beside it (see
 /// `declared_beside`), reads all of it.
-fn visible_to(ctx: &Context, known: &BTreeMap<Address, KnownResource>, task: &Task<'_>, provider_needs: &BTreeSet<Address>) -> BTreeMap<Address, KnownResource> {
-    let periodic = task.change.is_some() && ctx.providers.resource_schema(&task.address).is_ok_and(|schema| schema.periodic);
+fn visible_to(ctx: &Context, known: &Known, task: &Task<'_>, provider_needs: &BTreeSet<AbsResource>) -> Known {
+    let periodic = task.change.is_some() && ctx.providers.resource_schema(&task.address.resource).is_ok_and(|schema| schema.periodic);
     if periodic {
         return known.clone();
     }
-    task.dependencies.iter().chain(provider_needs).filter_map(|address| known.get_key_value(address)).map(|(a, k)| (a.clone(), k.clone())).collect()
+    task.dependencies.iter().chain(provider_needs).flat_map(|resource| instances_of(known, resource)).map(|(a, k)| (a.clone(), k.clone())).collect()
+}
+
+/// The known instances of `resource`: a range of the map, since instances sort by resource first.
+fn instances_of<'k>(known: &'k Known, resource: &'k AbsResource) -> impl Iterator<Item = (&'k ResourceInstance, &'k KnownResource)> {
+    known.range(resource.instance(InstanceKey::None)..).take_while(move |(address, _)| address.module == resource.module && address.resource == resource.resource)
 }
 
 /// The planned changes plus a read for every data source.
@@ -358,20 +363,29 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
         .collect();
     if !plan.destroy {
         // A data source may read what another one found (subnets of the VPC found first).
-        tasks.extend(ctx.config.resources.keys().filter(|a| a.mode == Mode::Data).map(|a| Task {
-            address: a.clone(),
-            action: Action::NoOp,
-            change: None,
-            dependencies: ctx.graph.resource_dependencies(&Node::Resource(a.clone())),
-        }));
+        let planned = initial_known(plan);
+        for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| a.mode == Mode::Data) {
+            // Instances that cannot be told yet are read by no task; what refers to them fails as unknown.
+            let keys = crate::instances::expand(&ctx.scope(&planned), &resource.expansion).ok().flatten().unwrap_or_default();
+            tasks.extend(keys.into_iter().map(|(key, _)| Task {
+                address: address.in_root().instance(key),
+                action: Action::NoOp,
+                change: None,
+                dependencies: ctx.dependencies_of(address),
+            }));
+        }
     }
     tasks
 }
 
 /// For each task, the tasks it must wait for.
+/// Dependencies name whole resources, so a task waits for every instance of them.
 fn ordering(tasks: &[Task<'_>]) -> Vec<BTreeSet<usize>> {
-    let index: BTreeMap<&Address, usize> = tasks.iter().enumerate().map(|(i, t)| (&t.address, i)).collect();
-    let mut dependants: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    let mut of_resource: BTreeMap<AbsResource, Vec<usize>> = BTreeMap::new();
+    for (i, task) in tasks.iter().enumerate() {
+        of_resource.entry(task.address.resource()).or_default().push(i);
+    }
+    let mut dependants: BTreeMap<&AbsResource, Vec<usize>> = BTreeMap::new();
     for (j, task) in tasks.iter().enumerate() {
         for dependency in &task.dependencies {
             dependants.entry(dependency).or_default().push(j);
@@ -381,9 +395,10 @@ fn ordering(tasks: &[Task<'_>]) -> Vec<BTreeSet<usize>> {
     for (i, task) in tasks.iter().enumerate() {
         if task.action == Action::Delete {
             // Everything that depended on the deleted object goes first.
-            waits_for[i].extend(dependants.get(&task.address).into_iter().flatten().filter(|&&j| j != i));
+            waits_for[i].extend(dependants.get(&task.address.resource()).into_iter().flatten().filter(|&&j| j != i));
         } else {
-            waits_for[i].extend(task.dependencies.iter().filter_map(|d| index.get(d)).filter(|&&j| tasks[j].action != Action::Delete));
+            let upstream = task.dependencies.iter().filter_map(|d| of_resource.get(d)).flatten();
+            waits_for[i].extend(upstream.filter(|&&j| j != i && tasks[j].action != Action::Delete));
         }
     }
     waits_for
@@ -427,7 +442,7 @@ impl Schedule {
     }
 }
 
-fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTreeMap<usize, Address>) -> Option<Address> {
+fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTreeMap<usize, ResourceInstance>) -> Option<ResourceInstance> {
     let mut stack = vec![index];
     let mut seen = BTreeSet::new();
     while let Some(current) = stack.pop() {
@@ -445,7 +460,7 @@ fn first_failed_cause(index: usize, waits_for: &[BTreeSet<usize>], failed: &BTre
 
 /// Unchanged resources are known from the start, and so are those about to be deleted, as they
 /// are until then (a provider block may still need them to reach what is deleted first).
-fn initial_known(plan: &Plan) -> BTreeMap<Address, KnownResource> {
+fn initial_known(plan: &Plan) -> Known {
     let as_known = |c: &ResourceChange| match c.action {
         Action::NoOp => c.after.clone(),
         Action::Delete => c.before.clone(),
@@ -475,13 +490,13 @@ impl From<Diagnostics> for TaskError {
 async fn run_task(
     ctx: &Context,
     task: &Task<'_>,
-    known: &BTreeMap<Address, KnownResource>,
+    known: &Known,
     intents: &mpsc::UnboundedSender<IntentRequest>,
     relation_locks: &RelationLocks,
     consented: bool,
     progress: &Progress,
 ) -> std::result::Result<Outcome, TaskError> {
-    let location = ctx.config.resources.get(&task.address).map(|r| r.location.clone());
+    let location = ctx.config.resources.get(&task.address.resource).map(|r| r.location.clone());
     let subject = task.address.to_string();
     let provider = ctx.providers.get(task.address.provider())?;
     if !configure_provider(ctx, task.address.provider(), known).await? {
@@ -491,7 +506,7 @@ async fn run_task(
     }
     let Some(change) = task.change else {
         let (desired, sensitive) = ctx.desired(&task.address, known)?;
-        let value = provider.read_data(&task.address.type_name, &desired).await.map_err(|e| provider_error(&subject, e, location.as_ref()))?;
+        let value = provider.read_data(task.address.type_name(), &desired).await.map_err(|e| provider_error(&subject, e, location.as_ref()))?;
         return Ok(Outcome { value: Some(value), sensitive, wrote: false, desired_digest: None });
     };
     let apply = |request: ApplyRequest| {
@@ -504,13 +519,13 @@ async fn run_task(
             })
         }
     };
-    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name.clone(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![], progress: progress.clone() });
+    let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name().to_owned(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![], progress: progress.clone() });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
         Action::Delete => {
             if let Some(prior) = &change.before {
-                let deletion = provider.plan_delete(&task.address.type_name, prior).await.map_err(|e| provider_error(&subject, e, None))?;
+                let deletion = provider.plan_delete(task.address.type_name(), prior).await.map_err(|e| provider_error(&subject, e, None))?;
                 let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
@@ -522,8 +537,8 @@ async fn run_task(
             // promise a snapshot before the delete: asking again here makes this process keep that promise).
             let requested = change.before.as_ref().filter(|_| replace_was_requested(change));
             let prior = if requested.is_some() { None } else { change.before.clone() };
-            let desired = ignoring_changes(ctx, &task.address, desired, prior.as_ref());
-            let type_name = task.address.type_name.clone();
+            let desired = ignoring_changes(ctx, &task.address.resource, desired, prior.as_ref());
+            let type_name = task.address.type_name().to_owned();
             let final_plan = match requested {
                 Some(old) => provider.plan_replace(&type_name, old, &desired).await,
                 None => provider.plan(&PlanRequest { type_name, prior, desired }).await,
@@ -557,7 +572,7 @@ async fn run_task(
                 _ => None,
             };
             let declared = declared_beside(ctx, &task.address, known)?;
-            let value = apply(ApplyRequest { type_name: task.address.type_name.clone(), action, prior, planned: final_plan.planned, authorship, declared, progress: progress.clone() })
+            let value = apply(ApplyRequest { type_name: task.address.type_name().to_owned(), action, prior, planned: final_plan.planned, authorship, declared, progress: progress.clone() })
                 .await
                 .map_err(|failure| {
                     let partial = if deleted_first { failure.partial.or(Some(Value::Null)) } else if old.is_some() { None } else { failure.partial };
@@ -575,28 +590,31 @@ async fn run_task(
 /// provider as the configuration declares them; for any other, none. A resource whose desired
 /// value is not wholly known yet (it refers to one still being applied) is left out: the duty
 /// checks what the configuration settles.
-fn declared_beside(ctx: &Context, address: &Address, known: &BTreeMap<Address, KnownResource>) -> std::result::Result<Vec<Declared>, TaskError> {
-    if !ctx.providers.resource_schema(address)?.periodic {
+fn declared_beside(ctx: &Context, address: &ResourceInstance, known: &Known) -> std::result::Result<Vec<Declared>, TaskError> {
+    if !ctx.providers.resource_schema(&address.resource)?.periodic {
         return Ok(vec![]);
     }
-    let beside = ctx.config.resources.keys().filter(|other| other.mode == Mode::Managed && *other != address && other.provider() == address.provider());
-    let declared = beside
-        .filter(|other| ctx.providers.resource_schema(other).is_ok_and(|schema| !schema.periodic))
-        .filter_map(|other| {
-            let (desired, _) = ctx.desired(other, known).ok().filter(|(desired, _)| desired.is_wholly_known())?;
-            Some(Declared { address: other.to_string(), type_name: other.type_name.clone(), desired })
-        });
+    let beside = ctx.config.resources.iter().filter(|(other, _)| other.mode == Mode::Managed && other.provider() == address.provider());
+    let not_periodic = beside.filter(|(other, _)| ctx.providers.resource_schema(other).is_ok_and(|schema| !schema.periodic));
+    let instances = not_periodic.flat_map(|(other, resource)| {
+        let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
+        keys.into_iter().map(move |(key, _)| other.in_root().instance(key))
+    });
+    let declared = instances.filter_map(|other| {
+        let (desired, _) = ctx.desired(&other, known).ok().filter(|(desired, _)| desired.is_wholly_known())?;
+        Some(Declared { address: other.to_string(), type_name: other.type_name().to_owned(), desired })
+    });
     Ok(declared.collect())
 }
 
 /// Has the executor record the intent to create `address` (when its provider can name the object
 /// the create makes) and waits until it is written: only then may the create start. Answers the
 /// authorship the create gets: the intent's random id, and a way to add marks to it.
-async fn announce_create(provider: &dyn Provider, address: &Address, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
-    let Some(import_id) = provider.adoption_id(&address.type_name, planned) else { return Ok(None) };
+async fn announce_create(provider: &dyn Provider, address: &ResourceInstance, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
+    let Some(import_id) = provider.adoption_id(address.type_name(), planned) else { return Ok(None) };
     let intent = PendingCreate {
         address: address.to_string(),
-        type_name: address.type_name.clone(),
+        type_name: address.type_name().to_owned(),
         provider: address.provider().to_owned(),
         import_id,
         id: uuid::Uuid::new_v4().to_string(),
@@ -633,7 +651,7 @@ async fn write_intent(intents: &mpsc::UnboundedSender<IntentRequest>, message: I
 }
 
 /// The new object of a create_before_destroy replacement exists and is recorded; the old one could not be deleted.
-fn old_object_left(address: &Address, error: Diagnostics) -> Diagnostics {
+fn old_object_left(address: &ResourceInstance, error: Diagnostics) -> Diagnostics {
     let mut all = error;
     all.push(
         Diagnostic::error(format!("{address}: the new object was created and recorded in state, but the old one could not be deleted"))
@@ -643,14 +661,14 @@ fn old_object_left(address: &Address, error: Diagnostics) -> Diagnostics {
 }
 
 /// The reviewed plan lost no data here, but the plan made with the values now known does.
-fn unreviewed_data_loss(address: &Address, lines: &[String]) -> Diagnostics {
+fn unreviewed_data_loss(address: &ResourceInstance, lines: &[String]) -> Diagnostics {
     Diagnostic::error(format!("{address}: with the values now known this change loses data, which the reviewed plan did not show"))
         .detail(lines.iter().map(|line| crate::secrets::redact(line)).collect::<Vec<_>>().join("\n"))
         .hint("nothing was changed for this resource; run strata plan again to review it, and apply with -allow-data-loss if the loss is intended")
         .into()
 }
 
-fn inconsistent(address: &Address, planned: Action, now: Action) -> Diagnostics {
+fn inconsistent(address: &ResourceInstance, planned: Action, now: Action) -> Diagnostics {
     Diagnostic::error(format!("{address}: the plan said {planned:?}, but with the values now known the provider says {now:?}"))
         .hint("something changed since the plan was made; run strata plan again")
         .into()

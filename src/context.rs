@@ -9,10 +9,10 @@ use std::path::Path;
 
 use strata_provider_sdk::Value;
 
-use crate::addr::Address;
+use crate::addrs::{ConfigResource, ResourceInstance};
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics, Result};
-use crate::eval::{KnownResource, Scope};
+use crate::eval::{Known, Repetition, Scope};
 use crate::graph::DependencyGraph;
 use crate::providers::Providers;
 use crate::state::backend::{LockOptions, StateSetup};
@@ -60,27 +60,57 @@ impl Context {
         self.state_setup.store(self.lock)
     }
 
-    pub fn scope<'a>(&'a self, known: &'a BTreeMap<Address, KnownResource>) -> Scope<'a> {
-        Scope { config: &self.config, variables: &self.variables, resources: known }
+    pub fn scope<'a>(&'a self, known: &'a Known) -> Scope<'a> {
+        self.scope_repeating(known, Repetition::None)
     }
 
-    /// The desired value of a resource given what is known so far, with its sensitive attributes.
-    pub fn desired(&self, address: &Address, known: &BTreeMap<Address, KnownResource>) -> Result<(Value, BTreeSet<String>)> {
-        let resource = self.config.resources.get(address).ok_or_else(|| Diagnostic::error(format!("{address} is not in the configuration")))?;
-        let schema = self.providers.resource_schema(address)?;
-        let (value, mut sensitive) = self.scope(known).eval_body(&resource.body)?;
-        let value = conform(&schema.block, value, &resource.body, &address.to_string())?;
+    fn scope_repeating<'a>(&'a self, known: &'a Known, repetition: Repetition) -> Scope<'a> {
+        Scope { config: &self.config, variables: &self.variables, resources: known, repetition }
+    }
+
+    /// The desired value of a resource instance given what is known so far, with its sensitive attributes.
+    pub fn desired(&self, address: &ResourceInstance, known: &Known) -> Result<(Value, BTreeSet<String>)> {
+        let resource = self.configured(&address.resource)?;
+        let repetition = crate::instances::repetition(&self.scope(known), &resource.expansion, &address.key).map_err(|found| at(found, &resource.location))?;
+        self.evaluate(address.resource.clone(), &address.to_string(), repetition, known)
+    }
+
+    /// A resource block evaluated as validation sees it: one instance, `count.index` and `each` unknown.
+    pub fn desired_for_validation(&self, address: &ConfigResource, known: &Known) -> Result<(Value, BTreeSet<String>)> {
+        let repetition = crate::instances::unknown_repetition(&self.configured(address)?.expansion);
+        self.evaluate(address.clone(), &address.to_string(), repetition, known)
+    }
+
+    fn configured(&self, address: &ConfigResource) -> Result<&config::Resource> {
+        self.config.resources.get(address).ok_or_else(|| Diagnostic::error(format!("{} is not in the configuration", address.in_root())).into())
+    }
+
+    fn evaluate(&self, address: ConfigResource, subject: &str, repetition: Repetition, known: &Known) -> Result<(Value, BTreeSet<String>)> {
+        let resource = self.configured(&address)?;
+        let schema = self.providers.resource_schema(&address)?;
+        let (value, mut sensitive) = self.scope_repeating(known, repetition).eval_body(&resource.body)?;
+        let value = conform(&schema.block, value, &resource.body, subject)?;
         sensitive.extend(schema.block.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| (*n).to_owned()));
         Ok((value, sensitive))
     }
 
+    /// The resources a resource's instances depend on: each waits for every instance of them.
+    pub fn dependencies_of(&self, address: &ConfigResource) -> BTreeSet<crate::addrs::AbsResource> {
+        self.graph.resource_dependencies(&crate::graph::Node::Resource(address.clone())).iter().map(ConfigResource::in_root).collect()
+    }
+
     /// The evaluated `provider` block of `name` (null when there is none).
-    pub fn provider_config(&self, name: &str, known: &BTreeMap<Address, KnownResource>) -> Result<Value> {
+    pub fn provider_config(&self, name: &str, known: &Known) -> Result<Value> {
         let Some(block) = self.config.providers.get(name) else { return Ok(Value::Null) };
         let provider = self.providers.get(name)?;
         let (value, _) = self.scope(known).eval_body(&block.body)?;
         conform(&provider.schema().provider, value, &block.body, &format!("provider \"{name}\""))
     }
+}
+
+/// `found` pointed at `location` where it points nowhere yet.
+fn at(found: Diagnostics, location: &crate::diag::Location) -> Diagnostics {
+    Diagnostics(found.0.into_iter().map(|d| d.at(Some(location))).collect())
 }
 
 /// Checks every resource and provider block against its provider's schema.
@@ -93,7 +123,7 @@ fn check_schemas(config: &Config, providers: &Providers) -> Result<()> {
                     errors.extend(found);
                 }
             }
-            Err(found) => errors.extend(Diagnostics(found.0.into_iter().map(|d| d.at(Some(&resource.location))).collect())),
+            Err(found) => errors.extend(at(found, &resource.location)),
         }
     }
     for (name, block) in &config.providers {
@@ -103,7 +133,7 @@ fn check_schemas(config: &Config, providers: &Providers) -> Result<()> {
                     errors.extend(found);
                 }
             }
-            Err(found) => errors.extend(Diagnostics(found.0.into_iter().map(|d| d.at(Some(&block.body.location))).collect())),
+            Err(found) => errors.extend(at(found, &block.body.location)),
         }
     }
     errors.into_result().map(|_| ())

@@ -13,14 +13,14 @@ use strata_provider_sdk::{Action, RefreshRequest, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::context::Context;
 use crate::diag::{Diagnostic, Result};
-use crate::plan::planner::{provider_error, refresh_and_plan_against_state, Refreshed};
+use crate::plan::planner::{provider_error, refresh_and_plan_against_state, AgainstState, Refreshed};
 use crate::plan::ResourceChange;
 use crate::providers::Providers;
 use crate::secrets::MASK;
-use crate::state::{DriftAck, ResourceState, State};
+use crate::state::{DriftAck, Instance, State};
 
 /// What kind of drift a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,7 +64,7 @@ impl Kind {
 /// One thing that drifted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
-    pub address: Address,
+    pub address: ResourceInstance,
     pub kind: Kind,
     /// The dotted path that drifted (`instance_class`, `column.team.type`); `None` for the
     /// resource as a whole.
@@ -109,8 +109,8 @@ impl Report {
     }
 
     /// The drifted resources, in order, with their findings.
-    pub fn by_resource(&self) -> BTreeMap<&Address, Vec<&Finding>> {
-        let mut grouped: BTreeMap<&Address, Vec<&Finding>> = BTreeMap::new();
+    pub fn by_resource(&self) -> BTreeMap<&ResourceInstance, Vec<&Finding>> {
+        let mut grouped: BTreeMap<&ResourceInstance, Vec<&Finding>> = BTreeMap::new();
         for finding in &self.findings {
             grouped.entry(&finding.address).or_default().push(finding);
         }
@@ -121,10 +121,10 @@ impl Report {
 /// Refreshes everything in state (reading only) and reports every kind of drift, acknowledged
 /// findings marked as such at `now`.
 pub async fn detect(ctx: &Context, state: &State, now: OffsetDateTime) -> Result<Report> {
-    let (live, planned) = refresh_and_plan_against_state(ctx, state).await?;
+    let AgainstState { live, changes: planned, unconfigured } = refresh_and_plan_against_state(ctx, state).await?;
     let mut findings = live_findings(state, &live);
     findings.extend(unmanaged_findings(ctx, state, &live).await?);
-    findings.extend(config_findings(ctx, state, &planned));
+    findings.extend(config_findings(&planned, unconfigured));
     for finding in &mut findings {
         finding.ack = acknowledgement(&state.drift_acks, finding, now);
     }
@@ -165,13 +165,13 @@ pub fn accept_live(state: &State, live: &Refreshed) -> State {
 
 /// Asks each provider what lives next to its managed objects without being managed.
 async fn unmanaged_findings(ctx: &Context, state: &State, live: &Refreshed) -> Result<Vec<Finding>> {
-    let mut by_provider: BTreeMap<&str, Vec<&ResourceState>> = BTreeMap::new();
+    let mut by_provider: BTreeMap<&str, Vec<Instance<'_>>> = BTreeMap::new();
     for resource in state.managed().filter(|r| live.get(&r.address()).is_some_and(Option::is_some)) {
-        by_provider.entry(resource.provider.as_str()).or_default().push(resource);
+        by_provider.entry(resource.resource.provider.as_str()).or_default().push(resource);
     }
     let mut findings = Vec::new();
     for (name, resources) in by_provider {
-        let requests: Vec<RefreshRequest> = resources.iter().map(|r| RefreshRequest { type_name: r.type_name.clone(), state: r.value() }).collect();
+        let requests: Vec<RefreshRequest> = resources.iter().map(|r| RefreshRequest { type_name: r.type_name().to_owned(), state: r.value() }).collect();
         let provider = ctx.providers.get(name)?;
         let answers = provider.unmanaged(&requests).await.map_err(|err| provider_error(&format!("listing unmanaged {name} objects"), err, None))?;
         if answers.len() != requests.len() {
@@ -186,7 +186,7 @@ async fn unmanaged_findings(ctx: &Context, state: &State, live: &Refreshed) -> R
 
 /// The configuration against the state as recorded: resources a plan would create, change,
 /// replace or delete even had nothing drifted live.
-fn config_findings(ctx: &Context, state: &State, planned: &[ResourceChange]) -> Vec<Finding> {
+fn config_findings(planned: &[ResourceChange], unconfigured: Vec<ResourceInstance>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for change in planned.iter().filter(|c| c.action.is_change()) {
         let address = change.address.clone();
@@ -209,18 +209,18 @@ fn config_findings(ctx: &Context, state: &State, planned: &[ResourceChange]) -> 
         }
         findings.extend(attributes);
     }
-    for resource in state.managed().filter(|r| !ctx.config.resources.contains_key(&r.address())) {
-        findings.push(whole(resource.address(), Kind::Config, Some("no longer in the configuration: a plan would delete it".to_owned())));
+    for address in unconfigured {
+        findings.push(whole(address, Kind::Config, Some("no longer in the configuration: a plan would delete it".to_owned())));
     }
     findings
 }
 
-fn whole(address: Address, kind: Kind, detail: Option<String>) -> Finding {
+fn whole(address: ResourceInstance, kind: Kind, detail: Option<String>) -> Finding {
     Finding { address, kind, attribute: None, before: None, after: None, detail, ack: None }
 }
 
 /// One finding per attribute that differs, masked where the attribute is sensitive.
-fn attribute_findings(address: &Address, kind: Kind, before: &Value, after: &Value, sensitive: &BTreeSet<String>) -> Vec<Finding> {
+fn attribute_findings(address: &ResourceInstance, kind: Kind, before: &Value, after: &Value, sensitive: &BTreeSet<String>) -> Vec<Finding> {
     let mut differences = Vec::new();
     collect_differences("", Some(before), Some(after), &mut differences);
     differences
@@ -319,7 +319,7 @@ pub fn parse_until(text: &str) -> Option<OffsetDateTime> {
 pub fn acknowledge(state: &mut State, providers: &Providers, target: &str, until: &str, reason: &str, now: OffsetDateTime) -> Result<DriftAck> {
     let (address, attribute) = split_target(state, target)?;
     if let Some(path) = &attribute {
-        crate::typecheck::check_attribute_path(&providers.resource_schema(&address)?.block, path, &address.to_string())?;
+        crate::typecheck::check_attribute_path(&providers.resource_schema(&address.resource)?.block, path, &address.to_string())?;
     }
     let end = parse_until(until).ok_or_else(|| {
         Diagnostic::error(format!("-until \"{until}\" is not a date")).hint("give an RFC 3339 date such as 2030-01-31, or a date-time such as 2030-01-31T12:00:00Z")
@@ -343,20 +343,18 @@ pub fn acknowledge(state: &mut State, providers: &Providers, target: &str, until
 }
 
 /// `TYPE.NAME[.attribute.path]` into the address in state and the attribute path.
-fn split_target(state: &State, target: &str) -> Result<(Address, Option<String>)> {
-    let mut parts = target.splitn(3, '.');
-    let (type_name, name, attribute) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next());
-    let address: Address = format!("{type_name}.{name}").parse().map_err(|err: String| {
-        Diagnostic::error(format!("\"{target}\" is not a resource address: {err}")).hint("write TYPE.NAME or TYPE.NAME.attribute, e.g. aws_db_instance.main.instance_class")
+fn split_target(state: &State, target: &str) -> Result<(ResourceInstance, Option<String>)> {
+    let (address, attribute) = crate::addrs::instance_and_path(target).map_err(|err| {
+        Diagnostic::error(err).hint("write TYPE.NAME, TYPE.NAME[KEY] or either followed by .attribute, e.g. aws_db_instance.main.instance_class")
     })?;
     if state.get(&address).is_none() {
-        let known: Vec<String> = state.resources.iter().map(|r| r.address.clone()).collect();
+        let known: Vec<String> = state.instances().map(|i| i.address().to_string()).collect();
         let closest = crate::diag::closest(&address.to_string(), known.iter().map(String::as_str)).map(|best| format!("did you mean {best}? "));
         return Err(Diagnostic::error(format!("{address} is not in the state"))
             .hint(format!("{}list what is there with strata state list", closest.unwrap_or_default()))
             .into());
     }
-    Ok((address, attribute.filter(|a| !a.is_empty()).map(str::to_owned)))
+    Ok((address, attribute))
 }
 
 #[cfg(test)]

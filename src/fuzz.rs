@@ -73,17 +73,18 @@ output "f19" { value = local.items[1] }
 output "f20" { value = 7 % 3 + 10 / 4 - -1 }
 "#;
 
-const HCL_TOKENS: [&str; 57] = [
+const HCL_TOKENS: [&str; 61] = [
     "resource", "data", "variable", "output", "locals", "provider", "strata", "encryption", "terraform", "lifecycle", "\"postgres_table\"",
     "\"t\"", "{", "}", "[", "]", "(", ")", "=", "\"", "${", "%{", "~}", "<<EOF\n", "<<-EOF\n", "\nEOF\n", "var.x", "local.y", "for", "in", ":",
     "=>", "...", "?", ",", "#", "//", "/*", "*/", "\n", "1e999", "-", "!", "null", "depends_on = [x.y]", "\u{FEFF}", "é", "\0",
-    "1e20", "-1e20", "99999999999", "-1", "0", "0.5", "\"%999999999999d\"", "\"%.99999999999f\"", "\"\"",
+    "1e20", "-1e20", "99999999999", "-1", "0", "0.5", "\"%999999999999d\"", "\"%.99999999999f\"", "\"\"", "count = ", "for_each = ",
+    "count.index", "each.value",
 ];
 
-const STATE_TOKENS: [&str; 32] = [
+const STATE_TOKENS: [&str; 35] = [
     "{", "}", "[", "]", ":", ",", "\"format_version\"", "1", "\"resources\"", "\"address\"", "\"mode\"", "\"managed\"", "\"data\"", "\"type\"",
     "\"name\"", "\"dependencies\"", "\"postgres_table.x\"", "\"data.\"", "\"..\"", "null", "1e309", "-1", "18446744073709551616",
-    "\"strata_sealed_state\"", "\"kdf\"", "\"argon2id\"", "\"none\"", "\"nonce\"", "\"ciphertext\"", "\"AAAA\"", "\"\\ud800\"", "\"é\"",
+    "\"instances\"", "\"index_key\"", "2", "\"strata_sealed_state\"", "\"kdf\"", "\"argon2id\"", "\"none\"", "\"nonce\"", "\"ciphertext\"", "\"AAAA\"", "\"\\ud800\"", "\"é\"",
 ];
 
 const STATE_SEED: &str = r#"{
@@ -149,8 +150,9 @@ fn load_context(input: &[u8]) {
     in_config_dir(input, |dir| {
         let Ok(ctx) = validate_context(dir) else { return };
         let nothing_known = BTreeMap::new();
-        for address in ctx.config.resources.keys() {
-            let _ = ctx.desired(address, &nothing_known);
+        for (address, resource) in &ctx.config.resources {
+            let _ = crate::instances::expand(&ctx.scope(&nothing_known), &resource.expansion);
+            let _ = ctx.desired_for_validation(address, &nothing_known);
         }
         for output in ctx.config.outputs.values() {
             let _ = ctx.scope(&nothing_known).eval_attr(&output.value);
@@ -164,8 +166,8 @@ fn read_stored_state(input: &[u8]) {
     for key in [None, Some(test_encryption())] {
         if let Ok(plain) = encryption::open(input, key, "fuzz.state.json") {
             if let Ok(state) = crate::state::store::read_state(&String::from_utf8_lossy(&plain), Path::new("fuzz.state.json")) {
-                for resource in &state.resources {
-                    let _ = (resource.address(), resource.value(), resource.dependency_addresses());
+                for instance in state.instances() {
+                    let _ = (instance.address(), instance.value(), instance.dependency_addresses());
                 }
             }
         }

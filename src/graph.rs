@@ -14,7 +14,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
-use crate::addr::Address;
+use crate::addrs::ConfigResource;
 use crate::config::{AttrExpr, BodyExpr, Config};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
 use crate::eval::{expression_references, Reference};
@@ -22,7 +22,7 @@ use crate::eval::{expression_references, Reference};
 /// A vertex: something that has a value or configuration of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Node {
-    Resource(Address),
+    Resource(ConfigResource),
     Local(String),
     Variable(String),
     Output(String),
@@ -130,7 +130,7 @@ impl DependencyGraph {
 
     /// The resources `node` depends on directly, looking through locals, variables, outputs and
     /// providers: a table depends on the instance its provider block takes its host from.
-    pub fn resource_dependencies(&self, node: &Node) -> BTreeSet<Address> {
+    pub fn resource_dependencies(&self, node: &Node) -> BTreeSet<ConfigResource> {
         let mut found = BTreeSet::new();
         let Some(&start) = self.index.get(node) else { return found };
         let mut stack = vec![start];
@@ -215,6 +215,9 @@ impl Builder<'_> {
             self.graph.node(node.clone());
             self.graph.edge(Node::Provider(address.provider().to_owned()), node.clone());
             self.add_body_references(&node, &resource.body);
+            if let Some(attr) = resource.expansion.expression() {
+                self.add_references(&node, attr);
+            }
             for dependency in &resource.depends_on {
                 self.add_resource_edge(&node, dependency, &resource.location);
             }
@@ -260,12 +263,12 @@ impl Builder<'_> {
         }
     }
 
-    fn add_resource_edge(&mut self, node: &Node, address: &Address, location: &Location) {
+    fn add_resource_edge(&mut self, node: &Node, address: &ConfigResource, location: &Location) {
         if self.config.resources.contains_key(address) {
             self.graph.edge(Node::Resource(address.clone()), node.clone());
             return;
         }
-        let names: Vec<String> = self.config.resources.keys().map(Address::to_string).collect();
+        let names: Vec<String> = self.config.resources.keys().map(ConfigResource::to_string).collect();
         let target = address.to_string();
         self.undeclared(&format!("resource {address}"), &target, names.iter(), location);
     }

@@ -2,7 +2,7 @@
 //!
 //! This is the one place that names concrete providers; the engine modules below never do.
 
-mod addr;
+mod addrs;
 mod apply;
 mod cli;
 mod config;
@@ -14,6 +14,7 @@ mod format;
 #[cfg(test)]
 mod fuzz;
 mod graph;
+mod instances;
 mod plan;
 mod providers;
 mod secrets;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use strata_provider_sdk::{Provider, ProviderError, ResourceSchema, Value};
 use tokio::sync::Mutex;
 
-use crate::addr::{provider_of, Address, Mode};
+use crate::addrs::{provider_of, ConfigResource, Mode};
 use crate::diag::{suggestion, Diagnostic, Result};
 
 #[derive(Clone)]
@@ -57,7 +57,7 @@ impl Providers {
     }
 
     /// The schema of a resource type or data source, with the closest valid name on a typo.
-    pub fn resource_schema(&self, address: &Address) -> Result<&ResourceSchema> {
+    pub fn resource_schema(&self, address: &ConfigResource) -> Result<&ResourceSchema> {
         let provider = self.get(provider_of(&address.type_name)).map_err(|_| self.unknown_type(address))?;
         let schemas = match address.mode {
             Mode::Managed => &provider.schema().resources,
@@ -66,7 +66,7 @@ impl Providers {
         schemas.get(address.type_name.as_str()).ok_or_else(|| self.unknown_type(address))
     }
 
-    fn unknown_type(&self, address: &Address) -> crate::diag::Diagnostics {
+    fn unknown_type(&self, address: &ConfigResource) -> crate::diag::Diagnostics {
         let (kind, names): (&str, Vec<&str>) = match address.mode {
             Mode::Managed => ("resource type", self.by_name.values().flat_map(|p| p.schema().resources.keys().copied()).collect()),
             Mode::Data => ("data source", self.by_name.values().flat_map(|p| p.schema().data_sources.keys().copied()).collect()),
@@ -75,7 +75,7 @@ impl Providers {
     }
 
     /// The names of the providers that these addresses need.
-    pub fn names_for<'a>(addresses: impl Iterator<Item = &'a Address>) -> BTreeSet<String> {
+    pub fn names_for<'a>(addresses: impl Iterator<Item = &'a ConfigResource>) -> BTreeSet<String> {
         addresses.map(|a| a.provider().to_owned()).collect()
     }
 }

@@ -75,7 +75,7 @@ fn migrate_between(source: &StateSetup, destination: &StateSetup, force_copy: bo
 /// Switching backends without `-migrate-state` would leave what the old one manages behind.
 fn refuse_leaving_state_behind(source: &StateSetup, destination: &StateSetup) -> Result<()> {
     for workspace in source.backend.workspaces()? {
-        let managed = source.store_for(&workspace, LockOptions::default()).load()?.map_or(0, |s| s.resources.len());
+        let managed = source.store_for(&workspace, LockOptions::default()).load()?.map_or(0, |s| s.instance_count());
         if managed > 0 {
             return Err(Diagnostic::error(format!("{} holds state that {} does not have", source.backend.describe(), destination.backend.describe()))
                 .detail(format!("workspace \"{workspace}\" manages {managed} resource(s) there"))
@@ -145,7 +145,7 @@ fn delete_workspace(setup: &StateSetup, name: &str, force: bool) -> Result<()> {
     }
     let mut store = setup.store_for(name, LockOptions::default());
     let _lock = store.lock("workspace delete")?;
-    let managed = store.load()?.map_or(0, |s| s.resources.len());
+    let managed = store.load()?.map_or(0, |s| s.instance_count());
     if managed > 0 && !force {
         return Err(Diagnostic::error(format!("workspace \"{name}\" still manages {managed} resource(s)"))
             .detail("deleting it forgets them; they stay live but nothing manages them any more")

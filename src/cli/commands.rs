@@ -12,7 +12,7 @@ use super::args::{ApplyArgs, Command, DestroyArgs, FmtArgs, LockArgs, OutputArgs
 use super::drift::RefreshOnly;
 use super::progress::Progress;
 use super::{print_diagnostics, state_cmds};
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::apply::{ApplyReport, Event, Executor};
 use crate::context::{Context, LoadOptions};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
@@ -130,8 +130,9 @@ impl Runner<'_> {
         let ctx = Context::load(&options, self.providers.clone())?;
         let nothing_known = BTreeMap::new();
         let mut found = ctx.warnings.clone();
-        for address in ctx.config.resources.keys() {
-            if let Err(errors) = ctx.desired(address, &nothing_known) {
+        for (address, resource) in &ctx.config.resources {
+            let expanded = crate::instances::expand(&ctx.scope(&nothing_known), &resource.expansion).map(|_| ());
+            if let Err(errors) = expanded.and_then(|_| ctx.desired_for_validation(address, &nothing_known).map(|_| ())) {
                 found.extend(errors);
             }
         }
@@ -311,8 +312,8 @@ impl Runner<'_> {
             StateCommand::List { filter, state } => {
                 let state = read_state(state.as_deref())?;
                 let wanted = |address: &str| filter.as_ref().is_none_or(|f| address.contains(f.as_str()));
-                for resource in state.resources.iter().filter(|r| wanted(&r.address)) {
-                    println!("{}", resource.address);
+                for address in state.instances().map(|i| i.address().to_string()).filter(|a| wanted(a)) {
+                    println!("{address}");
                 }
                 // On stderr: stdout stays one address per line, for scripts.
                 if let Some(pending) = state_cmds::pending_report(state.pending.iter().filter(|p| wanted(&p.address))) {
@@ -321,7 +322,7 @@ impl Runner<'_> {
                 Ok(0)
             }
             StateCommand::Show { address, state } => {
-                let wanted: Address = address.parse().map_err(|e: String| Diagnostic::error(e))?;
+                let wanted: ResourceInstance = address.parse().map_err(|e: String| Diagnostic::error(e))?;
                 let state = read_state(state.as_deref())?;
                 let shown = wanted.to_string();
                 let pending = state_cmds::pending_report(state.pending.iter().filter(|p| p.address == shown));
@@ -551,9 +552,10 @@ fn apply_summary(report: &ApplyReport) -> String {
 }
 
 /// One resource in state as `state show` prints it: a header and an HCL-like block.
-pub(super) fn resource_hcl(resource: &crate::state::ResourceState) -> String {
-    let body = hcl_body(&resource.value(), &resource.sensitive_attributes, 2);
-    format!("# {}:\nresource \"{}\" \"{}\" {{\n{body}}}\n", resource.address, resource.type_name, resource.name)
+pub(super) fn resource_hcl(instance: crate::state::Instance<'_>) -> String {
+    let body = hcl_body(&instance.value(), &instance.sensitive_attributes, 2);
+    let (resource, kind) = (instance.resource, if instance.resource.mode == crate::state::StateMode::Data { "data" } else { "resource" });
+    format!("# {}:\n{kind} \"{}\" \"{}\" {{\n{body}}}\n", instance.address(), resource.type_name, resource.name)
 }
 
 /// An object as HCL-like lines: lists of objects as nested blocks, sensitive values masked.

@@ -142,7 +142,7 @@ pub async fn refresh_only(ctx: &Context, mode: RefreshOnly, style: &Style) -> Re
 /// How many resources accepting live values updates in state and removes from it.
 fn accepted_counts(state: &State, accepted: &State) -> (usize, usize) {
     let removed = state.managed().filter(|r| accepted.get(&r.address()).is_none()).count();
-    let updated = state.managed().filter(|r| accepted.get(&r.address()).is_some_and(|a| a != *r)).count();
+    let updated = state.managed().filter(|r| accepted.get(&r.address()).is_some_and(|a| a.state != r.state)).count();
     (updated, removed)
 }
 
@@ -314,8 +314,8 @@ fn json(report: &Report) -> serde_json::Value {
         .map(|f| {
             serde_json::json!({
                 "address": f.address.to_string(),
-                "type": f.address.type_name,
-                "name": f.address.name,
+                "type": f.address.type_name(),
+                "name": f.address.resource.name,
                 "kind": f.kind.name(),
                 "attribute": f.attribute,
                 "before": f.before.as_ref().map(Value::to_json),
@@ -383,7 +383,7 @@ async fn post_webhook(url: &str, message: &serde_json::Value) -> std::result::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::Address;
+    use crate::addrs::ConfigResource;
 
     fn rule(cidrs: &[&str]) -> Value {
         let cidrs = Value::List(cidrs.iter().map(|c| Value::from(*c)).collect());
@@ -398,7 +398,7 @@ mod tests {
 
     fn changed(attribute: &str, before: Value, after: Value) -> Finding {
         Finding {
-            address: Address::managed("aws_security_group", "db_sg"),
+            address: ConfigResource::managed("aws_security_group", "db_sg").single_instance(),
             kind: Kind::Changed,
             attribute: Some(attribute.to_owned()),
             before: Some(before),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use strata_provider_sdk::Action;
 
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::apply::Event;
 use crate::ui::Style;
 
@@ -28,7 +28,7 @@ pub struct Progress<'s> {
 
 struct Spinners {
     bars: MultiProgress,
-    running: RefCell<BTreeMap<Address, ProgressBar>>,
+    running: RefCell<BTreeMap<ResourceInstance, ProgressBar>>,
 }
 
 impl<'s> Progress<'s> {
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn a_still_running_line_carries_the_changes_own_progress() {
         let style = Style::detect(true);
-        let address = Address::managed("postgres_backup_policy", "nightly");
+        let address = crate::addrs::ConfigResource::managed("postgres_backup_policy", "nightly").single_instance();
         let still = |detail: Option<&str>| event_line(&Event::StillRunning { address: &address, action: Action::Update, elapsed: Duration::from_secs(20), detail: detail.map(str::to_owned) }, &style);
         assert_eq!(still(Some("(pg_dump: 412 table(s) done, 38.2 MB written)")), "postgres_backup_policy.nightly: Still modifying... [20s elapsed] (pg_dump: 412 table(s) done, 38.2 MB written)");
         assert_eq!(still(None), "postgres_backup_policy.nightly: Still modifying... [20s elapsed]");

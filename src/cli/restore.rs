@@ -16,7 +16,7 @@ pub async fn run(ctx: &Context, args: &RestoreArgs) -> Result<i32> {
     let address = parse(&args.address)?;
     let mut store = ctx.store();
     let state = store.load()?.unwrap_or_default();
-    let Some(resource) = state.get(&address) else { return Err(not_in_state(&address, &state)) };
+    let Some(resource) = state.get(&address) else { return Err(not_in_state(&address.to_string(), &state)) };
     if args.replace_existing && !args.auto_approve && !confirm_replace(&args.target_database)? {
         println!("Restore cancelled; nothing was changed.");
         return Ok(1);
@@ -28,7 +28,7 @@ pub async fn run(ctx: &Context, args: &RestoreArgs) -> Result<i32> {
             .into());
     }
     let request = RestoreRequest {
-        type_name: address.type_name.clone(),
+        type_name: address.type_name().to_owned(),
         state: resource.value(),
         backup: args.backup.clone(),
         target: args.target_database.clone(),

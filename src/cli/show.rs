@@ -65,8 +65,8 @@ fn show_state(args: &ShowArgs) -> Result<i32> {
     if state.resources.is_empty() && state.pending.is_empty() {
         println!("The state is empty.");
     }
-    for resource in &state.resources {
-        println!("{}", resource_hcl(resource));
+    for instance in state.instances() {
+        println!("{}", resource_hcl(instance));
     }
     if let Some(pending) = pending_report(&state.pending) {
         print!("{pending}");
@@ -77,20 +77,24 @@ fn show_state(args: &ShowArgs) -> Result<i32> {
 /// The state in Terraform's `show -json` shape, sensitive values masked.
 fn state_json(state: &State) -> serde_json::Value {
     let resources: Vec<serde_json::Value> = state
-        .resources
-        .iter()
-        .map(|resource| {
-            let sensitive: serde_json::Map<String, serde_json::Value> = resource.sensitive_attributes.iter().map(|name| (name.clone(), true.into())).collect();
-            serde_json::json!({
-                "address": resource.address,
+        .instances()
+        .map(|instance| {
+            let resource = instance.resource;
+            let sensitive: serde_json::Map<String, serde_json::Value> = instance.sensitive_attributes.iter().map(|name| (name.clone(), true.into())).collect();
+            let mut json = serde_json::json!({
+                "address": instance.address().to_string(),
                 "mode": if resource.mode == StateMode::Data { "data" } else { "managed" },
                 "type": resource.type_name,
                 "name": resource.name,
-                "provider_name": crate::addr::registry_address(&resource.provider),
-                "values": masked_attributes(resource),
+                "provider_name": crate::addrs::registry_address(&resource.provider),
+                "values": masked_attributes(instance.state),
                 "sensitive_values": sensitive,
-                "depends_on": resource.dependencies,
-            })
+                "depends_on": instance.dependencies,
+            });
+            if let Some(index) = &instance.index_key {
+                json["index"] = index.clone();
+            }
+            json
         })
         .collect();
     let outputs: serde_json::Map<String, serde_json::Value> = state

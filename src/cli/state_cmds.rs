@@ -13,10 +13,9 @@ use strata_provider_sdk::Value;
 use super::args::ImportArgs;
 use super::backend_cmds::configured_store;
 use super::commands::{no_state, read_state};
-use crate::addr::{Address, Mode};
+use crate::addrs::{move_instance, Mode, ResourceInstance, Target};
 use crate::context::Context;
 use crate::diag::{closest, Diagnostic, Result};
-use crate::graph::Node;
 use crate::plan::planner::{configure_provider, provider_error, state_as_known};
 use crate::plan::render::{attribute_lines, render_outputs};
 use crate::plan::OutputChange;
@@ -24,7 +23,7 @@ use crate::providers::Providers;
 use crate::secrets::{redact, MASK};
 use crate::state::backend::LockOptions;
 use crate::state::store::StateStore;
-use crate::state::{PendingCreate, ResourceState, State};
+use crate::state::{InstanceState, PendingCreate, State};
 use crate::ui::Style;
 
 /// Exit code of `state diff -detailed-exitcode` when the states differ (as `plan` uses it).
@@ -34,8 +33,8 @@ const EXIT_DIFFERENT: i32 = 2;
 /// pasted into a PR or a log; the state file itself stays the faithful copy.
 pub fn pull(path: Option<&Path>) -> Result<i32> {
     let mut state = read_state(path)?;
-    for resource in &mut state.resources {
-        resource.attributes = masked_attributes(resource);
+    for instance in state.resources.iter_mut().flat_map(|r| r.instances.iter_mut()) {
+        instance.attributes = masked_attributes(instance);
     }
     for output in state.outputs.values_mut().filter(|o| o.sensitive) {
         output.value = serde_json::Value::String(MASK.to_owned());
@@ -57,7 +56,7 @@ pub(super) fn pending_report<'a>(pending: impl IntoIterator<Item = &'a PendingCr
     (!lines.is_empty()).then(|| format!("{lines}{note}\n"))
 }
 
-pub(super) fn masked_attributes(resource: &ResourceState) -> serde_json::Value {
+pub(super) fn masked_attributes(resource: &InstanceState) -> serde_json::Value {
     let mut attributes = resource.attributes.clone();
     if let Some(map) = attributes.as_object_mut() {
         for (name, value) in map.iter_mut() {
@@ -69,47 +68,65 @@ pub(super) fn masked_attributes(resource: &ResourceState) -> serde_json::Value {
     attributes
 }
 
-/// `state rm ADDR...`: forgets resources; the objects stay live and the next plan proposes
-/// creating them. Nothing is written unless every address is in the state.
+/// `state rm ADDR...`: forgets instances (a resource's address takes all of them, a module's
+/// everything in it); the objects stay live and the next plan proposes creating them. Nothing is
+/// written unless every address matches something in the state.
 pub fn remove(addresses: &[String], path: Option<&Path>, lock: LockOptions) -> Result<i32> {
-    let wanted = addresses.iter().map(|a| parse(a)).collect::<Result<Vec<Address>>>()?;
-    edit_state(path, lock, "state rm", |state| {
-        for address in &wanted {
-            if state.remove(address).is_none() {
-                return Err(not_in_state(address, state));
+    let wanted = addresses.iter().map(|a| parse_target(a)).collect::<Result<Vec<Target>>>()?;
+    let removed = edit_state(path, lock, "state rm", |state| {
+        let mut removed = Vec::new();
+        for target in &wanted {
+            let matching: Vec<ResourceInstance> = state.instances().map(|i| i.address()).filter(|i| target.contains(i)).collect();
+            if matching.is_empty() {
+                return Err(not_in_state(&target.to_string(), state));
+            }
+            for address in matching {
+                state.remove(&address);
+                removed.push(address);
             }
         }
-        Ok(())
+        Ok(removed)
     })?;
-    for address in &wanted {
+    for address in &removed {
         println!("Removed {address}");
     }
-    println!("Successfully removed {} resource(s) from the state; the objects themselves were not touched.", wanted.len());
+    println!("Successfully removed {} resource instance(s) from the state; the objects themselves were not touched.", removed.len());
     Ok(0)
 }
 
-/// `state mv OLD NEW`: the same object under a new address of the same type; resources that
-/// depend on OLD now depend on NEW.
+/// `state mv OLD NEW`: the same objects under a new address of the same type: a resource's
+/// instances keep their keys, an instance takes the new key, a module's instances keep their path
+/// below it. Resources that depended on OLD now depend on NEW.
 pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> Result<i32> {
-    let (old, new) = (parse(from)?, parse(to)?);
-    if old.type_name != new.type_name || old.mode != new.mode {
-        return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type"))
-            .hint(format!("to manage the object as another type, run strata state rm {old}, then strata import {new} ID"))
+    let (old, new) = (parse_target(from)?, parse_target(to)?);
+    let kind = |target: &Target| match target {
+        Target::Module(_) => None,
+        Target::Resource(r) => Some((r.resource.mode, r.resource.type_name.clone())),
+        Target::Instance(i) => Some((i.mode(), i.type_name().to_owned())),
+    };
+    if kind(&old) != kind(&new) {
+        return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type (and a module moves to a module)"))
+            .hint(format!("to manage the object as another type, run strata state rm '{old}', then strata import '{new}' ID"))
             .into());
     }
-    edit_state(path, lock, "state mv", |state| {
-        if state.get(&old).is_none() {
-            return Err(not_in_state(&old, state));
+    let moved = edit_state(path, lock, "state mv", |state| {
+        let moves: Vec<(ResourceInstance, ResourceInstance)> = state.instances().map(|i| i.address()).filter_map(|i| move_instance(&old, &new, &i).map(|to| (i, to))).collect();
+        if moves.is_empty() {
+            return Err(not_in_state(&old.to_string(), state));
         }
-        if state.get(&new).is_some() {
-            return Err(Diagnostic::error(format!("{new} is already in the state"))
-                .hint(format!("choose another address, or run strata state rm {new} first"))
+        if let Some((_, taken)) = moves.iter().find(|(_, to)| state.get(to).is_some()) {
+            return Err(Diagnostic::error(format!("{taken} is already in the state"))
+                .hint(format!("choose another address, or run strata state rm '{taken}' first"))
                 .into());
         }
-        state.rename(&old, &new);
-        Ok(())
+        for (from, to) in &moves {
+            state.rename(from, to);
+        }
+        Ok(moves)
     })?;
-    println!("Moved {old} to {new}");
+    for (from, to) in moved {
+        println!("Moved {from} to {to}");
+    }
     Ok(0)
 }
 
@@ -124,13 +141,17 @@ pub(super) fn edit_state<T>(path: Option<&Path>, lock: LockOptions, operation: &
     Ok(edited)
 }
 
-pub(super) fn parse(text: &str) -> Result<Address> {
+pub(super) fn parse(text: &str) -> Result<ResourceInstance> {
     text.parse().map_err(|err: String| Diagnostic::error(err).into())
 }
 
-pub(super) fn not_in_state(address: &Address, state: &State) -> crate::diag::Diagnostics {
-    let known: Vec<&str> = state.resources.iter().map(|r| r.address.as_str()).collect();
-    let hint = match closest(&address.to_string(), known) {
+fn parse_target(text: &str) -> Result<Target> {
+    text.parse().map_err(|err: String| Diagnostic::error(err).into())
+}
+
+pub(super) fn not_in_state(address: &str, state: &State) -> crate::diag::Diagnostics {
+    let known: Vec<String> = state.instances().map(|i| i.address().to_string()).collect();
+    let hint = match closest(address, known.iter().map(String::as_str)) {
         Some(best) => format!("did you mean {best}? (strata state list shows every address)"),
         None => "strata state list shows every address".to_owned(),
     };
@@ -146,7 +167,7 @@ pub fn diff(old_path: &Path, new_path: &Path, detailed_exitcode: bool, providers
     if old.lineage != new.lineage {
         println!("{} the two states have different lineages: they are not versions of one state.", style.warning("Note:"));
     }
-    let addresses: BTreeSet<Address> = old.resources.iter().chain(&new.resources).map(ResourceState::address).collect();
+    let addresses: BTreeSet<ResourceInstance> = old.instances().chain(new.instances()).map(|i| i.address()).collect();
     let mut counts = [0usize; 3];
     let mut out = String::new();
     for address in addresses {
@@ -158,12 +179,12 @@ pub fn diff(old_path: &Path, new_path: &Path, detailed_exitcode: bool, providers
             _ => continue,
         };
         *count += 1;
-        let sensitive: BTreeSet<String> = before.into_iter().chain(after).flat_map(|r| r.sensitive_attributes.iter().cloned()).collect();
-        let value = |r: Option<&ResourceState>| r.map_or(Value::Null, ResourceState::value);
-        let schema = providers.resource_schema(&address).ok().map(|s| &s.block);
+        let sensitive: BTreeSet<String> = before.into_iter().chain(after).flat_map(|r| r.state.sensitive_attributes.iter().cloned()).collect();
+        let value = |r: Option<crate::state::Instance<'_>>| r.map_or(Value::Null, |i| i.value());
+        let schema = providers.resource_schema(&address.resource).ok().map(|s| &s.block);
         let lines = attribute_lines(&value(before), &value(after), &sensitive, schema, style);
         out.push_str(&format!("\n  {} {}\n", style.bold("#"), style.bold(&format!("{address} {verb}"))));
-        out.push_str(&format!("  {marker} resource \"{}\" \"{}\" {{\n{lines}    }}\n", address.type_name, address.name));
+        out.push_str(&format!("  {marker} resource \"{}\" \"{}\" {{\n{lines}    }}\n", address.type_name(), address.resource.name));
     }
     let outputs = output_changes(&old, &new);
     out.push_str(&render_outputs(&outputs, style));
@@ -203,21 +224,19 @@ fn output_changes(old: &State, new: &State) -> Vec<OutputChange> {
 /// under ADDR, which the configuration must declare. Refuses when ADDR is already managed.
 pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
     let address = parse(&args.address)?;
-    if address.mode == Mode::Data {
+    if address.mode() == Mode::Data {
         return Err(Diagnostic::error(format!("{address} is a data source: data sources are read, not imported")).hint("import a managed resource: TYPE.NAME").into());
-    }
-    if !ctx.config.resources.contains_key(&address) {
-        return Err(not_in_config(&address, ctx));
     }
     let mut store = ctx.store();
     let _lock = store.lock("import")?;
     let mut state = store.load()?.unwrap_or_default();
+    let known = state_as_known(&state);
+    check_configured(ctx, &address, &known)?;
     if state.get(&address).is_some() {
         return Err(Diagnostic::error(format!("{address} is already in the state; nothing was imported"))
-            .hint(format!("to manage another object under this address, run strata state rm {address} first"))
+            .hint(format!("to manage another object under this address, run strata state rm '{address}' first"))
             .into());
     }
-    let known = state_as_known(&state);
     let provider_name = address.provider();
     if !configure_provider(ctx, provider_name, &known).await? {
         return Err(Diagnostic::error(format!("provider \"{provider_name}\" cannot be configured yet: its configuration depends on values known only after apply"))
@@ -225,15 +244,13 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
             .into());
     }
     let provider = ctx.providers.get(provider_name)?;
-    let live = provider.import(&address.type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
+    let type_name = address.type_name();
+    let live = provider.import(type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
     let Some(live) = live else {
-        return Err(Diagnostic::error(format!("no {} with the id \"{}\" exists; nothing was imported", address.type_name, args.id))
-            .hint(import_id_hint(&address.type_name))
-            .into());
+        return Err(Diagnostic::error(format!("no {type_name} with the id \"{}\" exists; nothing was imported", args.id)).hint(import_id_hint(type_name)).into());
     };
     let (_, sensitive) = ctx.desired(&address, &known)?;
-    let dependencies = ctx.graph.resource_dependencies(&Node::Resource(address.clone()));
-    state.put(&address, &live, sensitive, &dependencies);
+    state.put(&address, &live, sensitive, &ctx.dependencies_of(&address.resource));
     state.serial += 1;
     store.write(&state)?;
     println!("{address}: Import complete [id={}]", redact(&args.id));
@@ -241,13 +258,34 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn not_in_config(address: &Address, ctx: &Context) -> crate::diag::Diagnostics {
-    let declared: Vec<String> = ctx.config.resources.keys().map(Address::to_string).collect();
-    let typo = closest(&address.to_string(), declared.iter().map(String::as_str)).map(|best| format!(" (did you mean {best}?)")).unwrap_or_default();
+/// The configuration must declare the instance: its resource, with `count` or `for_each` giving
+/// its key (when they are known now).
+fn check_configured(ctx: &Context, address: &ResourceInstance, known: &crate::eval::Known) -> Result<()> {
+    let Some(resource) = ctx.config.resources.get(&address.resource).filter(|_| address.module.is_root()) else { return Err(not_in_config(address, ctx)) };
+    let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion)?;
+    match keys {
+        Some(keys) if !keys.iter().any(|(key, _)| *key == address.key) => {
+            let instances: Vec<String> = keys.iter().map(|(key, _)| address.resource().instance(key.clone()).to_string()).collect();
+            Err(Diagnostic::error(format!("{address} is not in the configuration; nothing was imported"))
+                .detail(crate::instances::expected_keys(&resource.expansion).to_owned())
+                .hint(match closest(&address.to_string(), instances.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean {best}?"),
+                    None => format!("the configuration declares {} instance(s) of {}", instances.len(), address.resource()),
+                })
+                .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn not_in_config(address: &ResourceInstance, ctx: &Context) -> crate::diag::Diagnostics {
+    let declared: Vec<String> = ctx.config.resources.keys().map(|r| r.to_string()).collect();
+    let typo = closest(&address.resource.to_string(), declared.iter().map(String::as_str)).map(|best| format!(" (did you mean {best}?)")).unwrap_or_default();
     Diagnostic::error(format!("{address} is not in the configuration; nothing was imported{typo}"))
         .detail(format!(
             "import records an object under an address the configuration declares. Add a block for it, with the object's arguments as they are live:\n\nresource \"{}\" \"{}\" {{\n  # ...\n}}",
-            address.type_name, address.name
+            address.type_name(),
+            address.resource.name
         ))
         .hint("add the block, then run strata import again")
         .into()

@@ -1,5 +1,5 @@
 //! The configuration's data-loss guards: a resource's `lifecycle { prevent_destroy, ignore_changes,
-//! create_before_destroy }` block and top-level `moved { from = TYPE.OLD  to = TYPE.NEW }` blocks,
+//! create_before_destroy }` block and top-level `moved { from = OLD  to = NEW }` blocks,
 //! read with their locations.
 //!
 //! Owns their shape and the checks that need nothing but the block itself. It must not evaluate:
@@ -8,7 +8,7 @@
 
 use super::{AttrExpr, BodyExpr, BlockExpr};
 use super::load::check_names;
-use crate::addr::Address;
+use crate::addrs::{Mode, Target};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 
 /// A resource's `lifecycle` block.
@@ -31,11 +31,11 @@ pub enum IgnoreChanges {
     All,
 }
 
-/// A `moved` block.
+/// A `moved` block: a module, a resource (all its instances) or one instance, to another of the same kind.
 #[derive(Clone, Debug)]
 pub struct Moved {
-    pub from: Address,
-    pub to: Address,
+    pub from: Target,
+    pub to: Target,
     pub location: Location,
 }
 
@@ -88,23 +88,39 @@ fn ignore_changes(attr: &AttrExpr) -> Result<IgnoreChanges> {
 /// Reads a `moved` block's body.
 pub(super) fn moved(body: &BodyExpr, location: Location) -> Result<Moved> {
     check_names(body, &["from", "to"], &[], "a moved block")?;
-    let address = |key: &str| -> Result<Address> {
+    let address = |key: &str| -> Result<Target> {
         let attr = body.attributes.get(key).ok_or_else(|| {
             Diagnostics::from(Diagnostic::error(format!("a moved block needs \"{key}\"")).at(Some(&location)).hint("write moved { from = TYPE.OLD  to = TYPE.NEW }"))
         })?;
-        crate::eval::static_address(&attr.expr).filter(|a| a.mode == crate::addr::Mode::Managed).ok_or_else(|| {
-            Diagnostic::error(format!("\"{key}\" in a moved block must be a managed resource's address"))
+        let bad = |why: String| -> Diagnostics {
+            Diagnostic::error(format!("\"{key}\" in a moved block must be a managed resource's or a module's address"))
                 .at(Some(&attr.location))
-                .hint("write the address unquoted, such as postgres_table.users")
+                .detail(why)
+                .hint("write the address unquoted, such as postgres_table.users, postgres_table.users[0] or module.db")
                 .into()
-        })
+        };
+        match crate::addrs::target_of(&attr.expr) {
+            Ok(Target::Resource(r)) if r.resource.mode == Mode::Data => Err(bad(format!("{r} is a data source, which has nothing to move"))),
+            Ok(Target::Instance(i)) if i.mode() == Mode::Data => Err(bad(format!("{i} is a data source, which has nothing to move"))),
+            Ok(target) => Ok(target),
+            Err(why) => Err(bad(why)),
+        }
     };
     let (from, to) = (address("from")?, address("to")?);
-    if from.type_name != to.type_name {
-        return Err(Diagnostic::error(format!("moved from {from} to {to}: a move keeps the resource type"))
+    let type_of = |target: &Target| match target {
+        Target::Module(_) => None,
+        Target::Resource(r) => Some(r.resource.type_name.clone()),
+        Target::Instance(i) => Some(i.type_name().to_owned()),
+    };
+    match (type_of(&from), type_of(&to)) {
+        (Some(old), Some(new)) if old != new => Err(Diagnostic::error(format!("moved from {from} to {to}: a move keeps the resource type"))
             .at(Some(&location))
             .hint("a resource of another type is another object: remove the old block (it will be destroyed) or import the object under the new type")
-            .into());
+            .into()),
+        (Some(_), None) | (None, Some(_)) => Err(Diagnostic::error(format!("moved from {from} to {to}: a move links two resources or two modules"))
+            .at(Some(&location))
+            .hint("move a module to a module, and a resource or instance to a resource or instance")
+            .into()),
+        _ => Ok(Moved { from, to, location }),
     }
-    Ok(Moved { from, to, location })
 }

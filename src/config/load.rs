@@ -10,7 +10,7 @@ use hcl::edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use hcl::edit::Span;
 
 use super::{AttrExpr, BlockExpr, BodyExpr, Config, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Validation, Variable};
-use crate::addr::Address;
+use crate::addrs::{ConfigResource, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
 const TOP_LEVEL_BLOCKS: [&str; 9] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved"];
@@ -123,7 +123,7 @@ impl Loader {
         match kind {
             "resource" | "data" => {
                 let [type_name, name] = expect_labels::<2>(kind, &labels, &location, "TYPE\" \"NAME")?;
-                let address = if kind == "resource" { Address::managed(&type_name, &name) } else { Address::data(&type_name, &name) };
+                let address = if kind == "resource" { ConfigResource::managed(&type_name, &name) } else { ConfigResource::data(&type_name, &name) };
                 self.add_resource(ctx, address, block, location)
             }
             "variable" => {
@@ -178,15 +178,16 @@ impl Loader {
         }
     }
 
-    fn add_resource(&mut self, ctx: &FileContext, address: Address, block: &Block, location: Location) -> Result<()> {
+    fn add_resource(&mut self, ctx: &FileContext, address: ConfigResource, block: &Block, location: Location) -> Result<()> {
         let mut body = body_expr(ctx, &block.body, location.clone())?;
-        let lifecycle = if address.mode == crate::addr::Mode::Managed { super::guards::take_lifecycle(&mut body)? } else { None };
+        let lifecycle = if address.mode == crate::addrs::Mode::Managed { super::guards::take_lifecycle(&mut body)? } else { None };
+        let expansion = super::Expansion::take(&mut body)?;
         reject_unsupported_meta(&body)?;
         let depends_on = match body.attributes.remove("depends_on") {
             Some(attr) => addresses(&attr)?,
             None => vec![],
         };
-        let resource = Resource { body, depends_on, lifecycle, location: location.clone() };
+        let resource = Resource { body, expansion, depends_on, lifecycle, location: location.clone() };
         if let Some(previous) = self.config.resources.get(&address) {
             return Err(Diagnostic::error(format!("duplicate resource {address}"))
                 .at(Some(&location))
@@ -378,7 +379,7 @@ pub(crate) fn check_names(body: &BodyExpr, attributes: &[&str], blocks: &[&str],
 }
 
 fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
-    for name in ["count", "for_each", "provider"] {
+    for name in ["provider"] {
         if let Some(attr) = body.attributes.get(name) {
             return Err(Diagnostic::error(format!("the meta-argument \"{name}\" is not supported yet"))
                 .at(Some(&attr.location))
@@ -470,13 +471,22 @@ fn not_literal(attr: &AttrExpr, name: &str, expected: &str) -> Diagnostics {
         .into()
 }
 
-/// Reads `[aws_db_instance.main, data.aws_vpc.default]`.
-fn addresses(attr: &AttrExpr) -> Result<Vec<Address>> {
+/// Reads `[aws_db_instance.main, data.aws_vpc.default]`: whole resources, as Terraform wants them
+/// (an instance key is an error, not dropped: the dependency is on every instance anyway).
+pub(super) fn addresses(attr: &AttrExpr) -> Result<Vec<ConfigResource>> {
     let items = match &attr.expr {
         hcl::Expression::Array(items) => items,
         _ => return Err(bad_depends_on(attr)),
     };
-    items.iter().map(|item| crate::eval::static_address(item).ok_or_else(|| bad_depends_on(attr))).collect()
+    let whole = |item: &hcl::Expression| match crate::addrs::target_of(item) {
+        Ok(Target::Resource(resource)) if resource.module.is_root() => Ok(resource.resource),
+        Ok(Target::Instance(instance)) => Err(Diagnostic::error(format!("depends_on names the instance {instance}"))
+            .at(Some(&attr.location))
+            .hint(format!("depend on the whole resource: {}", instance.resource()))
+            .into()),
+        _ => Err(bad_depends_on(attr)),
+    };
+    items.iter().map(whole).collect()
 }
 
 fn bad_depends_on(attr: &AttrExpr) -> Diagnostics {

@@ -12,8 +12,8 @@ mod load;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::addr::Address;
-use crate::diag::{Diagnostics, Location, Sources};
+use crate::addrs::ConfigResource;
+use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 
 pub use backend_block::BackendSettings;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
@@ -71,7 +71,7 @@ pub struct Local {
 pub struct Output {
     pub value: AttrExpr,
     pub sensitive: bool,
-    pub depends_on: Vec<Address>,
+    pub depends_on: Vec<ConfigResource>,
     pub location: Location,
 }
 
@@ -85,10 +85,48 @@ pub struct ProviderBlock {
 pub struct Resource {
     /// The block's own arguments and nested blocks, without meta-arguments such as `depends_on`.
     pub body: BodyExpr,
-    pub depends_on: Vec<Address>,
+    /// `count` or `for_each`, taken out of `body`.
+    pub expansion: Expansion,
+    pub depends_on: Vec<ConfigResource>,
     /// The `lifecycle` block, taken out of `body`.
     pub lifecycle: Option<Lifecycle>,
     pub location: Location,
+}
+
+/// How many instances a block declares; `instances` evaluates it.
+#[derive(Clone, Debug, Default)]
+pub enum Expansion {
+    /// Neither `count` nor `for_each`: one instance, without a key.
+    #[default]
+    Single,
+    /// `count = N`: instances `[0]` to `[N-1]`.
+    Count(AttrExpr),
+    /// `for_each = map or set of strings`: one instance per key.
+    ForEach(AttrExpr),
+}
+
+impl Expansion {
+    /// The `count` or `for_each` expression.
+    pub fn expression(&self) -> Option<&AttrExpr> {
+        match self {
+            Expansion::Single => None,
+            Expansion::Count(attr) | Expansion::ForEach(attr) => Some(attr),
+        }
+    }
+
+    /// Takes `count` or `for_each` out of a block's body; both at once is an error, as in Terraform.
+    pub(crate) fn take(body: &mut BodyExpr) -> Result<Expansion> {
+        match (body.attributes.remove("count"), body.attributes.remove("for_each")) {
+            (None, None) => Ok(Expansion::Single),
+            (Some(count), None) => Ok(Expansion::Count(count)),
+            (None, Some(for_each)) => Ok(Expansion::ForEach(for_each)),
+            (Some(_), Some(for_each)) => Err(Diagnostic::error("Invalid combination of \"count\" and \"for_each\"")
+                .at(Some(&for_each.location))
+                .detail("the count and for_each meta-arguments are mutually exclusive: only one may be used to make instances of a block")
+                .hint("keep one of them")
+                .into()),
+        }
+    }
 }
 
 /// The `strata { ... }` settings block.
@@ -127,7 +165,7 @@ pub struct Config {
     pub locals: BTreeMap<String, Local>,
     pub outputs: BTreeMap<String, Output>,
     pub providers: BTreeMap<String, ProviderBlock>,
-    pub resources: BTreeMap<Address, Resource>,
+    pub resources: BTreeMap<ConfigResource, Resource>,
     /// `moved` blocks, in the order read.
     pub moves: Vec<Moved>,
     pub settings: Settings,

@@ -19,9 +19,9 @@ use hcl::template::{Directive, Element, Template};
 use serde_json::Number;
 use strata_provider_sdk::Value;
 
-pub use references::{expression_references, static_address, Reference};
+pub use references::{expression_references, Reference};
 
-use crate::addr::Address;
+use crate::addrs::{ConfigResource, InstanceKey, ResourceInstance};
 use crate::config::{AttrExpr, BodyExpr, Config};
 use crate::diag::{suggestion, Diagnostic, Result};
 
@@ -33,13 +33,28 @@ pub struct KnownResource {
     pub sensitive: BTreeSet<String>,
 }
 
+/// Values of resource instances known so far; a declared instance missing here is unknown.
+pub type Known = BTreeMap<ResourceInstance, KnownResource>;
+
+/// What an instance's expressions see of the `count` or `for_each` that made it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Repetition {
+    /// Neither: `count` and `each` are errors.
+    #[default]
+    None,
+    /// `count.index`.
+    Count(Value),
+    /// `each.key` and `each.value`.
+    Each { key: Value, value: Value },
+}
+
 /// Everything an expression can refer to.
 pub struct Scope<'a> {
     pub config: &'a Config,
     /// Variable values; a variable missing here evaluates as unknown (as in `validate`).
     pub variables: &'a BTreeMap<String, Value>,
-    /// Values of resources known so far; a declared resource missing here is unknown.
-    pub resources: &'a BTreeMap<Address, KnownResource>,
+    pub resources: &'a Known,
+    pub repetition: Repetition,
 }
 
 /// A value and whether anything sensitive went into it.
@@ -310,23 +325,25 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 let workspace = self.scope.config.workspace.as_deref().unwrap_or(crate::state::backend::DEFAULT_WORKSPACE);
                 Ok((Value::String(workspace.to_owned()), &operators[1..]))
             }
+            "count" => Ok((self.count_attribute(need(0, "index")?)?, &operators[1..])),
+            "each" => Ok((self.each_attribute(need(0, "key")?)?, &operators[1..])),
             "data" => {
-                let address = Address::data(need(0, "TYPE")?, need(1, "NAME")?);
-                Ok((self.resource(&address, operators.get(2))?, &operators[2..]))
+                let address = ConfigResource::data(need(0, "TYPE")?, need(1, "NAME")?);
+                Ok((self.resource(&address, &operators[2..])?, &operators[2..]))
             }
             type_name => {
                 let name = attr_name(0).ok_or_else(|| self.unknown_root(type_name))?;
-                let address = Address::managed(type_name, name);
+                let address = ConfigResource::managed(type_name, name);
                 if !self.scope.config.resources.contains_key(&address) && !self.scope.config.resources.keys().any(|a| a.type_name == type_name) {
                     return Err(self.unknown_root(type_name));
                 }
-                Ok((self.resource(&address, operators.get(1))?, &operators[1..]))
+                Ok((self.resource(&address, &operators[1..])?, &operators[1..]))
             }
         }
     }
 
     fn unknown_root(&self, root: &str) -> Diagnostic {
-        let mut names: Vec<&str> = vec!["var", "local", "data", "path"];
+        let mut names: Vec<&str> = vec!["var", "local", "data", "path", "count", "each"];
         names.extend(self.scope.config.resources.keys().map(|a| a.type_name.as_str()));
         Diagnostic::error(format!("reference to undeclared name \"{root}\"")).hint(suggestion(root, names))
     }
@@ -359,20 +376,60 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         result
     }
 
-    fn resource(&self, address: &Address, next: Option<&TraversalOperator>) -> EvalResult {
-        if !self.scope.config.resources.contains_key(address) {
-            let same_type = self.scope.config.resources.keys().filter(|a| a.mode == address.mode && a.type_name == address.type_name).map(|a| a.name.as_str());
-            return Err(Diagnostic::error(format!("reference to undeclared resource {address}")).hint(suggestion(&address.name, same_type)));
+    fn count_attribute(&self, name: &str) -> EvalResult {
+        match (&self.scope.repetition, name) {
+            (Repetition::Count(index), "index") => Ok(index.clone()),
+            (Repetition::Count(_), other) => Err(Diagnostic::error(format!("count has no attribute \"{other}\"")).hint("use count.index")),
+            _ => Err(Diagnostic::error("Reference to \"count\" in non-counted context")
+                .detail("the \"count\" object can only be used in blocks whose count argument is set")
+                .hint("set count = N on this block, or remove the reference")),
         }
-        let Some(known) = self.scope.resources.get(address) else {
-            return Ok(Value::Unknown);
+    }
+
+    fn each_attribute(&self, name: &str) -> EvalResult {
+        match (&self.scope.repetition, name) {
+            (Repetition::Each { key, .. }, "key") => Ok(key.clone()),
+            (Repetition::Each { value, .. }, "value") => Ok(value.clone()),
+            (Repetition::Each { .. }, other) => Err(Diagnostic::error(format!("each has no attribute \"{other}\"")).hint(suggestion(other, ["key", "value"]))),
+            _ => Err(Diagnostic::error("Reference to \"each\" in context without for_each")
+                .detail("the \"each\" object can be used only in blocks whose for_each argument is set")
+                .hint("set for_each on this block, or remove the reference")),
+        }
+    }
+
+    /// A resource's value: its one instance's, or for `count` a list and for `for_each` a map of
+    /// its instances' (unknown while the instances are). `rest` are the operators after it, to
+    /// tell whether a sensitive attribute is read.
+    fn resource(&self, address: &ConfigResource, rest: &[TraversalOperator]) -> EvalResult {
+        let Some(declared) = self.scope.config.resources.get(address) else {
+            let same_type = self.scope.config.resources.keys().filter(|a| a.mode == address.mode && a.type_name == address.type_name).map(|a| a.name.as_str());
+            return Err(Diagnostic::error(format!("reference to undeclared resource {}", address.in_root())).hint(suggestion(&address.name, same_type)));
         };
-        if let Some(TraversalOperator::GetAttr(attr)) = next {
-            if known.sensitive.contains(attr.as_str()) {
+        let plain = Scope { config: self.scope.config, variables: self.scope.variables, resources: self.scope.resources, repetition: Repetition::None };
+        let Some(keys) = crate::instances::expand(&plain, &declared.expansion).map_err(first_error)? else { return Ok(Value::Unknown) };
+        let resource = address.in_root();
+        let read_attribute = rest.iter().take(2).find_map(|op| match op {
+            TraversalOperator::GetAttr(attr) => Some(attr.as_str()),
+            _ => None,
+        });
+        let mut values = Vec::with_capacity(keys.len());
+        for (key, _) in keys {
+            let known = self.scope.resources.get(&resource.instance(key.clone()));
+            if known.is_some_and(|k| read_attribute.is_some_and(|attr| k.sensitive.contains(attr))) {
                 self.sensitive.set(true);
             }
+            values.push((key, known.map_or(Value::Unknown, |k| k.value.clone())));
         }
-        Ok(known.value.clone())
+        Ok(match declared.expansion {
+            crate::config::Expansion::Single => values.pop().map_or(Value::Unknown, |(_, value)| value),
+            crate::config::Expansion::Count(_) => Value::List(values.into_iter().map(|(_, value)| value).collect()),
+            crate::config::Expansion::ForEach(_) => Value::Object(
+                values.into_iter().filter_map(|(key, value)| match key {
+                    InstanceKey::Str(key) => Some((key, value)),
+                    _ => None,
+                }).collect(),
+            ),
+        })
     }
 
     fn apply_operator(&self, value: Value, operator: &TraversalOperator) -> EvalResult {
@@ -403,6 +460,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         functions::call(call.name.name.as_str(), &args, &self.scope.config.dir)
     }
+}
+
+/// The first of `found`: the evaluator carries one error at a time.
+fn first_error(found: crate::diag::Diagnostics) -> Diagnostic {
+    found.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("evaluation failed"))
 }
 
 fn parse_template(text: &str) -> std::result::Result<Template, Diagnostic> {

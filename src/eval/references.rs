@@ -4,14 +4,14 @@
 use hcl::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::template::{Directive, Element, Template};
 
-use crate::addr::Address;
+use crate::addrs::ConfigResource;
 
 /// Something an expression refers to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reference {
     Variable(String),
     Local(String),
-    Resource(Address),
+    Resource(ConfigResource),
 }
 
 /// Every reference in `expr`, in order of appearance, ignoring names bound by for-expressions.
@@ -19,20 +19,6 @@ pub fn expression_references(expr: &Expression) -> Vec<Reference> {
     let mut found = Vec::new();
     collect(expr, &mut Vec::new(), &mut found);
     found
-}
-
-/// The address an expression such as `postgres_table.users` names, if it names one.
-pub fn static_address(expr: &Expression) -> Option<Address> {
-    match expr {
-        Expression::Traversal(traversal) => match &traversal.expr {
-            Expression::Variable(root) => traversal_reference(root.as_str(), &traversal.operators).and_then(|r| match r {
-                Reference::Resource(address) => Some(address),
-                _ => None,
-            }),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 fn traversal_reference(root: &str, operators: &[TraversalOperator]) -> Option<Reference> {
@@ -44,8 +30,8 @@ fn traversal_reference(root: &str, operators: &[TraversalOperator]) -> Option<Re
         "var" => attr(0).map(|name| Reference::Variable(name.to_owned())),
         "local" => attr(0).map(|name| Reference::Local(name.to_owned())),
         "path" | "terraform" | "strata" | "count" | "each" | "self" => None,
-        "data" => Some(Reference::Resource(Address::data(attr(0)?, attr(1)?))),
-        type_name => attr(0).map(|name| Reference::Resource(Address::managed(type_name, name))),
+        "data" => Some(Reference::Resource(ConfigResource::data(attr(0)?, attr(1)?))),
+        type_name => attr(0).map(|name| Reference::Resource(ConfigResource::managed(type_name, name))),
     }
 }
 

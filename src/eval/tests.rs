@@ -16,7 +16,7 @@ fn config_with(source: &str) -> Config {
 }
 
 fn eval_in(config: &Config, variables: &BTreeMap<String, Value>, expr: &str) -> Evaluated {
-    let scope = Scope { config, variables, resources: &BTreeMap::new() };
+    let scope = Scope { config, variables, resources: &BTreeMap::new(), repetition: Default::default() };
     let attr = AttrExpr { expr: expr.parse().unwrap(), location: Location { file: Arc::from(Path::new("t.tf")), line: 1, column: 1 } };
     scope.eval_attr(&attr).unwrap()
 }
@@ -85,6 +85,6 @@ fn references_are_found_without_evaluating() {
     let found = expression_references(&expr);
     assert!(found.contains(&Reference::Variable("tables".into())));
     assert!(found.contains(&Reference::Local("suffix".into())));
-    assert!(found.contains(&Reference::Resource(crate::addr::Address::managed("postgres_table", "users"))));
+    assert!(found.contains(&Reference::Resource(crate::addrs::ConfigResource::managed("postgres_table", "users"))));
     assert!(!found.iter().any(|r| matches!(r, Reference::Resource(a) if a.type_name == "t")));
 }

@@ -14,10 +14,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::context::Context;
 use crate::diag::{Diagnostic, Result};
-use crate::graph::Node;
 use crate::plan::planner::{configure_provider, provider_error, state_as_known};
 use crate::state::{PendingCreate, State};
 
@@ -25,11 +24,11 @@ use crate::state::{PendingCreate, State};
 #[derive(Debug)]
 pub enum Resolution {
     /// The object exists: it is now in state.
-    Adopted(Address),
+    Adopted(ResourceInstance),
     /// Nothing by that id exists: the create never happened.
-    Dropped(Address),
+    Dropped(ResourceInstance),
     /// An object by that id exists but carries no mark of the intent's create: it is not strata's.
-    LeftAlone { address: Address, import_id: String },
+    LeftAlone { address: ResourceInstance, import_id: String },
 }
 
 impl Resolution {
@@ -51,7 +50,7 @@ impl Resolution {
 pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<Resolution>> {
     let mut resolutions = Vec::new();
     for intent in state.pending.clone() {
-        let address: Address = intent.address.parse().map_err(|err: String| damaged_intent(&intent, &err))?;
+        let address: ResourceInstance = intent.address.parse().map_err(|err: String| damaged_intent(&intent, &err))?;
         if state.get(&address).is_some() {
             // A replacement's create: the old object's record stays until apply records the new one.
             continue;
@@ -71,8 +70,8 @@ pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<R
             resolutions.push(Resolution::LeftAlone { address, import_id: intent.import_id.clone() });
             continue;
         }
-        let (sensitive, dependencies) = match ctx.config.resources.contains_key(&address) {
-            true => (ctx.desired(&address, &known)?.1, ctx.graph.resource_dependencies(&Node::Resource(address.clone()))),
+        let (sensitive, dependencies) = match address.module.is_root() && ctx.config.resources.contains_key(&address.resource) {
+            true => (ctx.desired(&address, &known)?.1, ctx.dependencies_of(&address.resource)),
             // Adopted all the same, so that the plan deletes it like anything else in state.
             false => (BTreeSet::new(), BTreeSet::new()),
         };

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use strata_provider_sdk::{Action, Value};
 
 use super::{OutputChange, Plan, ResourceChange};
-use crate::addr::Address;
+use crate::addrs::{AbsResource, ResourceInstance};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Result};
 use crate::state::encryption;
@@ -54,10 +54,19 @@ struct VariableFile {
 #[derive(Serialize, Deserialize)]
 pub(super) struct ResourceChangeFile {
     address: String,
+    /// `module.a["k"]`, absent in the root module (as `terraform show -json` writes it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    module_address: Option<String>,
     mode: String,
     #[serde(rename = "type")]
     type_name: String,
     name: String,
+    /// `count`'s index or `for_each`'s key, absent for a resource with neither.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    index: Option<serde_json::Value>,
+    /// Where a `moved` block or `renamed_from` moved it from (Terraform's `previous_address`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    previous_address: Option<String>,
     provider_name: String,
     change: ChangeFile,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -220,10 +229,13 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
     let (after, after_sensitive) = masked(change.after.as_ref(), &change.sensitive);
     ResourceChangeFile {
         address: change.address.to_string(),
-        mode: if change.address.mode == crate::addr::Mode::Data { "data" } else { "managed" }.to_owned(),
-        type_name: change.address.type_name.clone(),
-        name: change.address.name.clone(),
-        provider_name: crate::addr::registry_address(change.address.provider()),
+        module_address: change.address.module_address(),
+        mode: if change.address.mode() == crate::addrs::Mode::Data { "data" } else { "managed" }.to_owned(),
+        type_name: change.address.type_name().to_owned(),
+        name: change.address.resource.name.clone(),
+        index: change.address.key.to_json(),
+        previous_address: change.moved_from.as_ref().map(ResourceInstance::to_string),
+        provider_name: crate::addrs::registry_address(change.address.provider()),
         change: ChangeFile {
             actions: actions(change.action),
             before,
@@ -237,7 +249,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
         strata: Extras {
             operations: change.operations.iter().map(|o| crate::secrets::redact(o)).collect(),
             replace_because: change.replace_because.clone(),
-            dependencies: change.dependencies.iter().map(Address::to_string).collect(),
+            dependencies: change.dependencies.iter().map(AbsResource::to_string).collect(),
             reason: change.reason.clone(),
             warnings: change.warnings.clone(),
             data_loss: change.data_loss.iter().map(|line| crate::secrets::redact(line)).collect(),
@@ -245,7 +257,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
             locking: change.locking.iter().map(|line| crate::secrets::redact(line)).collect(),
             backups: change.backups.iter().map(|line| crate::secrets::redact(line)).collect(),
             duties: change.duties.iter().map(|line| crate::secrets::redact(line)).collect(),
-            moved_from: change.moved_from.as_ref().map(Address::to_string),
+            moved_from: change.moved_from.as_ref().map(ResourceInstance::to_string),
             prevent_destroy: change.prevent_destroy,
             create_before_destroy: change.create_before_destroy,
             state_updates: change.state_updates.clone(),
@@ -313,7 +325,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
         .resource_changes
         .iter()
         .map(|c| {
-            let address: Address = c.address.parse().map_err(|e: String| bad(&e))?;
+            let address: ResourceInstance = c.address.parse().map_err(|e: String| bad(&e))?;
             let action = action_of(&c.change.actions).ok_or_else(|| bad("unknown actions"))?;
             let sensitive: BTreeSet<String> = c.change.after_sensitive.as_object().into_iter().chain(c.change.before_sensitive.as_object()).flat_map(|m| m.keys().cloned()).collect();
             Ok(ResourceChange {

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_provider_sdk::{Action, Value};
 
 use super::{Plan, ResourceChange};
-use crate::addr::Address;
+use crate::addrs::{move_instance, ConfigResource, InstanceKey, ResourceInstance, Target};
+use crate::config::{Expansion, Moved};
 use crate::config::{AttrExpr, IgnoreChanges, Lifecycle};
 use crate::context::Context;
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Result};
@@ -28,7 +29,7 @@ pub struct Flags {
 
 /// The `lifecycle` flags of `address` (all false when it has no lifecycle block), and checks that
 /// `ignore_changes` names only attributes its type has.
-pub fn flags(ctx: &Context, address: &Address) -> Result<Flags> {
+pub fn flags(ctx: &Context, address: &ConfigResource) -> Result<Flags> {
     let Some(lifecycle) = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref()) else { return Ok(Flags::default()) };
     check_ignored_names(ctx, address, lifecycle)?;
     Ok(Flags {
@@ -90,7 +91,7 @@ fn flag(ctx: &Context, attr: Option<&AttrExpr>, name: &str) -> Result<Option<boo
     }
 }
 
-fn check_ignored_names(ctx: &Context, address: &Address, lifecycle: &Lifecycle) -> Result<()> {
+fn check_ignored_names(ctx: &Context, address: &ConfigResource, lifecycle: &Lifecycle) -> Result<()> {
     let IgnoreChanges::Attributes(names) = &lifecycle.ignore_changes else { return Ok(()) };
     let schema = &ctx.providers.resource_schema(address)?.block;
     let known: Vec<&str> = schema.attributes.keys().chain(schema.blocks.keys()).copied().collect();
@@ -105,7 +106,7 @@ fn check_ignored_names(ctx: &Context, address: &Address, lifecycle: &Lifecycle) 
 
 /// `desired` with the attributes `ignore_changes` names set to their live values, so the provider
 /// plans no change to them. A create (no live object) uses the configuration as it is.
-pub fn ignoring_changes(ctx: &Context, address: &Address, desired: Value, prior: Option<&Value>) -> Value {
+pub fn ignoring_changes(ctx: &Context, address: &ConfigResource, desired: Value, prior: Option<&Value>) -> Value {
     let lifecycle = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref());
     let (Some(lifecycle), Some(live)) = (lifecycle, prior.and_then(Value::as_object)) else { return desired };
     let Value::Object(mut wanted) = desired else { return desired };
@@ -129,7 +130,7 @@ pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]
     let mut errors = Diagnostics::default();
     for change in changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.before.is_some()) {
         let recorded = state.get(&change.address).is_some_and(|r| r.prevent_destroy);
-        let configured = ctx.config.resources.get(&change.address);
+        let configured = ctx.config.resources.get(&change.address.resource).filter(|_| change.address.module.is_root());
         let in_config = configured.is_some() && change.prevent_destroy;
         if !in_config && !recorded {
             continue;
@@ -164,26 +165,32 @@ pub struct Moves<'s> {
     /// The state as the moves leave it (borrowed when nothing moves: the common case, and a copy
     /// of a large state is not free).
     pub state: std::borrow::Cow<'s, State>,
-    pub moved: BTreeMap<Address, Address>,
+    pub moved: BTreeMap<ResourceInstance, ResourceInstance>,
 }
 
 /// Moves state to where the configuration's `moved` blocks and `renamed_from` arguments say it
-/// now lives. A move whose old address is no longer in state has been applied already and is kept
-/// as history, as in Terraform.
+/// now lives: a resource's instances keep their keys, `x` to `x[0]` gives a resource `count`, an
+/// instance moves to another key. A move whose old address is no longer in state has been applied
+/// already and is kept as history, as in Terraform.
 pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
-    let mut moves = explicit_moves(ctx)?;
-    moves.extend(implicit_moves(ctx, state, &moves)?);
+    let explicit = explicit_moves(ctx)?;
+    let mut moves: Vec<(ResourceInstance, ResourceInstance)> = Vec::new();
+    for instance in state.managed().map(|i| i.address()) {
+        if let Some(to) = explicit.iter().find_map(|m| move_instance(&m.from, &m.to, &instance)) {
+            moves.push((instance, to));
+        }
+    }
+    let moving: BTreeSet<ResourceInstance> = moves.iter().map(|(from, _)| from.clone()).collect();
+    moves.extend(implicit_moves(ctx, state, &moving)?);
     let mut moved_state = std::borrow::Cow::Borrowed(state);
     let mut moved = BTreeMap::new();
     let mut errors = Diagnostics::default();
-    for (to, from) in moves {
-        if state.get(&from).is_none() {
-            continue;
-        }
-        if state.get(&to).is_some() {
+    let leaving: BTreeSet<ResourceInstance> = moves.iter().map(|(from, _)| from.clone()).collect();
+    for (from, to) in moves {
+        if state.get(&to).is_some() && !leaving.contains(&to) {
             errors.push(
                 Diagnostic::error(format!("cannot move {from} to {to}: both are in the state"))
-                    .hint(format!("remove the move, or run strata state rm {to} if that entry is stale")),
+                    .hint(format!("remove the move, or run strata state rm '{to}' if that entry is stale")),
             );
             continue;
         }
@@ -199,54 +206,87 @@ pub fn check_moves(ctx: &Context) -> Result<()> {
     explicit_moves(ctx).map(|_| ())
 }
 
-/// The `moved` blocks as new address => old, checked: the new address is configured, the old one
-/// is not, each address is moved at most once, and no move starts where another ends.
-fn explicit_moves(ctx: &Context) -> Result<BTreeMap<Address, Address>> {
+/// The `moved` blocks, checked: the new address is configured (with a key that fits its `count`
+/// or `for_each`), the old resource is not unless the move stays inside it, each address is moved
+/// from and to at most once, and no move starts where another ends.
+fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
     let mut errors = Diagnostics::default();
-    let mut moves = BTreeMap::new();
-    let targets: BTreeSet<&Address> = ctx.config.moves.iter().map(|m| &m.to).collect();
-    let mut sources = BTreeSet::new();
+    let targets: BTreeSet<&Target> = ctx.config.moves.iter().map(|m| &m.to).collect();
+    let (mut sources, mut destinations) = (BTreeSet::new(), BTreeSet::new());
     for moved in &ctx.config.moves {
         let (from, to) = (&moved.from, &moved.to);
-        let problem = if !ctx.config.resources.contains_key(to) {
-            Some(format!("{to} is not in the configuration; a move must end at a declared resource"))
-        } else if ctx.config.resources.contains_key(from) {
+        let problem = if let Some(problem) = endpoint_problem(ctx, to) {
+            Some(problem)
+        } else if configured(ctx, from).is_some() && resource_of(from) != resource_of(to) {
             Some(format!("{from} is still in the configuration; remove its block, since its state moves to {to}"))
         } else if targets.contains(from) {
             Some(format!("{from} is itself the destination of another move; chained moves are not supported: move straight to {to}"))
-        } else if !sources.insert(from.clone()) || moves.contains_key(to) {
+        } else if !sources.insert(from.clone()) || !destinations.insert(to.clone()) {
             Some("each address may be moved from, and moved to, only once".to_owned())
         } else {
             None
         };
-        match problem {
-            Some(problem) => errors.push(Diagnostic::error(format!("moved from {from} to {to}: {problem}")).at(Some(&moved.location))),
-            None => {
-                moves.insert(to.clone(), from.clone());
-            }
+        if let Some(problem) = problem {
+            errors.push(Diagnostic::error(format!("moved from {from} to {to}: {problem}")).at(Some(&moved.location)));
         }
     }
-    errors.into_result().map(|_| moves)
+    errors.into_result().map(|_| ctx.config.moves.iter().collect())
 }
 
-/// `renamed_from` as implicit moves: a configured resource with no state of its own whose
-/// `renamed_from` equals the `name` (and, when the type has one, the `schema`) of a state resource
-/// of the same type that is no longer configured.
-fn implicit_moves(ctx: &Context, state: &State, explicit: &BTreeMap<Address, Address>) -> Result<BTreeMap<Address, Address>> {
+/// The resource a move endpoint names (none for a module).
+fn resource_of(target: &Target) -> Option<ConfigResource> {
+    match target {
+        Target::Module(_) => None,
+        Target::Resource(resource) => Some(resource.resource.clone()),
+        Target::Instance(instance) => Some(instance.resource.clone()),
+    }
+}
+
+/// The configured block of a move endpoint in the root module.
+fn configured<'c>(ctx: &'c Context, target: &Target) -> Option<&'c crate::config::Resource> {
+    match target {
+        Target::Module(_) => None,
+        Target::Resource(r) if r.module.is_root() => ctx.config.resources.get(&r.resource),
+        Target::Instance(i) if i.module.is_root() => ctx.config.resources.get(&i.resource),
+        _ => None,
+    }
+}
+
+/// Why a move cannot end at `to`, if it cannot.
+fn endpoint_problem(ctx: &Context, to: &Target) -> Option<String> {
+    if let Target::Module(module) = to {
+        return Some(format!("{module} is not in the configuration; a move must end at a declared module"));
+    }
+    let Some(resource) = configured(ctx, to) else {
+        return Some(format!("{to} is not in the configuration; a move must end at a declared resource"));
+    };
+    let key = match to {
+        Target::Instance(instance) => &instance.key,
+        _ => return None,
+    };
+    let fits = matches!((&resource.expansion, key), (Expansion::Single, InstanceKey::None) | (Expansion::Count(_), InstanceKey::Int(_)) | (Expansion::ForEach(_), InstanceKey::Str(_)));
+    (!fits).then(|| format!("the key of {to} does not fit the resource: {}", crate::instances::expected_keys(&resource.expansion)))
+}
+
+/// `renamed_from` as implicit moves: a configured resource without `count` or `for_each` and with
+/// no state of its own whose `renamed_from` equals the `name` (and, when the type has one, the
+/// `schema`) of a state resource of the same type that is no longer configured.
+fn implicit_moves(ctx: &Context, state: &State, moving: &BTreeSet<ResourceInstance>) -> Result<Vec<(ResourceInstance, ResourceInstance)>> {
     let nothing_known = BTreeMap::new();
     let scope = ctx.scope(&nothing_known);
-    let mut moves = BTreeMap::new();
-    let taken: BTreeSet<&Address> = explicit.values().collect();
-    for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| state.get(a).is_none() && !explicit.contains_key(a)) {
+    let mut moves = Vec::new();
+    let single = ctx.config.resources.iter().filter(|(_, r)| matches!(r.expansion, Expansion::Single));
+    for (address, resource) in single.filter(|(a, _)| state.get(&a.single_instance()).is_none()) {
         let Some(attr) = resource.body.attributes.get("renamed_from") else { continue };
         let Value::String(old_name) = scope.eval_attr(attr)?.value else { continue };
         let schema = match resource.body.attributes.get("schema") {
             Some(attr) => scope.eval_attr(attr)?.value.as_str().map(str::to_owned),
             None => None,
         };
-        let candidates: Vec<Address> = state
+        let unconfigured = |i: &ResourceInstance| !i.module.is_root() || !ctx.config.resources.contains_key(&i.resource);
+        let candidates: Vec<ResourceInstance> = state
             .managed()
-            .filter(|r| r.type_name == address.type_name && !ctx.config.resources.contains_key(&r.address()) && !taken.contains(&r.address()))
+            .filter(|r| r.type_name() == address.type_name && unconfigured(&r.address()) && !moving.contains(&r.address()))
             .filter(|r| {
                 let value = r.value();
                 value.get_str("name") == Some(old_name.as_str()) && schema.as_deref().is_none_or(|s| value.get_str("schema").is_none_or(|recorded| recorded == s))
@@ -255,11 +295,9 @@ fn implicit_moves(ctx: &Context, state: &State, explicit: &BTreeMap<Address, Add
             .collect();
         match candidates.as_slice() {
             [] => {}
-            [from] => {
-                moves.insert(address.clone(), from.clone());
-            }
+            [from] => moves.push((from.clone(), address.single_instance())),
             several => {
-                let names: Vec<String> = several.iter().map(Address::to_string).collect();
+                let names: Vec<String> = several.iter().map(ResourceInstance::to_string).collect();
                 return Err(Diagnostic::error(format!("renamed_from = \"{old_name}\" in {address} matches several resources in state: {}", names.join(", ")))
                     .at(Some(&attr.location))
                     .hint("set schema, or say which one with a moved block")

@@ -312,12 +312,12 @@ fn code_cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::Address;
+    use crate::addrs::ConfigResource;
 
     fn table(name: &str, action: Action, data_loss: Vec<String>) -> ResourceChange {
         let value = Value::object([("name", Value::from(name)), ("comment", Value::from("x".repeat(200)))]);
         ResourceChange {
-            address: Address::managed("postgres_table", name),
+            address: ConfigResource::managed("postgres_table", name).single_instance(),
             action,
             before: (action != Action::Create).then(|| value.clone()),
             after: (action != Action::Delete).then_some(value),

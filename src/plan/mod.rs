@@ -19,12 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_provider_sdk::{Action, Value};
 
-use crate::addr::Address;
+use crate::addrs::{AbsResource, ResourceInstance};
 
 /// What apply will do to one resource.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChange {
-    pub address: Address,
+    pub address: ResourceInstance,
     pub action: Action,
     /// The live object as refresh found it.
     pub before: Option<Value>,
@@ -35,8 +35,9 @@ pub struct ResourceChange {
     pub operations: Vec<String>,
     /// Top-level attributes whose values are masked.
     pub sensitive: BTreeSet<String>,
-    /// The resources this one depends on (from configuration, or from state for deletes).
-    pub dependencies: BTreeSet<Address>,
+    /// The resources this one depends on (from configuration, or from state for deletes): it
+    /// waits for every instance of them.
+    pub dependencies: BTreeSet<AbsResource>,
     /// Why, when it is not obvious (e.g. "deleted outside strata").
     pub reason: Option<String>,
     pub warnings: Vec<String>,
@@ -49,7 +50,7 @@ pub struct ResourceChange {
     /// Periodic work that is due (a backup, a prune, a drill), one line each with why.
     pub duties: Vec<String>,
     /// The address whose state moves here first (a `moved` block or `renamed_from`).
-    pub moved_from: Option<Address>,
+    pub moved_from: Option<ResourceInstance>,
     /// `lifecycle.prevent_destroy` as apply records it in state.
     pub prevent_destroy: bool,
     /// `lifecycle.create_before_destroy`: a replacement creates the new object before deleting the old.

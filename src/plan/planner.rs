@@ -10,13 +10,12 @@ use super::guards;
 use super::unchanged;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
-use crate::addr::{Address, Mode};
+use crate::addrs::{AbsResource, ConfigResource, Mode, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Location, Result};
-use crate::eval::KnownResource;
+use crate::eval::{Known, KnownResource};
 use crate::graph::Node;
-use crate::providers::Providers;
-use crate::state::{ResourceState, State};
+use crate::state::{Instance, State};
 
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
@@ -31,7 +30,7 @@ pub struct PlanOptions {
 }
 
 /// The live objects behind the resources in state: `None` where one no longer exists.
-pub type Refreshed = BTreeMap<Address, Option<Value>>;
+pub type Refreshed = BTreeMap<ResourceInstance, Option<Value>>;
 
 pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) -> Result<Plan> {
     // Bad lifecycle arguments fail before any provider is configured.
@@ -51,8 +50,7 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
     } else {
         changes = planning.plan_configuration().await?;
     }
-    let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
-    for name in Providers::names_for(in_state.iter()) {
+    for name in providers_in(state) {
         planning.prepare_provider(&name).await?;
     }
     changes.extend(planning.plan_deletions(options.destroy).await?);
@@ -83,23 +81,38 @@ pub async fn refresh_only(ctx: &Context, state: &State) -> Result<Refreshed> {
 /// For drift runs, from one refresh: the live objects behind everything in state, and the changes
 /// the configuration would make to the state as recorded rather than to live (what a plan would
 /// change had nothing drifted outside strata).
-pub async fn refresh_and_plan_against_state(ctx: &Context, state: &State) -> Result<(Refreshed, Vec<ResourceChange>)> {
+pub async fn refresh_and_plan_against_state(ctx: &Context, state: &State) -> Result<AgainstState> {
     let mut planning = Planning::refreshing_state(ctx, state).await?;
     let recorded = state.managed().map(|r| (r.address(), Some(r.value()))).collect();
     let live = std::mem::replace(&mut planning.refreshed, recorded);
     planning.known.clear();
-    Ok((live, planning.plan_configuration().await?))
+    let changes = planning.plan_configuration().await?;
+    let unconfigured = state.managed().map(|r| r.address()).filter(|a| !planning.configured.contains(a)).collect();
+    Ok(AgainstState { live, changes, unconfigured })
+}
+
+/// A drift run's one refresh and the plan against the recorded state.
+pub struct AgainstState {
+    pub live: Refreshed,
+    pub changes: Vec<ResourceChange>,
+    /// Instances in state the configuration no longer has: a plan would delete them.
+    pub unconfigured: Vec<ResourceInstance>,
 }
 
 /// Every resource in state, known as it was last recorded.
-pub fn state_as_known(state: &State) -> BTreeMap<Address, KnownResource> {
+pub fn state_as_known(state: &State) -> Known {
     state.managed().map(|r| (r.address(), KnownResource { value: r.value(), sensitive: r.sensitive_attributes.clone() })).collect()
+}
+
+/// The providers of the resources in state.
+fn providers_in(state: &State) -> BTreeSet<String> {
+    state.resources.iter().map(|r| r.provider.clone()).collect()
 }
 
 /// Configures provider `name` unless it already is, once its configuration is wholly known from
 /// `known`. Answers whether it is configured: `false` while the configuration still depends on
 /// values known only after apply (a host taken from an instance not yet created).
-pub async fn configure_provider(ctx: &Context, name: &str, known: &BTreeMap<Address, KnownResource>) -> Result<bool> {
+pub async fn configure_provider(ctx: &Context, name: &str, known: &Known) -> Result<bool> {
     let provider = ctx.providers.get(name)?;
     let config = ctx.provider_config(name, known)?;
     if !config.is_wholly_known() {
@@ -116,7 +129,9 @@ struct Planning<'a> {
     state: &'a State,
     refreshed: Refreshed,
     /// Resource values as planned so far (unknown where only apply can tell).
-    known: BTreeMap<Address, KnownResource>,
+    known: Known,
+    /// The instances the configuration has, as far as planned: any other in state is deleted.
+    configured: BTreeSet<ResourceInstance>,
     /// Providers already configured, or found to depend on values known only after apply.
     prepared: BTreeSet<String>,
     /// What `-target` and `-exclude` leave in the plan, and what `-replace` replaces.
@@ -125,17 +140,16 @@ struct Planning<'a> {
 
 impl<'a> Planning<'a> {
     /// Planning against `state`; every provider seals write-only secrets with its salt.
-    fn new(ctx: &'a Context, state: &'a State, known: BTreeMap<Address, KnownResource>, scope: Scope) -> Planning<'a> {
+    fn new(ctx: &'a Context, state: &'a State, known: Known, scope: Scope) -> Planning<'a> {
         ctx.providers.use_state_salt(&state.secret_salt);
-        Planning { ctx, state, refreshed: Refreshed::new(), known, prepared: BTreeSet::new(), scope }
+        Planning { ctx, state, refreshed: Refreshed::new(), known, configured: BTreeSet::new(), prepared: BTreeSet::new(), scope }
     }
 
     /// Refreshes everything in state, each provider configured from the values in state (a
     /// provider whose host is an instance's address reads it from the instance as recorded).
     async fn refreshing_state(ctx: &'a Context, state: &'a State) -> Result<Planning<'a>> {
         let mut planning = Planning::new(ctx, state, state_as_known(state), Scope::default());
-        let in_state: Vec<Address> = state.managed().map(|r| r.address()).collect();
-        for name in Providers::names_for(in_state.iter()) {
+        for name in providers_in(state) {
             planning.prepare_provider(&name).await?;
         }
         Ok(planning)
@@ -148,15 +162,49 @@ impl<'a> Planning<'a> {
         for node in self.ctx.graph.order() {
             match node {
                 Node::Provider(name) => self.prepare_provider(&name).await?,
-                Node::Resource(address) if !self.scope.contains(&address) => changes.extend(self.leave_alone(&address)),
                 Node::Resource(address) => {
-                    let change = self.plan_resource(&address).await?;
-                    changes.extend(self.replace_if_requested(change).await?);
+                    for instance in self.expand(&address)? {
+                        if !self.scope.contains(&instance) {
+                            changes.extend(self.leave_alone(&instance));
+                            continue;
+                        }
+                        let change = self.plan_resource(&instance).await?;
+                        changes.extend(self.replace_if_requested(change).await?);
+                    }
                 }
                 _ => {}
             }
         }
         Ok(changes)
+    }
+
+    /// The instances `count` or `for_each` gives a resource now. While they are unknown (they
+    /// depend on something only apply can tell) planning stops, as in Terraform, unless
+    /// `-target` or `-exclude` leaves the whole resource out: then its instances in state stay.
+    fn expand(&mut self, address: &ConfigResource) -> Result<Vec<ResourceInstance>> {
+        let resource = self.ctx.config.resources.get(address).ok_or_else(|| Diagnostic::error(format!("{address} is not in the configuration")))?;
+        let whole = address.in_root();
+        let instances = match crate::instances::expand(&self.ctx.scope(&self.known), &resource.expansion)? {
+            Some(keys) => keys.into_iter().map(|(key, _)| whole.instance(key)).collect(),
+            None if !self.scope.may_contain(&whole) => self.state_instances(&whole),
+            None => {
+                let attr = resource.expansion.expression();
+                let argument = if matches!(resource.expansion, crate::config::Expansion::Count(_)) { "count" } else { "for_each" };
+                return Err(Diagnostic::error(format!("Invalid {argument} argument"))
+                    .at(attr.map(|a| &a.location))
+                    .detail(format!(
+                        "The \"{argument}\" value depends on resource attributes that cannot be determined until apply, so strata cannot predict how many instances of {address} will be created."
+                    ))
+                    .hint("use -target to first apply only the resources the value depends on, or derive it from variables and locals known now")
+                    .into());
+            }
+        };
+        self.configured.extend(instances.iter().cloned());
+        Ok(instances)
+    }
+
+    fn state_instances(&self, resource: &AbsResource) -> Vec<ResourceInstance> {
+        self.state.instances().map(|i| i.address()).filter(|i| i.resource() == *resource).collect()
     }
 
     /// Configures a provider as soon as its configuration is known, then refreshes its resources in
@@ -165,7 +213,7 @@ impl<'a> Planning<'a> {
         if !self.prepared.insert(name.to_owned()) {
             return Ok(());
         }
-        let in_state: Vec<&ResourceState> = self.state.managed().filter(|r| r.provider == name).collect();
+        let in_state: Vec<Instance<'_>> = self.state.managed().filter(|r| r.provider() == name).collect();
         if !configure_provider(self.ctx, name, &self.known).await? {
             if in_state.is_empty() {
                 // Planning creates needs no connection; comparing with live objects does.
@@ -184,7 +232,7 @@ impl<'a> Planning<'a> {
             return Ok(());
         }
         let provider = self.ctx.providers.get(name)?;
-        let requests: Vec<RefreshRequest> = in_state.iter().map(|r| RefreshRequest { type_name: r.type_name.clone(), state: r.value() }).collect();
+        let requests: Vec<RefreshRequest> = in_state.iter().map(|r| RefreshRequest { type_name: r.type_name().to_owned(), state: r.value() }).collect();
         let results = provider.refresh(&requests).await.map_err(|err| provider_error(&format!("refreshing {name} resources"), err, None))?;
         if results.len() != requests.len() {
             return Err(Diagnostic::error(format!("provider \"{name}\" answered {} refresh results for {} resources", results.len(), requests.len())).into());
@@ -193,14 +241,14 @@ impl<'a> Planning<'a> {
         Ok(())
     }
 
-    async fn plan_resource(&mut self, address: &Address) -> Result<Option<ResourceChange>> {
+    async fn plan_resource(&mut self, address: &ResourceInstance) -> Result<Option<ResourceChange>> {
         let ctx = self.ctx;
-        let location = ctx.config.resources.get(address).map(|r| r.location.clone());
+        let location = ctx.config.resources.get(&address.resource).map(|r| r.location.clone());
         let (desired, sensitive) = ctx.desired(address, &self.known)?;
         let provider = ctx.providers.get(address.provider())?;
-        if address.mode == Mode::Data {
+        if address.mode() == Mode::Data {
             let value = if desired.is_wholly_known() {
-                provider.read_data(&address.type_name, &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
+                provider.read_data(address.type_name(), &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
             } else {
                 Value::Unknown
             };
@@ -210,14 +258,14 @@ impl<'a> Planning<'a> {
         // Taken, not copied: each resource is planned once, and only deletions (of what the
         // configuration no longer has) read the refreshed objects after this.
         let prior = self.refreshed.remove(address).flatten();
-        let flags = guards::flags(ctx, address)?;
+        let flags = guards::flags(ctx, &address.resource)?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
-        let periodic = ctx.providers.resource_schema(address)?.periodic;
+        let periodic = ctx.providers.resource_schema(&address.resource)?.periodic;
         let planned = match prior.as_ref().filter(|live| !periodic && unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {
             Some(live) => PlannedChange::new(Action::NoOp, live.clone()),
             None => {
-                let desired = guards::ignoring_changes(ctx, address, desired, prior.as_ref());
-                let request = PlanRequest { type_name: address.type_name.clone(), prior: prior.clone(), desired };
+                let desired = guards::ignoring_changes(ctx, &address.resource, desired, prior.as_ref());
+                let request = PlanRequest { type_name: address.type_name().to_owned(), prior: prior.clone(), desired };
                 let mut planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
                 if let (Action::Replace, true, Some(old)) = (planned.action, flags.create_before_destroy, prior.as_ref()) {
                     planned.operations = create_then_delete(provider.as_ref(), old, &request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
@@ -235,7 +283,7 @@ impl<'a> Planning<'a> {
             replace_because: planned.replace_because,
             operations: planned.operations,
             sensitive,
-            dependencies: ctx.graph.resource_dependencies(&Node::Resource(address.clone())),
+            dependencies: ctx.dependencies_of(&address.resource),
             reason: vanished.then(|| "it was deleted outside strata".to_owned()),
             warnings: planned.warnings,
             data_loss: planned.data_loss,
@@ -251,7 +299,7 @@ impl<'a> Planning<'a> {
     }
 
     /// The state-only update when `prevent_destroy` differs from what state records.
-    fn protection_update(&self, address: &Address, wanted: bool) -> Vec<String> {
+    fn protection_update(&self, address: &ResourceInstance, wanted: bool) -> Vec<String> {
         match self.state.get(address) {
             Some(recorded) if recorded.prevent_destroy != wanted => vec![format!("lifecycle.prevent_destroy: {} -> {wanted} (recorded in state)", recorded.prevent_destroy)],
             _ => vec![],
@@ -260,11 +308,11 @@ impl<'a> Planning<'a> {
 
     /// A resource `-target` or `-exclude` leaves out stays as recorded: known to what comes after
     /// it (outputs, say) by its value in state, and recorded again unchanged by apply.
-    fn leave_alone(&mut self, address: &Address) -> Option<ResourceChange> {
+    fn leave_alone(&mut self, address: &ResourceInstance) -> Option<ResourceChange> {
         let recorded = self.state.get(address)?;
         let value = recorded.value();
         self.known.insert(address.clone(), KnownResource { value: value.clone(), sensitive: recorded.sensitive_attributes.clone() });
-        if address.mode == Mode::Data {
+        if address.mode() == Mode::Data {
             // Apply reads every data source anyway.
             return None;
         }
@@ -309,7 +357,7 @@ impl<'a> Planning<'a> {
     /// each described by its provider (a final snapshot, say) or refused by it.
     async fn plan_deletions(&self, destroy: bool) -> Result<Vec<ResourceChange>> {
         let mut deletions = Vec::new();
-        for resource in self.state.managed().filter(|r| (destroy || !self.ctx.config.resources.contains_key(&r.address())) && self.scope.contains(&r.address())) {
+        for resource in self.state.managed().filter(|r| (destroy || !self.configured.contains(&r.address())) && self.scope.contains(&r.address())) {
             let address = resource.address();
             let before = self.refreshed.get(&address).cloned().flatten();
             let reason = match (&before, destroy) {
@@ -320,12 +368,12 @@ impl<'a> Planning<'a> {
             let planned = match &before {
                 Some(prior) => {
                     let provider = self.ctx.providers.get(address.provider())?;
-                    provider.plan_delete(&address.type_name, prior).await.map_err(|err| provider_error(&address.to_string(), err, None))?
+                    provider.plan_delete(address.type_name(), prior).await.map_err(|err| provider_error(&address.to_string(), err, None))?
                 }
                 None => PlannedChange::new(Action::Delete, Value::Null),
             };
             // For destroy, the configuration may protect it too.
-            let configured_protection = guards::flags(self.ctx, &address)?.prevent_destroy;
+            let configured_protection = guards::flags(self.ctx, &address.resource)?.prevent_destroy;
             deletions.push(ResourceChange {
                 address,
                 action: Action::Delete,
@@ -352,7 +400,7 @@ impl<'a> Planning<'a> {
     }
 }
 
-fn plan_outputs(ctx: &Context, state: &State, known: &BTreeMap<Address, KnownResource>, destroy: bool) -> Result<Vec<OutputChange>> {
+fn plan_outputs(ctx: &Context, state: &State, known: &Known, destroy: bool) -> Result<Vec<OutputChange>> {
     let scope = ctx.scope(known);
     let mut outputs = Vec::new();
     for (name, output) in &ctx.config.outputs {

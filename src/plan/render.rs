@@ -43,7 +43,7 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
     }
     out.push_str("strata will perform the following actions:\n");
     for change in changes {
-        let schema = providers.resource_schema(&change.address).ok().map(|s| &s.block);
+        let schema = providers.resource_schema(&change.address.resource).ok().map(|s| &s.block);
         out.push('\n');
         out.push_str(&render_change(change, schema, style));
     }
@@ -116,7 +116,7 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
     let schema = schema.unwrap_or(&empty);
     let ctx = Differ { style, sensitive: &change.sensitive, forces: &change.replace_because };
     let marker = if change.action == Action::Replace { marker } else { format!("{marker} ") };
-    let _ = writeln!(out, "  {marker}resource \"{}\" \"{}\" {{", address.type_name, address.name);
+    let _ = writeln!(out, "  {marker}resource \"{}\" \"{}\" {{", address.type_name(), address.resource.name);
     let before = change.before.as_ref().unwrap_or(&Value::Null);
     let after = change.after.as_ref().unwrap_or(&Value::Null);
     out.push_str(&ctx.body(schema, before, after, 6, ""));

@@ -1,9 +1,10 @@
-//! Targeting: which resources a plan may touch under `-target` and `-exclude`, and which ones
-//! `-replace` asks to replace although nothing forces it.
+//! Targeting: which resource instances a plan may touch under `-target` and `-exclude`, and which
+//! ones `-replace` asks to replace although nothing forces it.
 //!
-//! Owns checking those addresses (exact resource addresses only, each one in the configuration or
-//! the state) and working out the scope: a target comes with everything it depends on, an
-//! exclusion takes everything that depends on it along (as OpenTofu 1.9 does). For destroy the
+//! Owns checking those addresses (a module, a resource with all its instances, or one instance,
+//! as Terraform takes them: `-target='aws_db_instance.x["a"]'`; each one in the configuration or
+//! the state) and working out the scope: a target comes with every resource it depends on, an
+//! exclusion takes every resource that depends on it along (as OpenTofu 1.9 does). For destroy the
 //! directions swap, since a dependant cannot outlive what it depends on. It must not plan or change
 //! anything: the planner asks it what is in scope.
 
@@ -13,25 +14,32 @@ use strata_provider_sdk::Action;
 
 use super::planner::provider_error;
 use super::{OutputChange, ResourceChange};
-use crate::addr::{Address, Mode};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ResourceInstance, Target};
 use crate::context::Context;
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Result};
-use crate::eval::KnownResource;
+use crate::eval::Known;
 use crate::graph::Node;
 use crate::state::State;
 
 /// The addresses given to `-target`, `-exclude` and `-replace`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Targeting {
-    pub targets: Vec<Address>,
-    pub excludes: Vec<Address>,
-    pub replace: Vec<Address>,
+    pub targets: Vec<Target>,
+    pub excludes: Vec<Target>,
+    /// Instances: a resource's address stands for its one instance when it has no `count` or `for_each`.
+    pub replace: Vec<ResourceInstance>,
 }
 
 impl Targeting {
-    /// Parses the flags' values; each must be a whole resource address.
+    /// Parses the flags' values.
     pub fn parse(targets: &[String], excludes: &[String], replace: &[String]) -> Result<Targeting> {
-        Ok(Targeting { targets: addresses("-target", targets)?, excludes: addresses("-exclude", excludes)?, replace: addresses("-replace", replace)? })
+        let replace = addresses("-replace", replace)?
+            .into_iter()
+            .map(|target| {
+                target.as_instance().ok_or_else(|| Diagnostic::error(format!("-replace {target}: a module cannot be replaced")).hint("-replace takes one resource instance, such as aws_db_instance.main or 'postgres_table.t[\"events\"]'").into())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Targeting { targets: addresses("-target", targets)?, excludes: addresses("-exclude", excludes)?, replace })
     }
 
     /// Whether `-target` or `-exclude` narrows the plan (so it may be incomplete).
@@ -44,13 +52,13 @@ impl Targeting {
     }
 }
 
-fn addresses(flag: &str, given: &[String]) -> Result<Vec<Address>> {
+fn addresses(flag: &str, given: &[String]) -> Result<Vec<Target>> {
     given
         .iter()
         .map(|text| {
-            text.parse::<Address>().map_err(|err| {
+            text.parse::<Target>().map_err(|err| {
                 Diagnostic::error(format!("{flag}: {err}"))
-                    .hint(format!("{flag} takes one resource's exact address, such as postgres_table.users (repeat the flag for several)"))
+                    .hint(format!("{flag} takes a resource (postgres_table.users), one instance ('postgres_table.t[\"events\"]', quoted for the shell) or a module (module.db); repeat the flag for several"))
                     .into()
             })
         })
@@ -66,26 +74,49 @@ pub fn narrowing_warning() -> Diagnostic {
     )
 }
 
-/// The resources a plan may touch (all of them unless `-target` or `-exclude` says otherwise), and
+/// The instances a plan may touch (all of them unless `-target` or `-exclude` says otherwise), and
 /// those to replace although nothing forces it.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
-    only: Option<BTreeSet<Address>>,
-    replace: BTreeSet<Address>,
+    narrowed: Option<Narrowed>,
+    replace: BTreeSet<ResourceInstance>,
+}
+
+/// What `-target` and `-exclude` leave: the targets themselves, whole resources brought along
+/// (what a target needs), and what is taken out (the exclusions, and whole resources that need them).
+#[derive(Clone, Debug, Default)]
+struct Narrowed {
+    targets: Vec<Target>,
+    along: BTreeSet<AbsResource>,
+    excludes: Vec<Target>,
+    excluded_along: BTreeSet<AbsResource>,
 }
 
 impl Scope {
-    pub fn contains(&self, address: &Address) -> bool {
-        self.only.as_ref().is_none_or(|only| only.contains(address))
+    pub fn contains(&self, address: &ResourceInstance) -> bool {
+        let Some(narrowed) = &self.narrowed else { return true };
+        let resource = address.resource();
+        let kept = narrowed.targets.is_empty() || narrowed.along.contains(&resource) || narrowed.targets.iter().any(|t| t.contains(address));
+        kept && !narrowed.excluded_along.contains(&resource) && !narrowed.excludes.iter().any(|t| t.contains(address))
     }
 
-    pub fn replaces(&self, address: &Address) -> bool {
+    /// Whether some instance of `resource` may be in scope (before its instances are known).
+    pub fn may_contain(&self, resource: &AbsResource) -> bool {
+        let Some(narrowed) = &self.narrowed else { return true };
+        let probe = |key| resource.instance(key);
+        let named = |targets: &[Target]| targets.iter().any(|t| matches!(t, Target::Instance(i) if i.resource() == *resource) || t.contains(&probe(InstanceKey::None)));
+        let kept = narrowed.targets.is_empty() || narrowed.along.contains(resource) || named(&narrowed.targets);
+        let wholly_excluded = narrowed.excluded_along.contains(resource) || narrowed.excludes.iter().any(|t| !matches!(t, Target::Instance(_)) && t.contains(&probe(InstanceKey::None)));
+        kept && !wholly_excluded
+    }
+
+    pub fn replaces(&self, address: &ResourceInstance) -> bool {
         self.replace.contains(address)
     }
 
     /// `outputs` with those that read a resource left out of the plan kept as they are.
     pub fn keep_outputs_left_out(&self, ctx: &Context, outputs: Vec<OutputChange>) -> Vec<OutputChange> {
-        let reads_left_out = |name: &str| ctx.graph.resource_dependencies(&Node::Output(name.to_owned())).iter().any(|a| !self.contains(a));
+        let reads_left_out = |name: &str| ctx.graph.resource_dependencies(&Node::Output(name.to_owned())).iter().any(|a| !self.may_contain(&a.in_root()));
         outputs
             .into_iter()
             .map(|output| if reads_left_out(&output.name) { OutputChange { after: output.before.clone(), ..output } } else { output })
@@ -98,29 +129,73 @@ impl Scope {
 pub fn scope(ctx: &Context, state: &State, targeting: &Targeting, destroy: bool) -> Result<Scope> {
     let links = Links::new(ctx, state);
     let mut errors = Diagnostics::default();
-    for (flag, addresses) in [("-target", &targeting.targets), ("-exclude", &targeting.excludes), ("-replace", &targeting.replace)] {
-        for address in addresses.iter().filter(|a| !links.dependencies.contains_key(*a)) {
-            let known: Vec<String> = links.dependencies.keys().map(Address::to_string).collect();
-            errors.push(Diagnostic::error(format!("{flag} {address}: no such resource in the configuration or the state")).hint(suggestion(&address.to_string(), known.iter().map(String::as_str))));
+    let replace: Vec<Target> = targeting.replace.iter().cloned().map(Target::Instance).collect();
+    for (flag, targets) in [("-target", &targeting.targets), ("-exclude", &targeting.excludes), ("-replace", &replace)] {
+        for target in targets {
+            if let Some(problem) = unknown_target(ctx, state, &links, target) {
+                errors.push(Diagnostic { summary: format!("{flag} {}", problem.summary), ..problem });
+            }
         }
     }
     if errors.has_errors() {
         return Err(errors);
     }
-    let scope = Scope { only: targeting.narrows().then(|| narrowed(&links, targeting, destroy)), replace: targeting.replace.iter().cloned().collect() };
+    let narrowed = targeting.narrows().then(|| narrowed(&links, targeting, destroy));
+    let scope = Scope { narrowed, replace: targeting.replace.iter().cloned().collect() };
     check_replace(ctx, state, targeting, destroy, &scope)?;
     Ok(scope)
 }
 
+/// Why `target` names nothing in the configuration or the state, if it does not.
+fn unknown_target(ctx: &Context, state: &State, links: &Links, target: &Target) -> Option<Diagnostic> {
+    let resource = match target {
+        Target::Module(module) => {
+            let found = state.instances().any(|i| target.contains(&i.address()));
+            return (!found).then(|| Diagnostic::error(format!("{module}: no such module in the configuration or the state")));
+        }
+        Target::Resource(resource) => resource.clone(),
+        Target::Instance(instance) => instance.resource(),
+    };
+    if !links.dependencies.contains_key(&resource) {
+        let known: Vec<String> = links.dependencies.keys().map(AbsResource::to_string).collect();
+        return Some(Diagnostic::error(format!("{target}: no such resource in the configuration or the state")).hint(suggestion(&resource.to_string(), known.iter().map(String::as_str))));
+    }
+    let Target::Instance(instance) = target else { return None };
+    let configured = ctx.config.resources.get(&instance.resource).filter(|_| instance.module.is_root());
+    let fits = configured.is_none_or(|r| {
+        matches!((&r.expansion, &instance.key), (crate::config::Expansion::Single, InstanceKey::None) | (crate::config::Expansion::Count(_), InstanceKey::Int(_)) | (crate::config::Expansion::ForEach(_), InstanceKey::Str(_)))
+    });
+    match configured {
+        Some(resource) if !fits => Some(Diagnostic::error(format!("{target}: the key does not fit the resource")).hint(crate::instances::expected_keys(&resource.expansion))),
+        None if state.get(instance).is_none() => {
+            let known: Vec<String> = state.instances().map(|i| i.address()).filter(|i| i.resource() == instance.resource()).map(|i| i.to_string()).collect();
+            Some(Diagnostic::error(format!("{target}: no such instance in the state")).hint(suggestion(&target.to_string(), known.iter().map(String::as_str))))
+        }
+        _ => None,
+    }
+}
+
 /// The targets with what they need (or, for destroy, what needs them), less the exclusions with
 /// what needs them (or, for destroy, what they need).
-fn narrowed(links: &Links, targeting: &Targeting, destroy: bool) -> BTreeSet<Address> {
+fn narrowed(links: &Links, targeting: &Targeting, destroy: bool) -> Narrowed {
     let (with_target, with_exclusion) = if destroy { (&links.dependants, &links.dependencies) } else { (&links.dependencies, &links.dependants) };
-    let mut only: BTreeSet<Address> = if targeting.targets.is_empty() { links.dependencies.keys().cloned().collect() } else { closure(&targeting.targets, with_target) };
-    for excluded in closure(&targeting.excludes, with_exclusion) {
-        only.remove(&excluded);
+    let resources_of = |targets: &[Target]| -> Vec<AbsResource> {
+        links.dependencies.keys().filter(|r| targets.iter().any(|t| touches(t, r))).cloned().collect()
+    };
+    Narrowed {
+        targets: targeting.targets.clone(),
+        along: beyond(&resources_of(&targeting.targets), with_target),
+        excludes: targeting.excludes.clone(),
+        excluded_along: beyond(&resources_of(&targeting.excludes), with_exclusion),
     }
-    only
+}
+
+/// Whether `target` names `resource` or some instance of it.
+fn touches(target: &Target, resource: &AbsResource) -> bool {
+    match target {
+        Target::Instance(instance) => instance.resource() == *resource,
+        other => other.contains(&resource.instance(InstanceKey::None)),
+    }
 }
 
 /// `-replace` applies to objects that exist and stay: in state, in the configuration, in scope.
@@ -129,11 +204,11 @@ fn check_replace(ctx: &Context, state: &State, targeting: &Targeting, destroy: b
     for address in &targeting.replace {
         let problem = if destroy {
             Some("a destroy plan replaces nothing")
-        } else if address.mode == Mode::Data {
+        } else if address.mode() == Mode::Data {
             Some("data sources are read, never replaced")
         } else if state.get(address).is_none() {
             Some("it is not in the state yet; there is nothing to replace")
-        } else if !ctx.config.resources.contains_key(address) {
+        } else if !address.module.is_root() || !ctx.config.resources.contains_key(&address.resource) {
             Some("it is no longer in the configuration, so it will be destroyed, not replaced")
         } else if !scope.contains(address) {
             Some("-target or -exclude leaves it out of this plan")
@@ -141,7 +216,7 @@ fn check_replace(ctx: &Context, state: &State, targeting: &Targeting, destroy: b
             None
         };
         if let Some(problem) = problem {
-            errors.push(Diagnostic::error(format!("-replace {address}: {problem}")).hint("-replace takes a resource that is both in the configuration and in the state (see strata state list)"));
+            errors.push(Diagnostic::error(format!("-replace {address}: {problem}")).hint("-replace takes a resource instance that is both in the configuration and in the state (see strata state list)"));
         }
     }
     if errors.has_errors() { Err(errors) } else { Ok(()) }
@@ -149,22 +224,22 @@ fn check_replace(ctx: &Context, state: &State, targeting: &Targeting, destroy: b
 
 /// Who depends on whom among every resource in the configuration or the state.
 struct Links {
-    dependencies: BTreeMap<Address, BTreeSet<Address>>,
-    dependants: BTreeMap<Address, BTreeSet<Address>>,
+    dependencies: BTreeMap<AbsResource, BTreeSet<AbsResource>>,
+    dependants: BTreeMap<AbsResource, BTreeSet<AbsResource>>,
 }
 
 impl Links {
     /// The configuration's dependencies joined with those recorded in state: a resource no longer
     /// configured still has the dependencies it was created with.
     fn new(ctx: &Context, state: &State) -> Links {
-        let mut dependencies: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+        let mut dependencies: BTreeMap<AbsResource, BTreeSet<AbsResource>> = BTreeMap::new();
         for address in ctx.config.resources.keys() {
-            dependencies.entry(address.clone()).or_default().extend(ctx.graph.resource_dependencies(&Node::Resource(address.clone())));
+            dependencies.entry(address.in_root()).or_default().extend(ctx.dependencies_of(address));
         }
-        for resource in state.managed() {
-            dependencies.entry(resource.address()).or_default().extend(resource.dependency_addresses());
+        for instance in state.managed() {
+            dependencies.entry(instance.address().resource()).or_default().extend(instance.dependency_addresses());
         }
-        let mut dependants: BTreeMap<Address, BTreeSet<Address>> = dependencies.keys().map(|a| (a.clone(), BTreeSet::new())).collect();
+        let mut dependants: BTreeMap<AbsResource, BTreeSet<AbsResource>> = dependencies.keys().map(|a| (a.clone(), BTreeSet::new())).collect();
         for (dependant, needs) in &dependencies {
             for dependency in needs {
                 dependants.entry(dependency.clone()).or_default().insert(dependant.clone());
@@ -174,10 +249,10 @@ impl Links {
     }
 }
 
-/// `start` and everything reachable from it along `edges`.
-fn closure(start: &[Address], edges: &BTreeMap<Address, BTreeSet<Address>>) -> BTreeSet<Address> {
-    let mut reached: BTreeSet<Address> = BTreeSet::new();
-    let mut stack: Vec<Address> = start.to_vec();
+/// Everything reachable from `start` along `edges`, without `start` itself (unless reached again).
+fn beyond(start: &[AbsResource], edges: &BTreeMap<AbsResource, BTreeSet<AbsResource>>) -> BTreeSet<AbsResource> {
+    let mut reached: BTreeSet<AbsResource> = BTreeSet::new();
+    let mut stack: Vec<AbsResource> = start.iter().flat_map(|s| edges.get(s).into_iter().flatten().cloned()).collect();
     while let Some(address) = stack.pop() {
         if reached.insert(address.clone()) {
             stack.extend(edges.get(&address).into_iter().flatten().cloned());
@@ -190,13 +265,13 @@ fn closure(start: &[Address], edges: &BTreeMap<Address, BTreeSet<Address>>) -> B
 /// plans it (`Provider::plan_replace`: by default the old object deleted as destroy would delete it,
 /// which the provider may refuse, and the new one planned from nothing; a provider may do more
 /// first, such as a snapshot). Changes that create or replace anyway are left as they are.
-pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &BTreeMap<Address, KnownResource>) -> Result<ResourceChange> {
+pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &Known) -> Result<ResourceChange> {
     let Some(prior) = change.before.as_ref().filter(|_| matches!(change.action, Action::NoOp | Action::Update)) else { return Ok(change) };
     let address = &change.address;
     let provider = ctx.providers.get(address.provider())?;
     let (desired, _) = ctx.desired(address, known)?;
     let failed = |err| provider_error(&format!("{address} cannot be replaced"), err, None);
-    let replacement = provider.plan_replace(&address.type_name, prior, &desired).await.map_err(failed)?;
+    let replacement = provider.plan_replace(address.type_name(), prior, &desired).await.map_err(failed)?;
     Ok(ResourceChange {
         action: Action::Replace,
         after: Some(replacement.planned),

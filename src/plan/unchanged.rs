@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 use strata_provider_sdk::{Action, Value};
 
 use super::Plan;
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::state::State;
 
 /// The salted digest of `desired`, the configuration of `address`; `None` when it cannot stand
 /// for the configuration (a value still unknown, or a sensitive one).
-pub fn desired_digest(state: &State, address: &Address, desired: &Value, sensitive: &BTreeSet<String>) -> Option<String> {
+pub fn desired_digest(state: &State, address: &ResourceInstance, desired: &Value, sensitive: &BTreeSet<String>) -> Option<String> {
     if !sensitive.is_empty() || !desired.is_wholly_known() {
         return None;
     }
@@ -32,7 +32,7 @@ pub fn desired_digest(state: &State, address: &Address, desired: &Value, sensiti
 }
 
 /// Whether `address`, configured as `digest` says and found `live`, is as its last apply left it.
-pub fn is_unchanged(state: &State, address: &Address, digest: Option<&str>, live: &Value) -> bool {
+pub fn is_unchanged(state: &State, address: &ResourceInstance, digest: Option<&str>, live: &Value) -> bool {
     let (Some(digest), Some(recorded)) = (digest, state.get(address)) else { return false };
     recorded.desired_digest.as_deref() == Some(digest) && recorded.value() == *live
 }

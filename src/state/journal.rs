@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::store::RESTORE_HINT;
 use super::{BackupRecord, DriftAck, OutputState, PendingCreate, ResourceState, State};
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use crate::diag::{Diagnostic, Result};
 
 /// One write's change to the state.
@@ -23,10 +23,10 @@ pub struct Record {
     pub lineage: String,
     /// The state's serial after this record.
     pub serial: u64,
-    /// Resources recorded or re-recorded, whole.
+    /// Instances recorded or re-recorded, whole, each under its resource (which holds only those).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub put: Vec<ResourceState>,
-    /// Addresses no longer in state.
+    /// Instance addresses no longer in state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,11 +56,15 @@ impl Lists {
 
 impl Record {
     /// What `state` changed since it was stored with `stored` lists, given the resources it touched.
-    pub fn of(state: &State, stored: &Lists, touched: &BTreeSet<Address>) -> Record {
-        let (mut put, mut removed) = (vec![], vec![]);
+    pub fn of(state: &State, stored: &Lists, touched: &BTreeSet<ResourceInstance>) -> Record {
+        let (mut put, mut removed): (Vec<ResourceState>, Vec<String>) = (vec![], vec![]);
         for address in touched {
             match state.get(address) {
-                Some(resource) => put.push(resource.clone()),
+                // Touched instances come sorted, so those of one resource arrive together.
+                Some(found) => match put.last_mut() {
+                    Some(last) if last.address == found.resource.address && last.module == found.resource.module => last.instances.push(found.state.clone()),
+                    _ => put.push(ResourceState { instances: vec![found.state.clone()], ..found.resource.clone() }),
+                },
                 None => removed.push(address.to_string()),
             }
         }
@@ -78,9 +82,12 @@ impl Record {
 
     /// Applies this record to `state`, whose serial must be the one just before it (the caller sorts the resources after).
     fn replay(self, state: &mut State) {
-        let removed: BTreeSet<&String> = self.removed.iter().chain(self.put.iter().map(|r| &r.address)).collect();
-        state.resources.retain(|r| !removed.contains(&r.address));
-        state.resources.extend(self.put);
+        for address in self.removed.iter().filter_map(|a| a.parse::<ResourceInstance>().ok()) {
+            state.remove(&address);
+        }
+        for resource in self.put {
+            state.put_instances(resource);
+        }
         state.serial = self.serial;
         state.pending = self.pending.unwrap_or(std::mem::take(&mut state.pending));
         state.backups = self.backups.unwrap_or(std::mem::take(&mut state.backups));
@@ -122,17 +129,18 @@ pub fn replay(state: &mut State, records: &[String], origin: &str) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addrs::ConfigResource;
     use strata_provider_sdk::Value;
 
     fn state_with(names: &[&str]) -> State {
         let mut state = State::new();
         for name in names {
-            state.put(&Address::managed("postgres_table", name), &Value::from_json(&serde_json::json!({"name": name})), BTreeSet::new(), &BTreeSet::new());
+            state.put(&ConfigResource::managed("postgres_table", name).single_instance(), &Value::from_json(&serde_json::json!({"name": name})), BTreeSet::new(), &BTreeSet::new());
         }
         state
     }
 
-    fn record_after(state: &mut State, stored: &Lists, change: impl FnOnce(&mut State) -> BTreeSet<Address>) -> String {
+    fn record_after(state: &mut State, stored: &Lists, change: impl FnOnce(&mut State) -> BTreeSet<ResourceInstance>) -> String {
         let touched = change(state);
         state.serial += 1;
         serde_json::to_string(&Record::of(state, stored, &touched)).unwrap()
@@ -144,9 +152,9 @@ mod tests {
         let mut live = base.clone();
         let stored = Lists::of(&base);
         let first = record_after(&mut live, &stored, |s| {
-            s.put(&Address::managed("postgres_table", "c"), &Value::from_json(&serde_json::json!({"name": "c"})), BTreeSet::new(), &BTreeSet::new());
-            s.remove(&Address::managed("postgres_table", "a"));
-            [Address::managed("postgres_table", "a"), Address::managed("postgres_table", "c")].into()
+            s.put(&ConfigResource::managed("postgres_table", "c").single_instance(), &Value::from_json(&serde_json::json!({"name": "c"})), BTreeSet::new(), &BTreeSet::new());
+            s.remove(&ConfigResource::managed("postgres_table", "a").single_instance());
+            [ConfigResource::managed("postgres_table", "a").single_instance(), ConfigResource::managed("postgres_table", "c").single_instance()].into()
         });
         let stored = Lists::of(&live);
         let second = record_after(&mut live, &stored, |s| {
@@ -167,8 +175,8 @@ mod tests {
         let base = state_with(&["a"]);
         let mut live = base.clone();
         let first = record_after(&mut live, &Lists::of(&base), |s| {
-            s.remove(&Address::managed("postgres_table", "a"));
-            [Address::managed("postgres_table", "a")].into()
+            s.remove(&ConfigResource::managed("postgres_table", "a").single_instance());
+            [ConfigResource::managed("postgres_table", "a").single_instance()].into()
         });
         let mut replayed = base.clone();
         replay(&mut replayed, &[first.clone(), first[..first.len() / 2].to_owned()], "the state").unwrap();

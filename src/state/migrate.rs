@@ -41,7 +41,7 @@ pub fn migrate(source: &StateSetup, destination: &StateSetup, force_copy: bool) 
         if !already_there {
             to.write(&state)?;
         }
-        moved.push(Moved { workspace, serial: state.serial, resources: state.resources.len(), already_there });
+        moved.push(Moved { workspace, serial: state.serial, resources: state.instance_count(), already_there });
     }
     Ok(moved)
 }

@@ -11,15 +11,17 @@ mod local;
 pub mod migrate;
 mod postgres;
 pub mod store;
+mod upgrade;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use strata_provider_sdk::Value;
 
-use crate::addr::{Address, Mode};
+use crate::addrs::{AbsResource, ConfigResource, InstanceKey, Mode, ModuleInstance, ResourceInstance};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: resources group their instances (`instances`, each with Terraform's `index_key`).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -99,19 +101,36 @@ pub struct DriftAck {
     pub recorded_at: String,
 }
 
+/// One resource with all its instances (one without `count` or `for_each` has one, without a
+/// key), as Terraform's state groups them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
-    /// `TYPE.NAME` or `data.TYPE.NAME`; derived from the fields below, kept for readers.
+    /// `TYPE.NAME`, `data.TYPE.NAME` or `module.M.TYPE.NAME`; derived from the fields below, kept for readers.
     pub address: String,
+    /// The module instance it lives in (`module.db["eu"]`); absent for the root module.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub module: String,
     pub mode: StateMode,
     #[serde(rename = "type")]
     pub type_name: String,
     pub name: String,
     pub provider: String,
+    /// Sorted by key.
+    pub instances: Vec<InstanceState>,
+}
+
+/// One object strata manages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceState {
+    /// `count`'s index or `for_each`'s key; absent for a resource with neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_key: Option<serde_json::Value>,
     pub attributes: serde_json::Value,
     /// Top-level attribute names whose values are sensitive.
     #[serde(default)]
     pub sensitive_attributes: BTreeSet<String>,
+    /// The resources this one depended on when last applied (Terraform records whole resources:
+    /// an instance waits for every instance of them).
     #[serde(default)]
     pub dependencies: Vec<String>,
     /// `lifecycle.prevent_destroy` as last applied: kept when the block leaves the configuration,
@@ -121,6 +140,44 @@ pub struct ResourceState {
     /// The digest of the configuration this object was last applied from (see `plan::unchanged`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_digest: Option<String>,
+}
+
+/// One instance in state, seen with the resource it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Instance<'a> {
+    pub resource: &'a ResourceState,
+    pub state: &'a InstanceState,
+}
+
+impl std::ops::Deref for Instance<'_> {
+    type Target = InstanceState;
+
+    fn deref(&self) -> &InstanceState {
+        self.state
+    }
+}
+
+impl Instance<'_> {
+    pub fn address(&self) -> ResourceInstance {
+        self.resource.abs_address().instance(self.state.key())
+    }
+
+    pub fn type_name(&self) -> &str {
+        &self.resource.type_name
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.resource.provider
+    }
+
+    pub fn value(&self) -> Value {
+        Value::from_json(&self.state.attributes)
+    }
+
+    /// The resources it depended on; entries that do not parse (hand-edited) are dropped.
+    pub fn dependency_addresses(&self) -> BTreeSet<AbsResource> {
+        self.state.dependencies.iter().filter_map(|d| d.parse().ok()).collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,80 +210,152 @@ impl State {
         }
     }
 
-    pub fn get(&self, address: &Address) -> Option<&ResourceState> {
-        self.position(address).ok().map(|index| &self.resources[index])
+    pub fn get(&self, address: &ResourceInstance) -> Option<Instance<'_>> {
+        let resource = &self.resources[self.position(&address.resource()).ok()?];
+        let state = &resource.instances[resource.instance_position(&address.key).ok()?];
+        Some(Instance { resource, state })
     }
 
-    /// Where `address` is in the resources (kept sorted by address), or where it would go.
-    fn position(&self, address: &Address) -> std::result::Result<usize, usize> {
-        self.resources.binary_search_by(|r| r.key().cmp(&(address.mode, address.type_name.as_str(), address.name.as_str())))
+    fn get_mut(&mut self, address: &ResourceInstance) -> Option<&mut InstanceState> {
+        let index = self.position(&address.resource()).ok()?;
+        let resource = &mut self.resources[index];
+        let at = resource.instance_position(&address.key).ok()?;
+        Some(&mut resource.instances[at])
     }
 
-    /// Sorts the resources by address, as every other method expects (a state read from a file
-    /// someone edited may not be).
+    /// Where `resource` is in the resources (kept sorted by address), or where it would go.
+    fn position(&self, resource: &AbsResource) -> std::result::Result<usize, usize> {
+        let module = resource.module.to_string();
+        let wanted = (module.as_str(), resource.resource.mode, resource.resource.type_name.as_str(), resource.resource.name.as_str());
+        self.resources.binary_search_by(|r| r.key().cmp(&wanted))
+    }
+
+    /// Sorts the resources by address and their instances by key, as every other method expects
+    /// (a state read from a file someone edited may not be).
     pub fn sort(&mut self) {
         self.resources.sort_by(|a, b| a.key().cmp(&b.key()));
+        for resource in &mut self.resources {
+            resource.instances.sort_by_key(InstanceState::key);
+        }
     }
 
-    /// Records a resource's attributes, replacing what was there (its `prevent_destroy` stays).
-    pub fn put(&mut self, address: &Address, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<Address>) {
-        let recorded = ResourceState {
-            address: address.to_string(),
-            mode: if address.mode == Mode::Data { StateMode::Data } else { StateMode::Managed },
-            type_name: address.type_name.clone(),
-            name: address.name.clone(),
-            provider: address.provider().to_owned(),
+    /// Records an instance's attributes, replacing what was there (its `prevent_destroy` stays).
+    pub fn put(&mut self, address: &ResourceInstance, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<AbsResource>) {
+        let recorded = InstanceState {
+            index_key: address.key.to_json(),
             attributes: value.to_json(),
             sensitive_attributes: sensitive,
-            dependencies: dependencies.iter().map(Address::to_string).collect(),
+            dependencies: dependencies.iter().map(AbsResource::to_string).collect(),
             prevent_destroy: false,
             desired_digest: None,
         };
-        match self.position(address) {
+        let resource = self.resource_entry(&address.resource());
+        match resource.instance_position(&address.key) {
             Ok(index) => {
-                let prevent_destroy = self.resources[index].prevent_destroy;
-                self.resources[index] = ResourceState { prevent_destroy, ..recorded };
+                let prevent_destroy = resource.instances[index].prevent_destroy;
+                resource.instances[index] = InstanceState { prevent_destroy, ..recorded };
             }
-            Err(index) => self.resources.insert(index, recorded),
+            Err(index) => resource.instances.insert(index, recorded),
+        }
+    }
+
+    /// The resource's entry, made empty when it has none.
+    fn resource_entry(&mut self, resource: &AbsResource) -> &mut ResourceState {
+        let index = match self.position(resource) {
+            Ok(index) => index,
+            Err(index) => {
+                self.resources.insert(index, ResourceState::empty(resource));
+                index
+            }
+        };
+        &mut self.resources[index]
+    }
+
+    /// Records `resource`'s instances whole, next to the resource's other instances (a journal's replay).
+    pub fn put_instances(&mut self, resource: ResourceState) {
+        let entry = self.resource_entry(&resource.abs_address());
+        for instance in resource.instances {
+            match entry.instance_position(&instance.key()) {
+                Ok(index) => entry.instances[index] = instance,
+                Err(index) => entry.instances.insert(index, instance),
+            }
         }
     }
 
     /// Records the digest of the configuration `address` was just applied from (`None` forgets it).
-    pub fn set_desired_digest(&mut self, address: &Address, digest: Option<String>) {
-        if let Ok(index) = self.position(address) {
-            self.resources[index].desired_digest = digest;
+    pub fn set_desired_digest(&mut self, address: &ResourceInstance, digest: Option<String>) {
+        if let Some(instance) = self.get_mut(address) {
+            instance.desired_digest = digest;
         }
     }
 
     /// Records `lifecycle.prevent_destroy` for `address`, when it is in state.
-    pub fn set_prevent_destroy(&mut self, address: &Address, prevent_destroy: bool) {
-        if let Ok(index) = self.position(address) {
-            self.resources[index].prevent_destroy = prevent_destroy;
+    pub fn set_prevent_destroy(&mut self, address: &ResourceInstance, prevent_destroy: bool) {
+        if let Some(instance) = self.get_mut(address) {
+            instance.prevent_destroy = prevent_destroy;
         }
     }
 
-    /// Moves the resource at `old` to `new` (same type), and the dependencies that name it.
-    pub fn rename(&mut self, old: &Address, new: &Address) {
-        let (old_text, new_text) = (old.to_string(), new.to_string());
-        for resource in &mut self.resources {
-            if resource.key() == (old.mode, old.type_name.as_str(), old.name.as_str()) {
-                resource.name = new.name.clone();
-                resource.address = new_text.clone();
-            }
-            for dependency in resource.dependencies.iter_mut().filter(|d| **d == old_text) {
+    /// Moves the instance at `old` to `new` (same type); once the old resource has no instances
+    /// left, the dependencies that name it name the new one.
+    pub fn rename(&mut self, old: &ResourceInstance, new: &ResourceInstance) {
+        let Some(mut instance) = self.remove(old) else { return };
+        instance.index_key = new.key.to_json();
+        let resource = self.resource_entry(&new.resource());
+        match resource.instance_position(&new.key) {
+            Ok(index) => resource.instances[index] = instance,
+            Err(index) => resource.instances.insert(index, instance),
+        }
+        if old.resource() == new.resource() || self.position(&old.resource()).is_ok() {
+            return;
+        }
+        let (old_text, new_text) = (old.resource().to_string(), new.resource().to_string());
+        for instance in self.resources.iter_mut().flat_map(|r| r.instances.iter_mut()) {
+            for dependency in instance.dependencies.iter_mut().filter(|d| **d == old_text) {
                 *dependency = new_text.clone();
             }
         }
-        self.sort();
     }
 
-    pub fn remove(&mut self, address: &Address) -> Option<ResourceState> {
-        let index = self.position(address).ok()?;
-        Some(self.resources.remove(index))
+    /// Takes one instance out of state; a resource left with no instances goes too.
+    pub fn remove(&mut self, address: &ResourceInstance) -> Option<InstanceState> {
+        let index = self.position(&address.resource()).ok()?;
+        let resource = &mut self.resources[index];
+        let removed = resource.instances.remove(resource.instance_position(&address.key).ok()?);
+        if resource.instances.is_empty() {
+            self.resources.remove(index);
+        }
+        Some(removed)
     }
 
-    pub fn managed(&self) -> impl Iterator<Item = &ResourceState> {
-        self.resources.iter().filter(|r| r.mode == StateMode::Managed)
+    /// Every instance in state, managed resources' and data sources'.
+    pub fn instances(&self) -> impl Iterator<Item = Instance<'_>> {
+        self.resources.iter().flat_map(|resource| resource.instances.iter().map(move |state| Instance { resource, state }))
+    }
+
+    /// Every instance of a managed resource.
+    pub fn managed(&self) -> impl Iterator<Item = Instance<'_>> {
+        self.instances().filter(|i| i.resource.mode == StateMode::Managed)
+    }
+
+    /// Checks what serde cannot: module paths and instance keys parse, and no key is there twice.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for resource in &self.resources {
+            resource.module.parse::<ModuleInstance>().map_err(|err| format!("resource {}: {err}", resource.address))?;
+            let mut keys = BTreeSet::new();
+            for instance in &resource.instances {
+                let key = InstanceKey::from_json(instance.index_key.as_ref()).map_err(|err| format!("resource {}: {err}", resource.address))?;
+                if !keys.insert(key.clone()) {
+                    return Err(format!("resource {} holds instance {key} twice", resource.address));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many objects the state holds.
+    pub fn instance_count(&self) -> usize {
+        self.resources.iter().map(|r| r.instances.len()).sum()
     }
 }
 
@@ -241,24 +370,41 @@ impl Default for State {
 }
 
 impl ResourceState {
-    /// The address's parts in `Address`'s order, without building one.
-    fn key(&self) -> (Mode, &str, &str) {
-        let mode = if self.mode == StateMode::Data { Mode::Data } else { Mode::Managed };
-        (mode, self.type_name.as_str(), self.name.as_str())
-    }
-
-    pub fn address(&self) -> Address {
-        match self.mode {
-            StateMode::Managed => Address::managed(&self.type_name, &self.name),
-            StateMode::Data => Address::data(&self.type_name, &self.name),
+    fn empty(resource: &AbsResource) -> ResourceState {
+        ResourceState {
+            address: resource.to_string(),
+            module: resource.module.to_string(),
+            mode: if resource.resource.mode == Mode::Data { StateMode::Data } else { StateMode::Managed },
+            type_name: resource.resource.type_name.clone(),
+            name: resource.resource.name.clone(),
+            provider: resource.resource.provider().to_owned(),
+            instances: vec![],
         }
     }
 
-    pub fn value(&self) -> Value {
-        Value::from_json(&self.attributes)
+    /// The sort key: the address's parts, without building one.
+    fn key(&self) -> (&str, Mode, &str, &str) {
+        let mode = if self.mode == StateMode::Data { Mode::Data } else { Mode::Managed };
+        (self.module.as_str(), mode, self.type_name.as_str(), self.name.as_str())
     }
 
-    pub fn dependency_addresses(&self) -> BTreeSet<Address> {
-        self.dependencies.iter().filter_map(|d| d.parse().ok()).collect()
+    pub fn abs_address(&self) -> AbsResource {
+        let resource = match self.mode {
+            StateMode::Managed => ConfigResource::managed(&self.type_name, &self.name),
+            StateMode::Data => ConfigResource::data(&self.type_name, &self.name),
+        };
+        // Loading checked the path (`State::check`).
+        AbsResource { module: self.module.parse().unwrap_or_default(), resource }
+    }
+
+    fn instance_position(&self, key: &InstanceKey) -> std::result::Result<usize, usize> {
+        self.instances.binary_search_by(|i| i.key().cmp(key))
+    }
+}
+
+impl InstanceState {
+    /// Its key; an `index_key` that is neither a whole number nor a string reads as none.
+    pub fn key(&self) -> InstanceKey {
+        InstanceKey::from_json(self.index_key.as_ref()).unwrap_or(InstanceKey::None)
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::backend::{self, Backend, LockOptions, StateLock};
 use super::encryption::{self, Encryption};
 use super::journal::{self, Lists};
-use crate::addr::Address;
+use crate::addrs::ResourceInstance;
 use super::local::LocalFile;
 use super::{State, FORMAT_VERSION};
 use crate::diag::{Diagnostic, Result};
@@ -90,7 +90,7 @@ impl StateStore {
     /// Stores what `state` changed since the last write: the resources at `touched` and the
     /// small lists, as one journal record, or whole when the journal cannot take it (see
     /// `journal_base`). The caller raises the serial, and ends with [`fold_journal`](Self::fold_journal).
-    pub fn write_change(&mut self, state: &State, touched: &BTreeSet<Address>) -> Result<()> {
+    pub fn write_change(&mut self, state: &State, touched: &BTreeSet<ResourceInstance>) -> Result<()> {
         let Some(base) = &self.journal_base else { return self.write(state) };
         let record = journal::Record::of(state, base, touched);
         let text = serde_json::to_vec(&record).map_err(|err| Diagnostic::error(format!("cannot encode the state: {err}")))?;
@@ -142,8 +142,13 @@ fn parse_state(text: &str, origin: &str) -> Result<State> {
         Err(err) if err.is_data() => None,
         Err(err) => return Err(Diagnostic::error(format!("{origin} is not valid JSON: {err}")).hint(RESTORE_HINT).into()),
     };
-    match version.as_ref().and_then(serde_json::Value::as_u64) {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+    let upgraded;
+    let text = match version.as_ref().and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => text,
+        Some(1) => {
+            upgraded = super::upgrade::from_version_1(text).map_err(|err| Diagnostic::error(format!("{origin} is damaged: {err}")).hint(RESTORE_HINT))?;
+            upgraded.as_str()
+        }
         _ => {
             return Err(Diagnostic::error(format!(
                 "{origin} has format_version {}, this strata reads {FORMAT_VERSION}",
@@ -152,8 +157,10 @@ fn parse_state(text: &str, origin: &str) -> Result<State> {
             .hint("use the strata version that wrote it")
             .into())
         }
-    }
-    let mut state: State = serde_json::from_str(text).map_err(|err| Diagnostic::error(format!("{origin} is damaged: {err}")).hint(RESTORE_HINT))?;
+    };
+    let damaged = |err: String| Diagnostic::error(format!("{origin} is damaged: {err}")).hint(RESTORE_HINT);
+    let mut state: State = serde_json::from_str(text).map_err(|err| damaged(err.to_string()))?;
+    state.check().map_err(damaged)?;
     state.sort();
     Ok(state)
 }

@@ -279,8 +279,14 @@ impl Workdir {
         state
     }
 
+    /// The addresses of every instance in state, as `strata state list` prints them.
     pub fn state_addresses(&self) -> Vec<String> {
-        self.state()["resources"].as_array().unwrap().iter().map(|r| r["address"].as_str().unwrap().to_owned()).collect()
+        instances(&self.state()).iter().map(|r| r["address"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// One instance in state by address (see [`instance`]).
+    pub fn state_instance(&self, address: &str) -> serde_json::Value {
+        instance(&self.state(), address).unwrap_or_else(|| panic!("{address} in state"))
     }
 
     /// Runs `strata ARGS` here with the test database as the libpq default.
@@ -322,6 +328,35 @@ impl Workdir {
         assert_eq!(run.code, 0, "expected no changes: {run:?}");
         assert!(run.stdout.contains("No changes."), "{run:?}");
     }
+}
+
+/// Every instance of a state document, each as its instance's fields (`attributes`,
+/// `dependencies`, ...) with its resource's `type`, `name` and `provider`, and `address` the
+/// instance's address (`postgres_table.t["events"]`).
+pub fn instances(state: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    for resource in state["resources"].as_array().into_iter().flatten() {
+        for instance in resource["instances"].as_array().into_iter().flatten() {
+            let mut flat = instance.clone();
+            let key = match &instance["index_key"] {
+                serde_json::Value::Null => String::new(),
+                key => format!("[{key}]"),
+            };
+            flat["address"] = format!("{}{key}", resource["address"].as_str().unwrap_or_default()).into();
+            for field in ["type", "name", "provider", "mode", "module"] {
+                if let Some(value) = resource.get(field) {
+                    flat[field] = value.clone();
+                }
+            }
+            found.push(flat);
+        }
+    }
+    found
+}
+
+/// The instance at `address` in a state document (see [`instances`]).
+pub fn instance(state: &serde_json::Value, address: &str) -> Option<serde_json::Value> {
+    instances(state).into_iter().find(|i| i["address"] == address)
 }
 
 /// Validates a state document against `schemas/state.schema.json`.
