@@ -450,15 +450,36 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn eval_call(&self, call: &hcl::expr::FuncCall) -> EvalResult {
-        let mut args = call.args.iter().map(|arg| self.eval(arg)).collect::<std::result::Result<Vec<_>, _>>()?;
-        if call.expand_final {
-            match args.pop() {
-                Some(Value::List(items)) => args.extend(items),
-                Some(Value::Unknown) => return Ok(Value::Unknown),
-                _ => return Err(Diagnostic::error("the final argument before ... must be a list")),
-            }
-        }
-        functions::call(call.name.name.as_str(), &args, &self.scope.config.dir)
+        functions::call_expression(self, call)
+    }
+}
+
+/// What the built-in functions need from the evaluator: `try` evaluates its arguments itself,
+/// `sensitive()` sets the flag, `templatefile` renders a template.
+impl functions::CallSite for Evaluator<'_, '_> {
+    fn eval_expr(&self, expr: &Expression) -> EvalResult {
+        self.eval(expr)
+    }
+
+    fn sensitive(&self) -> &Cell<bool> {
+        &self.sensitive
+    }
+
+    fn dir(&self) -> &std::path::Path {
+        &self.scope.config.dir
+    }
+
+    /// A template sees only the variables passed to it (and the functions): it is evaluated in
+    /// a scope of its own, with an empty configuration, so `var.x` there is undeclared as in Terraform.
+    fn render_template(&self, text: &str, vars: BTreeMap<String, Value>) -> std::result::Result<(Value, bool), Diagnostic> {
+        let config = Config { dir: self.scope.config.dir.clone(), ..Config::default() };
+        let scope = Scope { config: &config, variables: &BTreeMap::new(), resources: &BTreeMap::new() };
+        let evaluator = Evaluator::new(&scope);
+        *evaluator.bindings.borrow_mut() = vars.into_iter().collect();
+        let mut template = parse_template(text)?;
+        functions::apply_strip_markers(&mut template);
+        let value = evaluator.eval_template(&template)?;
+        Ok((value, evaluator.sensitive.get()))
     }
 }
 
