@@ -20,6 +20,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange, Tags};
 use crate::{backup_tags, errors, pages, schema};
+use crate::resource_type::{named_by, Cx, ResourceType};
 
 /// Terraform's defaults, sent when the configuration leaves them unset (AWS's own are 480 and
 /// 10080 minutes).
@@ -432,6 +433,56 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
 /// Whether the plan `live` carries the authorship tag of the intent `intent_id`.
 pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
+}
+
+/// `aws_backup_plan` in the provider's table of types.
+pub struct BackupPlanType;
+
+#[async_trait::async_trait]
+impl ResourceType for BackupPlanType {
+    fn name(&self) -> &'static str {
+        "aws_backup_plan"
+    }
+
+    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
+        schema::backup_plan()
+    }
+
+    fn import_id_form(&self) -> Option<&'static str> {
+        Some("the plan id (or its name)")
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import(cx.clients()?, id).await
+    }
+
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        named_by(planned, "name")
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }
 
 #[cfg(test)]

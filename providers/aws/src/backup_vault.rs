@@ -17,6 +17,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange};
 use crate::{backup_tags, errors, pages, schema};
+use crate::resource_type::{import_by, named_by, Cx, ResourceType};
 
 /// Every vault, by name (vault names are case-sensitive).
 async fn list(clients: &Clients) -> Result<BTreeMap<String, BackupVaultListMember>, ProviderError> {
@@ -169,6 +170,56 @@ async fn delete_recovery_points(clients: &Clients, vault: &str) -> Result<(), Pr
 /// Whether the vault `live` carries the authorship tag of the intent `intent_id`.
 pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
+}
+
+/// `aws_backup_vault` in the provider's table of types.
+pub struct BackupVaultType;
+
+#[async_trait::async_trait]
+impl ResourceType for BackupVaultType {
+    fn name(&self) -> &'static str {
+        "aws_backup_vault"
+    }
+
+    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
+        schema::backup_vault()
+    }
+
+    fn import_id_form(&self) -> Option<&'static str> {
+        Some("the vault name")
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        plan_delete(prior)
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import_by(self, cx, "name", id).await
+    }
+
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        named_by(planned, "name")
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::diff::{self, Kind};
 use crate::pages::{self, collect_by_name};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema};
+use crate::resource_type::{import_by, named_by, Cx, NamePrefix, ResourceType};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 const DEFAULT_APPLY_METHOD: &str = "immediate";
@@ -386,11 +387,17 @@ fn uses_group(instance: &DbInstance, group: &str) -> bool {
         .any(|name| name.eq_ignore_ascii_case(group))
 }
 
+/// With `skip_destroy`, the group is only forgotten: removed from state, left in AWS.
+fn skips_destroy(prior: &Value) -> bool {
+    prior.get_bool("skip_destroy") == Some(true)
+}
+
 pub fn plan_delete(prior: &Value) -> PlannedChange {
-    diff::deletion(format!(
-        "DeleteDBParameterGroup {}",
-        prior.get_str("name").unwrap_or_default()
-    ))
+    let name = prior.get_str("name").unwrap_or_default();
+    if skips_destroy(prior) {
+        return diff::deletion(format!("(state only) forget {name}: skip_destroy leaves it in AWS"));
+    }
+    diff::deletion(format!("DeleteDBParameterGroup {name}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +509,9 @@ pub async fn apply(
 }
 
 pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
+    if skips_destroy(prior) {
+        return Ok(());
+    }
     let name = prior.get_str("name").unwrap_or_default().to_lowercase();
     let result = clients
         .rds
@@ -514,6 +524,64 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
         result,
         "DBParameterGroupNotFound",
     )
+}
+
+/// `aws_db_parameter_group` in the provider's table of types.
+pub struct ParameterGroupType;
+
+#[async_trait::async_trait]
+impl ResourceType for ParameterGroupType {
+    fn name(&self) -> &'static str {
+        "aws_db_parameter_group"
+    }
+
+    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
+        schema::parameter_group()
+    }
+
+    fn import_id_form(&self) -> Option<&'static str> {
+        Some("the group name")
+    }
+
+    fn local_arguments(&self) -> &'static [&'static str] {
+        &["skip_destroy"]
+    }
+
+    fn name_prefix(&self) -> Option<NamePrefix> {
+        Some(NamePrefix { name: "name", prefix: "name_prefix" })
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, cx: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(cx.clients(), prior, desired).await
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import_by(self, cx, "name", id).await
+    }
+
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        named_by(planned, "name")
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        rds_tags::marked_by(cx.clients()?, live.get_str("arn").unwrap_or_default(), intent_id).await
+    }
 }
 
 #[cfg(test)]

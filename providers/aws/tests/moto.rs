@@ -370,8 +370,9 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
 #[tokio::test]
 async fn every_attribute_that_forces_an_instance_replacement_plans_a_replace_naming_it() {
     // A new value for each attribute the schema marks force_new; the list must cover all of them.
-    let changed: [(&str, Value); 6] = [
+    let changed: [(&str, Value); 7] = [
         ("engine", Value::from("mysql")),
+        ("region", Value::from("us-west-2")),
         ("username", Value::from("other_admin")),
         ("db_name", Value::from("other")),
         ("storage_encrypted", Value::Bool(true)),
