@@ -183,7 +183,7 @@ impl AwsProvider {
         let shown = shared_arguments::desired_for_type(kind, prior, desired)?;
         let change = kind.plan(&self.cx(clients.as_ref()), prior, &shown).await?;
         let region = clients.as_ref().and_then(Clients::region).or(region);
-        Ok(shared_arguments::complete_plan(kind, prior, &shown, region, change))
+        Ok(shared_arguments::complete_plan(kind, prior, desired, region, change))
     }
 
     async fn apply_kind(&self, kind: &dyn ResourceType, request: &ApplyRequest) -> Result<Value, ApplyFailure> {

@@ -38,7 +38,7 @@ pub fn schema() -> ResourceSchema {
                 .attribute("cidr_blocks", optional(strings()))
                 .attribute("ipv6_cidr_blocks", optional(strings()))
                 .attribute("prefix_list_ids", optional(strings()))
-                .attribute("source_security_group_id", A::optional_computed(Type::String).force_new())
+                .attribute("source_security_group_id", optional(Type::String).describe("a source (ingress) or destination (egress) group id"))
                 .attribute("self", optional(Type::Bool).describe("the group itself as source/destination"))
                 .attribute("description", A::optional(Type::String).describe("changes in place"))
                 .attribute("id", A::computed(Type::String).describe("the rules' content id, as import takes it"))
@@ -153,9 +153,14 @@ pub async fn import(clients: &Clients, id: &str) -> Result<Option<Value>, Provid
 /// The arguments that say which rules a resource makes.
 const CONTENT: [&str; 10] = ["type", "security_group_id", "protocol", "from_port", "to_port", "cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids", "source_security_group_id", "self"];
 
+/// Whether the arguments saying which rules `value` makes are all known.
+fn content_known(value: &Value) -> bool {
+    CONTENT.iter().all(|key| value.get(key).is_none_or(Value::is_wholly_known))
+}
+
 /// The content id of what a create of `planned` makes, once its group and sources are known.
 pub fn adoption_id(planned: &Value) -> Option<String> {
-    if !CONTENT.iter().all(|key| planned.get(key).is_none_or(Value::is_wholly_known)) {
+    if !content_known(planned) {
         return None;
     }
     standalone_rules::content_id(group(planned), direction(planned), &rules(planned))
@@ -183,7 +188,10 @@ fn same(name: &str, live: &Value, wanted: &Value) -> bool {
 
 /// `call group: rule, rule` for the rules of `value`.
 fn rules_line(call: &str, value: &Value) -> String {
-    let described: Vec<String> = rules(value).iter().map(sg_rules::describe).collect();
+    let mut described: Vec<String> = rules(value).iter().map(sg_rules::describe).collect();
+    if !content_known(value) {
+        described.push("(sources known after apply)".to_owned());
+    }
     let group = value.get("security_group_id").map(diff::show).unwrap_or_default();
     format!("{call} {group}: {}", described.join(", "))
 }
