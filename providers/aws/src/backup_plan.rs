@@ -20,7 +20,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange, Tags};
 use crate::{backup_tags, errors, pages, schema};
-use crate::resource_type::{named_by, Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// Terraform's defaults, sent when the configuration leaves them unset (AWS's own are 480 and
 /// 10080 minutes).
@@ -435,21 +435,23 @@ pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Resu
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
 }
 
+/// What `aws_backup_plan` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_plan",
+    schema: schema::backup_plan,
+    import_id: Some("the plan id (or its name)"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_backup_plan` in the provider's table of types.
 pub struct BackupPlanType;
 
 #[async_trait::async_trait]
 impl ResourceType for BackupPlanType {
-    fn name(&self) -> &'static str {
-        "aws_backup_plan"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::backup_plan()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the plan id (or its name)")
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -474,10 +476,6 @@ impl ResourceType for BackupPlanType {
 
     async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
         import(cx.clients()?, id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "name")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -13,7 +13,7 @@ use strata_provider_sdk::{Action, ApplyFailure, Authorship, PlannedChange, Provi
 
 use crate::config::Clients;
 use crate::{diff, errors, schema};
-use crate::resource_type::{Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// What the configuration sets; every one forces a replacement.
 const SETTABLE: [&str; 7] = ["name", "plan_id", "iam_role_arn", "resources", "not_resources", "selection_tag", "condition"];
@@ -252,21 +252,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     errors::deleted("backup:DeleteBackupSelection", request.send().await, "ResourceNotFoundException")
 }
 
+/// What `aws_backup_selection` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_selection",
+    schema: schema::backup_selection,
+    import_id: Some("PLAN_ID|SELECTION_ID"),
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_backup_selection` in the provider's table of types.
 pub struct BackupSelectionType;
 
 #[async_trait::async_trait]
 impl ResourceType for BackupSelectionType {
-    fn name(&self) -> &'static str {
-        "aws_backup_selection"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::backup_selection()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("PLAN_ID|SELECTION_ID")
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {

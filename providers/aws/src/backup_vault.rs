@@ -17,7 +17,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange};
 use crate::{backup_tags, errors, pages, schema};
-use crate::resource_type::{import_by, named_by, Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// Every vault, by name (vault names are case-sensitive).
 async fn list(clients: &Clients) -> Result<BTreeMap<String, BackupVaultListMember>, ProviderError> {
@@ -172,21 +172,23 @@ pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Resu
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
 }
 
+/// What `aws_backup_vault` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_vault",
+    schema: schema::backup_vault,
+    import_id: Some("the vault name"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_backup_vault` in the provider's table of types.
 pub struct BackupVaultType;
 
 #[async_trait::async_trait]
 impl ResourceType for BackupVaultType {
-    fn name(&self) -> &'static str {
-        "aws_backup_vault"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::backup_vault()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the vault name")
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -207,14 +209,6 @@ impl ResourceType for BackupVaultType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "name", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "name")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use crate::config::Clients;
 use crate::snapshot_policy::{owned_by, POLICY_TAG};
 use crate::{db_snapshot, errors, rds_instance, schema};
-use crate::resource_type::{Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The tag that marks a scratch instance as a drill's own.
 pub const DRILL_TAG: &str = "strata:restore-drill";
@@ -374,21 +374,23 @@ pub fn plan_delete(prior: &Value) -> PlannedChange {
     change
 }
 
+/// What `aws_db_restore_drill` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_restore_drill",
+    schema: schema::restore_drill,
+    import_id: None,
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_db_restore_drill` in the provider's table of types.
 pub struct RestoreDrillType;
 
 #[async_trait::async_trait]
 impl ResourceType for RestoreDrillType {
-    fn name(&self) -> &'static str {
-        "aws_db_restore_drill"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::restore_drill()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        None
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     /// Its live object is its last run: nothing to read back.
@@ -411,16 +413,6 @@ impl ResourceType for RestoreDrillType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, _: &Cx<'_>, _: &str) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{} cannot be imported: it has no object of its own in AWS", self.name())))
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        // Its scratch instances are swept by their tag, never adopted.
-        let _ = planned;
-        None
     }
 
     async fn authored(&self, _: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -13,7 +13,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema, wait};
-use crate::resource_type::{import_by, named_by, Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The manual snapshots, or the one named, by lower-cased identifier (RDS lower-cases them).
 pub(crate) async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
@@ -213,21 +213,23 @@ pub(crate) async fn delete_named(clients: &Clients, name: &str) -> Result<(), Pr
     errors::deleted("rds:DeleteDBSnapshot", clients.rds.delete_db_snapshot().db_snapshot_identifier(name.to_lowercase()).send().await, "DBSnapshotNotFound")
 }
 
+/// What `aws_db_snapshot` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_snapshot",
+    schema: schema::db_snapshot,
+    import_id: Some("the snapshot identifier"),
+    named_by: Some("db_snapshot_identifier"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_db_snapshot` in the provider's table of types.
 pub struct DbSnapshotType;
 
 #[async_trait::async_trait]
 impl ResourceType for DbSnapshotType {
-    fn name(&self) -> &'static str {
-        "aws_db_snapshot"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::db_snapshot()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the snapshot identifier")
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -248,14 +250,6 @@ impl ResourceType for DbSnapshotType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "db_snapshot_identifier", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "db_snapshot_identifier")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -12,7 +12,7 @@ use crate::config::Clients;
 use crate::db_snapshot;
 use crate::diff::{self, Kind};
 use crate::{errors, rds_tags, schema, tags};
-use crate::resource_type::{import_by, named_by, Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// Arguments AWS does not report on the copy: refresh carries them over from state.
 const LOCAL_ONLY: [&str; 2] = ["copy_tags", "kms_key_id"];
@@ -104,21 +104,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     db_snapshot::delete_named(clients, prior.get_str("target_db_snapshot_identifier").unwrap_or_default()).await
 }
 
+/// What `aws_db_snapshot_copy` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_snapshot_copy",
+    schema: schema::db_snapshot_copy,
+    import_id: Some("the target snapshot identifier"),
+    named_by: Some("target_db_snapshot_identifier"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_db_snapshot_copy` in the provider's table of types.
 pub struct DbSnapshotCopyType;
 
 #[async_trait::async_trait]
 impl ResourceType for DbSnapshotCopyType {
-    fn name(&self) -> &'static str {
-        "aws_db_snapshot_copy"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::db_snapshot_copy()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the target snapshot identifier")
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -139,14 +141,6 @@ impl ResourceType for DbSnapshotCopyType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "target_db_snapshot_identifier", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "target_db_snapshot_identifier")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

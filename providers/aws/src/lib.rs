@@ -331,3 +331,29 @@ impl Provider for AwsProvider {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adoption_ids_name_the_object_a_create_makes() {
+        let provider = AwsProvider::new();
+        let group = Value::object([("name", Value::from("db")), ("vpc_id", Value::from("vpc-1"))]);
+        assert_eq!(provider.adoption_id("aws_security_group", &group).as_deref(), Some("vpc-1/db"));
+        let instance = Value::object([("identifier", Value::from("main"))]);
+        assert_eq!(provider.adoption_id("aws_db_instance", &instance).as_deref(), Some("main"));
+        assert_eq!(provider.adoption_id("aws_db_subnet_group", &Value::Null), None);
+        assert_eq!(provider.adoption_id("aws_db_snapshot_policy", &instance), None);
+    }
+
+    #[test]
+    fn every_type_is_declared_once_with_its_import_id() {
+        let provider = AwsProvider::new();
+        let schema = provider.schema();
+        assert_eq!(schema.resources.len(), RESOURCE_TYPES.len(), "type names are unique");
+        for kind in RESOURCE_TYPES {
+            assert_eq!(schema.import_ids.get(kind.name()).copied(), kind.import_id_form());
+        }
+    }
+}

@@ -19,7 +19,7 @@ use crate::diff::{self, Kind};
 use crate::pages::{self, collect_by_name};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema};
-use crate::resource_type::{import_by, named_by, Cx, NamePrefix, ResourceType};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 const DEFAULT_APPLY_METHOD: &str = "immediate";
@@ -526,29 +526,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     )
 }
 
+/// What `aws_db_parameter_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_parameter_group",
+    schema: schema::parameter_group,
+    import_id: Some("the group name"),
+    named_by: Some("name"),
+    local_arguments: &["skip_destroy"],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
 /// `aws_db_parameter_group` in the provider's table of types.
 pub struct ParameterGroupType;
 
 #[async_trait::async_trait]
 impl ResourceType for ParameterGroupType {
-    fn name(&self) -> &'static str {
-        "aws_db_parameter_group"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::parameter_group()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the group name")
-    }
-
-    fn local_arguments(&self) -> &'static [&'static str] {
-        &["skip_destroy"]
-    }
-
-    fn name_prefix(&self) -> Option<NamePrefix> {
-        Some(NamePrefix { name: "name", prefix: "name_prefix" })
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -569,14 +563,6 @@ impl ResourceType for ParameterGroupType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "name", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "name")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -39,23 +39,48 @@ pub struct NamePrefix {
     pub prefix: &'static str,
 }
 
-/// One resource type. Every method a type could forget is required: a type that cannot prove
-/// authorship must say so in `authored` (answer false), not inherit a silent default.
-#[async_trait]
-pub trait ResourceType: Sync {
-    fn name(&self) -> &'static str;
-
+/// What a type declares about itself, as one constant in its module. Every field must be given:
+/// a type that cannot be imported or adopted says `None`, it does not inherit a silent default.
+pub struct About {
+    pub name: &'static str,
     /// Its schema; the shared arguments (`region`, `tags_all`) included (`schema::regional`).
-    fn schema(&self) -> ResourceSchema;
-
-    /// What `strata import` takes, as the hint shows it ("the group name"); `None` when the
-    /// type cannot be imported.
-    fn import_id_form(&self) -> Option<&'static str>;
-
+    pub schema: fn() -> ResourceSchema,
+    /// What `strata import` takes, as the hint shows it ("the group name"); `None`: not importable.
+    pub import_id: Option<&'static str>,
+    /// The attribute naming its object, when one does: import finds the object by it (unless the
+    /// type says more) and it is the adoption id of a create. `None`: the type says itself.
+    pub named_by: Option<&'static str>,
     /// Arguments AWS does not keep (`skip_destroy`): refresh carries them over from state, a
     /// change to one is a state-only update, and the type's own plan never sees them change.
+    pub local_arguments: &'static [&'static str],
+    /// Its name may be generated from a prefix at create.
+    pub name_prefix: Option<NamePrefix>,
+}
+
+/// One resource type: its `About`, and entry points. Authorship has no default: a type that
+/// cannot prove it made an object must answer false in `authored` itself.
+#[async_trait]
+pub trait ResourceType: Sync {
+    fn about(&self) -> &'static About;
+
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        (self.about().schema)()
+    }
+
+    fn import_id_form(&self) -> Option<&'static str> {
+        self.about().import_id
+    }
+
     fn local_arguments(&self) -> &'static [&'static str] {
-        &[]
+        self.about().local_arguments
+    }
+
+    fn name_prefix(&self) -> Option<NamePrefix> {
+        self.about().name_prefix
     }
 
     /// The security group rules a state of this type manages (the standalone rule types), for
@@ -67,11 +92,6 @@ pub trait ResourceType: Sync {
     /// `live` without the rules other resources claim (the group's type).
     fn release_claimed(&self, live: &mut Value, claims: &Claims) {
         let _ = (live, claims);
-    }
-
-    /// Its name may be generated from a prefix at create.
-    fn name_prefix(&self) -> Option<NamePrefix> {
-        None
     }
 
     /// The live objects of `states`, one answer each, in order; `None` when one is gone.
@@ -93,26 +113,24 @@ pub trait ResourceType: Sync {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure>;
 
-    /// The live object an import id names, in refresh's shape.
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError>;
+    /// The live object an import id names, in refresh's shape: by default, the object the
+    /// `named_by` attribute names.
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        let Some(key) = self.about().named_by else {
+            return Err(ProviderError::new(format!("{} cannot be imported: it has no object of its own in AWS", self.name())));
+        };
+        let keyed = Value::object([(key, Value::from(id))]);
+        Ok(self.refresh(cx, &[&keyed]).await?.pop().flatten())
+    }
 
     /// The import id of the object a create of `planned` makes; `None` when it has no such id
     /// before the create (then an interrupted create cannot be adopted, and is never guessed).
-    fn adoption_id(&self, planned: &Value) -> Option<String>;
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        planned.get_str(self.about().named_by?).map(str::to_owned)
+    }
 
     /// Whether `live` (what `import` found for an adoption id) carries the mark of the intent
     /// `intent_id`.
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError>;
 }
 
-/// The import of a type whose refresh finds an object by one attribute (its name): a state
-/// holding only that attribute, refreshed.
-pub async fn import_by<T: ResourceType + ?Sized>(kind: &T, cx: &Cx<'_>, key: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-    let keyed = Value::object([(key, Value::from(id))]);
-    Ok(kind.refresh(cx, &[&keyed]).await?.pop().flatten())
-}
-
-/// The adoption id of a type whose objects are named by `key`.
-pub fn named_by(planned: &Value, key: &str) -> Option<String> {
-    planned.get_str(key).map(str::to_owned)
-}

@@ -18,7 +18,7 @@ use crate::pages::collect_by_name;
 use crate::sg_rules::{self, Direction, Rules};
 use crate::tags::{self, TagChange, Tags};
 use crate::{errors, schema, sg_calls, wait};
-use crate::resource_type::{Cx, NamePrefix, ResourceType};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 use crate::standalone_rules::Claims;
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
@@ -514,29 +514,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     .await
 }
 
+/// What `aws_security_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_security_group",
+    schema: schema::security_group,
+    import_id: Some("the group id (sg-...), or its name as NAME or VPC_ID/NAME"),
+    named_by: None,
+    local_arguments: &["revoke_rules_on_delete", "timeouts"],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
 /// `aws_security_group` in the provider's table of types.
 pub struct SecurityGroupType;
 
 #[async_trait::async_trait]
 impl ResourceType for SecurityGroupType {
-    fn name(&self) -> &'static str {
-        "aws_security_group"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::security_group()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the group id (sg-...), or its name as NAME or VPC_ID/NAME")
-    }
-
-    fn local_arguments(&self) -> &'static [&'static str] {
-        &["revoke_rules_on_delete", "timeouts"]
-    }
-
-    fn name_prefix(&self) -> Option<NamePrefix> {
-        Some(NamePrefix { name: "name", prefix: "name_prefix" })
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     fn release_claimed(&self, live: &mut Value, claims: &Claims) {

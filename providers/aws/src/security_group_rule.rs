@@ -15,7 +15,7 @@ use strata_provider_sdk::{ApplyFailure, Authorship, NestedBlock, PlannedChange, 
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
-use crate::resource_type::{Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 use crate::schema::{self, strings};
 use crate::sg_rules::{self, Direction, Rule, Rules, Source};
 use crate::standalone_rules::{self, Claims, LiveRule};
@@ -252,25 +252,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     sg_calls::revoke(clients, group(prior), direction(prior), &present).await
 }
 
+/// What `aws_security_group_rule` declares about itself.
+const ABOUT: About = About {
+    name: "aws_security_group_rule",
+    schema,
+    import_id: Some("SGID_TYPE_PROTOCOL_FROMPORT_TOPORT_SOURCE[_SOURCE...], e.g. sg-123_ingress_tcp_5432_5432_10.0.0.0/16"),
+    named_by: None,
+    local_arguments: &["timeouts"],
+    name_prefix: None,
+};
+
 /// `aws_security_group_rule` in the provider's table of types.
 pub struct SecurityGroupRuleType;
 
 #[async_trait::async_trait]
 impl ResourceType for SecurityGroupRuleType {
-    fn name(&self) -> &'static str {
-        "aws_security_group_rule"
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("SGID_TYPE_PROTOCOL_FROMPORT_TOPORT_SOURCE[_SOURCE...], e.g. sg-123_ingress_tcp_5432_5432_10.0.0.0/16")
-    }
-
-    fn local_arguments(&self) -> &'static [&'static str] {
-        &["timeouts"]
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     fn claim_rules(&self, state: &Value, claims: &mut Claims) {

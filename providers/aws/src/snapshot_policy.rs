@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::config::Clients;
 use crate::{errors, schema};
 use crate::snapshot_copies::{self, CopyTo};
-use crate::resource_type::{Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The tag that marks a snapshot as a policy's own.
 pub const POLICY_TAG: &str = "strata:snapshot-policy";
@@ -230,21 +230,23 @@ pub fn plan_delete(prior: &Value) -> PlannedChange {
     change
 }
 
+/// What `aws_db_snapshot_policy` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_snapshot_policy",
+    schema: schema::snapshot_policy,
+    import_id: None,
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
 /// `aws_db_snapshot_policy` in the provider's table of types.
 pub struct SnapshotPolicyType;
 
 #[async_trait::async_trait]
 impl ResourceType for SnapshotPolicyType {
-    fn name(&self) -> &'static str {
-        "aws_db_snapshot_policy"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::snapshot_policy()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        None
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -268,16 +270,6 @@ impl ResourceType for SnapshotPolicyType {
         // Its snapshots outlive it.
         let _ = prior;
         Ok(())
-    }
-
-    async fn import(&self, _: &Cx<'_>, _: &str) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{} cannot be imported: it has no object of its own in AWS", self.name())))
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        // Its id holds a token only apply makes: nothing to adopt.
-        let _ = planned;
-        None
     }
 
     async fn authored(&self, _: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

@@ -14,7 +14,7 @@ use crate::diff::{self, Kind};
 use crate::pages::{self, collect_by_name};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema};
-use crate::resource_type::{import_by, named_by, Cx, NamePrefix, ResourceType};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 
@@ -236,25 +236,23 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
     )
 }
 
+/// What `aws_db_subnet_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_subnet_group",
+    schema: schema::subnet_group,
+    import_id: Some("the group name"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
 /// `aws_db_subnet_group` in the provider's table of types.
 pub struct SubnetGroupType;
 
 #[async_trait::async_trait]
 impl ResourceType for SubnetGroupType {
-    fn name(&self) -> &'static str {
-        "aws_db_subnet_group"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::subnet_group()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the group name")
-    }
-
-    fn name_prefix(&self) -> Option<NamePrefix> {
-        Some(NamePrefix { name: "name", prefix: "name_prefix" })
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -275,14 +273,6 @@ impl ResourceType for SubnetGroupType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         Ok(delete(cx.clients()?, prior).await?)
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "name", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "name")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {

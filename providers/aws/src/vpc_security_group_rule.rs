@@ -14,7 +14,7 @@ use strata_provider_sdk::{ApplyFailure, Attribute as A, Authorship, Block, Plann
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
-use crate::resource_type::{Cx, ResourceType};
+use crate::resource_type::{About, Cx, ResourceType};
 use crate::schema;
 use crate::security_group::change_tags;
 use crate::sg_rules::{self, Direction, Rule, Rules, Source};
@@ -153,6 +153,23 @@ fn rule_text(value: &Value) -> String {
     rule_of(value).map(|rule| sg_rules::describe(&rule)).unwrap_or_else(|| "(known after apply)".to_owned())
 }
 
+/// The import id both directions take.
+const IMPORT_ID: Option<&str> = Some("the rule id (sgr-...), or SGID_TYPE_PROTOCOL_FROMPORT_TOPORT_SOURCE");
+
+/// What `aws_vpc_security_group_ingress_rule` declares about itself.
+const INGRESS_ABOUT: About = About {
+    name: "aws_vpc_security_group_ingress_rule",
+    schema: || schema(Direction::Ingress),
+    import_id: IMPORT_ID,
+    // Its adoption id is its content id: the sgr- id is made by the create.
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// What `aws_vpc_security_group_egress_rule` declares about itself.
+const EGRESS_ABOUT: About = About { name: "aws_vpc_security_group_egress_rule", schema: || schema(Direction::Egress), ..INGRESS_ABOUT };
+
 /// One type per direction: `aws_vpc_security_group_ingress_rule` or `_egress_rule`.
 pub struct VpcRuleType {
     direction: Direction,
@@ -249,19 +266,11 @@ fn modify_request(desired: &Value) -> SecurityGroupRuleRequest {
 
 #[async_trait::async_trait]
 impl ResourceType for VpcRuleType {
-    fn name(&self) -> &'static str {
+    fn about(&self) -> &'static About {
         match self.direction {
-            Direction::Ingress => "aws_vpc_security_group_ingress_rule",
-            Direction::Egress => "aws_vpc_security_group_egress_rule",
+            Direction::Ingress => &INGRESS_ABOUT,
+            Direction::Egress => &EGRESS_ABOUT,
         }
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema(self.direction)
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the rule id (sgr-...), or SGID_TYPE_PROTOCOL_FROMPORT_TOPORT_SOURCE")
     }
 
     fn claim_rules(&self, state: &Value, claims: &mut Claims) {

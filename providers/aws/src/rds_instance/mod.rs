@@ -33,7 +33,7 @@ use crate::diff::{self, Changed, Diff};
 use crate::secrets::{self, Vault};
 use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
-use crate::resource_type::{import_by, named_by, Cx, NamePrefix, ResourceType};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
 const LOCAL_ONLY: [&str; 9] = [
@@ -759,30 +759,23 @@ async fn update(
     Ok(to_value(&instance, sealed))
 }
 
+/// What `aws_db_instance` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_instance",
+    schema: schema::db_instance,
+    import_id: Some("the instance identifier"),
+    named_by: Some("identifier"),
+    local_arguments: &["blue_green_update", "s3_import"],
+    name_prefix: Some(NamePrefix { name: "identifier", prefix: "identifier_prefix" }),
+};
+
 /// `aws_db_instance` in the provider's table of types.
 pub struct DbInstanceType;
 
 #[async_trait::async_trait]
 impl ResourceType for DbInstanceType {
-    fn name(&self) -> &'static str {
-        "aws_db_instance"
-    }
-
-    fn schema(&self) -> strata_provider_sdk::ResourceSchema {
-        schema::db_instance()
-    }
-
-    fn import_id_form(&self) -> Option<&'static str> {
-        Some("the instance identifier")
-    }
-
-    /// Blocks accepted only at AWS's default (see `schema::not_yet`): never sent, kept in state.
-    fn local_arguments(&self) -> &'static [&'static str] {
-        &["blue_green_update", "s3_import"]
-    }
-
-    fn name_prefix(&self) -> Option<NamePrefix> {
-        Some(NamePrefix { name: "identifier", prefix: "identifier_prefix" })
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
 
     async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -808,14 +801,6 @@ impl ResourceType for DbInstanceType {
 
     async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
         delete(cx.clients()?, cx.replacements, prior).await
-    }
-
-    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        import_by(self, cx, "identifier", id).await
-    }
-
-    fn adoption_id(&self, planned: &Value) -> Option<String> {
-        named_by(planned, "identifier")
     }
 
     async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
