@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use strata_provider_sdk::Value;
+use strata_provider_sdk::{ProviderSchema, Value};
 
 use super::args::ImportArgs;
 use super::backend_cmds::configured_store;
@@ -247,7 +247,7 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
     let type_name = address.type_name();
     let live = provider.import(type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
     let Some(live) = live else {
-        return Err(Diagnostic::error(format!("no {type_name} with the id \"{}\" exists; nothing was imported", args.id)).hint(import_id_hint(type_name)).into());
+        return Err(Diagnostic::error(format!("no {type_name} with the id \"{}\" exists; nothing was imported", args.id)).hint(import_id_hint(provider.schema(), type_name)).into());
     };
     let (_, sensitive) = ctx.desired(&address, &known)?;
     state.put(&address, &live, sensitive, &ctx.dependencies_of(&address.resource));
@@ -291,20 +291,8 @@ fn not_in_config(address: &ResourceInstance, ctx: &Context) -> crate::diag::Diag
         .into()
 }
 
-/// What an ID looks like for each importable type.
-fn import_id_hint(type_name: &str) -> String {
-    let form = match type_name {
-        "aws_db_instance" => "the instance identifier",
-        "aws_security_group" => "the group id (sg-...)",
-        "aws_db_parameter_group" | "aws_db_subnet_group" => "the group name",
-        "aws_db_snapshot" => "the snapshot identifier",
-        "aws_db_snapshot_copy" => "the target snapshot identifier",
-        "aws_backup_vault" => "the vault name",
-        "aws_backup_plan" => "the plan id (or its name)",
-        "aws_backup_selection" => "PLAN_ID|SELECTION_ID",
-        "postgres_table" | "postgres_index" | "postgres_enum" => "schema.name, or name for one in public",
-        "postgres_schema" | "postgres_extension" => "its name",
-        _ => "the id the provider uses",
-    };
+/// What an ID looks like for the type, as its provider's schema says.
+fn import_id_hint(schema: &ProviderSchema, type_name: &str) -> String {
+    let form = schema.import_ids.get(type_name).copied().unwrap_or("the id the provider uses");
     format!("check the id ({type_name} is imported by {form}) and that the provider points at the right account or database")
 }

@@ -114,6 +114,44 @@ impl Moto {
         )
     }
 
+    /// Every rule of group `group_id`, one line each: `ingress tcp 5432-5432 10.0.0.0/16`
+    /// (the source a CIDR, IPv6 CIDR, prefix list or group id), sorted.
+    pub fn rules(&self, group_id: &str) -> Vec<String> {
+        let filter = Filter::builder().name("group-id").values(group_id).build();
+        let found = self.runtime.block_on(self.ec2.describe_security_group_rules().filters(filter).send()).expect("describe security group rules");
+        let mut lines: Vec<String> = found
+            .security_group_rules()
+            .iter()
+            .map(|rule| {
+                let source = rule
+                    .cidr_ipv4()
+                    .or(rule.cidr_ipv6())
+                    .or(rule.prefix_list_id())
+                    .or(rule.referenced_group_info().and_then(|g| g.group_id()))
+                    .unwrap_or_default();
+                let direction = if rule.is_egress() == Some(true) { "egress" } else { "ingress" };
+                format!("{direction} {} {}-{} {source}", rule.ip_protocol().unwrap_or_default(), rule.from_port().unwrap_or(-1), rule.to_port().unwrap_or(-1))
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Adds an ingress rule to group `group_id` behind strata's back.
+    pub fn authorize_by_hand(&self, group_id: &str, port: i32, cidr: &str) {
+        let range = aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).description("added by hand").build();
+        let permission = aws_sdk_ec2::types::IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).ip_ranges(range).build();
+        let authorize = self.ec2.authorize_security_group_ingress().group_id(group_id).ip_permissions(permission);
+        self.runtime.block_on(authorize.send()).expect("authorize by hand");
+    }
+
+    /// Whether the security group `group_id` exists.
+    pub fn group_exists(&self, group_id: &str) -> bool {
+        let filter = Filter::builder().name("group-id").values(group_id).build();
+        let groups = self.runtime.block_on(self.ec2.describe_security_groups().filters(filter).send()).expect("describe security groups");
+        !groups.security_groups().is_empty()
+    }
+
     /// Changes an instance's class behind strata's back, at once (as a console user would).
     pub fn modify_instance_class(&self, identifier: &str, class: &str) {
         let modify = self.rds.modify_db_instance().db_instance_identifier(identifier).db_instance_class(class).apply_immediately(true);

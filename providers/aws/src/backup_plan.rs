@@ -20,6 +20,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange, Tags};
 use crate::{backup_tags, errors, pages, schema};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// Terraform's defaults, sent when the configuration leaves them unset (AWS's own are 480 and
 /// 10080 minutes).
@@ -432,6 +433,54 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
 /// Whether the plan `live` carries the authorship tag of the intent `intent_id`.
 pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
+}
+
+/// What `aws_backup_plan` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_plan",
+    schema: schema::backup_plan,
+    import_id: Some("the plan id (or its name)"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_backup_plan` in the provider's table of types.
+pub struct BackupPlanType;
+
+#[async_trait::async_trait]
+impl ResourceType for BackupPlanType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import(cx.clients()?, id).await
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use aws_sdk_backup::types::{BackupSelection, Condition, ConditionParameter, Cond
 use strata_provider_sdk::{Action, ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
-use crate::{diff, errors};
+use crate::{diff, errors, schema};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// What the configuration sets; every one forces a replacement.
 const SETTABLE: [&str; 7] = ["name", "plan_id", "iam_role_arn", "resources", "not_resources", "selection_tag", "condition"];
@@ -249,6 +250,60 @@ pub async fn apply(clients: &Clients, planned: &Value, authorship: Option<&Autho
 pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
     let request = clients.backup.delete_backup_selection().backup_plan_id(prior.get_str("plan_id").unwrap_or_default()).selection_id(prior.get_str("id").unwrap_or_default());
     errors::deleted("backup:DeleteBackupSelection", request.send().await, "ResourceNotFoundException")
+}
+
+/// What `aws_backup_selection` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_selection",
+    schema: schema::backup_selection,
+    import_id: Some("PLAN_ID|SELECTION_ID"),
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_backup_selection` in the provider's table of types.
+pub struct BackupSelectionType;
+
+#[async_trait::async_trait]
+impl ResourceType for BackupSelectionType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan(prior, desired))
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        // Any change replaces it: there is no update.
+        let _ = prior;
+        apply(cx.clients()?, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import(cx.clients()?, id).await
+    }
+
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        adoption_id(planned)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange};
 use crate::{backup_tags, errors, pages, schema};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// Every vault, by name (vault names are case-sensitive).
 async fn list(clients: &Clients) -> Result<BTreeMap<String, BackupVaultListMember>, ProviderError> {
@@ -169,6 +170,50 @@ async fn delete_recovery_points(clients: &Clients, vault: &str) -> Result<(), Pr
 /// Whether the vault `live` carries the authorship tag of the intent `intent_id`.
 pub async fn marked_by(clients: &Clients, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
     backup_tags::marked_by(clients, live.get_str("arn").unwrap_or_default(), intent_id).await
+}
+
+/// What `aws_backup_vault` declares about itself.
+const ABOUT: About = About {
+    name: "aws_backup_vault",
+    schema: schema::backup_vault,
+    import_id: Some("the vault name"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_backup_vault` in the provider's table of types.
+pub struct BackupVaultType;
+
+#[async_trait::async_trait]
+impl ResourceType for BackupVaultType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        plan_delete(prior)
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,73 @@
 //! Owns translating their arguments into DescribeVpcs / DescribeSubnets / DescribeDBSnapshots
 //! requests; reads only.
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Vpc};
-use strata_provider_sdk::{ProviderError, Value};
+use strata_provider_sdk::{ProviderError, ResourceSchema, Value};
 
 use crate::config::Clients;
-use crate::{errors, tags};
+use crate::{errors, schema, tags};
+
+/// One data source: its schema and how it is read (on clients in its `region`).
+#[async_trait]
+pub trait DataSource: Sync {
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> ResourceSchema;
+    async fn read(&self, clients: &Clients, config: &Value) -> Result<Value, ProviderError>;
+}
+
+/// Every data source this provider reads: adding one is its reader and one line here.
+pub static ALL: &[&dyn DataSource] = &[&VpcData, &SubnetsData, &DbSnapshotData];
+
+pub fn find(name: &str) -> Result<&'static dyn DataSource, ProviderError> {
+    ALL.iter()
+        .copied()
+        .find(|source| source.name() == name)
+        .ok_or_else(|| ProviderError::new(format!("the aws provider has no data source {name}")))
+}
+
+struct VpcData;
+struct SubnetsData;
+struct DbSnapshotData;
+
+#[async_trait]
+impl DataSource for VpcData {
+    fn name(&self) -> &'static str {
+        "aws_vpc"
+    }
+    fn schema(&self) -> ResourceSchema {
+        schema::vpc_data()
+    }
+    async fn read(&self, clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+        vpc(clients, config).await
+    }
+}
+
+#[async_trait]
+impl DataSource for SubnetsData {
+    fn name(&self) -> &'static str {
+        "aws_subnets"
+    }
+    fn schema(&self) -> ResourceSchema {
+        schema::subnets_data()
+    }
+    async fn read(&self, clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+        subnets(clients, config).await
+    }
+}
+
+#[async_trait]
+impl DataSource for DbSnapshotData {
+    fn name(&self) -> &'static str {
+        "aws_db_snapshot"
+    }
+    fn schema(&self) -> ResourceSchema {
+        schema::db_snapshot_data()
+    }
+    async fn read(&self, clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+        db_snapshot(clients, config).await
+    }
+}
 
 fn filter(name: &str, values: Vec<String>) -> Filter {
     Filter::builder()
@@ -26,7 +88,7 @@ fn tag_filters(config: &Value) -> Vec<Filter> {
         .collect()
 }
 
-pub async fn vpc(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+async fn vpc(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
     let mut filters = tag_filters(config);
     if let Some(id) = config.get_str("id") {
         filters.push(filter("vpc-id", vec![id.to_owned()]));
@@ -86,7 +148,7 @@ pub async fn vpc(clients: &Clients, config: &Value) -> Result<Value, ProviderErr
     ]))
 }
 
-pub async fn subnets(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+async fn subnets(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
     let mut filters = tag_filters(config);
     for block in config.get_list("filter") {
         let name = block
@@ -121,7 +183,7 @@ pub async fn subnets(clients: &Clients, config: &Value) -> Result<Value, Provide
 
 /// `aws_db_snapshot`: exactly one snapshot matches, or the newest with `most_recent = true`;
 /// the errors are Terraform's.
-pub async fn db_snapshot(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
+async fn db_snapshot(clients: &Clients, config: &Value) -> Result<Value, ProviderError> {
     let mut pages = clients
         .rds
         .describe_db_snapshots()

@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_rds::types::{DbInstance, DbSnapshot, Tag};
 use strata_provider_sdk::duty::{self, Held};
-use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::Clients;
 use crate::snapshot_policy::{owned_by, POLICY_TAG};
-use crate::{db_snapshot, errors, rds_instance};
+use crate::{db_snapshot, errors, rds_instance, schema};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The tag that marks a scratch instance as a drill's own.
 pub const DRILL_TAG: &str = "strata:restore-drill";
@@ -371,6 +372,54 @@ pub fn plan_delete(prior: &Value) -> PlannedChange {
         change.operations.push(format!("DeleteDBInstance of any scratch instance a run left (tag {DRILL_TAG} = {token}); the snapshots are kept"));
     }
     change
+}
+
+/// What `aws_db_restore_drill` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_restore_drill",
+    schema: schema::restore_drill,
+    import_id: None,
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_db_restore_drill` in the provider's table of types.
+pub struct RestoreDrillType;
+
+#[async_trait::async_trait]
+impl ResourceType for RestoreDrillType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    /// Its live object is its last run: nothing to read back.
+    async fn refresh(&self, _: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        Ok(states.iter().map(|s| Some((*s).clone())).collect())
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        let _ = authorship;
+        apply(cx.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn authored(&self, _: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        // Never asked: it has no adoption id.
+        let _ = (live, intent_id);
+        Ok(false)
+    }
 }
 
 #[cfg(test)]

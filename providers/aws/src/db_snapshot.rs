@@ -13,6 +13,7 @@ use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema, wait};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The manual snapshots, or the one named, by lower-cased identifier (RDS lower-cases them).
 pub(crate) async fn describe(clients: &Clients, identifier: Option<&str>) -> Result<BTreeMap<String, DbSnapshot>, ProviderError> {
@@ -64,6 +65,16 @@ pub(crate) fn to_value(snapshot: &DbSnapshot, state: &Value) -> Value {
         ("status", text(snapshot.status())),
         ("snapshot_create_time", text(created.as_deref())),
         ("encrypted", snapshot.encrypted().map(Value::Bool).unwrap_or_default()),
+        ("availability_zone", text(snapshot.availability_zone())),
+        ("iops", snapshot.iops().map(|n| Value::int(i64::from(n))).unwrap_or_default()),
+        ("kms_key_id", text(snapshot.kms_key_id())),
+        ("license_model", text(snapshot.license_model())),
+        ("option_group_name", text(snapshot.option_group_name())),
+        ("port", snapshot.port().map(|n| Value::int(i64::from(n))).unwrap_or_default()),
+        ("source_db_snapshot_identifier", text(snapshot.source_db_snapshot_identifier())),
+        ("source_region", text(snapshot.source_region())),
+        ("storage_type", text(snapshot.storage_type())),
+        ("vpc_id", text(snapshot.vpc_id())),
     ])
 }
 
@@ -200,4 +211,48 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
 
 pub(crate) async fn delete_named(clients: &Clients, name: &str) -> Result<(), ProviderError> {
     errors::deleted("rds:DeleteDBSnapshot", clients.rds.delete_db_snapshot().db_snapshot_identifier(name.to_lowercase()).send().await, "DBSnapshotNotFound")
+}
+
+/// What `aws_db_snapshot` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_snapshot",
+    schema: schema::db_snapshot,
+    import_id: Some("the snapshot identifier"),
+    named_by: Some("db_snapshot_identifier"),
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_db_snapshot` in the provider's table of types.
+pub struct DbSnapshotType;
+
+#[async_trait::async_trait]
+impl ResourceType for DbSnapshotType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan(prior, desired))
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        rds_tags::marked_by(cx.clients()?, live.get_str("db_snapshot_arn").unwrap_or_default(), intent_id).await
+    }
 }

@@ -61,7 +61,7 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
 {
     let in_doubt = matches!(err, SdkError::TimeoutError(_) | SdkError::ResponseError(_) | SdkError::DispatchFailure(_));
-    let exists = code(&err).is_some_and(|code| code.ends_with("AlreadyExists") || code == "AlreadyExistsException" || code == "InvalidGroup.Duplicate");
+    let exists = code(&err).is_some_and(|code| code.ends_with("AlreadyExists") || code == "AlreadyExistsException" || code == "InvalidGroup.Duplicate" || code == "InvalidPermission.Duplicate");
     let mut error = api(operation, err);
     if exists {
         error.hint = Some(strata_provider_sdk::error::not_managed_hint(id));

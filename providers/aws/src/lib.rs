@@ -2,11 +2,13 @@
 //! RDS snapshots, AWS Backup vaults, plans and selections, and the `aws_vpc` / `aws_subnets` /
 //! `aws_db_snapshot` data sources.
 //!
-//! Owns routing the [`Provider`] calls to one module per resource type (`rds_instance`,
-//! `parameter_group`, `security_group`, `subnet_group`, `data_sources`), on clients built by
-//! `config`. Refresh is batched: one paginated Describe per resource type, whatever the number of
-//! resources. It knows nothing of the CLI, HCL or the state file, and never touches an object it
-//! was not handed.
+//! Owns the one list of resource types ([`RESOURCE_TYPES`], each a module declaring itself through
+//! `resource_type::ResourceType`) and of data sources, and routing every [`Provider`] call through
+//! them, on clients built by `config` in each resource's region, with the arguments all types
+//! share (`shared_arguments`) handled around each type's own entry points. Refresh is batched:
+//! one paginated Describe per resource type and region, whatever the number of resources. It
+//! knows nothing of the CLI, HCL or the state file, and never touches an object it was not
+//! handed.
 
 mod backup_cron;
 mod backup_plan;
@@ -21,23 +23,28 @@ mod db_snapshot_copy;
 mod diff;
 mod engine_version;
 mod errors;
-mod import;
 mod pages;
 mod parameter_group;
 mod rds_instance;
 mod rds_tags;
+mod resource_type;
 mod schema;
 mod secrets;
+mod security_group_rule;
+mod shared_arguments;
 mod security_group;
+mod sg_calls;
 mod sg_rules;
 mod snapshot_copies;
+mod standalone_rules;
 mod snapshot_policy;
 mod subnet_group;
 mod tags;
+mod vpc_security_group_rule;
 mod wait;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use strata_provider_sdk::{
@@ -47,7 +54,36 @@ use strata_provider_sdk::{
 
 pub use crate::backup_tags::DocumentedListTagsPath;
 use crate::config::{CallCounter, Clients};
+use crate::resource_type::{Cx, ResourceType};
 use crate::secrets::Vault;
+use crate::shared_arguments::{complete_live, region_of};
+use crate::standalone_rules::Claims;
+
+/// Every resource type this provider manages: adding one is its module and one line here.
+static RESOURCE_TYPES: &[&dyn ResourceType] = &[
+    &rds_instance::DbInstanceType,
+    &parameter_group::ParameterGroupType,
+    &security_group::SecurityGroupType,
+    &security_group_rule::SecurityGroupRuleType,
+    &vpc_security_group_rule::INGRESS,
+    &vpc_security_group_rule::EGRESS,
+    &subnet_group::SubnetGroupType,
+    &db_snapshot::DbSnapshotType,
+    &db_snapshot_copy::DbSnapshotCopyType,
+    &snapshot_policy::SnapshotPolicyType,
+    &db_restore_drill::RestoreDrillType,
+    &backup_vault::BackupVaultType,
+    &backup_plan::BackupPlanType,
+    &backup_selection::BackupSelectionType,
+];
+
+fn resource_type(type_name: &str) -> Result<&'static dyn ResourceType, ProviderError> {
+    RESOURCE_TYPES
+        .iter()
+        .copied()
+        .find(|kind| kind.name() == type_name)
+        .ok_or_else(|| ProviderError::new(format!("the aws provider has no resource type {type_name}")))
+}
 
 pub struct AwsProvider {
     schema: ProviderSchema,
@@ -57,6 +93,9 @@ pub struct AwsProvider {
     vault: Vault,
     /// Instances plan decided to replace, for the delete that starts each replace.
     replacements: rds_instance::Replacements,
+    /// The security group rules standalone rule resources manage, as the last refresh found
+    /// them in state: their groups leave them alone.
+    claims: Mutex<Claims>,
 }
 
 impl Default for AwsProvider {
@@ -68,11 +107,12 @@ impl Default for AwsProvider {
 impl AwsProvider {
     pub fn new() -> AwsProvider {
         AwsProvider {
-            schema: schema::provider_schema(),
+            schema: schema::provider_schema(RESOURCE_TYPES, data_sources::ALL),
             clients: OnceLock::new(),
             calls: CallCounter::default(),
             vault: Vault::default(),
             replacements: rds_instance::Replacements::default(),
+            claims: Mutex::default(),
         }
     }
 
@@ -81,32 +121,90 @@ impl AwsProvider {
             .get()
             .ok_or_else(|| ProviderError::new("the aws provider was used before it was configured"))
     }
-}
 
-fn unknown_type(type_name: &str) -> ProviderError {
-    ProviderError::new(format!("the aws provider has no resource type {type_name}"))
-}
+    /// The provider's clients in `region` (its own region when `None`).
+    fn configured_in(&self, region: Option<&str>) -> Result<Clients, ProviderError> {
+        let clients = self.clients()?;
+        Ok(match region {
+            Some(region) if clients.region() != Some(region) => clients.in_region(region),
+            _ => clients.clone(),
+        })
+    }
 
-/// Refreshes the states of one resource type in one batch.
-async fn refresh_type(
-    clients: &Clients,
-    type_name: &str,
-    states: &[&Value],
-) -> Result<Vec<Option<Value>>, ProviderError> {
-    match type_name {
-        "aws_db_instance" => rds_instance::refresh(clients, states).await,
-        "aws_db_parameter_group" => parameter_group::refresh(clients, states).await,
-        "aws_security_group" => security_group::refresh(clients, states).await,
-        "aws_db_subnet_group" => subnet_group::refresh(clients, states).await,
-        "aws_db_snapshot" => db_snapshot::refresh(clients, states).await,
-        "aws_db_snapshot_copy" => db_snapshot_copy::refresh(clients, states).await,
-        "aws_db_snapshot_policy" => snapshot_policy::refresh(clients, states).await,
-        "aws_backup_vault" => backup_vault::refresh(clients, states).await,
-        "aws_backup_plan" => backup_plan::refresh(clients, states).await,
-        "aws_backup_selection" => backup_selection::refresh(clients, states).await,
-        // Its live object is its last run: nothing to read back.
-        "aws_db_restore_drill" => Ok(states.iter().map(|s| Some((*s).clone())).collect()),
-        other => Err(unknown_type(other)),
+    /// The same, or none before configure (plans may run offline).
+    fn clients_in(&self, region: Option<&str>) -> Option<Clients> {
+        self.configured_in(region).ok()
+    }
+
+    fn cx<'a>(&'a self, clients: Option<&'a Clients>) -> Cx<'a> {
+        Cx { clients, vault: &self.vault, replacements: &self.replacements }
+    }
+
+    /// Refreshes the states of one type in one region, in one batch.
+    async fn refresh_batch(&self, kind: &dyn ResourceType, region: Option<&str>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let clients = self.configured_in(region)?;
+        let region = clients.region().or(region);
+        let mut live = kind.refresh(&self.cx(Some(&clients)), states).await?;
+        for (value, state) in live.iter_mut().zip(states) {
+            if let Some(value) = value {
+                self.finish_live(kind, value, state, region);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Notes which rules the standalone rule resources among `requests` manage.
+    fn remember_claims(&self, requests: &[RefreshRequest]) -> Result<(), ProviderError> {
+        let mut claims = Claims::default();
+        for request in requests {
+            resource_type(&request.type_name)?.claim_rules(&request.state, &mut claims);
+        }
+        *self.claims.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = claims;
+        Ok(())
+    }
+
+    /// A live value of `kind`, completed and without the rules other resources claim.
+    fn finish_live(&self, kind: &dyn ResourceType, live: &mut Value, source: &Value, region: Option<&str>) {
+        complete_live(kind, live, source, region);
+        let claims = self.claims.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        kind.release_claimed(live, &claims);
+    }
+
+    async fn plan_kind(&self, kind: &dyn ResourceType, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        if let Some(prior) = prior {
+            let because = shared_arguments::forced_replacement(kind, prior, desired);
+            if !because.is_empty() {
+                let change = delete_then_create(self, kind.name(), prior, desired).await?;
+                return Ok(PlannedChange { replace_because: because, ..change });
+            }
+        }
+        let region = region_of(desired).or(prior.and_then(region_of));
+        let clients = self.clients_in(region);
+        let shown = shared_arguments::desired_for_type(kind, prior, desired)?;
+        let change = kind.plan(&self.cx(clients.as_ref()), prior, &shown).await?;
+        let region = clients.as_ref().and_then(Clients::region).or(region);
+        Ok(shared_arguments::complete_plan(kind, prior, desired, region, change))
+    }
+
+    async fn apply_kind(&self, kind: &dyn ResourceType, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        let prior = request.prior.as_ref();
+        if request.action == Action::Delete {
+            let prior = prior.ok_or_else(|| ProviderError::new(format!("nothing to delete for {}", kind.name())))?;
+            let clients = self.configured_in(region_of(prior))?;
+            return kind.delete(&self.cx(Some(&clients)), prior).await.map(|()| Value::Null);
+        }
+        // A replace reaches a provider as a delete, then a create with no prior.
+        let planned = &request.planned;
+        let clients = self.configured_in(region_of(planned))?;
+        let region = clients.region().or(region_of(planned));
+        let complete = |mut value: Value| {
+            self.finish_live(kind, &mut value, planned, region);
+            value
+        };
+        match kind.apply(&self.cx(Some(&clients)), prior, planned, request.authorship.as_ref()).await {
+            Ok(value) => Ok(complete(value)),
+            Err(failure) => Err(ApplyFailure { partial: failure.partial.map(complete), ..failure }),
+        }
     }
 }
 
@@ -134,18 +232,16 @@ impl Provider for AwsProvider {
         &self,
         requests: &[RefreshRequest],
     ) -> Result<Vec<Option<Value>>, ProviderError> {
-        let clients = self.clients()?;
-        let mut by_type: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut batches: BTreeMap<(&str, Option<&str>), Vec<usize>> = BTreeMap::new();
         for (index, request) in requests.iter().enumerate() {
-            by_type
-                .entry(request.type_name.as_str())
-                .or_default()
-                .push(index);
+            let key = (request.type_name.as_str(), region_of(&request.state));
+            batches.entry(key).or_default().push(index);
         }
+        self.remember_claims(requests)?;
         let mut answers = vec![None; requests.len()];
-        for (type_name, indexes) in by_type {
+        for ((type_name, region), indexes) in batches {
             let states: Vec<&Value> = indexes.iter().map(|&i| &requests[i].state).collect();
-            let live = refresh_type(clients, type_name, &states).await?;
+            let live = self.refresh_batch(resource_type(type_name)?, region, &states).await?;
             for (index, value) in indexes.into_iter().zip(live) {
                 answers[index] = value;
             }
@@ -154,116 +250,60 @@ impl Provider for AwsProvider {
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-        import::find(self.clients()?, type_name, id).await
+        let kind = resource_type(type_name)?;
+        let (id, region) = shared_arguments::split_region(id);
+        let clients = self.configured_in(region)?;
+        let live = kind.import(&self.cx(Some(&clients)), id).await?;
+        let region = clients.region().or(region);
+        Ok(live.map(|mut value| {
+            self.finish_live(kind, &mut value, &Value::Null, region);
+            value
+        }))
     }
 
+    /// The type's own id, with `@REGION` when the object is made outside the provider's region.
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
-        import::adoption_id(type_name, planned)
+        let id = resource_type(type_name).ok()?.adoption_id(planned)?;
+        let home = self.clients.get().and_then(Clients::region);
+        Some(match region_of(planned) {
+            Some(region) if home.is_some_and(|home| home != region) => format!("{id}@{region}"),
+            _ => id,
+        })
     }
 
-    /// The live object carries the `strata:intent` tag its create set, with the intent's id.
+    /// The live object carries the mark its create set with the intent's id.
     async fn authored(
         &self,
         type_name: &str,
         live: &Value,
         proof: &Proof,
     ) -> Result<bool, ProviderError> {
-        import::authored(self.clients()?, type_name, live, &proof.intent_id).await
+        let kind = resource_type(type_name)?;
+        let clients = self.configured_in(region_of(live))?;
+        kind.authored(&self.cx(Some(&clients)), live, &proof.intent_id).await
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
-        let prior = request.prior.as_ref();
-        match request.type_name.as_str() {
-            "aws_db_instance" => {
-                rds_instance::plan(self.clients(), &self.vault, &self.replacements, prior, &request.desired).await
-            }
-            "aws_db_parameter_group" => {
-                parameter_group::plan(self.clients(), prior, &request.desired).await
-            }
-            "aws_security_group" => Ok(security_group::plan(prior, &request.desired)),
-            "aws_db_subnet_group" => Ok(subnet_group::plan(prior, &request.desired)),
-            "aws_db_snapshot" => Ok(db_snapshot::plan(prior, &request.desired)),
-            "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan(prior, &request.desired)),
-            "aws_backup_vault" => backup_vault::plan(prior, &request.desired),
-            "aws_backup_plan" => backup_plan::plan(prior, &request.desired),
-            "aws_backup_selection" => Ok(backup_selection::plan(prior, &request.desired)),
-            "aws_db_snapshot_policy" => snapshot_policy::plan(self.clients().ok().and_then(Clients::region), prior, &request.desired),
-            "aws_db_restore_drill" => db_restore_drill::plan(prior, &request.desired),
-            other => Err(unknown_type(other)),
-        }
+        let kind = resource_type(&request.type_name)?;
+        self.plan_kind(kind, request.prior.as_ref(), &request.desired).await
     }
 
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
-        let clients = self.clients()?;
-        let prior = request.prior.as_ref();
-        if request.action == Action::Delete {
-            let prior = prior.ok_or_else(|| {
-                ProviderError::new(format!("nothing to delete for {}", request.type_name))
-            })?;
-            return match request.type_name.as_str() {
-                "aws_db_instance" => {
-                    return rds_instance::delete(clients, &self.replacements, prior)
-                        .await
-                        .map(|()| Value::Null)
-                }
-                "aws_db_parameter_group" => parameter_group::delete(clients, prior).await,
-                "aws_security_group" => security_group::delete(clients, prior).await,
-                "aws_db_subnet_group" => subnet_group::delete(clients, prior).await,
-                "aws_db_snapshot" => db_snapshot::delete(clients, prior).await,
-                "aws_db_snapshot_copy" => db_snapshot_copy::delete(clients, prior).await,
-                // Its snapshots outlive it.
-                "aws_db_snapshot_policy" => Ok(()),
-                "aws_backup_vault" => backup_vault::delete(clients, prior).await,
-                "aws_backup_plan" => backup_plan::delete(clients, prior).await,
-                "aws_backup_selection" => backup_selection::delete(clients, prior).await,
-                "aws_db_restore_drill" => db_restore_drill::delete(clients, prior).await,
-                other => Err(unknown_type(other)),
-            }
-            .map(|()| Value::Null)
-            .map_err(ApplyFailure::from);
-        }
-        // A replace reaches a provider as a delete, then a create with no prior.
-        let (planned, authorship) = (&request.planned, request.authorship.as_ref());
-        match request.type_name.as_str() {
-            "aws_db_instance" => {
-                rds_instance::apply(clients, &self.vault, prior, planned, authorship).await
-            }
-            "aws_db_parameter_group" => {
-                parameter_group::apply(clients, prior, planned, authorship).await
-            }
-            "aws_security_group" => {
-                security_group::apply(clients, prior, planned, authorship).await
-            }
-            "aws_db_subnet_group" => subnet_group::apply(clients, prior, planned, authorship).await,
-            "aws_db_snapshot" => db_snapshot::apply(clients, prior, planned, authorship).await,
-            "aws_db_snapshot_copy" => db_snapshot_copy::apply(clients, prior, planned, authorship).await,
-            "aws_db_snapshot_policy" => snapshot_policy::apply(clients, prior, planned).await,
-            "aws_backup_vault" => backup_vault::apply(clients, prior, planned, authorship).await,
-            "aws_backup_plan" => backup_plan::apply(clients, prior, planned, authorship).await,
-            "aws_backup_selection" => backup_selection::apply(clients, planned, authorship).await,
-            "aws_db_restore_drill" => db_restore_drill::apply(clients, prior, planned).await,
-            other => Err(unknown_type(other).into()),
-        }
+        let kind = resource_type(&request.type_name)?;
+        self.apply_kind(kind, request).await
     }
 
-    /// An instance is snapshotted before its delete, as in a replace its configuration forces;
-    /// everything else is deleted, then created.
     async fn plan_replace(
         &self,
         type_name: &str,
         prior: &Value,
         desired: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        match type_name {
-            "aws_db_instance" => rds_instance::plan_requested_replace(
-                self.clients(),
-                &self.vault,
-                &self.replacements,
-                prior,
-                desired,
-            )
-            .await,
-            _ => delete_then_create(self, type_name, prior, desired).await,
+        let kind = resource_type(type_name)?;
+        let clients = self.clients_in(region_of(desired).or(region_of(prior)));
+        match kind.plan_replace(&self.cx(clients.as_ref()), prior, desired).await {
+            Some(change) => change,
+            None => delete_then_create(self, type_name, prior, desired).await,
         }
     }
 
@@ -272,20 +312,9 @@ impl Provider for AwsProvider {
         type_name: &str,
         prior: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        match type_name {
-            "aws_db_instance" => rds_instance::plan_delete(self.clients(), prior).await,
-            "aws_db_parameter_group" => Ok(parameter_group::plan_delete(prior)),
-            "aws_security_group" => Ok(security_group::plan_delete(prior)),
-            "aws_db_subnet_group" => Ok(subnet_group::plan_delete(prior)),
-            "aws_db_snapshot" => Ok(db_snapshot::plan_delete(prior)),
-            "aws_db_snapshot_copy" => Ok(db_snapshot_copy::plan_delete(prior)),
-            "aws_db_snapshot_policy" => Ok(snapshot_policy::plan_delete(prior)),
-            "aws_backup_vault" => backup_vault::plan_delete(prior),
-            "aws_backup_plan" => Ok(backup_plan::plan_delete(prior)),
-            "aws_backup_selection" => Ok(backup_selection::plan_delete(prior)),
-            "aws_db_restore_drill" => Ok(db_restore_drill::plan_delete(prior)),
-            other => Err(unknown_type(other)),
-        }
+        let kind = resource_type(type_name)?;
+        let clients = self.clients_in(region_of(prior));
+        kind.plan_delete(&self.cx(clients.as_ref()), prior).await
     }
 
     fn call_counts(&self) -> Vec<(String, u64)> {
@@ -293,14 +322,38 @@ impl Provider for AwsProvider {
     }
 
     async fn read_data(&self, type_name: &str, config: &Value) -> Result<Value, ProviderError> {
-        let clients = self.clients()?;
-        match type_name {
-            "aws_vpc" => data_sources::vpc(clients, config).await,
-            "aws_subnets" => data_sources::subnets(clients, config).await,
-            "aws_db_snapshot" => data_sources::db_snapshot(clients, config).await,
-            other => Err(ProviderError::new(format!(
-                "the aws provider has no data source {other}"
-            ))),
+        let source = data_sources::find(type_name)?;
+        let clients = self.configured_in(region_of(config))?;
+        let mut value = source.read(&clients, config).await?;
+        if source.schema().block.attributes.contains_key(shared_arguments::REGION) {
+            value.set(shared_arguments::REGION, clients.region().map(Value::from).unwrap_or_default());
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adoption_ids_name_the_object_a_create_makes() {
+        let provider = AwsProvider::new();
+        let group = Value::object([("name", Value::from("db")), ("vpc_id", Value::from("vpc-1"))]);
+        assert_eq!(provider.adoption_id("aws_security_group", &group).as_deref(), Some("vpc-1/db"));
+        let instance = Value::object([("identifier", Value::from("main"))]);
+        assert_eq!(provider.adoption_id("aws_db_instance", &instance).as_deref(), Some("main"));
+        assert_eq!(provider.adoption_id("aws_db_subnet_group", &Value::Null), None);
+        assert_eq!(provider.adoption_id("aws_db_snapshot_policy", &instance), None);
+    }
+
+    #[test]
+    fn every_type_is_declared_once_with_its_import_id() {
+        let provider = AwsProvider::new();
+        let schema = provider.schema();
+        assert_eq!(schema.resources.len(), RESOURCE_TYPES.len(), "type names are unique");
+        for kind in RESOURCE_TYPES {
+            assert_eq!(schema.import_ids.get(kind.name()).copied(), kind.import_id_form());
         }
     }
 }

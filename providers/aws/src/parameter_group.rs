@@ -19,6 +19,7 @@ use crate::diff::{self, Kind};
 use crate::pages::{self, collect_by_name};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 const DEFAULT_APPLY_METHOD: &str = "immediate";
@@ -386,11 +387,17 @@ fn uses_group(instance: &DbInstance, group: &str) -> bool {
         .any(|name| name.eq_ignore_ascii_case(group))
 }
 
+/// With `skip_destroy`, the group is only forgotten: removed from state, left in AWS.
+fn skips_destroy(prior: &Value) -> bool {
+    prior.get_bool("skip_destroy") == Some(true)
+}
+
 pub fn plan_delete(prior: &Value) -> PlannedChange {
-    diff::deletion(format!(
-        "DeleteDBParameterGroup {}",
-        prior.get_str("name").unwrap_or_default()
-    ))
+    let name = prior.get_str("name").unwrap_or_default();
+    if skips_destroy(prior) {
+        return diff::deletion(format!("(state only) forget {name}: skip_destroy leaves it in AWS"));
+    }
+    diff::deletion(format!("DeleteDBParameterGroup {name}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +509,9 @@ pub async fn apply(
 }
 
 pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
+    if skips_destroy(prior) {
+        return Ok(());
+    }
     let name = prior.get_str("name").unwrap_or_default().to_lowercase();
     let result = clients
         .rds
@@ -514,6 +524,50 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
         result,
         "DBParameterGroupNotFound",
     )
+}
+
+/// What `aws_db_parameter_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_parameter_group",
+    schema: schema::parameter_group,
+    import_id: Some("the group name"),
+    named_by: Some("name"),
+    local_arguments: &["skip_destroy"],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
+/// `aws_db_parameter_group` in the provider's table of types.
+pub struct ParameterGroupType;
+
+#[async_trait::async_trait]
+impl ResourceType for ParameterGroupType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, cx: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(cx.clients(), prior, desired).await
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        rds_tags::marked_by(cx.clients()?, live.get_str("arn").unwrap_or_default(), intent_id).await
+    }
 }
 
 #[cfg(test)]

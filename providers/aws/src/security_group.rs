@@ -9,45 +9,21 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_ec2::types::{Filter, ResourceType, SecurityGroup, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup, Tag, TagSpecification};
 use strata_provider_sdk::{ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 
 use crate::config::Clients;
 use crate::diff::{self, Kind};
 use crate::pages::collect_by_name;
-use crate::sg_rules::{self, Rules};
-use crate::tags::{self, TagChange};
-use crate::{errors, schema, wait};
+use crate::sg_rules::{self, Direction, Rules};
+use crate::tags::{self, TagChange, Tags};
+use crate::{errors, schema, sg_calls, wait};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
+use crate::standalone_rules::Claims;
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 /// How long a delete keeps retrying while something (an instance being deleted) still uses it.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
-/// The two rule lists, and the API calls that change each.
-#[derive(Clone, Copy)]
-enum Direction {
-    Ingress,
-    Egress,
-}
-
-impl Direction {
-    fn key(self) -> &'static str {
-        match self {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        }
-    }
-
-    fn calls(self) -> (&'static str, &'static str) {
-        match self {
-            Direction::Ingress => (
-                "AuthorizeSecurityGroupIngress",
-                "RevokeSecurityGroupIngress",
-            ),
-            Direction::Egress => ("AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress"),
-        }
-    }
-}
 
 /// Whether the configuration (or state) manages egress: only when it lists egress rules.
 fn manages_egress(value: &Value) -> bool {
@@ -164,6 +140,20 @@ pub fn adoption_id(planned: &Value) -> Option<String> {
         Some(vpc) => format!("{vpc}/{name}"),
         None => name.to_owned(),
     })
+}
+
+/// The live group without the rules standalone rule resources manage: the group's plan never
+/// sees them, so never revokes them (with or without inline blocks of its own).
+fn release_claimed(live: &mut Value, claims: &Claims) {
+    let Some(id) = live.get_str("id").map(str::to_owned) else { return };
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let blocks = live.get_list(direction.key()).to_vec();
+        let rules = sg_rules::explode_all(&blocks, Some(&id));
+        let kept: Rules = rules.iter().filter(|rule| !claims.covers(&id, direction, rule)).cloned().collect();
+        if kept.len() != rules.len() {
+            live.set(direction.key(), Value::List(sg_rules::shape(&kept, &blocks, Some(&id))));
+        }
+    }
 }
 
 /// The live group as a state value, its rules in the shape `shape_of` gives them.
@@ -353,11 +343,13 @@ pub fn plan(prior: Option<&Value>, desired: &Value) -> PlannedChange {
 }
 
 pub fn plan_delete(prior: &Value) -> PlannedChange {
-    diff::deletion(format!(
-        "DeleteSecurityGroup {} ({})",
-        prior.get_str("id").unwrap_or_default(),
-        prior.get_str("name").unwrap_or_default()
-    ))
+    let id = prior.get_str("id").unwrap_or_default();
+    let mut change = diff::deletion(format!("DeleteSecurityGroup {id} ({})", prior.get_str("name").unwrap_or_default()));
+    if revokes_on_delete(prior) {
+        let revoke = format!("RevokeSecurityGroupIngress and RevokeSecurityGroupEgress {id}: every rule (revoke_rules_on_delete)");
+        change.operations.insert(0, revoke);
+    }
+    change
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,55 +360,13 @@ async fn change_rules(
     id: &str,
     change: &RuleChange,
 ) -> Result<(), ProviderError> {
-    let (authorize, revoke) = change.direction.calls();
-    let (authorize, revoke) = (format!("ec2:{authorize}"), format!("ec2:{revoke}"));
-    let ec2 = &clients.ec2;
-    if !change.revoke.is_empty() {
-        let permissions = Some(sg_rules::to_sdk(&change.revoke, id));
-        match change.direction {
-            Direction::Ingress => drop(
-                ec2.revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(permissions)
-                    .send()
-                    .await
-                    .map_err(|e| errors::api(&revoke, e))?,
-            ),
-            Direction::Egress => drop(
-                ec2.revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(permissions)
-                    .send()
-                    .await
-                    .map_err(|e| errors::api(&revoke, e))?,
-            ),
-        }
-    }
-    if !change.authorize.is_empty() {
-        let permissions = Some(sg_rules::to_sdk(&change.authorize, id));
-        match change.direction {
-            Direction::Ingress => drop(
-                ec2.authorize_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(permissions)
-                    .send()
-                    .await
-                    .map_err(|e| errors::api(&authorize, e))?,
-            ),
-            Direction::Egress => drop(
-                ec2.authorize_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(permissions)
-                    .send()
-                    .await
-                    .map_err(|e| errors::api(&authorize, e))?,
-            ),
-        }
-    }
+    sg_calls::revoke(clients, id, change.direction, &change.revoke).await?;
+    sg_calls::authorize(clients, id, change.direction, &change.authorize, &Tags::new()).await.map_err(|failure| failure.error)?;
     Ok(())
 }
 
-async fn change_tags(clients: &Clients, id: &str, change: &TagChange) -> Result<(), ProviderError> {
+/// Sets and removes tags on the EC2 object `id` (a group or a rule).
+pub(crate) async fn change_tags(clients: &Clients, id: &str, change: &TagChange) -> Result<(), ProviderError> {
     if !change.set.is_empty() {
         clients
             .ec2
@@ -456,7 +406,7 @@ async fn create(clients: &Clients, desired: &Value, authorship: Option<&Authorsh
     if !tags.is_empty() {
         request = request.tag_specifications(
             TagSpecification::builder()
-                .resource_type(ResourceType::SecurityGroup)
+                .resource_type(Ec2ResourceType::SecurityGroup)
                 .set_tags(Some(tags::to_ec2(&tags)))
                 .build(),
         );
@@ -517,12 +467,35 @@ pub async fn apply(
     Ok(to_value(group, &desired))
 }
 
+/// With `revoke_rules_on_delete`, every rule of the group goes first: a group another group's
+/// rule refers to (and that refers to it) can then be deleted.
+fn revokes_on_delete(prior: &Value) -> bool {
+    prior.get_bool("revoke_rules_on_delete") == Some(true)
+}
+
+/// Revokes every rule the group has, in both directions (the group is strata's, being deleted).
+async fn revoke_all(clients: &Clients, id: &str) -> Result<(), ProviderError> {
+    let live = describe(clients, vec![id.to_owned()]).await?;
+    let Some(group) = live.get(id) else { return Ok(()) };
+    for (direction, permissions) in [(Direction::Ingress, group.ip_permissions()), (Direction::Egress, group.ip_permissions_egress())] {
+        sg_calls::revoke(clients, id, direction, &sg_rules::from_sdk(permissions, id)).await?;
+    }
+    Ok(())
+}
+
 pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderError> {
     let id = prior.get_str("id").unwrap_or_default();
+    if revokes_on_delete(prior) {
+        revoke_all(clients, id).await?;
+    }
+    let timeout = match prior.get("timeouts").and_then(|t| t.get_str("delete")) {
+        Some(text) => wait::parse_duration(text)?,
+        None => DELETE_TIMEOUT,
+    };
     // Something being deleted in the same run (an instance) may still hold the group for a while.
     wait::until(
         &format!("security group {id} to be deleted (it is still in use)"),
-        DELETE_TIMEOUT,
+        timeout,
         || async {
             match clients
                 .ec2
@@ -539,4 +512,60 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
         },
     )
     .await
+}
+
+/// What `aws_security_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_security_group",
+    schema: schema::security_group,
+    import_id: Some("the group id (sg-...), or its name as NAME or VPC_ID/NAME"),
+    named_by: None,
+    local_arguments: &["revoke_rules_on_delete", "timeouts"],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
+/// `aws_security_group` in the provider's table of types.
+pub struct SecurityGroupType;
+
+#[async_trait::async_trait]
+impl ResourceType for SecurityGroupType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    fn release_claimed(&self, live: &mut Value, claims: &Claims) {
+        release_claimed(live, claims);
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan(prior, desired))
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn import(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        import(cx.clients()?, id).await
+    }
+
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        adoption_id(planned)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        marked_by(cx.clients()?, live, intent_id).await
+    }
 }

@@ -8,8 +8,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, UserIdGroupPair};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 use strata_provider_sdk::Value;
+
+/// The two rule lists of a group, and the API calls that change each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    /// The block (and Terraform's `type`) naming it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+
+    /// The API's authorize and revoke calls for it.
+    pub fn calls(self) -> (&'static str, &'static str) {
+        match self {
+            Direction::Ingress => (
+                "AuthorizeSecurityGroupIngress",
+                "RevokeSecurityGroupIngress",
+            ),
+            Direction::Egress => ("AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress"),
+        }
+    }
+}
 
 /// Where traffic comes from (ingress) or goes to (egress).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,6 +45,7 @@ pub enum Source {
     Cidr(String),
     Ipv6(String),
     Group(String),
+    PrefixList(String),
     Itself,
 }
 
@@ -46,7 +75,7 @@ pub fn protocol(text: &str) -> String {
 }
 
 /// The ports of a rule: AWS ignores (and does not report) them for protocol "-1".
-fn ports(protocol: &str, from: Option<i64>, to: Option<i64>) -> (i64, i64) {
+pub fn ports(protocol: &str, from: Option<i64>, to: Option<i64>) -> (i64, i64) {
     if protocol == "-1" {
         (0, 0)
     } else {
@@ -74,6 +103,7 @@ pub fn explode(block: &Value, own_id: Option<&str>) -> Vec<Rule> {
             .into_iter()
             .map(Source::Ipv6),
     );
+    sources.extend(block.get_strings("prefix_list_ids").into_iter().map(Source::PrefixList));
     sources.extend(block.get_strings("security_groups").into_iter().map(|g| {
         if Some(g.as_str()) == own_id {
             Source::Itself
@@ -129,6 +159,9 @@ pub fn from_sdk(permissions: &[IpPermission], own_id: &str) -> Rules {
                 r.description(),
             ))
         }));
+        rules.extend(permission.prefix_list_ids().iter().filter_map(|p| {
+            Some(rule(Source::PrefixList(p.prefix_list_id()?.to_owned()), p.description()))
+        }));
         rules.extend(permission.user_id_group_pairs().iter().filter_map(|p| {
             let id = p.group_id()?;
             Some(rule(
@@ -174,6 +207,12 @@ pub fn to_sdk(rules: &Rules, own_id: &str) -> Vec<IpPermission> {
                     Source::Ipv6(cidr) => permission.ipv6_ranges(
                         Ipv6Range::builder()
                             .cidr_ipv6(cidr)
+                            .set_description(description)
+                            .build(),
+                    ),
+                    Source::PrefixList(id) => permission.prefix_list_ids(
+                        PrefixListId::builder()
+                            .prefix_list_id(id)
                             .set_description(description)
                             .build(),
                     ),
@@ -245,6 +284,16 @@ fn implode(rules: &[&Rule]) -> Value {
             }),
         ),
         (
+            "prefix_list_ids",
+            pick(|s| {
+                if let Source::PrefixList(p) = s {
+                    Some(p)
+                } else {
+                    None
+                }
+            }),
+        ),
+        (
             "self",
             Value::Bool(rules.iter().any(|r| r.source == Source::Itself)),
         ),
@@ -280,6 +329,7 @@ fn restrict(block: &Value, present: &[Rule]) -> Value {
         .map(Value::from)
         .collect();
     value.set("security_groups", Value::List(groups));
+    value.set("prefix_list_ids", keep("prefix_list_ids", Source::PrefixList));
     if block.get_bool("self") == Some(true) {
         value.set(
             "self",
@@ -338,7 +388,7 @@ pub fn describe(rule: &Rule) -> String {
         (p, from, to) => format!("{p} {from}-{to}"),
     };
     let source = match &rule.source {
-        Source::Cidr(c) | Source::Ipv6(c) | Source::Group(c) => c.clone(),
+        Source::Cidr(c) | Source::Ipv6(c) | Source::Group(c) | Source::PrefixList(c) => c.clone(),
         Source::Itself => "self".to_owned(),
     };
     format!("{ports} {source}")
@@ -370,6 +420,7 @@ mod tests {
             ),
             ("ipv6_cidr_blocks", Value::Null),
             ("security_groups", Value::Null),
+            ("prefix_list_ids", Value::Null),
             ("self", Value::Null),
             ("description", Value::Null),
         ])

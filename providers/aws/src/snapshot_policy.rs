@@ -11,13 +11,14 @@
 
 use aws_sdk_rds::types::DbSnapshot;
 use strata_provider_sdk::duty::{self, Held, Retention};
-use strata_provider_sdk::{Action, ApplyFailure, PlannedChange, ProviderError, Value};
+use strata_provider_sdk::{Action, ApplyFailure, Authorship, PlannedChange, ProviderError, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::Clients;
-use crate::errors;
+use crate::{errors, schema};
 use crate::snapshot_copies::{self, CopyTo};
+use crate::resource_type::{About, Cx, ResourceType};
 
 /// The tag that marks a snapshot as a policy's own.
 pub const POLICY_TAG: &str = "strata:snapshot-policy";
@@ -227,6 +228,55 @@ pub fn plan_delete(prior: &Value) -> PlannedChange {
         prior.get_list("copies").len(),
     ));
     change
+}
+
+/// What `aws_db_snapshot_policy` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_snapshot_policy",
+    schema: schema::snapshot_policy,
+    import_id: None,
+    named_by: None,
+    local_arguments: &[],
+    name_prefix: None,
+};
+
+/// `aws_db_snapshot_policy` in the provider's table of types.
+pub struct SnapshotPolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType for SnapshotPolicyType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, cx: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(cx.clients.and_then(Clients::region), prior, desired)
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        let _ = authorship;
+        apply(cx.clients()?, prior, planned).await
+    }
+
+    async fn delete(&self, _: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        // Its snapshots outlive it.
+        let _ = prior;
+        Ok(())
+    }
+
+    async fn authored(&self, _: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        // Never asked: it has no adoption id.
+        let _ = (live, intent_id);
+        Ok(false)
+    }
 }
 
 #[cfg(test)]

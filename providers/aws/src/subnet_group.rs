@@ -14,6 +14,7 @@ use crate::diff::{self, Kind};
 use crate::pages::{self, collect_by_name};
 use crate::tags::{self, TagChange};
 use crate::{errors, rds_tags, schema};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by strata";
 
@@ -89,6 +90,10 @@ async fn read_group(
         (
             "vpc_id",
             group.vpc_id().map(Value::from).unwrap_or_default(),
+        ),
+        (
+            "supported_network_types",
+            Value::List(group.supported_network_types().iter().map(|t| Value::from(t.as_str())).collect()),
         ),
     ]))
 }
@@ -229,4 +234,48 @@ pub async fn delete(clients: &Clients, prior: &Value) -> Result<(), ProviderErro
         result,
         "DBSubnetGroupNotFoundFault",
     )
+}
+
+/// What `aws_db_subnet_group` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_subnet_group",
+    schema: schema::subnet_group,
+    import_id: Some("the group name"),
+    named_by: Some("name"),
+    local_arguments: &[],
+    name_prefix: Some(NamePrefix { name: "name", prefix: "name_prefix" }),
+};
+
+/// `aws_db_subnet_group` in the provider's table of types.
+pub struct SubnetGroupType;
+
+#[async_trait::async_trait]
+impl ResourceType for SubnetGroupType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, _: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan(prior, desired))
+    }
+
+    async fn plan_delete(&self, _: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        Ok(plan_delete(prior))
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        Ok(delete(cx.clients()?, prior).await?)
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        rds_tags::marked_by(cx.clients()?, live.get_str("arn").unwrap_or_default(), intent_id).await
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use strata_provider_aws::AwsProvider;
 use strata_provider_sdk::{
-    Action, ApplyRequest, Nesting, PlanRequest, PlannedChange, Provider, RefreshRequest, Value,
+    authorship::MarkRecorded, Action, ApplyRequest, Authorship, Nesting, PlanRequest, PlannedChange, Proof, Provider, RefreshRequest, Value,
 };
 
 const PASSWORD: &str = "Sup3r-s3cret-pw";
@@ -370,8 +370,9 @@ async fn instance_lifecycle_plans_updates_replacements_and_refusals() {
 #[tokio::test]
 async fn every_attribute_that_forces_an_instance_replacement_plans_a_replace_naming_it() {
     // A new value for each attribute the schema marks force_new; the list must cover all of them.
-    let changed: [(&str, Value); 6] = [
+    let changed: [(&str, Value); 7] = [
         ("engine", Value::from("mysql")),
+        ("region", Value::from("us-west-2")),
         ("username", Value::from("other_admin")),
         ("db_name", Value::from("other")),
         ("storage_encrypted", Value::Bool(true)),
@@ -1161,4 +1162,71 @@ async fn an_unreachable_endpoint_says_where_to_look() {
         "{error}"
     );
     assert!(error.hint.is_some_and(|h| h.contains("AWS_ENDPOINT_URL")));
+}
+
+/// Plans and applies a create of `desired` as the engine does after recording an intent with id
+/// `intent` (none: a create made without one); answers the new state and its adoption id.
+async fn create_with_intent(p: &AwsProvider, type_name: &str, desired: &Value, intent: Option<&str>) -> (Value, String) {
+    let change = plan(p, type_name, None, desired).await;
+    let adoption_id = p.adoption_id(type_name, &change.planned).unwrap_or_else(|| panic!("{type_name} has an adoption id before its create"));
+    let authorship = intent.map(|id| Authorship::new(id, |_| -> MarkRecorded { Box::pin(async { Ok(()) }) }));
+    let request = ApplyRequest { type_name: type_name.into(), action: Action::Create, prior: None, planned: change.planned, authorship, declared: vec![], progress: Default::default() };
+    let state = p.apply(&request).await.unwrap_or_else(|e| panic!("apply {type_name}: {}", e.error));
+    (state, adoption_id)
+}
+
+async fn authored_by(p: &AwsProvider, type_name: &str, live: &Value, intent: &str) -> bool {
+    let proof = Proof { intent_id: intent.to_owned(), marks: vec![] };
+    p.authored(type_name, live, &proof).await.unwrap_or_else(|e| panic!("authored {type_name}: {e}"))
+}
+
+#[tokio::test]
+async fn standalone_rules_are_adopted_only_with_their_intents_mark() {
+    let p = provider().await;
+    let group = apply(&p, "aws_security_group", None, &security_group(&p, &unique("sg-rules"), vec![], vec![]), Action::Create).await;
+    let group_id = group.get_str("id").unwrap_or_default().to_owned();
+    let legacy = |port: i64| {
+        let value = Value::object([
+            ("type", Value::from("ingress")),
+            ("security_group_id", Value::from(group_id.as_str())),
+            ("protocol", Value::from("tcp")),
+            ("from_port", Value::int(port)),
+            ("to_port", Value::int(port)),
+            ("cidr_blocks", Value::List(vec![Value::from("10.0.0.0/16"), Value::from("10.1.0.0/16")])),
+        ]);
+        conform(&p, "aws_security_group_rule", value)
+    };
+    let vpc_rule = conform(
+        &p,
+        "aws_vpc_security_group_ingress_rule",
+        Value::object([
+            ("security_group_id", Value::from(group_id.as_str())),
+            ("ip_protocol", Value::from("tcp")),
+            ("from_port", Value::int(443)),
+            ("to_port", Value::int(443)),
+            ("cidr_ipv6", Value::from("::/0")),
+            ("tags", Value::object([("Name", Value::from("https"))])),
+        ]),
+    );
+    let marked = [("aws_security_group_rule", legacy(5432)), ("aws_vpc_security_group_ingress_rule", vpc_rule)];
+    let mut states = Vec::new();
+    for (type_name, desired) in marked {
+        let (state, adoption_id) = create_with_intent(&p, type_name, &desired, Some("intent-1")).await;
+        let found = p.import(type_name, &adoption_id).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("{adoption_id} finds the rule"));
+        assert_eq!(found.get("security_group_rule_id"), state.get("security_group_rule_id"), "{type_name}");
+        assert!(authored_by(&p, type_name, &found, "intent-1").await, "{type_name} carries its intent's mark");
+        assert!(!authored_by(&p, type_name, &found, "intent-2").await, "{type_name} is not another intent's");
+        assert!(!found.get("tags").and_then(Value::as_object).is_some_and(|t| t.keys().any(|k| k.starts_with("strata:"))), "the mark is hidden: {found:?}");
+        states.push((type_name, state));
+    }
+    // Rules of the same content made without that intent (by hand, or by another run) are never adopted.
+    let (unmarked, adoption_id) = create_with_intent(&p, "aws_security_group_rule", &legacy(6432), None).await;
+    let found = p.import("aws_security_group_rule", &adoption_id).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("found"));
+    assert!(!authored_by(&p, "aws_security_group_rule", &found, "intent-1").await);
+    states.push(("aws_security_group_rule", unmarked));
+    for (type_name, state) in states.iter().rev() {
+        delete(&p, type_name, state).await;
+        assert!(refresh_one(&p, type_name, state).await.is_none(), "{type_name} revoked");
+    }
+    delete(&p, "aws_security_group", &group).await;
 }

@@ -124,5 +124,11 @@ pub fn provider_schema() -> ProviderSchema {
                 .attribute("id", A::computed(Type::String)),
         },
     );
+    for relation in ["postgres_table", "postgres_index", "postgres_enum"] {
+        schema.import_ids.insert(relation, "schema.name, or name for one in public");
+    }
+    for named in ["postgres_schema", "postgres_extension"] {
+        schema.import_ids.insert(named, "its name");
+    }
     schema
 }

@@ -256,4 +256,7 @@ pub struct ProviderSchema {
     pub provider: Block,
     pub resources: BTreeMap<&'static str, ResourceSchema>,
     pub data_sources: BTreeMap<&'static str, ResourceSchema>,
+    /// For each importable resource type, what its import id is ("the group id (sg-...)"), for
+    /// the hint `strata import` gives when an id finds nothing.
+    pub import_ids: BTreeMap<&'static str, &'static str>,
 }

@@ -33,6 +33,7 @@ use crate::diff::{self, Changed, Diff};
 use crate::secrets::{self, Vault};
 use crate::tags::{self, TagChange};
 use crate::{engine_version, errors, rds_tags, schema, wait};
+use crate::resource_type::{About, Cx, NamePrefix, ResourceType};
 
 /// Arguments AWS never reports back: refresh carries them over from state.
 const LOCAL_ONLY: [&str; 9] = [
@@ -756,6 +757,55 @@ async fn update(
         })?;
     }
     Ok(to_value(&instance, sealed))
+}
+
+/// What `aws_db_instance` declares about itself.
+const ABOUT: About = About {
+    name: "aws_db_instance",
+    schema: schema::db_instance,
+    import_id: Some("the instance identifier"),
+    named_by: Some("identifier"),
+    local_arguments: &["blue_green_update", "s3_import"],
+    name_prefix: Some(NamePrefix { name: "identifier", prefix: "identifier_prefix" }),
+};
+
+/// `aws_db_instance` in the provider's table of types.
+pub struct DbInstanceType;
+
+#[async_trait::async_trait]
+impl ResourceType for DbInstanceType {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    async fn refresh(&self, cx: &Cx<'_>, states: &[&Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        refresh(cx.clients()?, states).await
+    }
+
+    async fn plan(&self, cx: &Cx<'_>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        plan(cx.clients(), cx.vault, cx.replacements, prior, desired).await
+    }
+
+    /// An instance is snapshotted before its delete, as in a replace its configuration forces.
+    async fn plan_replace(&self, cx: &Cx<'_>, prior: &Value, desired: &Value) -> Option<Result<PlannedChange, ProviderError>> {
+        Some(plan_requested_replace(cx.clients(), cx.vault, cx.replacements, prior, desired).await)
+    }
+
+    async fn plan_delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        plan_delete(cx.clients(), prior).await
+    }
+
+    async fn apply(&self, cx: &Cx<'_>, prior: Option<&Value>, planned: &Value, authorship: Option<&Authorship>) -> Result<Value, ApplyFailure> {
+        apply(cx.clients()?, cx.vault, prior, planned, authorship).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, prior: &Value) -> Result<(), ApplyFailure> {
+        delete(cx.clients()?, cx.replacements, prior).await
+    }
+
+    async fn authored(&self, cx: &Cx<'_>, live: &Value, intent_id: &str) -> Result<bool, ProviderError> {
+        rds_tags::marked_by(cx.clients()?, live.get_str("arn").unwrap_or_default(), intent_id).await
+    }
 }
 
 #[cfg(test)]
