@@ -75,6 +75,13 @@ impl Context {
         self.evaluate(address.resource.clone(), &address.to_string(), repetition, known)
     }
 
+    /// The desired value of an instance whose `count.index` or `each` is already known (the
+    /// planner has them from expanding its resource, and re-evaluating `for_each` per instance
+    /// would cost the square of the instances).
+    pub fn desired_repeating(&self, address: &ResourceInstance, repetition: Repetition, known: &Known) -> Result<(Value, BTreeSet<String>)> {
+        self.evaluate(address.resource.clone(), &address.to_string(), repetition, known)
+    }
+
     /// A resource block evaluated as validation sees it: one instance, `count.index` and `each` unknown.
     pub fn desired_for_validation(&self, address: &ConfigResource, known: &Known) -> Result<(Value, BTreeSet<String>)> {
         let repetition = crate::instances::unknown_repetition(&self.configured(address)?.expansion);

@@ -436,7 +436,7 @@ fn evaluate(expression: &str) -> std::result::Result<strata_provider_sdk::Value,
     let mut result = Err("not evaluated".to_owned());
     in_config_dir(format!("output \"o\" {{\n  value = {expression}\n}}\n").as_bytes(), |dir| {
         let ctx = validate_context(dir).unwrap_or_else(|errors| panic!("{expression} loads: {errors:?}"));
-        result = ctx.scope(&BTreeMap::new()).eval_attr(&ctx.config.outputs["o"].value).map(|e| e.value).map_err(|e| e.0[0].summary.clone());
+        result = ctx.scope(&BTreeMap::new()).eval_attr(&ctx.config.outputs["o"].value).map(|e| e.value).map_err(|e| format!("{}: {}", e.0[0].summary, e.0[0].detail.clone().unwrap_or_default()));
     });
     result
 }
@@ -448,6 +448,6 @@ fn fuzz_findings_are_values_or_errors_now() {
     assert_eq!(evaluate("substr(\"Hello World\", 1, 1e20)"), Ok(strata_provider_sdk::Value::from("ello World")));
     for huge in ["format(\"%999999999999d\", 1)", "format(\"%.99999999999f\", 1)"] {
         let error = evaluate(huge).expect_err("too wide to format");
-        assert!(error.contains("is too large"), "{huge}: {error}");
+        assert!(error.contains("is larger than"), "{huge}: {error}");
     }
 }

@@ -112,7 +112,7 @@ fn an_intent_for_an_object_without_the_creates_mark_is_dropped_with_a_warning_an
     work.write("main.tf", "resource \"postgres_table\" \"users\" {\n  name = \"users\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n");
     // As an apply killed right after recording its intent leaves it; the table was made by hand.
     let mut state = serde_json::json!({
-        "format_version": 1, "strata_version": "0.1.0", "serial": 1, "lineage": "8a1d7d4e-1f0c-4b7e-9c53-2b3f1a0e9d11", "resources": [],
+        "format_version": 2, "strata_version": "0.1.0", "serial": 1, "lineage": "8a1d7d4e-1f0c-4b7e-9c53-2b3f1a0e9d11", "resources": [],
         "pending": [{ "address": "postgres_table.users", "type": "postgres_table", "provider": "postgres", "import_id": "public.users",
                       "id": "5a0c8f3e-0d1e-4c55-a7a9-1e2d3c4b5a69", "marks": ["1"], "recorded_at": "2026-01-01T00:00:00Z" }]
     });

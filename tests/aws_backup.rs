@@ -122,8 +122,7 @@ fn a_vault_and_a_plan_are_created_read_back_retagged_and_destroyed() {
     assert_eq!((weekly.start_window_minutes(), weekly.completion_window_minutes()), (Some(60), Some(180)), "Terraform's default windows");
     let state = work.state();
     let in_state = |address: &str, key: &str| {
-        let resource = state["resources"].as_array().and_then(|all| all.iter().find(|r| r["address"] == address).cloned());
-        resource.map(|r| r["attributes"][key].clone()).unwrap_or_default()
+        common::instance(&state, address).map(|r| r["attributes"][key].clone()).unwrap_or_default()
     };
     assert_eq!(in_state("aws_backup_vault.main", "id"), serde_json::json!(vault_name));
     assert_eq!(in_state("aws_backup_plan.nightly", "id").as_str(), plan.backup_plan_id());

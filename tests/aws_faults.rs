@@ -143,8 +143,7 @@ fn converged_then_destroyed(work: &Workdir) {
 
 fn recorded_identifier(work: &Workdir) -> Option<String> {
     let state = work.state();
-    let resources = state["resources"].as_array()?;
-    let db = resources.iter().find(|r| r["type"] == "aws_db_instance")?;
+    let db = common::instances(&state).into_iter().find(|r| r["type"] == "aws_db_instance")?;
     db["attributes"]["identifier"].as_str().map(str::to_owned)
 }
 

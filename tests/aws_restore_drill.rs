@@ -56,9 +56,7 @@ resource "aws_db_restore_drill" "broken" {{
 }
 
 fn attributes(work: &Workdir, address: &str) -> serde_json::Value {
-    let state = work.state();
-    let drill = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state")).clone();
-    drill["attributes"].clone()
+    work.state_instance(address)["attributes"].clone()
 }
 
 fn last_run(work: &Workdir, address: &str) -> serde_json::Value {

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::moto::{unique_suffix, Moto};
-use common::{Run, Workdir};
+use common::{Run, Session, Workdir};
 
 const PASSWORD: &str = "s3cret-Seed-Passw0rd";
 
@@ -31,6 +31,16 @@ impl Seed {
         Seed { work, environment, vars, printed: Default::default() }
     }
 
+    fn identifier(&self) -> String {
+        format!("ai-postgres-{}", self.environment)
+    }
+}
+
+impl Session for Seed {
+    fn workdir(&self) -> &Workdir {
+        &self.work
+    }
+
     fn run(&self, command: &[&str]) -> Run {
         let mut args: Vec<&str> = command.to_vec();
         args.push("-verbose");
@@ -40,34 +50,6 @@ impl Seed {
         let run = self.work.strata_env(&args, &env);
         self.printed.borrow_mut().push_str(&run.output());
         run
-    }
-
-    fn plan(&self) -> Run {
-        let run = self.run(&["plan", "-detailed-exitcode"]);
-        assert_eq!(run.code, 2, "expected changes: {run:?}");
-        run
-    }
-
-    fn apply(&self) -> Run {
-        let run = self.run(&["apply", "-auto-approve"]);
-        assert_eq!(run.code, 0, "apply failed: {run:?}");
-        run
-    }
-
-    fn assert_converged(&self) {
-        let run = self.run(&["plan", "-detailed-exitcode"]);
-        assert_eq!(run.code, 0, "expected no changes: {run:?}");
-    }
-
-    fn edit(&self, from: &str, to: &str) {
-        let path = self.work.path().join("main.tf");
-        let text = std::fs::read_to_string(&path).expect("main.tf");
-        assert!(text.contains(from), "main.tf has no {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).expect("write main.tf");
-    }
-
-    fn identifier(&self) -> String {
-        format!("ai-postgres-{}", self.environment)
     }
 }
 

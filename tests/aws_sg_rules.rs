@@ -7,7 +7,7 @@
 mod common;
 
 use common::moto::{unique_suffix, Moto};
-use common::{Run, Workdir};
+use common::{Run, Session, Workdir};
 
 /// Two groups strata manages (one named from a prefix, one revoking its rules on delete), rules
 /// of every source kind on them, and rules on a group made outside strata (`shared_group_id`).
@@ -145,40 +145,20 @@ impl Rules {
         Rules { work, vars, shared, env }
     }
 
+    fn attribute(&self, address: &str, name: &str) -> String {
+        let resource = self.work.state_instance(address);
+        resource["attributes"][name].as_str().unwrap_or_else(|| panic!("{address}.{name} in state")).to_owned()
+    }
+}
+
+impl Session for Rules {
+    fn workdir(&self) -> &Workdir {
+        &self.work
+    }
+
     fn run(&self, args: &[&str]) -> Run {
         let env: Vec<(&str, &str)> = self.vars.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
         self.work.strata_env(args, &env)
-    }
-
-    fn plan(&self) -> Run {
-        let run = self.run(&["plan", "-detailed-exitcode"]);
-        assert_eq!(run.code, 2, "expected changes: {run:?}");
-        run
-    }
-
-    fn apply(&self) -> Run {
-        let run = self.run(&["apply", "-auto-approve"]);
-        assert_eq!(run.code, 0, "apply failed: {run:?}");
-        run
-    }
-
-    fn assert_converged(&self) {
-        let run = self.run(&["plan", "-detailed-exitcode"]);
-        assert_eq!(run.code, 0, "expected no changes: {run:?}");
-    }
-
-    fn edit(&self, from: &str, to: &str) {
-        let path = self.work.path().join("main.tf");
-        let text = std::fs::read_to_string(&path).expect("main.tf");
-        assert!(text.contains(from), "main.tf has no {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).expect("write main.tf");
-    }
-
-    fn attribute(&self, address: &str, name: &str) -> String {
-        let state = self.work.state();
-        let resources = state["resources"].as_array().cloned().unwrap_or_default();
-        let resource = resources.iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} is not in state"));
-        resource["attributes"][name].as_str().unwrap_or_else(|| panic!("{address}.{name} in state")).to_owned()
     }
 }
 
@@ -306,7 +286,7 @@ resource "aws_db_parameter_group" "pg" {{
     let apply = work.strata(&["apply", "-auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     let state = work.state();
-    let name = state["resources"][0]["attributes"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = state["resources"][0]["instances"][0]["attributes"]["name"].as_str().unwrap_or_default().to_owned();
     assert!(name.starts_with(&prefix) && name.len() == prefix.len() + 26, "a name generated from the prefix: {name}");
     assert!(moto.parameter_group_exists(&name));
     let replan = work.strata(&["plan", "-detailed-exitcode"]);

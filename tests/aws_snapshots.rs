@@ -56,8 +56,7 @@ fn apply(work: &Workdir) {
 }
 
 fn policy_snapshots(work: &Workdir) -> Vec<String> {
-    let state = work.state();
-    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot_policy.daily").expect("the policy in state").clone();
+    let policy = work.state_instance("aws_db_snapshot_policy.daily");
     policy["attributes"]["snapshots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
 }
 
@@ -197,8 +196,7 @@ fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() 
         &config(&identifier, &format!("\nresource \"aws_db_snapshot\" \"nightly\" {{\n  db_instance_identifier = aws_db_instance.db.identifier\n  db_snapshot_identifier = \"{name}\"\n}}\n")),
     );
     apply(&source);
-    let state = source.state();
-    let arn = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot.nightly").unwrap()["attributes"]["db_snapshot_arn"].as_str().unwrap().to_owned();
+    let arn = source.state_instance("aws_db_snapshot.nightly")["attributes"]["db_snapshot_arn"].as_str().unwrap().to_owned();
     assert!(arn.starts_with("arn:aws:rds:us-east-1:"), "{arn}");
 
     let copy = Workdir::offline();
@@ -212,7 +210,7 @@ fn a_snapshot_copy_goes_to_another_region_and_destroying_it_says_what_is_lost() 
     let planned = run(&copy, &["plan", "-no-color"]);
     assert!(planned.stdout.contains(&format!("CopyDBSnapshot {arn} -> {target} from us-east-1")), "{planned:?}");
     apply(&copy);
-    let copied = copy.state()["resources"][0]["attributes"].clone();
+    let copied = copy.state_instance("aws_db_snapshot_copy.dr")["attributes"].clone();
     assert_eq!(copied["status"], "available", "{copied}");
     assert!(copied["db_snapshot_arn"].as_str().is_some_and(|a| a.starts_with("arn:aws:rds:us-west-2:")), "{copied}");
     assert_eq!(run(&copy, &["plan", "-detailed-exitcode"]).code, 0, "the copy converges");
@@ -381,7 +379,6 @@ fn a_snapshot_policy_copies_each_new_snapshot_to_another_region_and_prunes_only_
 }
 
 fn policy_copies(work: &Workdir) -> Vec<String> {
-    let state = work.state();
-    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_snapshot_policy.daily").expect("the policy in state").clone();
+    let policy = work.state_instance("aws_db_snapshot_policy.daily");
     policy["attributes"]["copies"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
 }

@@ -121,13 +121,12 @@ fn seeded(config: &str) -> (TestDb, Workdir) {
 
 /// The policy's backups as state records them.
 fn backups(work: &Workdir) -> Vec<serde_json::Value> {
-    let state = work.state();
-    let policy = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_backup_policy.nightly").expect("the policy in state").clone();
+    let policy = work.state_instance("postgres_backup_policy.nightly");
     policy["attributes"]["backups"].as_array().cloned().unwrap_or_default()
 }
 
 fn resource(work: &Workdir, address: &str) -> serde_json::Value {
-    work.state()["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state")).clone()
+    work.state_instance(address)
 }
 
 fn manifest_of(backup: &serde_json::Value) -> serde_json::Value {

@@ -51,7 +51,7 @@ fn state_list_and_show_read_what_apply_wrote() {
     assert!(show.stdout.contains("foreign_key {"), "{show:?}");
     let state = work.state();
     assert_eq!(state["outputs"]["orders_table"]["value"], "public.orders");
-    let orders = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.orders").unwrap();
+    let orders = common::instance(&state, "postgres_table.orders").unwrap();
     assert_eq!(orders["dependencies"], serde_json::json!(["postgres_table.users"]));
 
     let missing = work.strata(&["state", "show", "postgres_table.nope"]);

@@ -95,7 +95,7 @@ resource "postgres_table" "ledger" {
 
 fn recorded_protection(work: &Workdir) -> bool {
     let state = work.state();
-    let ledger = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.ledger").cloned();
+    let ledger = common::instance(&state, "postgres_table.ledger");
     ledger.is_some_and(|r| r["prevent_destroy"] == true)
 }
 
@@ -252,7 +252,7 @@ fn create_before_destroy_creates_the_new_object_first() {
     let schemas = db.catalog();
     assert!(schemas.contains(&"schema app_v2".to_owned()) && schemas.contains(&"schema app_v1".to_owned()), "{schemas:?}");
     let state = work.state();
-    assert_eq!(state["resources"][0]["attributes"]["name"], "app_v2", "state records the new object");
+    assert_eq!(state["resources"][0]["instances"][0]["attributes"]["name"], "app_v2", "state records the new object");
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn ai_platform_applies_and_a_second_plan_shows_no_changes() {
     }
     // The nightly backup, the weekly drill and the weekly RDS snapshot ran with the apply.
     let state = work.state();
-    let attributes = |address: &str| state["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state"))["attributes"].clone();
+    let attributes = |address: &str| common::instance(&state, address).unwrap_or_else(|| panic!("{address} in state"))["attributes"].clone();
     assert_eq!(attributes("postgres_backup_policy.nightly")["backups"].as_array().map(Vec::len), Some(1));
     assert_eq!(attributes("postgres_restore_drill.weekly")["last_run"]["passed"], true, "{}", attributes("postgres_restore_drill.weekly"));
     let snapshots: Vec<String> = attributes("aws_db_snapshot_policy.weekly")["snapshots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();

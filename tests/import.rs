@@ -44,7 +44,7 @@ fn import_table_made_with_sql_then_plan_shows_no_changes() {
     let state = work.state();
     let users = &state["resources"][0];
     assert_eq!(users["address"], "postgres_table.users");
-    let indexes: Vec<&str> = users["attributes"]["index"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let indexes: Vec<&str> = users["instances"][0]["attributes"]["index"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(indexes, ["users_lower_email_idx"], "the live index is named in state, so it is managed");
     work.assert_converged();
 }
@@ -176,7 +176,7 @@ resource "aws_db_instance" "db" {{
     printed.push_str(&apply.output());
     assert_eq!(apply.code, 0, "{apply:?}");
     let state = work.state();
-    let instance = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "aws_db_instance.db").expect("the instance");
+    let instance = common::instance(&state, "aws_db_instance.db").expect("the instance");
     assert!(instance["attributes"]["password"].as_str().is_some_and(|p| p.starts_with("sealed:argon2id:")), "{instance:#}");
     assert_eq!(work.strata(&["plan", "-detailed-exitcode", "-var", &var]).code, 0);
     assert!(!printed.contains(PASSWORD), "the password was printed");

@@ -14,15 +14,19 @@ const FEATURE_STORE: &str = r#"
 variable "feature_groups" {
   type = map(object({
     comment = string
-    columns = list(string)
+    columns = optional(list(string), [])
   }))
   default = {
     user_features = { comment = "per-user aggregates", columns = ["sessions_7d", "spend_30d"] }
-    item_features = { comment = "per-item embedding metadata", columns = ["embedding_version"] }
+    item_features = { comment = "per-item embedding metadata" }
   }
 }
 
 variable "shards" {
+  description = <<-EOT
+    How many event shards to keep.
+    Each is a table events_N.
+  EOT
   type    = number
   default = 3
 }
@@ -35,7 +39,7 @@ resource "postgres_table" "features" {
   for_each = var.feature_groups
   schema   = postgres_schema.ml.name
   name     = each.key
-  comment  = each.value.comment
+  comment  = "${each.value.comment} (${length(each.value.columns)} feature columns)"
   column {
     name = "entity_id"
     type = "bigint"
@@ -335,16 +339,38 @@ fn state_commands_take_instance_addresses() {
 #[test]
 fn count_and_for_each_errors_are_terraforms() {
     let work = Workdir::offline();
-    work.write("main.tf", "resource \"postgres_table\" \"t\" {\n  count    = 1\n  for_each = {}\n  name     = \"t\"\n}\n");
+    let column = "  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n";
+    work.write("main.tf", &format!("resource \"postgres_table\" \"t\" {{\n  count    = 1\n  for_each = {{}}\n  name     = \"t\"\n{column}}}\n"));
     let both = work.strata(&["validate"]);
     assert!(both.code == 1 && both.stderr.contains("Invalid combination of \"count\" and \"for_each\""), "{both:?}");
-    work.write("main.tf", "resource \"postgres_table\" \"t\" {\n  count = -1\n  name  = \"t\"\n}\n");
+    work.write("main.tf", &format!("resource \"postgres_table\" \"t\" {{\n  count = -1\n  name  = \"t\"\n{column}}}\n"));
     let negative = work.strata(&["validate"]);
     assert!(negative.code == 1 && negative.stderr.contains("must be greater than or equal to zero") && negative.stderr.contains("main.tf:2"), "{negative:?}");
-    work.write("main.tf", "resource \"postgres_table\" \"t\" {\n  name = \"t_${count.index}\"\n}\n");
+    work.write("main.tf", &format!("resource \"postgres_table\" \"t\" {{\n  name = \"t_${{count.index}}\"\n{column}}}\n"));
     let stray = work.strata(&["validate"]);
     assert!(stray.code == 1 && stray.stderr.contains("Reference to \"count\" in non-counted context"), "{stray:?}");
-    work.write("main.tf", "resource \"postgres_table\" \"t\" {\n  for_each = [1, 2]\n  name     = \"t\"\n}\n");
+    work.write("main.tf", &format!("resource \"postgres_table\" \"t\" {{\n  for_each = [1, 2]\n  name     = \"t\"\n{column}}}\n"));
     let numbers = work.strata(&["validate"]);
     assert!(numbers.code == 1 && numbers.stderr.contains("Invalid for_each argument"), "{numbers:?}");
+}
+
+#[test]
+fn a_state_of_format_1_is_read_and_written_back_as_format_2() {
+    let (_db, work) = applied("resource \"postgres_table\" \"runs\" {\n  name = \"runs\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n");
+    // The same state as strata wrote it before instances: one flat entry per resource.
+    let mut old = work.state();
+    let instance = old["resources"][0]["instances"][0].clone();
+    old["format_version"] = 1.into();
+    old["resources"][0].as_object_mut().unwrap().remove("instances");
+    for (field, value) in instance.as_object().unwrap() {
+        old["resources"][0][field] = value.clone();
+    }
+    std::fs::write(work.state_path(), old.to_string()).unwrap();
+    let listed = work.strata(&["state", "list"]);
+    assert_eq!(listed.stdout, "postgres_table.runs\n", "{listed:?}");
+    work.assert_converged();
+    work.write("main.tf", "resource \"postgres_table\" \"runs\" {\n  name    = \"runs\"\n  comment = \"training runs\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n");
+    work.apply();
+    assert_eq!(work.state()["format_version"], 2, "the next write is in the current format");
+    assert_eq!(work.state_addresses(), ["postgres_table.runs"]);
 }

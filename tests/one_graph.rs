@@ -68,7 +68,7 @@ fn the_schema_waits_for_the_instance_its_provider_needs() {
     assert!(moto.instance(&identifier).is_some());
     assert!(db.has_table("events"));
     let state = work.state();
-    let table = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.events").unwrap();
+    let table = common::instance(&state, "postgres_table.events").unwrap();
     assert!(table["dependencies"].to_string().contains("aws_db_instance.db"), "the table records the instance it lives in: {table}");
 
     // Now the provider's configuration is known at plan time, and nothing is left to do.

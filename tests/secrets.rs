@@ -294,7 +294,7 @@ fn the_same_password_in_two_states_is_two_salted_fingerprints_and_still_compares
             assert!(changed.stdout.contains("aws_db_instance.db will be updated in place"), "{changed:?}");
             let destroy = work.strata(&["destroy", "-auto-approve", "-var", &var]);
             assert_eq!(destroy.code, 0, "{destroy:?}");
-            state["resources"][0]["attributes"]["password"].as_str().expect("a stored password").to_owned()
+            state["resources"][0]["instances"][0]["attributes"]["password"].as_str().expect("a stored password").to_owned()
         })
         .collect();
     assert!(stored.iter().all(|p| p.starts_with("sealed:argon2id:")), "{stored:?}");

@@ -73,7 +73,7 @@ fn state_pull_prints_the_state_with_secrets_masked() {
     let stored = work.state();
     assert_eq!(pulled["serial"], stored["serial"]);
     assert_eq!(pulled["lineage"], stored["lineage"]);
-    let notes = pulled["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_table.notes").expect("notes in the pulled state");
+    let notes = common::instance(&pulled, "postgres_table.notes").expect("notes in the pulled state");
     assert_eq!(notes["attributes"]["comment"], "(sensitive value)");
     assert_eq!(notes["attributes"]["name"], "notes");
     assert_eq!(pulled["outputs"]["note"]["value"], "(sensitive value)");
@@ -117,7 +117,7 @@ fn state_mv_renames_the_address_and_its_dependants_then_plan_is_clean() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("Moved postgres_table.users to postgres_table.accounts"), "{run:?}");
     let state = work.state();
-    let index = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "postgres_index.users_email").expect("the index");
+    let index = common::instance(&state, "postgres_index.users_email").expect("the index");
     assert_eq!(index["dependencies"], serde_json::json!(["postgres_table.accounts"]));
     work.write("main.tf", &config("accounts"));
     work.assert_converged();
@@ -140,7 +140,7 @@ fn state_mv_refuses_another_type_or_a_taken_address() {
 /// A state file with `resources`, as strata writes them.
 fn state_file(serial: u64, resources: serde_json::Value) -> String {
     serde_json::json!({
-        "format_version": 1, "strata_version": "0.1.0", "serial": serial, "lineage": "3f1c7a52-0000-4000-8000-000000000001",
+        "format_version": 2, "strata_version": "0.1.0", "serial": serial, "lineage": "3f1c7a52-0000-4000-8000-000000000001",
         "resources": resources, "outputs": {}
     })
     .to_string()
@@ -150,8 +150,10 @@ fn table(name: &str, comment: &str, columns: &[&str]) -> serde_json::Value {
     let columns: Vec<serde_json::Value> = columns.iter().map(|c| serde_json::json!({"name": c, "type": "text", "null": true})).collect();
     serde_json::json!({
         "address": format!("postgres_table.{name}"), "mode": "managed", "type": "postgres_table", "name": name, "provider": "postgres",
-        "attributes": {"schema": "public", "name": name, "comment": comment, "id": format!("public.{name}"), "column": columns},
-        "sensitive_attributes": ["comment"], "dependencies": []
+        "instances": [{
+            "attributes": {"schema": "public", "name": name, "comment": comment, "id": format!("public.{name}"), "column": columns},
+            "sensitive_attributes": ["comment"], "dependencies": []
+        }]
     })
 }
 

@@ -136,7 +136,7 @@ fn bad_addresses_are_errors_that_say_what_to_use() {
 
     let whole_type = work.strata(&["plan", "-exclude", "postgres_table"]);
     assert_eq!(whole_type.code, 1, "{whole_type:?}");
-    assert!(whole_type.stderr.contains("exact address"), "{whole_type:?}");
+    assert!(whole_type.stderr.contains("is not a valid address") && whole_type.stderr.contains("TYPE.NAME[KEY]"), "{whole_type:?}");
 
     work.write("more.tf", "resource \"postgres_table\" \"later\" {\n  name = \"later\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n");
     let not_in_state = work.strata(&["apply", "-auto-approve", "-replace", "postgres_table.later"]);

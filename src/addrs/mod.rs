@@ -242,6 +242,13 @@ impl FromStr for ResourceInstance {
     }
 }
 
+/// An address as a shell command line needs it: single-quoted when it holds a key's brackets
+/// or quotes (`'postgres_table.t["a"]'`), as Terraform's docs write them.
+pub fn for_shell(address: &impl fmt::Display) -> String {
+    let text = address.to_string();
+    if text.contains(['[', '"', ' ']) { format!("'{}'", text.replace('\'', "'\\''")) } else { text }
+}
+
 /// `postgres_table` belongs to `postgres`.
 pub fn provider_of(type_name: &str) -> &str {
     type_name.split('_').next().unwrap_or(type_name)
@@ -277,6 +284,13 @@ mod tests {
         for bad in ["users", "postgres_table.users[0][1]", "module.a", "aws_db.x[true]", "postgres_table.*", "a.b.c"] {
             assert!(bad.parse::<ResourceInstance>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn addresses_with_keys_are_quoted_for_the_shell() {
+        let keyed: ResourceInstance = "postgres_table.t[\"a\"]".parse().unwrap();
+        assert_eq!(for_shell(&keyed), "'postgres_table.t[\"a\"]'");
+        assert_eq!(for_shell(&ConfigResource::managed("postgres_table", "t").single_instance()), "postgres_table.t");
     }
 
     #[test]

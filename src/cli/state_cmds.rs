@@ -13,7 +13,7 @@ use strata_provider_sdk::{ProviderSchema, Value};
 use super::args::ImportArgs;
 use super::backend_cmds::configured_store;
 use super::commands::{no_state, read_state};
-use crate::addrs::{move_instance, Mode, ResourceInstance, Target};
+use crate::addrs::{for_shell, move_instance, Mode, ResourceInstance, Target};
 use crate::context::Context;
 use crate::diag::{closest, Diagnostic, Result};
 use crate::plan::planner::{configure_provider, provider_error, state_as_known};
@@ -106,7 +106,7 @@ pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> R
     };
     if kind(&old) != kind(&new) {
         return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type (and a module moves to a module)"))
-            .hint(format!("to manage the object as another type, run strata state rm '{old}', then strata import '{new}' ID"))
+            .hint(format!("to manage the object as another type, run strata state rm {}, then strata import {} ID", for_shell(&old), for_shell(&new)))
             .into());
     }
     let moved = edit_state(path, lock, "state mv", |state| {
@@ -116,7 +116,7 @@ pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> R
         }
         if let Some((_, taken)) = moves.iter().find(|(_, to)| state.get(to).is_some()) {
             return Err(Diagnostic::error(format!("{taken} is already in the state"))
-                .hint(format!("choose another address, or run strata state rm '{taken}' first"))
+                .hint(format!("choose another address, or run strata state rm {} first", for_shell(taken)))
                 .into());
         }
         for (from, to) in &moves {
@@ -234,7 +234,7 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
     check_configured(ctx, &address, &known)?;
     if state.get(&address).is_some() {
         return Err(Diagnostic::error(format!("{address} is already in the state; nothing was imported"))
-            .hint(format!("to manage another object under this address, run strata state rm '{address}' first"))
+            .hint(format!("to manage another object under this address, run strata state rm {} first", for_shell(&address)))
             .into());
     }
     let provider_name = address.provider();

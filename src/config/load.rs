@@ -171,6 +171,10 @@ impl Loader {
                 self.config.moves.push(moved);
                 Ok(())
             }
+            "module" | "check" | "removed" | "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
+                .at(Some(&location))
+                .detail("strata reads Terraform's language but not yet this block; the README's \"Terraform compatibility\" section lists what it reads")
+                .into()),
             other => Err(Diagnostic::error(format!("unknown block type \"{other}\""))
                 .at(Some(&location))
                 .hint(suggestion(other, TOP_LEVEL_BLOCKS))
@@ -448,6 +452,8 @@ pub(super) fn literal_string(attr: &AttrExpr, name: &str) -> Result<String> {
         hcl::Expression::String(s) => Ok(s.clone()),
         hcl::Expression::TemplateExpr(t) => match t.as_ref() {
             hcl::TemplateExpr::QuotedString(s) if !s.contains("${") => Ok(s.clone()),
+            // A heredoc without interpolation, as long descriptions are written.
+            hcl::TemplateExpr::Heredoc(heredoc) if !heredoc.template.contains("${") && !heredoc.template.contains("%{") => Ok(crate::eval::template_text(t)),
             _ => Err(not_literal(attr, name, "a string")),
         },
         _ => Err(not_literal(attr, name, "a string")),

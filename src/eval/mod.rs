@@ -124,7 +124,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Expression::Object(entries) => self.eval_object(entries),
             Expression::TemplateExpr(template) => {
                 let text = template_text(template);
-                let parsed = parse_template(&text)?;
+                let mut parsed = parse_template(&text)?;
+                functions::apply_strip_markers(&mut parsed);
                 self.eval_template(&parsed)
             }
             Expression::Variable(variable) => self.eval_root(variable.as_str()),
@@ -473,7 +474,7 @@ impl functions::CallSite for Evaluator<'_, '_> {
     /// a scope of its own, with an empty configuration, so `var.x` there is undeclared as in Terraform.
     fn render_template(&self, text: &str, vars: BTreeMap<String, Value>) -> std::result::Result<(Value, bool), Diagnostic> {
         let config = Config { dir: self.scope.config.dir.clone(), ..Config::default() };
-        let scope = Scope { config: &config, variables: &BTreeMap::new(), resources: &BTreeMap::new() };
+        let scope = Scope { config: &config, variables: &BTreeMap::new(), resources: &BTreeMap::new(), repetition: Repetition::None };
         let evaluator = Evaluator::new(&scope);
         *evaluator.bindings.borrow_mut() = vars.into_iter().collect();
         let mut template = parse_template(text)?;

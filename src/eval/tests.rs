@@ -88,3 +88,18 @@ fn references_are_found_without_evaluating() {
     assert!(found.contains(&Reference::Resource(crate::addrs::ConfigResource::managed("postgres_table", "users"))));
     assert!(!found.iter().any(|r| matches!(r, Reference::Resource(a) if a.type_name == "t")));
 }
+
+#[test]
+fn object_types_take_optional_attributes_with_defaults_and_legacy_types_read() {
+    use super::types::TypeConstraint;
+    let parse = |text: &str| TypeConstraint::parse(&text.parse::<hcl::Expression>().unwrap());
+    let ty = parse("object({ name = string, port = optional(number, 5432), tags = optional(map(string)) })").unwrap();
+    let given = Value::from_json(&serde_json::json!({"name": "db"}));
+    assert_eq!(ty.convert(given).unwrap().to_json(), serde_json::json!({"name": "db", "port": 5432, "tags": null}));
+    let missing = ty.convert(Value::from_json(&serde_json::json!({"port": 1}))).unwrap_err();
+    assert!(missing.contains("attribute \"name\" is required"), "{missing}");
+    assert!(parse("object({ port = optional(number, var.x) })").is_err(), "defaults are literals");
+    assert!(parse("object({ port = optional(number, \"five\") })").is_err(), "a default must fit its type");
+    assert_eq!(parse("list").unwrap(), TypeConstraint::List(Box::new(TypeConstraint::Any)));
+    assert_eq!(parse("\"map\"").unwrap(), TypeConstraint::Map(Box::new(TypeConstraint::Any)));
+}

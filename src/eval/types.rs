@@ -18,8 +18,17 @@ pub enum TypeConstraint {
     Bool,
     List(Box<TypeConstraint>),
     Map(Box<TypeConstraint>),
-    Object(BTreeMap<String, TypeConstraint>),
+    Object(BTreeMap<String, Field>),
     Tuple(Vec<TypeConstraint>),
+}
+
+/// One attribute of an object type: required, or `optional(type[, default])`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub ty: TypeConstraint,
+    pub optional: bool,
+    /// `optional`'s default, used when the attribute is absent or null.
+    pub default: Option<Value>,
 }
 
 impl TypeConstraint {
@@ -35,6 +44,20 @@ impl TypeConstraint {
                 "number" => Ok(TypeConstraint::Number),
                 "bool" => Ok(TypeConstraint::Bool),
                 "any" => Ok(TypeConstraint::Any),
+                // Terraform 0.11's bare collection types: of any element type.
+                "list" | "set" => Ok(TypeConstraint::List(Box::new(TypeConstraint::Any))),
+                "map" => Ok(TypeConstraint::Map(Box::new(TypeConstraint::Any))),
+                _ => Err(invalid()),
+            },
+            // Terraform 0.11 quoted its types: type = "list".
+            Expression::String(name) => match name.as_str() {
+                "string" => Ok(TypeConstraint::String),
+                "list" => Ok(TypeConstraint::List(Box::new(TypeConstraint::Any))),
+                "map" => Ok(TypeConstraint::Map(Box::new(TypeConstraint::Any))),
+                _ => Err(invalid()),
+            },
+            Expression::TemplateExpr(template) => match template.as_ref() {
+                hcl::expr::TemplateExpr::QuotedString(name) => TypeConstraint::parse(&Expression::String(name.clone())),
                 _ => Err(invalid()),
             },
             Expression::FuncCall(call) => {
@@ -51,7 +74,7 @@ impl TypeConstraint {
                                     ObjectKey::Expression(Expression::String(s)) => s.clone(),
                                     _ => return Err(invalid()),
                                 };
-                                Ok((key, TypeConstraint::parse(value)?))
+                                Ok((key, Field::parse(value)?))
                             })
                             .collect::<Result<_, _>>()
                             .map(TypeConstraint::Object),
@@ -61,6 +84,7 @@ impl TypeConstraint {
                         Expression::Array(items) => items.iter().map(TypeConstraint::parse).collect::<Result<_, _>>().map(TypeConstraint::Tuple),
                         _ => Err(invalid()),
                     },
+                    "optional" => Err(Diagnostic::error("optional() may only mark an attribute of an object type").hint("write object({ name = optional(string, \"default\") })")),
                     _ => Err(invalid()),
                 }
             }
@@ -132,9 +156,15 @@ impl TypeConstraint {
             TypeConstraint::Object(fields) => match value {
                 Value::Object(mut map) => fields
                     .iter()
-                    .map(|(k, ty)| {
-                        let field = map.remove(k).unwrap_or(Value::Null);
-                        ty.convert(field).map(|v| (k.clone(), v)).map_err(|e| format!("attribute \"{k}\": {e}"))
+                    .map(|(k, field)| {
+                        let given = map.remove(k).filter(|v| !v.is_null());
+                        let value = match (given, &field.default) {
+                            (Some(value), _) => value,
+                            (None, Some(default)) => default.clone(),
+                            (None, None) if field.optional => Value::Null,
+                            (None, None) => return Err(format!("attribute \"{k}\" is required")),
+                        };
+                        field.ty.convert(value).map(|v| (k.clone(), v)).map_err(|e| format!("attribute \"{k}\": {e}"))
                     })
                     .collect::<Result<_, _>>()
                     .map(Value::Object),
@@ -152,6 +182,63 @@ impl TypeConstraint {
     /// Whether a `-var name=value` text should be taken as it is rather than parsed as HCL.
     pub fn takes_raw_string(&self) -> bool {
         matches!(self, TypeConstraint::String | TypeConstraint::Any)
+    }
+}
+
+impl Field {
+    /// `TYPE`, `optional(TYPE)` or `optional(TYPE, DEFAULT)` with a literal default (Terraform's
+    /// defaults are constants too).
+    fn parse(expr: &Expression) -> Result<Field, Diagnostic> {
+        let Expression::FuncCall(call) = expr else { return Ok(Field { ty: TypeConstraint::parse(expr)?, optional: false, default: None }) };
+        if call.name.name.as_str() != "optional" {
+            return Ok(Field { ty: TypeConstraint::parse(expr)?, optional: false, default: None });
+        }
+        let (ty, default) = match call.args.as_slice() {
+            [ty] => (TypeConstraint::parse(ty)?, None),
+            [ty, default] => {
+                let ty = TypeConstraint::parse(ty)?;
+                let value = literal(default).ok_or_else(|| Diagnostic::error("an optional() default must be a literal value").hint("write optional(string, \"value\"), or leave the default out and use coalesce() where the value is read"))?;
+                let value = ty.convert(value).map_err(|why| Diagnostic::error(format!("the optional() default does not fit its type: {why}")))?;
+                (ty, Some(value))
+            }
+            _ => return Err(Diagnostic::error("optional() takes a type and an optional default").hint("write optional(string) or optional(number, 5)")),
+        };
+        Ok(Field { ty, optional: true, default })
+    }
+}
+
+/// The value of a literal expression (numbers, strings, bools, null, lists and objects of them).
+fn literal(expr: &Expression) -> Option<Value> {
+    match expr {
+        Expression::Null => Some(Value::Null),
+        Expression::Bool(b) => Some(Value::Bool(*b)),
+        Expression::Number(n) => Some(super::number_value(n)),
+        Expression::String(s) => Some(Value::String(s.clone())),
+        Expression::TemplateExpr(template) => match template.as_ref() {
+            hcl::expr::TemplateExpr::QuotedString(s) if !s.contains("${") && !s.contains("%{") => Some(Value::String(s.clone())),
+            _ => None,
+        },
+        Expression::Array(items) => items.iter().map(literal).collect::<Option<Vec<_>>>().map(Value::List),
+        Expression::Object(entries) => entries
+            .iter()
+            .map(|(key, value)| {
+                let key = match key {
+                    ObjectKey::Identifier(ident) => ident.as_str().to_owned(),
+                    ObjectKey::Expression(Expression::String(s)) => s.clone(),
+                    _ => return None,
+                };
+                Some((key, literal(value)?))
+            })
+            .collect::<Option<BTreeMap<_, _>>>()
+            .map(Value::Object),
+        Expression::Operation(op) => match op.as_ref() {
+            hcl::expr::Operation::Unary(unary) if unary.operator == hcl::expr::UnaryOperator::Neg => match literal(&unary.expr)? {
+                Value::Number(n) => Some(float_value(-n.as_f64()?)),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -152,7 +152,7 @@ pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]
                 "its resource block is gone, but state still records the protection: put the block back with \
                  lifecycle {{ prevent_destroy = false }}, apply, then remove the block (or run strata state rm {} to stop managing it \
                  without deleting anything)",
-                change.address
+                crate::addrs::for_shell(&change.address)
             )),
         };
         errors.push(error);
@@ -190,7 +190,7 @@ pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
         if state.get(&to).is_some() && !leaving.contains(&to) {
             errors.push(
                 Diagnostic::error(format!("cannot move {from} to {to}: both are in the state"))
-                    .hint(format!("remove the move, or run strata state rm '{to}' if that entry is stale")),
+                    .hint(format!("remove the move, or run strata state rm {} if that entry is stale", crate::addrs::for_shell(&to))),
             );
             continue;
         }
@@ -215,7 +215,9 @@ fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
     let (mut sources, mut destinations) = (BTreeSet::new(), BTreeSet::new());
     for moved in &ctx.config.moves {
         let (from, to) = (&moved.from, &moved.to);
-        let problem = if let Some(problem) = endpoint_problem(ctx, to) {
+        let problem = if from == to {
+            Some(format!("{from} is still in the configuration, and a move to the same address does nothing; remove the moved block"))
+        } else if let Some(problem) = endpoint_problem(ctx, to) {
             Some(problem)
         } else if configured(ctx, from).is_some() && resource_of(from) != resource_of(to) {
             Some(format!("{from} is still in the configuration; remove its block, since its state moves to {to}"))

@@ -13,7 +13,7 @@ use super::{OutputChange, Plan, ResourceChange};
 use crate::addrs::{AbsResource, ConfigResource, Mode, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Location, Result};
-use crate::eval::{Known, KnownResource};
+use crate::eval::{Known, KnownResource, Repetition};
 use crate::graph::Node;
 use crate::state::{Instance, State};
 
@@ -163,12 +163,12 @@ impl<'a> Planning<'a> {
             match node {
                 Node::Provider(name) => self.prepare_provider(&name).await?,
                 Node::Resource(address) => {
-                    for instance in self.expand(&address)? {
+                    for (instance, repetition) in self.expand(&address)? {
                         if !self.scope.contains(&instance) {
                             changes.extend(self.leave_alone(&instance));
                             continue;
                         }
-                        let change = self.plan_resource(&instance).await?;
+                        let change = self.plan_resource(&instance, repetition).await?;
                         changes.extend(self.replace_if_requested(change).await?);
                     }
                 }
@@ -181,12 +181,13 @@ impl<'a> Planning<'a> {
     /// The instances `count` or `for_each` gives a resource now. While they are unknown (they
     /// depend on something only apply can tell) planning stops, as in Terraform, unless
     /// `-target` or `-exclude` leaves the whole resource out: then its instances in state stay.
-    fn expand(&mut self, address: &ConfigResource) -> Result<Vec<ResourceInstance>> {
+    fn expand(&mut self, address: &ConfigResource) -> Result<Vec<(ResourceInstance, Repetition)>> {
         let resource = self.ctx.config.resources.get(address).ok_or_else(|| Diagnostic::error(format!("{address} is not in the configuration")))?;
         let whole = address.in_root();
-        let instances = match crate::instances::expand(&self.ctx.scope(&self.known), &resource.expansion)? {
-            Some(keys) => keys.into_iter().map(|(key, _)| whole.instance(key)).collect(),
-            None if !self.scope.may_contain(&whole) => self.state_instances(&whole),
+        let instances: Vec<(ResourceInstance, Repetition)> = match crate::instances::expand(&self.ctx.scope(&self.known), &resource.expansion)? {
+            Some(keys) => keys.into_iter().map(|(key, repetition)| (whole.instance(key), repetition)).collect(),
+            // Left alone, so never evaluated.
+            None if !self.scope.may_contain(&whole) => self.state_instances(&whole).into_iter().map(|i| (i, Repetition::None)).collect(),
             None => {
                 let attr = resource.expansion.expression();
                 let argument = if matches!(resource.expansion, crate::config::Expansion::Count(_)) { "count" } else { "for_each" };
@@ -199,7 +200,7 @@ impl<'a> Planning<'a> {
                     .into());
             }
         };
-        self.configured.extend(instances.iter().cloned());
+        self.configured.extend(instances.iter().map(|(instance, _)| instance.clone()));
         Ok(instances)
     }
 
@@ -241,10 +242,11 @@ impl<'a> Planning<'a> {
         Ok(())
     }
 
-    async fn plan_resource(&mut self, address: &ResourceInstance) -> Result<Option<ResourceChange>> {
+    /// Plans one instance; `repetition` is what its expansion gave it (`count.index`, `each`).
+    async fn plan_resource(&mut self, address: &ResourceInstance, repetition: Repetition) -> Result<Option<ResourceChange>> {
         let ctx = self.ctx;
         let location = ctx.config.resources.get(&address.resource).map(|r| r.location.clone());
-        let (desired, sensitive) = ctx.desired(address, &self.known)?;
+        let (desired, sensitive) = ctx.desired_repeating(address, repetition, &self.known)?;
         let provider = ctx.providers.get(address.provider())?;
         if address.mode() == Mode::Data {
             let value = if desired.is_wholly_known() {

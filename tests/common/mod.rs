@@ -359,6 +359,39 @@ pub fn instance(state: &serde_json::Value, address: &str) -> Option<serde_json::
     instances(state).into_iter().find(|i| i["address"] == address)
 }
 
+/// One test's way of running strata in its working directory (with its own variables), and the
+/// checks such tests share.
+pub trait Session {
+    fn workdir(&self) -> &Workdir;
+
+    fn run(&self, args: &[&str]) -> Run;
+
+    fn plan(&self) -> Run {
+        let run = self.run(&["plan", "-detailed-exitcode"]);
+        assert_eq!(run.code, 2, "expected changes: {run:?}");
+        run
+    }
+
+    fn apply(&self) -> Run {
+        let run = self.run(&["apply", "-auto-approve"]);
+        assert_eq!(run.code, 0, "apply failed: {run:?}");
+        run
+    }
+
+    fn assert_converged(&self) {
+        let run = self.run(&["plan", "-detailed-exitcode"]);
+        assert_eq!(run.code, 0, "expected no changes: {run:?}");
+    }
+
+    /// Replaces the first `from` in main.tf with `to`.
+    fn edit(&self, from: &str, to: &str) {
+        let path = self.workdir().path().join("main.tf");
+        let text = std::fs::read_to_string(&path).expect("main.tf");
+        assert!(text.contains(from), "main.tf has no {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write main.tf");
+    }
+}
+
 /// Validates a state document against `schemas/state.schema.json`.
 pub fn assert_valid_state(state: &serde_json::Value) {
     assert_matches_schema("state.schema.json", state);

@@ -263,7 +263,6 @@ fn db_instance_read_only(block: Block) -> Block {
     block
         .attribute("hosted_zone_id", A::computed(Type::String).describe("the Route 53 zone of the endpoint"))
         .attribute("engine_version_actual", A::computed(Type::String).describe("the running version"))
-        .attribute("latest_restorable_time", A::computed(Type::String))
         .attribute("ca_cert_identifier", A::optional_computed(Type::String).syntax(not_yet::SETTING).describe("read back; setting it is not supported yet"))
 }
 

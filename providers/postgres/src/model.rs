@@ -329,9 +329,14 @@ impl TableIndex {
     }
 
     pub fn from_value(value: &Value) -> Result<TableIndex, ProviderError> {
-        let schema = optional(value, "schema").unwrap_or_else(|| "public".into());
+        let table = required(value, "table", "postgres_index")?;
+        // An index lives in its table's schema, whatever the index block says of it.
+        let schema = match table.replace('"', "").split_once('.') {
+            Some((table_schema, _)) => table_schema.to_owned(),
+            None => optional(value, "schema").unwrap_or_else(|| "public".into()),
+        };
         Ok(TableIndex {
-            table: qualify(&required(value, "table", "postgres_index")?, &schema),
+            table: qualify(&table, &schema),
             schema,
             index: Index::from_value(value)?,
             concurrently: value.get_bool("concurrently").unwrap_or(false),

@@ -91,7 +91,12 @@ fn replace(args: &Args) -> FnResult {
 /// runs to the end.
 fn substr(args: &Args) -> FnResult {
     let text = args.string(0)?;
-    let (offset, length) = (args.integer(1)?, args.integer(2)?);
+    // A length beyond any string's (1e20) takes the rest, as Terraform's big numbers do.
+    let length = args.integer(2).or_else(|error| match args.number(2) {
+        Ok(huge) if huge.fract() == 0.0 && huge > 0.0 => Ok(i64::MAX),
+        _ => Err(error),
+    });
+    let (offset, length) = (args.integer(1)?, length?);
     let graphemes: Vec<&str> = text.graphemes(true).collect();
     let total = graphemes.len() as i64;
     let start = if offset < 0 { (total + offset).max(0) } else { offset.min(total) };

@@ -180,14 +180,6 @@ pub fn to_value(instance: &DbInstance, state: &Value) -> Value {
         ("status", text(instance.db_instance_status())),
         ("hosted_zone_id", text(instance.endpoint().and_then(|e| e.hosted_zone_id()))),
         ("engine_version_actual", text(instance.engine_version())),
-        (
-            "latest_restorable_time",
-            instance
-                .latest_restorable_time()
-                .and_then(|t| t.fmt(Format::DateTime).ok())
-                .map(Value::from)
-                .unwrap_or_default(),
-        ),
         ("ca_cert_identifier", text(instance.ca_certificate_identifier())),
         ("resource_id", text(instance.dbi_resource_id())),
         (
