@@ -108,9 +108,9 @@ impl<'c> Executor<'c> {
     }
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
-        let tasks = tasks(self.ctx, plan);
-        let waits_for = ordering(&tasks);
         let mut known = initial_known(plan);
+        let tasks = tasks(self.ctx, plan, &known);
+        let waits_for = ordering(&tasks);
         let mut report = ApplyReport::default();
         let mut errors = Diagnostics::default();
         if let Err(err) = self.record_moves(plan) {
@@ -354,8 +354,9 @@ fn instances_of<'k>(known: &'k Known, resource: &'k AbsResource) -> impl Iterato
     known.range(resource.instance(InstanceKey::None)..).take_while(move |(address, _)| address.module == resource.module && address.resource == resource.resource)
 }
 
-/// The planned changes plus a read for every data source.
-fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
+/// The planned changes plus a read for every instance of every data source, expanded with what
+/// is `known` before apply starts.
+fn tasks<'p>(ctx: &Context, plan: &'p Plan, known: &Known) -> Vec<Task<'p>> {
     let mut tasks: Vec<Task<'p>> = plan
         .changes
         .iter()
@@ -363,10 +364,9 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan) -> Vec<Task<'p>> {
         .collect();
     if !plan.destroy {
         // A data source may read what another one found (subnets of the VPC found first).
-        let planned = initial_known(plan);
         for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| a.mode == Mode::Data) {
             // Instances that cannot be told yet are read by no task; what refers to them fails as unknown.
-            let keys = crate::instances::expand(&ctx.scope(&planned), &resource.expansion).ok().flatten().unwrap_or_default();
+            let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
             tasks.extend(keys.into_iter().map(|(key, _)| Task {
                 address: address.in_root().instance(key),
                 action: Action::NoOp,

@@ -49,6 +49,12 @@ pub fn unknown_repetition(expansion: &Expansion) -> Repetition {
     }
 }
 
+/// Whether `key` is the kind of key the block's instances have (`[0]` for `count`, `["k"]` for
+/// `for_each`, none otherwise), whatever the keys turn out to be.
+pub fn key_fits(expansion: &Expansion, key: &InstanceKey) -> bool {
+    matches!((expansion, key), (Expansion::Single, InstanceKey::None) | (Expansion::Count(_), InstanceKey::Int(_)) | (Expansion::ForEach(_), InstanceKey::Str(_)))
+}
+
 /// Which keys a block's instances have, in words, for errors about a key that does not fit.
 pub fn expected_keys(expansion: &Expansion) -> &'static str {
     match expansion {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{AbsResource, InstanceKey, ModuleInstance, ResourceInstance};
+use super::{AbsResource, ConfigResource, InstanceKey, ModuleInstance, ResourceInstance};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
@@ -22,6 +22,15 @@ impl Target {
                 instance.resource == resource.resource && instance.module.0.len() == resource.module.0.len() && within(&instance.module, &resource.module)
             }
             Target::Instance(one) => one == instance,
+        }
+    }
+
+    /// The resource block this names or names an instance of; none for a module.
+    pub fn resource(&self) -> Option<&ConfigResource> {
+        match self {
+            Target::Module(_) => None,
+            Target::Resource(resource) => Some(&resource.resource),
+            Target::Instance(instance) => Some(&instance.resource),
         }
     }
 

@@ -99,11 +99,7 @@ pub fn remove(addresses: &[String], path: Option<&Path>, lock: LockOptions) -> R
 /// below it. Resources that depended on OLD now depend on NEW.
 pub fn rename(from: &str, to: &str, path: Option<&Path>, lock: LockOptions) -> Result<i32> {
     let (old, new) = (parse_target(from)?, parse_target(to)?);
-    let kind = |target: &Target| match target {
-        Target::Module(_) => None,
-        Target::Resource(r) => Some((r.resource.mode, r.resource.type_name.clone())),
-        Target::Instance(i) => Some((i.mode(), i.type_name().to_owned())),
-    };
+    let kind = |target: &Target| target.resource().map(|r| (r.mode, r.type_name.clone()));
     if kind(&old) != kind(&new) {
         return Err(Diagnostic::error(format!("cannot move {old} to {new}: an address keeps its type (and a module moves to a module)"))
             .hint(format!("to manage the object as another type, run strata state rm {}, then strata import {} ID", for_shell(&old), for_shell(&new)))

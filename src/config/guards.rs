@@ -107,11 +107,7 @@ pub(super) fn moved(body: &BodyExpr, location: Location) -> Result<Moved> {
         }
     };
     let (from, to) = (address("from")?, address("to")?);
-    let type_of = |target: &Target| match target {
-        Target::Module(_) => None,
-        Target::Resource(r) => Some(r.resource.type_name.clone()),
-        Target::Instance(i) => Some(i.type_name().to_owned()),
-    };
+    let type_of = |target: &Target| target.resource().map(|r| r.type_name.clone());
     match (type_of(&from), type_of(&to)) {
         (Some(old), Some(new)) if old != new => Err(Diagnostic::error(format!("moved from {from} to {to}: a move keeps the resource type"))
             .at(Some(&location))

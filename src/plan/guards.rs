@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_provider_sdk::{Action, Value};
 
 use super::{Plan, ResourceChange};
-use crate::addrs::{move_instance, ConfigResource, InstanceKey, ResourceInstance, Target};
+use crate::addrs::{move_instance, ConfigResource, ResourceInstance, Target};
 use crate::config::{Expansion, Moved};
 use crate::config::{AttrExpr, IgnoreChanges, Lifecycle};
 use crate::context::Context;
@@ -175,7 +175,8 @@ pub struct Moves<'s> {
 pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
     let explicit = explicit_moves(ctx)?;
     let mut moves: Vec<(ResourceInstance, ResourceInstance)> = Vec::new();
-    for instance in state.managed().map(|i| i.address()) {
+    // Most plans have no moved blocks: then no instance's address is worth building.
+    for instance in state.managed().filter(|_| !explicit.is_empty()).map(|i| i.address()) {
         if let Some(to) = explicit.iter().find_map(|m| move_instance(&m.from, &m.to, &instance)) {
             moves.push((instance, to));
         }
@@ -219,7 +220,7 @@ fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
             Some(format!("{from} is still in the configuration, and a move to the same address does nothing; remove the moved block"))
         } else if let Some(problem) = endpoint_problem(ctx, to) {
             Some(problem)
-        } else if configured(ctx, from).is_some() && resource_of(from) != resource_of(to) {
+        } else if configured(ctx, from).is_some() && from.resource() != to.resource() {
             Some(format!("{from} is still in the configuration; remove its block, since its state moves to {to}"))
         } else if targets.contains(from) {
             Some(format!("{from} is itself the destination of another move; chained moves are not supported: move straight to {to}"))
@@ -233,15 +234,6 @@ fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
         }
     }
     errors.into_result().map(|_| ctx.config.moves.iter().collect())
-}
-
-/// The resource a move endpoint names (none for a module).
-fn resource_of(target: &Target) -> Option<ConfigResource> {
-    match target {
-        Target::Module(_) => None,
-        Target::Resource(resource) => Some(resource.resource.clone()),
-        Target::Instance(instance) => Some(instance.resource.clone()),
-    }
 }
 
 /// The configured block of a move endpoint in the root module.
@@ -266,8 +258,7 @@ fn endpoint_problem(ctx: &Context, to: &Target) -> Option<String> {
         Target::Instance(instance) => &instance.key,
         _ => return None,
     };
-    let fits = matches!((&resource.expansion, key), (Expansion::Single, InstanceKey::None) | (Expansion::Count(_), InstanceKey::Int(_)) | (Expansion::ForEach(_), InstanceKey::Str(_)));
-    (!fits).then(|| format!("the key of {to} does not fit the resource: {}", crate::instances::expected_keys(&resource.expansion)))
+    (!crate::instances::key_fits(&resource.expansion, key)).then(|| format!("the key of {to} does not fit the resource: {}", crate::instances::expected_keys(&resource.expansion)))
 }
 
 /// `renamed_from` as implicit moves: a configured resource without `count` or `for_each` and with

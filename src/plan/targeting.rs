@@ -103,10 +103,9 @@ impl Scope {
     /// Whether some instance of `resource` may be in scope (before its instances are known).
     pub fn may_contain(&self, resource: &AbsResource) -> bool {
         let Some(narrowed) = &self.narrowed else { return true };
-        let probe = |key| resource.instance(key);
-        let named = |targets: &[Target]| targets.iter().any(|t| matches!(t, Target::Instance(i) if i.resource() == *resource) || t.contains(&probe(InstanceKey::None)));
-        let kept = narrowed.targets.is_empty() || narrowed.along.contains(resource) || named(&narrowed.targets);
-        let wholly_excluded = narrowed.excluded_along.contains(resource) || narrowed.excludes.iter().any(|t| !matches!(t, Target::Instance(_)) && t.contains(&probe(InstanceKey::None)));
+        let kept = narrowed.targets.is_empty() || narrowed.along.contains(resource) || narrowed.targets.iter().any(|t| touches(t, resource));
+        // An excluded instance leaves its resource's other instances in.
+        let wholly_excluded = narrowed.excluded_along.contains(resource) || narrowed.excludes.iter().any(|t| !matches!(t, Target::Instance(_)) && touches(t, resource));
         kept && !wholly_excluded
     }
 
@@ -162,9 +161,7 @@ fn unknown_target(ctx: &Context, state: &State, links: &Links, target: &Target) 
     }
     let Target::Instance(instance) = target else { return None };
     let configured = ctx.config.resources.get(&instance.resource).filter(|_| instance.module.is_root());
-    let fits = configured.is_none_or(|r| {
-        matches!((&r.expansion, &instance.key), (crate::config::Expansion::Single, InstanceKey::None) | (crate::config::Expansion::Count(_), InstanceKey::Int(_)) | (crate::config::Expansion::ForEach(_), InstanceKey::Str(_)))
-    });
+    let fits = configured.is_none_or(|r| crate::instances::key_fits(&r.expansion, &instance.key));
     match configured {
         Some(resource) if !fits => Some(Diagnostic::error(format!("{target}: the key does not fit the resource")).hint(crate::instances::expected_keys(&resource.expansion))),
         None if state.get(instance).is_none() => {

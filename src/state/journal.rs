@@ -62,7 +62,7 @@ impl Record {
             match state.get(address) {
                 // Touched instances come sorted, so those of one resource arrive together.
                 Some(found) => match put.last_mut() {
-                    Some(last) if last.address == found.resource.address && last.module == found.resource.module => last.instances.push(found.state.clone()),
+                    Some(last) if last.address == found.resource.address => last.instances.push(found.state.clone()),
                     _ => put.push(ResourceState { instances: vec![found.state.clone()], ..found.resource.clone() }),
                 },
                 None => removed.push(address.to_string()),

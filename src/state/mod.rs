@@ -246,17 +246,10 @@ impl State {
             attributes: value.to_json(),
             sensitive_attributes: sensitive,
             dependencies: dependencies.iter().map(AbsResource::to_string).collect(),
-            prevent_destroy: false,
+            prevent_destroy: self.get(address).is_some_and(|kept| kept.prevent_destroy),
             desired_digest: None,
         };
-        let resource = self.resource_entry(&address.resource());
-        match resource.instance_position(&address.key) {
-            Ok(index) => {
-                let prevent_destroy = resource.instances[index].prevent_destroy;
-                resource.instances[index] = InstanceState { prevent_destroy, ..recorded };
-            }
-            Err(index) => resource.instances.insert(index, recorded),
-        }
+        self.resource_entry(&address.resource()).upsert(recorded);
     }
 
     /// The resource's entry, made empty when it has none.
@@ -275,10 +268,7 @@ impl State {
     pub fn put_instances(&mut self, resource: ResourceState) {
         let entry = self.resource_entry(&resource.abs_address());
         for instance in resource.instances {
-            match entry.instance_position(&instance.key()) {
-                Ok(index) => entry.instances[index] = instance,
-                Err(index) => entry.instances.insert(index, instance),
-            }
+            entry.upsert(instance);
         }
     }
 
@@ -301,11 +291,7 @@ impl State {
     pub fn rename(&mut self, old: &ResourceInstance, new: &ResourceInstance) {
         let Some(mut instance) = self.remove(old) else { return };
         instance.index_key = new.key.to_json();
-        let resource = self.resource_entry(&new.resource());
-        match resource.instance_position(&new.key) {
-            Ok(index) => resource.instances[index] = instance,
-            Err(index) => resource.instances.insert(index, instance),
-        }
+        self.resource_entry(&new.resource()).upsert(instance);
         if old.resource() == new.resource() || self.position(&old.resource()).is_ok() {
             return;
         }
@@ -395,6 +381,14 @@ impl ResourceState {
         };
         // Loading checked the path (`State::check`).
         AbsResource { module: self.module.parse().unwrap_or_default(), resource }
+    }
+
+    /// Puts `instance` in its place by key, replacing the one of the same key.
+    fn upsert(&mut self, instance: InstanceState) {
+        match self.instance_position(&instance.key()) {
+            Ok(index) => self.instances[index] = instance,
+            Err(index) => self.instances.insert(index, instance),
+        }
     }
 
     fn instance_position(&self, key: &InstanceKey) -> std::result::Result<usize, usize> {
