@@ -4,7 +4,7 @@
 //! with rows, and two workspaces whose names collide. Also: the authorship tag a create sets is
 //! never shown or planned away, and an intent whose object has no mark is dropped with a warning.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{TestDb, Workdir};

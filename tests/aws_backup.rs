@@ -8,7 +8,7 @@
 //! leaves the state as it was; their requests are unit-tested in the provider. A vault and a plan
 //! made by hand are imported (the plan by its id) and then plan as no change.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{Run, Workdir};

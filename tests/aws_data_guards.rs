@@ -3,7 +3,7 @@
 //! replaced instance, whether its configuration forces it or `-replace` asks for it, is
 //! snapshotted first, under the name the plan showed.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{Run, Workdir};

@@ -2,7 +2,7 @@
 //! retried with backoff; a fault that outlasts the retries fails that resource alone, with the
 //! AWS code and a hint, leaves the state intact, and a later apply converges.
 
-mod common;
+use crate::common;
 
 use common::aws_faults::{FaultKind, FaultProxy};
 use common::moto::{unique_suffix, Moto};

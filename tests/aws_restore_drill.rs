@@ -4,7 +4,7 @@
 //! restore (a parameter group that does not exist) fails the apply with the failed run recorded,
 //! and the drill stays due. moto covers the control plane only (see /work/notes/rds.md).
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::Workdir;

@@ -1,7 +1,7 @@
 //! The Terraform files our users start from (`examples/seed-terraform`, byte for byte) plan,
 //! apply into moto, converge, change in place, rename, replace and destroy as RDS itself would.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! replaces (or modifies) only that rule, and a destroy that revokes only strata's rules, so a
 //! rule added by hand to a group strata does not manage stays.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{Run, Session, Workdir};

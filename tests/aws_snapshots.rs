@@ -5,7 +5,7 @@
 //! without it, as Terraform does; backup windows RDS would refuse are refused at plan time,
 //! before any call (moto checks none of it).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! turns the drill and `strata drift` red, while rows deleted live after the backup do not (the
 //! drill checks the backup).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

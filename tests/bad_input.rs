@@ -1,7 +1,7 @@
 //! Every kind of bad input gets a clear error, with file:line:column where there is one, and
 //! changes nothing: not the database, not the state.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir};
 

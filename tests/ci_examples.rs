@@ -3,7 +3,7 @@
 //! real binary accepts (checked against its `--help`); the plan job's script, run against a real
 //! PostgreSQL, makes a data-losing plan that applies only with the `allow-data-loss` label.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Commands that read configuration or state without changing anything: graph, fmt, state.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir, USERS_AND_ORDERS as TWO_TABLES};
 

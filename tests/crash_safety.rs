@@ -9,7 +9,7 @@
 //! moment must land while apply runs, some inside a create's pending window, and some re-runs must
 //! adopt.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! `lifecycle { prevent_destroy, ignore_changes, create_before_destroy }`; `moved` blocks and
 //! `renamed_from` turning renames into ALTER ... RENAME with the data kept; backups in state.
 
-mod common;
+use crate::common;
 
 use common::{Run, TestDb, Workdir};
 

@@ -3,7 +3,7 @@
 //! a drift run writes nothing, `apply -refresh-only` accepts what is live, acknowledgements hold
 //! until they expire, and `-webhook` delivers a Slack-compatible message to a local listener.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::Path;

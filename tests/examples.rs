@@ -1,7 +1,7 @@
 //! The shipped example applies in one run (AWS resources into moto, then the schema into a local
 //! PostgreSQL database, then its backup, restore drill and RDS snapshot) and converges.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

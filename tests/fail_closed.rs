@@ -2,7 +2,7 @@
 //! is an error naming what is valid, and nothing is created. Also the Terraform habits strata
 //! accepts (`-input=false`, `-refresh=false`, `apply -destroy`, `-json`, `version`).
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir};
 

@@ -3,7 +3,7 @@
 //! credentials and no profile; libpq at the test server), and a moto URL off this machine stops
 //! the tests before anything talks to it.
 
-mod common;
+use crate::common;
 
 use common::{assert_loopback, child_environment, NO_AWS};
 

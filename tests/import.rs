@@ -2,7 +2,7 @@
 //! adopted into state, after which a plan for a configuration that matches them has no changes;
 //! and the refusals, each saying that nothing was imported.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{TestDb, Workdir};

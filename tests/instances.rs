@@ -4,7 +4,7 @@
 //! between instances, `-target` of one instance and of all, `moved` from `x` to `x[0]` (and from a
 //! `count` key to a `for_each` key).
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir};
 

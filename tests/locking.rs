@@ -4,7 +4,7 @@
 //!
 //! The first apply is made slow by holding a lock on the table it alters, from the test.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

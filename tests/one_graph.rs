@@ -3,7 +3,7 @@
 //! moto runs no database, so the host resolves to the local test server once the instance's
 //! address is known; before that it is unknown, as a real endpoint would be.
 
-mod common;
+use crate::common;
 
 use common::moto::{unique_suffix, Moto};
 use common::{TestDb, Workdir};

@@ -3,7 +3,7 @@
 //! with nothing run twice; one that outlasts its retries fails that resource only, with the state
 //! intact, and a re-run converges.
 
-mod common;
+use crate::common;
 
 use common::pgproxy::{simple_query, Cut, PgProxy};
 use common::{TestDb, Workdir};

@@ -1,7 +1,7 @@
 //! The PostgreSQL state backend, workspaces and `init -migrate-state`, against a real PostgreSQL:
 //! each test's database is both what strata manages and where its state lives.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

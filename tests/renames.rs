@@ -2,7 +2,7 @@
 //! follows, so a plan shows the rename alone (no index dropped and built again, no spurious lines)
 //! and the indexes keep their identity (the same `pg_class` oid) through the apply.
 
-mod common;
+use crate::common;
 
 use common::{Run, TestDb, Workdir};
 

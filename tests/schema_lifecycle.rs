@@ -1,7 +1,7 @@
 //! The spine end to end against a real PostgreSQL: apply, converge, change, destroy, and a
 //! failure part-way through an apply.
 
-mod common;
+use crate::common;
 
 use common::{Run, TestDb, Workdir};
 

@@ -4,7 +4,7 @@
 //! before and after the change. Against a real PostgreSQL, one database per case.
 //! PROPTEST_CASES sets how many cases run (default 16).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

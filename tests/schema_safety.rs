@@ -2,7 +2,7 @@
 //! blocked migration fast, `backup_before_drop` keeping a dropped column's rows, and the plan-time
 //! refusal of a NOT NULL column without a default on a table that has rows.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 //! webhook payload and written file (under `.strata/` too) is searched for each secret as itself,
 //! in base64 and in hex.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::listener::listen_once;

@@ -3,7 +3,7 @@
 //! `CREATE TABLE` whose foreign key references that table), a deadlock with someone else is
 //! retried once, and a concurrent build that failed leaves no invalid index behind.
 
-mod common;
+use crate::common;
 
 use common::backend::{finish, spawn, wait_for};
 use common::{TestDb, Workdir};

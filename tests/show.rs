@@ -3,7 +3,7 @@
 //! with data loss first and a size cap, the human plan's diffs of long values, and the state; no
 //! secret in any of them. Against a real PostgreSQL, and moto for the seed configuration.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

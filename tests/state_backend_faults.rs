@@ -5,7 +5,7 @@
 //! A lock someone else took meanwhile stops the run with "the state lock was lost" and nothing
 //! written; a re-run converges.
 
-mod common;
+use crate::common;
 
 use common::backend::{backend_block_for, finish, lock_id, password, spawn, state_json, state_row, wait_for, TableLock};
 use common::pgproxy::{simple_query, Cut, PgProxy};

@@ -1,7 +1,7 @@
 //! `strata state pull | rm | mv | diff` against a real PostgreSQL: what each prints, what it
 //! writes (backup, serial + 1), that nothing live is touched, and that secrets stay masked.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir};
 

@@ -3,7 +3,7 @@
 //! commands work with the key; without it or with a wrong one every command fails with a clear
 //! error, exit 1, and nothing changes. Against a real PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -1,7 +1,7 @@
 //! -target, -exclude and -replace on plan, apply and destroy; the summary lines counting
 //! replacements on their own; apply's plain progress lines when stdout is not a terminal.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, Workdir, USERS_AND_ORDERS};
 

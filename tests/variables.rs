@@ -1,7 +1,7 @@
 //! Where variable values come from, and in which order they win. These configurations have no
 //! resources, so no provider (and no database) is involved: the values show in the plan's outputs.
 
-mod common;
+use crate::common;
 
 use common::Workdir;
 
