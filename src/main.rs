@@ -15,6 +15,7 @@ mod format;
 mod fuzz;
 mod graph;
 mod instances;
+mod modules;
 mod plan;
 mod providers;
 mod secrets;

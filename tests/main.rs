@@ -24,6 +24,7 @@ mod harness;
 mod import;
 mod instances;
 mod locking;
+mod module_sources;
 mod one_graph;
 mod postgres_faults;
 mod remote_state;

@@ -57,7 +57,7 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Report what drifted from the state (exit 0 none, 2 drift, 1 error); writes nothing.
     Drift(DriftArgs),
-    /// Check the state backend and record it; with -migrate-state, move every workspace's state into it.
+    /// Install the modules the configuration calls, check the state backend and record it; with -migrate-state, move every workspace's state into it.
     Init(InitArgs),
     /// Workspaces: one state each (new, select, list, show, delete).
     #[command(subcommand)]
@@ -90,6 +90,9 @@ pub struct InitArgs {
     /// With -migrate-state: overwrite a destination state with another lineage or a higher serial.
     #[arg(long = "force-copy", requires = "migrate_state")]
     pub force_copy: bool,
+    /// Resolve every module's source again (newest matching registry version, git refs' current commits), ignoring the lock.
+    #[arg(long = "upgrade")]
+    pub upgrade: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,4 +1,4 @@
-//! `strata init [-migrate-state]`, `strata workspace ...` and `strata force-unlock`: the commands
+//! `strata init [-migrate-state] [-upgrade]`, `strata workspace ...` and `strata force-unlock`: the commands
 //! about where the state lives rather than what is in it; and finding the configured state for
 //! the commands that read it without loading a whole context.
 //!
@@ -36,11 +36,15 @@ fn has_configuration(dir: &Path) -> bool {
     std::fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|ext| ext == "tf"))
 }
 
-/// `strata init`: checks the configured backend (connecting and creating its tables), moves the
-/// state into it with `-migrate-state`, and records it as initialized.
+/// `strata init`: installs the modules the configuration calls (`crate::modules`, fetching
+/// only here; `-upgrade` resolves them afresh), checks the configured backend (connecting and
+/// creating its tables), moves the state into it with `-migrate-state`, and records it as
+/// initialized. Only the `strata` settings are loaded, as Terraform's init reads only what it needs:
+/// the rest of the configuration is validate's and plan's.
 pub fn init(args: &InitArgs) -> Result<i32> {
     let dir = Path::new(".");
-    let settings = crate::config::load_dir(dir)?.settings;
+    crate::modules::install::install_with(dir, args.upgrade, &mut |line| println!("{line}"))?;
+    let settings = crate::config::load_settings(dir)?;
     let local_path = local_state_path(&settings, dir, None);
     let destination = StateSetup::configured(&settings, dir, &local_path)?;
     destination.backend.check()?;
