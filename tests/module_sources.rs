@@ -381,7 +381,7 @@ fn an_unknown_git_ref_names_the_refs_there_are_and_writes_nothing() {
     let run = init(&work, &[]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("git ref \"v9.9.9\" not found"), "{run:?}");
-    assert!(run.stderr.contains("tags: v1.0.0, v1.1.0"), "{run:?}");
+    assert!(run.stderr.contains("tags: v1.0.0, v1.1.0; branches: main\n"), "{run:?}");
     assert_nothing_written(&work);
 }
 
@@ -410,4 +410,25 @@ fn a_version_on_a_git_source_is_refused() {
 fn assert_nothing_written(work: &common::Workdir) {
     assert!(!work.path().join(".strata").exists(), "init wrote .strata");
     assert!(!work.path().join(".strata.modules.lock.json").exists(), "init wrote the lock");
+}
+
+#[test]
+fn a_configuration_without_modules_gets_no_module_files() {
+    let work = common::Workdir::offline();
+    work.write("main.tf", "variable \"name\" {\n  type = string\n}\n");
+    init_ok(&work, &[]);
+    assert!(!work.path().join(".strata/modules").exists());
+    assert!(!work.path().join(".strata.modules.lock.json").exists());
+}
+
+#[test]
+fn local_modules_are_recorded_without_fetching() {
+    let work = common::Workdir::offline();
+    work.write("main.tf", "module \"db\" {\n  source = \"./modules/db\"\n}\n");
+    write(work.path(), "modules/db/main.tf", "module \"subnets\" {\n  source = \"../subnets\"\n}\n");
+    write(work.path(), "modules/subnets/main.tf", "variable \"ids\" {\n  type    = list(string)\n  default = []\n}\n");
+    let out = init_ok(&work, &[]);
+    assert!(out.contains("- db in modules/db\n") && out.contains("- db.subnets in modules/subnets\n"), "{out}");
+    assert_eq!(record(&work, "db.subnets")["Dir"], "modules/subnets");
+    assert!(!work.path().join(".strata.modules.lock.json").exists(), "local modules lock nothing");
 }

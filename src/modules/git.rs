@@ -52,7 +52,7 @@ fn resolve(dir: &Path, name: &str) -> Option<String> {
 }
 
 fn available_refs(dir: &Path) -> String {
-    let list = |args: &[&str]| git(Some(dir), args).map(|out| out.lines().map(str::trim).filter(|l| !l.is_empty() && !l.ends_with("/HEAD")).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    let list = |args: &[&str]| git(Some(dir), args).map(|out| out.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "HEAD" && !l.ends_with("/HEAD")).collect::<Vec<_>>().join(", ")).unwrap_or_default();
     let tags = list(&["tag", "--list"]);
     let branches = list(&["branch", "--remotes", "--format=%(refname:lstrip=3)"]);
     format!("tags: {}; branches: {}", if tags.is_empty() { "none" } else { &tags }, if branches.is_empty() { "none" } else { &branches })

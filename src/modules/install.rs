@@ -189,7 +189,9 @@ impl Installer<'_> {
         let locked = self.old_lock.for_source(key, &call.raw).cloned();
         if let Some(kept) = self.kept(key, call, locked.as_ref()) {
             let now = self.config_dir.join(&kept.dir);
-            self.lock.insert(key.to_owned(), locked.unwrap_or_else(|| Locked { source: call.raw.clone(), constraint: call.version.as_ref().map(|v| v.1.clone()), version: kept.version.clone(), package: None, commit: kept.commit.clone(), sha256: None }));
+            let mut entry = locked.unwrap_or_else(|| Locked { source: call.raw.clone(), constraint: None, version: kept.version.clone(), package: None, commit: kept.commit.clone(), sha256: None });
+            entry.constraint = call.version.as_ref().map(|v| v.1.clone());
+            self.lock.insert(key.to_owned(), entry);
             return Ok((kept, now));
         }
         let locked = locked.filter(|_| !self.upgrade);

@@ -155,7 +155,7 @@ impl Lock {
             Err(err) => return Err(Diagnostic::error(format!("cannot read {}: {err}", path.display())).into()),
         };
         let lock: Lock = serde_json::from_str(&text).map_err(|err| {
-            Diagnostic::error(format!("{LOCK_FILE} is not a module lock: {err}")).hint(format!("fix it, or delete it and run strata init -upgrade to resolve every module again"))
+            Diagnostic::error(format!("{LOCK_FILE} is not a module lock: {err}")).hint("fix it, or delete it and run strata init -upgrade to resolve every module again")
         })?;
         if lock.format != LOCK_FORMAT {
             return Err(Diagnostic::error(format!("{LOCK_FILE} has format {}, and this strata reads format {LOCK_FORMAT}", lock.format))
