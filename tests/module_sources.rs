@@ -356,6 +356,29 @@ fn registry_modules_from_git_and_archives() {
     assert_eq!(record(&work, "rds")["Commit"], repo.v1_1.as_str());
     assert_eq!(lock(&work)["modules"]["rds"]["version"], "1.1.0");
     assert!(work.path().join(".strata/modules/rds/versions.tf").is_file());
+
+    // A changed constraint the installed version no longer meets resolves again, without -upgrade.
+    let text = std::fs::read_to_string(work.path().join("main.tf")).unwrap().replace("\"~> 1.0\"", "\"1.0.0\"");
+    work.write("main.tf", &text);
+    let out = init_ok(&work, &[]);
+    assert!(out.contains(&format!("Downloading {host}/acme/rds/aws 1.0.0 for rds...")), "{out}");
+    assert!(!out.contains("for subnets..."), "{out}");
+    assert_eq!(lock(&work)["modules"]["rds"]["version"], "1.0.0");
+    assert_eq!(lock(&work)["modules"]["rds"]["constraint"], "1.0.0");
+}
+
+#[test]
+fn an_archive_source_is_unpacked_and_its_checksum_locked() {
+    let repo = ModuleRepo::new();
+    let registry = TestRegistry::start(&repo, subnet_archive(&repo));
+    let work = common::Workdir::offline();
+    let source = format!("http://{}/archives/subnets-0.1.0.tar.gz", registry.host);
+    work.write("main.tf", &format!("module \"subnets\" {{\n  source = \"{source}\"\n}}\n"));
+    let out = init_ok(&work, &[]);
+    assert!(out.contains(&format!("Downloading {source} for subnets...")), "{out}");
+    assert!(work.path().join(".strata/modules/subnets/main.tf").is_file());
+    assert_eq!(lock(&work)["modules"]["subnets"]["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(record(&work, "subnets")["Dir"], ".strata/modules/subnets");
 }
 
 #[test]
