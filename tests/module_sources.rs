@@ -216,6 +216,8 @@ struct TestRegistry {
     host: String,
     rds_versions: Arc<Mutex<Vec<String>>>,
     requests: Arc<AtomicUsize>,
+    /// Paths of the requests that carried `Authorization: Bearer s3cret`.
+    authorized: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -227,20 +229,21 @@ impl TestRegistry {
         let host = listener.local_addr().unwrap().to_string();
         let rds_versions = Arc::new(Mutex::new(vec!["1.0.0".to_owned()]));
         let (requests, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
-        let (versions, count, stopping, repo_url) = (Arc::clone(&rds_versions), Arc::clone(&requests), Arc::clone(&stop), repo.url());
+        let authorized = Arc::new(Mutex::new(Vec::new()));
+        let (versions, count, stopping, repo_url, seen) = (Arc::clone(&rds_versions), Arc::clone(&requests), Arc::clone(&stop), repo.url(), Arc::clone(&authorized));
         let thread = std::thread::spawn(move || {
             let started = std::time::Instant::now();
             while !stopping.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(300) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         count.fetch_add(1, Ordering::SeqCst);
-                        answer(stream, &versions, &repo_url, &archive);
+                        answer(stream, &versions, &repo_url, &archive, &seen);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         });
-        TestRegistry { host, rds_versions, requests, stop, thread: Some(thread) }
+        TestRegistry { host, rds_versions, requests, authorized, stop, thread: Some(thread) }
     }
 
     fn publish(&self, version: &str) {
@@ -261,7 +264,7 @@ impl Drop for TestRegistry {
     }
 }
 
-fn answer(stream: TcpStream, versions: &Mutex<Vec<String>>, repo_url: &str, archive: &[u8]) {
+fn answer(stream: TcpStream, versions: &Mutex<Vec<String>>, repo_url: &str, archive: &[u8], authorized: &Mutex<Vec<String>>) {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -269,13 +272,16 @@ fn answer(stream: TcpStream, versions: &Mutex<Vec<String>>, repo_url: &str, arch
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).map_or(true, |n| n == 0) || line.trim().is_empty() {
             break;
         }
+        if line.trim().eq_ignore_ascii_case("authorization: bearer s3cret") {
+            authorized.lock().unwrap().push(path.clone());
+        }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let listed = versions.lock().unwrap().clone();
     let json = |body: String| (200, vec![("Content-Type".to_owned(), "application/json".to_owned())], body.into_bytes());
     let (status, headers, body): (u16, Vec<(String, String)>, Vec<u8>) = match path.as_str() {
@@ -327,7 +333,14 @@ fn registry_modules_from_git_and_archives() {
         ),
     );
 
-    let out = init_ok(&work, &[]);
+    // With a token (Terraform's TF_TOKEN_<host>), sent to the registry's own URLs only.
+    let token_variable = format!("TF_TOKEN_{}", host.replace(['.', ':'], "_"));
+    let run = work.strata_env(&["init"], &[(&token_variable, "s3cret")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = run.stdout;
+    let authorized = registry.authorized.lock().unwrap().clone();
+    assert!(authorized.contains(&"/v1/modules/acme/rds/aws/versions".to_owned()), "{authorized:?}");
+    assert!(authorized.iter().all(|path| !path.starts_with("/archives/")), "the token went to a download: {authorized:?}");
     assert!(out.contains(&format!("Downloading {host}/acme/rds/aws 1.0.0 for rds...")), "{out}");
     assert!(out.contains("- rds.db_subnet_group in .strata/modules/rds/modules/db_subnet_group\n"), "{out}");
     assert!(work.path().join(".strata/modules/subnets/main.tf").is_file(), "the archive is unpacked");

@@ -5,6 +5,10 @@
 //! Service discovery is `https://HOST/.well-known/terraform.json`, except for loopback hosts
 //! (`localhost`, `127.0.0.1`, `[::1]`, any port), which use plain `http://`: a registry on this
 //! machine (a test's, a mirror's) needs no certificate, and no traffic leaves the machine.
+//!
+//! A token for a private registry comes from `TF_TOKEN_<host>` as Terraform reads it (dots as
+//! `_`, dashes as `__`: `TF_TOKEN_app_terraform_io`), and is sent to that registry's own URLs only,
+//! never to where a download location points.
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +33,7 @@ pub(super) struct Http {
 pub(super) struct Registry {
     host: String,
     base: Url,
+    token: Option<String>,
 }
 
 impl Http {
@@ -41,16 +46,20 @@ impl Http {
         Http { agent: config.into() }
     }
 
-    fn get(&self, url: &Url, what: &str) -> Result<ureq::http::Response<ureq::Body>, Diagnostic> {
-        self.agent.get(url.as_str()).header("Accept", "application/json").call().map_err(|err| {
+    fn get(&self, url: &Url, token: Option<&str>, what: &str) -> Result<ureq::http::Response<ureq::Body>, Diagnostic> {
+        let mut request = self.agent.get(url.as_str()).header("Accept", "application/json");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        request.call().map_err(|err| {
             Diagnostic::error(format!("cannot reach {} for {what}: {err}", url.host_str().unwrap_or("the host")))
                 .detail(format!("GET {url}"))
                 .hint("check the host name, your network and that the server is up; only strata init needs it, plans read what init installed")
         })
     }
 
-    fn get_json(&self, url: &Url, what: &str) -> Result<(u16, serde_json::Value), Diagnostic> {
-        let mut response = self.get(url, what)?;
+    fn get_json(&self, url: &Url, token: Option<&str>, what: &str) -> Result<(u16, serde_json::Value), Diagnostic> {
+        let mut response = self.get(url, token, what)?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Ok((status, serde_json::Value::Null));
@@ -65,7 +74,8 @@ impl Http {
         let scheme = if is_loopback(host) { "http" } else { "https" };
         let url = Url::parse(&format!("{scheme}://{host}/.well-known/terraform.json"))
             .map_err(|err| Diagnostic::error(format!("\"{host}\" is not a registry host name: {err}")))?;
-        let (status, document) = self.get_json(&url, "the registry's service discovery")?;
+        let token = token_for(host);
+        let (status, document) = self.get_json(&url, token.as_deref(), "the registry's service discovery")?;
         let not_registry = |why: String| {
             Diagnostic::error(format!("{host} is not a module registry: {why}"))
                 .detail(format!("GET {url}"))
@@ -81,13 +91,17 @@ impl Http {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        Ok(Registry { host: host.to_owned(), base })
+        Ok(Registry { host: host.to_owned(), base, token })
     }
 
     /// Every version the registry has of `package` (`NAMESPACE/NAME/PROVIDER`).
     pub(super) fn versions(&self, registry: &Registry, package: &str) -> Result<Vec<Version>, Diagnostic> {
         let url = registry.url(&format!("{package}/versions"))?;
-        let (status, document) = self.get_json(&url, "the module's versions")?;
+        let (status, document) = self.get_json(&url, registry.token.as_deref(), "the module's versions")?;
+        if status == 401 || status == 403 {
+            return Err(Diagnostic::error(format!("{} refused to list the versions of {package}: HTTP {status}", registry.host))
+                .hint(format!("a private registry needs a token: set {}", token_variable(&registry.host))));
+        }
         if status == 404 {
             return Err(Diagnostic::error(format!("module {package} not found on {}", registry.host))
                 .detail(format!("GET {url} answered HTTP 404"))
@@ -111,7 +125,7 @@ impl Http {
     /// URL, as Terraform does.
     pub(super) fn location(&self, registry: &Registry, package: &str, version: &Version) -> Result<String, Diagnostic> {
         let url = registry.url(&format!("{package}/{version}/download"))?;
-        let mut response = self.get(&url, "the module's download location")?;
+        let mut response = self.get(&url, registry.token.as_deref(), "the module's download location")?;
         let status = response.status().as_u16();
         if status == 404 {
             return Err(Diagnostic::error(format!("version {version} of module {package} not found on {}", registry.host))
@@ -151,7 +165,7 @@ impl Http {
         if !kept.is_empty() {
             parsed.query_pairs_mut().extend_pairs(kept);
         }
-        let mut response = self.get(&parsed, "the module archive")?;
+        let mut response = self.get(&parsed, None, "the module archive")?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(Diagnostic::error(format!("cannot download {url}: HTTP {status}")).hint("check the archive's URL"));
@@ -180,6 +194,15 @@ impl Registry {
     }
 }
 
+/// The environment variable Terraform reads a registry's token from.
+fn token_variable(host: &str) -> String {
+    format!("TF_TOKEN_{}", host.replace('-', "__").replace(['.', ':'], "_"))
+}
+
+fn token_for(host: &str) -> Option<String> {
+    std::env::var(token_variable(host)).ok().filter(|token| !token.is_empty())
+}
+
 /// `localhost`, `127.0.0.1` (any 127/8), `[::1]`, with or without a port.
 pub(super) fn is_loopback(host: &str) -> bool {
     let bare = match host.strip_prefix('[') {
@@ -192,6 +215,12 @@ pub(super) fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_variables_are_terraforms() {
+        assert_eq!(token_variable("app.terraform.io"), "TF_TOKEN_app_terraform_io");
+        assert_eq!(token_variable("my-registry.example.com"), "TF_TOKEN_my__registry_example_com");
+    }
 
     #[test]
     fn loopback_hosts() {
