@@ -19,11 +19,12 @@ use strata_provider_sdk::authorship::MarkRecorded;
 use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Progress, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::addrs::{AbsResource, InstanceKey, Mode, ResourceInstance};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ModuleInstance, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{Known, KnownResource};
 use crate::graph::Node;
+use crate::plan::conditions::{instance_conditions_hold, When};
 use crate::plan::guards::ignoring_changes;
 use crate::plan::planner::{configure_provider, provider_error};
 use crate::plan::targeting::replace_was_requested;
@@ -129,7 +130,10 @@ impl<'c> Executor<'c> {
         let provider_needs: BTreeMap<&str, BTreeSet<AbsResource>> = tasks
             .iter()
             .map(|t| t.address.provider())
-            .map(|name| (name, self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned())).iter().map(|r| r.in_root()).collect()))
+            .map(|name| {
+                let blocks = self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned()));
+                (name, self.ctx.resources_seen_from(&ModuleInstance::root(), &blocks, tasks.iter().map(|t| &t.address)))
+            })
             .collect();
         // Tasks run concurrently but the state has one writer: this loop.
         let (intent_sender, mut intent_requests) = mpsc::unbounded_channel::<IntentRequest>();
@@ -364,15 +368,12 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan, known: &Known) -> Vec<Task<'p>> {
         .collect();
     if !plan.destroy {
         // A data source may read what another one found (subnets of the VPC found first).
-        for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| a.mode == Mode::Data) {
+        for (address, _) in ctx.config.all_resources().filter(|(a, _)| a.resource.mode == Mode::Data) {
             // Instances that cannot be told yet are read by no task; what refers to them fails as unknown.
-            let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
-            tasks.extend(keys.into_iter().map(|(key, _)| Task {
-                address: address.in_root().instance(key),
-                action: Action::NoOp,
-                change: None,
-                dependencies: ctx.dependencies_of(address),
-            }));
+            for (instance, _) in ctx.instances_of(&address, known).ok().flatten().unwrap_or_default() {
+                let dependencies = ctx.dependencies_of(&instance, known);
+                tasks.push(Task { address: instance, action: Action::NoOp, change: None, dependencies });
+            }
         }
     }
     tasks
@@ -496,7 +497,7 @@ async fn run_task(
     consented: bool,
     progress: &Progress,
 ) -> std::result::Result<Outcome, TaskError> {
-    let location = ctx.config.resources.get(&task.address.resource).map(|r| r.location.clone());
+    let location = ctx.config.resource(&task.address.config()).map(|r| r.location.clone());
     let subject = task.address.to_string();
     let provider = ctx.providers.get(task.address.provider())?;
     if !configure_provider(ctx, task.address.provider(), known).await? {
@@ -532,12 +533,13 @@ async fn run_task(
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true, desired_digest: None })
         }
         Action::Create | Action::Update | Action::Replace => {
+            instance_conditions_hold(ctx, &task.address, When::Before, None, known)?;
             let (desired, sensitive) = ctx.desired(&task.address, known)?;
             // A replacement -replace asked for is planned as the planner did, by the provider's plan_replace (which may
             // promise a snapshot before the delete: asking again here makes this process keep that promise).
             let requested = change.before.as_ref().filter(|_| replace_was_requested(change));
             let prior = if requested.is_some() { None } else { change.before.clone() };
-            let desired = ignoring_changes(ctx, &task.address.resource, desired, prior.as_ref());
+            let desired = ignoring_changes(ctx, &task.address.config(), desired, prior.as_ref());
             let type_name = task.address.type_name().to_owned();
             let final_plan = match requested {
                 Some(old) => provider.plan_replace(&type_name, old, &desired).await,
@@ -581,6 +583,10 @@ async fn run_task(
             if let Some(old) = old {
                 delete(old).await.map_err(|failure| TaskError { error: old_object_left(&task.address, failure.error), partial: Some(value.clone()), in_doubt: false })?;
             }
+            // A postcondition only apply could tell fails the task with the object recorded as it now is.
+            if let Err(error) = instance_conditions_hold(ctx, &task.address, When::After, Some(&value), known) {
+                return Err(TaskError { error, partial: Some(value), in_doubt: false });
+            }
             Ok(Outcome { value: Some(value), sensitive, wrote: true, desired_digest: change.desired_digest.clone() })
         }
     }
@@ -594,12 +600,9 @@ fn declared_beside(ctx: &Context, address: &ResourceInstance, known: &Known) -> 
     if !ctx.providers.resource_schema(&address.resource)?.periodic {
         return Ok(vec![]);
     }
-    let beside = ctx.config.resources.iter().filter(|(other, _)| other.mode == Mode::Managed && other.provider() == address.provider());
-    let not_periodic = beside.filter(|(other, _)| ctx.providers.resource_schema(other).is_ok_and(|schema| !schema.periodic));
-    let instances = not_periodic.flat_map(|(other, resource)| {
-        let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
-        keys.into_iter().map(move |(key, _)| other.in_root().instance(key))
-    });
+    let beside = ctx.config.all_resources().filter(|(other, _)| other.resource.mode == Mode::Managed && other.provider() == address.provider());
+    let not_periodic = beside.filter(|(other, _)| ctx.providers.resource_schema(&other.resource).is_ok_and(|schema| !schema.periodic));
+    let instances = not_periodic.flat_map(|(other, _)| ctx.instances_of(&other, known).ok().flatten().unwrap_or_default().into_iter().map(|(instance, _)| instance));
     let declared = instances.filter_map(|other| {
         let (desired, _) = ctx.desired(&other, known).ok().filter(|(desired, _)| desired.is_wholly_known())?;
         Some(Declared { address: other.to_string(), type_name: other.type_name().to_owned(), desired })

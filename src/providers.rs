@@ -73,9 +73,4 @@ impl Providers {
         };
         Diagnostic::error(format!("unknown {kind} \"{}\"", address.type_name)).hint(suggestion(&address.type_name, names)).into()
     }
-
-    /// The names of the providers that these addresses need.
-    pub fn names_for<'a>(addresses: impl Iterator<Item = &'a ConfigResource>) -> BTreeSet<String> {
-        addresses.map(|a| a.provider().to_owned()).collect()
-    }
 }

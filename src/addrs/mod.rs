@@ -2,6 +2,10 @@
 //!
 //! - [`ConfigResource`]: a `resource` or `data` block as the configuration declares it
 //!   (`aws_db_instance.main`), the key of the configuration and of the dependency graph.
+//! - [`ModulePath`]: a module in the configuration, by the names of the calls that lead to it
+//!   (`module.db.module.sg`, no keys): where a block is declared.
+//! - [`ModuleResource`]: a resource block at a module path, every instance of every instance of
+//!   that module: the key of the dependency graph.
 //! - [`InstanceKey`]: what `count` (`[0]`) or `for_each` (`["events"]`) gives one instance.
 //! - [`ModuleInstance`]: the path of module calls, each with its key, an instance lives under
 //!   (`module.db["eu"].module.sg`); empty for the root module.
@@ -121,6 +125,83 @@ impl ModuleInstance {
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The module in the configuration this is an instance of.
+    pub fn path(&self) -> ModulePath {
+        ModulePath(self.0.iter().map(|step| step.name.clone()).collect())
+    }
+
+    /// The instance `key` of the call `name` in this module.
+    pub fn child(&self, name: &str, key: InstanceKey) -> ModuleInstance {
+        let mut steps = self.0.clone();
+        steps.push(ModuleStep { name: name.to_owned(), key });
+        ModuleInstance(steps)
+    }
+
+    /// The first `depth` steps: the instance of the module `depth` calls down from the root.
+    pub fn ancestor(&self, depth: usize) -> ModuleInstance {
+        ModuleInstance(self.0.iter().take(depth).cloned().collect())
+    }
+}
+
+/// A module in the configuration: the names of the calls from the root to it, without keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModulePath(pub Vec<String>);
+
+impl ModulePath {
+    pub fn root() -> ModulePath {
+        ModulePath(vec![])
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn child(&self, name: &str) -> ModulePath {
+        let mut names = self.0.clone();
+        names.push(name.to_owned());
+        ModulePath(names)
+    }
+
+    /// The module that calls this one; the root has none.
+    pub fn parent(&self) -> Option<ModulePath> {
+        let (_, parent) = self.0.split_last()?;
+        Some(ModulePath(parent.to_vec()))
+    }
+}
+
+impl fmt::Display for ModulePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let steps: Vec<String> = self.0.iter().map(|name| format!("module.{name}")).collect();
+        write!(f, "{}", steps.join("."))
+    }
+}
+
+/// A resource block in the module at a path: `module.db.aws_db_instance.this`, standing for every
+/// instance of it in every instance of that module.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleResource {
+    pub module: ModulePath,
+    pub resource: ConfigResource,
+}
+
+impl ModuleResource {
+    pub fn new(module: ModulePath, resource: ConfigResource) -> ModuleResource {
+        ModuleResource { module, resource }
+    }
+
+    pub fn provider(&self) -> &str {
+        self.resource.provider()
+    }
+}
+
+impl fmt::Display for ModuleResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_root() {
+            write!(f, "{}.", self.module)?;
+        }
+        write!(f, "{}", self.resource)
+    }
 }
 
 impl FromStr for ModuleInstance {
@@ -156,6 +237,11 @@ pub struct AbsResource {
 }
 
 impl AbsResource {
+    /// The resource block this is every instance of.
+    pub fn config(&self) -> ModuleResource {
+        ModuleResource::new(self.module.path(), self.resource.clone())
+    }
+
     pub fn instance(&self, key: InstanceKey) -> ResourceInstance {
         ResourceInstance { module: self.module.clone(), resource: self.resource.clone(), key }
     }
@@ -216,6 +302,11 @@ impl ResourceInstance {
 
     pub fn provider(&self) -> &str {
         self.resource.provider()
+    }
+
+    /// The resource block this is an instance of.
+    pub fn config(&self) -> ModuleResource {
+        ModuleResource::new(self.module.path(), self.resource.clone())
     }
 
     /// `module.a` or empty: `module_address` in Terraform's plan JSON.

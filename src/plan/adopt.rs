@@ -70,8 +70,8 @@ pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<R
             resolutions.push(Resolution::LeftAlone { address, import_id: intent.import_id.clone() });
             continue;
         }
-        let (sensitive, dependencies) = match address.module.is_root() && ctx.config.resources.contains_key(&address.resource) {
-            true => (ctx.desired(&address, &known)?.1, ctx.dependencies_of(&address.resource)),
+        let (sensitive, dependencies) = match ctx.config.resource(&address.config()).is_some() {
+            true => (ctx.desired(&address, &known)?.1, ctx.dependencies_of(&address, &known)),
             // Adopted all the same, so that the plan deletes it like anything else in state.
             false => (BTreeSet::new(), BTreeSet::new()),
         };
