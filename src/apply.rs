@@ -19,7 +19,7 @@ use strata_provider_sdk::authorship::MarkRecorded;
 use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Progress, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::addrs::{AbsResource, InstanceKey, Mode, ModuleInstance, ResourceInstance};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ModuleInstance, ProviderConfig, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{Known, KnownResource};
@@ -69,6 +69,8 @@ struct Task<'p> {
     change: Option<&'p ResourceChange>,
     /// The resources (and data sources) it needs first.
     dependencies: BTreeSet<AbsResource>,
+    /// The provider configuration that applies it.
+    provider: ProviderConfig,
 }
 
 /// What a running create asks the executor to write in its intent.
@@ -110,7 +112,7 @@ impl<'c> Executor<'c> {
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
         let mut known = initial_known(plan);
-        let tasks = tasks(self.ctx, plan, &known);
+        let tasks = tasks(self.ctx, plan, &self.state, &known);
         let waits_for = ordering(&tasks);
         let mut report = ApplyReport::default();
         let mut errors = Diagnostics::default();
@@ -127,12 +129,12 @@ impl<'c> Executor<'c> {
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, (Instant, Progress)> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
-        let provider_needs: BTreeMap<&str, BTreeSet<AbsResource>> = tasks
+        let provider_needs: BTreeMap<&ProviderConfig, BTreeSet<AbsResource>> = tasks
             .iter()
-            .map(|t| t.address.provider())
-            .map(|name| {
-                let blocks = self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned()));
-                (name, self.ctx.resources_seen_from(&ModuleInstance::root(), &blocks, tasks.iter().map(|t| &t.address)))
+            .map(|t| &t.provider)
+            .map(|provider| {
+                let blocks = self.ctx.graph.resource_dependencies(&Node::Provider(provider.clone()));
+                (provider, self.ctx.resources_seen_from(&ModuleInstance::root(), &blocks, tasks.iter().map(|t| &t.address)))
             })
             .collect();
         // Tasks run concurrently but the state has one writer: this loop.
@@ -148,7 +150,7 @@ impl<'c> Executor<'c> {
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
-                let snapshot = visible_to(self.ctx, &known, task, &provider_needs[task.address.provider()]);
+                let snapshot = visible_to(self.ctx, &known, task, &provider_needs[&task.provider]);
                 let ctx = self.ctx;
                 let intents = intent_sender.clone();
                 let relation_locks = &relation_locks;
@@ -228,7 +230,7 @@ impl<'c> Executor<'c> {
         self.state.pending.retain(|p| p.address != address);
         match &outcome.value {
             Some(value) => {
-                self.state.put(&task.address, value, outcome.sensitive.clone(), &task.dependencies);
+                self.state.put(&task.address, &task.provider, value, outcome.sensitive.clone(), &task.dependencies);
                 self.state.set_desired_digest(&task.address, outcome.desired_digest.clone());
             }
             None => {
@@ -360,11 +362,14 @@ fn instances_of<'k>(known: &'k Known, resource: &'k AbsResource) -> impl Iterato
 
 /// The planned changes plus a read for every instance of every data source, expanded with what
 /// is `known` before apply starts.
-fn tasks<'p>(ctx: &Context, plan: &'p Plan, known: &Known) -> Vec<Task<'p>> {
+fn tasks<'p>(ctx: &Context, plan: &'p Plan, state: &State, known: &Known) -> Vec<Task<'p>> {
     let mut tasks: Vec<Task<'p>> = plan
         .changes
         .iter()
-        .map(|c| Task { address: c.address.clone(), action: c.action, change: Some(c), dependencies: c.dependencies.clone() })
+        .map(|c| {
+            let provider = ctx.provider_of(&c.address, state.get(&c.address).map(|i| i.provider()));
+            Task { address: c.address.clone(), action: c.action, change: Some(c), dependencies: c.dependencies.clone(), provider }
+        })
         .collect();
     if !plan.destroy {
         // A data source may read what another one found (subnets of the VPC found first).
@@ -372,7 +377,8 @@ fn tasks<'p>(ctx: &Context, plan: &'p Plan, known: &Known) -> Vec<Task<'p>> {
             // Instances that cannot be told yet are read by no task; what refers to them fails as unknown.
             for (instance, _) in ctx.instances_of(&address, known).ok().flatten().unwrap_or_default() {
                 let dependencies = ctx.dependencies_of(&instance, known);
-                tasks.push(Task { address: instance, action: Action::NoOp, change: None, dependencies });
+                let provider = ctx.provider_of(&instance, None);
+                tasks.push(Task { address: instance, action: Action::NoOp, change: None, dependencies, provider });
             }
         }
     }
@@ -499,9 +505,9 @@ async fn run_task(
 ) -> std::result::Result<Outcome, TaskError> {
     let location = ctx.config.resource(&task.address.config()).map(|r| r.location.clone());
     let subject = task.address.to_string();
-    let provider = ctx.providers.get(task.address.provider())?;
-    if !configure_provider(ctx, task.address.provider(), known).await? {
-        let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.address.provider()))
+    let provider = ctx.providers.get(&task.provider)?;
+    if !configure_provider(ctx, &task.provider, known).await? {
+        let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.provider))
             .hint("its provider block refers to values that no resource applied before this one provides; check the provider block's references");
         return Err(Diagnostics::from(why).into());
     }
@@ -527,7 +533,7 @@ async fn run_task(
         Action::Delete => {
             if let Some(prior) = &change.before {
                 let deletion = provider.plan_delete(task.address.type_name(), prior).await.map_err(|e| provider_error(&subject, e, None))?;
-                let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
+                let _held = relation_locks.hold(&task.provider.to_string(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true, desired_digest: None })
@@ -553,7 +559,7 @@ async fn run_task(
                 return Err(unreviewed_data_loss(&task.address, &final_plan.data_loss).into());
             }
             // Held until the task ends: through a replacement's delete, create and, last, old object's delete.
-            let _held = relation_locks.hold(task.address.provider(), &final_plan.locks).await;
+            let _held = relation_locks.hold(&task.provider.to_string(), &final_plan.locks).await;
             let mut prior = change.before.clone();
             let replacing = change.action == Action::Replace;
             // create_before_destroy keeps the old object until the new one exists.
@@ -568,7 +574,7 @@ async fn run_task(
             // After a replace's delete nothing is left; with create_before_destroy the old object still is, and stays in state.
             let deleted_first = replacing && old.is_none();
             let authorship = match action {
-                Action::Create => announce_create(provider.as_ref(), &task.address, &final_plan.planned, intents)
+                Action::Create => announce_create(provider.as_ref(), &task.provider, &task.address, &final_plan.planned, intents)
                     .await
                     .map_err(|error| TaskError { error, partial: deleted_first.then_some(Value::Null), in_doubt: false })?,
                 _ => None,
@@ -613,12 +619,12 @@ fn declared_beside(ctx: &Context, address: &ResourceInstance, known: &Known) -> 
 /// Has the executor record the intent to create `address` (when its provider can name the object
 /// the create makes) and waits until it is written: only then may the create start. Answers the
 /// authorship the create gets: the intent's random id, and a way to add marks to it.
-async fn announce_create(provider: &dyn Provider, address: &ResourceInstance, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
+async fn announce_create(provider: &dyn Provider, config: &ProviderConfig, address: &ResourceInstance, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
     let Some(import_id) = provider.adoption_id(address.type_name(), planned) else { return Ok(None) };
     let intent = PendingCreate {
         address: address.to_string(),
         type_name: address.type_name().to_owned(),
-        provider: address.provider().to_owned(),
+        provider: config.to_string(),
         import_id,
         id: uuid::Uuid::new_v4().to_string(),
         marks: vec![],

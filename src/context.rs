@@ -9,7 +9,7 @@ use std::path::Path;
 
 use strata_provider_sdk::Value;
 
-use crate::addrs::{AbsResource, ModuleInstance, ModulePath, ModuleResource, ResourceInstance};
+use crate::addrs::{AbsResource, ModuleInstance, ModulePath, ModuleResource, ProviderConfig, ResourceInstance};
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{Known, Repetition, Scope};
@@ -52,8 +52,9 @@ impl Context {
         check_schemas(&config, &providers)?;
         let variables = vars::resolve(&config, options.variables, options.require_variables)?;
         crate::secrets::register(&config, &variables);
-        let names: BTreeSet<String> = config.all_resources().map(|(address, _)| address.provider().to_owned()).collect();
-        let graph = DependencyGraph::build(&config, &names)?;
+        let in_use = provider_configurations(&config)?;
+        let providers = providers.with_configurations(in_use.iter().chain(config.providers.keys()))?;
+        let graph = DependencyGraph::build(&config, &in_use)?;
         let state_setup = StateSetup::resolve(&config.settings, options.dir, options.state_path)?;
         config.workspace = Some(state_setup.workspace.clone());
         let warnings = config.warnings.clone();
@@ -220,12 +221,46 @@ impl Context {
     }
 
     /// The evaluated `provider` block of `name` (null when there is none).
-    pub fn provider_config(&self, name: &str, known: &Known) -> Result<Value> {
-        let Some(block) = self.config.providers.get(name) else { return Ok(Value::Null) };
-        let provider = self.providers.get(name)?;
+    pub fn provider_settings(&self, config: &ProviderConfig, known: &Known) -> Result<Value> {
+        let Some(block) = self.config.providers.get(config) else { return Ok(Value::Null) };
+        let provider = self.providers.get(config)?;
         let (value, _) = self.scope(known).eval_body(&block.body)?;
-        conform(&provider.schema().provider, value, &block.body, &format!("provider \"{name}\""))
+        conform(&provider.schema().provider, value, &block.body, &format!("provider \"{config}\""))
     }
+
+    /// The provider configuration that manages an instance: the configuration's say, else (it is
+    /// no longer configured) what state recorded, else its type's default.
+    pub fn provider_of(&self, instance: &ResourceInstance, recorded: Option<ProviderConfig>) -> ProviderConfig {
+        self.config.provider_for(&instance.config()).or(recorded).unwrap_or_else(|| ProviderConfig::default_of(instance.provider()))
+    }
+}
+
+/// The provider configuration every resource of the tree uses; one that a module uses but its
+/// call does not pass, or one the root does not declare, is an error at the resource.
+fn provider_configurations(config: &Config) -> Result<BTreeSet<ProviderConfig>> {
+    let mut in_use = BTreeSet::new();
+    let mut errors = Diagnostics::default();
+    for (address, resource) in config.all_resources() {
+        match config.provider_for(&address) {
+            Some(provider) if provider.alias.is_some() && !config.providers.contains_key(&provider) => errors.push(
+                Diagnostic::error(format!("Provider configuration not present: {address} uses {provider}"))
+                    .at(Some(&resource.location))
+                    .hint(format!("declare provider \"{}\" {{ alias = \"{}\" ... }} in the root module", provider.name, provider.alias.as_deref().unwrap_or_default())),
+            ),
+            Some(provider) => {
+                in_use.insert(provider);
+            }
+            None => {
+                let wanted = resource.provider.clone().unwrap_or_else(|| ProviderConfig::default_of(address.provider()));
+                errors.push(
+                    Diagnostic::error(format!("{address} uses the provider configuration {wanted}, which its module call does not pass"))
+                        .at(Some(&resource.location))
+                        .hint(format!("pass it in the module block: providers = {{ {wanted} = {wanted} }} (or another configuration of {})", wanted.name)),
+                );
+            }
+        }
+    }
+    errors.into_result().map(|_| in_use)
 }
 
 fn not_configured(module: &ModuleInstance) -> Diagnostics {
@@ -251,7 +286,7 @@ fn check_schemas(config: &Config, providers: &Providers) -> Result<()> {
         }
     }
     for (name, block) in &config.providers {
-        match providers.get(name) {
+        match providers.named(&name.name) {
             Ok(provider) => {
                 if let Err(found) = check_body(&provider.schema().provider, &block.body, &format!("provider \"{name}\"")) {
                     errors.extend(found);

@@ -177,7 +177,7 @@ fn read_stored_state(input: &[u8]) {
 fn validate_context(dir: &Path) -> crate::diag::Result<Context> {
     static PROVIDERS: OnceLock<Providers> = OnceLock::new();
     let providers = PROVIDERS.get_or_init(|| {
-        Providers::new(vec![Arc::new(strata_provider_aws::AwsProvider::new()), Arc::new(strata_provider_postgres::PostgresProvider::new())])
+        Providers::new(vec![|| Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn strata_provider_sdk::Provider>, || Arc::new(strata_provider_postgres::PostgresProvider::new())])
     });
     Context::load(&LoadOptions { dir, variables: &[], state_path: None, require_variables: false }, providers.clone())
 }

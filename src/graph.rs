@@ -14,7 +14,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
-use crate::addrs::{ConfigResource, ModulePath, ModuleResource};
+use crate::addrs::{ConfigResource, ModulePath, ModuleResource, ProviderConfig};
 use crate::config::{AttrExpr, BodyExpr, Config, DependsOn};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
 use crate::eval::{expression_references, Reference};
@@ -30,7 +30,7 @@ pub enum Node {
     ModuleCall(ModulePath),
     /// A `check` block: its assertions read what they refer to after everything else.
     Check(ModulePath, String),
-    Provider(String),
+    Provider(ProviderConfig),
 }
 
 impl fmt::Display for Node {
@@ -43,7 +43,10 @@ impl fmt::Display for Node {
             Node::Output(module, name) => in_module(f, module).and_then(|_| write!(f, "output.{name}")),
             Node::ModuleCall(module) => write!(f, "{module}"),
             Node::Check(module, name) => in_module(f, module).and_then(|_| write!(f, "check.{name}")),
-            Node::Provider(name) => write!(f, "provider[\"{name}\"]"),
+            Node::Provider(config) => match &config.alias {
+                Some(alias) => write!(f, "provider[\"{}\"].{alias}", config.name),
+                None => write!(f, "provider[\"{}\"]", config.name),
+            },
         }
     }
 }
@@ -56,7 +59,7 @@ pub struct DependencyGraph {
 
 impl DependencyGraph {
     /// Builds and checks the graph of `config`; `providers` are the provider names in use.
-    pub fn build(config: &Config, providers: &BTreeSet<String>) -> Result<DependencyGraph> {
+    pub fn build(config: &Config, providers: &BTreeSet<ProviderConfig>) -> Result<DependencyGraph> {
         let mut builder = Builder { config, graph: DependencyGraph { graph: DiGraph::new(), index: HashMap::new(), locations: HashMap::new() }, errors: Diagnostics::default() };
         builder.add_all(providers);
         if builder.errors.has_errors() {
@@ -197,7 +200,7 @@ struct Builder<'c> {
 }
 
 impl<'c> Builder<'c> {
-    fn add_all(&mut self, providers: &BTreeSet<String>) {
+    fn add_all(&mut self, providers: &BTreeSet<ProviderConfig>) {
         let root = self.config;
         for name in providers {
             let node = Node::Provider(name.clone());
@@ -236,7 +239,9 @@ impl<'c> Builder<'c> {
             let node = Node::Resource(ModuleResource::new(path.clone(), address.clone()));
             self.graph.locations.insert(node.clone(), resource.location.clone());
             self.graph.node(node.clone());
-            self.graph.edge(Node::Provider(address.provider().to_owned()), node.clone());
+            let block = ModuleResource::new(path.clone(), address.clone());
+            let provider = self.config.provider_for(&block).unwrap_or_else(|| ProviderConfig::default_of(address.provider()));
+            self.graph.edge(Node::Provider(provider), node.clone());
             if !path.is_root() {
                 self.graph.edge(Node::ModuleCall(path.clone()), node.clone());
             }

@@ -28,6 +28,7 @@ mod locking;
 mod modules;
 mod one_graph;
 mod postgres_faults;
+mod provider_aliases;
 mod remote_state;
 mod renames;
 mod schema_lifecycle;

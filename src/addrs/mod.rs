@@ -11,6 +11,7 @@
 //!   (`module.db["eu"].module.sg`); empty for the root module.
 //! - [`AbsResource`]: all instances of one resource under one module instance.
 //! - [`ResourceInstance`]: one object strata manages, the key of state, plans and apply.
+//! - [`ProviderConfig`]: one configuration of a provider, `aws` or `aws.west` (an `alias`).
 //! - [`Target`] ([`target`]): what `-target`, `-exclude`, `moved` and `removed` name, which may
 //!   contain others (a module, every instance of a resource, or one instance).
 //!
@@ -338,6 +339,44 @@ impl FromStr for ResourceInstance {
 pub fn for_shell(address: &impl fmt::Display) -> String {
     let text = address.to_string();
     if text.contains(['[', '"', ' ']) { format!("'{}'", text.replace('\'', "'\\''")) } else { text }
+}
+
+/// One configuration of a provider: its default one (`aws`) or an aliased one (`aws.west`), as
+/// `provider = aws.west` and `providers = { aws = aws.west }` name them and state records them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub alias: Option<String>,
+}
+
+impl ProviderConfig {
+    /// The default configuration of `name`.
+    pub fn default_of(name: &str) -> ProviderConfig {
+        ProviderConfig { name: name.to_owned(), alias: None }
+    }
+}
+
+impl fmt::Display for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.alias {
+            Some(alias) => write!(f, "{}.{alias}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
+impl FromStr for ProviderConfig {
+    type Err = String;
+
+    /// `aws` or `aws.west`.
+    fn from_str(text: &str) -> Result<ProviderConfig, String> {
+        let is_name = |part: &str| part.starts_with(|c: char| c.is_ascii_alphabetic()) && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        match text.split_once('.') {
+            None if is_name(text) => Ok(ProviderConfig::default_of(text)),
+            Some((name, alias)) if is_name(name) && is_name(alias) => Ok(ProviderConfig { name: name.to_owned(), alias: Some(alias.to_owned()) }),
+            _ => Err(format!("\"{text}\" is not a provider configuration: expected NAME or NAME.ALIAS, such as aws.west")),
+        }
+    }
 }
 
 /// `postgres_table` belongs to `postgres`.

@@ -136,7 +136,7 @@ impl Runner<'_> {
             }
         }
         for name in ctx.config.providers.keys() {
-            if let Err(errors) = ctx.provider_config(name, &nothing_known) {
+            if let Err(errors) = ctx.provider_settings(name, &nothing_known) {
                 found.extend(errors);
             }
         }

@@ -233,20 +233,20 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
             .hint(format!("to manage another object under this address, run strata state rm {} first", for_shell(&address)))
             .into());
     }
-    let provider_name = address.provider();
-    if !configure_provider(ctx, provider_name, &known).await? {
+    let provider_name = ctx.provider_of(&address, None);
+    if !configure_provider(ctx, &provider_name, &known).await? {
         return Err(Diagnostic::error(format!("provider \"{provider_name}\" cannot be configured yet: its configuration depends on values known only after apply"))
             .hint("apply the resources its configuration refers to first, then import")
             .into());
     }
-    let provider = ctx.providers.get(provider_name)?;
+    let provider = ctx.providers.get(&provider_name)?;
     let type_name = address.type_name();
     let live = provider.import(type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
     let Some(live) = live else {
         return Err(Diagnostic::error(format!("no {type_name} with the id \"{}\" exists; nothing was imported", args.id)).hint(import_id_hint(provider.schema(), type_name)).into());
     };
     let (_, sensitive) = ctx.desired(&address, &known)?;
-    state.put(&address, &live, sensitive, &ctx.dependencies_of(&address, &known));
+    state.put(&address, &provider_name, &live, sensitive, &ctx.dependencies_of(&address, &known));
     state.serial += 1;
     store.write(&state)?;
     println!("{address}: Import complete [id={}]", redact(&args.id));

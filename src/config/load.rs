@@ -11,7 +11,7 @@ use hcl::edit::Span;
 
 use super::{AttrExpr, BlockExpr, BodyExpr, Config, DependsOn, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Variable};
 use super::{Check, Condition};
-use crate::addrs::{ConfigResource, ModulePath, Target};
+use crate::addrs::{ConfigResource, ModulePath, ProviderConfig, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
 const TOP_LEVEL_BLOCKS: [&str; 11] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "module", "check"];
@@ -161,15 +161,19 @@ impl Loader {
             }
             "provider" => {
                 let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
-                let body = body_expr(ctx, &block.body, location.clone())?;
-                if let Some(alias) = body.attributes.get("alias") {
-                    return Err(Diagnostic::error("provider aliases are not supported yet")
-                        .at(Some(&alias.location))
-                        .hint("declare one provider block per provider")
+                let mut body = body_expr(ctx, &block.body, location.clone())?;
+                let alias = body.attributes.remove("alias").map(|attr| literal_string(&attr, "alias")).transpose()?;
+                let key = ProviderConfig { name, alias };
+                if let Some(previous) = self.config.providers.get(&key) {
+                    let hint = if key.alias.is_none() { format!("give one of them an alias: alias = \"west\", then provider = {}.west on its resources", key.name) } else { "give each an alias of its own".to_owned() };
+                    return Err(Diagnostic::error(format!("duplicate provider configuration {key}"))
+                        .at(Some(&location))
+                        .detail(format!("it is already declared at {}", previous.body.location))
+                        .hint(hint)
                         .into());
                 }
-                let provider = ProviderBlock { body };
-                insert_unique(&mut self.config.providers, name, provider, "provider", &location)
+                self.config.providers.insert(key, ProviderBlock { body });
+                Ok(())
             }
             "locals" => {
                 expect_labels::<0>(kind, &labels, &location, "")?;
@@ -219,7 +223,8 @@ impl Loader {
             Some(attr) => addresses(&attr)?,
             None => vec![],
         };
-        let resource = Resource { body, expansion, depends_on, lifecycle, location: location.clone() };
+        let provider = body.attributes.remove("provider").map(|attr| resource_provider(&attr, &address)).transpose()?;
+        let resource = Resource { body, expansion, depends_on, provider, lifecycle, location: location.clone() };
         if let Some(previous) = self.config.resources.get(&address) {
             return Err(Diagnostic::error(format!("duplicate resource {address}"))
                 .at(Some(&location))
@@ -411,14 +416,6 @@ pub(crate) fn check_names(body: &BodyExpr, attributes: &[&str], blocks: &[&str],
 }
 
 fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
-    for name in ["provider"] {
-        if let Some(attr) = body.attributes.get(name) {
-            return Err(Diagnostic::error(format!("the meta-argument \"{name}\" is not supported yet"))
-                .at(Some(&attr.location))
-                .hint("declare each resource as its own block")
-                .into());
-        }
-    }
     for block in &body.blocks {
         if matches!(block.kind.as_str(), "lifecycle" | "dynamic" | "provisioner" | "connection") {
             // A data source's lifecycle block is still unsupported; a resource's was taken out already.
@@ -428,6 +425,22 @@ fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `provider = aws.west` meta-argument: a configuration of the provider the type belongs to.
+fn resource_provider(attr: &AttrExpr, address: &ConfigResource) -> Result<ProviderConfig> {
+    match provider_reference(&attr.expr) {
+        Some(provider) if provider.name == address.provider() => Ok(provider),
+        Some(provider) => Err(Diagnostic::error(format!("{address} cannot use the provider {provider}"))
+            .at(Some(&attr.location))
+            .detail(format!("the resource type {} belongs to the {} provider", address.type_name, address.provider()))
+            .hint(format!("name a configuration of {0}: provider = {0} or {0}.ALIAS", address.provider()))
+            .into()),
+        None => Err(Diagnostic::error("provider must name a provider configuration")
+            .at(Some(&attr.location))
+            .hint("write it as a reference, without quotes: provider = aws.west")
+            .into()),
+    }
 }
 
 fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Variable> {
@@ -540,28 +553,39 @@ pub(super) fn addresses(attr: &AttrExpr) -> Result<Vec<DependsOn>> {
     items.iter().map(whole).collect()
 }
 
-/// `providers = { aws = aws }` in a module call: every module uses the root's one configuration of
-/// each provider, so only a mapping of a provider to itself means anything yet.
-pub(super) fn check_providers_argument(attr: &AttrExpr) -> Result<()> {
-    let hcl::Expression::Object(entries) = &attr.expr else {
-        return Err(Diagnostic::error("providers must be a map of provider names").at(Some(&attr.location)).hint("write providers = { aws = aws }").into());
+/// `providers = { aws = aws.west, aws.dst = aws.east }` in a module call: which of the caller's
+/// provider configurations each of the module's is.
+pub(super) fn providers_argument(attr: &AttrExpr) -> Result<BTreeMap<ProviderConfig, ProviderConfig>> {
+    let bad = || -> Diagnostics {
+        Diagnostic::error("providers must map the module's provider configurations to the caller's")
+            .at(Some(&attr.location))
+            .hint("write providers = { aws = aws.west, aws.replica = aws.east }")
+            .into()
     };
+    let hcl::Expression::Object(entries) = &attr.expr else { return Err(bad()) };
+    let mut mapping = BTreeMap::new();
     for (key, value) in entries {
-        let name = match key {
-            hcl::ObjectKey::Identifier(ident) => ident.as_str().to_owned(),
-            hcl::ObjectKey::Expression(hcl::Expression::Variable(variable)) => variable.as_str().to_owned(),
-            _ => String::new(),
+        let key = match key {
+            hcl::ObjectKey::Identifier(ident) => Some(ProviderConfig::default_of(ident.as_str())),
+            hcl::ObjectKey::Expression(expr) => provider_reference(expr),
+            _ => None,
         };
-        let same = matches!(value, hcl::Expression::Variable(v) if v.as_str() == name);
-        if !same {
-            return Err(Diagnostic::error("provider aliases are not supported yet")
-                .at(Some(&attr.location))
-                .detail("every module uses the root module's one configuration of each provider")
-                .hint("pass each provider as itself (providers = { aws = aws }), or leave providers out")
-                .into());
-        }
+        let (Some(key), Some(value)) = (key, provider_reference(value)) else { return Err(bad()) };
+        mapping.insert(key, value);
     }
-    Ok(())
+    Ok(mapping)
+}
+
+/// `aws` or `aws.west` written as a reference (the `provider` meta-argument, `providers` entries).
+pub(super) fn provider_reference(expr: &hcl::Expression) -> Option<ProviderConfig> {
+    match expr {
+        hcl::Expression::Variable(name) => Some(ProviderConfig::default_of(name.as_str())),
+        hcl::Expression::Traversal(traversal) => match (&traversal.expr, traversal.operators.as_slice()) {
+            (hcl::Expression::Variable(name), [hcl::expr::TraversalOperator::GetAttr(alias)]) => Some(ProviderConfig { name: name.as_str().to_owned(), alias: Some(alias.as_str().to_owned()) }),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn bad_depends_on(attr: &AttrExpr) -> Diagnostics {

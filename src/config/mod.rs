@@ -14,7 +14,7 @@ mod modules;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::addrs::{ConfigResource, ModulePath, ModuleResource};
+use crate::addrs::{ConfigResource, ModulePath, ModuleResource, ProviderConfig};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 
 pub use backend_block::BackendSettings;
@@ -108,6 +108,8 @@ pub struct Resource {
     /// `count` or `for_each`, taken out of `body`.
     pub expansion: Expansion,
     pub depends_on: Vec<DependsOn>,
+    /// `provider = aws.west`: which configuration of its provider, in its module (default: the unaliased one).
+    pub provider: Option<ProviderConfig>,
     /// The `lifecycle` block, taken out of `body`.
     pub lifecycle: Option<Lifecycle>,
     pub location: Location,
@@ -192,7 +194,8 @@ pub struct Config {
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
     pub outputs: BTreeMap<String, Output>,
-    pub providers: BTreeMap<String, ProviderBlock>,
+    /// Provider configurations (the root module's only), by name and alias.
+    pub providers: BTreeMap<ProviderConfig, ProviderBlock>,
     pub resources: BTreeMap<ConfigResource, Resource>,
     /// `module` blocks, by name, each with the configuration it calls.
     pub modules: BTreeMap<String, ModuleCall>,
@@ -217,6 +220,24 @@ impl Config {
     pub fn module_call_of(&self, path: &ModulePath) -> Option<&ModuleCall> {
         let (name, _) = path.0.split_last()?;
         self.module(&path.parent()?)?.modules.get(name)
+    }
+
+    /// The root module's provider configuration a resource uses: its `provider` (or its type's
+    /// default configuration), passed down by each module call's `providers` (a default one is
+    /// inherited where a call does not say).
+    pub fn provider_for(&self, address: &ModuleResource) -> Option<ProviderConfig> {
+        let resource = self.resource(address)?;
+        let mut provider = resource.provider.clone().unwrap_or_else(|| ProviderConfig::default_of(address.provider()));
+        let mut path = address.module.clone();
+        while let Some(call) = self.module_call_of(&path) {
+            provider = match call.providers.get(&provider) {
+                Some(passed) => passed.clone(),
+                None if provider.alias.is_none() => provider,
+                None => return None,
+            };
+            path = path.parent()?;
+        }
+        Some(provider)
     }
 
     /// The resource block `address` names.

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::load::{addresses, check_providers_argument, literal_string};
+use super::load::{addresses, literal_string, providers_argument};
 use super::{AttrExpr, BodyExpr, Config, DependsOn, Expansion};
-use crate::addrs::ModulePath;
+use crate::addrs::{ModulePath, ProviderConfig};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
 
 /// Calls nested deeper than this are a module calling itself through others.
@@ -26,6 +26,8 @@ pub struct ModuleCall {
     /// Values for the called module's variables, evaluated in the calling module.
     pub inputs: BTreeMap<String, AttrExpr>,
     pub depends_on: Vec<DependsOn>,
+    /// `providers = { aws = aws.west }`: the caller's configuration for each of the module's.
+    pub providers: BTreeMap<ProviderConfig, ProviderConfig>,
     pub location: Location,
     /// The called module; loaded after the caller, by [`load_children`].
     pub config: Box<Config>,
@@ -49,10 +51,8 @@ pub(super) fn module_call(name: String, mut body: BodyExpr, location: Location) 
     let version = body.attributes.remove("version").map(|attr| literal_string(&attr, "version")).transpose()?;
     let expansion = Expansion::take(&mut body)?;
     let depends_on = body.attributes.remove("depends_on").map(|attr| addresses(&attr)).transpose()?.unwrap_or_default();
-    if let Some(providers) = body.attributes.remove("providers") {
-        check_providers_argument(&providers)?;
-    }
-    Ok(ModuleCall { name, source, version, expansion, inputs: body.attributes, depends_on, location, config: Box::default() })
+    let providers = body.attributes.remove("providers").map(|attr| providers_argument(&attr)).transpose()?.unwrap_or_default();
+    Ok(ModuleCall { name, source, version, expansion, inputs: body.attributes, depends_on, providers, location, config: Box::default() })
 }
 
 /// Loads the modules `config` calls, and theirs, to any depth.

@@ -11,7 +11,7 @@ use super::guards;
 use super::unchanged;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
-use crate::addrs::{AbsResource, Mode, ModuleResource, ResourceInstance};
+use crate::addrs::{AbsResource, Mode, ModuleResource, ProviderConfig, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 use crate::eval::{Known, KnownResource, Repetition};
@@ -120,21 +120,21 @@ pub fn state_as_known(state: &State) -> Known {
 }
 
 /// The providers of the resources in state.
-fn providers_in(state: &State) -> BTreeSet<String> {
-    state.resources.iter().map(|r| r.provider.clone()).collect()
+fn providers_in(state: &State) -> BTreeSet<ProviderConfig> {
+    state.instances().map(|r| r.provider()).collect()
 }
 
 /// Configures provider `name` unless it already is, once its configuration is wholly known from
 /// `known`. Answers whether it is configured: `false` while the configuration still depends on
 /// values known only after apply (a host taken from an instance not yet created).
-pub async fn configure_provider(ctx: &Context, name: &str, known: &Known) -> Result<bool> {
+pub async fn configure_provider(ctx: &Context, name: &ProviderConfig, known: &Known) -> Result<bool> {
     let provider = ctx.providers.get(name)?;
-    let config = ctx.provider_config(name, known)?;
+    let config = ctx.provider_settings(name, known)?;
     if !config.is_wholly_known() {
         return Ok(false);
     }
     let location = ctx.config.providers.get(name).map(|p| p.body.location.clone());
-    ctx.providers.configure_once(provider, &config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
+    ctx.providers.configure_once(name, provider, &config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
     Ok(true)
 }
 
@@ -148,7 +148,7 @@ struct Planning<'a> {
     /// The instances the configuration has, as far as planned: any other in state is deleted.
     configured: BTreeSet<ResourceInstance>,
     /// Providers already configured, or found to depend on values known only after apply.
-    prepared: BTreeSet<String>,
+    prepared: BTreeSet<ProviderConfig>,
     /// What `-target` and `-exclude` leave in the plan, and what `-replace` replaces.
     scope: Scope,
 }
@@ -228,11 +228,11 @@ impl<'a> Planning<'a> {
 
     /// Configures a provider as soon as its configuration is known, then refreshes its resources in
     /// state in one batch.
-    async fn prepare_provider(&mut self, name: &str) -> Result<()> {
-        if !self.prepared.insert(name.to_owned()) {
+    async fn prepare_provider(&mut self, name: &ProviderConfig) -> Result<()> {
+        if !self.prepared.insert(name.clone()) {
             return Ok(());
         }
-        let in_state: Vec<Instance<'_>> = self.state.managed().filter(|r| r.provider() == name).collect();
+        let in_state: Vec<Instance<'_>> = self.state.managed().filter(|r| r.provider() == *name).collect();
         if !configure_provider(self.ctx, name, &self.known).await? {
             if in_state.is_empty() {
                 // Planning creates needs no connection; comparing with live objects does.
@@ -266,7 +266,7 @@ impl<'a> Planning<'a> {
         let location = ctx.config.resource(&address.config()).map(|r| r.location.clone());
         conditions::instance_conditions_hold(ctx, address, When::Before, None, &self.known)?;
         let (desired, sensitive) = ctx.desired_repeating(address, repetition, &self.known)?;
-        let provider = ctx.providers.get(address.provider())?;
+        let provider = ctx.providers.get(&ctx.provider_of(address, self.state.get(address).map(|i| i.provider())))?;
         if address.mode() == Mode::Data {
             let value = if desired.is_wholly_known() {
                 provider.read_data(address.type_name(), &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
@@ -390,7 +390,7 @@ impl<'a> Planning<'a> {
             };
             let planned = match &before {
                 Some(prior) => {
-                    let provider = self.ctx.providers.get(address.provider())?;
+                    let provider = self.ctx.providers.get(&resource.provider())?;
                     provider.plan_delete(address.type_name(), prior).await.map_err(|err| provider_error(&address.to_string(), err, None))?
                 }
                 None => PlannedChange::new(Action::Delete, Value::Null),

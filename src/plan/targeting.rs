@@ -274,7 +274,7 @@ fn beyond(start: &[AbsResource], edges: &BTreeMap<AbsResource, BTreeSet<AbsResou
 pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &Known) -> Result<ResourceChange> {
     let Some(prior) = change.before.as_ref().filter(|_| matches!(change.action, Action::NoOp | Action::Update)) else { return Ok(change) };
     let address = &change.address;
-    let provider = ctx.providers.get(address.provider())?;
+    let provider = ctx.providers.get(&ctx.provider_of(address, None))?;
     let (desired, _) = ctx.desired(address, known)?;
     let failed = |err| provider_error(&format!("{address} cannot be replaced"), err, None);
     let replacement = provider.plan_replace(address.type_name(), prior, &desired).await.map_err(failed)?;
