@@ -468,3 +468,31 @@ fn local_modules_are_recorded_without_fetching() {
     assert_eq!(record(&work, "db.subnets")["Dir"], "modules/subnets");
     assert!(!work.path().join(".strata.modules.lock.json").exists(), "local modules lock nothing");
 }
+
+#[test]
+fn an_installed_git_module_is_planned_from_where_init_put_it_and_never_fetched_by_a_plan() {
+    let repo = ModuleRepo::new();
+    let work = common::Workdir::offline();
+    work.write(
+        "main.tf",
+        &format!("module \"rds\" {{\n  source     = \"git::{}?ref=v1.0.0\"\n  identifier = \"orders\"\n  subnet_ids = [\"subnet-a\", \"subnet-b\"]\n}}\n\noutput \"address\" {{\n  value = module.rds.db_instance_address\n}}\n", repo.url()),
+    );
+    let before = work.strata(&["validate"]);
+    assert_eq!(before.code, 1, "{before:?}");
+    assert!(before.stderr.contains("module.rds is not installed") && before.stderr.contains("run strata init"), "{before:?}");
+
+    init_ok(&work, &[]);
+    let validate = work.strata(&["validate"]);
+    assert_eq!(validate.code, 0, "{validate:?}");
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("# module.rds.aws_db_instance.this will be created"), "{plan:?}");
+    assert!(plan.stdout.contains("# module.rds.module.db_subnet_group.aws_db_subnet_group.this will be created"), "{plan:?}");
+
+    // The source changes: the plan refuses the stale installation instead of fetching.
+    let text = std::fs::read_to_string(work.path().join("main.tf")).unwrap().replace("?ref=v1.0.0", "?ref=v1.1.0");
+    work.write("main.tf", &text);
+    let stale = work.strata(&["plan"]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    assert!(stale.stderr.contains("module.rds is not installed"), "{stale:?}");
+}

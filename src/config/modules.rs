@@ -105,7 +105,7 @@ fn module_dir(caller_dir: &Path, root_dir: &Path, path: &ModulePath, call: &Modu
         }
         return Ok(dir);
     }
-    super::installed::installed_dir(root_dir, path, &call.source, &call.location)
+    super::installed::installed_dir(root_dir, path, &call.source, call.version.as_deref(), &call.location)
 }
 
 /// `a/./b/../c` as `a/c`, without touching the file system (a symlink is taken as written, as
