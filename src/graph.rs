@@ -233,16 +233,18 @@ impl Builder<'_> {
     }
 
     fn add_body_references(&mut self, node: &Node, body: &BodyExpr) {
-        for attr in body.attributes.values() {
-            self.add_references(node, attr);
-        }
-        for block in &body.blocks {
-            self.add_body_references(node, &block.body);
+        // Nested and dynamic blocks included, a dynamic block's iterator left out.
+        for (attr, references) in crate::eval::body_references(body) {
+            self.add_found_references(node, attr, references);
         }
     }
 
     fn add_references(&mut self, node: &Node, attr: &AttrExpr) {
-        for reference in expression_references(&attr.expr) {
+        self.add_found_references(node, attr, expression_references(&attr.expr));
+    }
+
+    fn add_found_references(&mut self, node: &Node, attr: &AttrExpr, references: Vec<Reference>) {
+        for reference in references {
             match reference {
                 Reference::Variable(name) => {
                     if self.config.variables.contains_key(&name) {

@@ -18,6 +18,7 @@ mod cli;
 mod crash_safety;
 mod data_loss_guards;
 mod drift;
+mod dynamic_blocks;
 mod examples;
 mod fail_closed;
 mod harness;

@@ -13,7 +13,7 @@ use super::{AttrExpr, BlockExpr, BodyExpr, Config, EncryptionSettings, KeySource
 use crate::addrs::{ConfigResource, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
-const TOP_LEVEL_BLOCKS: [&str; 9] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved"];
+const TOP_LEVEL_BLOCKS: [&str; 10] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed"];
 
 /// Loads every `*.tf` file of `dir`, in name order.
 pub fn load_dir(dir: &Path) -> Result<Config> {
@@ -30,6 +30,7 @@ pub fn load_dir(dir: &Path) -> Result<Config> {
     if loader.errors.has_errors() {
         return Err(loader.errors);
     }
+    super::blocks::check_removed(&loader.config)?;
     Ok(loader.config)
 }
 
@@ -171,7 +172,13 @@ impl Loader {
                 self.config.moves.push(moved);
                 Ok(())
             }
-            "module" | "check" | "removed" | "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
+            "removed" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                let removed = super::blocks::removed(&body_expr(ctx, &block.body, location.clone())?, location)?;
+                self.config.removed.push(removed);
+                Ok(())
+            }
+            "module" | "check" | "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
                 .at(Some(&location))
                 .detail("strata reads Terraform's language but not yet this block; the README's \"Terraform compatibility\" section lists what it reads")
                 .into()),
@@ -392,7 +399,10 @@ fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
         }
     }
     for block in &body.blocks {
-        if matches!(block.kind.as_str(), "lifecycle" | "dynamic" | "provisioner" | "connection") {
+        if matches!(block.kind.as_str(), "provisioner" | "connection") {
+            return Err(super::blocks::refuse_provisioner(block));
+        }
+        if block.kind == "lifecycle" {
             // A data source's lifecycle block is still unsupported; a resource's was taken out already.
             return Err(Diagnostic::error(format!("the \"{}\" block is not supported yet", block.kind))
                 .at(Some(&block.location))
@@ -404,7 +414,7 @@ fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
 
 fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Variable> {
     let body = body_expr(ctx, body, location.clone())?;
-    check_names(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], &format!("variable \"{name}\""))?;
+    check_names(&body, &["type", "default", "description", "sensitive", "nullable", "ephemeral"], &["validation"], &format!("variable \"{name}\""))?;
     let validations = body
         .blocks
         .iter()
@@ -424,6 +434,7 @@ fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) ->
         default: body.attributes.get("default").cloned(),
         description: body.attributes.get("description").map(|a| literal_string(a, "description")).transpose()?,
         sensitive: optional_literal_bool(&body, "sensitive")?.unwrap_or(false),
+        ephemeral: optional_literal_bool(&body, "ephemeral")?.unwrap_or(false),
         nullable: optional_literal_bool(&body, "nullable")?.unwrap_or(true),
         validations,
         location,

@@ -6,6 +6,7 @@
 //! know any provider's schema or talk to any system.
 
 mod backend_block;
+mod blocks;
 mod guards;
 mod load;
 
@@ -16,6 +17,7 @@ use crate::addrs::ConfigResource;
 use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 
 pub use backend_block::BackendSettings;
+pub use blocks::Removed;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
 pub use load::{load_dir, load_settings};
 
@@ -50,6 +52,9 @@ pub struct Variable {
     pub default: Option<AttrExpr>,
     pub description: Option<String>,
     pub sensitive: bool,
+    /// `ephemeral = true` (Terraform 1.10): its value is never written (state, plan files) and
+    /// only provider blocks and locals may use it (see `crate::ephemeral`).
+    pub ephemeral: bool,
     pub nullable: bool,
     pub validations: Vec<Validation>,
     pub location: Location,
@@ -168,6 +173,8 @@ pub struct Config {
     pub resources: BTreeMap<ConfigResource, Resource>,
     /// `moved` blocks, in the order read.
     pub moves: Vec<Moved>,
+    /// `removed` blocks, in the order read.
+    pub removed: Vec<Removed>,
     pub settings: Settings,
     /// The selected workspace (`terraform.workspace`), once the state is resolved; `None` is `default`.
     pub workspace: Option<String>,
