@@ -241,6 +241,9 @@ fn a_removed_block_with_destroy_false_forgets_the_table_and_leaves_it() {
     let old = json["resource_changes"].as_array().unwrap().iter().find(|c| c["address"] == "postgres_table.old").expect("the forgotten table");
     assert_eq!(old["change"]["actions"], serde_json::json!(["forget"]));
 
+    let drift = work.strata(&["drift"]);
+    assert!(drift.output().contains("a plan would forget it"), "{drift:?}");
+
     let apply = work.strata(&["apply", "tf.plan"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(db.has_table("old_events"), "the table stays");

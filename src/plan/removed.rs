@@ -17,8 +17,8 @@ use crate::state::Instance;
 /// removed block with `destroy = false` names it and its live object still exists.
 pub fn forgotten(ctx: &Context, resource: &Instance<'_>, live: &Option<Value>, destroy: bool) -> Option<ResourceChange> {
     let address = resource.address();
-    let removed = ctx.config.removed.iter().find(|r| r.from.contains(&address))?;
-    if destroy || removed.destroy {
+    let removed = forgetting(ctx, &address)?;
+    if destroy {
         return None;
     }
     let before = live.clone()?;
@@ -47,6 +47,16 @@ pub fn forgotten(ctx: &Context, resource: &Instance<'_>, live: &Option<Value>, d
         desired_digest: None,
         forget: true,
     })
+}
+
+/// Whether a removed block with `destroy = false` names `address` (for drift reports).
+pub fn forgets(ctx: &Context, address: &crate::addrs::ResourceInstance) -> bool {
+    forgetting(ctx, address).is_some()
+}
+
+/// The removed block with `destroy = false` that names `address`, if any.
+fn forgetting<'c>(ctx: &'c Context, address: &crate::addrs::ResourceInstance) -> Option<&'c crate::config::Removed> {
+    ctx.config.removed.iter().find(|r| r.from.contains(address)).filter(|r| !r.destroy)
 }
 
 /// ", 1 to forget" for the summary line, when there is anything to forget (as Terraform writes it).
