@@ -359,3 +359,46 @@ fn a_security_group_with_dynamic_ingress_applies_and_converges_against_moto() {
     let destroy = group.run(&["destroy", "-auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
 }
+
+#[test]
+fn a_dynamic_for_each_known_only_at_apply_plans_the_rules_as_unknown_then_converges() {
+    let moto = Moto::new();
+    let name = format!("dynu-{}", unique_suffix());
+    let config = r#"
+provider "aws" {
+  region = "us-east-1"
+}
+
+variable "name" {
+  type = string
+}
+
+resource "aws_security_group" "app" {
+  name = "${var.name}-app"
+}
+
+resource "aws_security_group" "db" {
+  name = var.name
+  dynamic "ingress" {
+    # The app group's id is known only once it exists.
+    for_each = aws_security_group.app.id == "" ? [] : [5432]
+    content {
+      from_port       = ingress.value
+      to_port         = ingress.value
+      protocol        = "tcp"
+      security_groups = [aws_security_group.app.id]
+    }
+  }
+}
+"#;
+    let work = Workdir::offline();
+    work.write("main.tf", config);
+    let group = Group { work, vars: vec![("STRATA_VAR_name".to_owned(), name.clone())] };
+    let plan = group.plan();
+    assert!(plan.stdout.contains("rules decided during apply"), "{plan:?}");
+    group.apply();
+    assert_eq!(moto.ingress(&name).expect("the group"), [("tcp".to_owned(), 5432, 5432)]);
+    group.assert_converged();
+    let destroy = group.run(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+}
