@@ -19,11 +19,12 @@ use strata_provider_sdk::authorship::MarkRecorded;
 use strata_provider_sdk::{Action, ApplyRequest, Authorship, Declared, PlanRequest, Progress, Provider, ProviderError, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::addrs::{AbsResource, InstanceKey, Mode, ResourceInstance};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ModuleInstance, ProviderConfig, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{Known, KnownResource};
 use crate::graph::Node;
+use crate::plan::conditions::{instance_conditions_hold, When};
 use crate::plan::guards::ignoring_changes;
 use crate::plan::planner::{configure_provider, provider_error};
 use crate::plan::targeting::replace_was_requested;
@@ -68,6 +69,8 @@ struct Task<'p> {
     change: Option<&'p ResourceChange>,
     /// The resources (and data sources) it needs first.
     dependencies: BTreeSet<AbsResource>,
+    /// The provider configuration that applies it.
+    provider: ProviderConfig,
 }
 
 /// What a running create asks the executor to write in its intent.
@@ -109,7 +112,7 @@ impl<'c> Executor<'c> {
     pub async fn run(mut self, plan: &Plan, observe: &dyn Fn(Event<'_>)) -> (State, ApplyReport, Diagnostics) {
         self.ctx.providers.use_state_salt(&self.state.secret_salt);
         let mut known = initial_known(plan);
-        let tasks = tasks(self.ctx, plan, &known);
+        let tasks = tasks(self.ctx, plan, &self.state, &known);
         let waits_for = ordering(&tasks);
         let mut report = ApplyReport::default();
         let mut errors = Diagnostics::default();
@@ -126,10 +129,13 @@ impl<'c> Executor<'c> {
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, (Instant, Progress)> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
-        let provider_needs: BTreeMap<&str, BTreeSet<AbsResource>> = tasks
+        let provider_needs: BTreeMap<&ProviderConfig, BTreeSet<AbsResource>> = tasks
             .iter()
-            .map(|t| t.address.provider())
-            .map(|name| (name, self.ctx.graph.resource_dependencies(&Node::Provider(name.to_owned())).iter().map(|r| r.in_root()).collect()))
+            .map(|t| &t.provider)
+            .map(|provider| {
+                let blocks = self.ctx.graph.resource_dependencies(&Node::Provider(provider.clone()));
+                (provider, self.ctx.resources_seen_from(&ModuleInstance::root(), &blocks, tasks.iter().map(|t| &t.address)))
+            })
             .collect();
         // Tasks run concurrently but the state has one writer: this loop.
         let (intent_sender, mut intent_requests) = mpsc::unbounded_channel::<IntentRequest>();
@@ -144,7 +150,7 @@ impl<'c> Executor<'c> {
                 if task.action.is_change() {
                     observe(Event::Started { address: &task.address, action: task.action });
                 }
-                let snapshot = visible_to(self.ctx, &known, task, &provider_needs[task.address.provider()]);
+                let snapshot = visible_to(self.ctx, &known, task, &provider_needs[&task.provider]);
                 let ctx = self.ctx;
                 let intents = intent_sender.clone();
                 let relation_locks = &relation_locks;
@@ -224,7 +230,7 @@ impl<'c> Executor<'c> {
         self.state.pending.retain(|p| p.address != address);
         match &outcome.value {
             Some(value) => {
-                self.state.put(&task.address, value, outcome.sensitive.clone(), &task.dependencies);
+                self.state.put(&task.address, &task.provider, value, outcome.sensitive.clone(), &task.dependencies);
                 self.state.set_desired_digest(&task.address, outcome.desired_digest.clone());
             }
             None => {
@@ -356,23 +362,24 @@ fn instances_of<'k>(known: &'k Known, resource: &'k AbsResource) -> impl Iterato
 
 /// The planned changes plus a read for every instance of every data source, expanded with what
 /// is `known` before apply starts.
-fn tasks<'p>(ctx: &Context, plan: &'p Plan, known: &Known) -> Vec<Task<'p>> {
+fn tasks<'p>(ctx: &Context, plan: &'p Plan, state: &State, known: &Known) -> Vec<Task<'p>> {
     let mut tasks: Vec<Task<'p>> = plan
         .changes
         .iter()
-        .map(|c| Task { address: c.address.clone(), action: c.action, change: Some(c), dependencies: c.dependencies.clone() })
+        .map(|c| {
+            let provider = ctx.provider_of(&c.address, state.get(&c.address).map(|i| i.provider()));
+            Task { address: c.address.clone(), action: c.action, change: Some(c), dependencies: c.dependencies.clone(), provider }
+        })
         .collect();
     if !plan.destroy {
         // A data source may read what another one found (subnets of the VPC found first).
-        for (address, resource) in ctx.config.resources.iter().filter(|(a, _)| a.mode == Mode::Data) {
+        for (address, _) in ctx.config.all_resources().filter(|(a, _)| a.resource.mode == Mode::Data) {
             // Instances that cannot be told yet are read by no task; what refers to them fails as unknown.
-            let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
-            tasks.extend(keys.into_iter().map(|(key, _)| Task {
-                address: address.in_root().instance(key),
-                action: Action::NoOp,
-                change: None,
-                dependencies: ctx.dependencies_of(address),
-            }));
+            for (instance, _) in ctx.instances_of(&address, known).ok().flatten().unwrap_or_default() {
+                let dependencies = ctx.dependencies_of(&instance, known);
+                let provider = ctx.provider_of(&instance, None);
+                tasks.push(Task { address: instance, action: Action::NoOp, change: None, dependencies, provider });
+            }
         }
     }
     tasks
@@ -496,11 +503,11 @@ async fn run_task(
     consented: bool,
     progress: &Progress,
 ) -> std::result::Result<Outcome, TaskError> {
-    let location = ctx.config.resources.get(&task.address.resource).map(|r| r.location.clone());
+    let location = ctx.config.resource(&task.address.config()).map(|r| r.location.clone());
     let subject = task.address.to_string();
-    let provider = ctx.providers.get(task.address.provider())?;
-    if !configure_provider(ctx, task.address.provider(), known).await? {
-        let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.address.provider()))
+    let provider = ctx.providers.get(&task.provider)?;
+    if !configure_provider(ctx, &task.provider, known).await? {
+        let why = Diagnostic::error(format!("provider \"{}\" is still not fully configured when {subject} is due", task.provider))
             .hint("its provider block refers to values that no resource applied before this one provides; check the provider block's references");
         return Err(Diagnostics::from(why).into());
     }
@@ -527,18 +534,19 @@ async fn run_task(
             // A forgotten resource (removed block, destroy = false) only leaves the state.
             if let Some(prior) = change.before.as_ref().filter(|_| !change.forget) {
                 let deletion = provider.plan_delete(task.address.type_name(), prior).await.map_err(|e| provider_error(&subject, e, None))?;
-                let _held = relation_locks.hold(task.address.provider(), &deletion.locks).await;
+                let _held = relation_locks.hold(&task.provider.to_string(), &deletion.locks).await;
                 delete(prior.clone()).await?;
             }
             Ok(Outcome { value: None, sensitive: BTreeSet::new(), wrote: true, desired_digest: None })
         }
         Action::Create | Action::Update | Action::Replace => {
+            instance_conditions_hold(ctx, &task.address, When::Before, None, known)?;
             let (desired, sensitive) = ctx.desired(&task.address, known)?;
             // A replacement -replace asked for is planned as the planner did, by the provider's plan_replace (which may
             // promise a snapshot before the delete: asking again here makes this process keep that promise).
             let requested = change.before.as_ref().filter(|_| replace_was_requested(change));
             let prior = if requested.is_some() { None } else { change.before.clone() };
-            let desired = ignoring_changes(ctx, &task.address.resource, desired, prior.as_ref());
+            let desired = ignoring_changes(ctx, &task.address.config(), desired, prior.as_ref());
             let type_name = task.address.type_name().to_owned();
             let final_plan = match requested {
                 Some(old) => provider.plan_replace(&type_name, old, &desired).await,
@@ -552,7 +560,7 @@ async fn run_task(
                 return Err(unreviewed_data_loss(&task.address, &final_plan.data_loss).into());
             }
             // Held until the task ends: through a replacement's delete, create and, last, old object's delete.
-            let _held = relation_locks.hold(task.address.provider(), &final_plan.locks).await;
+            let _held = relation_locks.hold(&task.provider.to_string(), &final_plan.locks).await;
             let mut prior = change.before.clone();
             let replacing = change.action == Action::Replace;
             // create_before_destroy keeps the old object until the new one exists.
@@ -567,7 +575,7 @@ async fn run_task(
             // After a replace's delete nothing is left; with create_before_destroy the old object still is, and stays in state.
             let deleted_first = replacing && old.is_none();
             let authorship = match action {
-                Action::Create => announce_create(provider.as_ref(), &task.address, &final_plan.planned, intents)
+                Action::Create => announce_create(provider.as_ref(), &task.provider, &task.address, &final_plan.planned, intents)
                     .await
                     .map_err(|error| TaskError { error, partial: deleted_first.then_some(Value::Null), in_doubt: false })?,
                 _ => None,
@@ -582,6 +590,10 @@ async fn run_task(
             if let Some(old) = old {
                 delete(old).await.map_err(|failure| TaskError { error: old_object_left(&task.address, failure.error), partial: Some(value.clone()), in_doubt: false })?;
             }
+            // A postcondition only apply could tell fails the task with the object recorded as it now is.
+            if let Err(error) = instance_conditions_hold(ctx, &task.address, When::After, Some(&value), known) {
+                return Err(TaskError { error, partial: Some(value), in_doubt: false });
+            }
             Ok(Outcome { value: Some(value), sensitive, wrote: true, desired_digest: change.desired_digest.clone() })
         }
     }
@@ -595,12 +607,9 @@ fn declared_beside(ctx: &Context, address: &ResourceInstance, known: &Known) -> 
     if !ctx.providers.resource_schema(&address.resource)?.periodic {
         return Ok(vec![]);
     }
-    let beside = ctx.config.resources.iter().filter(|(other, _)| other.mode == Mode::Managed && other.provider() == address.provider());
-    let not_periodic = beside.filter(|(other, _)| ctx.providers.resource_schema(other).is_ok_and(|schema| !schema.periodic));
-    let instances = not_periodic.flat_map(|(other, resource)| {
-        let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion).ok().flatten().unwrap_or_default();
-        keys.into_iter().map(move |(key, _)| other.in_root().instance(key))
-    });
+    let beside = ctx.config.all_resources().filter(|(other, _)| other.resource.mode == Mode::Managed && other.provider() == address.provider());
+    let not_periodic = beside.filter(|(other, _)| ctx.providers.resource_schema(&other.resource).is_ok_and(|schema| !schema.periodic));
+    let instances = not_periodic.flat_map(|(other, _)| ctx.instances_of(&other, known).ok().flatten().unwrap_or_default().into_iter().map(|(instance, _)| instance));
     let declared = instances.filter_map(|other| {
         let (desired, _) = ctx.desired(&other, known).ok().filter(|(desired, _)| desired.is_wholly_known())?;
         Some(Declared { address: other.to_string(), type_name: other.type_name().to_owned(), desired })
@@ -611,12 +620,12 @@ fn declared_beside(ctx: &Context, address: &ResourceInstance, known: &Known) -> 
 /// Has the executor record the intent to create `address` (when its provider can name the object
 /// the create makes) and waits until it is written: only then may the create start. Answers the
 /// authorship the create gets: the intent's random id, and a way to add marks to it.
-async fn announce_create(provider: &dyn Provider, address: &ResourceInstance, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
+async fn announce_create(provider: &dyn Provider, config: &ProviderConfig, address: &ResourceInstance, planned: &Value, intents: &mpsc::UnboundedSender<IntentRequest>) -> Result<Option<Authorship>> {
     let Some(import_id) = provider.adoption_id(address.type_name(), planned) else { return Ok(None) };
     let intent = PendingCreate {
         address: address.to_string(),
         type_name: address.type_name().to_owned(),
-        provider: address.provider().to_owned(),
+        provider: config.to_string(),
         import_id,
         id: uuid::Uuid::new_v4().to_string(),
         marks: vec![],

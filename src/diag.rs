@@ -169,6 +169,10 @@ impl Sources {
         self.files.insert(path.to_path_buf(), text);
     }
 
+    pub fn extend(&mut self, other: Sources) {
+        self.files.extend(other.files);
+    }
+
     pub fn texts(&self) -> impl Iterator<Item = (&PathBuf, &Arc<str>)> {
         self.files.iter()
     }

@@ -13,7 +13,7 @@ use strata_provider_sdk::{Action, RefreshRequest, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::addrs::ResourceInstance;
+use crate::addrs::{ProviderConfig, ResourceInstance};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Result};
 use crate::plan::planner::{provider_error, refresh_and_plan_against_state, AgainstState, Refreshed};
@@ -155,7 +155,7 @@ pub fn accept_live(state: &State, live: &Refreshed) -> State {
                 accepted.remove(&address);
             }
             Some(value) if value != resource.value() => {
-                accepted.put(&address, &value, resource.sensitive_attributes.clone(), &resource.dependency_addresses());
+                accepted.put(&address, &resource.provider(), &value, resource.sensitive_attributes.clone(), &resource.dependency_addresses());
             }
             Some(_) => {}
         }
@@ -165,14 +165,14 @@ pub fn accept_live(state: &State, live: &Refreshed) -> State {
 
 /// Asks each provider what lives next to its managed objects without being managed.
 async fn unmanaged_findings(ctx: &Context, state: &State, live: &Refreshed) -> Result<Vec<Finding>> {
-    let mut by_provider: BTreeMap<&str, Vec<Instance<'_>>> = BTreeMap::new();
+    let mut by_provider: BTreeMap<ProviderConfig, Vec<Instance<'_>>> = BTreeMap::new();
     for resource in state.managed().filter(|r| live.get(&r.address()).is_some_and(Option::is_some)) {
-        by_provider.entry(resource.resource.provider.as_str()).or_default().push(resource);
+        by_provider.entry(resource.provider()).or_default().push(resource);
     }
     let mut findings = Vec::new();
     for (name, resources) in by_provider {
         let requests: Vec<RefreshRequest> = resources.iter().map(|r| RefreshRequest { type_name: r.type_name().to_owned(), state: r.value() }).collect();
-        let provider = ctx.providers.get(name)?;
+        let provider = ctx.providers.get(&name)?;
         let answers = provider.unmanaged(&requests).await.map_err(|err| provider_error(&format!("listing unmanaged {name} objects"), err, None))?;
         if answers.len() != requests.len() {
             return Err(Diagnostic::error(format!("provider \"{name}\" answered {} unmanaged lists for {} resources", answers.len(), requests.len())).into());

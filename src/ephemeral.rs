@@ -14,8 +14,19 @@ use crate::config::{AttrExpr, Config};
 use crate::diag::{Diagnostic, Diagnostics, Result};
 use crate::eval::{body_references, expression_references, Reference};
 
-/// Refuses every use of an ephemeral value where it would be persisted.
+/// Refuses every use of an ephemeral value where it would be persisted, in every module.
 pub fn check(config: &Config) -> Result<()> {
+    let mut errors = Diagnostics::default();
+    for module in config.modules_in_tree() {
+        if let Err(found) = check_module(module) {
+            errors.extend(found);
+        }
+    }
+    errors.into_result().map(|_| ())
+}
+
+/// The check within one module: its own ephemeral variables, and what its module calls pass on.
+fn check_module(config: &Config) -> Result<()> {
     let variables: BTreeSet<&str> = config.variables.values().filter(|v| v.ephemeral).map(|v| v.name.as_str()).collect();
     if variables.is_empty() {
         return Ok(());
@@ -55,6 +66,19 @@ pub fn check(config: &Config) -> Result<()> {
             }
         }
     }
+    for call in config.modules.values() {
+        for (name, attr) in &call.inputs {
+            let accepts = call.config.variables.get(name).is_some_and(|v| v.ephemeral);
+            if let Some(culprit) = culprit(&expression_references(&attr.expr)).filter(|_| !accepts) {
+                errors.push(
+                    Diagnostic::error("Ephemeral value not allowed")
+                        .at(Some(&attr.location))
+                        .detail(format!("{culprit} has an ephemeral value. The input variable \"{name}\" of module \"{}\" is not declared as accepting ephemeral values, so it cannot be set to a result derived from an ephemeral value.", call.name))
+                        .hint(format!("declare variable \"{name}\" with ephemeral = true in the module, if it only reaches provider blocks and locals")),
+                );
+            }
+        }
+    }
     for (name, output) in &config.outputs {
         if let Some(culprit) = culprit(&expression_references(&output.value.expr)) {
             errors.push(
@@ -78,7 +102,7 @@ fn ephemeral_locals<'c>(config: &'c Config, variables: &BTreeSet<&str>) -> BTree
             let ephemeral = references.iter().any(|r| match r {
                 Reference::Variable(v) => variables.contains(v.as_str()),
                 Reference::Local(l) => found.contains(l.as_str()),
-                Reference::Resource(_) => false,
+                Reference::Resource(_) | Reference::Module { .. } => false,
             });
             if ephemeral {
                 found.insert(*name);
@@ -122,6 +146,20 @@ mod tests {
         let error = check(&source).unwrap_err();
         assert!(error.contains("Invalid use of ephemeral value") && error.contains("local.also has an ephemeral value"), "{error}");
         assert!(error.contains("main.tf:11:3") && error.contains("main.tf:15:7"), "{error}");
+    }
+
+    #[test]
+    fn a_module_input_takes_an_ephemeral_value_only_into_an_ephemeral_variable() {
+        let dir = std::env::temp_dir().join(format!("strata-ephemeral-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("child")).unwrap();
+        std::fs::write(dir.join("main.tf"), format!("{VARIABLE}module \"child\" {{\n  source   = \"./child\"\n  password = var.password\n}}\n")).unwrap();
+        let child = |ephemeral: bool| format!("variable \"password\" {{\n  ephemeral = {ephemeral}\n}}\nlocals {{\n  p = var.password\n}}\n");
+        std::fs::write(dir.join("child/main.tf"), child(false)).unwrap();
+        let refused = super::check(&crate::config::load_dir(&dir).unwrap()).map_err(|e| text(&e)).unwrap_err();
+        assert!(refused.contains("Ephemeral value not allowed") && refused.contains("not declared as accepting ephemeral values"), "{refused}");
+        std::fs::write(dir.join("child/main.tf"), child(true)).unwrap();
+        assert!(super::check(&crate::config::load_dir(&dir).unwrap()).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

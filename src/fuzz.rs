@@ -150,9 +150,8 @@ fn load_context(input: &[u8]) {
     in_config_dir(input, |dir| {
         let Ok(ctx) = validate_context(dir) else { return };
         let nothing_known = BTreeMap::new();
-        for (address, resource) in &ctx.config.resources {
-            let _ = crate::instances::expand(&ctx.scope(&nothing_known), &resource.expansion);
-            let _ = ctx.desired_for_validation(address, &nothing_known);
+        for (address, _) in ctx.config.all_resources() {
+            let _ = ctx.desired_for_validation(&address, &nothing_known);
         }
         for output in ctx.config.outputs.values() {
             let _ = ctx.scope(&nothing_known).eval_attr(&output.value);
@@ -178,7 +177,7 @@ fn read_stored_state(input: &[u8]) {
 fn validate_context(dir: &Path) -> crate::diag::Result<Context> {
     static PROVIDERS: OnceLock<Providers> = OnceLock::new();
     let providers = PROVIDERS.get_or_init(|| {
-        Providers::new(vec![Arc::new(strata_provider_aws::AwsProvider::new()), Arc::new(strata_provider_postgres::PostgresProvider::new())])
+        Providers::new(vec![|| Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn strata_provider_sdk::Provider>, || Arc::new(strata_provider_postgres::PostgresProvider::new())])
     });
     Context::load(&LoadOptions { dir, variables: &[], state_path: None, require_variables: false }, providers.clone())
 }

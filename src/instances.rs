@@ -89,7 +89,7 @@ fn count(scope: &Scope<'_>, attr: &AttrExpr) -> Result<Option<i64>> {
 
 /// `for_each`: a map (each.value is the element) or a set of strings (each.value is the key).
 /// Values carry no set type, so a list of distinct strings stands for a set.
-fn for_each(scope: &Scope<'_>, attr: &AttrExpr) -> Result<Option<BTreeMap<String, Value>>> {
+pub fn for_each(scope: &Scope<'_>, attr: &AttrExpr) -> Result<Option<BTreeMap<String, Value>>> {
     let invalid = |why: String| Diagnostic::error("Invalid for_each argument").at(Some(&attr.location)).detail(why);
     let evaluated = scope.eval_attr(attr)?;
     if evaluated.sensitive {

@@ -30,8 +30,8 @@ use strata_provider_sdk::Provider;
 
 #[tokio::main]
 async fn main() {
-    let providers: Vec<Arc<dyn Provider>> =
-        vec![Arc::new(strata_provider_aws::AwsProvider::new()), Arc::new(strata_provider_postgres::PostgresProvider::new())];
+    let providers: Vec<providers::ProviderFactory> =
+        vec![|| Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn Provider>, || Arc::new(strata_provider_postgres::PostgresProvider::new())];
     let code = cli::run(std::env::args().collect(), providers).await;
     std::process::exit(code);
 }

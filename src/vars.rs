@@ -145,7 +145,8 @@ fn read_var_file(path: &Path, raw: &mut BTreeMap<String, RawValue>) -> Result<()
 /// Evaluates an expression that may not refer to anything (a `.tfvars` value or a `-var`).
 fn constant_value(expr: &hcl::Expression) -> std::result::Result<Value, Diagnostic> {
     let config = Config::default();
-    let scope = Scope { config: &config, variables: &BTreeMap::new(), resources: &BTreeMap::new(), repetition: Default::default() };
+    let (no_variables, nothing_known) = (BTreeMap::new(), BTreeMap::new());
+    let scope = Scope::root(&config, &no_variables, &nothing_known);
     let attr = AttrExpr { expr: expr.clone(), location: Location { file: Arc::from(Path::new("")), line: 0, column: 0 } };
     scope
         .eval_attr(&attr)
@@ -202,7 +203,8 @@ fn variable_value(variable: &Variable, raw: Option<RawValue>, require_all: bool)
 }
 
 fn check_validations(config: &Config, values: &BTreeMap<String, Value>) -> Result<()> {
-    let scope = Scope { config, variables: values, resources: &BTreeMap::new(), repetition: Default::default() };
+    let nothing_known = BTreeMap::new();
+    let scope = Scope::root(config, values, &nothing_known);
     for variable in config.variables.values() {
         if !values.contains_key(&variable.name) {
             continue;

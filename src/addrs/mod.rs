@@ -2,11 +2,16 @@
 //!
 //! - [`ConfigResource`]: a `resource` or `data` block as the configuration declares it
 //!   (`aws_db_instance.main`), the key of the configuration and of the dependency graph.
+//! - [`ModulePath`]: a module in the configuration, by the names of the calls that lead to it
+//!   (`module.db.module.sg`, no keys): where a block is declared.
+//! - [`ModuleResource`]: a resource block at a module path, every instance of every instance of
+//!   that module: the key of the dependency graph.
 //! - [`InstanceKey`]: what `count` (`[0]`) or `for_each` (`["events"]`) gives one instance.
 //! - [`ModuleInstance`]: the path of module calls, each with its key, an instance lives under
 //!   (`module.db["eu"].module.sg`); empty for the root module.
 //! - [`AbsResource`]: all instances of one resource under one module instance.
 //! - [`ResourceInstance`]: one object strata manages, the key of state, plans and apply.
+//! - [`ProviderConfig`]: one configuration of a provider, `aws` or `aws.west` (an `alias`).
 //! - [`Target`] ([`target`]): what `-target`, `-exclude`, `moved` and `removed` name, which may
 //!   contain others (a module, every instance of a resource, or one instance).
 //!
@@ -121,6 +126,83 @@ impl ModuleInstance {
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The module in the configuration this is an instance of.
+    pub fn path(&self) -> ModulePath {
+        ModulePath(self.0.iter().map(|step| step.name.clone()).collect())
+    }
+
+    /// The instance `key` of the call `name` in this module.
+    pub fn child(&self, name: &str, key: InstanceKey) -> ModuleInstance {
+        let mut steps = self.0.clone();
+        steps.push(ModuleStep { name: name.to_owned(), key });
+        ModuleInstance(steps)
+    }
+
+    /// The first `depth` steps: the instance of the module `depth` calls down from the root.
+    pub fn ancestor(&self, depth: usize) -> ModuleInstance {
+        ModuleInstance(self.0.iter().take(depth).cloned().collect())
+    }
+}
+
+/// A module in the configuration: the names of the calls from the root to it, without keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModulePath(pub Vec<String>);
+
+impl ModulePath {
+    pub fn root() -> ModulePath {
+        ModulePath(vec![])
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn child(&self, name: &str) -> ModulePath {
+        let mut names = self.0.clone();
+        names.push(name.to_owned());
+        ModulePath(names)
+    }
+
+    /// The module that calls this one; the root has none.
+    pub fn parent(&self) -> Option<ModulePath> {
+        let (_, parent) = self.0.split_last()?;
+        Some(ModulePath(parent.to_vec()))
+    }
+}
+
+impl fmt::Display for ModulePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let steps: Vec<String> = self.0.iter().map(|name| format!("module.{name}")).collect();
+        write!(f, "{}", steps.join("."))
+    }
+}
+
+/// A resource block in the module at a path: `module.db.aws_db_instance.this`, standing for every
+/// instance of it in every instance of that module.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleResource {
+    pub module: ModulePath,
+    pub resource: ConfigResource,
+}
+
+impl ModuleResource {
+    pub fn new(module: ModulePath, resource: ConfigResource) -> ModuleResource {
+        ModuleResource { module, resource }
+    }
+
+    pub fn provider(&self) -> &str {
+        self.resource.provider()
+    }
+}
+
+impl fmt::Display for ModuleResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_root() {
+            write!(f, "{}.", self.module)?;
+        }
+        write!(f, "{}", self.resource)
+    }
 }
 
 impl FromStr for ModuleInstance {
@@ -156,6 +238,11 @@ pub struct AbsResource {
 }
 
 impl AbsResource {
+    /// The resource block this is every instance of.
+    pub fn config(&self) -> ModuleResource {
+        ModuleResource::new(self.module.path(), self.resource.clone())
+    }
+
     pub fn instance(&self, key: InstanceKey) -> ResourceInstance {
         ResourceInstance { module: self.module.clone(), resource: self.resource.clone(), key }
     }
@@ -218,6 +305,11 @@ impl ResourceInstance {
         self.resource.provider()
     }
 
+    /// The resource block this is an instance of.
+    pub fn config(&self) -> ModuleResource {
+        ModuleResource::new(self.module.path(), self.resource.clone())
+    }
+
     /// `module.a` or empty: `module_address` in Terraform's plan JSON.
     pub fn module_address(&self) -> Option<String> {
         (!self.module.is_root()).then(|| self.module.to_string())
@@ -247,6 +339,44 @@ impl FromStr for ResourceInstance {
 pub fn for_shell(address: &impl fmt::Display) -> String {
     let text = address.to_string();
     if text.contains(['[', '"', ' ']) { format!("'{}'", text.replace('\'', "'\\''")) } else { text }
+}
+
+/// One configuration of a provider: its default one (`aws`) or an aliased one (`aws.west`), as
+/// `provider = aws.west` and `providers = { aws = aws.west }` name them and state records them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub alias: Option<String>,
+}
+
+impl ProviderConfig {
+    /// The default configuration of `name`.
+    pub fn default_of(name: &str) -> ProviderConfig {
+        ProviderConfig { name: name.to_owned(), alias: None }
+    }
+}
+
+impl fmt::Display for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.alias {
+            Some(alias) => write!(f, "{}.{alias}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
+impl FromStr for ProviderConfig {
+    type Err = String;
+
+    /// `aws` or `aws.west`.
+    fn from_str(text: &str) -> Result<ProviderConfig, String> {
+        let is_name = |part: &str| part.starts_with(|c: char| c.is_ascii_alphabetic()) && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        match text.split_once('.') {
+            None if is_name(text) => Ok(ProviderConfig::default_of(text)),
+            Some((name, alias)) if is_name(name) && is_name(alias) => Ok(ProviderConfig { name: name.to_owned(), alias: Some(alias.to_owned()) }),
+            _ => Err(format!("\"{text}\" is not a provider configuration: expected NAME or NAME.ALIAS, such as aws.west")),
+        }
+    }
 }
 
 /// `postgres_table` belongs to `postgres`.

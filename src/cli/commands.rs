@@ -130,14 +130,13 @@ impl Runner<'_> {
         let ctx = Context::load(&options, self.providers.clone())?;
         let nothing_known = BTreeMap::new();
         let mut found = ctx.warnings.clone();
-        for (address, resource) in &ctx.config.resources {
-            let expanded = crate::instances::expand(&ctx.scope(&nothing_known), &resource.expansion).map(|_| ());
-            if let Err(errors) = expanded.and_then(|_| ctx.desired_for_validation(address, &nothing_known).map(|_| ())) {
+        for (address, _) in ctx.config.all_resources() {
+            if let Err(errors) = ctx.desired_for_validation(&address, &nothing_known) {
                 found.extend(errors);
             }
         }
         for name in ctx.config.providers.keys() {
-            if let Err(errors) = ctx.provider_config(name, &nothing_known) {
+            if let Err(errors) = ctx.provider_settings(name, &nothing_known) {
                 found.extend(errors);
             }
         }
@@ -165,6 +164,7 @@ impl Runner<'_> {
         }
         let plan = self.saved_plan(&ctx, &args).await?;
         print!("{}", super::show::render_plan_as(&plan, args.format, &ctx.providers, self.style));
+        print_diagnostics(&plan.warnings, self.style);
         if let Some(out) = &args.out {
             let saved = format!("\nSaved the plan to {0}. To apply exactly this plan: strata apply {0}", out.display());
             // A markdown plan is a comment body: the note goes to stderr so it stays out of it.
@@ -303,6 +303,7 @@ impl Runner<'_> {
         } else {
             println!("\n{}", self.style.added(&apply_summary(&report)));
             print_outputs(&state);
+            print_diagnostics(&crate::plan::conditions::failed_checks(ctx, &crate::plan::planner::state_as_known(&state)), self.style);
         }
         Ok(0)
     }

@@ -13,10 +13,8 @@ mod restore;
 mod show;
 mod state_cmds;
 
-use std::sync::Arc;
 
 use clap::Parser;
-use strata_provider_sdk::Provider;
 
 use crate::diag::{render, Diagnostics};
 use crate::providers::Providers;
@@ -25,7 +23,7 @@ use crate::ui::Style;
 pub use args::Cli;
 
 /// Runs strata with `argv` and returns the process exit code.
-pub async fn run(argv: Vec<String>, providers: Vec<Arc<dyn Provider>>) -> i32 {
+pub async fn run(argv: Vec<String>, providers: Vec<crate::providers::ProviderFactory>) -> i32 {
     let typed = argv.clone();
     let argv = args::normalize(argv);
     let cli = match Cli::try_parse_from(&argv) {

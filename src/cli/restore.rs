@@ -21,8 +21,8 @@ pub async fn run(ctx: &Context, args: &RestoreArgs) -> Result<i32> {
         println!("Restore cancelled; nothing was changed.");
         return Ok(1);
     }
-    let provider_name = address.provider();
-    if !configure_provider(ctx, provider_name, &state_as_known(&state)).await? {
+    let provider_name = resource.provider();
+    if !configure_provider(ctx, &provider_name, &state_as_known(&state)).await? {
         return Err(Diagnostic::error(format!("provider \"{provider_name}\" cannot be configured: its configuration depends on values known only after apply"))
             .hint("apply first, then restore")
             .into());
@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, args: &RestoreArgs) -> Result<i32> {
         target: args.target_database.clone(),
         replace_existing: args.replace_existing,
     };
-    let lines = ctx.providers.get(provider_name)?.restore(&request).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
+    let lines = ctx.providers.get(&provider_name)?.restore(&request).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
     for line in lines {
         println!("{address}: {line}");
     }

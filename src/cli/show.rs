@@ -12,6 +12,7 @@ use std::path::Path;
 use super::args::{PlanFormat, ShowArgs};
 use super::commands::{read_state, resource_hcl};
 use super::state_cmds::{masked_attributes, pending_report};
+use crate::addrs::ModuleInstance;
 use crate::diag::{Diagnostic, Result};
 use crate::plan::json::plan_json;
 use crate::plan::markdown::render_markdown;
@@ -76,7 +77,7 @@ fn show_state(args: &ShowArgs) -> Result<i32> {
 
 /// The state in Terraform's `show -json` shape, sensitive values masked.
 fn state_json(state: &State) -> serde_json::Value {
-    let resources: Vec<serde_json::Value> = state
+    let resources: Vec<(ModuleInstance, serde_json::Value)> = state
         .instances()
         .map(|instance| {
             let resource = instance.resource;
@@ -94,7 +95,7 @@ fn state_json(state: &State) -> serde_json::Value {
             if let Some(index) = &instance.index_key {
                 json["index"] = index.clone();
             }
-            json
+            (instance.address().module, json)
         })
         .collect();
     let outputs: serde_json::Map<String, serde_json::Value> = state
@@ -108,8 +109,24 @@ fn state_json(state: &State) -> serde_json::Value {
     serde_json::json!({
         "format_version": STATE_JSON_VERSION,
         "strata_version": state.strata_version,
-        "values": { "outputs": outputs, "root_module": { "resources": resources } },
+        "values": { "outputs": outputs, "root_module": module_json(&ModuleInstance::root(), &resources) },
     })
+}
+
+/// One module instance of `show -json`'s `values`: its resources, and its child module
+/// instances (`child_modules`, each with its `address`), nested as Terraform nests them.
+fn module_json(module: &ModuleInstance, resources: &[(ModuleInstance, serde_json::Value)]) -> serde_json::Value {
+    let own: Vec<&serde_json::Value> = resources.iter().filter(|(m, _)| m == module).map(|(_, json)| json).collect();
+    let depth = module.0.len() + 1;
+    let children: std::collections::BTreeSet<ModuleInstance> = resources.iter().filter(|(m, _)| m.0.len() >= depth && m.0.starts_with(&module.0)).map(|(m, _)| m.ancestor(depth)).collect();
+    let mut json = serde_json::json!({ "resources": own });
+    if !module.is_root() {
+        json["address"] = module.to_string().into();
+    }
+    if !children.is_empty() {
+        json["child_modules"] = children.iter().map(|child| module_json(child, resources)).collect();
+    }
+    json
 }
 
 fn pretty(json: &serde_json::Value) -> Result<String> {

@@ -233,20 +233,20 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
             .hint(format!("to manage another object under this address, run strata state rm {} first", for_shell(&address)))
             .into());
     }
-    let provider_name = address.provider();
-    if !configure_provider(ctx, provider_name, &known).await? {
+    let provider_name = ctx.provider_of(&address, None);
+    if !configure_provider(ctx, &provider_name, &known).await? {
         return Err(Diagnostic::error(format!("provider \"{provider_name}\" cannot be configured yet: its configuration depends on values known only after apply"))
             .hint("apply the resources its configuration refers to first, then import")
             .into());
     }
-    let provider = ctx.providers.get(provider_name)?;
+    let provider = ctx.providers.get(&provider_name)?;
     let type_name = address.type_name();
     let live = provider.import(type_name, &args.id).await.map_err(|err| provider_error(&address.to_string(), err, None))?;
     let Some(live) = live else {
         return Err(Diagnostic::error(format!("no {type_name} with the id \"{}\" exists; nothing was imported", args.id)).hint(import_id_hint(provider.schema(), type_name)).into());
     };
     let (_, sensitive) = ctx.desired(&address, &known)?;
-    state.put(&address, &live, sensitive, &ctx.dependencies_of(&address.resource));
+    state.put(&address, &provider_name, &live, sensitive, &ctx.dependencies_of(&address, &known));
     state.serial += 1;
     store.write(&state)?;
     println!("{address}: Import complete [id={}]", redact(&args.id));
@@ -257,11 +257,10 @@ pub async fn import(ctx: &Context, args: &ImportArgs) -> Result<i32> {
 /// The configuration must declare the instance: its resource, with `count` or `for_each` giving
 /// its key (when they are known now).
 fn check_configured(ctx: &Context, address: &ResourceInstance, known: &crate::eval::Known) -> Result<()> {
-    let Some(resource) = ctx.config.resources.get(&address.resource).filter(|_| address.module.is_root()) else { return Err(not_in_config(address, ctx)) };
-    let keys = crate::instances::expand(&ctx.scope(known), &resource.expansion)?;
-    match keys {
-        Some(keys) if !keys.iter().any(|(key, _)| *key == address.key) => {
-            let instances: Vec<String> = keys.iter().map(|(key, _)| address.resource().instance(key.clone()).to_string()).collect();
+    let Some(resource) = ctx.config.resource(&address.config()) else { return Err(not_in_config(address, ctx)) };
+    match ctx.instances_of(&address.config(), known)? {
+        Some(configured) if !configured.iter().any(|(instance, _)| instance == address) => {
+            let instances: Vec<String> = configured.iter().map(|(instance, _)| instance.to_string()).collect();
             Err(Diagnostic::error(format!("{address} is not in the configuration; nothing was imported"))
                 .detail(crate::instances::expected_keys(&resource.expansion).to_owned())
                 .hint(match closest(&address.to_string(), instances.iter().map(String::as_str)) {
@@ -275,8 +274,8 @@ fn check_configured(ctx: &Context, address: &ResourceInstance, known: &crate::ev
 }
 
 fn not_in_config(address: &ResourceInstance, ctx: &Context) -> crate::diag::Diagnostics {
-    let declared: Vec<String> = ctx.config.resources.keys().map(|r| r.to_string()).collect();
-    let typo = closest(&address.resource.to_string(), declared.iter().map(String::as_str)).map(|best| format!(" (did you mean {best}?)")).unwrap_or_default();
+    let declared: Vec<String> = ctx.config.all_resources().map(|(r, _)| r.to_string()).collect();
+    let typo = closest(&address.config().to_string(), declared.iter().map(String::as_str)).map(|best| format!(" (did you mean {best}?)")).unwrap_or_default();
     Diagnostic::error(format!("{address} is not in the configuration; nothing was imported{typo}"))
         .detail(format!(
             "import records an object under an address the configuration declares. Add a block for it, with the object's arguments as they are live:\n\nresource \"{}\" \"{}\" {{\n  # ...\n}}",

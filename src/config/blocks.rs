@@ -55,6 +55,9 @@ pub(super) fn removed(body: &BodyExpr, location: Location) -> Result<Removed> {
         Ok(Target::Resource(resource)) if resource.resource.mode == Mode::Data => {
             return Err(bad("Invalid removed address", format!("{resource} is a data source: data sources are never in state as objects to remove; delete the block")))
         }
+        Ok(Target::Module(module)) if module.0.iter().any(|step| step.key != crate::addrs::InstanceKey::None) => {
+            return Err(bad("Module instance keys not allowed", format!("Module address must be a module (e.g. \"module.{}\"), not a module instance: a removed block removes every instance of a module.", module.0[0].name)))
+        }
         Ok(target) => target,
         Err(why) => return Err(bad("Invalid removed address", format!("{why}; write the address unquoted, such as postgres_table.old or module.db"))),
     };
@@ -86,13 +89,14 @@ pub(super) fn check_removed(config: &Config) -> Result<()> {
     let mut errors = Diagnostics::default();
     for (i, removed) in config.removed.iter().enumerate() {
         let declared = match &removed.from {
-            Target::Resource(resource) if resource.module.is_root() => config.resources.get_key_value(&resource.resource).map(|(address, _)| address),
-            // Modules: checked where module calls are loaded.
+            Target::Resource(resource) if resource.module.is_root() => config.resources.get_key_value(&resource.resource).map(|(address, _)| ("resource", address.to_string())),
+            Target::Module(module) if module.0.len() == 1 && config.modules.contains_key(&module.0[0].name) => Some(("module", removed.from.to_string())),
+            // Deeper: a resource or module of a child module, declared (or not) in that module.
             _ => None,
         };
-        if let Some(address) = declared {
+        if let Some((what, address)) = declared {
             errors.push(
-                Diagnostic::error("Removed resource block still exists")
+                Diagnostic::error(format!("Removed {what} block still exists"))
                     .at(Some(&removed.location))
                     .detail(format!("This statement declares that {address} was removed, but it is still declared in configuration."))
                     .hint(format!("delete the resource block {address}, or this removed block to keep managing it")),
@@ -140,6 +144,9 @@ mod tests {
         assert!(load("removed {\n  from = postgres_table.old\n  lifecycle {\n    destroy = var.x\n  }\n}\n").unwrap_err().contains("written literally"));
         let declared = load("resource \"postgres_table\" \"old\" {\n  name = \"old\"\n}\nremoved {\n  from = postgres_table.old\n}\n").unwrap_err();
         assert!(declared.contains("Removed resource block still exists at main.tf:4:1") && declared.contains("postgres_table.old was removed, but it is still declared"), "{declared}");
+        let module = load("module \"db\" {\n  source = \"./db\"\n}\nremoved {\n  from = module.db\n}\n").unwrap_err();
+        assert!(module.contains("Removed module block still exists") && module.contains("module.db was removed"), "{module}");
+        assert!(load("removed {\n  from = module.db[0]\n}\n").unwrap_err().contains("Module instance keys not allowed"));
     }
 
     #[test]

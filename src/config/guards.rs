@@ -6,7 +6,7 @@
 //! `prevent_destroy` and `create_before_destroy` may use variables and locals, so they stay
 //! expressions for `plan::guards`; which addresses a move links is checked there too.
 
-use super::{AttrExpr, BodyExpr, BlockExpr};
+use super::{AttrExpr, BodyExpr, BlockExpr, Condition};
 use super::load::check_names;
 use crate::addrs::{Mode, Target};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
@@ -17,6 +17,10 @@ pub struct Lifecycle {
     pub prevent_destroy: Option<AttrExpr>,
     pub create_before_destroy: Option<AttrExpr>,
     pub ignore_changes: IgnoreChanges,
+    /// Checked before the instance is planned: a false one stops the plan.
+    pub preconditions: Vec<Condition>,
+    /// Checked once the instance's planned (or, when only apply can tell, applied) value is known, as `self`.
+    pub postconditions: Vec<Condition>,
     pub location: Location,
 }
 
@@ -51,9 +55,12 @@ pub(super) fn take_lifecycle(body: &mut BodyExpr) -> Result<Option<Lifecycle>> {
             .hint("merge the two lifecycle blocks into one")
             .into());
     }
-    check_names(&block.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &[], "a lifecycle block")?;
+    check_names(&block.body, &["prevent_destroy", "create_before_destroy", "ignore_changes"], &["precondition", "postcondition"], "a lifecycle block")?;
     let attributes = &block.body.attributes;
+    let conditions = |kind: &str| block.body.blocks.iter().filter(|b| b.kind == kind).map(super::load::condition).collect::<Result<Vec<_>>>();
     Ok(Some(Lifecycle {
+        preconditions: conditions("precondition")?,
+        postconditions: conditions("postcondition")?,
         prevent_destroy: attributes.get("prevent_destroy").cloned(),
         create_before_destroy: attributes.get("create_before_destroy").cloned(),
         ignore_changes: attributes.get("ignore_changes").map(ignore_changes).transpose()?.unwrap_or_default(),

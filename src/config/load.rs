@@ -9,21 +9,29 @@ use std::sync::Arc;
 use hcl::edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use hcl::edit::Span;
 
-use super::{AttrExpr, BlockExpr, BodyExpr, Config, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Validation, Variable};
-use crate::addrs::{ConfigResource, Target};
+use super::{AttrExpr, BlockExpr, BodyExpr, Config, DependsOn, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Variable};
+use super::{Check, Condition};
+use crate::addrs::{ConfigResource, ModulePath, ProviderConfig, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
-const TOP_LEVEL_BLOCKS: [&str; 10] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed"];
+const TOP_LEVEL_BLOCKS: [&str; 12] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed", "module", "check"];
 
-/// Loads every `*.tf` file of `dir`, in name order.
+/// Loads every `*.tf` file of `dir`, in name order, and the modules they call.
 pub fn load_dir(dir: &Path) -> Result<Config> {
+    let mut config = load_module(dir, dir, ModulePath::root())?;
+    super::modules::load_children(&mut config)?;
+    Ok(config)
+}
+
+/// Loads the `*.tf` files of the module at `path`, in `dir`; not the modules it calls.
+pub(super) fn load_module(root_dir: &Path, dir: &Path, path: ModulePath) -> Result<Config> {
     let files = tf_files(dir)?;
     if files.is_empty() {
-        return Err(Diagnostic::error(format!("no configuration files (*.tf) in {}", dir.display()))
-            .hint("run strata in the directory that holds your .tf files, or pass -chdir DIR")
-            .into());
+        let hint = if path.is_root() { "run strata in the directory that holds your .tf files, or pass -chdir DIR" } else { "point the module's source at a directory of .tf files" };
+        return Err(Diagnostic::error(format!("no configuration files (*.tf) in {}", dir.display())).hint(hint).into());
     }
-    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default(), settings_only: false };
+    let config = Config { dir: dir.to_path_buf(), root_dir: root_dir.to_path_buf(), path, ..Config::default() };
+    let mut loader = Loader { config, errors: Diagnostics::default(), settings_only: false };
     for path in files {
         loader.load_file(&path);
     }
@@ -51,7 +59,7 @@ fn tf_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// `dir`, for the commands that need only the state (`state list`, `output`, `show`): the rest
 /// of the configuration is parsed but not loaded or checked, as Terraform's state commands do.
 pub fn load_settings(dir: &Path) -> Result<super::Settings> {
-    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default(), settings_only: true };
+    let mut loader = Loader { config: Config { dir: dir.to_path_buf(), root_dir: dir.to_path_buf(), ..Config::default() }, errors: Diagnostics::default(), settings_only: true };
     for path in tf_files(dir)? {
         loader.load_file(&path);
     }
@@ -83,7 +91,7 @@ impl FileContext {
 
 impl Loader {
     fn load_file(&mut self, path: &Path) {
-        let display_path = path.strip_prefix(&self.config.dir).unwrap_or(path);
+        let display_path = path.strip_prefix(&self.config.root_dir).unwrap_or(path);
         let text: Arc<str> = match std::fs::read_to_string(path) {
             Ok(text) => Arc::from(text),
             Err(err) => {
@@ -137,17 +145,36 @@ impl Loader {
                 let output = output(ctx, name.clone(), &block.body, location.clone())?;
                 insert_unique(&mut self.config.outputs, name, output, "output", &location)
             }
+            "provider" if !self.config.path.is_root() => Err(Diagnostic::error(format!("a provider block in {}", self.config.path))
+                .at(Some(&location))
+                .detail("strata configures providers in the root module only; every module uses them")
+                .hint("move this provider block to the root module")
+                .into()),
+            "strata" if !self.config.path.is_root() => Err(Diagnostic::error(format!("a strata block in {}", self.config.path))
+                .at(Some(&location))
+                .detail("the strata block's settings (state, encryption, backend) are the root module's")
+                .hint("move it to the root module")
+                .into()),
+            "module" => {
+                let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
+                let call = super::modules::module_call(name.clone(), body_expr(ctx, &block.body, location.clone())?, location.clone())?;
+                insert_unique(&mut self.config.modules, name, call, "module call", &location)
+            }
             "provider" => {
                 let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
-                let body = body_expr(ctx, &block.body, location.clone())?;
-                if let Some(alias) = body.attributes.get("alias") {
-                    return Err(Diagnostic::error("provider aliases are not supported yet")
-                        .at(Some(&alias.location))
-                        .hint("declare one provider block per provider")
+                let mut body = body_expr(ctx, &block.body, location.clone())?;
+                let alias = body.attributes.remove("alias").map(|attr| literal_string(&attr, "alias")).transpose()?;
+                let key = ProviderConfig { name, alias };
+                if let Some(previous) = self.config.providers.get(&key) {
+                    let hint = if key.alias.is_none() { format!("give one of them an alias: alias = \"west\", then provider = {}.west on its resources", key.name) } else { "give each an alias of its own".to_owned() };
+                    return Err(Diagnostic::error(format!("duplicate provider configuration {key}"))
+                        .at(Some(&location))
+                        .detail(format!("it is already declared at {}", previous.body.location))
+                        .hint(hint)
                         .into());
                 }
-                let provider = ProviderBlock { body };
-                insert_unique(&mut self.config.providers, name, provider, "provider", &location)
+                self.config.providers.insert(key, ProviderBlock { body });
+                Ok(())
             }
             "locals" => {
                 expect_labels::<0>(kind, &labels, &location, "")?;
@@ -178,7 +205,12 @@ impl Loader {
                 self.config.removed.push(removed);
                 Ok(())
             }
-            "module" | "check" | "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
+            "check" => {
+                let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
+                let check = check_block(ctx, &block.body, location.clone())?;
+                insert_unique(&mut self.config.checks, name, check, "check block", &location)
+            }
+            "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
                 .at(Some(&location))
                 .detail("strata reads Terraform's language but not yet this block; the README's \"Terraform compatibility\" section lists what it reads")
                 .into()),
@@ -198,7 +230,8 @@ impl Loader {
             Some(attr) => addresses(&attr)?,
             None => vec![],
         };
-        let resource = Resource { body, expansion, depends_on, lifecycle, location: location.clone() };
+        let provider = body.attributes.remove("provider").map(|attr| resource_provider(&attr, &address)).transpose()?;
+        let resource = Resource { body, expansion, depends_on, provider, lifecycle, location: location.clone() };
         if let Some(previous) = self.config.resources.get(&address) {
             return Err(Diagnostic::error(format!("duplicate resource {address}"))
                 .at(Some(&location))
@@ -390,14 +423,6 @@ pub(crate) fn check_names(body: &BodyExpr, attributes: &[&str], blocks: &[&str],
 }
 
 fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
-    for name in ["provider"] {
-        if let Some(attr) = body.attributes.get(name) {
-            return Err(Diagnostic::error(format!("the meta-argument \"{name}\" is not supported yet"))
-                .at(Some(&attr.location))
-                .hint("declare each resource as its own block")
-                .into());
-        }
-    }
     for block in &body.blocks {
         if matches!(block.kind.as_str(), "provisioner" | "connection") {
             return Err(super::blocks::refuse_provisioner(block));
@@ -412,22 +437,26 @@ fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
     Ok(())
 }
 
+/// The `provider = aws.west` meta-argument: a configuration of the provider the type belongs to.
+fn resource_provider(attr: &AttrExpr, address: &ConfigResource) -> Result<ProviderConfig> {
+    match provider_reference(&attr.expr) {
+        Some(provider) if provider.name == address.provider() => Ok(provider),
+        Some(provider) => Err(Diagnostic::error(format!("{address} cannot use the provider {provider}"))
+            .at(Some(&attr.location))
+            .detail(format!("the resource type {} belongs to the {} provider", address.type_name, address.provider()))
+            .hint(format!("name a configuration of {0}: provider = {0} or {0}.ALIAS", address.provider()))
+            .into()),
+        None => Err(Diagnostic::error("provider must name a provider configuration")
+            .at(Some(&attr.location))
+            .hint("write it as a reference, without quotes: provider = aws.west")
+            .into()),
+    }
+}
+
 fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Variable> {
     let body = body_expr(ctx, body, location.clone())?;
     check_names(&body, &["type", "default", "description", "sensitive", "nullable", "ephemeral"], &["validation"], &format!("variable \"{name}\""))?;
-    let validations = body
-        .blocks
-        .iter()
-        .map(|block| {
-            check_names(&block.body, &["condition", "error_message"], &[], "a validation block")?;
-            let get = |key: &str| {
-                block.body.attributes.get(key).cloned().ok_or_else(|| {
-                    Diagnostics::from(Diagnostic::error(format!("a validation block needs \"{key}\"")).at(Some(&block.location)))
-                })
-            };
-            Ok(Validation { condition: get("condition")?, error_message: get("error_message")? })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let validations = body.blocks.iter().map(condition).collect::<Result<Vec<_>>>()?;
     Ok(Variable {
         name,
         type_expr: body.attributes.get("type").cloned(),
@@ -441,9 +470,35 @@ fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) ->
     })
 }
 
+/// A `validation`, `precondition`, `postcondition` or `assert` block.
+pub(super) fn condition(block: &BlockExpr) -> Result<Condition> {
+    let what = format!("a {} block", block.kind);
+    check_names(&block.body, &["condition", "error_message"], &[], &what)?;
+    let get = |key: &str| {
+        block.body.attributes.get(key).cloned().ok_or_else(|| Diagnostics::from(Diagnostic::error(format!("{what} needs \"{key}\"")).at(Some(&block.location))))
+    };
+    Ok(Condition { condition: get("condition")?, error_message: get("error_message")? })
+}
+
+/// `check "NAME" { assert { ... } ... }`.
+fn check_block(ctx: &FileContext, body: &Body, location: Location) -> Result<Check> {
+    let body = body_expr(ctx, body, location.clone())?;
+    if let Some(data) = body.blocks.iter().find(|b| b.kind == "data") {
+        return Err(Diagnostic::error("data sources scoped to a check block are not supported yet")
+            .at(Some(&data.location))
+            .hint("declare the data source at the top level and refer to it from the assertion")
+            .into());
+    }
+    check_names(&body, &[], &["assert"], "a check block")?;
+    if body.blocks.is_empty() {
+        return Err(Diagnostic::error("a check block needs at least one assert block").at(Some(&location)).hint("add assert { condition = ...  error_message = \"...\" }").into());
+    }
+    Ok(Check { asserts: body.blocks.iter().map(condition).collect::<Result<Vec<_>>>()?, location })
+}
+
 fn output(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Output> {
     let body = body_expr(ctx, body, location.clone())?;
-    check_names(&body, &["value", "sensitive", "description", "depends_on"], &[], &format!("output \"{name}\""))?;
+    check_names(&body, &["value", "sensitive", "description", "depends_on"], &["precondition"], &format!("output \"{name}\""))?;
     let value = body.attributes.get("value").cloned().ok_or_else(|| {
         Diagnostic::error(format!("output \"{name}\" needs a value")).at(Some(&location)).hint("add value = <expression>")
     })?;
@@ -453,6 +508,7 @@ fn output(ctx: &FileContext, name: String, body: &Body, location: Location) -> R
     Ok(Output {
         value,
         sensitive: optional_literal_bool(&body, "sensitive")?.unwrap_or(false),
+        preconditions: body.blocks.iter().map(condition).collect::<Result<Vec<_>>>()?,
         depends_on: body.attributes.get("depends_on").map(addresses).transpose()?.unwrap_or_default(),
         location,
     })
@@ -488,15 +544,17 @@ fn not_literal(attr: &AttrExpr, name: &str, expected: &str) -> Diagnostics {
         .into()
 }
 
-/// Reads `[aws_db_instance.main, data.aws_vpc.default]`: whole resources, as Terraform wants them
-/// (an instance key is an error, not dropped: the dependency is on every instance anyway).
-pub(super) fn addresses(attr: &AttrExpr) -> Result<Vec<ConfigResource>> {
+/// Reads `[aws_db_instance.main, data.aws_vpc.default, module.vpc]`: whole resources or module
+/// calls, as Terraform wants them (an instance key is an error, not dropped: the dependency is on
+/// every instance anyway).
+pub(super) fn addresses(attr: &AttrExpr) -> Result<Vec<DependsOn>> {
     let items = match &attr.expr {
         hcl::Expression::Array(items) => items,
         _ => return Err(bad_depends_on(attr)),
     };
     let whole = |item: &hcl::Expression| match crate::addrs::target_of(item) {
-        Ok(Target::Resource(resource)) if resource.module.is_root() => Ok(resource.resource),
+        Ok(Target::Resource(resource)) if resource.module.is_root() => Ok(DependsOn::Resource(resource.resource)),
+        Ok(Target::Module(module)) if module.0.len() == 1 && module.0[0].key == crate::addrs::InstanceKey::None => Ok(DependsOn::Module(module.0[0].name.clone())),
         Ok(Target::Instance(instance)) => Err(Diagnostic::error(format!("depends_on names the instance {instance}"))
             .at(Some(&attr.location))
             .hint(format!("depend on the whole resource: {}", instance.resource()))
@@ -504,6 +562,41 @@ pub(super) fn addresses(attr: &AttrExpr) -> Result<Vec<ConfigResource>> {
         _ => Err(bad_depends_on(attr)),
     };
     items.iter().map(whole).collect()
+}
+
+/// `providers = { aws = aws.west, aws.dst = aws.east }` in a module call: which of the caller's
+/// provider configurations each of the module's is.
+pub(super) fn providers_argument(attr: &AttrExpr) -> Result<BTreeMap<ProviderConfig, ProviderConfig>> {
+    let bad = || -> Diagnostics {
+        Diagnostic::error("providers must map the module's provider configurations to the caller's")
+            .at(Some(&attr.location))
+            .hint("write providers = { aws = aws.west, aws.replica = aws.east }")
+            .into()
+    };
+    let hcl::Expression::Object(entries) = &attr.expr else { return Err(bad()) };
+    let mut mapping = BTreeMap::new();
+    for (key, value) in entries {
+        let key = match key {
+            hcl::ObjectKey::Identifier(ident) => Some(ProviderConfig::default_of(ident.as_str())),
+            hcl::ObjectKey::Expression(expr) => provider_reference(expr),
+            _ => None,
+        };
+        let (Some(key), Some(value)) = (key, provider_reference(value)) else { return Err(bad()) };
+        mapping.insert(key, value);
+    }
+    Ok(mapping)
+}
+
+/// `aws` or `aws.west` written as a reference (the `provider` meta-argument, `providers` entries).
+pub(super) fn provider_reference(expr: &hcl::Expression) -> Option<ProviderConfig> {
+    match expr {
+        hcl::Expression::Variable(name) => Some(ProviderConfig::default_of(name.as_str())),
+        hcl::Expression::Traversal(traversal) => match (&traversal.expr, traversal.operators.as_slice()) {
+            (hcl::Expression::Variable(name), [hcl::expr::TraversalOperator::GetAttr(alias)]) => Some(ProviderConfig { name: name.as_str().to_owned(), alias: Some(alias.as_str().to_owned()) }),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn bad_depends_on(attr: &AttrExpr) -> Diagnostics {

@@ -8,18 +8,21 @@
 mod backend_block;
 mod blocks;
 mod guards;
+mod installed;
 mod load;
+mod modules;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::addrs::ConfigResource;
+use crate::addrs::{ConfigResource, ModulePath, ModuleResource, ProviderConfig};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 
 pub use backend_block::BackendSettings;
 pub use blocks::Removed;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
 pub use load::{load_dir, load_settings};
+pub use modules::ModuleCall;
 
 /// An unevaluated attribute: `name = expression`.
 #[derive(Clone, Debug)]
@@ -56,15 +59,24 @@ pub struct Variable {
     /// only provider blocks and locals may use it (see `crate::ephemeral`).
     pub ephemeral: bool,
     pub nullable: bool,
-    pub validations: Vec<Validation>,
+    pub validations: Vec<Condition>,
     pub location: Location,
 }
 
-/// A `validation { condition = ..., error_message = ... }` block of a variable.
+/// `{ condition = ..., error_message = ... }`: a variable's `validation`, a resource's or
+/// output's `precondition`/`postcondition`, a check block's `assert`.
 #[derive(Clone, Debug)]
-pub struct Validation {
+pub struct Condition {
     pub condition: AttrExpr,
     pub error_message: AttrExpr,
+}
+
+/// `check "NAME" { assert { ... } }` (Terraform 1.5): assertions reported after plan and apply,
+/// never blocking either.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub asserts: Vec<Condition>,
+    pub location: Location,
 }
 
 #[derive(Clone, Debug)]
@@ -76,8 +88,16 @@ pub struct Local {
 pub struct Output {
     pub value: AttrExpr,
     pub sensitive: bool,
-    pub depends_on: Vec<ConfigResource>,
+    pub preconditions: Vec<Condition>,
+    pub depends_on: Vec<DependsOn>,
     pub location: Location,
+}
+
+/// An entry of `depends_on`: a resource, or a module call (everything in that module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DependsOn {
+    Resource(ConfigResource),
+    Module(String),
 }
 
 #[derive(Clone, Debug)]
@@ -92,7 +112,9 @@ pub struct Resource {
     pub body: BodyExpr,
     /// `count` or `for_each`, taken out of `body`.
     pub expansion: Expansion,
-    pub depends_on: Vec<ConfigResource>,
+    pub depends_on: Vec<DependsOn>,
+    /// `provider = aws.west`: which configuration of its provider, in its module (default: the unaliased one).
+    pub provider: Option<ProviderConfig>,
     /// The `lifecycle` block, taken out of `body`.
     pub lifecycle: Option<Lifecycle>,
     pub location: Location,
@@ -161,16 +183,29 @@ pub enum KeySource {
     PassphraseEnv(String),
 }
 
-/// Everything the `.tf` files of one directory declare.
+/// Everything the `.tf` files of one directory declare: the root module, or a module it calls
+/// (in `modules`, to any depth).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
+    /// The module's directory.
     pub dir: PathBuf,
+    /// The root module's directory: relative paths in functions (`file`, `templatefile`) start
+    /// here, as Terraform's start in the working directory.
+    pub root_dir: PathBuf,
+    /// Which module this is; empty for the root.
+    pub path: ModulePath,
+    /// Every file read, of this module and (in the root) of every module it calls.
     pub sources: Sources,
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
     pub outputs: BTreeMap<String, Output>,
-    pub providers: BTreeMap<String, ProviderBlock>,
+    /// Provider configurations (the root module's only), by name and alias.
+    pub providers: BTreeMap<ProviderConfig, ProviderBlock>,
     pub resources: BTreeMap<ConfigResource, Resource>,
+    /// `module` blocks, by name, each with the configuration it calls.
+    pub modules: BTreeMap<String, ModuleCall>,
+    /// `check` blocks, by name.
+    pub checks: BTreeMap<String, Check>,
     /// `moved` blocks, in the order read.
     pub moves: Vec<Moved>,
     /// `removed` blocks, in the order read.
@@ -180,4 +215,65 @@ pub struct Config {
     pub workspace: Option<String>,
     /// Notes from loading that do not stop anything (an ignored `terraform` block).
     pub warnings: Diagnostics,
+}
+
+impl Config {
+    /// The module at `path` under this one.
+    pub fn module(&self, path: &ModulePath) -> Option<&Config> {
+        path.0.iter().try_fold(self, |config, name| config.modules.get(name).map(|call| call.config.as_ref()))
+    }
+
+    /// The call of the module at `path` (none for the root).
+    pub fn module_call_of(&self, path: &ModulePath) -> Option<&ModuleCall> {
+        let (name, _) = path.0.split_last()?;
+        self.module(&path.parent()?)?.modules.get(name)
+    }
+
+    /// The root module's provider configuration a resource uses: its `provider` (or its type's
+    /// default configuration), passed down by each module call's `providers` (a default one is
+    /// inherited where a call does not say).
+    pub fn provider_for(&self, address: &ModuleResource) -> Option<ProviderConfig> {
+        let resource = self.resource(address)?;
+        let mut provider = resource.provider.clone().unwrap_or_else(|| ProviderConfig::default_of(address.provider()));
+        let mut path = address.module.clone();
+        while let Some(call) = self.module_call_of(&path) {
+            provider = match call.providers.get(&provider) {
+                Some(passed) => passed.clone(),
+                None if provider.alias.is_none() => provider,
+                None => return None,
+            };
+            path = path.parent()?;
+        }
+        Some(provider)
+    }
+
+    /// The resource block `address` names.
+    pub fn resource(&self, address: &ModuleResource) -> Option<&Resource> {
+        self.module(&address.module)?.resources.get(&address.resource)
+    }
+
+    /// This module and every module under it, callers before the modules they call.
+    pub fn modules_in_tree(&self) -> Vec<&Config> {
+        let mut all = vec![self];
+        let mut next = 0;
+        while let Some(config) = all.get(next).copied() {
+            all.extend(config.modules.values().map(|call| call.config.as_ref()));
+            next += 1;
+        }
+        all
+    }
+
+    /// Every resource block of the tree, with its address.
+    pub fn all_resources(&self) -> impl Iterator<Item = (ModuleResource, &Resource)> {
+        self.modules_in_tree().into_iter().flat_map(|config| config.resources.iter().map(|(address, resource)| (ModuleResource::new(config.path.clone(), address.clone()), resource)))
+    }
+
+    /// `path.module`: this module's directory relative to the root's (`.` for the root).
+    pub fn path_module(&self) -> String {
+        match self.dir.strip_prefix(&self.root_dir) {
+            Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+            Ok(relative) => relative.display().to_string(),
+            Err(_) => self.dir.display().to_string(),
+        }
+    }
 }

@@ -209,7 +209,8 @@ mod tests {
 
     fn evaluate(source: &str, variables: &BTreeMap<String, Value>) -> crate::diag::Result<Value> {
         let config = config_with(source);
-        let scope = Scope { config: &config, variables, resources: &BTreeMap::new(), repetition: Default::default() };
+        let nothing_known = BTreeMap::new();
+        let scope = Scope::root(&config, variables, &nothing_known);
         let resource = config.resources.values().next().unwrap();
         scope.eval_body(&resource.body).map(|(value, _)| value)
     }

@@ -14,6 +14,7 @@ pub mod types;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use hcl::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl::template::{Directive, Element, Template};
@@ -23,8 +24,8 @@ use strata_provider_sdk::Value;
 pub use dynamic::{body_references, Dynamic};
 pub use references::{expression_references, Reference};
 
-use crate::addrs::{ConfigResource, InstanceKey, ResourceInstance};
-use crate::config::{AttrExpr, BodyExpr, Config};
+use crate::addrs::{AbsResource, ConfigResource, InstanceKey, ModuleInstance, ResourceInstance};
+use crate::config::{AttrExpr, BodyExpr, Config, ModuleCall, Variable};
 use crate::diag::{suggestion, Diagnostic, Result};
 
 /// The value of one resource or data source as far as it is known, and which of its top-level
@@ -51,12 +52,27 @@ pub enum Repetition {
 }
 
 /// Everything an expression can refer to.
+#[derive(Clone)]
 pub struct Scope<'a> {
+    /// The configuration of the module evaluated in.
     pub config: &'a Config,
-    /// Variable values; a variable missing here evaluates as unknown (as in `validate`).
+    /// The root module's variable values; a variable missing here evaluates as unknown (as in `validate`).
     pub variables: &'a BTreeMap<String, Value>,
     pub resources: &'a Known,
     pub repetition: Repetition,
+    /// The module instance evaluated in, when it is not the root.
+    pub module: Option<Rc<ModuleFrame<'a>>>,
+    /// What `self` is: the instance's own value, in its `postcondition` blocks.
+    pub self_value: Option<Rc<Value>>,
+}
+
+/// A module instance's place in the tree: which call made it and where that call's arguments
+/// (the module's variables) evaluate.
+pub struct ModuleFrame<'a> {
+    pub instance: ModuleInstance,
+    pub call: &'a ModuleCall,
+    /// The calling module's scope, with the call's `count.index` or `each`.
+    pub caller: Scope<'a>,
 }
 
 /// A value and whether anything sensitive went into it.
@@ -67,6 +83,29 @@ pub struct Evaluated {
 }
 
 impl<'a> Scope<'a> {
+    /// The root module's scope.
+    pub fn root(config: &'a Config, variables: &'a BTreeMap<String, Value>, resources: &'a Known) -> Scope<'a> {
+        Scope { config, variables, resources, repetition: Repetition::None, module: None, self_value: None }
+    }
+
+    /// This scope for an instance that `count` or `for_each` made.
+    pub fn repeating(&self, repetition: Repetition) -> Scope<'a> {
+        Scope { repetition, ..self.clone() }
+    }
+
+    /// The module instance evaluated in.
+    pub fn module_instance(&self) -> ModuleInstance {
+        self.module.as_ref().map_or_else(ModuleInstance::root, |frame| frame.instance.clone())
+    }
+
+    /// The scope of the instance `key` of the module call `name` here; `repetition` is what the
+    /// call's `count` or `for_each` gives that instance.
+    pub fn child(&self, name: &str, key: InstanceKey, repetition: Repetition) -> Option<Scope<'a>> {
+        let call = self.config.modules.get(name)?;
+        let frame = ModuleFrame { instance: self.module_instance().child(name, key), call, caller: self.repeating(repetition) };
+        Some(Scope { config: &call.config, variables: self.variables, resources: self.resources, repetition: Repetition::None, module: Some(Rc::new(frame)), self_value: None })
+    }
+
     /// Evaluates one attribute; errors point at it.
     pub fn eval_attr(&self, attr: &AttrExpr) -> Result<Evaluated> {
         let evaluator = Evaluator::new(self);
@@ -89,13 +128,15 @@ struct Evaluator<'s, 'a> {
     sensitive: Cell<bool>,
     /// Locals being evaluated, to stop a local that refers to itself.
     local_stack: std::cell::RefCell<Vec<String>>,
+    /// Module variables whose validations are being evaluated: their conditions read the variable.
+    validating: std::cell::RefCell<Vec<String>>,
 }
 
 type EvalResult = std::result::Result<Value, Diagnostic>;
 
 impl<'s, 'a> Evaluator<'s, 'a> {
     fn new(scope: &'s Scope<'a>) -> Self {
-        Evaluator { scope, bindings: Default::default(), sensitive: Cell::new(false), local_stack: Default::default() }
+        Evaluator { scope, bindings: Default::default(), sensitive: Cell::new(false), local_stack: Default::default(), validating: Default::default() }
     }
 
     fn eval(&self, expr: &Expression) -> EvalResult {
@@ -299,9 +340,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             "local" => Ok((self.local(need(0, "NAME")?)?, &operators[1..])),
             "path" => {
                 let key = need(0, "module")?;
-                let dir = self.scope.config.dir.display().to_string();
+                let dir = self.scope.config.root_dir.display().to_string();
                 match key {
-                    "module" | "root" => Ok((Value::String(".".into()), &operators[1..])),
+                    "module" => Ok((Value::String(self.scope.config.path_module()), &operators[1..])),
+                    "root" => Ok((Value::String(".".into()), &operators[1..])),
                     "cwd" => Ok((Value::String(dir), &operators[1..])),
                     other => Err(Diagnostic::error(format!("unknown attribute path.{other}")).hint("use path.module, path.root or path.cwd")),
                 }
@@ -312,6 +354,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             "count" => Ok((self.count_attribute(need(0, "index")?)?, &operators[1..])),
             "each" => Ok((self.each_attribute(need(0, "key")?)?, &operators[1..])),
+            "module" => self.module_call(need(0, "NAME")?, &operators[1..]),
+            "self" => match &self.scope.self_value {
+                Some(value) => Ok((value.as_ref().clone(), operators)),
+                None => Err(Diagnostic::error("Invalid \"self\" reference").detail("\"self\" can be used only in a resource's postcondition blocks, for the resource's own attributes")),
+            },
             "data" => {
                 let address = ConfigResource::data(need(0, "TYPE")?, need(1, "NAME")?);
                 Ok((self.resource(&address, &operators[2..])?, &operators[2..]))
@@ -328,7 +375,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn unknown_root(&self, root: &str) -> Diagnostic {
-        let mut names: Vec<&str> = vec!["var", "local", "data", "path", "count", "each"];
+        let mut names: Vec<&str> = vec!["var", "local", "data", "module", "path", "count", "each"];
         names.extend(self.scope.config.resources.keys().map(|a| a.type_name.as_str()));
         Diagnostic::error(format!("reference to undeclared name \"{root}\"")).hint(suggestion(root, names))
     }
@@ -341,7 +388,105 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if declared.sensitive {
             self.sensitive.set(true);
         }
-        Ok(self.scope.variables.get(name).cloned().unwrap_or(Value::Unknown))
+        match &self.scope.module {
+            None => Ok(self.scope.variables.get(name).cloned().unwrap_or(Value::Unknown)),
+            Some(frame) => self.module_variable(frame, declared),
+        }
+    }
+
+    /// A module's variable: the call's argument, evaluated where the call is, or the default;
+    /// converted to the variable's type and checked by its validations.
+    fn module_variable(&self, frame: &ModuleFrame<'_>, declared: &Variable) -> EvalResult {
+        let value = match frame.call.inputs.get(&declared.name) {
+            Some(input) => {
+                let evaluated = frame.caller.eval_attr(input).map_err(first_error)?;
+                if evaluated.sensitive {
+                    self.sensitive.set(true);
+                }
+                evaluated.value
+            }
+            None => Value::Null,
+        };
+        let value = match (value, &declared.default) {
+            (Value::Null, Some(default)) if !frame.call.inputs.contains_key(&declared.name) || !declared.nullable => self.eval(&default.expr)?,
+            (value, _) => value,
+        };
+        if value.is_unknown() {
+            return Ok(value);
+        }
+        let invalid = |why: String| {
+            let location = frame.call.inputs.get(&declared.name).map_or(&frame.call.location, |input| &input.location);
+            Diagnostic::error(format!("Invalid value for input variable \"{}\" of {}", declared.name, frame.instance))
+                .at(Some(location))
+                .detail(why)
+                .hint(format!("the variable is declared at {}", declared.location))
+        };
+        if value.is_null() && !declared.nullable {
+            return Err(invalid("the variable may not be null (nullable = false)".to_owned()));
+        }
+        let value = match &declared.type_expr {
+            Some(type_expr) => types::TypeConstraint::parse(&type_expr.expr).map_err(|d| d.at(Some(&type_expr.location)))?.convert(value).map_err(invalid)?,
+            None => value,
+        };
+        self.check_module_validations(declared)?;
+        Ok(value)
+    }
+
+    /// A module variable's `validation` blocks (their `var.NAME` is the value just converted: the
+    /// lookup they make skips validating again).
+    fn check_module_validations(&self, declared: &Variable) -> std::result::Result<(), Diagnostic> {
+        if declared.validations.is_empty() || self.validating.borrow().contains(&declared.name) {
+            return Ok(());
+        }
+        self.validating.borrow_mut().push(declared.name.clone());
+        let result = declared.validations.iter().try_for_each(|validation| match self.eval(&validation.condition.expr) {
+            Ok(Value::Bool(false)) => {
+                let message = self.eval(&validation.error_message.expr).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| "the value is not valid".to_owned());
+                Err(Diagnostic::error(format!("Invalid value for variable \"{}\"", declared.name)).at(Some(&validation.condition.location)).detail(message))
+            }
+            Ok(_) => Ok(()),
+            Err(found) => Err(found.at(Some(&validation.condition.location))),
+        });
+        self.validating.borrow_mut().pop();
+        result
+    }
+
+    /// `module.NAME` (with `rest`, the operators after it): the call's outputs as an object, a
+    /// list of them for `count`, a map for `for_each`; `module.NAME.OUTPUT` evaluates only that one.
+    fn module_call<'o>(&self, name: &str, rest: &'o [TraversalOperator]) -> std::result::Result<(Value, &'o [TraversalOperator]), Diagnostic> {
+        let Some(call) = self.scope.config.modules.get(name) else {
+            return Err(Diagnostic::error(format!("reference to undeclared module call \"{name}\"")).hint(suggestion(name, self.scope.config.modules.keys().map(String::as_str))));
+        };
+        let plain = self.scope.repeating(Repetition::None);
+        let Some(instances) = crate::instances::expand(&plain, &call.expansion).map_err(first_error)? else { return Ok((Value::Unknown, rest)) };
+        let output_named = match (rest.first(), &call.expansion) {
+            (Some(TraversalOperator::GetAttr(output)), crate::config::Expansion::Single) => Some(output.as_str()),
+            _ => None,
+        };
+        let mut values = Vec::with_capacity(instances.len());
+        for (key, repetition) in instances {
+            let Some(child) = plain.child(name, key.clone(), repetition) else { return Ok((Value::Unknown, rest)) };
+            let value = match output_named {
+                Some(output) => self.module_output(&child, output)?,
+                None => Value::Object(call.config.outputs.keys().map(|output| Ok((output.clone(), self.module_output(&child, output)?))).collect::<std::result::Result<_, Diagnostic>>()?),
+            };
+            values.push((key, value));
+        }
+        let consumed = if output_named.is_some() { 1 } else { 0 };
+        Ok((aggregate(&call.expansion, values), &rest[consumed..]))
+    }
+
+    /// The output `name` of the module instance `child` is the scope of.
+    fn module_output(&self, child: &Scope<'_>, name: &str) -> EvalResult {
+        let Some(output) = child.config.outputs.get(name) else {
+            return Err(Diagnostic::error(format!("Unsupported attribute: {} has no output \"{name}\"", child.module_instance()))
+                .hint(suggestion(name, child.config.outputs.keys().map(String::as_str))));
+        };
+        let evaluated = child.eval_attr(&output.value).map_err(first_error)?;
+        if evaluated.sensitive || output.sensitive {
+            self.sensitive.set(true);
+        }
+        Ok(evaluated.value)
     }
 
     fn local(&self, name: &str) -> EvalResult {
@@ -388,11 +533,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     fn resource(&self, address: &ConfigResource, rest: &[TraversalOperator]) -> EvalResult {
         let Some(declared) = self.scope.config.resources.get(address) else {
             let same_type = self.scope.config.resources.keys().filter(|a| a.mode == address.mode && a.type_name == address.type_name).map(|a| a.name.as_str());
-            return Err(Diagnostic::error(format!("reference to undeclared resource {}", address.in_root())).hint(suggestion(&address.name, same_type)));
+            return Err(Diagnostic::error(format!("reference to undeclared resource {}", AbsResource { module: self.scope.module_instance(), resource: address.clone() })).hint(suggestion(&address.name, same_type)));
         };
-        let plain = Scope { config: self.scope.config, variables: self.scope.variables, resources: self.scope.resources, repetition: Repetition::None };
+        let plain = self.scope.repeating(Repetition::None);
         let Some(keys) = crate::instances::expand(&plain, &declared.expansion).map_err(first_error)? else { return Ok(Value::Unknown) };
-        let resource = address.in_root();
+        let resource = AbsResource { module: self.scope.module_instance(), resource: address.clone() };
         let read_attribute = rest.iter().take(2).find_map(|op| match op {
             TraversalOperator::GetAttr(attr) => Some(attr.as_str()),
             _ => None,
@@ -405,16 +550,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             values.push((key, known.map_or(Value::Unknown, |k| k.value.clone())));
         }
-        Ok(match declared.expansion {
-            crate::config::Expansion::Single => values.pop().map_or(Value::Unknown, |(_, value)| value),
-            crate::config::Expansion::Count(_) => Value::List(values.into_iter().map(|(_, value)| value).collect()),
-            crate::config::Expansion::ForEach(_) => Value::Object(
-                values.into_iter().filter_map(|(key, value)| match key {
-                    InstanceKey::Str(key) => Some((key, value)),
-                    _ => None,
-                }).collect(),
-            ),
-        })
+        Ok(aggregate(&declared.expansion, values))
     }
 
     fn apply_operator(&self, value: Value, operator: &TraversalOperator) -> EvalResult {
@@ -450,21 +586,40 @@ impl functions::CallSite for Evaluator<'_, '_> {
         &self.sensitive
     }
 
-    fn dir(&self) -> &std::path::Path {
-        &self.scope.config.dir
+    fn base_dir(&self) -> &std::path::Path {
+        &self.scope.config.root_dir
     }
 
     /// A template sees only the variables passed to it (and the functions): it is evaluated in
     /// a scope of its own, with an empty configuration, so `var.x` there is undeclared as in Terraform.
     fn render_template(&self, text: &str, vars: BTreeMap<String, Value>) -> std::result::Result<(Value, bool), Diagnostic> {
-        let config = Config { dir: self.scope.config.dir.clone(), ..Config::default() };
-        let scope = Scope { config: &config, variables: &BTreeMap::new(), resources: &BTreeMap::new(), repetition: Repetition::None };
+        let config = Config { dir: self.scope.config.dir.clone(), root_dir: self.scope.config.root_dir.clone(), ..Config::default() };
+        let (no_variables, nothing_known) = (BTreeMap::new(), BTreeMap::new());
+        let scope = Scope::root(&config, &no_variables, &nothing_known);
         let evaluator = Evaluator::new(&scope);
         *evaluator.bindings.borrow_mut() = vars.into_iter().collect();
         let mut template = parse_template(text)?;
         functions::apply_strip_markers(&mut template);
         let value = evaluator.eval_template(&template)?;
         Ok((value, evaluator.sensitive.get()))
+    }
+}
+
+/// What a reference to all instances of a block gives: the one instance's value, a list for
+/// `count`, a map by key for `for_each`.
+fn aggregate(expansion: &crate::config::Expansion, mut values: Vec<(InstanceKey, Value)>) -> Value {
+    match expansion {
+        crate::config::Expansion::Single => values.pop().map_or(Value::Unknown, |(_, value)| value),
+        crate::config::Expansion::Count(_) => Value::List(values.into_iter().map(|(_, value)| value).collect()),
+        crate::config::Expansion::ForEach(_) => Value::Object(
+            values
+                .into_iter()
+                .filter_map(|(key, value)| match key {
+                    InstanceKey::Str(key) => Some((key, value)),
+                    _ => None,
+                })
+                .collect(),
+        ),
     }
 }
 

@@ -12,6 +12,8 @@ pub enum Reference {
     Variable(String),
     Local(String),
     Resource(ConfigResource),
+    /// `module.NAME.OUTPUT` (after any instance key or splat), or `module.NAME` whole.
+    Module { name: String, output: Option<String> },
 }
 
 /// Every reference in `expr`, in order of appearance, ignoring names bound by for-expressions.
@@ -38,6 +40,11 @@ fn traversal_reference(root: &str, operators: &[TraversalOperator]) -> Option<Re
         "local" => attr(0).map(|name| Reference::Local(name.to_owned())),
         "path" | "terraform" | "strata" | "count" | "each" | "self" => None,
         "data" => Some(Reference::Resource(ConfigResource::data(attr(0)?, attr(1)?))),
+        "module" => {
+            let name = attr(0)?.to_owned();
+            let output = attr(1).or_else(|| operators.get(1).and_then(|_| attr(2))).map(str::to_owned);
+            Some(Reference::Module { name, output })
+        }
         type_name => attr(0).map(|name| Reference::Resource(ConfigResource::managed(type_name, name))),
     }
 }

@@ -16,7 +16,8 @@ pub(super) fn config_with(source: &str) -> Config {
 }
 
 fn eval_in(config: &Config, variables: &BTreeMap<String, Value>, expr: &str) -> Evaluated {
-    let scope = Scope { config, variables, resources: &BTreeMap::new(), repetition: Default::default() };
+    let nothing_known = BTreeMap::new();
+    let scope = Scope::root(config, variables, &nothing_known);
     let attr = AttrExpr { expr: expr.parse().unwrap(), location: Location { file: Arc::from(Path::new("t.tf")), line: 1, column: 1 } };
     scope.eval_attr(&attr).unwrap()
 }

@@ -56,10 +56,11 @@ pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<R
             continue;
         }
         let known = state_as_known(state);
-        if !configure_provider(ctx, &intent.provider, &known).await? {
+        let config = intent.provider.parse().map_err(|err: String| damaged_intent(&intent, &err))?;
+        if !configure_provider(ctx, &config, &known).await? {
             continue;
         }
-        let provider = ctx.providers.get(&intent.provider)?;
+        let provider = ctx.providers.get(&config)?;
         let live = provider.import(&intent.type_name, &intent.import_id).await.map_err(|err| provider_error(&intent.address, err, None))?;
         state.pending.retain(|p| p != &intent);
         let Some(live) = live else {
@@ -70,12 +71,12 @@ pub async fn adopt_interrupted(ctx: &Context, state: &mut State) -> Result<Vec<R
             resolutions.push(Resolution::LeftAlone { address, import_id: intent.import_id.clone() });
             continue;
         }
-        let (sensitive, dependencies) = match address.module.is_root() && ctx.config.resources.contains_key(&address.resource) {
-            true => (ctx.desired(&address, &known)?.1, ctx.dependencies_of(&address.resource)),
+        let (sensitive, dependencies) = match ctx.config.resource(&address.config()).is_some() {
+            true => (ctx.desired(&address, &known)?.1, ctx.dependencies_of(&address, &known)),
             // Adopted all the same, so that the plan deletes it like anything else in state.
             false => (BTreeSet::new(), BTreeSet::new()),
         };
-        state.put(&address, &live, sensitive, &dependencies);
+        state.put(&address, &config, &live, sensitive, &dependencies);
         resolutions.push(Resolution::Adopted(address));
     }
     Ok(resolutions)

@@ -383,7 +383,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
     }
     let sensitive_digests = file.variables.iter().filter_map(|(name, v)| v.argon2id.clone().map(|d| (name.clone(), d))).collect();
     Ok(SavedPlan {
-        plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy, allow_data_loss: file.allow_data_loss },
+        plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy, allow_data_loss: file.allow_data_loss, warnings: Default::default() },
         config_digest: file.config_digest,
         sensitive_digests,
         ephemeral: file.variables.iter().filter(|(_, v)| v.ephemeral).map(|(name, _)| name.clone()).collect(),

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_provider_sdk::{Action, Value};
 
 use super::{Plan, ResourceChange};
-use crate::addrs::{move_instance, ConfigResource, ResourceInstance, Target};
+use crate::addrs::{move_instance, ConfigResource, ModuleResource, ResourceInstance, Target};
 use crate::config::{Expansion, Moved};
 use crate::config::{AttrExpr, IgnoreChanges, Lifecycle};
 use crate::context::Context;
@@ -29,9 +29,9 @@ pub struct Flags {
 
 /// The `lifecycle` flags of `address` (all false when it has no lifecycle block), and checks that
 /// `ignore_changes` names only attributes its type has.
-pub fn flags(ctx: &Context, address: &ConfigResource) -> Result<Flags> {
-    let Some(lifecycle) = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref()) else { return Ok(Flags::default()) };
-    check_ignored_names(ctx, address, lifecycle)?;
+pub fn flags(ctx: &Context, address: &ModuleResource) -> Result<Flags> {
+    let Some(lifecycle) = ctx.config.resource(address).and_then(|r| r.lifecycle.as_ref()) else { return Ok(Flags::default()) };
+    check_ignored_names(ctx, &address.resource, lifecycle)?;
     Ok(Flags {
         prevent_destroy: known_flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy")?,
         create_before_destroy: known_flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy")?,
@@ -42,10 +42,10 @@ pub fn flags(ctx: &Context, address: &ConfigResource) -> Result<Flags> {
 /// runs without variable values, so there (`require_known` false) a flag not known yet is no error.
 pub fn check_lifecycles(ctx: &Context, require_known: bool) -> Result<()> {
     let mut errors = Diagnostics::default();
-    for (address, resource) in &ctx.config.resources {
+    for (address, resource) in ctx.config.all_resources() {
         let Some(lifecycle) = resource.lifecycle.as_ref() else { continue };
         let checks = [
-            check_ignored_names(ctx, address, lifecycle),
+            check_ignored_names(ctx, &address.resource, lifecycle),
             checked_flag(ctx, lifecycle.prevent_destroy.as_ref(), "prevent_destroy", require_known),
             checked_flag(ctx, lifecycle.create_before_destroy.as_ref(), "create_before_destroy", require_known),
         ];
@@ -106,8 +106,8 @@ fn check_ignored_names(ctx: &Context, address: &ConfigResource, lifecycle: &Life
 
 /// `desired` with the attributes `ignore_changes` names set to their live values, so the provider
 /// plans no change to them. A create (no live object) uses the configuration as it is.
-pub fn ignoring_changes(ctx: &Context, address: &ConfigResource, desired: Value, prior: Option<&Value>) -> Value {
-    let lifecycle = ctx.config.resources.get(address).and_then(|r| r.lifecycle.as_ref());
+pub fn ignoring_changes(ctx: &Context, address: &ModuleResource, desired: Value, prior: Option<&Value>) -> Value {
+    let lifecycle = ctx.config.resource(address).and_then(|r| r.lifecycle.as_ref());
     let (Some(lifecycle), Some(live)) = (lifecycle, prior.and_then(Value::as_object)) else { return desired };
     let Value::Object(mut wanted) = desired else { return desired };
     let ignored = |name: &str| match &lifecycle.ignore_changes {
@@ -130,7 +130,7 @@ pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]
     let mut errors = Diagnostics::default();
     for change in changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.before.is_some() && !c.forget) {
         let recorded = state.get(&change.address).is_some_and(|r| r.prevent_destroy);
-        let configured = ctx.config.resources.get(&change.address.resource).filter(|_| change.address.module.is_root());
+        let configured = ctx.config.resource(&change.address.config());
         let in_config = configured.is_some() && change.prevent_destroy;
         if !in_config && !recorded {
             continue;
@@ -236,20 +236,19 @@ fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
     errors.into_result().map(|_| ctx.config.moves.iter().collect())
 }
 
-/// The configured block of a move endpoint in the root module.
+/// The configured block of a move endpoint.
 fn configured<'c>(ctx: &'c Context, target: &Target) -> Option<&'c crate::config::Resource> {
     match target {
         Target::Module(_) => None,
-        Target::Resource(r) if r.module.is_root() => ctx.config.resources.get(&r.resource),
-        Target::Instance(i) if i.module.is_root() => ctx.config.resources.get(&i.resource),
-        _ => None,
+        Target::Resource(r) => ctx.config.resource(&r.config()),
+        Target::Instance(i) => ctx.config.resource(&i.config()),
     }
 }
 
 /// Why a move cannot end at `to`, if it cannot.
 fn endpoint_problem(ctx: &Context, to: &Target) -> Option<String> {
     if let Target::Module(module) = to {
-        return Some(format!("{module} is not in the configuration; a move must end at a declared module"));
+        return ctx.config.module(&module.path()).is_none().then(|| format!("{module} is not in the configuration; a move must end at a declared module"));
     }
     let Some(resource) = configured(ctx, to) else {
         return Some(format!("{to} is not in the configuration; a move must end at a declared resource"));
@@ -276,7 +275,7 @@ fn implicit_moves(ctx: &Context, state: &State, moving: &BTreeSet<ResourceInstan
             Some(attr) => scope.eval_attr(attr)?.value.as_str().map(str::to_owned),
             None => None,
         };
-        let unconfigured = |i: &ResourceInstance| !i.module.is_root() || !ctx.config.resources.contains_key(&i.resource);
+        let unconfigured = |i: &ResourceInstance| ctx.config.resource(&i.config()).is_none();
         let candidates: Vec<ResourceInstance> = state
             .managed()
             .filter(|r| r.type_name() == address.type_name && unconfigured(&r.address()) && !moving.contains(&r.address()))

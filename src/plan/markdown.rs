@@ -341,7 +341,7 @@ mod tests {
     }
 
     fn plan(changes: Vec<ResourceChange>) -> Plan {
-        Plan { changes, outputs: vec![], variables: Default::default(), prior_lineage: None, prior_serial: None, destroy: false, allow_data_loss: false }
+        Plan { changes, outputs: vec![], variables: Default::default(), prior_lineage: None, prior_serial: None, destroy: false, allow_data_loss: false, warnings: Default::default() }
     }
 
     #[test]

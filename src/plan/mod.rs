@@ -5,6 +5,7 @@
 //! the plan file ([`file`]). It must not change anything live or in state.
 
 pub mod adopt;
+pub mod conditions;
 pub mod file;
 pub mod guards;
 pub mod json;
@@ -126,6 +127,9 @@ pub struct Plan {
     pub destroy: bool,
     /// Made with `-allow-data-loss`: apply of the saved plan may run its data-losing changes.
     pub allow_data_loss: bool,
+    /// What planning found that stops nothing (a `check` block's failed assertion). Not saved in
+    /// a plan file: apply checks again.
+    pub warnings: crate::diag::Diagnostics,
 }
 
 /// Counts for the summary line. A replacement counts only as a replacement: folded into one add

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_provider_sdk::{Action, PlanRequest, PlannedChange, Provider, ProviderError, RefreshRequest, Value};
 
+use super::conditions::{self, When};
 use super::guards;
 use super::unchanged;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
-use crate::addrs::{AbsResource, ConfigResource, Mode, ResourceInstance};
+use crate::addrs::{AbsResource, Mode, ModuleResource, ProviderConfig, ResourceInstance};
 use crate::context::Context;
-use crate::diag::{Diagnostic, Location, Result};
+use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 use crate::eval::{Known, KnownResource, Repetition};
 use crate::graph::Node;
 use crate::state::{Instance, State};
@@ -61,8 +62,10 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
         }
     }
     guards::check_protection(ctx, state, &changes)?;
-    let outputs = planning.scope.keep_outputs_left_out(ctx, plan_outputs(ctx, state, &planning.known, options.destroy)?);
+    let outputs = planning.scope.keep_outputs_left_out(ctx, &planning.known, plan_outputs(ctx, state, &planning.known, options.destroy)?);
+    let warnings = if options.destroy { Diagnostics::default() } else { conditions::failed_checks(ctx, &planning.known) };
     Ok(Plan {
+        warnings,
         changes,
         outputs,
         variables: ctx.variables.clone(),
@@ -99,27 +102,39 @@ pub struct AgainstState {
     pub unconfigured: Vec<ResourceInstance>,
 }
 
+/// The error for a `count` or `for_each` (of a resource or a module call) only apply can tell.
+fn unknown_expansion(expansion: Option<(&crate::config::Expansion, &crate::diag::Location)>, what: &str) -> Diagnostics {
+    let argument = if matches!(expansion, Some((crate::config::Expansion::Count(_), _))) { "count" } else { "for_each" };
+    Diagnostic::error(format!("Invalid {argument} argument"))
+        .at(expansion.and_then(|(e, _)| e.expression()).map(|a| &a.location))
+        .detail(format!(
+            "The \"{argument}\" value depends on resource attributes that cannot be determined until apply, so strata cannot predict how many instances of {what} will be created."
+        ))
+        .hint("use -target to first apply only the resources the value depends on, or derive it from variables and locals known now")
+        .into()
+}
+
 /// Every resource in state, known as it was last recorded.
 pub fn state_as_known(state: &State) -> Known {
     state.managed().map(|r| (r.address(), KnownResource { value: r.value(), sensitive: r.sensitive_attributes.clone() })).collect()
 }
 
 /// The providers of the resources in state.
-fn providers_in(state: &State) -> BTreeSet<String> {
-    state.resources.iter().map(|r| r.provider.clone()).collect()
+fn providers_in(state: &State) -> BTreeSet<ProviderConfig> {
+    state.instances().map(|r| r.provider()).collect()
 }
 
 /// Configures provider `name` unless it already is, once its configuration is wholly known from
 /// `known`. Answers whether it is configured: `false` while the configuration still depends on
 /// values known only after apply (a host taken from an instance not yet created).
-pub async fn configure_provider(ctx: &Context, name: &str, known: &Known) -> Result<bool> {
+pub async fn configure_provider(ctx: &Context, name: &ProviderConfig, known: &Known) -> Result<bool> {
     let provider = ctx.providers.get(name)?;
-    let config = ctx.provider_config(name, known)?;
+    let config = ctx.provider_settings(name, known)?;
     if !config.is_wholly_known() {
         return Ok(false);
     }
     let location = ctx.config.providers.get(name).map(|p| p.body.location.clone());
-    ctx.providers.configure_once(provider, &config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
+    ctx.providers.configure_once(name, provider, &config).await.map_err(|err| provider_error(&format!("provider \"{name}\""), err, location.as_ref()))?;
     Ok(true)
 }
 
@@ -133,7 +148,7 @@ struct Planning<'a> {
     /// The instances the configuration has, as far as planned: any other in state is deleted.
     configured: BTreeSet<ResourceInstance>,
     /// Providers already configured, or found to depend on values known only after apply.
-    prepared: BTreeSet<String>,
+    prepared: BTreeSet<ProviderConfig>,
     /// What `-target` and `-exclude` leave in the plan, and what `-replace` replaces.
     scope: Scope,
 }
@@ -178,28 +193,31 @@ impl<'a> Planning<'a> {
         Ok(changes)
     }
 
-    /// The instances `count` or `for_each` gives a resource now. While they are unknown (they
-    /// depend on something only apply can tell) planning stops, as in Terraform, unless
-    /// `-target` or `-exclude` leaves the whole resource out: then its instances in state stay.
-    fn expand(&mut self, address: &ConfigResource) -> Result<Vec<(ResourceInstance, Repetition)>> {
-        let resource = self.ctx.config.resources.get(address).ok_or_else(|| Diagnostic::error(format!("{address} is not in the configuration")))?;
-        let whole = address.in_root();
-        let instances: Vec<(ResourceInstance, Repetition)> = match crate::instances::expand(&self.ctx.scope(&self.known), &resource.expansion)? {
-            Some(keys) => keys.into_iter().map(|(key, repetition)| (whole.instance(key), repetition)).collect(),
-            // Left alone, so never evaluated.
-            None if !self.scope.may_contain(&whole) => self.state_instances(&whole).into_iter().map(|i| (i, Repetition::None)).collect(),
-            None => {
-                let attr = resource.expansion.expression();
-                let argument = if matches!(resource.expansion, crate::config::Expansion::Count(_)) { "count" } else { "for_each" };
-                return Err(Diagnostic::error(format!("Invalid {argument} argument"))
-                    .at(attr.map(|a| &a.location))
-                    .detail(format!(
-                        "The \"{argument}\" value depends on resource attributes that cannot be determined until apply, so strata cannot predict how many instances of {address} will be created."
-                    ))
-                    .hint("use -target to first apply only the resources the value depends on, or derive it from variables and locals known now")
-                    .into());
+    /// The instances `count` or `for_each` gives a resource now, in every instance of its module.
+    /// While they are unknown (they depend on something only apply can tell) planning stops, as
+    /// in Terraform, unless `-target` or `-exclude` leaves the whole resource out: then its
+    /// instances in state stay.
+    fn expand(&mut self, address: &ModuleResource) -> Result<Vec<(ResourceInstance, Repetition)>> {
+        let resource = self.ctx.config.resource(address).ok_or_else(|| Diagnostic::error(format!("{address} is not in the configuration")))?;
+        let Some(modules) = self.ctx.module_instances(&address.module, &self.known)? else {
+            let in_state: Vec<ResourceInstance> = self.state.instances().map(|i| i.address()).filter(|i| i.config() == *address).collect();
+            if !in_state.is_empty() && in_state.iter().all(|i| !self.scope.may_contain(&i.resource())) {
+                return Ok(in_state.into_iter().map(|i| (i, Repetition::None)).collect());
             }
+            let call = self.ctx.config.module_call_of(&address.module);
+            return Err(unknown_expansion(call.map(|call| (&call.expansion, &call.location)), &address.module.to_string()));
         };
+        let mut instances = Vec::new();
+        for module in modules {
+            let whole = AbsResource { module, resource: address.resource.clone() };
+            let keys = crate::instances::expand(&self.ctx.module_scope(&whole.module, &self.known)?, &resource.expansion)?;
+            match keys {
+                Some(keys) => instances.extend(keys.into_iter().map(|(key, repetition)| (whole.instance(key), repetition))),
+                // Left alone, so never evaluated.
+                None if !self.scope.may_contain(&whole) => instances.extend(self.state_instances(&whole).into_iter().map(|i| (i, Repetition::None))),
+                None => return Err(unknown_expansion(Some((&resource.expansion, &resource.location)), &whole.to_string())),
+            }
+        }
         self.configured.extend(instances.iter().map(|(instance, _)| instance.clone()));
         Ok(instances)
     }
@@ -210,11 +228,11 @@ impl<'a> Planning<'a> {
 
     /// Configures a provider as soon as its configuration is known, then refreshes its resources in
     /// state in one batch.
-    async fn prepare_provider(&mut self, name: &str) -> Result<()> {
-        if !self.prepared.insert(name.to_owned()) {
+    async fn prepare_provider(&mut self, name: &ProviderConfig) -> Result<()> {
+        if !self.prepared.insert(name.clone()) {
             return Ok(());
         }
-        let in_state: Vec<Instance<'_>> = self.state.managed().filter(|r| r.provider() == name).collect();
+        let in_state: Vec<Instance<'_>> = self.state.managed().filter(|r| r.provider() == *name).collect();
         if !configure_provider(self.ctx, name, &self.known).await? {
             if in_state.is_empty() {
                 // Planning creates needs no connection; comparing with live objects does.
@@ -245,9 +263,10 @@ impl<'a> Planning<'a> {
     /// Plans one instance; `repetition` is what its expansion gave it (`count.index`, `each`).
     async fn plan_resource(&mut self, address: &ResourceInstance, repetition: Repetition) -> Result<Option<ResourceChange>> {
         let ctx = self.ctx;
-        let location = ctx.config.resources.get(&address.resource).map(|r| r.location.clone());
+        let location = ctx.config.resource(&address.config()).map(|r| r.location.clone());
+        conditions::instance_conditions_hold(ctx, address, When::Before, None, &self.known)?;
         let (desired, sensitive) = ctx.desired_repeating(address, repetition, &self.known)?;
-        let provider = ctx.providers.get(address.provider())?;
+        let provider = ctx.providers.get(&ctx.provider_of(address, self.state.get(address).map(|i| i.provider())))?;
         if address.mode() == Mode::Data {
             let value = if desired.is_wholly_known() {
                 provider.read_data(address.type_name(), &desired).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?
@@ -260,13 +279,13 @@ impl<'a> Planning<'a> {
         // Taken, not copied: each resource is planned once, and only deletions (of what the
         // configuration no longer has) read the refreshed objects after this.
         let prior = self.refreshed.remove(address).flatten();
-        let flags = guards::flags(ctx, &address.resource)?;
+        let flags = guards::flags(ctx, &address.config())?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
         let periodic = ctx.providers.resource_schema(&address.resource)?.periodic;
         let planned = match prior.as_ref().filter(|live| !periodic && unchanged::is_unchanged(self.state, address, desired_digest.as_deref(), live)) {
             Some(live) => PlannedChange::new(Action::NoOp, live.clone()),
             None => {
-                let desired = guards::ignoring_changes(ctx, &address.resource, desired, prior.as_ref());
+                let desired = guards::ignoring_changes(ctx, &address.config(), desired, prior.as_ref());
                 let request = PlanRequest { type_name: address.type_name().to_owned(), prior: prior.clone(), desired };
                 let mut planned = provider.plan(&request).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
                 if let (Action::Replace, true, Some(old)) = (planned.action, flags.create_before_destroy, prior.as_ref()) {
@@ -275,6 +294,8 @@ impl<'a> Planning<'a> {
                 planned
             }
         };
+        // One that only apply can tell is checked again after apply.
+        conditions::instance_conditions_hold(ctx, address, When::After, Some(&planned.planned), &self.known)?;
         let vanished = self.state.get(address).is_some() && prior.is_none();
         self.known.insert(address.clone(), KnownResource { value: planned.planned.clone(), sensitive: sensitive.clone() });
         Ok(Some(ResourceChange {
@@ -285,7 +306,7 @@ impl<'a> Planning<'a> {
             replace_because: planned.replace_because,
             operations: planned.operations,
             sensitive,
-            dependencies: ctx.dependencies_of(&address.resource),
+            dependencies: ctx.dependencies_of(address, &self.known),
             reason: vanished.then(|| "it was deleted outside strata".to_owned()),
             warnings: planned.warnings,
             data_loss: planned.data_loss,
@@ -376,13 +397,13 @@ impl<'a> Planning<'a> {
             };
             let planned = match &before {
                 Some(prior) => {
-                    let provider = self.ctx.providers.get(address.provider())?;
+                    let provider = self.ctx.providers.get(&resource.provider())?;
                     provider.plan_delete(address.type_name(), prior).await.map_err(|err| provider_error(&address.to_string(), err, None))?
                 }
                 None => PlannedChange::new(Action::Delete, Value::Null),
             };
             // For destroy, the configuration may protect it too.
-            let configured_protection = guards::flags(self.ctx, &address.resource)?.prevent_destroy;
+            let configured_protection = guards::flags(self.ctx, &address.config())?.prevent_destroy;
             deletions.push(ResourceChange {
                 address,
                 action: Action::Delete,
@@ -418,6 +439,7 @@ fn plan_outputs(ctx: &Context, state: &State, known: &Known, destroy: bool) -> R
         let (after, sensitive) = if destroy {
             (None, output.sensitive)
         } else {
+            conditions::all_hold(&scope, &output.preconditions, "Module output value precondition failed", &format!("output.{name}"))?;
             let evaluated = scope.eval_attr(&output.value)?;
             if evaluated.sensitive && !output.sensitive {
                 return Err(Diagnostic::error(format!("output \"{name}\" refers to sensitive values"))

@@ -14,7 +14,7 @@ use strata_provider_sdk::Action;
 
 use super::planner::provider_error;
 use super::{OutputChange, ResourceChange};
-use crate::addrs::{AbsResource, InstanceKey, Mode, ResourceInstance, Target};
+use crate::addrs::{AbsResource, InstanceKey, Mode, ModuleInstance, ModulePath, ResourceInstance, Target};
 use crate::context::Context;
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Result};
 use crate::eval::Known;
@@ -114,8 +114,11 @@ impl Scope {
     }
 
     /// `outputs` with those that read a resource left out of the plan kept as they are.
-    pub fn keep_outputs_left_out(&self, ctx: &Context, outputs: Vec<OutputChange>) -> Vec<OutputChange> {
-        let reads_left_out = |name: &str| ctx.graph.resource_dependencies(&Node::Output(name.to_owned())).iter().any(|a| !self.may_contain(&a.in_root()));
+    pub fn keep_outputs_left_out(&self, ctx: &Context, known: &Known, outputs: Vec<OutputChange>) -> Vec<OutputChange> {
+        let reads_left_out = |name: &str| {
+            let blocks = ctx.graph.resource_dependencies(&Node::Output(ModulePath::root(), name.to_owned()));
+            ctx.resources_seen_from(&ModuleInstance::root(), &blocks, known.keys()).iter().any(|a| !self.may_contain(a))
+        };
         outputs
             .into_iter()
             .map(|output| if reads_left_out(&output.name) { OutputChange { after: output.before.clone(), ..output } } else { output })
@@ -149,7 +152,7 @@ pub fn scope(ctx: &Context, state: &State, targeting: &Targeting, destroy: bool)
 fn unknown_target(ctx: &Context, state: &State, links: &Links, target: &Target) -> Option<Diagnostic> {
     let resource = match target {
         Target::Module(module) => {
-            let found = state.instances().any(|i| target.contains(&i.address()));
+            let found = links.dependencies.keys().any(|r| target.contains(&r.instance(InstanceKey::None))) || state.instances().any(|i| target.contains(&i.address()));
             return (!found).then(|| Diagnostic::error(format!("{module}: no such module in the configuration or the state")));
         }
         Target::Resource(resource) => resource.clone(),
@@ -160,7 +163,7 @@ fn unknown_target(ctx: &Context, state: &State, links: &Links, target: &Target) 
         return Some(Diagnostic::error(format!("{target}: no such resource in the configuration or the state")).hint(suggestion(&resource.to_string(), known.iter().map(String::as_str))));
     }
     let Target::Instance(instance) = target else { return None };
-    let configured = ctx.config.resources.get(&instance.resource).filter(|_| instance.module.is_root());
+    let configured = ctx.config.resource(&instance.config());
     let fits = configured.is_none_or(|r| crate::instances::key_fits(&r.expansion, &instance.key));
     match configured {
         Some(resource) if !fits => Some(Diagnostic::error(format!("{target}: the key does not fit the resource")).hint(crate::instances::expected_keys(&resource.expansion))),
@@ -205,7 +208,7 @@ fn check_replace(ctx: &Context, state: &State, targeting: &Targeting, destroy: b
             Some("data sources are read, never replaced")
         } else if state.get(address).is_none() {
             Some("it is not in the state yet; there is nothing to replace")
-        } else if !address.module.is_root() || !ctx.config.resources.contains_key(&address.resource) {
+        } else if ctx.config.resource(&address.config()).is_none() {
             Some("it is no longer in the configuration, so it will be destroyed, not replaced")
         } else if !scope.contains(address) {
             Some("-target or -exclude leaves it out of this plan")
@@ -230,8 +233,14 @@ impl Links {
     /// configured still has the dependencies it was created with.
     fn new(ctx: &Context, state: &State) -> Links {
         let mut dependencies: BTreeMap<AbsResource, BTreeSet<AbsResource>> = BTreeMap::new();
-        for address in ctx.config.resources.keys() {
-            dependencies.entry(address.in_root()).or_default().extend(ctx.dependencies_of(address));
+        let known = crate::plan::planner::state_as_known(state);
+        for (block, _) in ctx.config.all_resources() {
+            // A module whose instances cannot be told yet has only those in state.
+            let modules = ctx.module_instances(&block.module, &known).ok().flatten().unwrap_or_default();
+            for module in modules {
+                let instance = AbsResource { module, resource: block.resource.clone() }.instance(InstanceKey::None);
+                dependencies.entry(instance.resource()).or_default().extend(ctx.dependencies_of(&instance, &known));
+            }
         }
         for instance in state.managed() {
             dependencies.entry(instance.address().resource()).or_default().extend(instance.dependency_addresses());
@@ -265,7 +274,7 @@ fn beyond(start: &[AbsResource], edges: &BTreeMap<AbsResource, BTreeSet<AbsResou
 pub async fn force_replacement(ctx: &Context, change: ResourceChange, known: &Known) -> Result<ResourceChange> {
     let Some(prior) = change.before.as_ref().filter(|_| matches!(change.action, Action::NoOp | Action::Update)) else { return Ok(change) };
     let address = &change.address;
-    let provider = ctx.providers.get(address.provider())?;
+    let provider = ctx.providers.get(&ctx.provider_of(address, None))?;
     let (desired, _) = ctx.desired(address, known)?;
     let failed = |err| provider_error(&format!("{address} cannot be replaced"), err, None);
     let replacement = provider.plan_replace(address.type_name(), prior, &desired).await.map_err(failed)?;

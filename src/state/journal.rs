@@ -135,7 +135,7 @@ mod tests {
     fn state_with(names: &[&str]) -> State {
         let mut state = State::new();
         for name in names {
-            state.put(&ConfigResource::managed("postgres_table", name).single_instance(), &Value::from_json(&serde_json::json!({"name": name})), BTreeSet::new(), &BTreeSet::new());
+            state.put(&ConfigResource::managed("postgres_table", name).single_instance(), &crate::addrs::ProviderConfig::default_of("postgres"), &Value::from_json(&serde_json::json!({"name": name})), BTreeSet::new(), &BTreeSet::new());
         }
         state
     }
@@ -152,7 +152,7 @@ mod tests {
         let mut live = base.clone();
         let stored = Lists::of(&base);
         let first = record_after(&mut live, &stored, |s| {
-            s.put(&ConfigResource::managed("postgres_table", "c").single_instance(), &Value::from_json(&serde_json::json!({"name": "c"})), BTreeSet::new(), &BTreeSet::new());
+            s.put(&ConfigResource::managed("postgres_table", "c").single_instance(), &crate::addrs::ProviderConfig::default_of("postgres"), &Value::from_json(&serde_json::json!({"name": "c"})), BTreeSet::new(), &BTreeSet::new());
             s.remove(&ConfigResource::managed("postgres_table", "a").single_instance());
             [ConfigResource::managed("postgres_table", "a").single_instance(), ConfigResource::managed("postgres_table", "c").single_instance()].into()
         });

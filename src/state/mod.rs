@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use strata_provider_sdk::Value;
 
-use crate::addrs::{AbsResource, ConfigResource, InstanceKey, Mode, ModuleInstance, ResourceInstance};
+use crate::addrs::{AbsResource, ConfigResource, InstanceKey, Mode, ModuleInstance, ProviderConfig, ResourceInstance};
 
 /// 2: resources group their instances (`instances`, each with Terraform's `index_key`).
 pub const FORMAT_VERSION: u32 = 2;
@@ -166,8 +166,9 @@ impl Instance<'_> {
         &self.resource.type_name
     }
 
-    pub fn provider(&self) -> &str {
-        &self.resource.provider
+    /// The provider configuration that manages it (`aws`, `aws.west`), as recorded.
+    pub fn provider(&self) -> ProviderConfig {
+        self.resource.provider.parse().unwrap_or_else(|_| ProviderConfig::default_of(crate::addrs::provider_of(&self.resource.type_name)))
     }
 
     pub fn value(&self) -> Value {
@@ -240,7 +241,7 @@ impl State {
     }
 
     /// Records an instance's attributes, replacing what was there (its `prevent_destroy` stays).
-    pub fn put(&mut self, address: &ResourceInstance, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<AbsResource>) {
+    pub fn put(&mut self, address: &ResourceInstance, provider: &ProviderConfig, value: &Value, sensitive: BTreeSet<String>, dependencies: &BTreeSet<AbsResource>) {
         let recorded = InstanceState {
             index_key: address.key.to_json(),
             attributes: value.to_json(),
@@ -249,7 +250,9 @@ impl State {
             prevent_destroy: self.get(address).is_some_and(|kept| kept.prevent_destroy),
             desired_digest: None,
         };
-        self.resource_entry(&address.resource()).upsert(recorded);
+        let entry = self.resource_entry(&address.resource());
+        entry.provider = provider.to_string();
+        entry.upsert(recorded);
     }
 
     /// The resource's entry, made empty when it has none.
@@ -267,6 +270,7 @@ impl State {
     /// Records `resource`'s instances whole, next to the resource's other instances (a journal's replay).
     pub fn put_instances(&mut self, resource: ResourceState) {
         let entry = self.resource_entry(&resource.abs_address());
+        entry.provider = resource.provider;
         for instance in resource.instances {
             entry.upsert(instance);
         }

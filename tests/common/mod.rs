@@ -253,8 +253,13 @@ impl Workdir {
         self.dir.path()
     }
 
+    /// Writes `name` (which may be in a subdirectory, `modules/db/main.tf`) under the directory.
     pub fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).expect("write config");
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("make config directory");
+        }
+        std::fs::write(path, text).expect("write config");
     }
 
     pub fn state_path(&self) -> PathBuf {

@@ -20,8 +20,8 @@ pub(crate) trait CallSite {
     fn eval_expr(&self, expr: &Expression) -> FnResult;
     /// Whether anything sensitive went into the expression so far.
     fn sensitive(&self) -> &Cell<bool>;
-    /// The configuration directory.
-    fn dir(&self) -> &Path;
+    /// Where relative paths start: the root module's directory, as Terraform's working directory.
+    fn base_dir(&self) -> &Path;
     /// Renders template text with only `vars` in scope; returns the text and whether the
     /// rendering read anything sensitive.
     fn render_template(&self, text: &str, vars: BTreeMap<String, Value>) -> Result<(Value, bool), Diagnostic>;
@@ -51,7 +51,7 @@ pub(crate) fn call_expression(site: &dyn CallSite, call: &FuncCall) -> FnResult 
         }
     }
     function.check_arity(values.len())?;
-    call_checked(function, &values, site.dir())
+    call_checked(function, &values, site.base_dir())
 }
 
 fn special(site: &dyn CallSite, function: &'static Function, args: &[Expression]) -> FnResult {
@@ -148,7 +148,7 @@ fn templatefile(site: &dyn CallSite, args: &[Expression]) -> FnResult {
     let Value::String(path) = path else {
         return Err(invalid_argument("path", "string required"));
     };
-    let full = site.dir().join(super::filesystem::expand_home(&path));
+    let full = site.base_dir().join(super::filesystem::expand_home(&path));
     let text = std::fs::read_to_string(&full).map_err(|err| invalid_argument("path", format!("failed to read file {path:?}: {err}")))?;
     render(site, "templatefile", Value::String(text), vars)
 }

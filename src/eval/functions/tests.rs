@@ -443,7 +443,8 @@ fn config() -> &'static Config {
 fn evaluate(expr: &str) -> Result<Evaluated, Diagnostic> {
     let config = config();
     let variables = BTreeMap::from([("password".to_owned(), Value::from("s3cret")), ("env".to_owned(), Value::from("dev"))]);
-    let scope = Scope { config, variables: &variables, resources: &BTreeMap::new(), repetition: Default::default() };
+    let nothing_known = BTreeMap::new();
+    let scope = Scope::root(config, &variables, &nothing_known);
     let parsed = expr.parse().unwrap_or_else(|err| panic!("{expr} does not parse: {err}"));
     let attr = AttrExpr { expr: parsed, location: Location { file: Arc::from(Path::new("t.tf")), line: 1, column: 1 } };
     scope.eval_attr(&attr).map_err(|mut errors| errors.0.remove(0))
