@@ -531,7 +531,8 @@ async fn run_task(
         // A state-only update (a move, prevent_destroy) is still written.
         Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
         Action::Delete => {
-            if let Some(prior) = &change.before {
+            // A forgotten resource (removed block, destroy = false) only leaves the state.
+            if let Some(prior) = change.before.as_ref().filter(|_| !change.forget) {
                 let deletion = provider.plan_delete(task.address.type_name(), prior).await.map_err(|e| provider_error(&subject, e, None))?;
                 let _held = relation_locks.hold(&task.provider.to_string(), &deletion.locks).await;
                 delete(prior.clone()).await?;

@@ -50,6 +50,7 @@ impl Context {
     pub fn load(options: &LoadOptions<'_>, providers: Providers) -> Result<Context> {
         let mut config = config::load_dir(options.dir)?;
         check_schemas(&config, &providers)?;
+        crate::ephemeral::check(&config)?;
         let variables = vars::resolve(&config, options.variables, options.require_variables)?;
         crate::secrets::register(&config, &variables);
         let in_use = provider_configurations(&config)?;

@@ -124,7 +124,7 @@ pub async fn detect(ctx: &Context, state: &State, now: OffsetDateTime) -> Result
     let AgainstState { live, changes: planned, unconfigured } = refresh_and_plan_against_state(ctx, state).await?;
     let mut findings = live_findings(state, &live);
     findings.extend(unmanaged_findings(ctx, state, &live).await?);
-    findings.extend(config_findings(&planned, unconfigured));
+    findings.extend(config_findings(&planned, unconfigured, |address| crate::plan::removed::forgets(ctx, address)));
     for finding in &mut findings {
         finding.ack = acknowledgement(&state.drift_acks, finding, now);
     }
@@ -186,7 +186,7 @@ async fn unmanaged_findings(ctx: &Context, state: &State, live: &Refreshed) -> R
 
 /// The configuration against the state as recorded: resources a plan would create, change,
 /// replace or delete even had nothing drifted live.
-fn config_findings(planned: &[ResourceChange], unconfigured: Vec<ResourceInstance>) -> Vec<Finding> {
+fn config_findings(planned: &[ResourceChange], unconfigured: Vec<ResourceInstance>, forgets: impl Fn(&ResourceInstance) -> bool) -> Vec<Finding> {
     let mut findings = Vec::new();
     for change in planned.iter().filter(|c| c.action.is_change()) {
         let address = change.address.clone();
@@ -210,7 +210,8 @@ fn config_findings(planned: &[ResourceChange], unconfigured: Vec<ResourceInstanc
         findings.extend(attributes);
     }
     for address in unconfigured {
-        findings.push(whole(address, Kind::Config, Some("no longer in the configuration: a plan would delete it".to_owned())));
+        let fate = if forgets(&address) { "a removed block: a plan would forget it (drop it from state only)" } else { "no longer in the configuration: a plan would delete it" };
+        findings.push(whole(address, Kind::Config, Some(fate.to_owned())));
     }
     findings
 }

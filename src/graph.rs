@@ -292,18 +292,20 @@ impl<'c> Builder<'c> {
     }
 
     fn add_body_references(&mut self, node: &Node, body: &BodyExpr, module: &Config) {
-        for attr in body.attributes.values() {
-            self.add_references(node, attr, module);
-        }
-        for block in &body.blocks {
-            self.add_body_references(node, &block.body, module);
+        // Nested and dynamic blocks included, a dynamic block's iterator left out.
+        for (attr, references) in crate::eval::body_references(body) {
+            self.add_found_references(node, attr, references, module);
         }
     }
 
     /// Edges for what `attr`, an expression of `module`, refers to.
     fn add_references(&mut self, node: &Node, attr: &AttrExpr, module: &Config) {
+        self.add_found_references(node, attr, expression_references(&attr.expr), module);
+    }
+
+    fn add_found_references(&mut self, node: &Node, attr: &AttrExpr, references: Vec<Reference>, module: &Config) {
         let path = &module.path;
-        for reference in expression_references(&attr.expr) {
+        for reference in references {
             match reference {
                 Reference::Variable(name) => {
                     if module.variables.contains_key(&name) {

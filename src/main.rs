@@ -9,6 +9,7 @@ mod config;
 mod context;
 mod diag;
 mod drift;
+mod ephemeral;
 mod eval;
 mod format;
 #[cfg(test)]

@@ -21,9 +21,9 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 /// garble output without protecting anything.
 const MIN_SECRET_LEN: usize = 4;
 
-/// Remembers the values of sensitive variables for [`redact`].
+/// Remembers the values of sensitive (and ephemeral) variables for [`redact`].
 pub fn register(config: &Config, values: &BTreeMap<String, Value>) {
-    remember(config.variables.values().filter(|v| v.sensitive).filter_map(|v| values.get(&v.name)).flat_map(strings_in));
+    remember(config.variables.values().filter(|v| v.sensitive || v.ephemeral).filter_map(|v| values.get(&v.name)).flat_map(strings_in));
 }
 
 /// Adds secrets for [`redact`]. Variable values are remembered as given too, before conversion,

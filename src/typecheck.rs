@@ -14,6 +14,8 @@ use crate::config::BodyExpr;
 use crate::diag::{closest, suggestion, Diagnostic, Diagnostics, Location, Result};
 use crate::eval::types::TypeConstraint;
 
+mod dynamic;
+
 /// Checks the shape of `body` against `schema`; `context` names the block in messages.
 pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> {
     let mut errors = Diagnostics::default();
@@ -44,6 +46,10 @@ pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> 
         }
     }
     for block in &body.blocks {
+        if block.kind == "dynamic" {
+            dynamic::check(schema, block, context, &mut errors);
+            continue;
+        }
         let Some(nested) = schema.blocks.get(block.kind.as_str()) else {
             let is_attribute = schema.attributes.contains_key(block.kind.as_str());
             errors.push(
@@ -61,7 +67,7 @@ pub fn check_body(schema: &Block, body: &BodyExpr, context: &str) -> Result<()> 
         }
     }
     for (name, nested) in &schema.blocks {
-        let count = body.blocks.iter().filter(|b| b.kind == *name).count();
+        let count = body.blocks.iter().filter(|b| b.kind == *name || dynamic::makes(b, name)).count();
         if count < nested.min_items {
             errors.push(Diagnostic::error(format!("{context} needs at least {} \"{name}\" block(s)", nested.min_items)).at(Some(&body.location)));
         }
@@ -115,9 +121,14 @@ pub fn conform(schema: &Block, value: Value, body: &BodyExpr, context: &str) -> 
     for (name, nested) in &schema.blocks {
         let items = match given.remove(*name) {
             Some(Value::List(items)) => items,
+            // A dynamic block whose for_each is not known yet.
+            Some(Value::Unknown) => {
+                out.insert((*name).to_owned(), Value::Unknown);
+                continue;
+            }
             _ => vec![],
         };
-        let bodies: Vec<&BodyExpr> = body.blocks.iter().filter(|b| b.kind == *name).map(|b| &b.body).collect();
+        let bodies = dynamic::bodies(body, name, items.len());
         let converted = items
             .into_iter()
             .zip(bodies)

@@ -19,6 +19,7 @@ mod conditions;
 mod crash_safety;
 mod data_loss_guards;
 mod drift;
+mod dynamic_blocks;
 mod examples;
 mod fail_closed;
 mod harness;

@@ -14,7 +14,7 @@ use super::{Check, Condition};
 use crate::addrs::{ConfigResource, ModulePath, ProviderConfig, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
-const TOP_LEVEL_BLOCKS: [&str; 11] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "module", "check"];
+const TOP_LEVEL_BLOCKS: [&str; 12] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed", "module", "check"];
 
 /// Loads every `*.tf` file of `dir`, in name order, and the modules they call.
 pub fn load_dir(dir: &Path) -> Result<Config> {
@@ -38,6 +38,7 @@ pub(super) fn load_module(root_dir: &Path, dir: &Path, path: ModulePath) -> Resu
     if loader.errors.has_errors() {
         return Err(loader.errors);
     }
+    super::blocks::check_removed(&loader.config)?;
     Ok(loader.config)
 }
 
@@ -198,12 +199,18 @@ impl Loader {
                 self.config.moves.push(moved);
                 Ok(())
             }
+            "removed" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                let removed = super::blocks::removed(&body_expr(ctx, &block.body, location.clone())?, location)?;
+                self.config.removed.push(removed);
+                Ok(())
+            }
             "check" => {
                 let [name] = expect_labels::<1>(kind, &labels, &location, "NAME")?;
                 let check = check_block(ctx, &block.body, location.clone())?;
                 insert_unique(&mut self.config.checks, name, check, "check block", &location)
             }
-            "removed" | "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
+            "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
                 .at(Some(&location))
                 .detail("strata reads Terraform's language but not yet this block; the README's \"Terraform compatibility\" section lists what it reads")
                 .into()),
@@ -417,7 +424,10 @@ pub(crate) fn check_names(body: &BodyExpr, attributes: &[&str], blocks: &[&str],
 
 fn reject_unsupported_meta(body: &BodyExpr) -> Result<()> {
     for block in &body.blocks {
-        if matches!(block.kind.as_str(), "lifecycle" | "dynamic" | "provisioner" | "connection") {
+        if matches!(block.kind.as_str(), "provisioner" | "connection") {
+            return Err(super::blocks::refuse_provisioner(block));
+        }
+        if block.kind == "lifecycle" {
             // A data source's lifecycle block is still unsupported; a resource's was taken out already.
             return Err(Diagnostic::error(format!("the \"{}\" block is not supported yet", block.kind))
                 .at(Some(&block.location))
@@ -445,7 +455,7 @@ fn resource_provider(attr: &AttrExpr, address: &ConfigResource) -> Result<Provid
 
 fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) -> Result<Variable> {
     let body = body_expr(ctx, body, location.clone())?;
-    check_names(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], &format!("variable \"{name}\""))?;
+    check_names(&body, &["type", "default", "description", "sensitive", "nullable", "ephemeral"], &["validation"], &format!("variable \"{name}\""))?;
     let validations = body.blocks.iter().map(condition).collect::<Result<Vec<_>>>()?;
     Ok(Variable {
         name,
@@ -453,6 +463,7 @@ fn variable(ctx: &FileContext, name: String, body: &Body, location: Location) ->
         default: body.attributes.get("default").cloned(),
         description: body.attributes.get("description").map(|a| literal_string(a, "description")).transpose()?,
         sensitive: optional_literal_bool(&body, "sensitive")?.unwrap_or(false),
+        ephemeral: optional_literal_bool(&body, "ephemeral")?.unwrap_or(false),
         nullable: optional_literal_bool(&body, "nullable")?.unwrap_or(true),
         validations,
         location,

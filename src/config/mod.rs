@@ -6,6 +6,7 @@
 //! know any provider's schema or talk to any system.
 
 mod backend_block;
+mod blocks;
 mod guards;
 mod installed;
 mod load;
@@ -18,6 +19,7 @@ use crate::addrs::{ConfigResource, ModulePath, ModuleResource, ProviderConfig};
 use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 
 pub use backend_block::BackendSettings;
+pub use blocks::Removed;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
 pub use load::{load_dir, load_settings};
 pub use modules::ModuleCall;
@@ -53,6 +55,9 @@ pub struct Variable {
     pub default: Option<AttrExpr>,
     pub description: Option<String>,
     pub sensitive: bool,
+    /// `ephemeral = true` (Terraform 1.10): its value is never written (state, plan files) and
+    /// only provider blocks and locals may use it (see `crate::ephemeral`).
+    pub ephemeral: bool,
     pub nullable: bool,
     pub validations: Vec<Condition>,
     pub location: Location,
@@ -203,6 +208,8 @@ pub struct Config {
     pub checks: BTreeMap<String, Check>,
     /// `moved` blocks, in the order read.
     pub moves: Vec<Moved>,
+    /// `removed` blocks, in the order read.
+    pub removed: Vec<Removed>,
     pub settings: Settings,
     /// The selected workspace (`terraform.workspace`), once the state is resolved; `None` is `default`.
     pub workspace: Option<String>,

@@ -7,6 +7,7 @@
 //! everything. It tracks whether an expression read a sensitive value, so callers can mask it.
 //! It must not plan, apply or talk to providers.
 
+mod dynamic;
 pub mod functions;
 mod references;
 pub mod types;
@@ -20,6 +21,7 @@ use hcl::template::{Directive, Element, Template};
 use serde_json::Number;
 use strata_provider_sdk::Value;
 
+pub use dynamic::{body_references, Dynamic};
 pub use references::{expression_references, Reference};
 
 use crate::addrs::{AbsResource, ConfigResource, InstanceKey, ModuleInstance, ResourceInstance};
@@ -114,26 +116,8 @@ impl<'a> Scope<'a> {
     /// Evaluates a block body into an object: attributes by name, nested blocks as lists of
     /// objects under their block type. Also returns the top-level names that read something sensitive.
     pub fn eval_body(&self, body: &BodyExpr) -> Result<(Value, BTreeSet<String>)> {
-        let mut object = BTreeMap::new();
-        let mut sensitive = BTreeSet::new();
-        for (name, attr) in &body.attributes {
-            let evaluated = self.eval_attr(attr)?;
-            if evaluated.sensitive {
-                sensitive.insert(name.clone());
-            }
-            object.insert(name.clone(), evaluated.value);
-        }
-        for block in &body.blocks {
-            let (value, block_sensitive) = self.eval_body(&block.body)?;
-            if !block_sensitive.is_empty() {
-                sensitive.insert(block.kind.clone());
-            }
-            let entry = object.entry(block.kind.clone()).or_insert_with(|| Value::List(vec![]));
-            if let Value::List(items) = entry {
-                items.push(value);
-            }
-        }
-        Ok((Value::Object(object), sensitive))
+        // Nested blocks may be `dynamic`: see `dynamic`.
+        dynamic::eval_body(self, body, &[])
     }
 }
 

@@ -23,6 +23,13 @@ pub fn expression_references(expr: &Expression) -> Vec<Reference> {
     found
 }
 
+/// Every reference in `expr` but those to `bound` names (the iterators of dynamic blocks around it).
+pub(super) fn references_with_bound(expr: &Expression, bound: &[String]) -> Vec<Reference> {
+    let mut found = Vec::new();
+    collect(expr, &mut bound.to_vec(), &mut found);
+    found
+}
+
 fn traversal_reference(root: &str, operators: &[TraversalOperator]) -> Option<Reference> {
     let attr = |i: usize| match operators.get(i) {
         Some(TraversalOperator::GetAttr(ident)) => Some(ident.as_str()),

@@ -6,7 +6,7 @@ use super::*;
 use crate::config::{AttrExpr, Config};
 use crate::diag::Location;
 
-fn config_with(source: &str) -> Config {
+pub(super) fn config_with(source: &str) -> Config {
     let dir = std::env::temp_dir().join(format!("strata-eval-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.tf"), source).unwrap();

@@ -49,6 +49,9 @@ struct VariableFile {
     /// A sensitive variable's `SALT:DIGEST` (both hex), see [`sealed_digest`].
     #[serde(skip_serializing_if = "Option::is_none", default)]
     argon2id: Option<String>,
+    /// An ephemeral variable: the plan holds no value or digest of it; apply needs it again.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    ephemeral: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -158,11 +161,13 @@ pub fn write(path: &Path, plan: &Plan, config: &Config) -> Result<()> {
             .variables
             .iter()
             .map(|(name, value)| {
-                let sensitive = config.variables.get(name).is_some_and(|v| v.sensitive);
-                let entry = if sensitive {
-                    VariableFile { value: None, sha256: None, argon2id: Some(sealed_digest(value)?) }
+                let declared = config.variables.get(name);
+                let entry = if declared.is_some_and(|v| v.ephemeral) {
+                    VariableFile { value: None, sha256: None, argon2id: None, ephemeral: true }
+                } else if declared.is_some_and(|v| v.sensitive) {
+                    VariableFile { value: None, sha256: None, argon2id: Some(sealed_digest(value)?), ephemeral: false }
                 } else {
-                    VariableFile { value: Some(value.to_json()), sha256: None, argon2id: None }
+                    VariableFile { value: Some(value.to_json()), sha256: None, argon2id: None, ephemeral: false }
                 };
                 Ok((name.clone(), entry))
             })
@@ -192,7 +197,7 @@ fn action_of(names: &[String]) -> Option<Action> {
         ["create"] => Action::Create,
         ["update"] => Action::Update,
         ["delete", "create"] | ["create", "delete"] => Action::Replace,
-        ["delete"] => Action::Delete,
+        ["delete"] | ["forget"] => Action::Delete,
         _ => return None,
     })
 }
@@ -218,6 +223,7 @@ fn action_reason(change: &ResourceChange, destroy: bool) -> Option<String> {
     let reason = match change.action {
         Action::Replace if super::targeting::replace_was_requested(change) => "replace_by_request",
         Action::Replace => "replace_because_cannot_update",
+        Action::Delete if change.forget => return None,
         Action::Delete if !destroy && change.before.is_some() => "delete_because_no_resource_config",
         _ => return None,
     };
@@ -237,7 +243,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
         previous_address: change.moved_from.as_ref().map(ResourceInstance::to_string),
         provider_name: crate::addrs::registry_address(change.address.provider()),
         change: ChangeFile {
-            actions: actions(change.action),
+            actions: if change.forget { vec!["forget".to_owned()] } else { actions(change.action) },
             before,
             after,
             after_unknown: change.after.as_ref().map_or(serde_json::Value::Bool(false), Value::unknown_mask),
@@ -291,12 +297,19 @@ pub struct SavedPlan {
     pub config_digest: String,
     /// Digests of sensitive variables, whose values the plan does not hold.
     pub sensitive_digests: BTreeMap<String, String>,
+    /// Ephemeral variables, of which the plan holds nothing: apply is given them again.
+    pub ephemeral: BTreeSet<String>,
 }
 
 impl SavedPlan {
     /// Checks that `variables` (resolved afresh for apply) match the plan's sensitive digests, and
     /// puts the plan's other values in place.
     pub fn merge_variables(&self, variables: &mut BTreeMap<String, Value>) -> Result<()> {
+        if let Some(name) = self.ephemeral.iter().find(|name| !variables.contains_key(*name)) {
+            return Err(Diagnostic::error(format!("the plan needs the ephemeral variable \"{name}\", which plan files never hold"))
+                .hint(format!("give it again for apply: STRATA_VAR_{name} or TF_VAR_{name} in the environment"))
+                .into());
+        }
         for (name, digest) in &self.sensitive_digests {
             let given = variables.get(name).ok_or_else(|| {
                 Diagnostic::error(format!("the plan needs the sensitive variable \"{name}\", which plan files never hold"))
@@ -348,6 +361,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 create_before_destroy: c.strata.create_before_destroy,
                 state_updates: c.strata.state_updates.clone(),
                 desired_digest: c.strata.desired_digest.clone(),
+                forget: c.change.actions == ["forget"],
             })
         })
         .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;
@@ -372,5 +386,6 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
         plan: Plan { changes, outputs, variables, prior_lineage: file.prior_lineage, prior_serial: file.prior_serial, destroy: file.destroy, allow_data_loss: file.allow_data_loss, warnings: Default::default() },
         config_digest: file.config_digest,
         sensitive_digests,
+        ephemeral: file.variables.iter().filter(|(_, v)| v.ephemeral).map(|(name, _)| name.clone()).collect(),
     })
 }

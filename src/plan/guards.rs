@@ -128,7 +128,7 @@ pub fn ignoring_changes(ctx: &Context, address: &ModuleResource, desired: Value,
 /// false) in state. Removing from state something already gone is allowed.
 pub fn check_protection(ctx: &Context, state: &State, changes: &[ResourceChange]) -> Result<()> {
     let mut errors = Diagnostics::default();
-    for change in changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.before.is_some()) {
+    for change in changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.before.is_some() && !c.forget) {
         let recorded = state.get(&change.address).is_some_and(|r| r.prevent_destroy);
         let configured = ctx.config.resource(&change.address.config());
         let in_config = configured.is_some() && change.prevent_destroy;

@@ -103,7 +103,7 @@ fn locking_block(changes: &[&ResourceChange]) -> String {
 }
 
 fn is_destructive(change: &ResourceChange) -> bool {
-    matches!(change.action, Action::Delete | Action::Replace) || !change.data_loss.is_empty()
+    (matches!(change.action, Action::Delete | Action::Replace) && !change.forget) || !change.data_loss.is_empty()
 }
 
 /// Every destructive or data-losing change, with what it loses; empty when there is none.
@@ -135,7 +135,7 @@ fn verb(change: &ResourceChange) -> &'static str {
         Action::Create => "create",
         Action::Update => "update",
         Action::Replace => "replace",
-        Action::Delete if change.before.is_none() => "forget",
+        Action::Delete if change.before.is_none() || change.forget => "forget",
         Action::Delete => "destroy",
         Action::NoOp => "no-op",
     }
@@ -336,6 +336,7 @@ mod tests {
             create_before_destroy: false,
             state_updates: vec![],
             desired_digest: None,
+            forget: false,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod guards;
 pub mod json;
 pub mod markdown;
 pub mod planner;
+pub mod removed;
 pub mod render;
 pub mod targeting;
 pub mod textdiff;
@@ -61,6 +62,9 @@ pub struct ResourceChange {
     pub state_updates: Vec<String>,
     /// The digest of this resource's configuration, recorded in state once applied (see `unchanged`).
     pub desired_digest: Option<String>,
+    /// A `Delete` that only drops the resource from state, leaving the live object alone (a
+    /// `removed` block with `destroy = false`; see `removed`).
+    pub forget: bool,
 }
 
 /// How risky a change is to run, for reviewers and for apply's refusal.
@@ -136,6 +140,8 @@ pub struct Summary {
     pub change: usize,
     pub replace: usize,
     pub destroy: usize,
+    /// Dropped from state, the live object left alone (`removed` blocks).
+    pub forget: usize,
 }
 
 impl Plan {
@@ -146,6 +152,7 @@ impl Plan {
                 Action::Create => summary.add += 1,
                 Action::Update => summary.change += 1,
                 Action::Replace => summary.replace += 1,
+                Action::Delete if change.forget => summary.forget += 1,
                 Action::Delete if change.before.is_some() => summary.destroy += 1,
                 _ => {}
             }

@@ -318,6 +318,7 @@ impl<'a> Planning<'a> {
             create_before_destroy: flags.create_before_destroy,
             state_updates: self.protection_update(address, flags.prevent_destroy),
             desired_digest,
+            forget: false,
         }))
     }
 
@@ -359,6 +360,7 @@ impl<'a> Planning<'a> {
             create_before_destroy: false,
             state_updates: vec![],
             desired_digest: recorded.desired_digest.clone(),
+            forget: false,
         })
     }
 
@@ -383,6 +385,11 @@ impl<'a> Planning<'a> {
         for resource in self.state.managed().filter(|r| (destroy || !self.configured.contains(&r.address())) && self.scope.contains(&r.address())) {
             let address = resource.address();
             let before = self.refreshed.get(&address).cloned().flatten();
+            // A `removed` block with destroy = false: forgotten, never handed to the provider.
+            if let Some(forgotten) = super::removed::forgotten(self.ctx, &resource, &before, destroy) {
+                deletions.push(forgotten);
+                continue;
+            }
             let reason = match (&before, destroy) {
                 (None, _) => "it was already deleted outside strata; it will be removed from state",
                 (Some(_), true) => "destroy was requested",
@@ -417,6 +424,7 @@ impl<'a> Planning<'a> {
                 create_before_destroy: false,
                 state_updates: vec![],
                 desired_digest: None,
+                forget: false,
             });
         }
         Ok(deletions)

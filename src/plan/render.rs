@@ -51,12 +51,13 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
     out.push_str(&unchanged_warnings(plan, style));
     let summary = plan.summary();
     out.push_str(&format!(
-        "\n{} {} to add, {} to change, {} to replace, {} to destroy.\n",
+        "\n{} {} to add, {} to change, {} to replace, {} to destroy{}.\n",
         style.bold("Plan:"),
         summary.add,
         summary.change,
         summary.replace,
-        summary.destroy
+        summary.destroy,
+        super::removed::forget_count(&summary)
     ));
     out.push_str(&risk_summary(plan, style));
     out
@@ -84,6 +85,7 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
         Action::Create => ("will be created", style.added("+")),
         Action::Update => ("will be updated in place", style.changed("~")),
         Action::Replace => ("must be replaced", format!("{}/{}", style.removed("-"), style.added("+"))),
+        Action::Delete if change.forget => ("will no longer be managed by strata", ".".to_owned()),
         Action::Delete if change.before.is_none() => ("will be removed from state", style.removed("-")),
         Action::Delete => ("will be destroyed", style.removed("-")),
         Action::NoOp if !change.state_updates.is_empty() => ("will be updated in state only", " ".to_owned()),
@@ -118,7 +120,8 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
     let marker = if change.action == Action::Replace { marker } else { format!("{marker} ") };
     let _ = writeln!(out, "  {marker}resource \"{}\" \"{}\" {{", address.type_name(), address.resource.name);
     let before = change.before.as_ref().unwrap_or(&Value::Null);
-    let after = change.after.as_ref().unwrap_or(&Value::Null);
+    // A forgotten object stays as it is.
+    let after = if change.forget { before } else { change.after.as_ref().unwrap_or(&Value::Null) };
     out.push_str(&ctx.body(schema, before, after, 6, ""));
     out.push_str("    }\n");
     if !change.operations.is_empty() {
