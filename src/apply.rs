@@ -529,7 +529,10 @@ async fn run_task(
     let delete = |old: Value| apply(ApplyRequest { type_name: task.address.type_name().to_owned(), action: Action::Delete, prior: Some(old), planned: Value::Null, authorship: None, declared: vec![], progress: progress.clone() });
     match change.action {
         // A state-only update (a move, prevent_destroy) is still written.
-        Action::NoOp => Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote: !change.state_updates.is_empty(), desired_digest: change.desired_digest.clone() }),
+        Action::NoOp => {
+            let wrote = !change.state_updates.is_empty() || change.importing.is_some();
+            Ok(Outcome { value: change.before.clone(), sensitive: change.sensitive.clone(), wrote, desired_digest: change.desired_digest.clone() })
+        }
         Action::Delete => {
             // A forgotten resource (removed block, destroy = false) only leaves the state.
             if let Some(prior) = change.before.as_ref().filter(|_| !change.forget) {

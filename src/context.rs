@@ -9,6 +9,7 @@ use std::path::Path;
 
 use strata_provider_sdk::Value;
 
+use crate::modules::version::{parse_version, Constraints};
 use crate::addrs::{AbsResource, ModuleInstance, ModulePath, ModuleResource, ProviderConfig, ResourceInstance};
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics, Result};
@@ -49,6 +50,8 @@ pub struct LoadOptions<'a> {
 impl Context {
     pub fn load(options: &LoadOptions<'_>, providers: Providers) -> Result<Context> {
         let mut config = config::load_dir(options.dir)?;
+        let requirement_warnings = check_requirements(&config, &providers)?;
+        config.warnings.extend(requirement_warnings);
         check_schemas(&config, &providers)?;
         crate::ephemeral::check(&config)?;
         let variables = vars::resolve(&config, options.variables, options.require_variables)?;
@@ -234,6 +237,66 @@ impl Context {
     pub fn provider_of(&self, instance: &ResourceInstance, recorded: Option<ProviderConfig>) -> ProviderConfig {
         self.config.provider_for(&instance.config()).or(recorded).unwrap_or_else(|| ProviderConfig::default_of(instance.provider()))
     }
+}
+
+/// The version of Terraform whose language strata reads, for `required_version`.
+pub const TERRAFORM_LANGUAGE: &str = "1.10.0";
+
+/// Every module's `required_version` (an error unless strata reads that language) and
+/// `required_providers` (an error for a provider strata does not have or whose source is another's;
+/// a warning for a version constraint the names strata implements do not meet). Answers the warnings.
+fn check_requirements(config: &Config, providers: &Providers) -> Result<Diagnostics> {
+    let (mut errors, mut warnings) = (Diagnostics::default(), Diagnostics::default());
+    let parsed = |text: &str, location: &crate::diag::Location| {
+        text.parse::<Constraints>().map_err(|why| Diagnostics::from(Diagnostic::error(format!("invalid version constraint: {why}")).at(Some(location))))
+    };
+    let version = |text: &str| parse_version(text).ok();
+    for module in config.modules_in_tree() {
+        for (constraint, location) in &module.requirements.versions {
+            match parsed(constraint, location) {
+                Ok(c) if version(TERRAFORM_LANGUAGE).is_some_and(|v| c.matches(&v)) => {}
+                Ok(_) => errors.push(
+                    Diagnostic::error("Unsupported Terraform Core version")
+                        .at(Some(location))
+                        .detail(format!("this configuration requires Terraform {constraint}; strata reads the language of Terraform {TERRAFORM_LANGUAGE}"))
+                        .hint("widen required_version if the configuration works with that language"),
+                ),
+                Err(found) => errors.extend(found),
+            }
+        }
+        for (name, required) in &module.requirements.providers {
+            let Ok(provider) = providers.named(name) else {
+                let wanted = required.source.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+                errors.push(
+                    Diagnostic::error(format!("strata has no provider \"{name}\"{wanted}"))
+                        .at(Some(&required.location))
+                        .hint(format!("strata's providers are {}; remove the requirement, and the resources that need it", providers.names().join(", "))),
+                );
+                continue;
+            };
+            let schema = provider.schema();
+            let normalized = |source: &str| source.to_ascii_lowercase().trim_start_matches("registry.terraform.io/").to_owned();
+            if let Some(source) = required.source.as_deref().filter(|s| normalized(s) != schema.source) {
+                errors.push(
+                    Diagnostic::error(format!("required_providers: \"{name}\" is {source}, but strata's {name} provider is {}", schema.source))
+                        .at(Some(&required.location))
+                        .hint(format!("write source = \"{}\"", schema.source)),
+                );
+            }
+            if let Some(constraint) = &required.version {
+                match parsed(constraint, &required.location) {
+                    Ok(c) if version(schema.implements).is_some_and(|v| c.matches(&v)) => {}
+                    Ok(_) => warnings.push(
+                        Diagnostic::warning(format!("strata's {name} provider implements {} {}, which version = \"{constraint}\" does not allow", schema.source, schema.implements))
+                            .at(Some(&required.location))
+                            .detail("strata ships its own providers: the resource and argument names are those of that version"),
+                    ),
+                    Err(found) => errors.extend(found),
+                }
+            }
+        }
+    }
+    errors.into_result().map(|_| warnings)
 }
 
 /// The provider configuration every resource of the tree uses; one that a module uses but its

@@ -78,6 +78,11 @@ impl Providers {
         })
     }
 
+    /// The names of the providers strata has.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.factories.keys().copied().collect()
+    }
+
     /// The default instance of the provider `name` (for its schema).
     pub fn named(&self, name: &str) -> Result<&Arc<dyn Provider>> {
         self.get(&ProviderConfig::default_of(name))

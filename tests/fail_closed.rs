@@ -261,3 +261,35 @@ fn a_mistyped_flag_is_named_as_typed() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("'-lock-timout'") && !run.stderr.contains("--lock-timout"), "{run:?}");
 }
+
+#[test]
+fn terraform_block_requirements_are_checked_against_what_strata_has() {
+    let work = Workdir::offline();
+    let with = |terraform: &str| {
+        work.write("main.tf", &format!("terraform {{\n{terraform}\n}}\n\nresource \"postgres_schema\" \"ml\" {{\n  name = \"ml\"\n}}\n"));
+        work.strata(&["validate"])
+    };
+    let fine = with("  required_version = \">= 1.5, < 2.0\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 6.0\"\n    }\n    postgres = {\n      source = \"registry.terraform.io/strata/postgres\"\n    }\n  }");
+    assert_eq!(fine.code, 0, "{fine:?}");
+    assert!(!fine.stderr.contains("Warning"), "{fine:?}");
+
+    let old = with("  required_version = \"~> 0.12\"");
+    assert_eq!(old.code, 1, "{old:?}");
+    assert!(old.stderr.contains("Unsupported Terraform Core version") && old.stderr.contains("requires Terraform ~> 0.12"), "{old:?}");
+
+    let missing = with("  required_providers {\n    random = {\n      source = \"hashicorp/random\"\n    }\n  }");
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("strata has no provider \"random\" (hashicorp/random)"), "{missing:?}");
+
+    let other = with("  required_providers {\n    aws = {\n      source = \"hashicorp/awscc\"\n    }\n  }");
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stderr.contains("\"aws\" is hashicorp/awscc, but strata's aws provider is hashicorp/aws"), "{other:?}");
+
+    let older = with("  required_providers {\n    aws = \"~> 5.0\"\n  }");
+    assert_eq!(older.code, 0, "a version strata does not implement warns: {older:?}");
+    assert!(older.stderr.contains("strata's aws provider implements hashicorp/aws 6.0.0, which version = \"~> 5.0\" does not allow"), "{older:?}");
+
+    let typo = with("  required_provider {\n  }");
+    assert_eq!(typo.code, 1, "{typo:?}");
+    assert!(typo.stderr.contains("did you mean \"required_providers\""), "{typo:?}");
+}

@@ -207,3 +207,80 @@ fn an_imported_table_does_not_own_an_index_imported_as_postgres_index() {
     assert!(db.catalog().iter().any(|line| line.starts_with("index events_kind_idx ")), "the index is gone");
     work.assert_converged();
 }
+
+/// Feature tables made by hand, one per feature group, as a team adopting strata has them.
+const FEATURE_TABLES: &str = r#"
+variable "groups" {
+  type    = set(string)
+  default = ["user_features", "item_features"]
+}
+
+resource "postgres_table" "features" {
+  for_each = var.groups
+  name     = each.key
+  comment  = "managed by strata"
+  column {
+    name = "entity_id"
+    type = "bigint"
+  }
+}
+
+import {
+  for_each = var.groups
+  to       = postgres_table.features[each.key]
+  id       = "public.${each.key}"
+}
+"#;
+
+#[test]
+fn import_blocks_bring_objects_in_through_the_plan_then_change_them() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE user_features (entity_id bigint); CREATE TABLE item_features (entity_id bigint); INSERT INTO user_features VALUES (1);");
+    let work = Workdir::new(&db);
+    work.write("main.tf", FEATURE_TABLES);
+    let plan = work.strata(&["plan", "-out", "tf.plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("# postgres_table.features[\"user_features\"] will be updated in place"), "{plan:?}");
+    assert!(plan.stdout.contains("# (imported from \"public.user_features\")"), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 2 to import, 0 to add, 2 to change, 0 to replace, 0 to destroy."), "{plan:?}");
+    let shown = work.strata(&["show", "-json", "tf.plan"]);
+    let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    common::assert_matches_schema("plan.schema.json", &json);
+    let change = json["resource_changes"].as_array().unwrap().iter().find(|c| c["address"] == "postgres_table.features[\"item_features\"]").unwrap().clone();
+    assert_eq!(change["change"]["importing"], serde_json::json!({"id": "public.item_features"}));
+
+    let apply = work.strata(&["apply", "tf.plan"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(db.client().query_one("SELECT count(*) FROM user_features", &[]).unwrap().get::<_, i64>(0), 1, "the rows stay");
+    let comment: Option<String> = db.client().query_one("SELECT obj_description('public.item_features'::regclass)", &[]).unwrap().get(0);
+    assert_eq!(comment.as_deref(), Some("managed by strata"));
+    assert_eq!(work.state_addresses(), ["postgres_table.features[\"item_features\"]", "postgres_table.features[\"user_features\"]"]);
+    // In state now: the import blocks are no-ops, as in Terraform.
+    work.assert_converged();
+}
+
+#[test]
+fn import_blocks_that_cannot_be_carried_out_are_errors_before_anything_changes() {
+    let db = TestDb::new();
+    db.execute("CREATE TABLE user_features (entity_id bigint)");
+    let work = Workdir::new(&db);
+    // item_features does not exist.
+    work.write("main.tf", FEATURE_TABLES);
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("Cannot import non-existent remote object") && plan.stderr.contains("\"public.item_features\""), "{plan:?}");
+
+    // A target the configuration does not declare.
+    work.write("main.tf", &FEATURE_TABLES.replace("to       = postgres_table.features[each.key]", "to       = postgres_table.feature[each.key]"));
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("Configuration for import target does not exist"), "{plan:?}");
+
+    // A configuration that would replace what it imports: an enum that loses a value.
+    db.execute("CREATE TYPE run_status AS ENUM ('queued', 'running', 'failed')");
+    work.write("main.tf", "resource \"postgres_enum\" \"run_status\" {\n  name   = \"run_status\"\n  values = [\"queued\", \"running\"]\n}\n\nimport {\n  to = postgres_enum.run_status\n  id = \"public.run_status\"\n}\n");
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("importing postgres_enum.run_status would replace the object it imports"), "{plan:?}");
+    assert!(work.state_text().is_none(), "nothing was written");
+}

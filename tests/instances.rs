@@ -89,7 +89,9 @@ fn plan_json(work: &Workdir, args: &[&str]) -> serde_json::Value {
     assert!(plan.code == 0, "{plan:?}");
     let shown = work.strata(&["show", "-json", "tf.plan"]);
     assert_eq!(shown.code, 0, "{shown:?}");
-    serde_json::from_str(&shown.stdout).expect("plan JSON")
+    let json = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    common::assert_matches_schema("plan.schema.json", &json);
+    json
 }
 
 #[test]

@@ -197,6 +197,7 @@ fn a_nested_module_tree_plans_applies_converges_and_destroys() {
     let shown = work.strata(&["show", "-json", "tf.plan"]);
     assert_eq!(shown.code, 0, "{shown:?}");
     let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    common::assert_matches_schema("plan.schema.json", &json);
     let mut changes: Vec<(String, String, serde_json::Value)> = json["resource_changes"]
         .as_array()
         .unwrap()

@@ -57,7 +57,7 @@ pub fn plan_lines(plan: Option<&Plan>, found: &Diagnostics) -> Vec<Json> {
             summary.add, summary.change, summary.replace, summary.destroy
         ),
         "type": "change_summary",
-        "changes": { "add": summary.add, "change": summary.change, "replace": summary.replace, "remove": summary.destroy, "forget": summary.forget, "import": 0, "operation": operation },
+        "changes": { "add": summary.add, "change": summary.change, "replace": summary.replace, "remove": summary.destroy, "forget": summary.forget, "import": summary.import, "operation": operation },
     }));
     lines
 }

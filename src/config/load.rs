@@ -10,11 +10,11 @@ use hcl::edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use hcl::edit::Span;
 
 use super::{AttrExpr, BlockExpr, BodyExpr, Config, DependsOn, EncryptionSettings, KeySource, Local, Output, ProviderBlock, Resource, Variable};
-use super::{Check, Condition};
+use super::{Check, Condition, Import};
 use crate::addrs::{ConfigResource, ModulePath, ProviderConfig, Target};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, LineIndex, Location, Result};
 
-const TOP_LEVEL_BLOCKS: [&str; 12] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed", "module", "check"];
+const TOP_LEVEL_BLOCKS: [&str; 13] = ["resource", "data", "variable", "locals", "output", "provider", "terraform", "strata", "moved", "removed", "module", "check", "import"];
 
 /// Loads every `*.tf` file of `dir`, in name order, and the modules they call.
 pub fn load_dir(dir: &Path) -> Result<Config> {
@@ -181,13 +181,8 @@ impl Loader {
                 self.add_locals(ctx, &block.body)
             }
             "terraform" => {
-                refuse_terraform_backend(ctx, &block.body)?;
-                self.config.warnings.push(
-                    Diagnostic::warning("the terraform block is ignored by strata")
-                        .at(Some(&location))
-                        .detail("strata does not download providers; required_providers and the like have no effect"),
-                );
-                Ok(())
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                super::terraform_block::read(&body_expr(ctx, &block.body, location)?, &mut self.config.requirements)
             }
             "strata" => {
                 expect_labels::<0>(kind, &labels, &location, "")?;
@@ -210,10 +205,17 @@ impl Loader {
                 let check = check_block(ctx, &block.body, location.clone())?;
                 insert_unique(&mut self.config.checks, name, check, "check block", &location)
             }
-            "import" => Err(Diagnostic::error(format!("the \"{kind}\" block is not supported yet"))
+            "import" if !self.config.path.is_root() => Err(Diagnostic::error(format!("an import block in {}", self.config.path))
                 .at(Some(&location))
-                .detail("strata reads Terraform's language but not yet this block; the README's \"Terraform compatibility\" section lists what it reads")
+                .detail("import blocks belong in the root module, as in Terraform; `to` may name a resource inside a module")
+                .hint("move it to the root module")
                 .into()),
+            "import" => {
+                expect_labels::<0>(kind, &labels, &location, "")?;
+                let import = import_block(&body_expr(ctx, &block.body, location.clone())?, location)?;
+                self.config.imports.push(import);
+                Ok(())
+            }
             other => Err(Diagnostic::error(format!("unknown block type \"{other}\""))
                 .at(Some(&location))
                 .hint(suggestion(other, TOP_LEVEL_BLOCKS))
@@ -281,18 +283,6 @@ impl Loader {
         }
         Ok(())
     }
-}
-
-/// A Terraform backend (`s3`, `gcs`, ...) would be silently ignored and the state would land in a
-/// local file instead: refused, naming where strata's own backends are declared.
-fn refuse_terraform_backend(ctx: &FileContext, body: &Body) -> Result<()> {
-    let Some(backend) = body.iter().filter_map(Structure::as_block).find(|b| b.ident.as_str() == "backend") else { return Ok(()) };
-    let kind = backend.labels.first().map(label_text).unwrap_or_default();
-    Err(Diagnostic::error(format!("strata does not support the terraform backend \"{kind}\""))
-        .at(Some(&ctx.location(backend.span())))
-        .detail(super::backend_block::BACKENDS_NOTE)
-        .hint("remove this backend block, and declare strata { backend \"postgres\" { conn_str = \"...\" } } to keep the state in PostgreSQL")
-        .into())
 }
 
 /// `encryption { key_env = "NAME" }` or `encryption { passphrase_env = "NAME" }`: exactly one.
@@ -478,6 +468,18 @@ pub(super) fn condition(block: &BlockExpr) -> Result<Condition> {
         block.body.attributes.get(key).cloned().ok_or_else(|| Diagnostics::from(Diagnostic::error(format!("{what} needs \"{key}\"")).at(Some(&block.location))))
     };
     Ok(Condition { condition: get("condition")?, error_message: get("error_message")? })
+}
+
+/// `import { to = ADDRESS  id = "..."  for_each = ... }`.
+fn import_block(body: &BodyExpr, location: Location) -> Result<Import> {
+    check_names(body, &["to", "id", "for_each", "provider"], &[], "an import block")?;
+    let needs = |name: &str, hint: &str| body.attributes.get(name).cloned().ok_or_else(|| Diagnostics::from(Diagnostic::error(format!("an import block needs \"{name}\"")).at(Some(&location)).hint(hint.to_owned())));
+    let to = needs("to", "write to = postgres_table.events (the address to import into, without quotes)")?;
+    let id = needs("id", "write id = \"public.events\" (the id the resource type's import takes)")?;
+    if body.attributes.contains_key("provider") {
+        return Err(Diagnostic::error("an import block's provider argument is not supported").at(Some(&location)).hint("the imported resource's own provider argument decides").into());
+    }
+    Ok(Import { to, id, for_each: body.attributes.get("for_each").cloned(), location })
 }
 
 /// `check "NAME" { assert { ... } ... }`.

@@ -11,6 +11,7 @@ mod guards;
 mod installed;
 mod load;
 mod modules;
+mod terraform_block;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub use blocks::Removed;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
 pub use load::{load_dir, load_settings};
 pub use modules::ModuleCall;
+pub use terraform_block::Requirements;
 
 /// An unevaluated attribute: `name = expression`.
 #[derive(Clone, Debug)]
@@ -69,6 +71,16 @@ pub struct Variable {
 pub struct Condition {
     pub condition: AttrExpr,
     pub error_message: AttrExpr,
+}
+
+/// `import { to = ADDRESS  id = "..." }` (Terraform 1.5), with `for_each` making several.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// The address to import into; its keys may use `each` of `for_each`.
+    pub to: AttrExpr,
+    pub id: AttrExpr,
+    pub for_each: Option<AttrExpr>,
+    pub location: Location,
 }
 
 /// `check "NAME" { assert { ... } }` (Terraform 1.5): assertions reported after plan and apply,
@@ -204,6 +216,10 @@ pub struct Config {
     pub resources: BTreeMap<ConfigResource, Resource>,
     /// `module` blocks, by name, each with the configuration it calls.
     pub modules: BTreeMap<String, ModuleCall>,
+    /// What the module's `terraform` blocks require (`required_version`, `required_providers`).
+    pub requirements: Requirements,
+    /// `import` blocks (the root module's only), in the order read.
+    pub imports: Vec<Import>,
     /// `check` blocks, by name.
     pub checks: BTreeMap<String, Check>,
     /// `moved` blocks, in the order read.

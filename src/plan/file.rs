@@ -88,6 +88,14 @@ pub(super) struct ChangeFile {
     /// Terraform's paths (lists of steps) of the attributes that force a replacement.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     replace_paths: Vec<Vec<String>>,
+    /// The object an `import` block brings in, as Terraform writes it: `{"id": "..."}`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    importing: Option<Importing>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct Importing {
+    id: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -250,6 +258,7 @@ pub(super) fn change_file(change: &ResourceChange, destroy: bool) -> ResourceCha
             before_sensitive,
             after_sensitive,
             replace_paths: change.replace_because.iter().map(|path| path.split('.').map(str::to_owned).collect()).collect(),
+            importing: change.importing.as_ref().map(|id| Importing { id: id.clone() }),
         },
         action_reason: action_reason(change, destroy),
         strata: Extras {
@@ -288,6 +297,7 @@ pub(super) fn output_file(output: &OutputChange) -> ChangeFile {
         before_sensitive: serde_json::Value::Bool(output.sensitive),
         after_sensitive: serde_json::Value::Bool(output.sensitive),
         replace_paths: vec![],
+        importing: None,
     }
 }
 
@@ -362,6 +372,7 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
                 state_updates: c.strata.state_updates.clone(),
                 desired_digest: c.strata.desired_digest.clone(),
                 forget: c.change.actions == ["forget"],
+                importing: c.change.importing.as_ref().map(|i| i.id.clone()),
             })
         })
         .collect::<std::result::Result<Vec<_>, Diagnostic>>()?;

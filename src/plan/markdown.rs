@@ -337,6 +337,7 @@ mod tests {
             state_updates: vec![],
             desired_digest: None,
             forget: false,
+            importing: None,
         }
     }
 

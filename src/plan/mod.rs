@@ -8,6 +8,7 @@ pub mod adopt;
 pub mod conditions;
 pub mod file;
 pub mod guards;
+pub mod imports;
 pub mod json;
 pub mod markdown;
 pub mod planner;
@@ -65,6 +66,9 @@ pub struct ResourceChange {
     /// A `Delete` that only drops the resource from state, leaving the live object alone (a
     /// `removed` block with `destroy = false`; see `removed`).
     pub forget: bool,
+    /// The id of the live object an `import` block brings under management with this change
+    /// (see `imports`): apply records it in state, then changes it as planned.
+    pub importing: Option<String>,
 }
 
 /// How risky a change is to run, for reviewers and for apply's refusal.
@@ -142,12 +146,17 @@ pub struct Summary {
     pub destroy: usize,
     /// Dropped from state, the live object left alone (`removed` blocks).
     pub forget: usize,
+    /// Brought under management by `import` blocks.
+    pub import: usize,
 }
 
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();
         for change in &self.changes {
+            if change.importing.is_some() {
+                summary.import += 1;
+            }
             match change.action {
                 Action::Create => summary.add += 1,
                 Action::Update => summary.change += 1,

@@ -8,6 +8,7 @@ use strata_provider_sdk::{Action, PlanRequest, PlannedChange, Provider, Provider
 
 use super::conditions::{self, When};
 use super::guards;
+use super::imports;
 use super::unchanged;
 use super::targeting::{self, Scope, Targeting};
 use super::{OutputChange, Plan, ResourceChange};
@@ -41,6 +42,9 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
     let state = &moves.state;
     let scope = targeting::scope(ctx, state, &options.targeting, options.destroy)?;
     let mut planning = Planning::new(ctx, state, BTreeMap::new(), scope);
+    if !options.destroy {
+        planning.imports = imports::resolve(ctx)?;
+    }
     if options.skip_refresh {
         planning.refreshed = state.managed().map(|r| (r.address(), Some(r.value()))).collect();
     }
@@ -151,13 +155,15 @@ struct Planning<'a> {
     prepared: BTreeSet<ProviderConfig>,
     /// What `-target` and `-exclude` leave in the plan, and what `-replace` replaces.
     scope: Scope,
+    /// What `import` blocks bring in (none for drift and refresh-only runs).
+    imports: BTreeMap<ResourceInstance, imports::Requested>,
 }
 
 impl<'a> Planning<'a> {
     /// Planning against `state`; every provider seals write-only secrets with its salt.
     fn new(ctx: &'a Context, state: &'a State, known: Known, scope: Scope) -> Planning<'a> {
         ctx.providers.use_state_salt(&state.secret_salt);
-        Planning { ctx, state, refreshed: Refreshed::new(), known, configured: BTreeSet::new(), prepared: BTreeSet::new(), scope }
+        Planning { ctx, state, refreshed: Refreshed::new(), known, configured: BTreeSet::new(), prepared: BTreeSet::new(), scope, imports: BTreeMap::new() }
     }
 
     /// Refreshes everything in state, each provider configured from the values in state (a
@@ -278,7 +284,15 @@ impl<'a> Planning<'a> {
         }
         // Taken, not copied: each resource is planned once, and only deletions (of what the
         // configuration no longer has) read the refreshed objects after this.
-        let prior = self.refreshed.remove(address).flatten();
+        let mut prior = self.refreshed.remove(address).flatten();
+        let importing = match self.imports.get(address).filter(|_| self.state.get(address).is_none()) {
+            Some(requested) => {
+                let live = provider.import(address.type_name(), &requested.id).await.map_err(|err| provider_error(&address.to_string(), err, location.as_ref()))?;
+                prior = Some(live.ok_or_else(|| imports::not_found(address, requested))?);
+                Some(requested)
+            }
+            None => None,
+        };
         let flags = guards::flags(ctx, &address.config())?;
         let desired_digest = unchanged::desired_digest(self.state, address, &desired, &sensitive);
         let periodic = ctx.providers.resource_schema(&address.resource)?.periodic;
@@ -294,6 +308,9 @@ impl<'a> Planning<'a> {
                 planned
             }
         };
+        if let Some(requested) = importing.filter(|_| planned.action == Action::Replace) {
+            return Err(imports::would_replace(address, requested, &planned.replace_because));
+        }
         // One that only apply can tell is checked again after apply.
         conditions::instance_conditions_hold(ctx, address, When::After, Some(&planned.planned), &self.known)?;
         let vanished = self.state.get(address).is_some() && prior.is_none();
@@ -319,6 +336,7 @@ impl<'a> Planning<'a> {
             state_updates: self.protection_update(address, flags.prevent_destroy),
             desired_digest,
             forget: false,
+            importing: importing.map(|requested| requested.id.clone()),
         }))
     }
 
@@ -361,6 +379,7 @@ impl<'a> Planning<'a> {
             state_updates: vec![],
             desired_digest: recorded.desired_digest.clone(),
             forget: false,
+            importing: None,
         })
     }
 
@@ -425,6 +444,7 @@ impl<'a> Planning<'a> {
                 state_updates: vec![],
                 desired_digest: None,
                 forget: false,
+                importing: None,
             });
         }
         Ok(deletions)

@@ -46,6 +46,7 @@ pub fn forgotten(ctx: &Context, resource: &Instance<'_>, live: &Option<Value>, d
         state_updates: vec![],
         desired_digest: None,
         forget: true,
+        importing: None,
     })
 }
 

@@ -51,8 +51,9 @@ pub fn render_plan(plan: &Plan, providers: &Providers, style: &Style) -> String 
     out.push_str(&unchanged_warnings(plan, style));
     let summary = plan.summary();
     out.push_str(&format!(
-        "\n{} {} to add, {} to change, {} to replace, {} to destroy{}.\n",
+        "\n{} {}{} to add, {} to change, {} to replace, {} to destroy{}.\n",
         style.bold("Plan:"),
+        super::imports::import_count(&summary),
         summary.add,
         summary.change,
         summary.replace,
@@ -88,6 +89,7 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
         Action::Delete if change.forget => ("will no longer be managed by strata", ".".to_owned()),
         Action::Delete if change.before.is_none() => ("will be removed from state", style.removed("-")),
         Action::Delete => ("will be destroyed", style.removed("-")),
+        Action::NoOp if change.importing.is_some() => ("will be imported", " ".to_owned()),
         Action::NoOp if !change.state_updates.is_empty() => ("will be updated in state only", " ".to_owned()),
         Action::NoOp => ("is unchanged", " ".to_owned()),
     };
@@ -98,6 +100,9 @@ fn render_change(change: &ResourceChange, schema: Option<&Block>, style: &Style)
     out.push_str(&format!("  {} {} {verb}{}\n", style.bold("#"), style.bold(&address.to_string()), class_marker(change, style)));
     if let Some(reason) = &change.reason {
         out.push_str(&format!("  {}\n", style.dim(&format!("# ({reason})"))));
+    }
+    if let Some(id) = change.importing.as_ref().filter(|_| change.action != Action::NoOp) {
+        out.push_str(&format!("  {}\n", style.dim(&format!("# (imported from \"{}\")", crate::secrets::redact(id)))));
     }
     for loss in &change.data_loss {
         out.push_str(&format!("  {}\n", style.error(&format!("! data loss: {loss}"))));

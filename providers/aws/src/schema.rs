@@ -623,6 +623,9 @@ pub fn db_snapshot_data() -> ResourceSchema {
 /// The provider's schema, from the tables of resource types and data sources.
 pub fn provider_schema(types: &[&dyn ResourceType], data_sources: &[&dyn DataSource]) -> ProviderSchema {
     let mut schema = ProviderSchema {
+        source: "hashicorp/aws",
+        // The resource and argument names of Terraform's AWS provider v6.
+        implements: "6.0.0",
         provider: provider_block(),
         ..ProviderSchema::default()
     };

@@ -73,7 +73,7 @@ fn table() -> ResourceSchema {
 }
 
 pub fn provider_schema() -> ProviderSchema {
-    let mut schema = ProviderSchema { provider: provider_block(), ..ProviderSchema::default() };
+    let mut schema = ProviderSchema { source: "strata/postgres", implements: env!("CARGO_PKG_VERSION"), provider: provider_block(), ..ProviderSchema::default() };
     schema.resources.insert(
         "postgres_schema",
         ResourceSchema {

@@ -252,6 +252,12 @@ pub struct ResourceSchema {
 /// Everything a provider declares.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProviderSchema {
+    /// The registry source a configuration's `required_providers` names for this provider
+    /// (`hashicorp/aws`): one naming another source is not this provider.
+    pub source: &'static str,
+    /// The version of that provider whose resource and argument names this one implements, for
+    /// `required_providers` version constraints.
+    pub implements: &'static str,
     /// The `provider "NAME" { ... }` block.
     pub provider: Block,
     pub resources: BTreeMap<&'static str, ResourceSchema>,
