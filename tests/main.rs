@@ -7,6 +7,7 @@ mod authorship;
 mod aws_backup;
 mod aws_data_guards;
 mod aws_faults;
+mod aws_modules;
 mod aws_restore_drill;
 mod aws_seed;
 mod aws_sg_rules;

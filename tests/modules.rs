@@ -389,7 +389,8 @@ moved {
     assert_eq!(shown.code, 0, "{shown:?}");
     let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("state JSON");
     let root = &json["values"]["root_module"];
-    assert_eq!(root["resources"], serde_json::json!([]));
+    // As terraform show -json writes it (checked with Terraform 1.x and terraform_data): no empty `resources`.
+    assert!(root.get("resources").is_none(), "{root}");
     assert_eq!(root["child_modules"][0]["address"], "module.core");
     assert_eq!(root["child_modules"][0]["resources"][0]["address"], "module.core.postgres_schema.this");
     work.assert_converged();

@@ -119,7 +119,11 @@ fn module_json(module: &ModuleInstance, resources: &[(ModuleInstance, serde_json
     let own: Vec<&serde_json::Value> = resources.iter().filter(|(m, _)| m == module).map(|(_, json)| json).collect();
     let depth = module.0.len() + 1;
     let children: std::collections::BTreeSet<ModuleInstance> = resources.iter().filter(|(m, _)| m.0.len() >= depth && m.0.starts_with(&module.0)).map(|(m, _)| m.ancestor(depth)).collect();
-    let mut json = serde_json::json!({ "resources": own });
+    // Terraform leaves out what is empty.
+    let mut json = serde_json::json!({});
+    if !own.is_empty() {
+        json["resources"] = own.into_iter().cloned().collect();
+    }
     if !module.is_root() {
         json["address"] = module.to_string().into();
     }

@@ -226,6 +226,14 @@ impl Moto {
         found.is_ok_and(|out| !out.db_subnet_groups().is_empty())
     }
 
+    /// How many security groups called `name` there are in `region`.
+    pub fn security_group_count_in(&self, name: &str, region: &str) -> usize {
+        let config = self.ec2.config().to_builder().region(aws_sdk_ec2::config::Region::new(region.to_owned())).build();
+        let filter = Filter::builder().name("group-name").values(name).build();
+        let groups = self.runtime.block_on(aws_sdk_ec2::Client::from_conf(config).describe_security_groups().filters(filter).send()).expect("describe security groups");
+        groups.security_groups().len()
+    }
+
     /// How many security groups (in any VPC) are called `name`.
     pub fn security_group_count(&self, name: &str) -> usize {
         let filter = Filter::builder().name("group-name").values(name).build();
