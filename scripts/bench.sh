@@ -5,7 +5,9 @@
 #   2. a generated estate of N tables (default 200) with foreign keys, checks and indexes: validate,
 #      apply, no-op plan (with its catalog queries), state list, destroy, and migra's no-op diff of
 #      the same catalog, with strata's ratio to it;
-#   3. the same at 10 x N tables: validate, apply and no-op plan (--large-validate-only: validate
+#   3. N tables and N indexes made by for_each in 10 instances of a module: validate, apply,
+#      no-op plan, destroy;
+#   4. the generated estate at 10 x N tables: validate, apply and no-op plan (--large-validate-only: validate
 #      only; --no-large: skip it).
 # Usage: scripts/bench.sh [N] [--no-large | --large-validate-only]
 # Prints figures; asserts nothing but that each command succeeds.
@@ -139,6 +141,67 @@ cd "$root"
 migra_noop strata_bench_generated
 printf '%-44s %8.2f\n' "strata no-op plan / migra no-op diff" "$(echo "$plan_seconds / $migra_seconds" | bc -l)"
 (cd "$work/generated" && measure "destroy" destroy -auto-approve)
+
+# module_estate N DIR: N tables made by count and for_each inside a module called once per team
+# (10 teams), each with an index made by for_each over the team's tables.
+module_estate() {
+    local count="$1" dir="$2"
+    mkdir -p "$dir/modules/team"
+    cat > "$dir/main.tf" <<TF
+provider "postgres" {
+  database = "strata_bench_generated"
+}
+
+module "team" {
+  source   = "./modules/team"
+  for_each = toset([for i in range(10) : "team\${i}"])
+  name     = each.key
+  tables   = $(( count / 10 ))
+}
+TF
+    cat > "$dir/modules/team/main.tf" <<'TF'
+variable "name" {
+  type = string
+}
+
+variable "tables" {
+  type = number
+}
+
+resource "postgres_schema" "this" {
+  name = var.name
+}
+
+resource "postgres_table" "t" {
+  for_each = toset([for i in range(var.tables) : "t${i}"])
+  schema   = postgres_schema.this.name
+  name     = each.key
+  column {
+    name = "id"
+    type = "bigint"
+  }
+  column {
+    name = "created_at"
+    type = "timestamptz"
+  }
+}
+
+resource "postgres_index" "created_at" {
+  for_each = postgres_table.t
+  table    = each.value.id
+  name     = "${each.key}_created_at"
+  columns  = ["created_at"]
+}
+TF
+}
+
+echo "== modules: ${tables} tables and ${tables} indexes by for_each, in 10 instances of a module"
+module_estate "$tables" "$work/modules"
+fresh_database strata_bench_generated
+(cd "$work/modules" && measure "validate" validate)
+(cd "$work/modules" && measure "apply (create $(( tables * 2 + 10 )) resources)" apply -auto-approve)
+(cd "$work/modules" && noop_plan "plan (no changes)")
+(cd "$work/modules" && measure "destroy" destroy -auto-approve)
 
 if [ "$large" != none ]; then
     many=$(( tables * 10 ))
