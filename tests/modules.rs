@@ -395,3 +395,31 @@ moved {
     assert_eq!(root["child_modules"][0]["resources"][0]["address"], "module.core.postgres_schema.this");
     work.assert_converged();
 }
+
+#[test]
+fn a_moved_block_inside_a_module_moves_its_resource_in_every_instance_of_the_module() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", "module \"schema\" {\n  source   = \"./modules/schema\"\n  for_each = toset([\"raw\", \"curated\"])\n  name     = each.key\n}\n");
+    work.write("modules/schema/main.tf", &SCHEMA_MODULE.replace("\"this\"", "\"main\"").replace("postgres_schema.this.name", "postgres_schema.main.name"));
+    work.apply();
+
+    // The module renames its resource, as public modules do between versions, with a moved block of its own.
+    work.write("modules/schema/main.tf", &format!("{SCHEMA_MODULE}\nmoved {{\n  from = postgres_schema.main\n  to   = postgres_schema.this\n}}\n"));
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("module.schema[\"raw\"].postgres_schema.main has moved to module.schema[\"raw\"].postgres_schema.this"), "{plan:?}");
+    assert!(plan.stdout.contains("module.schema[\"curated\"].postgres_schema.main has moved to module.schema[\"curated\"].postgres_schema.this"), "{plan:?}");
+    assert!(plan.stdout.contains("0 to add, 0 to change, 0 to replace, 0 to destroy"), "{plan:?}");
+    work.apply();
+    let mut addresses = work.state_addresses();
+    addresses.sort();
+    assert_eq!(addresses, ["module.schema[\"curated\"].postgres_schema.this", "module.schema[\"raw\"].postgres_schema.this"]);
+    work.assert_converged();
+
+    // A removed block inside a module is refused, not ignored.
+    work.write("modules/schema/main.tf", &format!("{SCHEMA_MODULE}\nremoved {{\n  from = postgres_schema.old\n}}\n"));
+    let validate = work.strata(&["validate"]);
+    assert_eq!(validate.code, 1, "{validate:?}");
+    assert!(validate.stderr.contains("a removed block in module.schema is not supported yet"), "{validate:?}");
+}

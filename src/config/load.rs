@@ -194,6 +194,10 @@ impl Loader {
                 self.config.moves.push(moved);
                 Ok(())
             }
+            "removed" if !self.config.path.is_root() => Err(Diagnostic::error(format!("a removed block in {} is not supported yet", self.config.path))
+                .at(Some(&location))
+                .hint("declare it in the root module, with from = module.NAME.TYPE.NAME")
+                .into()),
             "removed" => {
                 expect_labels::<0>(kind, &labels, &location, "")?;
                 let removed = super::blocks::removed(&body_expr(ctx, &block.body, location.clone())?, location)?;

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_provider_sdk::{Action, Value};
 
 use super::{Plan, ResourceChange};
-use crate::addrs::{move_instance, ConfigResource, ModuleResource, ResourceInstance, Target};
+use crate::addrs::{move_instance, ConfigResource, ModuleInstance, ModulePath, ModuleResource, ResourceInstance, Target};
+use crate::config::Config;
 use crate::config::{Expansion, Moved};
 use crate::config::{AttrExpr, IgnoreChanges, Lifecycle};
 use crate::context::Context;
@@ -177,7 +178,7 @@ pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
     let mut moves: Vec<(ResourceInstance, ResourceInstance)> = Vec::new();
     // Most plans have no moved blocks: then no instance's address is worth building.
     for instance in state.managed().filter(|_| !explicit.is_empty()).map(|i| i.address()) {
-        if let Some(to) = explicit.iter().find_map(|m| move_instance(&m.from, &m.to, &instance)) {
+        if let Some(to) = explicit.iter().find_map(|(module, m)| move_within(module, m, &instance)) {
             moves.push((instance, to));
         }
     }
@@ -202,6 +203,21 @@ pub fn apply_moves<'s>(ctx: &Context, state: &'s State) -> Result<Moves<'s>> {
     Ok(Moves { state: moved_state, moved })
 }
 
+/// Where `moved`, a block of the module at `module`, takes `instance`: its addresses are relative
+/// to each instance of that module (a module's own refactoring moves its resources in every
+/// instance the module has).
+fn move_within(module: &ModulePath, moved: &Moved, instance: &ResourceInstance) -> Option<ResourceInstance> {
+    let depth = module.0.len();
+    if !instance.module.path().0.starts_with(&module.0) {
+        return None;
+    }
+    let inside = ResourceInstance { module: ModuleInstance(instance.module.0[depth..].to_vec()), ..instance.clone() };
+    let moved_to = move_instance(&moved.from, &moved.to, &inside)?;
+    let mut steps = instance.module.ancestor(depth).0;
+    steps.extend(moved_to.module.0.iter().cloned());
+    Some(ResourceInstance { module: ModuleInstance(steps), ..moved_to })
+}
+
 /// Checks the `moved` blocks against the configuration alone (for `validate`).
 pub fn check_moves(ctx: &Context) -> Result<()> {
     explicit_moves(ctx).map(|_| ())
@@ -210,17 +226,30 @@ pub fn check_moves(ctx: &Context) -> Result<()> {
 /// The `moved` blocks, checked: the new address is configured (with a key that fits its `count`
 /// or `for_each`), the old resource is not unless the move stays inside it, each address is moved
 /// from and to at most once, and no move starts where another ends.
-fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
+fn explicit_moves(ctx: &Context) -> Result<Vec<(&ModulePath, &Moved)>> {
     let mut errors = Diagnostics::default();
-    let targets: BTreeSet<&Target> = ctx.config.moves.iter().map(|m| &m.to).collect();
+    let mut all = Vec::new();
+    for module in ctx.config.modules_in_tree().into_iter().filter(|m| !m.moves.is_empty()) {
+        match module_moves(module) {
+            Ok(()) => all.extend(module.moves.iter().map(|moved| (&module.path, moved))),
+            Err(found) => errors.extend(found),
+        }
+    }
+    errors.into_result().map(|_| all)
+}
+
+/// One module's `moved` blocks, checked against that module's configuration.
+fn module_moves(module: &Config) -> Result<()> {
+    let mut errors = Diagnostics::default();
+    let targets: BTreeSet<&Target> = module.moves.iter().map(|m| &m.to).collect();
     let (mut sources, mut destinations) = (BTreeSet::new(), BTreeSet::new());
-    for moved in &ctx.config.moves {
+    for moved in &module.moves {
         let (from, to) = (&moved.from, &moved.to);
         let problem = if from == to {
             Some(format!("{from} is still in the configuration, and a move to the same address does nothing; remove the moved block"))
-        } else if let Some(problem) = endpoint_problem(ctx, to) {
+        } else if let Some(problem) = endpoint_problem(module, to) {
             Some(problem)
-        } else if configured(ctx, from).is_some() && from.resource() != to.resource() {
+        } else if configured(module, from).is_some() && from.resource() != to.resource() {
             Some(format!("{from} is still in the configuration; remove its block, since its state moves to {to}"))
         } else if targets.contains(from) {
             Some(format!("{from} is itself the destination of another move; chained moves are not supported: move straight to {to}"))
@@ -233,24 +262,24 @@ fn explicit_moves(ctx: &Context) -> Result<Vec<&Moved>> {
             errors.push(Diagnostic::error(format!("moved from {from} to {to}: {problem}")).at(Some(&moved.location)));
         }
     }
-    errors.into_result().map(|_| ctx.config.moves.iter().collect())
+    errors.into_result().map(|_| ())
 }
 
-/// The configured block of a move endpoint.
-fn configured<'c>(ctx: &'c Context, target: &Target) -> Option<&'c crate::config::Resource> {
+/// The configured block of a move endpoint, in the module the move is declared in.
+fn configured<'c>(module: &'c Config, target: &Target) -> Option<&'c crate::config::Resource> {
     match target {
         Target::Module(_) => None,
-        Target::Resource(r) => ctx.config.resource(&r.config()),
-        Target::Instance(i) => ctx.config.resource(&i.config()),
+        Target::Resource(r) => module.resource(&r.config()),
+        Target::Instance(i) => module.resource(&i.config()),
     }
 }
 
 /// Why a move cannot end at `to`, if it cannot.
-fn endpoint_problem(ctx: &Context, to: &Target) -> Option<String> {
+fn endpoint_problem(config: &Config, to: &Target) -> Option<String> {
     if let Target::Module(module) = to {
-        return ctx.config.module(&module.path()).is_none().then(|| format!("{module} is not in the configuration; a move must end at a declared module"));
+        return config.module(&module.path()).is_none().then(|| format!("{module} is not in the configuration; a move must end at a declared module"));
     }
-    let Some(resource) = configured(ctx, to) else {
+    let Some(resource) = configured(config, to) else {
         return Some(format!("{to} is not in the configuration; a move must end at a declared resource"));
     };
     let key = match to {
