@@ -129,9 +129,10 @@ impl<'c> Executor<'c> {
         let mut running = FuturesUnordered::new();
         let mut begun_at: BTreeMap<usize, (Instant, Progress)> = BTreeMap::new();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
-        let provider_needs: BTreeMap<&ProviderConfig, BTreeSet<AbsResource>> = tasks
-            .iter()
-            .map(|t| &t.provider)
+        // Once per provider configuration, not per task: each scans every task.
+        let providers: BTreeSet<&ProviderConfig> = tasks.iter().map(|t| &t.provider).collect();
+        let provider_needs: BTreeMap<&ProviderConfig, BTreeSet<AbsResource>> = providers
+            .into_iter()
             .map(|provider| {
                 let blocks = self.ctx.graph.resource_dependencies(&Node::Provider(provider.clone()));
                 (provider, self.ctx.resources_seen_from(&ModuleInstance::root(), &blocks, tasks.iter().map(|t| &t.address)))

@@ -89,6 +89,11 @@ impl Context {
     /// The instances of the module at `path` as far as known now: `None` while the `count` or
     /// `for_each` of a call on the way depends on values only apply can tell.
     pub fn module_instances(&self, path: &ModulePath, known: &Known) -> Result<Option<Vec<ModuleInstance>>> {
+        Ok(self.module_scopes(path, known)?.map(|scopes| scopes.iter().map(Scope::module_instance).collect()))
+    }
+
+    /// The scope of each instance of the module at `path` (see [`Context::module_instances`]).
+    pub fn module_scopes<'a>(&'a self, path: &ModulePath, known: &'a Known) -> Result<Option<Vec<Scope<'a>>>> {
         let mut scopes = vec![self.scope(known)];
         for name in &path.0 {
             let mut next = Vec::new();
@@ -99,7 +104,7 @@ impl Context {
             }
             scopes = next;
         }
-        Ok(Some(scopes.iter().map(Scope::module_instance).collect()))
+        Ok(Some(scopes))
     }
 
     /// Every instance of a resource block now, in every instance of its module, with what each
@@ -107,11 +112,11 @@ impl Context {
     /// `for_each` on the way is not known.
     pub fn instances_of(&self, block: &ModuleResource, known: &Known) -> Result<Option<Vec<(ResourceInstance, Repetition)>>> {
         let resource = self.configured(block)?;
-        let Some(modules) = self.module_instances(&block.module, known)? else { return Ok(None) };
+        let Some(scopes) = self.module_scopes(&block.module, known)? else { return Ok(None) };
         let mut instances = Vec::new();
-        for module in modules {
-            let whole = AbsResource { module, resource: block.resource.clone() };
-            let Some(keys) = crate::instances::expand(&self.module_scope(&whole.module, known)?, &resource.expansion)? else { return Ok(None) };
+        for scope in scopes {
+            let whole = AbsResource { module: scope.module_instance(), resource: block.resource.clone() };
+            let Some(keys) = crate::instances::expand(&scope, &resource.expansion)? else { return Ok(None) };
             instances.extend(keys.into_iter().map(|(key, repetition)| (whole.instance(key), repetition)));
         }
         Ok(Some(instances))

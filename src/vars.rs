@@ -210,21 +210,11 @@ fn check_validations(config: &Config, values: &BTreeMap<String, Value>) -> Resul
             continue;
         }
         for validation in &variable.validations {
-            match scope.eval_attr(&validation.condition)?.value {
-                Value::Bool(true) | Value::Unknown => {}
-                Value::Bool(false) => {
-                    let message = scope.eval_attr(&validation.error_message)?.value;
-                    let message = message.as_str().unwrap_or("the value is not valid").to_owned();
-                    return Err(Diagnostic::error(format!("invalid value for variable \"{}\"", variable.name))
-                        .at(Some(&validation.condition.location))
-                        .detail(message)
-                        .into());
-                }
-                other => {
-                    return Err(Diagnostic::error(format!("a validation condition must be true or false, not {}", other.kind_phrase()))
-                        .at(Some(&validation.condition.location))
-                        .into())
-                }
+            if scope.condition_holds(validation)? == Some(false) {
+                return Err(Diagnostic::error(format!("invalid value for variable \"{}\"", variable.name))
+                    .at(Some(&validation.condition.location))
+                    .detail(scope.condition_message(validation).unwrap_or_else(|| "the value is not valid".to_owned()))
+                    .into());
             }
         }
     }

@@ -43,7 +43,7 @@ fn has_configuration(dir: &Path) -> bool {
 /// the rest of the configuration is validate's and plan's.
 pub fn init(args: &InitArgs) -> Result<i32> {
     let dir = Path::new(".");
-    crate::modules::install::install_with(dir, args.upgrade, &mut |line| println!("{line}"))?;
+    crate::modules::install::install(dir, args.upgrade, &mut |line| println!("{line}"))?;
     let settings = crate::config::load_settings(dir)?;
     let local_path = local_state_path(&settings, dir, None);
     let destination = StateSetup::configured(&settings, dir, &local_path)?;

@@ -19,7 +19,7 @@ const TOP_LEVEL_BLOCKS: [&str; 13] = ["resource", "data", "variable", "locals", 
 /// Loads every `*.tf` file of `dir`, in name order, and the modules they call.
 pub fn load_dir(dir: &Path) -> Result<Config> {
     let mut config = load_module(dir, dir, ModulePath::root())?;
-    super::modules::load_children(&mut config)?;
+    super::modules::load_children(&mut config, &super::installed::Installed::new(dir))?;
     Ok(config)
 }
 
@@ -42,7 +42,8 @@ pub(super) fn load_module(root_dir: &Path, dir: &Path, path: ModulePath) -> Resu
     Ok(loader.config)
 }
 
-fn tf_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The `*.tf` files of `dir`, in name order.
+pub(crate) fn tf_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|err| {
         Diagnostic::error(format!("cannot read the configuration directory {}: {err}", dir.display()))
             .hint("check the path given to -chdir")

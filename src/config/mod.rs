@@ -22,6 +22,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location, Result, Sources};
 pub use backend_block::BackendSettings;
 pub use blocks::Removed;
 pub use guards::{IgnoreChanges, Lifecycle, Moved};
+pub(crate) use load::tf_files;
 pub use load::{load_dir, load_settings};
 pub use modules::ModuleCall;
 pub use terraform_block::Requirements;
@@ -286,10 +287,15 @@ impl Config {
 
     /// `path.module`: this module's directory relative to the root's (`.` for the root).
     pub fn path_module(&self) -> String {
-        match self.dir.strip_prefix(&self.root_dir) {
-            Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
-            Ok(relative) => relative.display().to_string(),
-            Err(_) => self.dir.display().to_string(),
-        }
+        relative_dir(&self.dir, &self.root_dir)
+    }
+}
+
+/// `dir` as shown relative to `root_dir` (`.` for the root itself; as it is when outside it).
+fn relative_dir(dir: &std::path::Path, root_dir: &std::path::Path) -> String {
+    match dir.strip_prefix(root_dir) {
+        Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+        Ok(relative) => relative.display().to_string(),
+        Err(_) => dir.display().to_string(),
     }
 }

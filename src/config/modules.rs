@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::load::{addresses, literal_string, providers_argument};
+use super::installed::Installed;
 use super::{AttrExpr, BodyExpr, Config, DependsOn, Expansion};
 use crate::addrs::{ModulePath, ProviderConfig};
+use crate::modules::source::{ModuleSource, ACCEPTED_FORMS};
 use crate::diag::{suggestion, Diagnostic, Diagnostics, Location, Result};
 
 /// Calls nested deeper than this are a module calling itself through others.
@@ -56,12 +58,12 @@ pub(super) fn module_call(name: String, mut body: BodyExpr, location: Location) 
 }
 
 /// Loads the modules `config` calls, and theirs, to any depth.
-pub(super) fn load_children(config: &mut Config) -> Result<()> {
+pub(super) fn load_children(config: &mut Config, installed: &Installed) -> Result<()> {
     let mut errors = Diagnostics::default();
     let mut sources = crate::diag::Sources::default();
     for call in config.modules.values_mut() {
         let path = config.path.child(&call.name);
-        match load_call(&config.dir, &config.root_dir, path, call) {
+        match load_call(&config.dir, &config.root_dir, path, call, installed) {
             Ok(()) => sources.extend(std::mem::take(&mut call.config.sources)),
             Err(found) => errors.extend(found),
         }
@@ -70,66 +72,37 @@ pub(super) fn load_children(config: &mut Config) -> Result<()> {
     errors.into_result().map(|_| ())
 }
 
-fn load_call(caller_dir: &Path, root_dir: &Path, path: ModulePath, call: &mut ModuleCall) -> Result<()> {
+fn load_call(caller_dir: &Path, root_dir: &Path, path: ModulePath, call: &mut ModuleCall, installed: &Installed) -> Result<()> {
     if path.0.len() > MAX_DEPTH {
         return Err(Diagnostic::error(format!("{path} nests modules more than {MAX_DEPTH} deep"))
             .at(Some(&call.location))
             .hint("a module that calls itself, directly or through others, never ends: remove the call that loops")
             .into());
     }
-    let dir = module_dir(caller_dir, root_dir, &path, call)?;
+    let dir = module_dir(caller_dir, root_dir, &path, call, installed)?;
     let mut child = super::load::load_module(root_dir, &dir, path.clone()).map_err(|found| in_module(found, &path))?;
     check_inputs(call, &child)?;
-    load_children(&mut child)?;
+    load_children(&mut child, installed)?;
     *call.config = child;
     Ok(())
 }
 
 /// Where the called module's files are.
-fn module_dir(caller_dir: &Path, root_dir: &Path, path: &ModulePath, call: &ModuleCall) -> Result<PathBuf> {
-    if call.source.starts_with("./") || call.source.starts_with("../") {
-        if call.version.is_some() {
-            return Err(Diagnostic::error(format!("module \"{}\" has a version but a local source", call.name))
-                .at(Some(&call.location))
-                .detail("only registry modules have versions; a local module is whatever is in its directory")
-                .hint("remove version, or use a registry source")
-                .into());
-        }
-        let dir = normalized(&caller_dir.join(&call.source));
+fn module_dir(caller_dir: &Path, root_dir: &Path, path: &ModulePath, call: &ModuleCall, installed: &Installed) -> Result<PathBuf> {
+    let source: ModuleSource = call.source.parse().map_err(|why: String| Diagnostic::error(why).at(Some(&call.location)).hint(ACCEPTED_FORMS))?;
+    source.refuse_version(&call.name, call.version.as_deref(), &call.location)?;
+    if let ModuleSource::Local(relative) = &source {
+        let dir = crate::modules::clean_path(&caller_dir.join(relative));
         if !dir.is_dir() {
             return Err(Diagnostic::error(format!("module \"{}\": the directory {} does not exist", call.name, call.source))
                 .at(Some(&call.location))
-                .detail(format!("local module sources are relative to the calling module's directory, here {}", shown(caller_dir, root_dir)))
+                .detail(format!("local module sources are relative to the calling module's directory, here {}", super::relative_dir(caller_dir, root_dir)))
                 .hint("fix the path in source")
                 .into());
         }
         return Ok(dir);
     }
-    super::installed::installed_dir(root_dir, path, &call.source, call.version.as_deref(), &call.location)
-}
-
-/// `a/./b/../c` as `a/c`, without touching the file system (a symlink is taken as written, as
-/// Terraform does for local module paths).
-fn normalized(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if matches!(out.components().next_back(), Some(std::path::Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn shown(dir: &Path, root_dir: &Path) -> String {
-    match dir.strip_prefix(root_dir) {
-        Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
-        Ok(relative) => relative.display().to_string(),
-        Err(_) => dir.display().to_string(),
-    }
+    installed.dir(path, &call.source, call.version.as_deref(), &call.location)
 }
 
 /// Every input the call sets is a variable of the module, and every variable without a default is set.

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_provider_sdk::Value;
 
-use super::{Evaluated, Evaluator, Reference, Scope};
+use super::{Reference, Scope};
 use crate::config::{AttrExpr, BlockExpr, BodyExpr};
 use crate::diag::{Diagnostic, Result};
 
@@ -86,7 +86,7 @@ pub(super) fn eval_body(scope: &Scope<'_>, body: &BodyExpr, bindings: &[(String,
     let mut object = BTreeMap::new();
     let mut sensitive = BTreeSet::new();
     for (name, attr) in &body.attributes {
-        let evaluated = eval_attr(scope, attr, bindings)?;
+        let evaluated = scope.eval_attr_with(attr, bindings)?;
         if evaluated.sensitive {
             sensitive.insert(name.clone());
         }
@@ -113,17 +113,10 @@ fn push(object: &mut BTreeMap<String, Value>, kind: &str, value: Value) {
     }
 }
 
-fn eval_attr(scope: &Scope<'_>, attr: &AttrExpr, bindings: &[(String, Value)]) -> Result<Evaluated> {
-    let evaluator = Evaluator::new(scope);
-    *evaluator.bindings.borrow_mut() = bindings.to_vec();
-    let value = evaluator.eval(&attr.expr).map_err(|d| d.at(Some(&attr.location)))?;
-    Ok(Evaluated { value, sensitive: evaluator.sensitive.get() })
-}
-
 /// Adds the blocks a dynamic block makes to `object`.
 fn expand(scope: &Scope<'_>, block: &BlockExpr, bindings: &[(String, Value)], object: &mut BTreeMap<String, Value>, sensitive: &mut BTreeSet<String>) -> Result<()> {
     let dynamic = Dynamic::of(block)?;
-    let for_each = eval_attr(scope, dynamic.for_each, bindings)?;
+    let for_each = scope.eval_attr_with(dynamic.for_each, bindings)?;
     if for_each.sensitive {
         sensitive.insert(dynamic.label.to_owned());
     }
@@ -145,7 +138,7 @@ fn expand(scope: &Scope<'_>, block: &BlockExpr, bindings: &[(String, Value)], ob
         let mut inner = bindings.to_vec();
         inner.push((dynamic.iterator.clone(), Value::object([("key", key), ("value", value)])));
         if let Some(labels) = dynamic.labels {
-            check_labels(&eval_attr(scope, labels, &inner)?.value, labels)?;
+            check_labels(&scope.eval_attr_with(labels, &inner)?.value, labels)?;
         }
         let (made, made_sensitive) = eval_body(scope, dynamic.content, &inner)?;
         if !made_sensitive.is_empty() {

@@ -25,7 +25,7 @@ pub use dynamic::{body_references, Dynamic};
 pub use references::{expression_references, Reference};
 
 use crate::addrs::{AbsResource, ConfigResource, InstanceKey, ModuleInstance, ResourceInstance};
-use crate::config::{AttrExpr, BodyExpr, Config, ModuleCall, Variable};
+use crate::config::{AttrExpr, BodyExpr, Condition, Config, ModuleCall, Variable};
 use crate::diag::{suggestion, Diagnostic, Result};
 
 /// The value of one resource or data source as far as it is known, and which of its top-level
@@ -106,9 +106,28 @@ impl<'a> Scope<'a> {
         Some(Scope { config: &call.config, variables: self.variables, resources: self.resources, repetition: Repetition::None, module: Some(Rc::new(frame)), self_value: None })
     }
 
+    /// Whether `condition` (a validation, a precondition or postcondition, an assertion) holds:
+    /// `None` while it cannot be told yet; a value other than true or false is an error.
+    pub fn condition_holds(&self, condition: &Condition) -> Result<Option<bool>> {
+        let value = self.eval_attr(&condition.condition)?.value;
+        Ok(condition_result(value, condition)?)
+    }
+
+    /// A false condition's `error_message`, when it evaluates to a string.
+    pub fn condition_message(&self, condition: &Condition) -> Option<String> {
+        self.eval_attr(&condition.error_message).ok().and_then(|m| m.value.as_str().map(str::to_owned))
+    }
+
     /// Evaluates one attribute; errors point at it.
     pub fn eval_attr(&self, attr: &AttrExpr) -> Result<Evaluated> {
+        self.eval_attr_with(attr, &[])
+    }
+
+    /// Evaluates one attribute with `bindings` (names bound around it, such as the iterators of
+    /// dynamic blocks) in scope.
+    fn eval_attr_with(&self, attr: &AttrExpr, bindings: &[(String, Value)]) -> Result<Evaluated> {
         let evaluator = Evaluator::new(self);
+        *evaluator.bindings.borrow_mut() = bindings.to_vec();
         let value = evaluator.eval(&attr.expr).map_err(|d| d.at(Some(&attr.location)))?;
         Ok(Evaluated { value, sensitive: evaluator.sensitive.get() })
     }
@@ -439,13 +458,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             return Ok(());
         }
         self.validating.borrow_mut().push(declared.name.clone());
-        let result = declared.validations.iter().try_for_each(|validation| match self.eval(&validation.condition.expr) {
-            Ok(Value::Bool(false)) => {
-                let message = self.eval(&validation.error_message.expr).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| "the value is not valid".to_owned());
-                Err(Diagnostic::error(format!("Invalid value for variable \"{}\"", declared.name)).at(Some(&validation.condition.location)).detail(message))
+        let result = declared.validations.iter().try_for_each(|validation| {
+            let value = self.eval(&validation.condition.expr).map_err(|found| found.at(Some(&validation.condition.location)))?;
+            if condition_result(value, validation)? != Some(false) {
+                return Ok(());
             }
-            Ok(_) => Ok(()),
-            Err(found) => Err(found.at(Some(&validation.condition.location))),
+            let message = self.eval(&validation.error_message.expr).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| "the value is not valid".to_owned());
+            Err(Diagnostic::error(format!("Invalid value for variable \"{}\"", declared.name)).at(Some(&validation.condition.location)).detail(message))
         });
         self.validating.borrow_mut().pop();
         result
@@ -602,6 +621,17 @@ impl functions::CallSite for Evaluator<'_, '_> {
         functions::apply_strip_markers(&mut template);
         let value = evaluator.eval_template(&template)?;
         Ok((value, evaluator.sensitive.get()))
+    }
+}
+
+/// A condition's value as whether it holds (`None`: not known yet).
+fn condition_result(value: Value, condition: &Condition) -> std::result::Result<Option<bool>, Diagnostic> {
+    match value {
+        Value::Bool(holds) => Ok(Some(holds)),
+        Value::Unknown => Ok(None),
+        other => Err(Diagnostic::error("Invalid condition result")
+            .at(Some(&condition.condition.location))
+            .detail(format!("a condition must be true or false, not {}", other.kind_phrase()))),
     }
 }
 

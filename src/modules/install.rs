@@ -20,6 +20,7 @@ use super::manifest::{same_source, Lock, Locked, Manifest, Record, LOCK_FILE, LO
 use super::registry::Http;
 use super::source::{ModuleSource, ACCEPTED_FORMS};
 use super::version::{parse_version, Constraints};
+use crate::config::tf_files;
 use crate::diag::{Diagnostic, Diagnostics, LineIndex, Location};
 
 /// How deep module calls may nest (a module that calls itself would never end).
@@ -53,15 +54,10 @@ pub enum How {
     Downloaded,
 }
 
-/// Installs the modules the configuration in `config_dir` calls (see the module docs).
-#[cfg_attr(not(test), allow(dead_code, reason = "init prints progress with install_with; tests and other callers use this"))]
-pub fn install(config_dir: &Path, upgrade: bool) -> Result<InstallReport, Diagnostics> {
-    install_with(config_dir, upgrade, &mut |_| {})
-}
-
-/// [`install`], telling `progress` each step as a line (`Downloading SOURCE for KEY...`,
-/// `- KEY in DIR`), as Terraform prints them.
-pub fn install_with(config_dir: &Path, upgrade: bool, progress: &mut dyn FnMut(&str)) -> Result<InstallReport, Diagnostics> {
+/// Installs the modules the configuration in `config_dir` calls (see the module docs), telling
+/// `progress` each step as a line (`Downloading SOURCE for KEY...`, `- KEY in DIR`), as Terraform
+/// prints them.
+pub fn install(config_dir: &Path, upgrade: bool, progress: &mut dyn FnMut(&str)) -> Result<InstallReport, Diagnostics> {
     let root_files = tf_files(config_dir)?;
     if root_files.is_empty() {
         return Err(Diagnostic::error(format!("no configuration files (*.tf) in {}", config_dir.display()))
@@ -139,13 +135,7 @@ impl Installer<'_> {
                     .hint("does a module call itself through a local path?")
                     .into());
             }
-            if let (Some((_, text)), Err(why)) = (&call.version, call.source.check_version_allowed(&call.name)) {
-                return Err(Diagnostic::error(why)
-                    .at(Some(&call.location))
-                    .detail(format!("version = \"{text}\""))
-                    .hint("remove the version argument, or pin a git source with ?ref=TAG")
-                    .into());
-            }
+            call.source.refuse_version(&call.name, call.version.as_ref().map(|(_, text)| text.as_str()), &call.location)?;
             if let ModuleSource::Local(path) = &call.source {
                 let module_dir = join_clean(dir, path);
                 if let Some(package) = package {
@@ -156,7 +146,7 @@ impl Installer<'_> {
                             .into());
                     }
                 }
-                let module_now = clean_path(&now.join(path));
+                let module_now = super::clean_path(&now.join(path));
                 if !module_now.is_dir() {
                     return Err(Diagnostic::error(format!("module \"{}\": the directory {module_dir} does not exist", call.name)).at(Some(&call.location)).into());
                 }
@@ -210,9 +200,8 @@ impl Installer<'_> {
                 entry.sha256 = Some(self.http().fetch_archive(url, locked.as_ref().and_then(|l| l.sha256.as_deref()), &into)?);
                 subdir.clone()
             }
-            ModuleSource::Registry { host, subdir, .. } => {
-                let package_name = call.source.registry_package().expect("a registry source");
-                let package_path = package_name.split_once('/').map_or(package_name.as_str(), |(_, p)| p).to_owned();
+            ModuleSource::Registry { host, namespace, name, provider, subdir } => {
+                let package_path = format!("{namespace}/{name}/{provider}");
                 let registry = self.http().discover(host)?;
                 let constraint = call.version.as_ref().map(|v| &v.0);
                 let locked_version = locked.as_ref().and_then(|l| l.version.as_deref()).and_then(|v| parse_version(v).ok()).filter(|v| constraint.is_none_or(|c| c.matches(v)));
@@ -230,7 +219,7 @@ impl Installer<'_> {
                 entry.package = Some(location);
                 join_subdirs(inner, subdir.clone())
             }
-            ModuleSource::Local(_) => unreachable!("local sources are not fetched"),
+            ModuleSource::Local(_) => return Err(Diagnostic::error(format!("module \"{}\": a local source is read where it is, never fetched", call.name))),
         };
         let package_dir = format!("{MODULES_DIR}/{key}");
         let dir = subdir.as_ref().map_or_else(|| package_dir.clone(), |s| format!("{package_dir}/{s}"));
@@ -311,11 +300,11 @@ impl Installer<'_> {
         let manifest = Manifest::from_records(&self.config_dir, self.records.clone());
         if any_calls || self.config_dir.join(MANIFEST_FILE).exists() {
             std::fs::create_dir_all(&modules).map_err(io(format!("cannot create {}", modules.display())))?;
-            write_if_changed(&self.config_dir.join(MANIFEST_FILE), &manifest.to_json())?;
+            write_if_changed(&self.config_dir.join(MANIFEST_FILE), &manifest.to_json()?)?;
         }
         let lock = Lock { format: LOCK_FORMAT, modules: std::mem::take(&mut self.lock) };
         if !lock.modules.is_empty() || self.config_dir.join(LOCK_FILE).exists() {
-            write_if_changed(&self.config_dir.join(LOCK_FILE), &lock.to_json())?;
+            write_if_changed(&self.config_dir.join(LOCK_FILE), &lock.to_json()?)?;
         }
         Ok(())
     }
@@ -359,13 +348,6 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), Diagnostics> {
     std::fs::write(&temp, text)
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|err| Diagnostic::error(format!("cannot write {}: {err}", path.display())).into())
-}
-
-fn tf_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
-    let entries = std::fs::read_dir(dir).map_err(|err| Diagnostic::error(format!("cannot read the module directory {}: {err}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|ext| ext == "tf") && p.is_file()).collect();
-    files.sort();
-    Ok(files)
 }
 
 /// The `module` blocks of the `*.tf` files in `now`; locations name the files under `dir`.
@@ -455,20 +437,6 @@ fn join_clean(dir: &str, path: &str) -> String {
     }
 }
 
-fn clean_path(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 fn within(dir: &str, root: &str) -> bool {
     dir == root || dir.starts_with(&format!("{root}/"))
 }
@@ -493,7 +461,7 @@ mod tests {
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        let err: String = install(dir.path(), false).unwrap_err().0.iter().map(|d| crate::diag::render(d, &crate::ui::Style::detect(true))).collect();
+        let err: String = install(dir.path(), false, &mut |_| {}).unwrap_err().0.iter().map(|d| crate::diag::render(d, &crate::ui::Style::detect(true))).collect();
         assert!(!dir.path().join(".strata").exists() && !dir.path().join(LOCK_FILE).exists(), "an error writes nothing");
         err
     }
@@ -522,7 +490,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("modules/db/inner")).unwrap();
         std::fs::write(dir.path().join("main.tf"), "module \"db\" {\n  source = \"./modules/db\"\n}\n").unwrap();
         std::fs::write(dir.path().join("modules/db/main.tf"), "module \"inner\" {\n  source = \"./inner\"\n}\n").unwrap();
-        let report = install(dir.path(), false).unwrap();
+        let report = install(dir.path(), false, &mut |_| {}).unwrap();
         let dirs: Vec<(&str, &str)> = report.modules.iter().map(|m| (m.key.as_str(), m.dir.as_str())).collect();
         assert_eq!(dirs, [("db", "modules/db"), ("db.inner", "modules/db/inner")]);
         let manifest = Manifest::load(dir.path()).unwrap();

@@ -93,15 +93,8 @@ impl Manifest {
         self.records.get(key)
     }
 
-    /// Every record, root first, in key order.
-    #[cfg_attr(not(test), allow(dead_code, reason = "for the configuration loader's module tree"))]
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.records.values()
-    }
-
-    pub(super) fn to_json(&self) -> String {
-        let file = ManifestFile { modules: self.records.values().cloned().collect() };
-        serde_json::to_string_pretty(&file).expect("a manifest serializes") + "\n"
+    pub(super) fn to_json(&self) -> Result<String, Diagnostics> {
+        pretty(&ManifestFile { modules: self.records.values().cloned().collect() }, MANIFEST_FILE)
     }
 }
 
@@ -170,9 +163,14 @@ impl Lock {
         self.modules.get(key).filter(|locked| same_source(&locked.source, source))
     }
 
-    pub(super) fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a lock serializes") + "\n"
+    pub(super) fn to_json(&self) -> Result<String, Diagnostics> {
+        pretty(self, LOCK_FILE)
     }
+}
+
+/// `value` as the pretty JSON written to `file`, with a final newline.
+fn pretty(value: &impl Serialize, file: &str) -> Result<String, Diagnostics> {
+    serde_json::to_string_pretty(value).map(|text| text + "\n").map_err(|err| Diagnostic::error(format!("cannot write {file}: {err}")).into())
 }
 
 #[cfg(test)]
@@ -187,7 +185,7 @@ mod tests {
     fn missing_manifest_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = Manifest::load(dir.path()).unwrap();
-        assert_eq!(manifest.records().count(), 0);
+        assert_eq!(manifest.records.len(), 0);
         assert!(manifest.installed("rds", "./rds").is_none());
     }
 
@@ -199,7 +197,7 @@ mod tests {
             dir.path(),
             [record("", "", "."), record("consul", "hashicorp/consul/aws", ".strata/modules/consul"), record("gone", "./gone", "gone")],
         );
-        std::fs::write(dir.path().join(MANIFEST_FILE), manifest.to_json()).unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), manifest.to_json().unwrap()).unwrap();
         let manifest = Manifest::load(dir.path()).unwrap();
         assert_eq!(manifest.installed("consul", "registry.terraform.io/hashicorp/consul/aws"), Some(dir.path().join(".strata/modules/consul").as_path()));
         assert_eq!(manifest.installed("consul", "hashicorp/consul/azurerm"), None);

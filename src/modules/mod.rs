@@ -12,3 +12,21 @@ pub mod manifest;
 mod registry;
 pub mod source;
 pub mod version;
+
+use std::path::{Component, Path, PathBuf};
+
+/// `a/./b/../c` as `a/c`, without touching the file system (a symlink is taken as written, as
+/// Terraform takes local module paths).
+pub fn clean_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -45,12 +45,15 @@ impl ModuleSource {
         }
     }
 
-    /// Registry addresses as `HOST/NAMESPACE/NAME/PROVIDER` (without a subdir).
-    pub fn registry_package(&self) -> Option<String> {
-        match self {
-            ModuleSource::Registry { host, namespace, name, provider, .. } => Some(format!("{host}/{namespace}/{name}/{provider}")),
-            _ => None,
-        }
+    /// The error for a module block `module` at `location` whose `version` (as written) this
+    /// source cannot have, if it cannot.
+    pub fn refuse_version(&self, module: &str, version: Option<&str>, location: &crate::diag::Location) -> Result<(), crate::diag::Diagnostics> {
+        let (Some(text), Err(why)) = (version, self.check_version_allowed(module)) else { return Ok(()) };
+        Err(crate::diag::Diagnostic::error(why)
+            .at(Some(location))
+            .detail(format!("version = \"{text}\""))
+            .hint("remove the version argument, or pin a git source with ?ref=TAG")
+            .into())
     }
 }
 

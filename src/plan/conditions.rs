@@ -45,7 +45,7 @@ pub fn instance_conditions_hold(ctx: &Context, address: &ResourceInstance, when:
 pub fn all_hold(scope: &Scope<'_>, conditions: &[Condition], summary: &str, subject: &str) -> Result<bool> {
     let mut all_known = true;
     for condition in conditions {
-        match holds(scope, condition)? {
+        match scope.condition_holds(condition)? {
             Some(true) => {}
             None => all_known = false,
             Some(false) => return Err(failed(scope, condition, summary, subject).into()),
@@ -62,13 +62,12 @@ pub fn failed_checks(ctx: &Context, known: &Known) -> Diagnostics {
         if module.checks.is_empty() {
             continue;
         }
-        let instances = ctx.module_instances(&module.path, known).ok().flatten().unwrap_or_default();
-        for instance in instances {
-            let Ok(scope) = ctx.module_scope(&instance, known) else { continue };
+        for scope in ctx.module_scopes(&module.path, known).ok().flatten().unwrap_or_default() {
+            let instance = scope.module_instance();
             for (name, check) in &module.checks {
                 let subject = if instance.is_root() { format!("check.{name}") } else { format!("{instance}.check.{name}") };
                 for assert in &check.asserts {
-                    match holds(&scope, assert) {
+                    match scope.condition_holds(assert) {
                         Ok(Some(false)) => found.push(Diagnostic { severity: crate::diag::Severity::Warning, ..failed(&scope, assert, "Check block assertion failed", &subject) }),
                         Ok(_) => {}
                         Err(errors) => found.extend(Diagnostics(errors.0.into_iter().map(|e| Diagnostic { severity: crate::diag::Severity::Warning, ..e }).collect())),
@@ -80,19 +79,7 @@ pub fn failed_checks(ctx: &Context, known: &Known) -> Diagnostics {
     found
 }
 
-/// Whether `condition` holds; `None` while it is unknown.
-fn holds(scope: &Scope<'_>, condition: &Condition) -> Result<Option<bool>> {
-    match scope.eval_attr(&condition.condition)?.value {
-        Value::Bool(holds) => Ok(Some(holds)),
-        Value::Unknown => Ok(None),
-        other => Err(Diagnostic::error("Invalid condition result")
-            .at(Some(&condition.condition.location))
-            .detail(format!("a condition must be true or false, not {}", other.kind_phrase()))
-            .into()),
-    }
-}
-
 fn failed(scope: &Scope<'_>, condition: &Condition, summary: &str, subject: &str) -> Diagnostic {
-    let message = scope.eval_attr(&condition.error_message).ok().and_then(|m| m.value.as_str().map(str::to_owned)).unwrap_or_else(|| "the condition is false".to_owned());
+    let message = scope.condition_message(condition).unwrap_or_else(|| "the condition is false".to_owned());
     Diagnostic::error(format!("{summary}: {subject}")).at(Some(&condition.condition.location)).detail(message)
 }

@@ -71,6 +71,37 @@ pub struct ResourceChange {
     pub importing: Option<String>,
 }
 
+impl ResourceChange {
+    /// A change the provider does not plan, to an instance in state (left alone, deleted,
+    /// forgotten): its sensitivity, dependencies and protection as `recorded` has them, nothing
+    /// else yet.
+    pub fn of_recorded(recorded: &crate::state::Instance<'_>, action: Action, before: Option<Value>, after: Option<Value>) -> ResourceChange {
+        ResourceChange {
+            address: recorded.address(),
+            action,
+            before,
+            after,
+            replace_because: vec![],
+            operations: vec![],
+            sensitive: recorded.sensitive_attributes.clone(),
+            dependencies: recorded.dependency_addresses(),
+            reason: None,
+            warnings: vec![],
+            data_loss: vec![],
+            locking: vec![],
+            backups: vec![],
+            duties: vec![],
+            moved_from: None,
+            prevent_destroy: recorded.prevent_destroy,
+            create_before_destroy: false,
+            state_updates: vec![],
+            desired_digest: None,
+            forget: false,
+            importing: None,
+        }
+    }
+}
+
 /// How risky a change is to run, for reviewers and for apply's refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChangeClass {

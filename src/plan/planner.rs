@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics, Location, Result};
 use crate::eval::{Known, KnownResource, Repetition};
 use crate::graph::Node;
-use crate::state::{Instance, State};
+use crate::state::{Instance, ResourceState, State};
 
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
@@ -107,10 +107,10 @@ pub struct AgainstState {
 }
 
 /// The error for a `count` or `for_each` (of a resource or a module call) only apply can tell.
-fn unknown_expansion(expansion: Option<(&crate::config::Expansion, &crate::diag::Location)>, what: &str) -> Diagnostics {
-    let argument = if matches!(expansion, Some((crate::config::Expansion::Count(_), _))) { "count" } else { "for_each" };
+fn unknown_expansion(expansion: Option<&crate::config::Expansion>, what: &str) -> Diagnostics {
+    let argument = if matches!(expansion, Some(crate::config::Expansion::Count(_))) { "count" } else { "for_each" };
     Diagnostic::error(format!("Invalid {argument} argument"))
-        .at(expansion.and_then(|(e, _)| e.expression()).map(|a| &a.location))
+        .at(expansion.and_then(crate::config::Expansion::expression).map(|a| &a.location))
         .detail(format!(
             "The \"{argument}\" value depends on resource attributes that cannot be determined until apply, so strata cannot predict how many instances of {what} will be created."
         ))
@@ -125,7 +125,7 @@ pub fn state_as_known(state: &State) -> Known {
 
 /// The providers of the resources in state.
 fn providers_in(state: &State) -> BTreeSet<ProviderConfig> {
-    state.instances().map(|r| r.provider()).collect()
+    state.resources.iter().map(ResourceState::provider_config).collect()
 }
 
 /// Configures provider `name` unless it already is, once its configuration is wholly known from
@@ -211,7 +211,7 @@ impl<'a> Planning<'a> {
                 return Ok(in_state.into_iter().map(|i| (i, Repetition::None)).collect());
             }
             let call = self.ctx.config.module_call_of(&address.module);
-            return Err(unknown_expansion(call.map(|call| (&call.expansion, &call.location)), &address.module.to_string()));
+            return Err(unknown_expansion(call.map(|call| &call.expansion), &address.module.to_string()));
         };
         let mut instances = Vec::new();
         for module in modules {
@@ -221,7 +221,7 @@ impl<'a> Planning<'a> {
                 Some(keys) => instances.extend(keys.into_iter().map(|(key, repetition)| (whole.instance(key), repetition))),
                 // Left alone, so never evaluated.
                 None if !self.scope.may_contain(&whole) => instances.extend(self.state_instances(&whole).into_iter().map(|i| (i, Repetition::None))),
-                None => return Err(unknown_expansion(Some((&resource.expansion, &resource.location)), &whole.to_string())),
+                None => return Err(unknown_expansion(Some(&resource.expansion), &whole.to_string())),
             }
         }
         self.configured.extend(instances.iter().map(|(instance, _)| instance.clone()));
@@ -358,29 +358,7 @@ impl<'a> Planning<'a> {
             // Apply reads every data source anyway.
             return None;
         }
-        Some(ResourceChange {
-            address: address.clone(),
-            action: Action::NoOp,
-            before: Some(value.clone()),
-            after: Some(value),
-            replace_because: vec![],
-            operations: vec![],
-            sensitive: recorded.sensitive_attributes.clone(),
-            dependencies: recorded.dependency_addresses(),
-            reason: None,
-            warnings: vec![],
-            data_loss: vec![],
-            locking: vec![],
-            backups: vec![],
-            duties: vec![],
-            moved_from: None,
-            prevent_destroy: recorded.prevent_destroy,
-            create_before_destroy: false,
-            state_updates: vec![],
-            desired_digest: recorded.desired_digest.clone(),
-            forget: false,
-            importing: None,
-        })
+        Some(ResourceChange { desired_digest: recorded.desired_digest.clone(), ..ResourceChange::of_recorded(&recorded, Action::NoOp, Some(value.clone()), Some(value)) })
     }
 
     /// `change` made into a replacement when `-replace` names its resource; what comes after it
@@ -424,27 +402,15 @@ impl<'a> Planning<'a> {
             // For destroy, the configuration may protect it too.
             let configured_protection = guards::flags(self.ctx, &address.config())?.prevent_destroy;
             deletions.push(ResourceChange {
-                address,
-                action: Action::Delete,
-                before,
-                after: None,
-                replace_because: vec![],
                 operations: planned.operations,
-                sensitive: resource.sensitive_attributes.clone(),
-                dependencies: resource.dependency_addresses(),
                 reason: Some(reason.to_owned()),
                 warnings: planned.warnings,
                 data_loss: planned.data_loss,
                 locking: planned.locking,
                 backups: planned.backups,
                 duties: planned.duties,
-                moved_from: None,
                 prevent_destroy: resource.prevent_destroy || configured_protection,
-                create_before_destroy: false,
-                state_updates: vec![],
-                desired_digest: None,
-                forget: false,
-                importing: None,
+                ..ResourceChange::of_recorded(&resource, Action::Delete, before, None)
             });
         }
         Ok(deletions)

@@ -22,32 +22,11 @@ pub fn forgotten(ctx: &Context, resource: &Instance<'_>, live: &Option<Value>, d
         return None;
     }
     let before = live.clone()?;
-    Some(ResourceChange {
-        address,
-        action: strata_provider_sdk::Action::Delete,
-        before: Some(before),
-        after: None,
-        replace_because: vec![],
-        operations: vec![],
-        sensitive: resource.sensitive_attributes.clone(),
-        dependencies: resource.dependency_addresses(),
-        reason: Some(format!(
-            "removed from the configuration by the removed block at {}, with destroy = false: it is removed from state, and the object itself is left as it is",
-            removed.location
-        )),
-        warnings: vec![],
-        data_loss: vec![],
-        locking: vec![],
-        backups: vec![],
-        duties: vec![],
-        moved_from: None,
-        prevent_destroy: resource.prevent_destroy,
-        create_before_destroy: false,
-        state_updates: vec![],
-        desired_digest: None,
-        forget: true,
-        importing: None,
-    })
+    let reason = format!(
+        "removed from the configuration by the removed block at {}, with destroy = false: it is removed from state, and the object itself is left as it is",
+        removed.location
+    );
+    Some(ResourceChange { reason: Some(reason), forget: true, ..ResourceChange::of_recorded(resource, strata_provider_sdk::Action::Delete, Some(before), None) })
 }
 
 /// Whether a removed block with `destroy = false` names `address` (for drift reports).

@@ -168,7 +168,7 @@ impl Instance<'_> {
 
     /// The provider configuration that manages it (`aws`, `aws.west`), as recorded.
     pub fn provider(&self) -> ProviderConfig {
-        self.resource.provider.parse().unwrap_or_else(|_| ProviderConfig::default_of(crate::addrs::provider_of(&self.resource.type_name)))
+        self.resource.provider_config()
     }
 
     pub fn value(&self) -> Value {
@@ -376,6 +376,11 @@ impl ResourceState {
     fn key(&self) -> (&str, Mode, &str, &str) {
         let mode = if self.mode == StateMode::Data { Mode::Data } else { Mode::Managed };
         (self.module.as_str(), mode, self.type_name.as_str(), self.name.as_str())
+    }
+
+    /// The provider configuration that manages its instances (`aws`, `aws.west`), as recorded.
+    pub fn provider_config(&self) -> ProviderConfig {
+        self.provider.parse().unwrap_or_else(|_| ProviderConfig::default_of(crate::addrs::provider_of(&self.type_name)))
     }
 
     pub fn abs_address(&self) -> AbsResource {
