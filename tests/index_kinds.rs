@@ -214,3 +214,26 @@ fn an_index_method_the_server_does_not_have_fails_at_plan_naming_those_it_has() 
     assert!(run.stderr.contains("is not an index method's name"), "{run:?}");
     assert_eq!(db.catalog(), before, "nothing changed");
 }
+
+#[test]
+fn renaming_a_column_keeps_the_indexes_on_it_with_their_operator_classes() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", DOCUMENTS);
+    work.apply();
+
+    let renamed = DOCUMENTS
+        .replace("    name = \"title\"\n", "    name         = \"headline\"\n    renamed_from = \"title\"\n")
+        .replace("\"title text_pattern_ops\"", "\"headline text_pattern_ops\"")
+        .replace("\"lower(title) text_pattern_ops DESC\"", "\"lower(headline) text_pattern_ops DESC\"");
+    work.write("main.tf", &renamed);
+    let plan = work.strata(&["plan"]);
+    assert!(plan.stdout.contains("RENAME COLUMN \"title\" TO \"headline\""), "{plan:?}");
+    assert!(!plan.stdout.contains("DROP INDEX") && !plan.stdout.contains("CREATE INDEX"), "the indexes follow the rename: {plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
+
+    work.apply();
+    let definitions = index_definitions(&db);
+    assert!(definitions.contains(&"documents_title_prefix: CREATE INDEX documents_title_prefix ON public.documents USING btree (headline text_pattern_ops, slug COLLATE \"C\")".to_owned()), "{definitions:?}");
+    work.assert_converged();
+}

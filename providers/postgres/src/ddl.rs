@@ -129,6 +129,22 @@ impl<'a> IndexElement<'a> {
     }
 }
 
+/// `entry` once the column renames (old, new) ran: its key renamed when it is a renamed column,
+/// its collation, operator class and ordering kept. An expression is left as it is: only the
+/// shadow renames inside one (see `normalize::shadow_index_after_renames`).
+pub fn rename_key(entry: &str, renames: &[(String, String)]) -> String {
+    let trimmed = entry.trim();
+    let key = IndexElement::parse(trimmed).key;
+    let renamed = renames.iter().find(|(old, _)| key == old || key == ident(old));
+    match renamed {
+        Some((_, new)) => {
+            let new_key = if is_plain_identifier(new) { new.clone() } else { ident(new) };
+            format!("{new_key}{}", &trimmed[key.len()..])
+        }
+        None => entry.to_owned(),
+    }
+}
+
 /// One element of an index's column list as SQL (see [`IndexElement`]).
 pub fn index_element(entry: &str) -> String {
     IndexElement::parse(entry).to_sql()
@@ -343,6 +359,15 @@ mod tests {
         assert_eq!(index_element("\"a\" || \"b\""), "(\"a\" || \"b\")");
         let parts = IndexElement::parse("lower(email) COLLATE \"C\" text_pattern_ops DESC");
         assert_eq!(parts, IndexElement { key: "lower(email)", collation: Some("\"C\""), opclass: Some("text_pattern_ops"), ordering: vec!["DESC"] });
+    }
+
+    #[test]
+    fn renamed_key_columns_keep_their_decorations() {
+        let renames = [("mail".to_owned(), "email".to_owned()), ("Name".to_owned(), "full name".to_owned())];
+        assert_eq!(rename_key("mail text_pattern_ops DESC", &renames), "email text_pattern_ops DESC");
+        assert_eq!(rename_key("\"Name\" COLLATE \"C\"", &renames), "\"full name\" COLLATE \"C\"");
+        assert_eq!(rename_key("lower(mail)", &renames), "lower(mail)");
+        assert_eq!(rename_key("mailbox", &renames), "mailbox");
     }
 
     fn items_index(pairs: &[(&str, Value)]) -> Index {

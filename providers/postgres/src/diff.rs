@@ -250,7 +250,9 @@ fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     renamed.primary_key.iter_mut().for_each(rename);
     renamed.uniques.iter_mut().flat_map(|u| u.columns.iter_mut()).for_each(rename);
     renamed.foreign_keys.iter_mut().flat_map(|f| f.columns.iter_mut()).for_each(rename);
-    renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())).for_each(rename);
+    for entry in renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())) {
+        *entry = ddl::rename_key(entry, renames);
+    }
     renamed
 }
 
