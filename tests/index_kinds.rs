@@ -95,6 +95,15 @@ fn comment_and_parameters(db: &TestDb, index: &str) -> (Option<String>, Option<V
     (row.get(0), row.get(1))
 }
 
+/// A database with DOCUMENTS applied, and the directory it was applied from.
+fn documents_applied() -> (TestDb, Workdir) {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", DOCUMENTS);
+    work.apply();
+    (db, work)
+}
+
 #[test]
 fn indexes_with_operator_classes_parameters_and_comments_apply_as_declared_and_converge() {
     let db = TestDb::new();
@@ -129,10 +138,7 @@ fn indexes_with_operator_classes_parameters_and_comments_apply_as_declared_and_c
 
 #[test]
 fn comments_and_storage_parameters_change_in_place() {
-    let db = TestDb::new();
-    let work = Workdir::new(&db);
-    work.write("main.tf", DOCUMENTS);
-    work.apply();
+    let (db, work) = documents_applied();
 
     let changed = DOCUMENTS
         .replace("comment = \"containment queries on payload (@>)\"", "comment = \"payload @> queries\"")
@@ -165,10 +171,7 @@ fn comments_and_storage_parameters_change_in_place() {
 
 #[test]
 fn changing_an_operator_class_rebuilds_the_index() {
-    let db = TestDb::new();
-    let work = Workdir::new(&db);
-    work.write("main.tf", DOCUMENTS);
-    work.apply();
+    let (db, work) = documents_applied();
 
     let changed = DOCUMENTS
         .replace("columns = [\"title text_pattern_ops\", \"slug COLLATE \\\"C\\\"\"]", "columns = [\"title\", \"slug COLLATE \\\"C\\\"\"]")
@@ -191,10 +194,7 @@ fn changing_an_operator_class_rebuilds_the_index() {
 
 #[test]
 fn an_index_method_the_server_does_not_have_fails_at_plan_naming_those_it_has() {
-    let db = TestDb::new();
-    let work = Workdir::new(&db);
-    work.write("main.tf", DOCUMENTS);
-    work.apply();
+    let (db, work) = documents_applied();
     let before = db.catalog();
 
     let unknown = DOCUMENTS.replace("using   = \"brin\"", "using   = \"rum\"");
@@ -217,10 +217,7 @@ fn an_index_method_the_server_does_not_have_fails_at_plan_naming_those_it_has() 
 
 #[test]
 fn renaming_a_column_keeps_the_indexes_on_it_with_their_operator_classes() {
-    let db = TestDb::new();
-    let work = Workdir::new(&db);
-    work.write("main.tf", DOCUMENTS);
-    work.apply();
+    let (db, work) = documents_applied();
 
     let renamed = DOCUMENTS
         .replace("    name = \"title\"\n", "    name         = \"headline\"\n    renamed_from = \"title\"\n")
