@@ -25,6 +25,7 @@ mod examples;
 mod fail_closed;
 mod harness;
 mod import;
+mod inspect;
 mod instances;
 mod locking;
 mod module_sources;

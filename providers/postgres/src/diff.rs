@@ -66,7 +66,9 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     let changed_uniques: Vec<_> = prior.uniques.iter().filter(|u| !compare.uniques.contains(u)).collect();
     statements.extend(changed_uniques.iter().map(|u| alter(format!("DROP CONSTRAINT {}", ident(&u.name)))));
-    let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c)).collect();
+    // A check written as the catalog prints it is that check, even when printing it again after
+    // a parse gives other text (`IN (...)` on varchar): inspect writes what the catalog prints.
+    let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c) && !desired.checks.contains(c)).collect();
     statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
     for index in prior.indexes.iter().filter(|i| !compare.indexes.contains(i)) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
@@ -134,7 +136,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     let mut validations = Vec::new();
     for (index, check) in desired.checks.iter().enumerate() {
-        match prior.checks.iter().find(|c| *c == &compare.checks[index]) {
+        match prior.checks.iter().find(|c| *c == &compare.checks[index] || *c == check) {
             Some(live) => planned.checks[index] = live.clone(),
             None => {
                 statements.push(alter(format!("ADD {} NOT VALID", ddl::check_definition(check))));

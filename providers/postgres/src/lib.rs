@@ -14,6 +14,7 @@ mod ddl;
 mod diff;
 mod guards;
 mod import;
+mod inspect;
 mod invalid_index;
 mod lock_holders;
 mod locks;
@@ -29,7 +30,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, InspectScope, Inspection, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -182,6 +183,12 @@ impl Provider for PostgresProvider {
 
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
         import::adoption_id(type_name, planned)
+    }
+
+    async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {
+        let snapshot = reconnect::snapshot(self).await?;
+        let session = self.session().await?;
+        inspect::inspect(&self.catalog(session.as_ref().ok_or_else(no_connection)?), &snapshot, scope).await
     }
 
     /// The live object's catalog row was written by a transaction the create recorded (see `authorship`).
