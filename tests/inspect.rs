@@ -52,6 +52,17 @@ CREATE TABLE public.customer (
   created_at date DEFAULT CURRENT_DATE NOT NULL
 );
 CREATE INDEX customer_active_idx ON public.customer (created_at DESC) WHERE active;
+CREATE TABLE public.payment (
+  payment_id serial NOT NULL,
+  customer_id integer NOT NULL REFERENCES public.customer (customer_id),
+  amount numeric(5,2) NOT NULL,
+  payment_date timestamp with time zone NOT NULL,
+  PRIMARY KEY (payment_date, payment_id)
+) PARTITION BY RANGE (payment_date);
+CREATE TABLE public.payment_p2022_01 PARTITION OF public.payment FOR VALUES FROM ('2022-01-01 00:00:00+00') TO ('2022-02-01 00:00:00+00');
+CREATE TABLE public.payment_p2022_02 PARTITION OF public.payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
+CREATE TABLE public.payment_other PARTITION OF public.payment DEFAULT;
+CREATE INDEX idx_fk_payment_customer_id ON public.payment (customer_id);
 "#;
 
 /// In the style of an open-source model registry (MLflow's tables): experiments, runs, metrics.

@@ -31,6 +31,7 @@ mod locking;
 mod module_sources;
 mod modules;
 mod one_graph;
+mod partitions;
 mod postgres_faults;
 mod provider_aliases;
 mod remote_state;

@@ -24,6 +24,7 @@ pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &Inspect
     check_namespaces(snapshot, scope)?;
     let undeclarable = undeclarable(catalog).await?;
     let serials = serial_sequences(catalog).await?;
+    let inherited = inherited_by_partitions(catalog).await?;
     let mut objects = Vec::new();
     for schema in snapshot.schemas.values().filter(|s| wanted(&s.name) && !BUILT_IN_SCHEMAS.contains(&s.name.as_str())) {
         objects.push(object("postgres_schema", &schema.name, &schema.name, &schema.name, schema.to_value()));
@@ -37,10 +38,10 @@ pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &Inspect
     for found in snapshot.enums.values().filter(|e| wanted(&e.schema)) {
         objects.push(object("postgres_enum", &found.schema, &found.name, &found.id(), found.to_value()));
     }
-    for table in snapshot.tables.values().filter(|t| wanted(&t.schema) && !undeclarable.relations.contains(&t.id())) {
-        objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), with_serials(table, &serials).to_value()));
+    for table in snapshot.tables.values().filter(|t| wanted(&t.schema)) {
+        objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), as_declared(table, &serials, &inherited).to_value()));
     }
-    let mut unsupported: Vec<(String, String)> = undeclarable.listed.into_iter().filter(|(namespace, _)| wanted(namespace)).collect();
+    let mut unsupported: Vec<(String, String)> = undeclarable.into_iter().filter(|(namespace, _)| wanted(namespace)).collect();
     for (column, sequence) in serials.iter().filter_map(|(column, serial)| serial.as_ref().err().map(|sequence| (column, sequence))) {
         let namespace = sequence.split('.').next().unwrap_or_default().to_owned();
         if wanted(&namespace) {
@@ -84,6 +85,36 @@ async fn serial_sequences(catalog: &Catalog<'_>) -> Result<BTreeMap<String, Resu
     Ok(rows.iter().map(|row| (row.get(0), if row.get::<_, bool>(2) { Ok(row.get(1)) } else { Err(row.get(3)) })).collect())
 }
 
+/// A table as it is declared: a partition without what it takes from its parent (columns, key,
+/// the constraints and indexes PostgreSQL copies onto it), serial columns as serials.
+fn as_declared(table: &Table, serials: &BTreeMap<String, Result<String, String>>, inherited: &BTreeSet<(String, String)>) -> Table {
+    let mut table = with_serials(table, serials);
+    let id = table.id();
+    let own = |name: &String| !inherited.contains(&(id.clone(), name.clone()));
+    table.indexes.retain(|i| own(&i.name));
+    table.uniques.retain(|u| own(&u.name));
+    table.checks.retain(|c| own(&c.name));
+    table.foreign_keys.retain(|f| own(&f.name));
+    if table.partitioning.of.is_some() {
+        table.columns.clear();
+        table.primary_key.clear();
+    }
+    table
+}
+
+/// The indexes and constraints (by table and name) that partitions have from their parents.
+async fn inherited_by_partitions(catalog: &Catalog<'_>) -> Result<BTreeSet<(String, String)>, ProviderError> {
+    let rows = query(
+        catalog,
+        "SELECT n.nspname || '.' || c.relname, ic.relname::text FROM pg_inherits i JOIN pg_class ic ON ic.oid = i.inhrelid AND ic.relkind = 'i' \
+         JOIN pg_index x ON x.indexrelid = ic.oid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         UNION ALL SELECT n.nspname || '.' || c.relname, con.conname::text FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE con.conparentid <> 0 OR NOT con.conislocal",
+    )
+    .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
 /// `table` with its serial columns spelled `serial`, `bigserial` or `smallserial` and no default.
 fn with_serials(table: &Table, serials: &BTreeMap<String, Result<String, String>>) -> Table {
     let mut table = table.clone();
@@ -103,51 +134,43 @@ fn with_serials(table: &Table, serials: &BTreeMap<String, Result<String, String>
     table
 }
 
-/// What no resource type declares: listed for the files, and the relations among them (so a
-/// partitioned table is not written as a plain one).
-struct Undeclarable {
-    listed: Vec<(String, String)>,
-    relations: BTreeSet<String>,
-}
-
-/// Every object of the user schemas that is not one of the kinds this provider declares, except
-/// what an extension made and the sequences serial and identity columns own.
-async fn undeclarable(catalog: &Catalog<'_>) -> Result<Undeclarable, ProviderError> {
+/// Every object of the user schemas that is not one of the kinds this provider declares, as
+/// (schema, what it is), except what an extension made and the sequences serial and identity
+/// columns own.
+async fn undeclarable(catalog: &Catalog<'_>) -> Result<Vec<(String, String)>, ProviderError> {
     let rows = query(catalog, UNDECLARABLE).await?;
-    let mut found = Undeclarable { listed: Vec::new(), relations: BTreeSet::new() };
-    for row in rows {
-        let (namespace, kind, name, relation): (String, String, String, bool) = (row.get(0), row.get(1), row.get(2), row.get(3));
-        if relation {
-            found.relations.insert(format!("{namespace}.{name}"));
-        }
-        found.listed.push((namespace.clone(), format!("{kind} {namespace}.{name}")));
-    }
-    Ok(found)
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let (namespace, kind, name): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+            (namespace.clone(), format!("{kind} {namespace}.{name}"))
+        })
+        .collect())
 }
 
 const UNDECLARABLE: &str = "\
 WITH user_ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'), \
 extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e') \
 SELECT n.nspname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' \
-  WHEN 'c' THEN 'composite type' WHEN 'p' THEN 'partitioned table' ELSE 'partition' END, c.relname, c.relkind IN ('p', 'r') \
+  WHEN 'c' THEN 'composite type' END, c.relname::text \
 FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace \
-WHERE (c.relkind IN ('v', 'm', 'S', 'f', 'c', 'p') OR (c.relkind = 'r' AND c.relispartition)) \
+WHERE c.relkind IN ('v', 'm', 'S', 'f', 'c') \
   AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid) \
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
 UNION ALL \
 SELECT n.nspname, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END, \
-  p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', false \
+  p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
 FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace \
 WHERE NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid) \
 UNION ALL \
-SELECT n.nspname, 'trigger', t.tgname || ' on ' || c.relname, false \
+SELECT n.nspname, 'trigger', t.tgname || ' on ' || c.relname \
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN user_ns n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal \
 UNION ALL \
-SELECT n.nspname, 'domain', t.typname, false FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace \
+SELECT n.nspname, 'domain', t.typname::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace \
 WHERE t.typtype = 'd' AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid) \
 UNION ALL \
-SELECT n.nspname, 'policy', p.polname || ' on ' || c.relname, false FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN user_ns n ON n.oid = c.relnamespace \
+SELECT n.nspname, 'policy', p.polname || ' on ' || c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN user_ns n ON n.oid = c.relnamespace \
 UNION ALL \
-SELECT n.nspname, 'rule', r.rulename || ' on ' || c.relname, false FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN user_ns n ON n.oid = c.relnamespace \
+SELECT n.nspname, 'rule', r.rulename || ' on ' || c.relname FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN user_ns n ON n.oid = c.relnamespace \
 WHERE r.rulename <> '_RETURN' \
 ORDER BY 1, 2, 3";

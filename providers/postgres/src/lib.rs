@@ -20,6 +20,7 @@ mod lock_holders;
 mod locks;
 mod model;
 mod normalize;
+mod partitions;
 mod preflight;
 mod reconnect;
 mod renames;
@@ -213,13 +214,15 @@ impl Provider for PostgresProvider {
         let planned = match request.type_name.as_str() {
             "postgres_table" => {
                 let mut desired = Table::from_value(&request.desired)?;
+                partitions::check(&desired)?;
                 normalize::implied_not_null(&mut desired);
-                let prior = prior.map(Table::from_value).transpose()?;
+                let prior = prior.map(Table::from_value).transpose()?.map(|live| partitions::as_declared(live, &desired));
                 // Only a comparison with a live table needs the server; a create is planned offline.
                 let (normalized, facts) = match &prior {
                     Some(live) => {
                         let session = self.session().await?;
                         let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+                        normalize::partition_bound(&catalog, live, &mut desired).await?;
                         (normalize::shadow_table(&catalog, &desired).await?, preflight::table_facts(&catalog, live, &desired).await?)
                     }
                     None => (None, TableFacts::default()),
@@ -512,5 +515,5 @@ fn managed_view(mut live: Table, managed: &Table) -> Table {
     live.uniques.retain(|u| managed.uniques.iter().any(|m| m.name == u.name));
     live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));
     live.foreign_keys.retain(|f| managed.foreign_keys.iter().any(|m| m.name == f.name));
-    live
+    partitions::as_declared(live, managed)
 }
