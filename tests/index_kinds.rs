@@ -234,3 +234,27 @@ fn renaming_a_column_keeps_the_indexes_on_it_with_their_operator_classes() {
     assert!(definitions.contains(&"documents_title_prefix: CREATE INDEX documents_title_prefix ON public.documents USING btree (headline text_pattern_ops, slug COLLATE \"C\")".to_owned()), "{definitions:?}");
     work.assert_converged();
 }
+
+#[test]
+fn storage_parameters_of_an_index_on_a_partitioned_table_change_by_rebuilding_it() {
+    let events = |fillfactor: u32| {
+        format!(
+            "resource \"postgres_table\" \"events\" {{\n  name = \"events\"\n  column {{\n    name = \"at\"\n    type = \"timestamptz\"\n    null = false\n  }}\n  column {{\n    name = \"kind\"\n    type = \"text\"\n  }}\n  partition_by {{\n    strategy = \"range\"\n    columns  = [\"at\"]\n  }}\n}}\n\
+             resource \"postgres_index\" \"events_kind\" {{\n  table   = postgres_table.events.id\n  name    = \"events_kind\"\n  columns = [\"kind\"]\n  with    = {{ fillfactor = {fillfactor} }}\n}}\n"
+        )
+    };
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &events(70));
+    work.apply();
+    work.assert_converged();
+
+    // PostgreSQL refuses ALTER INDEX ... SET on a partitioned index.
+    work.write("main.tf", &events(80));
+    let plan = work.strata(&["plan"]);
+    assert!(plan.stdout.contains("postgres_index.events_kind must be replaced"), "{plan:?}");
+    assert!(!plan.stdout.contains("ALTER INDEX"), "{plan:?}");
+    work.apply();
+    assert_eq!(comment_and_parameters(&db, "events_kind").1, Some(vec!["fillfactor=80".to_owned()]));
+    work.assert_converged();
+}

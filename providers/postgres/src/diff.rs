@@ -76,10 +76,11 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c) && !desired.checks.contains(c)).collect();
     statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
     let mut warnings = Vec::new();
-    for index in prior.indexes.iter().filter(|i| compare.indexes.iter().all(|c| !i.rebuilt_for(c).is_empty())) {
+    let partitioned = desired.partitioning.by.is_some();
+    for index in prior.indexes.iter().filter(|i| compare.indexes.iter().all(|c| !i.rebuilt_for(c, partitioned).is_empty())) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
         locking.push(index_dropped_under_lock(&index.name, &id));
-        warnings.extend(compare.indexes.iter().find(|c| c.name == index.name).map(|c| format!("index {} on {id} is dropped and built again: {} changed", index.name, index.rebuilt_for(c).join(", "))));
+        warnings.extend(compare.indexes.iter().find(|c| c.name == index.name).map(|c| format!("index {} on {id} is dropped and built again: {} changed", index.name, index.rebuilt_for(c, partitioned).join(", "))));
     }
 
     let mut data_loss = Vec::new();
@@ -160,7 +161,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     statements.extend(validations);
     for (position, index) in desired.indexes.iter().enumerate() {
         let normal = &compare.indexes[position];
-        match prior.indexes.iter().find(|i| i.rebuilt_for(normal).is_empty()) {
+        match prior.indexes.iter().find(|i| i.rebuilt_for(normal, partitioned).is_empty()) {
             Some(live) => {
                 statements.extend(ddl::alter_index_in_place(&qualified(&desired.schema, &live.name), live, normal));
                 planned.indexes[position] = changed_in_place(live, normal);
@@ -378,7 +379,8 @@ fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) 
     (column, sql)
 }
 
-pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized: Option<&TableIndex>) -> PlannedChange {
+/// A `postgres_index`'s change; `partitioned` when its table is (see [`Index::rebuilt_for`]).
+pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized: Option<&TableIndex>, partitioned: bool) -> PlannedChange {
     let create = ddl::create_table_index(desired);
     let Some(prior) = prior else {
         return change(Action::Create, desired.to_value(), create);
@@ -386,7 +388,7 @@ pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized:
     let compare = normalized.unwrap_or(desired);
     let moved = [("schema", prior.schema != compare.schema), ("table", prior.table != compare.table)];
     let mut because: Vec<String> = moved.iter().filter(|(_, differs)| *differs).map(|(field, _)| (*field).to_owned()).collect();
-    because.extend(prior.index.rebuilt_for(&compare.index).into_iter().map(str::to_owned));
+    because.extend(prior.index.rebuilt_for(&compare.index, partitioned).into_iter().map(str::to_owned));
     let mut warnings = Vec::new();
     if !prior.valid {
         because.push("valid".into());
@@ -694,14 +696,18 @@ mod tests {
         let prior = on_users(age_index());
         let mut commented = prior.clone();
         commented.index.comment = Some("by age".into());
-        let updated = table_index(Some(&prior), &commented, None);
+        let updated = table_index(Some(&prior), &commented, None, false);
         assert_eq!((updated.action, updated.operations), (Action::Update, vec!["COMMENT ON INDEX \"public\".\"users_age\" IS 'by age'".to_owned()]));
         let mut unique = commented.clone();
         unique.index.unique = true;
         unique.index.nulls_not_distinct = true;
-        let replaced = table_index(Some(&prior), &unique, None);
+        let replaced = table_index(Some(&prior), &unique, None, false);
         assert_eq!((replaced.action, replaced.replace_because), (Action::Replace, vec!["unique".to_owned(), "nulls_not_distinct".to_owned()]));
         assert_eq!(replaced.operations[2], "COMMENT ON INDEX \"public\".\"users_age\" IS 'by age'");
+        let mut filled = prior.clone();
+        filled.index.with.insert("fillfactor".into(), "80".into());
+        assert_eq!(table_index(Some(&prior), &filled, None, false).operations, ["ALTER INDEX \"public\".\"users_age\" SET (fillfactor = 80)"]);
+        assert_eq!(table_index(Some(&prior), &filled, None, true).replace_because, ["with"], "a partitioned index cannot SET");
     }
 
     #[test]

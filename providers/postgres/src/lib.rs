@@ -246,7 +246,12 @@ impl Provider for PostgresProvider {
                     }
                     None => (None, None),
                 };
-                let mut planned = diff::table_index(prior.as_ref(), &desired, normalized.as_ref());
+                let parameters_change = prior.as_ref().is_some_and(|live| live.index.with != normalized.as_ref().unwrap_or(&desired).index.with);
+                let partitioned = match parameters_change && self.settings.get().is_some() {
+                    true => preflight::is_partitioned(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired.table).await?,
+                    false => false,
+                };
+                let mut planned = diff::table_index(prior.as_ref(), &desired, normalized.as_ref(), partitioned);
                 if planned.action.is_change() && self.settings.get().is_some() {
                     planned.locking.extend(preflight::index_build_lock(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await?);
                 }

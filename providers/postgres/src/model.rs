@@ -350,9 +350,10 @@ impl Index {
         })
     }
 
-    /// The fields that differ from `other` and can only change by building the index again
-    /// (its storage parameters and comment change in place).
-    pub fn rebuilt_for(&self, other: &Index) -> Vec<&'static str> {
+    /// The fields that differ from `other` and can only change by building the index again: all
+    /// but its comment and storage parameters, which change in place unless the index is on a
+    /// `partitioned` table (PostgreSQL refuses `ALTER INDEX ... SET` on a partitioned index).
+    pub fn rebuilt_for(&self, other: &Index, partitioned: bool) -> Vec<&'static str> {
         let fields = [
             ("name", self.name != other.name),
             ("columns", self.columns != other.columns),
@@ -361,6 +362,7 @@ impl Index {
             ("where", self.predicate != other.predicate),
             ("include", self.include != other.include),
             ("nulls_not_distinct", self.nulls_not_distinct != other.nulls_not_distinct),
+            ("with", partitioned && self.with != other.with),
         ];
         fields.into_iter().filter(|(_, differs)| *differs).map(|(field, _)| field).collect()
     }

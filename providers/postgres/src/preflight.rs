@@ -110,6 +110,13 @@ pub async fn index_build_lock(catalog: &Catalog<'_>, desired: &TableIndex) -> Re
     }))
 }
 
+/// Whether `table` (`schema.name`) is partitioned: its indexes' storage parameters cannot change
+/// in place (see `model::Index::rebuilt_for`).
+pub async fn is_partitioned(catalog: &Catalog<'_>, table: &str) -> Result<bool, ProviderError> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass({}) AND relkind = 'p')", literal(&qualified_ref(table)));
+    Ok(query(catalog, &sql).await?.first().is_some_and(|row| row.get::<_, bool>(0)))
+}
+
 /// Index methods every PostgreSQL server has: plan asks nothing about them.
 const BUILT_IN_METHODS: &[&str] = &["btree", "hash", "gist", "spgist", "gin", "brin"];
 
