@@ -25,6 +25,7 @@ mod examples;
 mod fail_closed;
 mod harness;
 mod import;
+mod index_kinds;
 mod inspect;
 mod instances;
 mod locking;

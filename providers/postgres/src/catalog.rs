@@ -234,16 +234,29 @@ fn action_word(code: &str) -> String {
     .to_owned()
 }
 
+/// Per key column, what `pg_get_indexdef(oid, k, true)` leaves out: ` COLLATE x` when the index's
+/// collation is not the column's (the database default for an expression), and the operator class
+/// when it is not the default one for its type and method. PostgreSQL's own spelling: quoted
+/// where needed, qualified when not on the search path.
+const KEY_DECORATIONS: &str = "ARRAY(SELECT concat(\
+     CASE WHEN i.indcollation[k - 1] <> 0 AND i.indcollation[k - 1] <> coalesce(a.attcollation, 100) THEN ' COLLATE ' || i.indcollation[k - 1]::regcollation::text END, \
+     CASE WHEN NOT oc.opcdefault THEN ' ' || CASE WHEN pg_opclass_is_visible(oc.oid) THEN '' ELSE quote_ident(ocn.nspname) || '.' END || quote_ident(oc.opcname) END) \
+     FROM generate_series(1, i.indnkeyatts) k LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k - 1] LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace \
+     LEFT JOIN pg_attribute a ON i.indkey[k - 1] <> 0 AND a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1] ORDER BY k)";
+
 async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<BTreeMap<String, TableIndex>, ProviderError> {
     // The constraint lookup names `conrelid`, which pg_constraint has an index on (none on
     // `conindid`): without it, reading one table's indexes scans every constraint in the database.
+    // `indnullsnotdistinct` is read through to_jsonb: servers before PostgreSQL 15 have no such
+    // column, and read it as false.
     let rows = query(
         client,
         &format!(
             "SELECT i.indrelid, n.nspname, ic.relname, am.amname, i.indisunique, i.indisvalid, i.indnkeyatts::int, \
              pg_get_expr(i.indpred, i.indrelid, true), \
              ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k ORDER BY k), \
-             ARRAY(SELECT o::int FROM unnest(i.indoption) o), n.nspname || '.' || c.relname \
+             ARRAY(SELECT o::int FROM unnest(i.indoption) o), n.nspname || '.' || c.relname, {KEY_DECORATIONS}, \
+             coalesce(ic.reloptions, '{{}}'), obj_description(ic.oid, 'pg_class'), coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) \
              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = ic.relam \
              WHERE {condition} AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')) \
@@ -256,7 +269,13 @@ async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
         let key_count = usize::try_from(row.get::<_, i32>(6)).unwrap_or(0);
         let definitions: Vec<String> = row.get(8);
         let options: Vec<i32> = row.get(9);
-        let columns = definitions.iter().take(key_count).enumerate().map(|(k, column)| with_ordering(column, options.get(k).copied().unwrap_or(0))).collect();
+        let decorations: Vec<String> = row.get(11);
+        let columns = definitions
+            .iter()
+            .take(key_count)
+            .enumerate()
+            .map(|(k, column)| with_ordering(&format!("{column}{}", decorations.get(k).map_or("", String::as_str)), options.get(k).copied().unwrap_or(0)))
+            .collect();
         let index = Index {
             name: row.get(2),
             columns,
@@ -264,6 +283,9 @@ async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
             using: row.get(3),
             predicate: row.get(7),
             include: definitions.iter().skip(key_count).cloned().collect(),
+            with: storage_parameters(&row.get::<_, Vec<String>>(12)),
+            nulls_not_distinct: row.get(14),
+            comment: row.get(13),
         };
         let schema: String = row.get(1);
         let record = TableIndex { schema: schema.clone(), table: row.get(10), index: index.clone(), concurrently: false, valid: row.get(5) };
@@ -273,6 +295,11 @@ async fn read_indexes(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
         }
     }
     Ok(standalone)
+}
+
+/// `reloptions` (`{fillfactor=70}`) as a map of parameter to value.
+fn storage_parameters(reloptions: &[String]) -> BTreeMap<String, String> {
+    reloptions.iter().filter_map(|option| option.split_once('=')).map(|(name, value)| (name.to_owned(), value.to_owned())).collect()
 }
 
 /// A key column with `DESC` / `NULLS FIRST|LAST` when they differ from the default.
@@ -299,6 +326,12 @@ mod tests {
     fn check_definitions_lose_their_wrapper() {
         assert_eq!(check_expression("CHECK ((price > (0)::numeric))"), "(price > (0)::numeric)");
         assert_eq!(check_expression("CHECK (a > 1) NOT VALID"), "a > 1");
+    }
+
+    #[test]
+    fn storage_parameters_are_read_as_a_map_of_text() {
+        let read = storage_parameters(&["fillfactor=70".to_owned(), "fastupdate=false".to_owned()]);
+        assert_eq!(read, BTreeMap::from([("fastupdate".to_owned(), "false".to_owned()), ("fillfactor".to_owned(), "70".to_owned())]));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use strata_provider_sdk::{Action, PlannedChange, Value};
 use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
 use crate::guards::Guards;
-use crate::model::{truncate_identifier, Column, Enum, Extension, Schema, Table, TableIndex};
+use crate::model::{truncate_identifier, Column, Enum, Extension, Index, Schema, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
 /// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
@@ -75,9 +75,11 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     // a parse gives other text (`IN (...)` on varchar): inspect writes what the catalog prints.
     let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c) && !desired.checks.contains(c)).collect();
     statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
-    for index in prior.indexes.iter().filter(|i| !compare.indexes.contains(i)) {
+    let mut warnings = Vec::new();
+    for index in prior.indexes.iter().filter(|i| compare.indexes.iter().all(|c| !i.rebuilt_for(c).is_empty())) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
         locking.push(index_dropped_under_lock(&index.name, &id));
+        warnings.extend(compare.indexes.iter().find(|c| c.name == index.name).map(|c| format!("index {} on {id} is dropped and built again: {} changed", index.name, index.rebuilt_for(c).join(", "))));
     }
 
     let mut data_loss = Vec::new();
@@ -157,10 +159,14 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     statements.extend(validations);
     for (position, index) in desired.indexes.iter().enumerate() {
-        match prior.indexes.iter().find(|i| *i == &compare.indexes[position]) {
-            Some(live) => planned.indexes[position] = live.clone(),
+        let normal = &compare.indexes[position];
+        match prior.indexes.iter().find(|i| i.rebuilt_for(normal).is_empty()) {
+            Some(live) => {
+                statements.extend(ddl::alter_index_in_place(&qualified(&desired.schema, &live.name), live, normal));
+                planned.indexes[position] = changed_in_place(live, normal);
+            }
             None => {
-                statements.push(ddl::create_index(index, &table_sql, false));
+                statements.extend(ddl::build_index(index, &table_sql, &desired.schema, false));
                 locking.push(format!(
                     "builds index {} on {id} under a SHARE lock: writes wait until it is built (a postgres_index with concurrently = true does not block them)",
                     index.name
@@ -174,7 +180,12 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
     backup_statements.extend(statements);
-    PlannedChange { data_loss, locking, backups, ..change(action, planned.to_value(), backup_statements) }
+    PlannedChange { data_loss, locking, backups, warnings, ..change(action, planned.to_value(), backup_statements) }
+}
+
+/// `live` once its storage parameters and comment are `wanted`'s (the changes made in place).
+fn changed_in_place(live: &Index, wanted: &Index) -> Index {
+    Index { with: wanted.with.clone(), comment: wanted.comment.clone(), ..live.clone() }
 }
 
 /// A table whose partition key changes: PostgreSQL cannot change a key, so it is dropped (with
@@ -261,7 +272,9 @@ fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     renamed.primary_key.iter_mut().for_each(rename);
     renamed.uniques.iter_mut().flat_map(|u| u.columns.iter_mut()).for_each(rename);
     renamed.foreign_keys.iter_mut().flat_map(|f| f.columns.iter_mut()).for_each(rename);
-    renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())).for_each(rename);
+    for entry in renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())) {
+        *entry = ddl::rename_key(entry, renames);
+    }
     renamed
 }
 
@@ -368,33 +381,26 @@ fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) 
 pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized: Option<&TableIndex>) -> PlannedChange {
     let create = ddl::create_table_index(desired);
     let Some(prior) = prior else {
-        return change(Action::Create, desired.to_value(), vec![create]);
+        return change(Action::Create, desired.to_value(), create);
     };
     let compare = normalized.unwrap_or(desired);
-    let mut because = Vec::new();
-    let fields: [(&str, bool); 7] = [
-        ("name", prior.index.name != compare.index.name),
-        ("schema", prior.schema != compare.schema),
-        ("table", prior.table != compare.table),
-        ("columns", prior.index.columns != compare.index.columns),
-        ("unique", prior.index.unique != compare.index.unique),
-        ("using", prior.index.using != compare.index.using),
-        ("where", prior.index.predicate != compare.index.predicate),
-    ];
-    because.extend(fields.iter().filter(|(_, differs)| *differs).map(|(name, _)| (*name).to_owned()));
-    if prior.index.include != compare.index.include {
-        because.push("include".into());
-    }
+    let moved = [("schema", prior.schema != compare.schema), ("table", prior.table != compare.table)];
+    let mut because: Vec<String> = moved.iter().filter(|(_, differs)| *differs).map(|(field, _)| (*field).to_owned()).collect();
+    because.extend(prior.index.rebuilt_for(&compare.index).into_iter().map(str::to_owned));
     let mut warnings = Vec::new();
     if !prior.valid {
         because.push("valid".into());
         warnings.push(format!("index {} is invalid (left by a failed concurrent build); it will be rebuilt", prior.index.name));
     }
     if because.is_empty() {
-        let kept = TableIndex { concurrently: desired.concurrently, ..prior.clone() };
-        return change(Action::NoOp, kept.to_value(), vec![]);
+        let statements = ddl::alter_index_in_place(&qualified(&prior.schema, &prior.index.name), &prior.index, &compare.index);
+        let kept = TableIndex { concurrently: desired.concurrently, index: changed_in_place(&prior.index, &compare.index), ..prior.clone() };
+        let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
+        return change(action, kept.to_value(), statements);
     }
-    let mut planned = change(Action::Replace, desired.to_value(), vec![ddl::drop_table_index(prior, desired.concurrently), create]);
+    let mut operations = vec![ddl::drop_table_index(prior, desired.concurrently)];
+    operations.extend(create);
+    let mut planned = change(Action::Replace, desired.to_value(), operations);
     if !desired.concurrently {
         planned.locking.push(index_dropped_under_lock(&prior.index.name, &prior.table));
     }
@@ -535,7 +541,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Check, ForeignKey, Index, Unique};
+    use crate::model::{Check, ForeignKey, Unique};
 
     fn status(values: &[&str]) -> Enum {
         Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
@@ -581,6 +587,10 @@ mod tests {
         }
     }
 
+    fn age_index() -> Index {
+        Index::from_value(&Value::object([("name", Value::from("users_age")), ("columns", Value::List(vec![Value::from("age")]))])).unwrap()
+    }
+
     fn plan(prior: &Table, desired: &Table) -> PlannedChange {
         table(Some(prior), desired, None, &Guards::default(), &TableFacts::default())
     }
@@ -612,7 +622,7 @@ mod tests {
         assert!(not_null.locking[0].starts_with("scans public.users"), "{:?}", not_null.locking);
 
         let mut indexed = prior.clone();
-        indexed.indexes.push(Index { name: "users_age".into(), columns: vec!["age".into()], unique: false, using: "btree".into(), predicate: None, include: vec![] });
+        indexed.indexes.push(age_index());
         assert!(plan(&prior, &indexed).locking[0].starts_with("builds index users_age on public.users under a SHARE lock"));
 
         let mut stamped = prior.clone();
@@ -650,9 +660,48 @@ mod tests {
     #[test]
     fn dropping_an_index_without_concurrently_is_locking() {
         let mut prior = users(vec![column("age", "integer")]);
-        prior.indexes.push(Index { name: "users_age".into(), columns: vec!["age".into()], unique: false, using: "btree".into(), predicate: None, include: vec![] });
+        prior.indexes.push(age_index());
         let dropped = plan(&prior, &users(vec![column("age", "integer")]));
         assert!(dropped.locking[0].starts_with("drops index users_age on public.users under an ACCESS EXCLUSIVE lock"), "{:?}", dropped.locking);
+    }
+
+    #[test]
+    fn index_parameters_and_comments_change_in_place_and_other_changes_rebuild() {
+        let mut prior = users(vec![column("age", "integer")]);
+        prior.indexes.push(age_index());
+        let mut commented = prior.clone();
+        commented.indexes[0].comment = Some("by age".into());
+        commented.indexes[0].with.insert("fillfactor".into(), "80".into());
+        let in_place = plan(&prior, &commented);
+        assert_eq!(in_place.action, Action::Update);
+        assert_eq!(
+            in_place.operations,
+            ["ALTER INDEX \"public\".\"users_age\" SET (fillfactor = 80)", "COMMENT ON INDEX \"public\".\"users_age\" IS 'by age'"]
+        );
+        assert!(in_place.locking.is_empty(), "{:?}", in_place.locking);
+
+        let mut reclassed = prior.clone();
+        reclassed.indexes[0].columns = vec!["age int4_ops DESC".into()];
+        let rebuilt = plan(&prior, &reclassed);
+        assert_eq!(rebuilt.operations[0], "DROP INDEX \"public\".\"users_age\"");
+        assert!(rebuilt.operations[1].starts_with("CREATE INDEX \"users_age\""), "{:?}", rebuilt.operations);
+        assert_eq!(rebuilt.warnings, ["index users_age on public.users is dropped and built again: columns changed"]);
+    }
+
+    #[test]
+    fn a_standalone_index_changes_in_place_or_is_replaced_naming_the_field() {
+        let on_users = |index: Index| TableIndex { schema: "public".into(), table: "public.users".into(), index, concurrently: true, valid: true };
+        let prior = on_users(age_index());
+        let mut commented = prior.clone();
+        commented.index.comment = Some("by age".into());
+        let updated = table_index(Some(&prior), &commented, None);
+        assert_eq!((updated.action, updated.operations), (Action::Update, vec!["COMMENT ON INDEX \"public\".\"users_age\" IS 'by age'".to_owned()]));
+        let mut unique = commented.clone();
+        unique.index.unique = true;
+        unique.index.nulls_not_distinct = true;
+        let replaced = table_index(Some(&prior), &unique, None);
+        assert_eq!((replaced.action, replaced.replace_because), (Action::Replace, vec!["unique".to_owned(), "nulls_not_distinct".to_owned()]));
+        assert_eq!(replaced.operations[2], "COMMENT ON INDEX \"public\".\"users_age\" IS 'by age'");
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::catalog::{read_tables, Catalog, Scope, Snapshot};
 use crate::config::{describe_error, ConnSettings};
 use crate::diff::TableFacts;
 use crate::guards::Guards;
-use crate::model::{Enum, Extension, Schema, Table, TableIndex};
+use crate::model::{Enum, Extension, Index, Schema, Table, TableIndex};
 
 pub use catalog::SNAPSHOT_QUERIES;
 
@@ -214,6 +214,7 @@ impl Provider for PostgresProvider {
         let planned = match request.type_name.as_str() {
             "postgres_table" => {
                 let mut desired = Table::from_value(&request.desired)?;
+                let method_warnings = self.index_methods(desired.indexes.iter()).await?;
                 partitions::check(&desired)?;
                 normalize::implied_not_null(&mut desired);
                 let prior = prior.map(Table::from_value).transpose()?.map(|live| partitions::as_declared(live, &desired));
@@ -231,10 +232,12 @@ impl Provider for PostgresProvider {
                 if let Some(live) = &prior {
                     self.renames.record(live, &desired, diff::renamed_columns(live, &desired));
                 }
-                PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), ..planned }
+                let warnings = planned.warnings.into_iter().chain(method_warnings).collect();
+                PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), warnings, ..planned }
             }
             "postgres_index" => {
                 let desired = TableIndex::from_value(&request.desired)?;
+                let method_warnings = self.index_methods([&desired.index]).await?;
                 let prior = prior.map(TableIndex::from_value).transpose()?;
                 let (prior, normalized) = match prior {
                     Some(live) => {
@@ -248,6 +251,7 @@ impl Provider for PostgresProvider {
                     planned.locking.extend(preflight::index_build_lock(&self.catalog(self.session().await?.as_ref().ok_or_else(no_connection)?), &desired).await?);
                 }
                 planned.locks = locks::of_indexes(prior.iter().chain([&desired]));
+                planned.warnings.extend(method_warnings);
                 planned
             }
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
@@ -340,6 +344,17 @@ impl PostgresProvider {
             Some((live, normalized)) => (live, Some(normalized)),
             None => (renames.applied_to(&live, &desired.table), None),
         })
+    }
+
+    /// What the server says of the methods of `indexes` (see `preflight::index_methods`); nothing
+    /// before the provider is configured.
+    async fn index_methods<'a>(&self, indexes: impl IntoIterator<Item = &'a Index>) -> Result<Vec<String>, ProviderError> {
+        let indexes: Vec<&Index> = indexes.into_iter().filter(|index| !preflight::is_built_in(&index.using)).collect();
+        if indexes.is_empty() || self.settings.get().is_none() {
+            return Ok(vec![]);
+        }
+        let session = self.session().await?;
+        preflight::index_methods(&self.catalog(session.as_ref().ok_or_else(no_connection)?), &indexes).await
     }
 
     /// The index a change builds concurrently, when whatever a failed build leaves is strata's to

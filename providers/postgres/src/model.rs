@@ -54,6 +54,11 @@ pub struct Index {
     pub using: String,
     pub predicate: Option<String>,
     pub include: Vec<String>,
+    /// Storage parameters (`WITH (fillfactor = 70)`), values as PostgreSQL keeps them: text.
+    pub with: BTreeMap<String, String>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15): a unique index that holds one NULL at most.
+    pub nulls_not_distinct: bool,
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -297,16 +302,67 @@ fn mentions(expression: &str, column: &str) -> bool {
         .any(|word| word == column)
 }
 
+/// A storage parameter's name goes into `WITH (...)` unquoted, as PostgreSQL spells them all.
+fn is_parameter_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_') && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// An index's storage parameters, each value as text (numbers and booleans as HCL prints them).
+fn storage_parameters(value: &Value, index: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let Some(given) = value.get("with").and_then(Value::as_object) else { return Ok(BTreeMap::new()) };
+    given
+        .iter()
+        .map(|(name, setting)| {
+            if !is_parameter_name(name) {
+                return Err(ProviderError::new(format!("index {index}: \"{name}\" in \"with\" is not a storage parameter's name"))
+                    .with_hint("storage parameters are lowercase words, such as fillfactor, fastupdate, pages_per_range, lists, m or ef_construction"));
+            }
+            let text = match setting {
+                Value::String(text) => text.clone(),
+                Value::Bool(flag) => flag.to_string(),
+                Value::Number(number) => number.to_string(),
+                other => return Err(ProviderError::new(format!("index {index}: storage parameter {name} must be a string, number or bool, not {}", other.type_name()))),
+            };
+            Ok((name.clone(), text))
+        })
+        .collect()
+}
+
 impl Index {
     pub fn from_value(value: &Value) -> Result<Index, ProviderError> {
+        let name = required(value, "name", "an index")?;
+        let unique = value.get_bool("unique").unwrap_or(false);
+        let nulls_not_distinct = value.get_bool("nulls_not_distinct").unwrap_or(false);
+        if nulls_not_distinct && !unique {
+            return Err(ProviderError::new(format!("index {name} sets nulls_not_distinct but is not unique: only a unique index tells NULLs apart")).with_hint("set unique = true, or leave nulls_not_distinct out"));
+        }
         Ok(Index {
-            name: required(value, "name", "an index")?,
+            with: storage_parameters(value, &name)?,
+            name,
             columns: strings(value, "columns"),
-            unique: value.get_bool("unique").unwrap_or(false),
+            unique,
             using: optional(value, "using").map(|u| u.to_lowercase()).unwrap_or_else(|| "btree".into()),
             predicate: optional(value, "where"),
             include: strings(value, "include"),
+            nulls_not_distinct,
+            comment: optional(value, "comment"),
         })
+    }
+
+    /// The fields that differ from `other` and can only change by building the index again
+    /// (its storage parameters and comment change in place).
+    pub fn rebuilt_for(&self, other: &Index) -> Vec<&'static str> {
+        let fields = [
+            ("name", self.name != other.name),
+            ("columns", self.columns != other.columns),
+            ("unique", self.unique != other.unique),
+            ("using", self.using != other.using),
+            ("where", self.predicate != other.predicate),
+            ("include", self.include != other.include),
+            ("nulls_not_distinct", self.nulls_not_distinct != other.nulls_not_distinct),
+        ];
+        fields.into_iter().filter(|(_, differs)| *differs).map(|(field, _)| field).collect()
     }
 
     pub fn to_value(&self) -> Value {
@@ -321,6 +377,9 @@ impl Index {
             ("using".to_owned(), Value::from(self.using.as_str())),
             ("where".to_owned(), opt(&self.predicate)),
             ("include".to_owned(), if self.include.is_empty() { Value::Null } else { string_list(&self.include) }),
+            ("with".to_owned(), if self.with.is_empty() { Value::Null } else { Value::object(self.with.iter().map(|(k, v)| (k.as_str(), Value::from(v.as_str())))) }),
+            ("nulls_not_distinct".to_owned(), Value::Bool(self.nulls_not_distinct)),
+            ("comment".to_owned(), opt(&self.comment)),
         ])
     }
 }

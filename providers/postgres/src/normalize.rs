@@ -69,7 +69,7 @@ pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Result<Optio
     }
     for index in &mut normalized.indexes {
         if let Some(seen) = shadow.indexes.iter().find(|i| i.name == index.name) {
-            *index = seen.clone();
+            *index = commented_as(seen.clone(), index);
         }
     }
     Ok(Some(normalized))
@@ -83,7 +83,7 @@ pub async fn shadow_index(client: &Catalog<'_>, desired: &TableIndex) -> Result<
     ];
     let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
     let seen = shadow.indexes.into_iter().find(|i| i.name == desired.index.name);
-    Ok(seen.map(|index| TableIndex { index, ..desired.clone() }))
+    Ok(seen.map(|index| TableIndex { index: commented_as(index, &desired.index), ..desired.clone() }))
 }
 
 /// The live index `prior` and the desired one as PostgreSQL stores them once the renames planned
@@ -98,8 +98,13 @@ pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex
     let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
     let seen = |name: &str| shadow.indexes.iter().find(|i| i.name == name).cloned();
     let (Some(prior_seen), Some(desired_seen)) = (seen(PRIOR), seen(&desired.index.name)) else { return Ok(None) };
-    let prior_renamed = TableIndex { index: Index { name: prior.index.name.clone(), ..prior_seen }, table: desired.table.clone(), ..prior.clone() };
-    Ok(Some((prior_renamed, TableIndex { index: desired_seen, ..desired.clone() })))
+    let prior_renamed = TableIndex { index: Index { name: prior.index.name.clone(), ..commented_as(prior_seen, &prior.index) }, table: desired.table.clone(), ..prior.clone() };
+    Ok(Some((prior_renamed, TableIndex { index: commented_as(desired_seen, &desired.index), ..desired.clone() })))
+}
+
+/// A shadow index with the comment of the index it stands for: the shadow is never commented.
+fn commented_as(seen: Index, original: &Index) -> Index {
+    Index { comment: original.comment.clone(), ..seen }
 }
 
 /// Runs `statements`, reads the shadow table back, and rolls everything back. `None` when the

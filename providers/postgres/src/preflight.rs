@@ -1,7 +1,8 @@
 //! Plan-time questions to the server that a change's safety depends on: whether a table that gets
 //! a NOT NULL column without a default has rows (then the plan fails, with the safe way spelled
 //! out), whether a new column's default is volatile (then adding it rewrites the table), whether
-//! a non-concurrent index is built on a table that already exists (then it blocks writes).
+//! a non-concurrent index is built on a table that already exists (then it blocks writes), whether
+//! the server has the index methods a plan uses (`pg_am`).
 //!
 //! Owns these read-only queries, each run only when a change needs its answer; it must not change
 //! anything, nor decide the statements (that is `diff`).
@@ -11,7 +12,7 @@ use strata_provider_sdk::ProviderError;
 use crate::catalog::{query, Catalog};
 use crate::ddl::{ident, literal, qualified, qualified_ref};
 use crate::diff::TableFacts;
-use crate::model::{Column, Table, TableIndex};
+use crate::model::{Column, Index, Table, TableIndex};
 use crate::normalize::is_serial;
 
 /// What plan needs to know about the live table `prior` to classify changing it to `desired`;
@@ -107,6 +108,40 @@ pub async fn index_build_lock(catalog: &Catalog<'_>, desired: &TableIndex) -> Re
             desired.index.name, desired.table
         )
     }))
+}
+
+/// Index methods every PostgreSQL server has: plan asks nothing about them.
+const BUILT_IN_METHODS: &[&str] = &["btree", "hash", "gist", "spgist", "gin", "brin"];
+
+/// Methods that come with a well-known extension (method, extension): a configuration that
+/// creates the extension in the same apply has it by the time the index is built.
+const EXTENSION_METHODS: &[(&str, &str)] = &[("hnsw", "vector"), ("ivfflat", "vector"), ("bloom", "bloom")];
+
+/// Whether every server has `method`, so that plan need not ask.
+pub fn is_built_in(method: &str) -> bool {
+    BUILT_IN_METHODS.contains(&method)
+}
+
+/// Checks the methods of `indexes` (those not built in) against the server's, asking `pg_am`
+/// once: an error naming the methods it has for a method it does not have; a warning for one
+/// that a well-known extension brings but that is not installed yet.
+pub async fn index_methods(catalog: &Catalog<'_>, indexes: &[&Index]) -> Result<Vec<String>, ProviderError> {
+    let rows = query(catalog, "SELECT amname::text FROM pg_am WHERE amtype = 'i' ORDER BY 1").await?;
+    let installed: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    let mut warnings = Vec::new();
+    for index in indexes.iter().filter(|index| !installed.contains(&index.using)) {
+        let (name, method) = (&index.name, &index.using);
+        match EXTENSION_METHODS.iter().find(|(known, _)| known == method) {
+            Some((_, extension)) => warnings.push(format!(
+                "index {name} uses method {method}, which extension {extension} brings and this server does not have yet: the apply fails unless {extension} is created first (a postgres_extension the index depends on)"
+            )),
+            None => {
+                return Err(ProviderError::new(format!("index {name} uses method \"{method}\", which this server does not have: it has {}", installed.join(", ")))
+                    .with_hint("use one of those, or install the extension that provides the method first"))
+            }
+        }
+    }
+    Ok(warnings)
 }
 
 #[cfg(test)]

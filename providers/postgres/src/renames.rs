@@ -39,10 +39,10 @@ impl PlannedRenames {
 }
 
 impl TableRenames {
-    /// `index` as the renames leave it, on the table called `table`: its column lists follow
-    /// (expressions need the shadow, see `normalize::shadow_index_after_renames`).
+    /// `index` as the renames leave it, on the table called `table`: its key and included columns
+    /// follow (expressions need the shadow, see `normalize::shadow_index_after_renames`).
     pub fn applied_to(&self, index: &TableIndex, table: &str) -> TableIndex {
-        let rename = |name: &String| self.columns.iter().find(|(old, _)| old == name).map_or_else(|| name.clone(), |(_, new)| new.clone());
+        let rename = |entry: &String| crate::ddl::rename_key(entry, &self.columns);
         let mut renamed = index.clone();
         renamed.table = table.to_owned();
         renamed.index.columns = index.index.columns.iter().map(rename).collect();

@@ -1,10 +1,16 @@
 //! The configuration this provider accepts: the provider block and each resource type.
 
-use strata_provider_sdk::{Attribute as A, Block, NestedBlock, ProviderSchema, ResourceSchema, Type};
+use strata_provider_sdk::{Attribute as A, Block, NestedBlock, ProviderSchema, ResourceSchema, Syntax, Type};
 
-/// PostgreSQL's built-in index methods and those of common extensions (bloom, pgvector). The
-/// method is pasted into `CREATE INDEX ... USING`, so only these are accepted.
-const INDEX_METHODS: &[&str] = &["btree", "hash", "gist", "spgist", "gin", "brin", "bloom", "ivfflat", "hnsw"];
+/// An index method is pasted into `CREATE INDEX ... USING`, so it must be a bare name; plan then
+/// checks that the server has it (see `preflight::refuse_unknown_methods`).
+const INDEX_METHOD: Syntax = Syntax { what: "an index method's name", check: index_method };
+
+fn index_method(text: &str) -> Result<(), String> {
+    let mut chars = text.chars();
+    let name = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    name.then_some(()).ok_or_else(|| "a method is one word of letters, digits and underscores, such as btree, gin, brin or hnsw".to_owned())
+}
 /// `ON DELETE` / `ON UPDATE` actions, pasted into the foreign key's DDL.
 const REFERENTIAL_ACTIONS: &[&str] = &["no action", "restrict", "cascade", "set null", "set default"];
 
@@ -29,11 +35,14 @@ fn provider_block() -> Block {
 fn index_fields(block: Block) -> Block {
     block
         .attribute("name", A::required(Type::String))
-        .attribute("columns", A::required(string_list()).describe("columns or expressions, optionally with DESC"))
+        .attribute("columns", A::required(string_list()).describe("columns or expressions, each optionally with COLLATE \"x\", an operator class, ASC/DESC and NULLS FIRST/LAST"))
         .attribute("unique", A::optional_computed(Type::Bool))
-        .attribute("using", A::optional_computed(Type::String).one_of_keywords(INDEX_METHODS).describe("index method, default btree"))
+        .attribute("using", A::optional_computed(Type::String).syntax(INDEX_METHOD).describe("index method installed on the server, default btree"))
         .attribute("where", A::optional(Type::String).describe("predicate of a partial index"))
         .attribute("include", A::optional(string_list()).describe("non-key columns"))
+        .attribute("with", A::optional(Type::map_of(Type::String)).describe("storage parameters, such as fillfactor or m; changed in place"))
+        .attribute("nulls_not_distinct", A::optional_computed(Type::Bool).describe("a unique index holds one NULL at most (PostgreSQL 15)"))
+        .attribute("comment", A::optional(Type::String).describe("changed in place"))
 }
 
 fn table() -> ResourceSchema {
@@ -137,4 +146,17 @@ pub fn provider_schema() -> ProviderSchema {
         schema.import_ids.insert(named, "its name");
     }
     schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_method_is_a_bare_name() {
+        assert!(index_method("hnsw").is_ok() && index_method("BTree").is_ok() && index_method("my_am2").is_ok());
+        for pasted in ["", "btree (id); DROP TABLE users; --", "gin\"", "public.gin", "2am"] {
+            assert!(index_method(pasted).is_err(), "{pasted}");
+        }
+    }
 }
