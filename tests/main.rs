@@ -35,6 +35,7 @@ mod provider_aliases;
 mod remote_state;
 mod renames;
 mod schema_lifecycle;
+mod schema_objects;
 mod schema_property;
 mod schema_safety;
 mod secrets;

