@@ -159,3 +159,130 @@ fn a_view_is_compared_as_postgres_stores_it_changed_in_place_or_replaced_and_des
     assert_eq!(one_value(&db, "SELECT to_regclass('latest_metrics')::text"), None, "{destroy:?}");
     assert_eq!(one_value(&db, "SELECT to_regclass('hand_made')::text").as_deref(), Some("hand_made"));
 }
+
+/// `touch_updated_at()` and the trigger that calls it before each update of `runs`, a scoring
+/// function with arguments, and a procedure; `extra` goes into the trigger block.
+fn functions(touch_body: &str, scale_type: &str, trigger_extra: &str) -> String {
+    format!(
+        r#"
+resource "postgres_function" "touch" {{
+  name     = "touch_updated_at"
+  returns  = "trigger"
+  language = "plpgsql"
+  comment  = "stamps updated_at"
+  body     = <<-SQL
+{touch_body}
+  SQL
+}}
+
+resource "postgres_trigger" "runs_updated_at" {{
+  table    = postgres_table.runs.id
+  name     = "runs_updated_at"
+  timing   = "BEFORE"
+  events   = ["UPDATE"]
+  level    = "ROW"
+  function = postgres_function.touch.id
+{trigger_extra}
+}}
+
+resource "postgres_function" "run_score" {{
+  name = "run_score"
+  arg {{
+    name = "loss"
+    type = "float8"
+  }}
+  arg {{
+    name    = "scale"
+    type    = "{scale_type}"
+    default = "100"
+  }}
+  returns     = "numeric"
+  language    = "sql"
+  volatility  = "immutable"
+  search_path = "public, pg_temp"
+  body        = "SELECT round(((1 - loss) * scale)::numeric, 2)"
+}}
+
+resource "postgres_function" "archive_runs" {{
+  name     = "archive_runs"
+  kind     = "procedure"
+  language = "sql"
+  arg {{
+    name = "keep_days"
+    type = "integer"
+  }}
+  body = "DELETE FROM ${{postgres_table.runs.id}} WHERE updated_at < now() - make_interval(days => keep_days)"
+}}
+"#
+    )
+}
+
+const TOUCH: &str = "    BEGIN\n      NEW.updated_at := now();\n      RETURN NEW;\n    END;";
+
+#[test]
+fn functions_and_a_trigger_fire_change_in_place_or_replace_import_and_destroy_alone() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let config = |touch: &str, scale: &str, extra: &str| format!("{TABLES}{}", functions(touch, scale, extra));
+    work.write("main.tf", &config(TOUCH, "int", ""));
+    work.apply();
+    work.assert_converged();
+
+    // The trigger fires: an update stamps updated_at.
+    db.execute("INSERT INTO experiments (name) VALUES ('baseline'); INSERT INTO runs (experiment_id, updated_at) VALUES (1, '2000-01-01')");
+    db.execute("UPDATE runs SET status = 'FINISHED'");
+    assert_eq!(one_value(&db, "SELECT (updated_at > '2001-01-01')::text FROM runs").as_deref(), Some("true"), "the trigger did not fire");
+    assert_eq!(one_value(&db, "SELECT run_score(0.25)::text").as_deref(), Some("75.00"));
+    db.execute("CALL archive_runs(30)");
+    assert_eq!(one_value(&db, "SELECT obj_description('touch_updated_at'::regproc, 'pg_proc')").as_deref(), Some("stamps updated_at"));
+
+    // A new body: CREATE OR REPLACE, the trigger untouched.
+    let upper = "    BEGIN\n      NEW.updated_at := now();\n      NEW.status := upper(NEW.status);\n      RETURN NEW;\n    END;";
+    work.write("main.tf", &config(upper, "int", ""));
+    let body = plan(&work);
+    assert!(body.stdout.contains("CREATE OR REPLACE FUNCTION \"public\".\"touch_updated_at\"()") && body.stdout.contains("1 to change, 0 to replace"), "{body:?}");
+    work.apply();
+    work.assert_converged();
+    db.execute("UPDATE runs SET status = 'failed'");
+    assert_eq!(one_value(&db, "SELECT status FROM runs").as_deref(), Some("FAILED"));
+
+    // A new argument type: a new identity, so DROP FUNCTION and CREATE.
+    work.write("main.tf", &config(upper, "bigint", ""));
+    let retyped = plan(&work);
+    assert!(retyped.stdout.contains("must be replaced") && retyped.stdout.contains("DROP FUNCTION \"public\".\"run_score\"(double precision, integer)"), "{retyped:?}");
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT oidvectortypes(proargtypes) FROM pg_proc WHERE proname = 'run_score'").as_deref(), Some("double precision, bigint"));
+
+    // A WHEN on the trigger: one CREATE OR REPLACE TRIGGER, compared as PostgreSQL prints it.
+    let when = "  when = \"OLD.status IS DISTINCT FROM NEW.status\"";
+    work.write("main.tf", &config(upper, "bigint", when));
+    let guarded = plan(&work);
+    assert!(guarded.stdout.contains("CREATE OR REPLACE TRIGGER \"runs_updated_at\" BEFORE UPDATE ON \"public\".\"runs\" FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)"), "{guarded:?}");
+    work.apply();
+    work.assert_converged();
+    db.execute("UPDATE runs SET updated_at = '2000-01-01'; UPDATE runs SET experiment_id = 1");
+    assert_eq!(one_value(&db, "SELECT (updated_at < '2001-01-01')::text FROM runs").as_deref(), Some("true"), "the WHEN did not hold the trigger back");
+
+    // Import each kind by its id.
+    for address in ["postgres_function.touch", "postgres_function.run_score", "postgres_function.archive_runs", "postgres_trigger.runs_updated_at"] {
+        assert_eq!(work.strata(&["state", "rm", address]).code, 0);
+    }
+    for (address, id) in [
+        ("postgres_function.touch", "public.touch_updated_at()"),
+        ("postgres_function.run_score", "run_score(float8, int8)"),
+        ("postgres_function.archive_runs", "public.archive_runs(integer)"),
+        ("postgres_trigger.runs_updated_at", "public.runs.runs_updated_at"),
+    ] {
+        let import = work.strata(&["import", address, id]);
+        assert_eq!(import.code, 0, "{address} {id}: {import:?}");
+    }
+    work.assert_converged();
+
+    // Destroy leaves a hand-made function (and the trigger that uses it) alone.
+    db.execute("CREATE FUNCTION hand_made() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER hand_made BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION hand_made()");
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regprocedure('touch_updated_at()')::text"), None);
+    assert_eq!(one_value(&db, "SELECT to_regprocedure('hand_made()')::text").as_deref(), Some("hand_made()"));
+}

@@ -11,6 +11,7 @@
 //! new kind is one new file and one line in [`KINDS`].
 
 mod function;
+mod sequence;
 mod trigger;
 mod view;
 
@@ -24,7 +25,7 @@ use tokio_postgres::Row;
 use crate::catalog::{query, Catalog, USER_SCHEMAS};
 
 /// Every kind of object declared through [`Object`], in the order their catalog queries run.
-pub const KINDS: &[&dyn Kind] = &[&Registered::<view::View>(PhantomData), &Registered::<function::Function>(PhantomData), &Registered::<trigger::Trigger>(PhantomData)];
+pub const KINDS: &[&dyn Kind] = &[&Registered::<view::View>(PhantomData), &Registered::<function::Function>(PhantomData), &Registered::<trigger::Trigger>(PhantomData), &Registered::<sequence::Sequence>(PhantomData)];
 
 /// The kind behind `type_name`, when it is one of [`KINDS`].
 pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {

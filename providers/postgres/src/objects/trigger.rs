@@ -19,7 +19,7 @@ const SHADOW: &str = "strata_shadow_trigger_table";
 const TIMINGS: &[&str] = &["BEFORE", "AFTER", "INSTEAD OF"];
 /// The events in the order PostgreSQL prints them.
 const EVENTS: &[&str] = &["INSERT", "DELETE", "UPDATE", "TRUNCATE"];
-const FOR_EACH: &[&str] = &["ROW", "STATEMENT"];
+const LEVELS: &[&str] = &["ROW", "STATEMENT"];
 
 // `pg_trigger.tgtype` bits.
 const ROW: i32 = 1;
@@ -38,7 +38,8 @@ pub struct Trigger {
     pub events: Vec<String>,
     /// The columns of `UPDATE OF`.
     pub columns: Vec<String>,
-    pub for_each: String,
+    /// `ROW` or `STATEMENT`.
+    pub level: String,
     pub when: Option<String>,
     /// `schema.name` of the trigger function.
     pub function: String,
@@ -67,7 +68,7 @@ impl Trigger {
             ident(&self.name),
             self.timing,
             events.join(" OR "),
-            self.for_each,
+            self.level,
             qualified_ref(&self.function)
         )
     }
@@ -114,7 +115,7 @@ impl Object for Trigger {
                 .attribute("timing", A::required(Type::String).one_of_keywords(TIMINGS).describe("BEFORE, AFTER or INSTEAD OF"))
                 .attribute("events", A::required(Type::list_of(Type::String)).describe("INSERT, UPDATE, DELETE or TRUNCATE"))
                 .attribute("columns", A::optional(Type::list_of(Type::String)).describe("UPDATE OF these columns only"))
-                .attribute("for_each", A::optional_computed(Type::String).one_of_keywords(FOR_EACH).describe("ROW or STATEMENT, default ROW"))
+                .attribute("level", A::optional_computed(Type::String).one_of_keywords(LEVELS).describe("ROW or STATEMENT (FOR EACH ...; for_each is HCL's own), default ROW"))
                 .attribute("when", A::optional(Type::String).describe("a condition on OLD and NEW"))
                 .attribute("function", A::required(Type::String).describe("the trigger function, schema.name"))
                 .attribute("arguments", A::optional(Type::list_of(Type::String)).describe("strings handed to the function as TG_ARGV"))
@@ -150,7 +151,7 @@ impl Object for Trigger {
             timing: timing.to_owned(),
             events: EVENTS.iter().filter(|e| fired_by.contains(e)).map(|e| (*e).to_owned()).collect(),
             columns: row.get(4),
-            for_each: if bits & ROW != 0 { "ROW" } else { "STATEMENT" }.to_owned(),
+            level: if bits & ROW != 0 { "ROW" } else { "STATEMENT" }.to_owned(),
             when: when_of(&row.get::<_, String>(5)),
             function: row.get(6),
             arguments: arguments_of(&row.get::<_, Vec<u8>>(7)),
@@ -171,7 +172,7 @@ impl Object for Trigger {
             timing: words(&required(value, "timing", "postgres_trigger")?),
             events: EVENTS.iter().filter(|e| wanted.iter().any(|w| w == *e)).map(|e| (*e).to_owned()).collect(),
             columns: value.get_strings("columns"),
-            for_each: value.get_str("for_each").map_or("ROW".to_owned(), words),
+            level: value.get_str("level").map_or("ROW".to_owned(), words),
             when: value.get_str("when").map(str::to_owned),
             function: function_name(&required(value, "function", "postgres_trigger")?),
             arguments: value.get_strings("arguments"),
@@ -187,7 +188,7 @@ impl Object for Trigger {
             ("timing", Value::from(self.timing.as_str())),
             ("events", strings(&self.events)),
             ("columns", if self.columns.is_empty() { Value::Null } else { strings(&self.columns) }),
-            ("for_each", Value::from(self.for_each.as_str())),
+            ("level", Value::from(self.level.as_str())),
             ("when", opt(self.when.as_deref())),
             ("function", Value::from(self.function.as_str())),
             ("arguments", if self.arguments.is_empty() { Value::Null } else { strings(&self.arguments) }),
