@@ -286,3 +286,93 @@ fn functions_and_a_trigger_fire_change_in_place_or_replace_import_and_destroy_al
     assert_eq!(one_value(&db, "SELECT to_regprocedure('touch_updated_at()')::text"), None);
     assert_eq!(one_value(&db, "SELECT to_regprocedure('hand_made()')::text").as_deref(), Some("hand_made()"));
 }
+
+fn run_number(settings: &str) -> String {
+    format!(
+        "\nresource \"postgres_sequence\" \"run_number\" {{\n  name     = \"run_number\"\n  as       = \"integer\"\n  start    = 1000\n  owned_by = \"${{postgres_table.runs.id}}.run_number\"\n  comment  = \"numbers runs within the tracking server\"\n{settings}\n}}\n"
+    )
+}
+
+#[test]
+fn a_sequence_owned_by_a_column_is_altered_in_place_imported_and_destroyed_alone() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &format!("{TABLES}{}", run_number("")));
+    work.apply();
+    work.assert_converged();
+    db.execute("INSERT INTO experiments (name) VALUES ('baseline'); INSERT INTO runs (experiment_id, run_number) VALUES (1, nextval('run_number'))");
+    assert_eq!(one_value(&db, "SELECT run_number::text FROM runs").as_deref(), Some("1000"));
+    let owner = "SELECT d.refobjid::regclass::text || '.' || a.attname FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                 WHERE d.objid = 'run_number'::regclass AND d.deptype = 'a'";
+    assert_eq!(one_value(&db, owner).as_deref(), Some("runs.run_number"));
+
+    work.write("main.tf", &format!("{TABLES}{}", run_number("  increment = 10\n  cache     = 5")));
+    let altered = plan(&work);
+    assert!(altered.stdout.contains("ALTER SEQUENCE \"public\".\"run_number\" INCREMENT BY 10 CACHE 5") && altered.stdout.contains("1 to change, 0 to replace"), "{altered:?}");
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT nextval('run_number')::text").as_deref(), Some("1010"), "the sequence was made again instead of altered");
+
+    // The sequence behind an identity column belongs to its column: it cannot be imported.
+    let identity = work.strata(&["import", "postgres_sequence.run_number", "public.runs_id_seq"]);
+    assert_ne!(identity.code, 0, "{identity:?}");
+    assert_eq!(work.strata(&["state", "rm", "postgres_sequence.run_number"]).code, 0);
+    let import = work.strata(&["import", "postgres_sequence.run_number", "run_number"]);
+    assert_eq!(import.code, 0, "{import:?}");
+    work.assert_converged();
+
+    db.execute("CREATE SEQUENCE hand_made_seq");
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regclass('run_number')::text"), None);
+    assert_eq!(one_value(&db, "SELECT to_regclass('hand_made_seq')::text").as_deref(), Some("hand_made_seq"));
+}
+
+/// The whole tracking schema: tables, the view, functions, the trigger and the sequence.
+fn tracking_schema() -> String {
+    format!("{TABLES}{}{}{}", latest_metrics(LATEST), functions(TOUCH, "int", ""), run_number(""))
+}
+
+#[test]
+fn interrupted_creates_of_each_kind_are_adopted_by_their_catalog_rows_mark() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &tracking_schema());
+    work.apply();
+    // As a kill between each create and its state write leaves them: the object live, an intent
+    // holding the creating transaction's id, which is the xmin of the object's catalog row.
+    let forgotten = [
+        ("postgres_view.latest_metrics", "public.latest_metrics", "SELECT xmin::text FROM pg_class WHERE oid = 'latest_metrics'::regclass"),
+        ("postgres_function.touch", "public.touch_updated_at()", "SELECT xmin::text FROM pg_proc WHERE oid = 'touch_updated_at()'::regprocedure"),
+        ("postgres_trigger.runs_updated_at", "public.runs.runs_updated_at", "SELECT xmin::text FROM pg_trigger WHERE tgname = 'runs_updated_at'"),
+        ("postgres_sequence.run_number", "public.run_number", "SELECT xmin::text FROM pg_class WHERE oid = 'run_number'::regclass"),
+    ];
+    let mut state = work.state();
+    state["resources"].as_array_mut().expect("resources").retain(|r| forgotten.iter().all(|(address, _, _)| r["address"] != *address));
+    let pending: Vec<serde_json::Value> = forgotten
+        .iter()
+        .enumerate()
+        .map(|(n, (address, id, mark))| {
+            let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
+            serde_json::json!({ "address": address, "type": type_name, "provider": "postgres", "import_id": id,
+                                "id": format!("0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d0e1{n}"), "marks": [one_value(&db, mark).expect("a catalog row")], "recorded_at": "2026-01-01T00:00:00Z" })
+        })
+        .collect();
+    state["pending"] = serde_json::Value::Array(pending);
+    common::assert_valid_state(&state);
+    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
+
+    let apply = work.apply();
+    for (address, _, _) in forgotten {
+        assert!(apply.stderr.contains(&format!("adopting {address}: created by an earlier apply")), "{address}: {apply:?}");
+    }
+    assert!(!apply.stdout.contains("Creation complete"), "a twin was created: {apply:?}");
+    assert!(work.state().get("pending").is_none());
+    work.assert_converged();
+
+    // A hand-made twin of a view is never adopted: its row was written by another transaction.
+    assert_eq!(work.strata(&["state", "rm", "postgres_view.latest_metrics"]).code, 0);
+    let clash = work.strata(&["apply", "-auto-approve"]);
+    assert_eq!(clash.code, 1, "{clash:?}");
+    assert!(clash.stderr.contains("strata import postgres_view.latest_metrics public.latest_metrics"), "{clash:?}");
+}
