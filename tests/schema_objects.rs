@@ -376,3 +376,53 @@ fn interrupted_creates_of_each_kind_are_adopted_by_their_catalog_rows_mark() {
     assert_eq!(clash.code, 1, "{clash:?}");
     assert!(clash.stderr.contains("strata import postgres_view.latest_metrics public.latest_metrics"), "{clash:?}");
 }
+
+fn run_summary(query: &str, with_data: bool) -> String {
+    format!(
+        "\nresource \"postgres_materialized_view\" \"run_summary\" {{\n  name      = \"run_summary\"\n  with_data = {with_data}\n  query     = \"{query}\"\n}}\n\n\
+         resource \"postgres_index\" \"run_summary_experiment\" {{\n  name    = \"run_summary_experiment\"\n  table   = postgres_materialized_view.run_summary.id\n  columns = [\"experiment_id\"]\n  unique  = true\n}}\n"
+    )
+}
+
+#[test]
+fn a_materialized_view_with_an_index_is_refreshed_in_place_and_replaced_for_a_new_query() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let counted = "SELECT r.experiment_id, count(*) AS runs FROM ${postgres_table.runs.id} r GROUP BY r.experiment_id";
+    work.write("main.tf", &format!("{TABLES}{}", run_summary(counted, true)));
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT indexdef FROM pg_indexes WHERE indexname = 'run_summary_experiment'").as_deref(), Some("CREATE UNIQUE INDEX run_summary_experiment ON public.run_summary USING btree (experiment_id)"));
+
+    // The same query spelled otherwise: no change.
+    let respelled = "select r.experiment_id, COUNT(*) as runs from public.runs as r group by r.experiment_id;";
+    work.write("main.tf", &format!("{TABLES}{}", run_summary(respelled, true)));
+    work.assert_converged();
+
+    db.execute("INSERT INTO experiments (name) VALUES ('baseline'); INSERT INTO runs (experiment_id) VALUES (1), (1)");
+    work.write("main.tf", &format!("{TABLES}{}", run_summary(respelled, false)));
+    let emptied = plan(&work);
+    assert!(emptied.stdout.contains("REFRESH MATERIALIZED VIEW \"public\".\"run_summary\" WITH NO DATA") && emptied.output().contains("ACCESS EXCLUSIVE"), "{emptied:?}");
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT relispopulated::text FROM pg_class WHERE relname = 'run_summary'").as_deref(), Some("false"));
+
+    let finished = "SELECT r.experiment_id, count(*) AS runs FROM ${postgres_table.runs.id} r WHERE r.status = 'FINISHED' GROUP BY r.experiment_id";
+    work.write("main.tf", &format!("{TABLES}{}", run_summary(finished, true)));
+    let replaced = plan(&work);
+    assert!(replaced.stdout.contains("must be replaced") && replaced.stdout.contains("DROP MATERIALIZED VIEW \"public\".\"run_summary\""), "{replaced:?}");
+    assert!(replaced.output().contains("indexes on materialized view public.run_summary"), "{replaced:?}");
+    work.apply();
+    // The index went with the old materialized view: the next apply builds it again.
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT count(*)::text FROM pg_indexes WHERE indexname = 'run_summary_experiment'").as_deref(), Some("1"));
+
+    assert_eq!(work.strata(&["state", "rm", "postgres_materialized_view.run_summary"]).code, 0);
+    let import = work.strata(&["import", "postgres_materialized_view.run_summary", "public.run_summary"]);
+    assert_eq!(import.code, 0, "{import:?}");
+    work.assert_converged();
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regclass('run_summary')::text"), None);
+}

@@ -1,5 +1,5 @@
-//! One home per kind of schema object added after tables: views, functions, triggers and
-//! sequences. Each kind declares everything about itself in its own file, through [`Object`]:
+//! One home per kind of schema object added after tables: views, functions, triggers,
+//! sequences and materialized views. Each kind declares everything about itself in its own file, through [`Object`]:
 //! what configuration it accepts, how it reads from and to the engine's values, its id and import
 //! id, the one catalog query that reads every object of the kind in a database, how a desired
 //! object compares with the live one (put into PostgreSQL's spelling by a shadow where that takes
@@ -11,6 +11,7 @@
 //! new kind is one new file and one line in [`KINDS`].
 
 mod function;
+mod materialized_view;
 mod sequence;
 mod trigger;
 mod view;
@@ -25,7 +26,13 @@ use tokio_postgres::Row;
 use crate::catalog::{query, Catalog, USER_SCHEMAS};
 
 /// Every kind of object declared through [`Object`], in the order their catalog queries run.
-pub const KINDS: &[&dyn Kind] = &[&Registered::<view::View>(PhantomData), &Registered::<function::Function>(PhantomData), &Registered::<trigger::Trigger>(PhantomData), &Registered::<sequence::Sequence>(PhantomData)];
+pub const KINDS: &[&dyn Kind] = &[
+    &Registered::<view::View>(PhantomData),
+    &Registered::<function::Function>(PhantomData),
+    &Registered::<trigger::Trigger>(PhantomData),
+    &Registered::<sequence::Sequence>(PhantomData),
+    &Registered::<materialized_view::MaterializedView>(PhantomData),
+];
 
 /// The kind behind `type_name`, when it is one of [`KINDS`].
 pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {

@@ -10,7 +10,7 @@ use crate::catalog::{query, Catalog};
 use crate::ddl::{ident, literal, qualified};
 use crate::normalize::shadow;
 
-const SHADOW: &str = "strata_shadow_view";
+pub(super) const SHADOW: &str = "strata_shadow_view";
 const CHECK_OPTIONS: &[&str] = &["local", "cascaded"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,16 +34,13 @@ pub struct View {
 }
 
 impl View {
-    fn sql_name(&self) -> String {
+    pub(super) fn sql_name(&self) -> String {
         qualified(&self.schema, &self.name)
     }
 
     /// `CREATE [OR REPLACE] VIEW` with every option: a replace resets those it does not name.
     fn definition(&self, verb: &str, name_sql: &str) -> String {
-        let columns = match self.columns.is_empty() {
-            true => String::new(),
-            false => format!(" ({})", self.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")),
-        };
+        let columns = self.columns_sql();
         let options: Vec<&str> = [(self.security_invoker, "security_invoker = true"), (self.security_barrier, "security_barrier = true")].into_iter().filter(|(on, _)| *on).map(|(_, option)| option).collect();
         let with = match options.is_empty() {
             true => String::new(),
@@ -53,13 +50,34 @@ impl View {
         format!("{verb} VIEW {name_sql}{columns}{with} AS {}{check}", trimmed_sql(&self.query))
     }
 
+    /// ` ("a", "b")` for the configured column names; nothing without them.
+    pub(super) fn columns_sql(&self) -> String {
+        match self.columns.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", self.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")),
+        }
+    }
+
     fn comment_sql(&self) -> String {
         comment_on(&format!("VIEW {}", self.sql_name()), self.comment.as_deref())
     }
 
-    fn with_columns_of(&self, shadow: &View) -> View {
+    /// `self` with the query and columns of `shadow` (as PostgreSQL prints them).
+    pub(super) fn with_columns_of(&self, shadow: &View) -> View {
         View { columns: shadow.columns.clone(), column_types: shadow.column_types.clone(), query: shadow.query.clone(), keeps_live_columns: shadow.keeps_live_columns, ..self.clone() }
     }
+}
+
+/// Views or materialized views where `condition` holds: the row [`View::from_row`] reads, then
+/// whether it is populated (a materialized view's data).
+pub(super) fn relations_query(condition: &str) -> String {
+    let attributes = |what: &str| format!("ARRAY(SELECT {what} FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)");
+    format!(
+        "SELECT n.nspname, c.relname, pg_get_viewdef(c.oid, true), {}, {}, coalesce(c.reloptions::text[], '{{}}'), obj_description(c.oid, 'pg_class'), c.relispopulated \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {condition}",
+        attributes("a.attname::text"),
+        attributes("format_type(a.atttypid, a.atttypmod)"),
+    )
 }
 
 fn option_on(options: &[String], name: &str) -> bool {
@@ -89,13 +107,7 @@ impl Object for View {
     }
 
     fn catalog_query(condition: &str) -> String {
-        let attributes = |what: &str| format!("ARRAY(SELECT {what} FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)");
-        format!(
-            "SELECT n.nspname, c.relname, pg_get_viewdef(c.oid, true), {}, {}, coalesce(c.reloptions::text[], '{{}}'), obj_description(c.oid, 'pg_class') \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND {condition}",
-            attributes("a.attname::text"),
-            attributes("format_type(a.atttypid, a.atttypmod)"),
-        )
+        relations_query(&format!("c.relkind = 'v' AND {condition}"))
     }
 
     fn from_row(row: &Row) -> View {
@@ -148,15 +160,9 @@ impl Object for View {
         format!("{}.{}", self.schema, self.name)
     }
 
-    /// The desired query as PostgreSQL prints it: a temporary view of it, read back with the live
-    /// view of the same name (for their columns) and rolled back.
+    /// The desired query as PostgreSQL prints it, with whether the live view keeps its columns.
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<View>, ProviderError> {
-        let live = literal(&self.sql_name());
-        let condition = format!("c.oid IN (to_regclass('pg_temp.{SHADOW}'), to_regclass({live}))");
-        let create = View { columns: self.columns.clone(), check_option: None, ..self.clone() }.definition("CREATE TEMPORARY", SHADOW);
-        let read = |catalog| async move { query(catalog, &View::catalog_query(&condition)).await };
-        let Some(rows) = shadow(catalog, &[create], read).await? else { return Ok(None) };
-        let views: Vec<View> = rows.iter().map(View::from_row).collect();
+        let Some(views) = shadow_views(catalog, self, Some(&self.sql_name())).await? else { return Ok(None) };
         let Some(mut seen) = views.iter().find(|v| v.name == SHADOW).cloned() else { return Ok(None) };
         let live_columns = views.iter().find(|v| v.name == self.name).map(|v| v.columns.iter().zip(&v.column_types).collect::<Vec<_>>());
         seen.keeps_live_columns = live_columns.map(|live| live.iter().zip(seen.columns.iter().zip(&seen.column_types)).filter(|(l, s)| **l == *s).count() == live.len());
@@ -216,6 +222,17 @@ impl Object for View {
     fn authorship(&self) -> AuthorshipRow {
         relation_row(&self.schema, &self.name)
     }
+}
+
+/// The query of `desired` as a temporary view (named [`SHADOW`]), read back with the relation
+/// `beside` (quoted SQL) in one query, and rolled back; `None` when the query reads something that
+/// is not there yet.
+pub(super) async fn shadow_views(catalog: &Catalog<'_>, desired: &View, beside: Option<&str>) -> Result<Option<Vec<View>>, ProviderError> {
+    let beside = beside.map(|relation| format!(", to_regclass({})", literal(relation))).unwrap_or_default();
+    let condition = format!("c.relkind IN ('v', 'm') AND c.oid IN (to_regclass('pg_temp.{SHADOW}'){beside})");
+    let create = View { check_option: None, security_barrier: false, security_invoker: false, ..desired.clone() }.definition("CREATE TEMPORARY", SHADOW);
+    let read = |catalog| async move { query(catalog, &relations_query(&condition)).await };
+    Ok(shadow(catalog, &[create], read).await?.map(|rows| rows.iter().map(View::from_row).collect()))
 }
 
 /// A view dropped and created again: no rows are lost, but queries of it fail in between and
