@@ -426,3 +426,80 @@ fn a_materialized_view_with_an_index_is_refreshed_in_place_and_replaced_for_a_ne
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert_eq!(one_value(&db, "SELECT to_regclass('run_summary')::text"), None);
 }
+
+fn probability(settings: &str) -> String {
+    format!(
+        "\nresource \"postgres_domain\" \"probability\" {{\n  name     = \"probability\"\n  not_null = true\n  comment  = \"a value between 0 and 1\"\n{settings}\n}}\n\n\
+         resource \"postgres_table\" \"predictions\" {{\n  name = \"predictions\"\n  column {{\n    name = \"run_id\"\n    type = \"bigint\"\n  }}\n  column {{\n    name = \"confidence\"\n    type = postgres_domain.probability.id\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn a_domain_is_altered_in_place_compared_as_postgres_prints_it_and_replaced_for_a_new_type() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &probability("  type = \"float8\"\n  check {\n    expression = \"VALUE >= 0 AND VALUE <= 1\"\n  }"));
+    work.apply();
+    work.assert_converged();
+    let refused = db.client().batch_execute("INSERT INTO predictions VALUES (1, 1.5)");
+    assert!(refused.is_err_and(|e| e.to_string().contains("probability_check") || format!("{e:?}").contains("probability_check")), "the check did not hold");
+
+    // BETWEEN is stored as the two comparisons: no change.
+    work.write("main.tf", &probability("  type = \"double precision\"\n  check {\n    expression = \"VALUE BETWEEN 0 AND 1\"\n  }"));
+    work.assert_converged();
+
+    work.write("main.tf", &probability("  type    = \"float8\"\n  default = \"0.5\"\n  check {\n    expression = \"VALUE >= 0 AND VALUE <= 1\"\n  }"));
+    let defaulted = plan(&work);
+    assert!(defaulted.stdout.contains("ALTER DOMAIN \"public\".\"probability\" SET DEFAULT 0.5") && defaulted.stdout.contains("1 to change, 0 to replace"), "{defaulted:?}");
+    work.apply();
+    work.assert_converged();
+    db.execute("INSERT INTO predictions (run_id) VALUES (1)");
+    assert_eq!(one_value(&db, "SELECT confidence::text FROM predictions").as_deref(), Some("0.5"));
+
+    work.write("main.tf", &probability("  type    = \"numeric\"\n  default = \"0.5\"\n  check {\n    expression = \"VALUE >= 0 AND VALUE <= 1\"\n  }"));
+    let retyped = plan(&work);
+    assert!(retyped.stdout.contains("must be replaced") && retyped.stdout.contains("DROP DOMAIN \"public\".\"probability\""), "{retyped:?}");
+
+    work.write("main.tf", &probability("  type    = \"float8\"\n  default = \"0.5\"\n  check {\n    expression = \"VALUE >= 0 AND VALUE <= 1\"\n  }"));
+    assert_eq!(work.strata(&["state", "rm", "postgres_domain.probability"]).code, 0);
+    let import = work.strata(&["import", "postgres_domain.probability", "probability"]);
+    assert_eq!(import.code, 0, "{import:?}");
+    work.assert_converged();
+    db.execute("CREATE DOMAIN hand_made AS text");
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regtype('probability')::text"), None);
+    assert_eq!(one_value(&db, "SELECT to_regtype('hand_made')::text").as_deref(), Some("hand_made"));
+}
+
+fn metric_point(attributes: &[(&str, &str)]) -> String {
+    let blocks: String = attributes.iter().map(|(name, type_name)| format!("  attribute {{\n    name = \"{name}\"\n    type = \"{type_name}\"\n  }}\n")).collect();
+    format!("resource \"postgres_composite_type\" \"metric_point\" {{\n  name = \"metric_point\"\n{blocks}}}\n")
+}
+
+#[test]
+fn a_composite_type_gains_attributes_in_place_imports_and_is_destroyed_alone() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", &metric_point(&[("step", "bigint"), ("value", "double precision")]));
+    work.apply();
+    work.assert_converged();
+    work.write("main.tf", &metric_point(&[("step", "int8"), ("value", "float8")]));
+    work.assert_converged();
+
+    work.write("main.tf", &metric_point(&[("step", "int8"), ("value", "float8"), ("logged_at", "timestamptz")]));
+    let added = plan(&work);
+    assert!(added.stdout.contains("ALTER TYPE \"public\".\"metric_point\" ADD ATTRIBUTE \"logged_at\" timestamptz"), "{added:?}");
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT (ROW(1, 0.5, now())::metric_point).step::text").as_deref(), Some("1"));
+
+    assert_eq!(work.strata(&["state", "rm", "postgres_composite_type.metric_point"]).code, 0);
+    assert_eq!(work.strata(&["import", "postgres_composite_type.metric_point", "public.metric_point"]).code, 0);
+    work.assert_converged();
+    db.execute("CREATE TYPE hand_made AS (a int)");
+    let destroy = work.strata(&["destroy", "-auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(one_value(&db, "SELECT to_regtype('metric_point')::text"), None);
+    assert_eq!(one_value(&db, "SELECT to_regtype('hand_made')::text").as_deref(), Some("hand_made"));
+}

@@ -217,7 +217,7 @@ async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BT
 }
 
 /// `CHECK ((price > 0))` as the expression inside.
-fn check_expression(definition: &str) -> String {
+pub(crate) fn check_expression(definition: &str) -> String {
     let body = definition.trim_end_matches(" NOT VALID").trim();
     body.strip_prefix("CHECK (").and_then(|rest| rest.strip_suffix(')')).unwrap_or(body).to_owned()
 }

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{change, comment_on, differing, opt, replacement, required, schema_of, AuthorshipRow, Object};
+use super::{in_place, with_comment, differing, opt, replacement, required, schema_of, AuthorshipRow, Object};
 use crate::catalog::{query, Catalog};
 use crate::ddl::{ident, literal, qualified};
 use crate::normalize::{shadow, type_alias};
@@ -126,9 +126,6 @@ impl Function {
         sql
     }
 
-    fn comment_sql(&self) -> String {
-        comment_on(&format!("{} {}", self.keyword(), self.sql_signature()), self.comment.as_deref())
-    }
 }
 
 /// A type as a function's identity spells it: canonical, without a length or precision.
@@ -312,6 +309,14 @@ impl Object for Function {
         format!("{}.{}{}", self.schema, self.name, self.signature())
     }
 
+    fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn commented(&self) -> String {
+        format!("{} {}", self.keyword(), self.sql_signature())
+    }
+
     fn import_key(id: &str) -> String {
         let (name, arguments) = id.split_once('(').map_or((id, String::new()), |(name, rest)| (name, format!("({rest}")));
         format!("{}{arguments}", crate::model::qualify(name, "public"))
@@ -344,9 +349,7 @@ impl Object for Function {
     }
 
     fn create(&self) -> Vec<String> {
-        let mut statements = vec![self.definition("CREATE", &qualified(&self.schema, &self.name))];
-        statements.extend(self.comment.is_some().then(|| self.comment_sql()));
-        statements
+        with_comment(self, vec![self.definition("CREATE", &qualified(&self.schema, &self.name))])
     }
 
     fn change(prior: &Function, desired: &Function, normalized: Option<&Function>) -> PlannedChange {
@@ -373,14 +376,8 @@ impl Object for Function {
         if definition_differs {
             operations.push(desired.definition("CREATE OR REPLACE", &qualified(&desired.schema, &desired.name)));
         }
-        if prior.comment != desired.comment {
-            operations.push(desired.comment_sql());
-        }
-        if operations.is_empty() {
-            return change(Action::NoOp, prior.to_value(), vec![]);
-        }
         let planned = Function { arguments: prior.arguments.clone(), returns: prior.returns.clone(), ..desired.clone() };
-        change(Action::Update, planned.to_value(), operations)
+        in_place(prior, desired, &planned, operations)
     }
 
     fn drop(&self) -> Vec<String> {
@@ -395,6 +392,7 @@ impl Object for Function {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_provider_sdk::Action;
 
     fn touch() -> Function {
         Function::from_value(&Value::object([("name", Value::from("touch_updated_at")), ("returns", Value::from("trigger")), ("body", Value::from("\nBEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n"))])).unwrap()

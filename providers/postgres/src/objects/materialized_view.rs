@@ -4,11 +4,11 @@
 //! it are `postgres_index` resources.
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
 use super::view::{relations_query, shadow_views, View, SHADOW};
-use super::{change, comment_on, differing, relation_row, replacement, trimmed_sql, AuthorshipRow, Object};
+use super::{in_place, with_comment, differing, relation_row, replacement, trimmed_sql, AuthorshipRow, Object};
 use crate::catalog::Catalog;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -24,9 +24,6 @@ impl MaterializedView {
         self.view.sql_name()
     }
 
-    fn comment_sql(&self) -> String {
-        comment_on(&format!("MATERIALIZED VIEW {}", self.sql_name()), self.view.comment.as_deref())
-    }
 
     fn refresh(&self) -> String {
         format!("REFRESH MATERIALIZED VIEW {}{}", self.sql_name(), if self.with_data { "" } else { " WITH NO DATA" })
@@ -78,6 +75,14 @@ impl Object for MaterializedView {
         self.view.id()
     }
 
+    fn comment(&self) -> Option<&str> {
+        self.view.comment.as_deref()
+    }
+
+    fn commented(&self) -> String {
+        format!("MATERIALIZED VIEW {}", self.sql_name())
+    }
+
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<MaterializedView>, ProviderError> {
         let Some(views) = shadow_views(catalog, &self.view, None).await? else { return Ok(None) };
         Ok(views.iter().find(|v| v.name == SHADOW).map(|seen| MaterializedView { view: self.view.with_columns_of(seen), ..self.clone() }))
@@ -85,9 +90,7 @@ impl Object for MaterializedView {
 
     fn create(&self) -> Vec<String> {
         let data = if self.with_data { "WITH DATA" } else { "WITH NO DATA" };
-        let mut statements = vec![format!("CREATE MATERIALIZED VIEW {}{} AS {} {data}", self.sql_name(), self.view.columns_sql(), trimmed_sql(&self.view.query))];
-        statements.extend(self.view.comment.is_some().then(|| self.comment_sql()));
-        statements
+        with_comment(self, vec![format!("CREATE MATERIALIZED VIEW {}{} AS {} {data}", self.sql_name(), self.view.columns_sql(), trimmed_sql(&self.view.query))])
     }
 
     fn change(prior: &MaterializedView, desired: &MaterializedView, normalized: Option<&MaterializedView>) -> PlannedChange {
@@ -111,14 +114,8 @@ impl Object for MaterializedView {
             operations.push(desired.refresh());
             locking.push(format!("refreshes materialized view {id} under an ACCESS EXCLUSIVE lock: reads of it wait while its query runs"));
         }
-        if prior.view.comment != desired.view.comment {
-            operations.push(desired.comment_sql());
-        }
-        if operations.is_empty() {
-            return change(Action::NoOp, prior.to_value(), vec![]);
-        }
         let planned = MaterializedView { view: desired.view.with_columns_of(&prior.view), ..desired.clone() };
-        PlannedChange { locking, ..change(Action::Update, planned.to_value(), operations) }
+        PlannedChange { locking, ..in_place(prior, desired, &planned, operations) }
     }
 
     fn drop(&self) -> Vec<String> {
@@ -133,6 +130,7 @@ impl Object for MaterializedView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_provider_sdk::Action;
 
     fn summary(query: &str, with_data: bool) -> MaterializedView {
         let value = Value::object([("name", Value::from("run_summary")), ("query", Value::from(query)), ("with_data", Value::Bool(with_data))]);

@@ -1,5 +1,5 @@
 //! One home per kind of schema object added after tables: views, functions, triggers,
-//! sequences and materialized views. Each kind declares everything about itself in its own file, through [`Object`]:
+//! sequences, materialized views, domains and composite types. Each kind declares everything about itself in its own file, through [`Object`]:
 //! what configuration it accepts, how it reads from and to the engine's values, its id and import
 //! id, the one catalog query that reads every object of the kind in a database, how a desired
 //! object compares with the live one (put into PostgreSQL's spelling by a shadow where that takes
@@ -10,6 +10,8 @@
 //! schema) handle the older kinds by name and fall through to [`kind`] for every other type, so a
 //! new kind is one new file and one line in [`KINDS`].
 
+mod composite_type;
+mod domain;
 mod function;
 mod materialized_view;
 mod sequence;
@@ -32,6 +34,8 @@ pub const KINDS: &[&dyn Kind] = &[
     &Registered::<trigger::Trigger>(PhantomData),
     &Registered::<sequence::Sequence>(PhantomData),
     &Registered::<materialized_view::MaterializedView>(PhantomData),
+    &Registered::<domain::Domain>(PhantomData),
+    &Registered::<composite_type::CompositeType>(PhantomData),
 ];
 
 /// The kind behind `type_name`, when it is one of [`KINDS`].
@@ -113,6 +117,9 @@ pub trait Object: Sized + Clone + Send + Sync + 'static {
         vec![]
     }
     fn authorship(&self) -> AuthorshipRow;
+    fn comment(&self) -> Option<&str>;
+    /// The object as `COMMENT ON` names it: `VIEW "public"."latest_metrics"`.
+    fn commented(&self) -> String;
     /// The relations a change of it locks (see `PlannedChange::locks`).
     fn locks(&self) -> Vec<String> {
         vec![]
@@ -170,8 +177,11 @@ impl<T: Object> Kind for Registered<T> {
         T::find(live, &T::import_key(id))
     }
 
+    /// Computed attributes still unknown (a view's columns) do not matter; a part of the id that is
+    /// still unknown names nothing yet.
     fn adoption_id(&self, planned: &Value) -> Option<String> {
-        planned.is_wholly_known().then(|| T::from_value(planned).ok().map(|object| object.id())).flatten()
+        let id = T::from_value(&planned.unknowns_to_null()).ok()?.id();
+        (planned.get_str("id") == Some(id.as_str())).then_some(id)
     }
 
     async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
@@ -219,9 +229,28 @@ pub fn differing(fields: &[(&str, bool)]) -> Vec<String> {
     fields.iter().filter(|(_, differs)| *differs).map(|(name, _)| (*name).to_owned()).collect()
 }
 
-/// `COMMENT ON {what} IS ...` (NULL removes it).
-pub fn comment_on(what: &str, comment: Option<&str>) -> String {
-    format!("COMMENT ON {what} IS {}", comment.map_or("NULL".to_owned(), crate::ddl::literal))
+/// `COMMENT ON ... IS ...` giving `object` its comment (NULL removes it).
+fn comment_sql<T: Object>(object: &T) -> String {
+    format!("COMMENT ON {} IS {}", object.commented(), object.comment().map_or("NULL".to_owned(), crate::ddl::literal))
+}
+
+/// `create`, then the statement that comments `object` when it has a comment.
+pub fn with_comment<T: Object>(object: &T, mut create: Vec<String>) -> Vec<String> {
+    create.extend(object.comment().is_some().then(|| comment_sql(object)));
+    create
+}
+
+/// An in-place change from `prior` to `desired` by `operations` and, when the comment changes,
+/// the statement that sets it; `planned` is the object as it will be. No change when there is
+/// nothing to run.
+pub fn in_place<T: Object>(prior: &T, desired: &T, planned: &T, mut operations: Vec<String>) -> PlannedChange {
+    if prior.comment() != desired.comment() {
+        operations.push(comment_sql(desired));
+    }
+    match operations.is_empty() {
+        true => change(Action::NoOp, prior.to_value(), vec![]),
+        false => change(Action::Update, planned.to_value(), operations),
+    }
 }
 
 /// A string-or-null value.
@@ -248,4 +277,27 @@ pub fn schema_of(value: &Value) -> String {
 /// not change what it means.
 pub fn trimmed_sql(text: &str) -> String {
     text.trim().trim_end_matches(';').trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_names_what_a_create_makes_so_an_interrupted_one_can_be_adopted() {
+        let mut planned = Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("body", Value::from("BEGIN END")), ("table", Value::from("runs"))]);
+        planned.set("timing", Value::from("AFTER"));
+        planned.set("events", Value::List(vec![Value::from("INSERT")]));
+        planned.set("function", Value::from("f"));
+        planned.set("type", Value::from("integer"));
+        planned.set("attribute", Value::List(vec![Value::object([("name", Value::from("a")), ("type", Value::from("integer"))])]));
+        for kind in KINDS {
+            let Ok(create) = futures::executor::block_on(kind.plan(None, None, &planned)) else { panic!("{} plans no create", kind.type_name()) };
+            let id = kind.adoption_id(&create.planned);
+            assert!(id.as_deref().is_some_and(|id| id.contains("latest")), "{}: {id:?} from {:?}", kind.type_name(), create.planned);
+        }
+        let mut unknown_name = planned.clone();
+        unknown_name.set("name", Value::Unknown);
+        assert_eq!(kind("postgres_view").and_then(|view| view.adoption_id(&unknown_name)), None);
+    }
 }

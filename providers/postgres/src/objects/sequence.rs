@@ -3,10 +3,10 @@
 //! out are PostgreSQL's own, worked out here so a plan is complete before the sequence exists.
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{change, comment_on, opt, relation_row, replacement, required, schema_of, AuthorshipRow, Object};
+use super::{in_place, with_comment, opt, relation_row, replacement, required, schema_of, AuthorshipRow, Object};
 use crate::ddl::{ident, qualified, qualified_ref};
 use crate::normalize::type_alias;
 
@@ -87,9 +87,6 @@ impl Sequence {
         (&self.data_type, self.increment, self.min_value, self.max_value, self.start, self.cache, self.cycle, self.owned_by.as_deref())
     }
 
-    fn comment_sql(&self) -> String {
-        comment_on(&format!("SEQUENCE {}", self.sql_name()), self.comment.as_deref())
-    }
 }
 
 #[async_trait]
@@ -191,12 +188,18 @@ impl Object for Sequence {
         format!("{}.{}", self.schema, self.name)
     }
 
+    fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn commented(&self) -> String {
+        format!("SEQUENCE {}", self.sql_name())
+    }
+
     fn create(&self) -> Vec<String> {
         let mut create = vec![format!("CREATE SEQUENCE {}", self.sql_name())];
         create.extend(self.clauses([true, true, true, true, true, true, true, self.owned_by.is_some()]));
-        let mut statements = vec![create.join(" ")];
-        statements.extend(self.comment.is_some().then(|| self.comment_sql()));
-        statements
+        with_comment(self, vec![create.join(" ")])
     }
 
     fn change(prior: &Sequence, desired: &Sequence, _normalized: Option<&Sequence>) -> PlannedChange {
@@ -212,13 +215,7 @@ impl Object for Sequence {
         if !clauses.is_empty() {
             operations.push(format!("ALTER SEQUENCE {} {}", desired.sql_name(), clauses.join(" ")));
         }
-        if prior.comment != desired.comment {
-            operations.push(desired.comment_sql());
-        }
-        match operations.is_empty() {
-            true => change(Action::NoOp, prior.to_value(), vec![]),
-            false => change(Action::Update, desired.to_value(), operations),
-        }
+        in_place(prior, desired, desired, operations)
     }
 
     fn drop(&self) -> Vec<String> {
@@ -237,6 +234,7 @@ impl Object for Sequence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_provider_sdk::Action;
 
     fn run_number(pairs: &[(&str, Value)]) -> Sequence {
         let mut value = Value::object([("name", Value::from("run_number"))]);

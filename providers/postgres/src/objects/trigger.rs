@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{change, comment_on, differing, opt, replacement, required, strings, AuthorshipRow, Object};
+use super::{in_place, with_comment, differing, opt, replacement, required, strings, AuthorshipRow, Object};
 use crate::catalog::{query, Catalog};
 use crate::ddl::{ident, literal, qualified_ref};
 use crate::model::qualify;
@@ -73,9 +73,6 @@ impl Trigger {
         )
     }
 
-    fn comment_sql(&self) -> String {
-        comment_on(&format!("TRIGGER {}", self.on()), self.comment.as_deref())
-    }
 }
 
 /// The expression inside `WHEN (...)` of a trigger definition.
@@ -201,6 +198,14 @@ impl Object for Trigger {
         format!("{}.{}", self.table, self.name)
     }
 
+    fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn commented(&self) -> String {
+        format!("TRIGGER {}", self.on())
+    }
+
     fn import_key(id: &str) -> String {
         match id.matches('.').count() {
             0 => format!("public.{id}"),
@@ -236,9 +241,7 @@ impl Object for Trigger {
     }
 
     fn create(&self) -> Vec<String> {
-        let mut statements = vec![self.definition("CREATE", &qualified_ref(&self.table))];
-        statements.extend(self.comment.is_some().then(|| self.comment_sql()));
-        statements
+        with_comment(self, vec![self.definition("CREATE", &qualified_ref(&self.table))])
     }
 
     fn change(prior: &Trigger, desired: &Trigger, normalized: Option<&Trigger>) -> PlannedChange {
@@ -252,13 +255,7 @@ impl Object for Trigger {
         if definition != *prior {
             operations.push(desired.definition("CREATE OR REPLACE", &qualified_ref(&desired.table)));
         }
-        if prior.comment != desired.comment {
-            operations.push(desired.comment_sql());
-        }
-        match operations.is_empty() {
-            true => change(Action::NoOp, prior.to_value(), vec![]),
-            false => change(Action::Update, desired.to_value(), operations),
-        }
+        in_place(prior, desired, desired, operations)
     }
 
     fn drop(&self) -> Vec<String> {
@@ -273,6 +270,7 @@ impl Object for Trigger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_provider_sdk::Action;
 
     fn updated_at() -> Trigger {
         let value = Value::object([

@@ -2,10 +2,10 @@
 //! desired query put into that form by a temporary shadow view.
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{change, comment_on, differing, opt, relation_row, replacement, required, schema_of, strings, trimmed_sql, AuthorshipRow, Object};
+use super::{in_place, with_comment, differing, opt, relation_row, replacement, required, schema_of, strings, trimmed_sql, AuthorshipRow, Object};
 use crate::catalog::{query, Catalog};
 use crate::ddl::{ident, literal, qualified};
 use crate::normalize::shadow;
@@ -58,9 +58,6 @@ impl View {
         }
     }
 
-    fn comment_sql(&self) -> String {
-        comment_on(&format!("VIEW {}", self.sql_name()), self.comment.as_deref())
-    }
 
     /// `self` with the query and columns of `shadow` (as PostgreSQL prints them).
     pub(super) fn with_columns_of(&self, shadow: &View) -> View {
@@ -160,6 +157,14 @@ impl Object for View {
         format!("{}.{}", self.schema, self.name)
     }
 
+    fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn commented(&self) -> String {
+        format!("VIEW {}", self.sql_name())
+    }
+
     /// The desired query as PostgreSQL prints it, with whether the live view keeps its columns.
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<View>, ProviderError> {
         let Some(views) = shadow_views(catalog, self, Some(&self.sql_name())).await? else { return Ok(None) };
@@ -170,9 +175,7 @@ impl Object for View {
     }
 
     fn create(&self) -> Vec<String> {
-        let mut statements = vec![self.definition("CREATE", &self.sql_name())];
-        statements.extend(self.comment.is_some().then(|| self.comment_sql()));
-        statements
+        with_comment(self, vec![self.definition("CREATE", &self.sql_name())])
     }
 
     fn change(prior: &View, desired: &View, normalized: Option<&View>) -> PlannedChange {
@@ -206,13 +209,7 @@ impl Object for View {
         if query_differs || columns_differ || options_differ {
             operations.push(desired.definition("CREATE OR REPLACE", &desired.sql_name()));
         }
-        if prior.comment != desired.comment {
-            operations.push(desired.comment_sql());
-        }
-        if operations.is_empty() {
-            return change(Action::NoOp, prior.to_value(), vec![]);
-        }
-        PlannedChange { warnings, ..change(Action::Update, planned.to_value(), operations) }
+        PlannedChange { warnings, ..in_place(prior, desired, &planned, operations) }
     }
 
     fn drop(&self) -> Vec<String> {
@@ -249,6 +246,7 @@ fn replaced(prior: &View, desired: &View, because: Vec<String>) -> PlannedChange
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_provider_sdk::Action;
 
     fn view(query: &str) -> View {
         View::from_value(&Value::object([("name", Value::from("latest")), ("query", Value::from(query))])).unwrap()
