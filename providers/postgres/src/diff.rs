@@ -44,7 +44,12 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         statements.push(format!("ALTER TABLE {table_sql} SET SCHEMA {}", ident(&desired.schema)));
         table_sql = qualified(&desired.schema, &desired.name);
     }
-    let mut locking = Vec::new();
+    let partitioning = crate::partitions::change(original, desired, &table_sql);
+    if partitioning.replace {
+        return replaced_for_its_key(original, desired, guards);
+    }
+    statements.extend(partitioning.statements);
+    let mut locking = partitioning.locking;
     let alter = |sql: String| format!("ALTER TABLE {table_sql} {sql}");
     let renames = renamed_columns(original, desired);
     statements.extend(renames.iter().map(|(old, new)| alter(format!("RENAME COLUMN {} TO {}", ident(old), ident(new)))));
@@ -66,7 +71,9 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     let changed_uniques: Vec<_> = prior.uniques.iter().filter(|u| !compare.uniques.contains(u)).collect();
     statements.extend(changed_uniques.iter().map(|u| alter(format!("DROP CONSTRAINT {}", ident(&u.name)))));
-    let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c)).collect();
+    // A check written as the catalog prints it is that check, even when printing it again after
+    // a parse gives other text (`IN (...)` on varchar): inspect writes what the catalog prints.
+    let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c) && !desired.checks.contains(c)).collect();
     statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
     for index in prior.indexes.iter().filter(|i| !compare.indexes.contains(i)) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
@@ -134,7 +141,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
     let mut validations = Vec::new();
     for (index, check) in desired.checks.iter().enumerate() {
-        match prior.checks.iter().find(|c| *c == &compare.checks[index]) {
+        match prior.checks.iter().find(|c| *c == &compare.checks[index] || *c == check) {
             Some(live) => planned.checks[index] = live.clone(),
             None => {
                 statements.push(alter(format!("ADD {} NOT VALID", ddl::check_definition(check))));
@@ -168,6 +175,21 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
     backup_statements.extend(statements);
     PlannedChange { data_loss, locking, backups, ..change(action, planned.to_value(), backup_statements) }
+}
+
+/// A table whose partition key changes: PostgreSQL cannot change a key, so it is dropped (with
+/// its rows, and its backup first when `backup_before_drop` is on) and created again.
+fn replaced_for_its_key(prior: &Table, desired: &Table, guards: &Guards) -> PlannedChange {
+    let backup = guards.backup_table(prior);
+    let mut statements = backup.statements;
+    statements.extend(crate::partitions::refuse_dropping_undeclared(prior));
+    statements.push(format!("DROP TABLE {}", qualified(&prior.schema, &prior.name)));
+    statements.extend(ddl::create_table(desired));
+    let mut planned = change(Action::Replace, desired.to_value(), statements);
+    planned.replace_because = vec!["partition_by".into()];
+    planned.data_loss = vec![format!("{}: PostgreSQL cannot change a table's partitioning in place", table_dropped(prior))];
+    planned.backups = backup.location.into_iter().collect();
+    planned
 }
 
 /// `VALIDATE CONSTRAINT`, which the guards run in a transaction of its own after the `NOT VALID`
@@ -494,6 +516,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
         "postgres_table" => {
             let table = Table::from_value(prior)?;
             let mut statements = guards.backup_table(&table).statements;
+            statements.extend(crate::partitions::refuse_dropping_undeclared(&table));
             statements.push(format!("DROP TABLE {}", qualified(&table.schema, &table.name)));
             statements
         }
@@ -557,6 +580,7 @@ mod tests {
             checks: vec![],
             foreign_keys: vec![],
             indexes: vec![],
+            partitioning: Default::default(),
         }
     }
 

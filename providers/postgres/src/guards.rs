@@ -265,6 +265,7 @@ mod tests {
             checks: vec![],
             foreign_keys: vec![],
             indexes: vec![],
+            partitioning: Default::default(),
         };
         assert!(guards(false).backup_table(&table).statements.is_empty());
         let whole = guards(true).backup_table(&table);

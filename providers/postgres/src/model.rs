@@ -67,6 +67,7 @@ pub struct Table {
     pub checks: Vec<Check>,
     pub foreign_keys: Vec<ForeignKey>,
     pub indexes: Vec<Index>,
+    pub partitioning: crate::partitions::Partitioning,
 }
 
 /// A `postgres_index`.
@@ -215,6 +216,7 @@ impl Table {
             .collect::<Result<Vec<_>, ProviderError>>()?;
         let indexes = value.get_list("index").iter().map(Index::from_value).collect::<Result<Vec<_>, _>>()?;
         Ok(Table {
+            partitioning: crate::partitions::Partitioning::from_value(value, &schema)?,
             schema,
             name,
             comment: optional(value, "comment"),
@@ -251,7 +253,7 @@ impl Table {
                 ("on_update", Value::from(f.on_update.as_str())),
             ])
         });
-        Value::object([
+        Value::object(self.partitioning.fields().into_iter().chain([
             ("schema", Value::from(self.schema.as_str())),
             ("name", Value::from(self.name.as_str())),
             ("comment", opt(&self.comment)),
@@ -262,7 +264,7 @@ impl Table {
             ("check", Value::List(checks.collect())),
             ("foreign_key", Value::List(foreign_keys.collect())),
             ("index", Value::List(self.indexes.iter().map(Index::to_value).collect())),
-        ])
+        ]))
     }
 }
 
