@@ -1,4 +1,6 @@
-//! The PostgreSQL provider of strata: schemas, extensions, enums, tables and indexes.
+//! The PostgreSQL provider of strata: schemas, extensions, enums, tables and indexes; and, one
+//! file per kind in `objects`, views, functions, triggers, sequences, materialized views, domains
+//! and composite types.
 //!
 //! Owns connecting to a server (`config`), what it accepts (`schema`), reading live objects from
 //! `pg_catalog` (`catalog`), comparing them with desired ones in PostgreSQL's own spelling

@@ -6,11 +6,10 @@ use async_trait::async_trait;
 use strata_provider_sdk::{Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{in_place, opt, replacement, required, schema_of, with_comment, AuthorshipRow, Object};
-use crate::catalog::{check_expression, query, Catalog};
-use crate::ddl::{ident, literal, qualified};
+use super::{in_place, in_temp_schema, shadow_object, type_row, opt, replacement, required, schema_of, with_comment, AuthorshipRow, Object};
+use crate::catalog::{check_expression, Catalog};
+use crate::ddl::{ident, qualified};
 use crate::model::Check;
-use crate::normalize::shadow;
 
 const SHADOW: &str = "strata_shadow_domain";
 
@@ -161,11 +160,8 @@ impl Object for Domain {
 
     /// Created in `pg_temp`, read back with the catalog query and rolled back.
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<Domain>, ProviderError> {
-        let statements = [self.definition(&format!("pg_temp.{SHADOW}"))];
-        let condition = format!("n.oid = pg_my_temp_schema() AND t.typname = {}", literal(SHADOW));
-        let read = |catalog| async move { query(catalog, &Domain::catalog_query(&condition)).await };
-        let Some(rows) = shadow(catalog, &statements, read).await? else { return Ok(None) };
-        Ok(rows.first().map(Domain::from_row).map(|seen| Domain { schema: self.schema.clone(), name: self.name.clone(), comment: self.comment.clone(), ..seen }))
+        let seen: Option<Domain> = shadow_object(catalog, &[self.definition(&format!("pg_temp.{SHADOW}"))], &in_temp_schema("t.typname", SHADOW)).await?;
+        Ok(seen.map(|seen| Domain { schema: self.schema.clone(), name: self.name.clone(), comment: self.comment.clone(), ..seen }))
     }
 
     fn create(&self) -> Vec<String> {
@@ -211,10 +207,7 @@ impl Object for Domain {
     }
 
     fn authorship(&self) -> AuthorshipRow {
-        AuthorshipRow {
-            query: "SELECT t.xmin::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = $2",
-            params: vec![self.schema.clone(), self.name.clone()],
-        }
+        type_row(&self.schema, &self.name)
     }
 }
 

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use strata_provider_sdk::{Attribute as A, Block, NestedBlock, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{in_place, with_comment, differing, opt, replacement, required, schema_of, AuthorshipRow, Object};
-use crate::catalog::{query, Catalog};
-use crate::ddl::{ident, literal, qualified};
-use crate::normalize::{shadow, type_alias};
+use super::{in_place, in_temp_schema, shadow_object, with_comment, differing, opt, replacement, required, schema_of, AuthorshipRow, Object};
+use crate::catalog::Catalog;
+use crate::ddl::{ident, qualified};
+use crate::normalize::type_alias;
 
 const SHADOW: &str = "strata_shadow_function";
 const KINDS: &[&str] = &["function", "procedure"];
@@ -342,10 +342,8 @@ impl Object for Function {
     /// back with the catalog query and rolled back.
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<Function>, ProviderError> {
         let statements = ["SET LOCAL check_function_bodies = off".to_owned(), self.definition("CREATE", &format!("pg_temp.{SHADOW}"))];
-        let condition = format!("n.oid = pg_my_temp_schema() AND p.proname = {}", literal(SHADOW));
-        let read = |catalog| async move { query(catalog, &Function::catalog_query(&condition)).await };
-        let Some(rows) = shadow(catalog, &statements, read).await? else { return Ok(None) };
-        Ok(rows.first().map(Function::from_row).map(|seen| Function { schema: self.schema.clone(), name: self.name.clone(), comment: self.comment.clone(), ..seen }))
+        let seen: Option<Function> = shadow_object(catalog, &statements, &in_temp_schema("p.proname", SHADOW)).await?;
+        Ok(seen.map(|seen| Function { schema: self.schema.clone(), name: self.name.clone(), comment: self.comment.clone(), ..seen }))
     }
 
     fn create(&self) -> Vec<String> {

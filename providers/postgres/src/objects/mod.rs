@@ -75,6 +75,14 @@ pub fn relation_row(schema: &str, name: &str) -> AuthorshipRow {
     }
 }
 
+/// The catalog row of the type `schema.name` (domains, composite types).
+pub fn type_row(schema: &str, name: &str) -> AuthorshipRow {
+    AuthorshipRow {
+        query: "SELECT t.xmin::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = $2",
+        params: vec![schema.to_owned(), name.to_owned()],
+    }
+}
+
 /// What a kind of object declares about itself, in its typed form.
 #[async_trait]
 pub trait Object: Sized + Clone + Send + Sync + 'static {
@@ -210,6 +218,19 @@ impl<T: Object> Kind for Registered<T> {
     fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError> {
         Ok(T::from_value(live)?.authorship())
     }
+}
+
+/// The object of kind `T` that `statements` make as a shadow (in `pg_temp`), picked by `condition`
+/// from the kind's catalog query, read inside a transaction that is rolled back: the object in
+/// PostgreSQL's spelling; `None` when it refers to something not there yet.
+pub async fn shadow_object<T: Object>(catalog: &Catalog<'_>, statements: &[String], condition: &str) -> Result<Option<T>, ProviderError> {
+    let read = |catalog| async move { query(catalog, &T::catalog_query(condition)).await };
+    Ok(crate::normalize::shadow(catalog, statements, read).await?.and_then(|rows| rows.first().map(T::from_row)))
+}
+
+/// The condition that picks the shadow type (or function) named `name` in this session's `pg_temp`.
+pub fn in_temp_schema(name_column: &str, name: &str) -> String {
+    format!("n.oid = pg_my_temp_schema() AND {name_column} = {}", crate::ddl::literal(name))
 }
 
 /// A change: `action` to `planned` by `operations`.

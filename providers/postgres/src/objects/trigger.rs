@@ -9,11 +9,10 @@ use async_trait::async_trait;
 use strata_provider_sdk::{Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
-use super::{in_place, with_comment, differing, opt, replacement, required, strings, AuthorshipRow, Object};
-use crate::catalog::{query, Catalog};
+use super::{in_place, shadow_object, with_comment, differing, opt, replacement, required, strings, AuthorshipRow, Object};
+use crate::catalog::Catalog;
 use crate::ddl::{ident, literal, qualified_ref};
 use crate::model::qualify;
-use crate::normalize::shadow;
 
 const SHADOW: &str = "strata_shadow_trigger_table";
 const TIMINGS: &[&str] = &["BEFORE", "AFTER", "INSTEAD OF"];
@@ -235,9 +234,8 @@ impl Object for Trigger {
     async fn normalized(&self, catalog: &Catalog<'_>) -> Result<Option<Trigger>, ProviderError> {
         let statements = [format!("CREATE TEMPORARY TABLE {SHADOW} (LIKE {})", qualified_ref(&self.table)), self.definition("CREATE", &format!("pg_temp.{SHADOW}"))];
         let condition = format!("c.oid = to_regclass({})", literal(&format!("pg_temp.{SHADOW}")));
-        let read = |catalog| async move { query(catalog, &Trigger::catalog_query(&condition)).await };
-        let Some(rows) = shadow(catalog, &statements, read).await? else { return Ok(None) };
-        Ok(rows.first().map(Trigger::from_row).map(|seen| Trigger { schema: self.schema.clone(), table: self.table.clone(), comment: self.comment.clone(), ..seen }))
+        let seen: Option<Trigger> = shadow_object(catalog, &statements, &condition).await?;
+        Ok(seen.map(|seen| Trigger { schema: self.schema.clone(), table: self.table.clone(), comment: self.comment.clone(), ..seen }))
     }
 
     fn create(&self) -> Vec<String> {
