@@ -503,3 +503,75 @@ fn a_composite_type_gains_attributes_in_place_imports_and_is_destroyed_alone() {
     assert_eq!(one_value(&db, "SELECT to_regtype('metric_point')::text"), None);
     assert_eq!(one_value(&db, "SELECT to_regtype('hand_made')::text").as_deref(), Some("hand_made"));
 }
+
+#[test]
+fn view_options_and_function_shapes_converge_as_written() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let config = |check_option: &str| {
+        format!(
+            r#"{TABLES}
+resource "postgres_view" "finished_runs" {{
+  name             = "finished_runs"
+  columns          = ["run_id", "experiment", "state"]
+  security_barrier = true
+  security_invoker = true
+  check_option     = "{check_option}"
+  query            = "SELECT id, experiment_id, status FROM ${{postgres_table.runs.id}} WHERE status = 'FINISHED'"
+}}
+
+resource "postgres_function" "metric_history" {{
+  name       = "metric_history"
+  returns    = "TABLE(step bigint, value double precision)"
+  language   = "sql"
+  volatility = "STABLE"
+  strict     = true
+  parallel   = "safe"
+  arg {{
+    name = "for_run"
+    type = "int8"
+  }}
+  arg {{
+    name    = "keys"
+    type    = "text[]"
+    default = "ARRAY['loss', 'acc']"
+  }}
+  body = "SELECT m.step, m.value FROM ${{postgres_table.metrics.id}} m WHERE m.run_id = for_run AND m.key = ANY (keys) ORDER BY m.step"
+}}
+
+resource "postgres_function" "run_bounds" {{
+  name     = "run_bounds"
+  language = "plpgsql"
+  arg {{
+    name = "for_run"
+    type = "bigint"
+  }}
+  arg {{
+    name = "first_step"
+    type = "bigint"
+    mode = "out"
+  }}
+  arg {{
+    name = "last_step"
+    type = "bigint"
+    mode = "OUT"
+  }}
+  body = "BEGIN SELECT min(step), max(step) INTO first_step, last_step FROM metrics WHERE run_id = for_run; END"
+}}
+"#
+        )
+    };
+    work.write("main.tf", &config("local"));
+    work.apply();
+    work.assert_converged();
+    assert_eq!(one_value(&db, "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'finished_runs'").as_deref(), Some("security_invoker=true,security_barrier=true,check_option=local"));
+    db.execute("INSERT INTO experiments (name) VALUES ('baseline'); INSERT INTO runs (experiment_id) VALUES (1); INSERT INTO metrics VALUES (1, 'loss', 0.5, 3), (1, 'acc', 0.9, 7)");
+    assert_eq!(one_value(&db, "SELECT string_agg(step::text, ',') FROM metric_history(1)").as_deref(), Some("3,7"));
+    assert_eq!(one_value(&db, "SELECT last_step::text FROM run_bounds(1)").as_deref(), Some("7"));
+
+    work.write("main.tf", &config("cascaded"));
+    let cascaded = plan(&work);
+    assert!(cascaded.stdout.contains("WITH CASCADED CHECK OPTION") && cascaded.stdout.contains("1 to change, 0 to replace"), "{cascaded:?}");
+    work.apply();
+    work.assert_converged();
+}
