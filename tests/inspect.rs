@@ -117,6 +117,25 @@ fn a_model_registry_round_trips_through_inspect() {
     round_trip(MODEL_REGISTRY, &["-schema", "registry"]);
 }
 
+#[test]
+fn a_typo_in_a_schema_or_pattern_and_an_existing_configuration_change_nothing() {
+    let db = TestDb::new();
+    db.execute("CREATE SCHEMA features");
+    let here = Workdir::new(&db);
+    let typo = here.strata(&["inspect", "-out", "out", "-schema", "feature"]);
+    assert_eq!(typo.code, 1, "{typo:?}");
+    assert!(typo.stderr.contains("the database has no schema \"feature\"") && typo.stderr.contains("did you mean features?"), "{typo:?}");
+    let pattern = here.strata(&["inspect", "-out", "out", "-exclude", "public.[tmp"]);
+    assert_eq!(pattern.code, 1, "{pattern:?}");
+    assert!(pattern.stderr.contains("-exclude \"public.[tmp\" is not a pattern"), "{pattern:?}");
+    assert!(!here.path().join("out").exists(), "nothing was written");
+    here.write("out/main.tf", "# mine\n");
+    let existing = here.strata(&["inspect", "-out", "out"]);
+    assert_eq!(existing.code, 1, "{existing:?}");
+    assert!(existing.stderr.contains("already holds .tf files"), "{existing:?}");
+    assert_eq!(std::fs::read_to_string(here.path().join("out/main.tf")).unwrap(), "# mine\n");
+}
+
 /// The three steps of the round trip, for a database made by `sql`.
 fn round_trip(sql: &str, flags: &[&str]) {
     let source = TestDb::new();

@@ -38,6 +38,7 @@ mod provider_aliases;
 mod remote_state;
 mod renames;
 mod schema_lifecycle;
+mod schema_objects;
 mod schema_property;
 mod schema_safety;
 mod secrets;

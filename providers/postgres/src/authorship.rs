@@ -58,6 +58,7 @@ fn follows(writer: u64, earlier: u64) -> bool {
 async fn row_writer(client: &Client, type_name: &str, live: &Value) -> Result<Option<u64>, ProviderError> {
     let name = live.get_str("name").ok_or_else(|| ProviderError::new(format!("a live {type_name} without a name")))?;
     let schema = live.get_str("schema").unwrap_or("public");
+    let object_row;
     let (query, params): (&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) = match type_name {
         "postgres_table" | "postgres_index" => (
             "SELECT c.xmin::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
@@ -69,7 +70,10 @@ async fn row_writer(client: &Client, type_name: &str, live: &Value) -> Result<Op
         ),
         "postgres_schema" => ("SELECT xmin::text FROM pg_namespace WHERE nspname = $1", vec![&name]),
         "postgres_extension" => ("SELECT xmin::text FROM pg_extension WHERE extname = $1", vec![&name]),
-        other => return Err(crate::unknown_type(other)),
+        other => {
+            object_row = crate::object_kind(other)?.authorship(live)?;
+            (object_row.query, object_row.params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect())
+        }
     };
     let row = client.query_opt(query, &params).await.map_err(|e| read_failed("the catalog row's xmin", &e))?;
     Ok(row.and_then(|row| row.get::<_, String>(0).parse().ok()))

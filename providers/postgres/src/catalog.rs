@@ -14,7 +14,7 @@ use tokio_postgres::{Client, Row};
 use crate::config::describe_error;
 use crate::lock_holders;
 use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
-use strata_provider_sdk::ProviderError;
+use strata_provider_sdk::{ProviderError, Value};
 
 /// Which relations a read covers.
 #[derive(Clone, Copy)]
@@ -35,7 +35,7 @@ impl Scope<'_> {
     }
 }
 
-const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'";
+pub(crate) const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'";
 
 /// The live objects of one database.
 #[derive(Clone, Debug, Default)]
@@ -47,10 +47,12 @@ pub struct Snapshot {
     pub tables: BTreeMap<String, Table>,
     /// Every index that does not back a constraint, by `schema.name`.
     pub indexes: BTreeMap<String, TableIndex>,
+    /// The objects of each kind in `objects` (views, functions, ...), by type name and then id.
+    pub objects: BTreeMap<&'static str, BTreeMap<String, Value>>,
 }
 
 /// How many queries [`Snapshot::read`] runs, whatever the size of the database.
-pub const SNAPSHOT_QUERIES: usize = 7;
+pub const SNAPSHOT_QUERIES: usize = 7 + crate::objects::KINDS.len();
 
 /// A connection to read the catalog through, counting the queries it runs.
 pub struct Catalog<'a> {
@@ -104,7 +106,8 @@ impl Snapshot {
         })
         .collect();
         let (tables, indexes) = read_tables(client, Scope::Database).await?;
-        Ok(Snapshot { schemas, extensions, enums, tables, indexes })
+        let objects = crate::objects::read_all(client).await?;
+        Ok(Snapshot { schemas, extensions, enums, tables, indexes, objects })
     }
 }
 
@@ -218,7 +221,7 @@ async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BT
 }
 
 /// `CHECK ((price > 0))` as the expression inside.
-fn check_expression(definition: &str) -> String {
+pub(crate) fn check_expression(definition: &str) -> String {
     let body = definition.trim_end_matches(" NOT VALID").trim();
     body.strip_prefix("CHECK (").and_then(|rest| rest.strip_suffix(')')).unwrap_or(body).to_owned()
 }

@@ -501,6 +501,9 @@ fn change(action: Action, planned: Value, operations: Vec<String>) -> PlannedCha
 
 /// What deleting an object will run, lose and copy aside.
 pub fn plan_delete(type_name: &str, prior: &Value, guards: &Guards) -> Result<PlannedChange, strata_provider_sdk::ProviderError> {
+    if let Some(kind) = crate::objects::kind(type_name) {
+        return Ok(guards.sequence_change(kind.plan_delete(prior)?));
+    }
     let mut planned = change(Action::Delete, Value::Null, drop_statements(type_name, prior, guards)?);
     if type_name == "postgres_table" {
         let table = Table::from_value(prior)?;
@@ -535,7 +538,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
         }
         "postgres_schema" => vec![format!("DROP SCHEMA {}", ident(&Schema::from_value(prior)?.name))],
         "postgres_extension" => vec![format!("DROP EXTENSION {}", ident(&Extension::from_value(prior)?.name))],
-        other => return Err(strata_provider_sdk::ProviderError::new(format!("unknown resource type {other}"))),
+        other => crate::object_kind(other)?.drop_statements(prior)?,
     };
     Ok(guards.sequence(statements))
 }

@@ -19,7 +19,7 @@ pub fn find(snapshot: &Snapshot, type_name: &str, id: &str) -> Result<Option<Val
         "postgres_enum" => snapshot.enums.get(&qualified).map(|e| e.to_value()),
         "postgres_schema" => snapshot.schemas.get(id).map(|s| s.to_value()),
         "postgres_extension" => snapshot.extensions.get(id).map(|e| e.to_value()),
-        other => return Err(crate::unknown_type(other)),
+        other => crate::object_kind(other)?.import(snapshot.objects.get(other).unwrap_or(&Default::default()), id),
     })
 }
 
@@ -29,7 +29,7 @@ pub fn adoption_id(type_name: &str, planned: &Value) -> Option<String> {
     match type_name {
         "postgres_table" | "postgres_index" | "postgres_enum" => Some(format!("{}.{name}", planned.get_str("schema").unwrap_or("public"))),
         "postgres_schema" | "postgres_extension" => Some(name.to_owned()),
-        _ => None,
+        other => crate::objects::kind(other)?.adoption_id(planned),
     }
 }
 

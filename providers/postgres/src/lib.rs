@@ -1,4 +1,6 @@
-//! The PostgreSQL provider of strata: schemas, extensions, enums, tables and indexes.
+//! The PostgreSQL provider of strata: schemas, extensions, enums, tables and indexes; and, one
+//! file per kind in `objects`, views, functions, triggers, sequences, materialized views, domains
+//! and composite types.
 //!
 //! Owns connecting to a server (`config`), what it accepts (`schema`), reading live objects from
 //! `pg_catalog` (`catalog`), comparing them with desired ones in PostgreSQL's own spelling
@@ -20,6 +22,7 @@ mod lock_holders;
 mod locks;
 mod model;
 mod normalize;
+mod objects;
 mod partitions;
 mod preflight;
 mod reconnect;
@@ -262,7 +265,7 @@ impl Provider for PostgresProvider {
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
             "postgres_schema" => diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &Schema::from_value(&request.desired)?),
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
-            other => return Err(unknown_type(other)),
+            other => self.plan_object(other, prior, &request.desired).await?,
         };
         Ok(guards.sequence_change(planned))
     }
@@ -275,7 +278,7 @@ impl Provider for PostgresProvider {
         let locks = match type_name {
             "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
             "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
-            _ => vec![],
+            _ => planned.locks.clone(),
         };
         Ok(PlannedChange { locks, ..planned })
     }
@@ -300,6 +303,17 @@ impl Provider for PostgresProvider {
 }
 
 impl PostgresProvider {
+    /// The change of an object of one of the kinds in `objects`: compared over the plan session
+    /// when there is a live one.
+    async fn plan_object(&self, type_name: &str, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        let kind = object_kind(type_name)?;
+        if prior.is_none() {
+            return kind.plan(None, None, desired).await;
+        }
+        let session = self.session().await?;
+        kind.plan(Some(&self.catalog(session.as_ref().ok_or_else(no_connection)?)), prior, desired).await
+    }
+
     /// One attempt at a change over `client`; `reconnect` retries it when the connection drops or
     /// it deadlocks.
     async fn apply_over(&self, client: &Client, request: &ApplyRequest) -> Result<Value, Failed> {
@@ -407,6 +421,11 @@ fn unknown_type(type_name: &str) -> ProviderError {
     ProviderError::new(format!("the postgres provider has no resource type {type_name}"))
 }
 
+/// The kind in `objects` behind `type_name`.
+fn object_kind(type_name: &str) -> Result<&'static dyn objects::Kind, ProviderError> {
+    objects::kind(type_name).ok_or_else(|| unknown_type(type_name))
+}
+
 /// A plan for a configuration that still holds values only apply will know: its SQL is decided
 /// then.
 fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
@@ -480,9 +499,10 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
     Failed { failure: error.into(), sqlstate: err.code().cloned() }
 }
 
-/// Whether `err` says the object to create exists already (a relation, type, schema or extension).
+/// Whether `err` says the object to create exists already (a relation, type, schema, extension,
+/// function or trigger).
 fn is_duplicate(err: &tokio_postgres::Error) -> bool {
-    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA].contains(code))
+    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION].contains(code))
 }
 
 /// The object as it now is, in the state's shape.
@@ -513,7 +533,7 @@ fn find_live(snapshot: &Snapshot, type_name: &str, state: &Value) -> Result<Opti
         "postgres_enum" => snapshot.enums.get(&Enum::from_value(state)?.id()).map(Enum::to_value),
         "postgres_schema" => snapshot.schemas.get(&Schema::from_value(state)?.name).map(Schema::to_value),
         "postgres_extension" => snapshot.extensions.get(&Extension::from_value(state)?.name).map(Extension::to_value),
-        other => return Err(unknown_type(other)),
+        other => object_kind(other)?.find_live(snapshot.objects.get(other).unwrap_or(&Default::default()), state)?,
     })
 }
 

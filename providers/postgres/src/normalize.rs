@@ -111,15 +111,28 @@ fn commented_as(seen: Index, original: &Index) -> Index {
 /// statements refer to something that is not there yet; an error when they cannot work or the
 /// server cannot answer (see the module's comment).
 pub(crate) async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Result<Option<Table>, ProviderError> {
+    let read = shadow(catalog, statements, |catalog| read_tables(catalog, Scope::Relation(SHADOW_REGCLASS))).await?;
+    Ok(read.and_then(|(tables, _)| tables.into_values().next()))
+}
+
+/// Runs `statements` (which make shadow objects), then `read`, inside a transaction that is always
+/// rolled back, so no shadow outlives the comparison. `None` when the statements refer to
+/// something that is not there yet; an error when they cannot work or the server cannot answer.
+pub(crate) async fn shadow<'a, T, F, Fut>(catalog: &'a Catalog<'a>, statements: &[String], read: F) -> Result<Option<T>, ProviderError>
+where
+    F: FnOnce(&'a Catalog<'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
     catalog.client.batch_execute("BEGIN").await.map_err(|e| unanswered(&e))?;
-    let read = match catalog.client.batch_execute(&statements.join(";\n")).await {
-        Ok(()) => Ok(read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await.map(|(tables, _)| tables.into_values().next())),
+    let made = catalog.client.batch_execute(&statements.join(";\n")).await;
+    let read = match made {
+        Ok(()) => Ok(read(catalog).await),
         Err(err) => Err(err),
     };
     // The shadow must never outlive the comparison, whatever happened above.
     catalog.client.batch_execute("ROLLBACK").await.map_err(|e| unanswered(&e))?;
     match read {
-        Ok(read) => read,
+        Ok(read) => read.map(Some),
         Err(err) => shadow_failed(catalog, &err).await,
     }
 }
@@ -133,7 +146,7 @@ fn unanswered(err: &tokio_postgres::Error) -> ProviderError {
 /// to create or change (an undefined type, table, column, function or schema, or a value the
 /// changed type does not accept yet); an error for a syntax error, and for a server that could
 /// not answer (a lock timeout names the session holding the lock).
-async fn shadow_failed(catalog: &Catalog<'_>, err: &tokio_postgres::Error) -> Result<Option<Table>, ProviderError> {
+async fn shadow_failed<T>(catalog: &Catalog<'_>, err: &tokio_postgres::Error) -> Result<Option<T>, ProviderError> {
     let code = err.code().map(SqlState::code).unwrap_or_default();
     if code == SqlState::SYNTAX_ERROR.code() {
         return Err(ProviderError::new(format!("PostgreSQL cannot read the definition: {}", describe_error(err)))

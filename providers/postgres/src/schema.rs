@@ -139,6 +139,7 @@ pub fn provider_schema() -> ProviderSchema {
                 .attribute("id", A::computed(Type::String)),
         },
     );
+    crate::objects::register(&mut schema);
     for relation in ["postgres_table", "postgres_index", "postgres_enum"] {
         schema.import_ids.insert(relation, "schema.name, or name for one in public");
     }

@@ -1,0 +1,324 @@
+//! One home per kind of schema object added after tables: views, functions, triggers,
+//! sequences, materialized views, domains and composite types. Each kind declares everything about itself in its own file, through [`Object`]:
+//! what configuration it accepts, how it reads from and to the engine's values, its id and import
+//! id, the one catalog query that reads every object of the kind in a database, how a desired
+//! object compares with the live one (put into PostgreSQL's spelling by a shadow where that takes
+//! the server), the SQL that creates, changes and drops it, and the catalog row whose `xmin`
+//! proves strata created it (see `authorship`).
+//!
+//! The provider's dispatch points (plan, refresh, read back, delete, import, adoption, authorship,
+//! schema) handle the older kinds by name and fall through to [`kind`] for every other type, so a
+//! new kind is one new file and one line in [`KINDS`].
+
+mod composite_type;
+mod domain;
+mod function;
+mod materialized_view;
+mod sequence;
+mod trigger;
+mod view;
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use strata_provider_sdk::{Action, PlannedChange, ProviderError, ProviderSchema, ResourceSchema, Value};
+use tokio_postgres::Row;
+
+use crate::catalog::{query, Catalog, USER_SCHEMAS};
+
+/// Every kind of object declared through [`Object`], in the order their catalog queries run.
+pub const KINDS: &[&dyn Kind] = &[
+    &Registered::<view::View>(PhantomData),
+    &Registered::<function::Function>(PhantomData),
+    &Registered::<trigger::Trigger>(PhantomData),
+    &Registered::<sequence::Sequence>(PhantomData),
+    &Registered::<materialized_view::MaterializedView>(PhantomData),
+    &Registered::<domain::Domain>(PhantomData),
+    &Registered::<composite_type::CompositeType>(PhantomData),
+];
+
+/// The kind behind `type_name`, when it is one of [`KINDS`].
+pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|kind| kind.type_name() == type_name)
+}
+
+/// Adds every kind's schema and import id to the provider's.
+pub fn register(schema: &mut ProviderSchema) {
+    for kind in KINDS {
+        schema.resources.insert(kind.type_name(), kind.schema());
+        schema.import_ids.insert(kind.type_name(), kind.import_id());
+    }
+}
+
+/// Every kind's live objects, by type name and then by id: one query per kind.
+pub async fn read_all(catalog: &Catalog<'_>) -> Result<BTreeMap<&'static str, BTreeMap<String, Value>>, ProviderError> {
+    let mut all = BTreeMap::new();
+    for kind in KINDS {
+        all.insert(kind.type_name(), kind.read(catalog).await?);
+    }
+    Ok(all)
+}
+
+/// The catalog row that proves who wrote an object: a query taking `params` as `$1`, `$2`...
+/// and giving `xmin::text`.
+pub struct AuthorshipRow {
+    pub query: &'static str,
+    pub params: Vec<String>,
+}
+
+/// The catalog row of the relation `schema.name` (views, sequences).
+pub fn relation_row(schema: &str, name: &str) -> AuthorshipRow {
+    AuthorshipRow {
+        query: "SELECT c.xmin::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+        params: vec![schema.to_owned(), name.to_owned()],
+    }
+}
+
+/// The catalog row of the type `schema.name` (domains, composite types).
+pub fn type_row(schema: &str, name: &str) -> AuthorshipRow {
+    AuthorshipRow {
+        query: "SELECT t.xmin::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = $2",
+        params: vec![schema.to_owned(), name.to_owned()],
+    }
+}
+
+/// What a kind of object declares about itself, in its typed form.
+#[async_trait]
+pub trait Object: Sized + Clone + Send + Sync + 'static {
+    /// The resource type, `postgres_view`.
+    const TYPE: &'static str;
+    /// What an import id is, for the hint when one finds nothing.
+    const IMPORT_ID: &'static str;
+
+    fn schema() -> ResourceSchema;
+    /// The query that reads every object of the kind whose namespace (alias `n`) meets `condition`.
+    fn catalog_query(condition: &str) -> String;
+    fn from_row(row: &Row) -> Self;
+    fn from_value(value: &Value) -> Result<Self, ProviderError>;
+    fn to_value(&self) -> Value;
+    /// The key of the object among its kind's live ones (and its `id`).
+    fn id(&self) -> String;
+
+    /// The key an import id names: `schema.name`, or `name` for one in `public`.
+    fn import_key(id: &str) -> String {
+        crate::model::qualify(id, "public")
+    }
+
+    /// The live object `key` names among `live`.
+    fn find(live: &BTreeMap<String, Value>, key: &str) -> Option<Value> {
+        live.get(key).cloned()
+    }
+
+    /// `self` in PostgreSQL's spelling (read back from a shadow), or `None` when that cannot be
+    /// made (it refers to something not there yet).
+    async fn normalized(&self, _catalog: &Catalog<'_>) -> Result<Option<Self>, ProviderError> {
+        Ok(None)
+    }
+
+    fn create(&self) -> Vec<String>;
+    /// The change from `prior` (live) to `desired`, compared through `normalized` when there is one.
+    fn change(prior: &Self, desired: &Self, normalized: Option<&Self>) -> PlannedChange;
+    fn drop(&self) -> Vec<String>;
+    /// What dropping it loses for good.
+    fn drop_loses(&self) -> Vec<String> {
+        vec![]
+    }
+    fn authorship(&self) -> AuthorshipRow;
+    fn comment(&self) -> Option<&str>;
+    /// The object as `COMMENT ON` names it: `VIEW "public"."latest_metrics"`.
+    fn commented(&self) -> String;
+    /// The relations a change of it locks (see `PlannedChange::locks`).
+    fn locks(&self) -> Vec<String> {
+        vec![]
+    }
+}
+
+/// A kind of object as the dispatch points see it: on the engine's values.
+#[async_trait]
+pub trait Kind: Sync {
+    fn type_name(&self) -> &'static str;
+    fn import_id(&self) -> &'static str;
+    fn schema(&self) -> ResourceSchema;
+    /// Every live object of the kind, by id: one query.
+    async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError>;
+    /// The live object behind `state` among `live`.
+    fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError>;
+    /// The live object an import id names among `live`.
+    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value>;
+    /// The import id of the object a create of `planned` makes.
+    fn adoption_id(&self, planned: &Value) -> Option<String>;
+    /// `catalog` is the plan session, there whenever there is a live object to compare with.
+    async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError>;
+    fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError>;
+    fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError>;
+    fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError>;
+}
+
+/// An [`Object`] as a [`Kind`].
+pub struct Registered<T>(PhantomData<T>);
+
+#[async_trait]
+impl<T: Object> Kind for Registered<T> {
+    fn type_name(&self) -> &'static str {
+        T::TYPE
+    }
+
+    fn import_id(&self) -> &'static str {
+        T::IMPORT_ID
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        T::schema()
+    }
+
+    async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
+        let rows = query(catalog, &T::catalog_query(USER_SCHEMAS)).await?;
+        Ok(rows.iter().map(T::from_row).map(|object| (object.id(), object.to_value())).collect())
+    }
+
+    fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(T::find(live, &T::from_value(state)?.id()))
+    }
+
+    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
+        T::find(live, &T::import_key(id))
+    }
+
+    /// Computed attributes still unknown (a view's columns) do not matter; a part of the id that is
+    /// still unknown names nothing yet.
+    fn adoption_id(&self, planned: &Value) -> Option<String> {
+        let id = T::from_value(&planned.unknowns_to_null()).ok()?.id();
+        (planned.get_str("id") == Some(id.as_str())).then_some(id)
+    }
+
+    async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        let desired = T::from_value(desired)?;
+        let Some(prior) = prior.map(T::from_value).transpose()? else {
+            return Ok(PlannedChange { operations: desired.create(), locks: desired.locks(), ..PlannedChange::new(Action::Create, desired.to_value()) });
+        };
+        let normalized = match catalog {
+            Some(catalog) => desired.normalized(catalog).await?,
+            None => None,
+        };
+        let mut locks = prior.locks();
+        locks.extend(desired.locks().into_iter().filter(|l| !locks.contains(l)).collect::<Vec<_>>());
+        Ok(PlannedChange { locks, ..T::change(&prior, &desired, normalized.as_ref()) })
+    }
+
+    fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        let object = T::from_value(prior)?;
+        Ok(PlannedChange { operations: object.drop(), data_loss: object.drop_loses(), locks: object.locks(), ..PlannedChange::new(Action::Delete, Value::Null) })
+    }
+
+    fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {
+        Ok(T::from_value(prior)?.drop())
+    }
+
+    fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError> {
+        Ok(T::from_value(live)?.authorship())
+    }
+}
+
+/// The object of kind `T` that `statements` make as a shadow (in `pg_temp`), picked by `condition`
+/// from the kind's catalog query, read inside a transaction that is rolled back: the object in
+/// PostgreSQL's spelling; `None` when it refers to something not there yet.
+pub async fn shadow_object<T: Object>(catalog: &Catalog<'_>, statements: &[String], condition: &str) -> Result<Option<T>, ProviderError> {
+    let read = |catalog| async move { query(catalog, &T::catalog_query(condition)).await };
+    Ok(crate::normalize::shadow(catalog, statements, read).await?.and_then(|rows| rows.first().map(T::from_row)))
+}
+
+/// The condition that picks the shadow type (or function) named `name` in this session's `pg_temp`.
+pub fn in_temp_schema(name_column: &str, name: &str) -> String {
+    format!("n.oid = pg_my_temp_schema() AND {name_column} = {}", crate::ddl::literal(name))
+}
+
+/// A change: `action` to `planned` by `operations`.
+pub fn change(action: Action, planned: Value, operations: Vec<String>) -> PlannedChange {
+    PlannedChange { operations, ..PlannedChange::new(action, planned) }
+}
+
+/// A replacement of `prior` by `desired`, because of the attributes `because`.
+pub fn replacement<T: Object>(prior: &T, desired: &T, because: Vec<String>) -> PlannedChange {
+    let mut operations = prior.drop();
+    operations.extend(desired.create());
+    PlannedChange { replace_because: because, ..change(Action::Replace, desired.to_value(), operations) }
+}
+
+/// The names of the fields whose values differ, in the order given.
+pub fn differing(fields: &[(&str, bool)]) -> Vec<String> {
+    fields.iter().filter(|(_, differs)| *differs).map(|(name, _)| (*name).to_owned()).collect()
+}
+
+/// `COMMENT ON ... IS ...` giving `object` its comment (NULL removes it).
+fn comment_sql<T: Object>(object: &T) -> String {
+    format!("COMMENT ON {} IS {}", object.commented(), object.comment().map_or("NULL".to_owned(), crate::ddl::literal))
+}
+
+/// `create`, then the statement that comments `object` when it has a comment.
+pub fn with_comment<T: Object>(object: &T, mut create: Vec<String>) -> Vec<String> {
+    create.extend(object.comment().is_some().then(|| comment_sql(object)));
+    create
+}
+
+/// An in-place change from `prior` to `desired` by `operations` and, when the comment changes,
+/// the statement that sets it; `planned` is the object as it will be. No change when there is
+/// nothing to run.
+pub fn in_place<T: Object>(prior: &T, desired: &T, planned: &T, mut operations: Vec<String>) -> PlannedChange {
+    if prior.comment() != desired.comment() {
+        operations.push(comment_sql(desired));
+    }
+    match operations.is_empty() {
+        true => change(Action::NoOp, prior.to_value(), vec![]),
+        false => change(Action::Update, planned.to_value(), operations),
+    }
+}
+
+/// A string-or-null value.
+pub fn opt(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, Value::from)
+}
+
+/// A list of strings.
+pub fn strings(items: &[String]) -> Value {
+    Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+/// A required string attribute.
+pub fn required(value: &Value, key: &str, what: &str) -> Result<String, ProviderError> {
+    value.get_str(key).map(str::to_owned).ok_or_else(|| ProviderError::new(format!("{what} needs \"{key}\"")))
+}
+
+/// The `schema` attribute, `public` when unset.
+pub fn schema_of(value: &Value) -> String {
+    value.get_str("schema").unwrap_or("public").to_owned()
+}
+
+/// SQL text the user wrote, without the surrounding whitespace and trailing semicolons that do
+/// not change what it means.
+pub fn trimmed_sql(text: &str) -> String {
+    text.trim().trim_end_matches(';').trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_names_what_a_create_makes_so_an_interrupted_one_can_be_adopted() {
+        let mut planned = Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("body", Value::from("BEGIN END")), ("table", Value::from("runs"))]);
+        planned.set("timing", Value::from("AFTER"));
+        planned.set("events", Value::List(vec![Value::from("INSERT")]));
+        planned.set("function", Value::from("f"));
+        planned.set("type", Value::from("integer"));
+        planned.set("attribute", Value::List(vec![Value::object([("name", Value::from("a")), ("type", Value::from("integer"))])]));
+        for kind in KINDS {
+            let Ok(create) = futures::executor::block_on(kind.plan(None, None, &planned)) else { panic!("{} plans no create", kind.type_name()) };
+            let id = kind.adoption_id(&create.planned);
+            assert!(id.as_deref().is_some_and(|id| id.contains("latest")), "{}: {id:?} from {:?}", kind.type_name(), create.planned);
+        }
+        let mut unknown_name = planned.clone();
+        unknown_name.set("name", Value::Unknown);
+        assert_eq!(kind("postgres_view").and_then(|view| view.adoption_id(&unknown_name)), None);
+    }
+}
