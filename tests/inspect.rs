@@ -63,6 +63,21 @@ CREATE TABLE public.payment_p2022_01 PARTITION OF public.payment FOR VALUES FROM
 CREATE TABLE public.payment_p2022_02 PARTITION OF public.payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
 CREATE TABLE public.payment_other PARTITION OF public.payment DEFAULT;
 CREATE INDEX idx_fk_payment_customer_id ON public.payment (customer_id);
+CREATE DOMAIN store.year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
+CREATE TABLE store.film_release (film_id integer PRIMARY KEY REFERENCES store.film, released store.year);
+CREATE SEQUENCE store.rental_number_seq START WITH 1000 INCREMENT BY 10 CACHE 5;
+CREATE FUNCTION store.last_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.last_update = CURRENT_TIMESTAMP;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER last_updated BEFORE UPDATE ON store.film FOR EACH ROW EXECUTE FUNCTION store.last_updated();
+CREATE VIEW store.film_list AS
+  SELECT f.film_id AS fid, f.title, l.name AS language, f.rental_rate AS price, f.rating
+  FROM store.film f JOIN store.language l ON l.language_id = f.language_id;
+COMMENT ON VIEW store.film_list IS 'Films with their language, for the storefront';
+CREATE MATERIALIZED VIEW store.rental_by_rating AS SELECT rating, count(*) AS films FROM store.film GROUP BY rating;
 "#;
 
 /// In the style of an open-source model registry (MLflow's tables): experiments, runs, metrics.
@@ -98,6 +113,8 @@ CREATE TABLE registry.metrics (
   PRIMARY KEY (key, "timestamp", step, run_uuid, value, is_nan)
 );
 COMMENT ON COLUMN registry.metrics.is_nan IS 'NaN values are stored as 0 with is_nan set';
+CREATE TYPE registry.param AS (key varchar(250), value varchar(8000));
+CREATE FUNCTION registry.run_duration(start_time bigint, end_time bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT end_time - start_time $$;
 CREATE TABLE registry.latest_metrics (
   key varchar(250) NOT NULL,
   run_uuid varchar(32) NOT NULL,
@@ -105,6 +122,9 @@ CREATE TABLE registry.latest_metrics (
   PRIMARY KEY (key, run_uuid),
   FOREIGN KEY (run_uuid) REFERENCES registry.runs (run_uuid) ON DELETE CASCADE
 );
+CREATE VIEW registry.finished_runs AS
+  SELECT r.run_uuid, e.name AS experiment, registry.run_duration(r.start_time, r.end_time) AS duration
+  FROM registry.runs r JOIN registry.experiments e USING (experiment_id) WHERE r.status = 'FINISHED';
 "#;
 
 #[test]

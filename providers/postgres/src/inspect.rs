@@ -42,6 +42,15 @@ pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &Inspect
     for table in snapshot.tables.values().filter(|t| wanted(&t.schema)) {
         objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), as_declared(table, &serials, &inherited).to_value()));
     }
+    let made_by_extensions = extension_members(catalog).await?;
+    for (type_name, live) in &snapshot.objects {
+        for (id, value) in live.iter().filter(|(id, _)| !made_by_extensions.contains(*id) && !owned_by_serial(id, &serials)) {
+            let namespace = value.get_str("schema").map_or_else(|| id.split('.').next().unwrap_or_default().to_owned(), str::to_owned);
+            if wanted(&namespace) {
+                objects.push(object(type_name, &namespace, value.get_str("name").unwrap_or(id), id, declared_only(value)));
+            }
+        }
+    }
     let needs = dependencies(catalog).await?;
     for object in &mut objects {
         object.depends_on = needs.get(&object.import_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
@@ -151,6 +160,32 @@ async fn inherited_by_partitions(catalog: &Catalog<'_>) -> Result<BTreeSet<(Stri
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
+/// Whether the sequence `id` is one a serial column makes (the column is written as serial).
+fn owned_by_serial(id: &str, serials: &BTreeMap<String, Result<String, String>>) -> bool {
+    serials.iter().any(|(column, serial)| serial.is_ok() && serial_sequence_of(column) == id)
+}
+
+/// `schema.table.column` to the sequence `serial` names for it: `schema.table_column_seq`.
+fn serial_sequence_of(column: &str) -> String {
+    let mut parts = column.splitn(3, '.');
+    let (schema, table, name) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    format!("{schema}.{table}_{name}_seq")
+}
+
+/// A live object's value without `id` (computed, never declared).
+fn declared_only(value: &Value) -> Value {
+    let mut value = value.clone();
+    value.set("id", Value::Null);
+    value
+}
+
+/// The identities of everything extensions made (their functions, types, tables): they come with
+/// `CREATE EXTENSION`, never declared one by one.
+async fn extension_members(catalog: &Catalog<'_>) -> Result<BTreeSet<String>, ProviderError> {
+    let rows = query(catalog, "SELECT (pg_identify_object(classid, objid, 0)).identity FROM pg_depend WHERE deptype = 'e'").await?;
+    Ok(rows.iter().filter_map(|row| row.get::<_, Option<String>>(0)).collect())
+}
+
 /// `table` with its serial columns spelled `serial`, `bigserial` or `smallserial` and no default.
 fn with_serials(table: &Table, serials: &BTreeMap<String, Result<String, String>>) -> Table {
     let mut table = table.clone();
@@ -187,23 +222,14 @@ async fn undeclarable(catalog: &Catalog<'_>) -> Result<Vec<(String, String)>, Pr
 const UNDECLARABLE: &str = "\
 WITH user_ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'), \
 extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e') \
-SELECT n.nspname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' \
-  WHEN 'c' THEN 'composite type' END, c.relname::text \
+SELECT n.nspname, 'foreign table', c.relname::text \
 FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace \
-WHERE c.relkind IN ('v', 'm', 'S', 'f', 'c') \
-  AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid) \
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
+WHERE c.relkind = 'f' AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid) \
 UNION ALL \
-SELECT n.nspname, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END, \
+SELECT n.nspname, CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'window function' END, \
   p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
 FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace \
-WHERE NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid) \
-UNION ALL \
-SELECT n.nspname, 'trigger', t.tgname || ' on ' || c.relname \
-FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN user_ns n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal \
-UNION ALL \
-SELECT n.nspname, 'domain', t.typname::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace \
-WHERE t.typtype = 'd' AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid) \
+WHERE p.prokind IN ('a', 'w') AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid) \
 UNION ALL \
 SELECT n.nspname, 'policy', p.polname || ' on ' || c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN user_ns n ON n.oid = c.relnamespace \
 UNION ALL \

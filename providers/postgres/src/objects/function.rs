@@ -224,7 +224,7 @@ impl Object for Function {
                 .attribute("kind", A::optional_computed(Type::String).one_of(KINDS).force_new().describe("function or procedure, default function"))
                 .attribute("returns", A::optional_computed(Type::String).describe("the result type, such as trigger, integer or SETOF text"))
                 .attribute("language", A::optional_computed(Type::String).describe("default plpgsql"))
-                .attribute("body", A::required(Type::String).describe("the source, compared as PostgreSQL stores it (without surrounding whitespace)"))
+                .attribute("body", A::required(Type::String).describe("the source, created as written and compared as PostgreSQL stores it, surrounding whitespace aside"))
                 .attribute("volatility", A::optional_computed(Type::String).one_of_keywords(VOLATILITIES).describe("VOLATILE, STABLE or IMMUTABLE, default VOLATILE"))
                 .attribute("security_definer", A::optional_computed(Type::Bool))
                 .attribute("strict", A::optional_computed(Type::Bool).describe("return NULL on a NULL argument without running"))
@@ -257,7 +257,7 @@ impl Object for Function {
             arguments: arguments(row.get(4), row.get(5), row.get(6), row.get(7)),
             returns: row.get(8),
             language: row.get(3),
-            body: row.get::<_, String>(9).trim().to_owned(),
+            body: row.get(9),
             volatility: code_word(&row.get::<_, String>(10), &[("v", "VOLATILE"), ("s", "STABLE"), ("i", "IMMUTABLE")]),
             security_definer: row.get(11),
             strict: row.get(12),
@@ -276,7 +276,8 @@ impl Object for Function {
             arguments: value.get_list("arg").iter().map(Argument::from_value).collect::<Result<_, _>>()?,
             returns: value.get_str("returns").map(str::to_owned),
             language: value.get_str("language").unwrap_or("plpgsql").to_lowercase(),
-            body: required(value, "body", "postgres_function")?.trim().to_owned(),
+            // Kept as written, so a re-created function stores the very text it had.
+            body: required(value, "body", "postgres_function")?,
             volatility: upper("volatility", "VOLATILE"),
             security_definer: value.get_bool("security_definer").unwrap_or(false),
             strict: value.get_bool("strict").unwrap_or(false),
@@ -368,13 +369,15 @@ impl Object for Function {
             planned.warnings.push(format!("privileges granted on {} {id} are dropped with it and must be granted again", prior.kind));
             return planned;
         }
-        let definition_differs = (&prior.language, &prior.body, &prior.volatility, prior.security_definer, prior.strict, &prior.parallel, &prior.search_path)
-            != (&compare.language, &compare.body, &compare.volatility, compare.security_definer, compare.strict, &compare.parallel, &compare.search_path);
+        let definition_differs = (&prior.language, prior.body.trim(), &prior.volatility, prior.security_definer, prior.strict, &prior.parallel, &prior.search_path)
+            != (&compare.language, compare.body.trim(), &compare.volatility, compare.security_definer, compare.strict, &compare.parallel, &compare.search_path);
+        // The same body but for surrounding whitespace stays as it is live.
+        let body = if prior.body.trim() == desired.body.trim() { prior.body.clone() } else { desired.body.clone() };
         let mut operations = Vec::new();
         if definition_differs {
             operations.push(desired.definition("CREATE OR REPLACE", &qualified(&desired.schema, &desired.name)));
         }
-        let planned = Function { arguments: prior.arguments.clone(), returns: prior.returns.clone(), ..desired.clone() };
+        let planned = Function { arguments: prior.arguments.clone(), returns: prior.returns.clone(), body, ..desired.clone() };
         in_place(prior, desired, &planned, operations)
     }
 
@@ -400,7 +403,7 @@ mod tests {
     fn a_function_is_created_with_every_attribute_spelled_out() {
         assert_eq!(
             touch().create(),
-            ["CREATE FUNCTION \"public\".\"touch_updated_at\"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER AS $strata$BEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND;$strata$"]
+            ["CREATE FUNCTION \"public\".\"touch_updated_at\"() RETURNS trigger LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER AS $strata$\nBEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n$strata$"]
         );
         assert_eq!(touch().id(), "public.touch_updated_at()");
         assert_eq!(dollar_quoted("a $strata$ b"), "$strata_1$a $strata$ b$strata_1$");
