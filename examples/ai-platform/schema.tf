@@ -104,6 +104,11 @@ resource "postgres_table" "features" {
     default = "'{}'::jsonb"
   }
   column {
+    name    = "embedding"
+    type    = "real[]"
+    comment = "the feature's embedding; vector(768) where pgvector is installed"
+  }
+  column {
     name    = "timestamp"
     type    = "timestamptz"
     null    = false
@@ -126,6 +131,29 @@ resource "postgres_table" "features" {
     name    = "idx_features_user_id_timestamp"
     columns = ["user_id", "timestamp"]
   }
+  # Similarity lookups on embeddings. With pgvector this is
+  #   using = "hnsw", columns = ["embedding vector_cosine_ops"], with = { m = 16, ef_construction = 64 }
+  # pgvector is not everywhere, so the example uses a built-in method the same way: an operator
+  # class per column and storage parameters.
+  index {
+    name    = "idx_features_embedding"
+    using   = "gin"
+    columns = ["embedding array_ops"]
+    with    = { fastupdate = "off" }
+    comment = "embedding lookups (hnsw with vector_cosine_ops under pgvector)"
+  }
+}
+
+# What online feature serving reads: the latest value of each feature per user.
+resource "postgres_view" "feature_serving" {
+  schema  = "public"
+  name    = "feature_serving"
+  comment = "Latest value of each feature per user, for online serving"
+  query   = <<-SQL
+    SELECT DISTINCT ON (user_id, name) user_id, name, value, embedding, "timestamp"
+    FROM ${postgres_table.features.id}
+    ORDER BY user_id, name, "timestamp" DESC
+  SQL
 }
 
 resource "postgres_table" "models" {
@@ -389,7 +417,13 @@ resource "postgres_table" "audit_logs" {
     default = "now()"
   }
 
-  primary_key = ["id"]
+  # Partitioned by month: old months are detached and archived whole; a partition's key must be in
+  # the primary key.
+  primary_key = ["id", "timestamp"]
+  partition_by {
+    strategy = "range"
+    columns  = ["timestamp"]
+  }
   check {
     name       = "audit_logs_action_not_blank"
     expression = "action <> ''"
@@ -402,11 +436,47 @@ resource "postgres_table" "audit_logs" {
   }
 }
 
-# Audit logs grow fast and are read by time range. Built concurrently so that
-# adding it to a live database does not block writers.
+# This month's partition and a default one for rows outside every declared month. Later months
+# can be made by the application or pg_partman: strata leaves partitions it did not make alone.
+resource "postgres_table" "audit_logs_2026_12" {
+  name         = "audit_logs_2026_12"
+  partition_of = postgres_table.audit_logs.id
+  bound        = "FROM ('2026-12-01') TO ('2027-01-01')"
+}
+
+resource "postgres_table" "audit_logs_default" {
+  name         = "audit_logs_default"
+  partition_of = postgres_table.audit_logs.id
+  bound        = "DEFAULT"
+}
+
+# Audit logs grow fast and are read by time range. On a partitioned table the index is built on
+# every partition; PostgreSQL cannot build it CONCURRENTLY there.
 resource "postgres_index" "audit_logs_timestamp" {
-  table        = postgres_table.audit_logs.id
-  name         = "idx_audit_logs_timestamp"
-  columns      = ["timestamp"]
-  concurrently = true
+  table   = postgres_table.audit_logs.id
+  name    = "idx_audit_logs_timestamp"
+  columns = ["timestamp"]
+}
+
+# models.updated_at follows every change of a row.
+resource "postgres_function" "touch_updated_at" {
+  name     = "touch_updated_at"
+  returns  = "trigger"
+  language = "plpgsql"
+  comment  = "Sets updated_at to the time of the change"
+  body     = <<-SQL
+    BEGIN
+      NEW.updated_at := now();
+      RETURN NEW;
+    END;
+  SQL
+}
+
+resource "postgres_trigger" "models_updated_at" {
+  table    = postgres_table.models.id
+  name     = "models_updated_at"
+  timing   = "BEFORE"
+  events   = ["UPDATE"]
+  level    = "ROW"
+  function = postgres_function.touch_updated_at.id
 }

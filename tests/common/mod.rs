@@ -194,8 +194,9 @@ impl TestDb {
         self.client().query(sql, &[]).expect("read catalog").iter().map(|row| row.get::<_, String>(0)).collect()
     }
 
+    /// Whether `public.NAME` is a table, plain or partitioned.
     pub fn has_table(&self, name: &str) -> bool {
-        self.catalog().iter().any(|line| line.starts_with(&format!("table public.{name} r")))
+        self.catalog().iter().any(|line| line.starts_with(&format!("table public.{name} r")) || line.starts_with(&format!("table public.{name} p")))
     }
 
     pub fn columns(&self, table: &str) -> Vec<String> {
