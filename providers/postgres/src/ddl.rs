@@ -264,6 +264,28 @@ mod tests {
     }
 
     #[test]
+    fn column_and_constraint_attributes_are_spelled_as_postgres_15_reads_them() {
+        let code = Column { name: "code".into(), type_name: "text".into(), nullable: true, collation: Some("C".into()), compression: Some("lz4".into()), ..Column::default() };
+        assert_eq!(column_definition(&code), "\"code\" text COMPRESSION lz4 COLLATE \"C\"");
+        let id = Column { name: "id".into(), type_name: "bigint".into(), nullable: true, identity: Some("always".into()), identity_start: Some(1000), ..Column::default() };
+        assert_eq!(column_definition(&id), "\"id\" bigint GENERATED ALWAYS AS IDENTITY (START WITH 1000)");
+        let total = Column { name: "total".into(), type_name: "numeric".into(), nullable: true, generated: Some("price * quantity".into()), ..Column::default() };
+        assert_eq!(column_definition(&total), "\"total\" numeric GENERATED ALWAYS AS (price * quantity) STORED");
+        let exclusion = Exclusion {
+            name: "no_overlap".into(),
+            using: "gist".into(),
+            elements: vec!["room_id WITH =".into(), "tstzrange(starts, ends) WITH &&".into()],
+            predicate: Some("NOT cancelled".into()),
+            deferral: Deferral { deferrable: true, initially_deferred: true },
+        };
+        assert_eq!(
+            exclusion_definition(&exclusion),
+            "CONSTRAINT \"no_overlap\" EXCLUDE USING gist (\"room_id\" WITH =, (tstzrange(starts, ends)) WITH &&) WHERE (NOT cancelled) DEFERRABLE INITIALLY DEFERRED"
+        );
+        assert_eq!(alter_deferral("fk", Deferral::default()), "ALTER CONSTRAINT \"fk\" NOT DEFERRABLE");
+    }
+
+    #[test]
     fn identifiers_and_literals_escape_quotes() {
         assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(literal("it's"), "'it''s'");

@@ -803,6 +803,74 @@ mod tests {
     }
 
     #[test]
+    fn column_settings_change_in_place_and_unset_ones_keep_the_live_value() {
+        let mut live = column("ticket", "bigint");
+        (live.identity, live.identity_start, live.identity_increment, live.storage) = (Some("always".into()), Some(1), Some(1), Some("main".into()));
+        let prior = users(vec![live.clone(), column("code", "text")]);
+        let unset = Column { identity_start: None, identity_increment: None, storage: None, ..live.clone() };
+        assert_eq!(plan(&prior, &users(vec![unset, column("code", "text")])).action, Action::NoOp);
+
+        let wanted = Column { identity_increment: Some(5), storage: Some("external".into()), compression: Some("pglz".into()), ..live };
+        let code = Column { collation: Some("C".into()), ..column("code", "text") };
+        let changed = plan(&prior, &users(vec![wanted, code]));
+        let users = "ALTER TABLE \"public\".\"users\" ALTER COLUMN";
+        assert_eq!(
+            changed.operations,
+            [
+                format!("{users} \"ticket\" SET STORAGE external"),
+                format!("{users} \"ticket\" SET COMPRESSION pglz"),
+                format!("{users} \"ticket\" SET INCREMENT BY 5"),
+                format!("{users} \"code\" TYPE text COLLATE \"C\""),
+            ]
+        );
+        assert!(changed.locking[0].contains("to change the collation of column code from the type's default to C"), "{:?}", changed.locking);
+    }
+
+    #[test]
+    fn a_generation_change_drops_and_adds_the_column_and_what_is_on_it() {
+        let generated = |expression: &str| Column { generated: Some(expression.into()), ..column("total", "numeric") };
+        let mut prior = users(vec![column("price", "numeric"), generated("(price * 2)")]);
+        prior.indexes.push(Index { name: "users_total".into(), columns: vec!["total".into()], unique: false, using: "btree".into(), predicate: None, include: vec![] });
+        let mut desired = prior.clone();
+        desired.columns[2] = generated("(price * 3)");
+        let regenerated = table(Some(&prior), &desired, Some(&desired), &Guards::default(), &TableFacts::default());
+        assert_eq!(regenerated.operations[0], "ALTER TABLE \"public\".\"users\" DROP COLUMN \"total\"");
+        assert!(regenerated.operations[1].ends_with("ADD COLUMN \"total\" numeric GENERATED ALWAYS AS ((price * 3)) STORED"), "{:?}", regenerated.operations);
+        assert!(regenerated.operations[2].starts_with("CREATE INDEX \"users_total\""), "the index goes with the column: {:?}", regenerated.operations);
+        assert!(regenerated.data_loss.is_empty() && regenerated.locking[0].contains("to drop generated column total and add it again"));
+        assert!(regenerated.warnings[0].contains("cannot change a generation expression in place"));
+        assert!(plan(&prior, &desired).operations.is_empty(), "without a shadow the spellings cannot be compared: {:?}", plan(&prior, &desired).operations);
+
+        desired.columns[2] = column("total", "numeric");
+        assert_eq!(plan(&prior, &desired).operations, ["ALTER TABLE \"public\".\"users\" ALTER COLUMN \"total\" DROP EXPRESSION"]);
+        let made_generated = plan(&desired, &prior);
+        assert_eq!(made_generated.data_loss, ["drops column public.users.total and the data in it, to add it again generated from its expression"]);
+    }
+
+    #[test]
+    fn validation_is_declared_one_way_and_a_foreign_keys_timing_changes_in_place() {
+        let check = |validated| Check { name: "users_age_check".into(), expression: "age >= 0".into(), validated };
+        let fk = |validated, deferrable| ForeignKey {
+            name: "users_team_fkey".into(),
+            columns: vec!["team_id".into()],
+            references: "public.teams".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: "NO ACTION".into(),
+            on_update: "NO ACTION".into(),
+            match_type: "FULL".into(),
+            deferral: Deferral { deferrable, initially_deferred: false },
+            validated,
+        };
+        let with = |validated, deferrable| Table { checks: vec![check(validated)], foreign_keys: vec![fk(validated, deferrable)], ..users(vec![column("age", "integer"), column("team_id", "integer")]) };
+        let added = plan(&users(vec![column("age", "integer"), column("team_id", "integer")]), &with(false, false));
+        assert!(added.operations.iter().all(|o| !o.contains("VALIDATE")) && added.operations[1].contains("MATCH FULL"), "{:?}", added.operations);
+        assert_eq!(plan(&with(true, false), &with(false, false)).action, Action::NoOp, "a validated constraint is never unvalidated");
+        let validated = plan(&with(false, false), &with(true, false));
+        assert!(validated.operations.iter().all(|o| o.contains("VALIDATE CONSTRAINT")) && validated.operations.len() == 2, "{:?}", validated.operations);
+        assert_eq!(plan(&with(true, false), &with(true, true)).operations, ["ALTER TABLE \"public\".\"users\" ALTER CONSTRAINT \"users_team_fkey\" DEFERRABLE INITIALLY IMMEDIATE"]);
+    }
+
+    #[test]
     fn renames_are_done_in_place() {
         let prior = users(vec![column("mail", "text")]);
         let mut desired = users(vec![column("email", "character varying(320)")]);

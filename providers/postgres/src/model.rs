@@ -594,6 +594,59 @@ mod tests {
         assert_eq!(Table::from_value(&table.to_value()).unwrap(), table);
     }
 
+    fn block(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().cloned())
+    }
+
+    fn rentals(column: Value, constraints: &[(&str, Value)]) -> Result<Table, ProviderError> {
+        let mut fields = vec![("name", Value::from("rentals")), ("column", Value::List(vec![column]))];
+        fields.extend(constraints.iter().map(|(k, v)| (*k, Value::List(vec![v.clone()]))));
+        Table::from_value(&block(&fields))
+    }
+
+    #[test]
+    fn column_and_constraint_attributes_round_trip_with_postgres_names() {
+        let during = block(&[
+            ("name", Value::from("during")),
+            ("type", Value::from("tstzrange")),
+            ("collation", Value::from("C")),
+            ("compression", Value::from("LZ4")),
+            ("storage", Value::from("External")),
+        ]);
+        let exclusion = block(&[("elements", Value::List(vec![Value::from("room_id WITH ="), Value::from("lower(during) with &&")])), ("deferrable", Value::Bool(true))]);
+        let fk = block(&[
+            ("columns", Value::List(vec![Value::from("during")])),
+            ("references", Value::from("bookings")),
+            ("ref_columns", Value::List(vec![Value::from("during")])),
+            ("match", Value::from("full")),
+            ("validated", Value::Bool(false)),
+        ]);
+        let table = rentals(during, &[("exclude", exclusion), ("foreign_key", fk)]).unwrap();
+        assert_eq!((table.columns[0].compression.as_deref(), table.columns[0].storage.as_deref()), (Some("lz4"), Some("external")));
+        assert_eq!(table.exclusions[0].name, "rentals_room_id_expr_excl", "named as PostgreSQL names it");
+        assert_eq!(table.exclusions[0].using, "gist");
+        assert_eq!((table.foreign_keys[0].match_type.as_str(), table.foreign_keys[0].validated), ("FULL", false));
+        assert_eq!(Table::from_value(&table.to_value()).unwrap(), table);
+    }
+
+    #[test]
+    fn settings_postgres_cannot_combine_are_refused() {
+        let column = |pairs: &[(&str, Value)]| {
+            let mut fields = vec![("name", Value::from("total")), ("type", Value::from("numeric"))];
+            fields.extend(pairs.iter().cloned());
+            block(&fields)
+        };
+        let refused = |table: Result<Table, ProviderError>| table.unwrap_err().message;
+        assert!(refused(rentals(column(&[("generated", Value::from("a * b")), ("default", Value::from("0"))]), &[])).contains("cannot also have a default"));
+        assert!(refused(rentals(column(&[("identity_start", Value::int(5))]), &[])).contains("need identity"));
+        let deferred = block(&[("columns", Value::List(vec![Value::from("total")])), ("initially_deferred", Value::Bool(true))]);
+        assert!(refused(rentals(column(&[]), &[("unique", deferred)])).contains("needs deferrable = true"));
+        let partial = block(&[("columns", Value::List(vec![])), ("references", Value::from("t")), ("match", Value::from("PARTIAL"))]);
+        assert!(refused(rentals(column(&[]), &[("foreign_key", partial)])).contains("not implemented by PostgreSQL"));
+        let bare = block(&[("elements", Value::List(vec![Value::from("during")]))]);
+        assert!(refused(rentals(column(&[]), &[("exclude", bare)])).contains("names no operator"));
+    }
+
     #[test]
     fn references_and_actions_are_normalised() {
         assert_eq!(qualify("users", "app"), "app.users");
