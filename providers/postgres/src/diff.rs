@@ -700,6 +700,20 @@ mod tests {
         Table { schema: "public".into(), name: "users".into(), primary_key: vec!["id".into()], columns: std::iter::once(id).chain(columns).collect(), ..Table::default() }
     }
 
+    fn team_key() -> ForeignKey {
+        ForeignKey {
+            name: "users_team_id_fkey".into(),
+            columns: vec!["team_id".into()],
+            references: "public.teams".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: "NO ACTION".into(),
+            on_update: "NO ACTION".into(),
+            match_type: "SIMPLE".into(),
+            deferral: Deferral::default(),
+            validated: true,
+        }
+    }
+
     fn plan(prior: &Table, desired: &Table) -> PlannedChange {
         table(Some(prior), desired, None, &Guards::default(), &TableFacts::default())
     }
@@ -779,17 +793,7 @@ mod tests {
         let prior = users(vec![column("age", "integer"), column("team_id", "integer")]);
         let mut desired = prior.clone();
         desired.checks.push(Check { name: "users_age_check".into(), expression: "age >= 0".into(), validated: true });
-        desired.foreign_keys.push(ForeignKey {
-            name: "users_team_id_fkey".into(),
-            columns: vec!["team_id".into()],
-            references: "public.teams".into(),
-            ref_columns: vec!["id".into()],
-            on_delete: "NO ACTION".into(),
-            on_update: "NO ACTION".into(),
-            match_type: "SIMPLE".into(),
-            deferral: Deferral::default(),
-            validated: true,
-        });
+        desired.foreign_keys.push(team_key());
         let operations = Guards::default().sequence(plan(&prior, &desired).operations);
         let users = "ALTER TABLE \"public\".\"users\"";
         assert_eq!(operations[..3], ["BEGIN", "SET LOCAL lock_timeout = '5s'", &format!("{users} ADD CONSTRAINT \"users_age_check\" CHECK (age >= 0) NOT VALID")]);
@@ -850,24 +854,14 @@ mod tests {
     #[test]
     fn validation_is_declared_one_way_and_a_foreign_keys_timing_changes_in_place() {
         let check = |validated| Check { name: "users_age_check".into(), expression: "age >= 0".into(), validated };
-        let fk = |validated, deferrable| ForeignKey {
-            name: "users_team_fkey".into(),
-            columns: vec!["team_id".into()],
-            references: "public.teams".into(),
-            ref_columns: vec!["id".into()],
-            on_delete: "NO ACTION".into(),
-            on_update: "NO ACTION".into(),
-            match_type: "FULL".into(),
-            deferral: Deferral { deferrable, initially_deferred: false },
-            validated,
-        };
+        let fk = |validated, deferrable| ForeignKey { match_type: "FULL".into(), deferral: Deferral { deferrable, initially_deferred: false }, validated, ..team_key() };
         let with = |validated, deferrable| Table { checks: vec![check(validated)], foreign_keys: vec![fk(validated, deferrable)], ..users(vec![column("age", "integer"), column("team_id", "integer")]) };
         let added = plan(&users(vec![column("age", "integer"), column("team_id", "integer")]), &with(false, false));
         assert!(added.operations.iter().all(|o| !o.contains("VALIDATE")) && added.operations[1].contains("MATCH FULL"), "{:?}", added.operations);
         assert_eq!(plan(&with(true, false), &with(false, false)).action, Action::NoOp, "a validated constraint is never unvalidated");
         let validated = plan(&with(false, false), &with(true, false));
         assert!(validated.operations.iter().all(|o| o.contains("VALIDATE CONSTRAINT")) && validated.operations.len() == 2, "{:?}", validated.operations);
-        assert_eq!(plan(&with(true, false), &with(true, true)).operations, ["ALTER TABLE \"public\".\"users\" ALTER CONSTRAINT \"users_team_fkey\" DEFERRABLE INITIALLY IMMEDIATE"]);
+        assert_eq!(plan(&with(true, false), &with(true, true)).operations, ["ALTER TABLE \"public\".\"users\" ALTER CONSTRAINT \"users_team_id_fkey\" DEFERRABLE INITIALLY IMMEDIATE"]);
     }
 
     #[test]
