@@ -9,7 +9,7 @@ use strata_provider_sdk::{Action, PlannedChange, Value};
 use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
 use crate::guards::{Backup, Guards};
-use crate::model::{mentions, truncate_identifier, Check, Column, Enum, Extension, Schema, Table, TableIndex};
+use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Enum, Extension, Schema, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
 /// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
@@ -319,7 +319,8 @@ fn renamed<T: Clone + PartialEq>(live: &mut [T], wanted: &[T], name: fn(&T) -> &
     renames
 }
 
-/// `table` as it is once `renames` ran: columns, keys and index columns under their new names.
+/// `table` as it is once `renames` ran: columns, keys, index columns and the columns of exclusion
+/// elements under their new names.
 fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     let rename = |name: &mut String| {
         if let Some((_, new)) = renames.iter().find(|(old, _)| old == name) {
@@ -332,6 +333,14 @@ fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     renamed.uniques.iter_mut().flat_map(|u| u.columns.iter_mut()).for_each(rename);
     renamed.foreign_keys.iter_mut().flat_map(|f| f.columns.iter_mut()).for_each(rename);
     renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())).for_each(rename);
+    for element in renamed.exclusions.iter_mut().flat_map(|e| e.elements.iter_mut()) {
+        let followed = split_exclusion_element(element).map(|(core, operator)| {
+            let mut column = core.to_owned();
+            rename(&mut column);
+            format!("{column} WITH {operator}")
+        });
+        *element = followed.unwrap_or_else(|| element.clone());
+    }
     renamed
 }
 
@@ -889,6 +898,21 @@ mod tests {
         let mut live = desired.clone();
         live.columns[1].renamed_from = None;
         assert_eq!(plan(&live, &desired).action, Action::NoOp);
+    }
+
+    #[test]
+    fn an_exclusion_follows_its_renamed_column() {
+        let exclusion = |column: &str| crate::model::Exclusion {
+            name: "users_no_overlap".into(),
+            using: "gist".into(),
+            elements: vec![format!("{column} WITH &&")],
+            predicate: None,
+            deferral: Deferral::default(),
+        };
+        let prior = Table { exclusions: vec![exclusion("period")], ..users(vec![column("period", "tstzrange")]) };
+        let mut desired = Table { exclusions: vec![exclusion("during")], ..users(vec![column("during", "tstzrange")]) };
+        desired.columns[1].renamed_from = Some("period".into());
+        assert_eq!(plan(&prior, &desired).operations, ["ALTER TABLE \"public\".\"users\" RENAME COLUMN \"period\" TO \"during\""]);
     }
 
     #[test]
