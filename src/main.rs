@@ -15,6 +15,7 @@ mod format;
 #[cfg(test)]
 mod fuzz;
 mod graph;
+mod inspect;
 mod instances;
 mod modules;
 mod plan;

@@ -62,6 +62,8 @@ pub enum Command {
     /// Workspaces: one state each (new, select, list, show, delete).
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Write a configuration, with import blocks, for what a live database holds.
+    Inspect(InspectArgs),
     /// Release the state lock LOCK_ID that an operation no longer running left behind.
     ForceUnlock(ForceUnlockArgs),
     /// Print strata's version.
@@ -442,6 +444,24 @@ pub enum DriftCommand {
         #[command(flatten)]
         lock: LockArgs,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The directory to write into (created; it must hold no .tf files yet).
+    #[arg(long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// A schema to read (repeatable); every schema that is not the system's when not given.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// Leave out objects whose schema.name (or import id) matches PATTERN (* and ?; repeatable).
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// The provider to inspect through.
+    #[arg(long = "provider", default_value = "postgres")]
+    pub provider: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Args, Debug)]

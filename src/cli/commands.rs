@@ -62,6 +62,7 @@ pub async fn dispatch(cli: super::Cli, argv: &[String], providers: Providers, st
         Command::Init(args) => super::backend_cmds::init(&args),
         Command::Workspace(command) => super::backend_cmds::workspace(command),
         Command::ForceUnlock(args) => super::backend_cmds::force_unlock(&args),
+        Command::Inspect(args) => super::inspect::run(&args, &runner.providers, || runner.load(&args.vars, false)).await,
     };
     if cli.verbose {
         eprint!("{}", redact(&call_report(&runner.providers)));

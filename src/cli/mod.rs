@@ -7,6 +7,7 @@ mod args;
 mod backend_cmds;
 mod commands;
 mod drift;
+mod inspect;
 mod json;
 mod progress;
 mod restore;

@@ -135,9 +135,10 @@ impl ResourceChange {
         }
     }
 
-    /// Whether apply has anything to do for it: a live change or a state-only update.
+    /// Whether applying it does anything: changes the object, or writes the state (a move, an
+    /// import that changes nothing live).
     pub fn is_change(&self) -> bool {
-        self.action.is_change() || !self.state_updates.is_empty()
+        self.action.is_change() || !self.state_updates.is_empty() || self.importing.is_some()
     }
 }
 

@@ -116,15 +116,24 @@ pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTre
     let table_rows = query(
         client,
         &format!(
-            "SELECT c.oid, n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {condition}"
+            "SELECT c.oid, n.nspname, c.relname, obj_description(c.oid, 'pg_class'), \
+             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
+             (SELECT pn.nspname || '.' || p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE c.relispartition AND i.inhrelid = c.oid), \
+             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {condition}"
         ),
     )
     .await?;
     for row in &table_rows {
         tables.insert(
             row.get(0),
-            Table { schema: row.get(1), name: row.get(2), comment: row.get(3), ..Table::default() },
+            Table {
+                schema: row.get(1),
+                name: row.get(2),
+                comment: row.get(3),
+                partitioning: crate::partitions::Partitioning::from_catalog(row.get(4), row.get(5), row.get(6)),
+                ..Table::default()
+            },
         );
     }
     read_columns(client, &condition, &mut tables).await?;

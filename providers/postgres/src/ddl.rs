@@ -173,13 +173,18 @@ pub fn create_table_named(table: &Table, name_sql: &str, temporary: bool) -> Str
     }
     let body = parts.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join(",\n");
     let kind = if temporary { "TEMPORARY TABLE" } else { "TABLE" };
-    format!("CREATE {kind} {name_sql} (\n{body}\n)")
+    let partitioned = table.partitioning.by.as_ref().map(crate::partitions::partition_by_clause).unwrap_or_default();
+    format!("CREATE {kind} {name_sql} (\n{body}\n){partitioned}")
 }
 
 /// Everything that creates `table`: the table, then its indexes and comments.
 pub fn create_table(table: &Table) -> Vec<String> {
     let name = qualified(&table.schema, &table.name);
-    let mut statements = vec![create_table_named(table, &name, false)];
+    let create = match (&table.partitioning.of, &table.partitioning.bound) {
+        (Some(parent), Some(bound)) => crate::partitions::create_partition(&name, parent, bound),
+        _ => create_table_named(table, &name, false),
+    };
+    let mut statements = vec![create];
     statements.extend(column_storage(table, &name));
     statements.extend(table.indexes.iter().map(|index| create_index(index, &name, false)));
     statements.extend(table_comments(table, &name));

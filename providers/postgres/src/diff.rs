@@ -44,7 +44,12 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         statements.push(format!("ALTER TABLE {table_sql} SET SCHEMA {}", ident(&desired.schema)));
         table_sql = qualified(&desired.schema, &desired.name);
     }
-    let mut locking = Vec::new();
+    let partitioning = crate::partitions::change(original, desired, &table_sql);
+    if partitioning.replace {
+        return replaced_for_its_key(original, desired, guards);
+    }
+    statements.extend(partitioning.statements);
+    let mut locking = partitioning.locking;
     let alter = |sql: String| format!("ALTER TABLE {table_sql} {sql}");
     let renames = renamed_columns(original, desired);
     statements.extend(renames.iter().map(|(old, new)| alter(format!("RENAME COLUMN {} TO {}", ident(old), ident(new)))));
@@ -65,7 +70,10 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     let drop_constraint = |name: &str| alter(format!("DROP CONSTRAINT {}", ident(name)));
     statements.extend(prior.foreign_keys.iter().filter(|fk| !compare.foreign_keys.iter().any(|f| f.same_key(fk))).map(|fk| drop_constraint(&fk.name)));
     statements.extend(prior.uniques.iter().filter(|u| !compare.uniques.contains(u)).map(|u| drop_constraint(&u.name)));
-    statements.extend(prior.checks.iter().filter(|c| !compare.checks.iter().any(|d| d.same_check(c))).map(|c| drop_constraint(&c.name)));
+    // A check written as the catalog prints it is that check, even when printing it again after
+    // a parse gives other text (`IN (...)` on varchar): inspect writes what the catalog prints.
+    let kept_check = |c: &Check| compare.checks.iter().chain(&desired.checks).any(|d| d.same_check(c));
+    statements.extend(prior.checks.iter().filter(|c| !kept_check(c)).map(|c| drop_constraint(&c.name)));
     statements.extend(prior.exclusions.iter().filter(|e| !compare.exclusions.contains(e)).map(|e| drop_constraint(&e.name)));
     for index in prior.indexes.iter().filter(|i| !compare.indexes.contains(i)) {
         statements.push(format!("DROP INDEX {}", qualified(&desired.schema, &index.name)));
@@ -173,7 +181,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     // A constraint is added NOT VALID and validated apart; `validated = false` leaves it unvalidated.
     let mut validations = Vec::new();
     for (index, check) in desired.checks.iter().enumerate() {
-        match prior.checks.iter().find(|c| c.same_check(&compare.checks[index])) {
+        match prior.checks.iter().find(|c| c.same_check(&compare.checks[index]) || c.same_check(check)) {
             Some(live) => {
                 validations.extend((!live.validated && check.validated).then(|| alter(validate(&check.name))));
                 planned.checks[index] = Check { validated: live.validated || check.validated, ..live.clone() };
@@ -260,6 +268,21 @@ fn without_dependents(table: &Table, columns: &[String]) -> Table {
     kept.exclusions.retain(|e| !mentioned(&e.elements) && !e.predicate.as_ref().is_some_and(|p| mentioned(std::slice::from_ref(p))));
     kept.indexes.retain(|i| !mentioned(&i.columns) && !mentioned(&i.include) && !i.predicate.as_ref().is_some_and(|p| mentioned(std::slice::from_ref(p))));
     kept
+}
+
+/// A table whose partition key changes: PostgreSQL cannot change a key, so it is dropped (with
+/// its rows, and its backup first when `backup_before_drop` is on) and created again.
+fn replaced_for_its_key(prior: &Table, desired: &Table, guards: &Guards) -> PlannedChange {
+    let backup = guards.backup_table(prior);
+    let mut statements = backup.statements;
+    statements.extend(crate::partitions::refuse_dropping_undeclared(prior));
+    statements.push(format!("DROP TABLE {}", qualified(&prior.schema, &prior.name)));
+    statements.extend(ddl::create_table(desired));
+    let mut planned = change(Action::Replace, desired.to_value(), statements);
+    planned.replace_because = vec!["partition_by".into()];
+    planned.data_loss = vec![format!("{}: PostgreSQL cannot change a table's partitioning in place", table_dropped(prior))];
+    planned.backups = backup.location.into_iter().collect();
+    planned
 }
 
 /// `VALIDATE CONSTRAINT`, which the guards run in a transaction of its own after the `NOT VALID`
@@ -653,6 +676,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
         "postgres_table" => {
             let table = Table::from_value(prior)?;
             let mut statements = guards.backup_table(&table).statements;
+            statements.extend(crate::partitions::refuse_dropping_undeclared(&table));
             statements.push(format!("DROP TABLE {}", qualified(&table.schema, &table.name)));
             statements
         }

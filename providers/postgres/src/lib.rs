@@ -14,11 +14,13 @@ mod ddl;
 mod diff;
 mod guards;
 mod import;
+mod inspect;
 mod invalid_index;
 mod lock_holders;
 mod locks;
 mod model;
 mod normalize;
+mod partitions;
 mod preflight;
 mod reconnect;
 mod renames;
@@ -29,7 +31,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, InspectScope, Inspection, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -184,6 +186,12 @@ impl Provider for PostgresProvider {
         import::adoption_id(type_name, planned)
     }
 
+    async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {
+        let snapshot = reconnect::snapshot(self).await?;
+        let session = self.session().await?;
+        inspect::inspect(&self.catalog(session.as_ref().ok_or_else(no_connection)?), &snapshot, scope).await
+    }
+
     /// The live object's catalog row was written by a transaction the create recorded (see `authorship`).
     async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {
         let session = self.session().await?;
@@ -206,13 +214,15 @@ impl Provider for PostgresProvider {
         let planned = match request.type_name.as_str() {
             "postgres_table" => {
                 let mut desired = Table::from_value(&request.desired)?;
+                partitions::check(&desired)?;
                 normalize::implied_not_null(&mut desired);
-                let prior = prior.map(Table::from_value).transpose()?;
+                let prior = prior.map(Table::from_value).transpose()?.map(|live| partitions::as_declared(live, &desired));
                 // Only a comparison with a live table needs the server; a create is planned offline.
                 let (normalized, facts) = match &prior {
                     Some(live) => {
                         let session = self.session().await?;
                         let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+                        normalize::partition_bound(&catalog, live, &mut desired).await?;
                         (normalize::shadow_table(&catalog, &desired).await?, preflight::table_facts(&catalog, live, &desired).await?)
                     }
                     None => (None, TableFacts::default()),
@@ -506,5 +516,5 @@ fn managed_view(mut live: Table, managed: &Table) -> Table {
     live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));
     live.foreign_keys.retain(|f| managed.foreign_keys.iter().any(|m| m.name == f.name));
     live.exclusions.retain(|e| managed.exclusions.iter().any(|m| m.name == e.name));
-    live
+    partitions::as_declared(live, managed)
 }

@@ -110,6 +110,7 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     pub exclusions: Vec<Exclusion>,
     pub indexes: Vec<Index>,
+    pub partitioning: crate::partitions::Partitioning,
 }
 
 /// A `postgres_index`.
@@ -157,6 +158,15 @@ fn strings(value: &Value, key: &str) -> Vec<String> {
 
 fn string_list(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+/// A flag, null when it has its default: state and `strata inspect` show only what was chosen.
+fn unless_default(flag: bool, default: bool) -> Value {
+    if flag == default {
+        Value::Null
+    } else {
+        Value::Bool(flag)
+    }
 }
 
 fn opt(value: &Option<String>) -> Value {
@@ -249,6 +259,7 @@ impl Table {
         let exclusions = value.get_list("exclude").iter().map(|e| Exclusion::from_value(e, &name, &mut namer)).collect::<Result<Vec<_>, _>>()?;
         let indexes = value.get_list("index").iter().map(Index::from_value).collect::<Result<Vec<_>, _>>()?;
         Ok(Table {
+            partitioning: crate::partitions::Partitioning::from_value(value, &schema)?,
             schema,
             name,
             comment: optional(value, "comment"),
@@ -265,7 +276,7 @@ impl Table {
     pub fn to_value(&self) -> Value {
         let uniques = self.uniques.iter().map(|u| u.deferral.with_fields([("name", Value::from(u.name.as_str())), ("columns", string_list(&u.columns))]));
         let checks = self.checks.iter().map(|c| {
-            Value::object([("name", Value::from(c.name.as_str())), ("expression", Value::from(c.expression.as_str())), ("validated", Value::Bool(c.validated))])
+            Value::object([("name", Value::from(c.name.as_str())), ("expression", Value::from(c.expression.as_str())), ("validated", unless_default(c.validated, true))])
         });
         let foreign_keys = self.foreign_keys.iter().map(|f| {
             f.deferral.with_fields([
@@ -275,11 +286,11 @@ impl Table {
                 ("ref_columns", string_list(&f.ref_columns)),
                 ("on_delete", Value::from(f.on_delete.as_str())),
                 ("on_update", Value::from(f.on_update.as_str())),
-                ("match", Value::from(f.match_type.as_str())),
-                ("validated", Value::Bool(f.validated)),
+                ("match", if f.match_type == "SIMPLE" { Value::Null } else { Value::from(f.match_type.as_str()) }),
+                ("validated", unless_default(f.validated, true)),
             ])
         });
-        Value::object([
+        Value::object(self.partitioning.fields().into_iter().chain([
             ("schema", Value::from(self.schema.as_str())),
             ("name", Value::from(self.name.as_str())),
             ("comment", opt(&self.comment)),
@@ -291,7 +302,7 @@ impl Table {
             ("foreign_key", Value::List(foreign_keys.collect())),
             ("exclude", Value::List(self.exclusions.iter().map(Exclusion::to_value).collect())),
             ("index", Value::List(self.indexes.iter().map(Index::to_value).collect())),
-        ])
+        ]))
     }
 }
 
@@ -367,8 +378,8 @@ impl Deferral {
     /// A constraint's fields with `deferrable` and `initially_deferred` added.
     fn with_fields<const N: usize>(&self, fields: [(&str, Value); N]) -> Value {
         let mut value = Value::object(fields);
-        value.set("deferrable", Value::Bool(self.deferrable));
-        value.set("initially_deferred", Value::Bool(self.initially_deferred));
+        value.set("deferrable", unless_default(self.deferrable, false));
+        value.set("initially_deferred", unless_default(self.initially_deferred, false));
         value
     }
 }

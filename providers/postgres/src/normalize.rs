@@ -19,7 +19,7 @@ use crate::ddl;
 use crate::model::{Index, Table, TableIndex};
 use crate::renames::TableRenames;
 
-const SHADOW: &str = "strata_shadow";
+pub(crate) const SHADOW: &str = "strata_shadow";
 const SHADOW_REGCLASS: &str = "pg_temp.strata_shadow";
 
 /// Columns that PostgreSQL makes NOT NULL whatever the definition says.
@@ -31,8 +31,26 @@ pub fn implied_not_null(table: &mut Table) {
     }
 }
 
-/// `desired` as PostgreSQL would store it, or `None` when it refers to something not there yet.
+/// A partition's bound in `desired` as PostgreSQL prints it, when it is not already the live
+/// one's text (see `partitions::normalized_bound`).
+pub async fn partition_bound(client: &Catalog<'_>, live: &Table, desired: &mut Table) -> Result<(), ProviderError> {
+    let partitioning = &desired.partitioning;
+    let (Some(parent), Some(bound)) = (&partitioning.of, &partitioning.bound) else { return Ok(()) };
+    if live.partitioning.bound.as_ref() == Some(bound) {
+        return Ok(());
+    }
+    if let Some(normalized) = crate::partitions::normalized_bound(client, parent, bound).await? {
+        desired.partitioning.bound = Some(normalized);
+    }
+    Ok(())
+}
+
+/// `desired` as PostgreSQL would store it, or `None` when it refers to something not there yet
+/// (or is a partition, whose columns are its parent's).
 pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Result<Option<Table>, ProviderError> {
+    if desired.partitioning.of.is_some() {
+        return Ok(None);
+    }
     let mut statements = vec![ddl::create_table_named(desired, SHADOW, true)];
     statements.extend(ddl::column_storage(desired, SHADOW));
     statements.extend(desired.indexes.iter().map(|index| ddl::create_index(index, SHADOW, false)));
@@ -97,7 +115,7 @@ pub async fn shadow_index_after_renames(client: &Catalog<'_>, prior: &TableIndex
 /// Runs `statements`, reads the shadow table back, and rolls everything back. `None` when the
 /// statements refer to something that is not there yet; an error when they cannot work or the
 /// server cannot answer (see the module's comment).
-async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Result<Option<Table>, ProviderError> {
+pub(crate) async fn in_rolled_back_transaction(catalog: &Catalog<'_>, statements: &[String]) -> Result<Option<Table>, ProviderError> {
     catalog.client.batch_execute("BEGIN").await.map_err(|e| unanswered(&e))?;
     let read = match catalog.client.batch_execute(&statements.join(";\n")).await {
         Ok(()) => Ok(read_tables(catalog, Scope::Relation(SHADOW_REGCLASS)).await.map(|(tables, _)| tables.into_values().next())),

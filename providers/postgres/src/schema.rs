@@ -84,9 +84,12 @@ fn table() -> ResourceSchema {
         .attribute("on_update", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS))
         .attribute("match", A::optional_computed(Type::String).one_of_keywords(MATCH_TYPES).describe("simple (default) or full"));
     let foreign_key = validated_field(deferral_fields(foreign_key));
+    let partition_by = Block::new()
+        .attribute("strategy", A::required(Type::String).one_of_keywords(crate::partitions::STRATEGIES).describe("range, list or hash"))
+        .attribute("columns", A::required(string_list()).describe("the key's columns or expressions"));
     ResourceSchema {
         periodic: false,
-        description: "A table with its columns, keys, constraints and indexes.",
+        description: "A table with its columns, keys, constraints and indexes; partitioned (partition_by) or a partition (partition_of).",
         block: Block::new()
             .attribute("schema", A::optional_computed(Type::String).describe("default public"))
             .attribute("name", A::required(Type::String).describe("a new name renames the table in place"))
@@ -94,7 +97,10 @@ fn table() -> ResourceSchema {
             .attribute("comment", A::optional(Type::String))
             .attribute("primary_key", A::optional(string_list()))
             .attribute("id", A::computed(Type::String))
-            .block("column", NestedBlock::list(column).at_least(1))
+            .attribute("partition_of", A::optional(Type::String).describe("the partitioned table (schema.table) this table is a partition of; its columns are the parent's"))
+            .attribute("bound", A::optional(Type::String).describe("a partition's bound: FOR VALUES FROM (...) TO (...), FOR VALUES IN (...), FOR VALUES WITH (MODULUS m, REMAINDER r), or DEFAULT"))
+            .block("partition_by", NestedBlock::single(partition_by))
+            .block("column", NestedBlock::list(column))
             .block("unique", NestedBlock::list(unique))
             .block("check", NestedBlock::list(check))
             .block("foreign_key", NestedBlock::list(foreign_key))

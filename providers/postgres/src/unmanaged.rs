@@ -30,6 +30,10 @@ pub fn standalone_indexes(requests: &[RefreshRequest]) -> Result<BTreeSet<String
 
 fn next_to_table(snapshot: &Snapshot, managed: &Table, managed_indexes: &BTreeSet<String>) -> Vec<String> {
     let Some(live) = snapshot.tables.get(&managed.id()) else { return Vec::new() };
+    // A partition's indexes and constraints are the ones PostgreSQL copies from its parent.
+    if managed.partitioning.of.is_some() {
+        return Vec::new();
+    }
     let table = managed.id();
     let is_managed_index = |name: &str| managed.indexes.iter().any(|m| m.name == name) || managed_indexes.contains(&format!("{}.{name}", managed.schema));
     let indexes = live.indexes.iter().filter(|i| !is_managed_index(&i.name)).map(|i| format!("index {} on {table} ({})", i.name, i.columns.join(", ")));

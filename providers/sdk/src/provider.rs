@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::authorship::Proof;
 use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
 use crate::error::ProviderError;
+use crate::inspect::{InspectScope, Inspection};
 use crate::schema::ProviderSchema;
 use crate::value::Value;
 
@@ -101,6 +102,13 @@ pub trait Provider: Send + Sync {
     /// unless `replace_existing`.
     async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
         Err(ProviderError::new(format!("{} cannot restore {}", self.name(), request.type_name)))
+    }
+
+    /// Every live object in `scope` that this provider's resource types can declare, for
+    /// `strata inspect`. Reads only.
+    async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {
+        let _ = scope;
+        Err(ProviderError::new(format!("the {} provider cannot inspect what is live", self.name())))
     }
 
     /// Read a data source.

@@ -1,0 +1,183 @@
+//! `strata inspect` for PostgreSQL: every object of the schemas asked for, in the shape a
+//! configuration declares it, read from one catalog snapshot plus two queries (the sequences
+//! serial columns own, and the objects no resource type declares yet).
+//!
+//! A column whose default draws from the sequence it owns under the name `serial` gives it
+//! (`orders_id_seq`, default settings) is written as `serial`/`bigserial`, which makes exactly
+//! that sequence again. Objects that cannot be declared are listed, never silently left out. It
+//! reads only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use strata_provider_sdk::{InspectScope, Inspected, Inspection, ProviderError, Value};
+
+use crate::catalog::{query, Catalog, Snapshot};
+use crate::model::Table;
+
+/// Extensions every database has: declaring them would only fail.
+const BUILT_IN_EXTENSIONS: &[&str] = &["plpgsql"];
+/// Schemas every database has.
+const BUILT_IN_SCHEMAS: &[&str] = &["public"];
+
+pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &InspectScope) -> Result<Inspection, ProviderError> {
+    let wanted = |namespace: &str| scope.namespaces.is_empty() || scope.namespaces.iter().any(|n| n == namespace);
+    check_namespaces(snapshot, scope)?;
+    let undeclarable = undeclarable(catalog).await?;
+    let serials = serial_sequences(catalog).await?;
+    let inherited = inherited_by_partitions(catalog).await?;
+    let mut objects = Vec::new();
+    for schema in snapshot.schemas.values().filter(|s| wanted(&s.name) && !BUILT_IN_SCHEMAS.contains(&s.name.as_str())) {
+        objects.push(object("postgres_schema", &schema.name, &schema.name, &schema.name, schema.to_value()));
+    }
+    for extension in snapshot.extensions.values().filter(|e| !BUILT_IN_EXTENSIONS.contains(&e.name.as_str())) {
+        let namespace = extension.schema.clone().unwrap_or_else(|| "public".into());
+        if wanted(&namespace) {
+            objects.push(object("postgres_extension", &namespace, &extension.name, &extension.name, extension.to_value()));
+        }
+    }
+    for found in snapshot.enums.values().filter(|e| wanted(&e.schema)) {
+        objects.push(object("postgres_enum", &found.schema, &found.name, &found.id(), found.to_value()));
+    }
+    for table in snapshot.tables.values().filter(|t| wanted(&t.schema)) {
+        objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), as_declared(table, &serials, &inherited).to_value()));
+    }
+    let mut unsupported: Vec<(String, String)> = undeclarable.into_iter().filter(|(namespace, _)| wanted(namespace)).collect();
+    for (column, sequence) in serials.iter().filter_map(|(column, serial)| serial.as_ref().err().map(|sequence| (column, sequence))) {
+        let namespace = sequence.split('.').next().unwrap_or_default().to_owned();
+        if wanted(&namespace) {
+            unsupported.push((namespace, format!("sequence {sequence}, owned by {column} (not serial's own settings)")));
+        }
+    }
+    Ok(Inspection { objects, unsupported })
+}
+
+/// A `-schema` that names no schema is a typo: said before anything is written.
+fn check_namespaces(snapshot: &Snapshot, scope: &InspectScope) -> Result<(), ProviderError> {
+    if let Some(namespace) = scope.namespaces.iter().find(|n| !snapshot.schemas.contains_key(*n)) {
+        let closest = snapshot.schemas.keys().max_by(|a, b| strsim::jaro_winkler(a, namespace).total_cmp(&strsim::jaro_winkler(b, namespace)));
+        let hint = closest.map(|c| format!("did you mean {c}? ")).unwrap_or_default();
+        return Err(ProviderError::new(format!("the database has no schema \"{namespace}\"")).with_hint(format!("{hint}the schemas are: {}", snapshot.schemas.keys().cloned().collect::<Vec<_>>().join(", "))));
+    }
+    Ok(())
+}
+
+fn object(type_name: &str, namespace: &str, name: &str, import_id: &str, value: Value) -> Inspected {
+    Inspected { type_name: type_name.into(), name: name.into(), namespace: namespace.into(), import_id: import_id.into(), value, depends_on: vec![] }
+}
+
+/// The sequences serial columns own: by column (`schema.table.column`), its integer type when the
+/// sequence is the one `serial` makes with its default settings, else the sequence to list.
+async fn serial_sequences(catalog: &Catalog<'_>) -> Result<BTreeMap<String, Result<String, String>>, ProviderError> {
+    let rows = query(
+        catalog,
+        "SELECT tn.nspname || '.' || t.relname || '.' || a.attname, format_type(s.seqtypid, NULL), \
+         (s.seqstart = 1 AND s.seqincrement = 1 AND s.seqmin = 1 AND s.seqcache = 1 AND NOT s.seqcycle \
+          AND s.seqmax = CASE format_type(s.seqtypid, NULL) WHEN 'smallint' THEN 32767 WHEN 'integer' THEN 2147483647 ELSE 9223372036854775807 END \
+          AND sc.relname = t.relname || '_' || a.attname || '_seq' AND sc.relnamespace = t.relnamespace), \
+         sn.nspname || '.' || sc.relname \
+         FROM pg_depend d JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S' JOIN pg_namespace sn ON sn.oid = sc.relnamespace \
+         JOIN pg_sequence s ON s.seqrelid = sc.oid \
+         JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'",
+    )
+    .await?;
+    Ok(rows.iter().map(|row| (row.get(0), if row.get::<_, bool>(2) { Ok(row.get(1)) } else { Err(row.get(3)) })).collect())
+}
+
+/// A table as it is declared: a partition without what it takes from its parent (columns, key,
+/// the constraints and indexes PostgreSQL copies onto it), serial columns as serials.
+fn as_declared(table: &Table, serials: &BTreeMap<String, Result<String, String>>, inherited: &BTreeSet<(String, String)>) -> Table {
+    let mut table = with_serials(table, serials);
+    let id = table.id();
+    let own = |name: &String| !inherited.contains(&(id.clone(), name.clone()));
+    table.indexes.retain(|i| own(&i.name));
+    table.uniques.retain(|u| own(&u.name));
+    table.checks.retain(|c| own(&c.name));
+    table.foreign_keys.retain(|f| own(&f.name));
+    table.exclusions.retain(|e| own(&e.name));
+    for column in &mut table.columns {
+        // An identity counting from 1 by 1 is what `identity` alone makes.
+        if (column.identity_start, column.identity_increment) == (Some(1), Some(1)) {
+            (column.identity_start, column.identity_increment) = (None, None);
+        }
+    }
+    if table.partitioning.of.is_some() {
+        table.columns.clear();
+        table.primary_key.clear();
+    }
+    table
+}
+
+/// The indexes and constraints (by table and name) that partitions have from their parents.
+async fn inherited_by_partitions(catalog: &Catalog<'_>) -> Result<BTreeSet<(String, String)>, ProviderError> {
+    let rows = query(
+        catalog,
+        "SELECT n.nspname || '.' || c.relname, ic.relname::text FROM pg_inherits i JOIN pg_class ic ON ic.oid = i.inhrelid AND ic.relkind = 'i' \
+         JOIN pg_index x ON x.indexrelid = ic.oid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         UNION ALL SELECT n.nspname || '.' || c.relname, con.conname::text FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE con.conparentid <> 0 OR NOT con.conislocal",
+    )
+    .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// `table` with its serial columns spelled `serial`, `bigserial` or `smallserial` and no default.
+fn with_serials(table: &Table, serials: &BTreeMap<String, Result<String, String>>) -> Table {
+    let mut table = table.clone();
+    let id = table.id();
+    for column in &mut table.columns {
+        let Some(Ok(integer)) = serials.get(&format!("{id}.{}", column.name)) else { continue };
+        let serial = match integer.as_str() {
+            "smallint" => "smallserial",
+            "integer" => "serial",
+            _ => "bigserial",
+        };
+        if column.type_name == *integer && column.default.as_deref().is_some_and(|d| d.starts_with("nextval(")) {
+            column.type_name = serial.into();
+            column.default = None;
+        }
+    }
+    table
+}
+
+/// Every object of the user schemas that is not one of the kinds this provider declares, as
+/// (schema, what it is), except what an extension made and the sequences serial and identity
+/// columns own.
+async fn undeclarable(catalog: &Catalog<'_>) -> Result<Vec<(String, String)>, ProviderError> {
+    let rows = query(catalog, UNDECLARABLE).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let (namespace, kind, name): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+            (namespace.clone(), format!("{kind} {namespace}.{name}"))
+        })
+        .collect())
+}
+
+const UNDECLARABLE: &str = "\
+WITH user_ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'), \
+extension_members AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e') \
+SELECT n.nspname, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' \
+  WHEN 'c' THEN 'composite type' END, c.relname::text \
+FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace \
+WHERE c.relkind IN ('v', 'm', 'S', 'f', 'c') \
+  AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid) \
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
+UNION ALL \
+SELECT n.nspname, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END, \
+  p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
+FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace \
+WHERE NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid) \
+UNION ALL \
+SELECT n.nspname, 'trigger', t.tgname || ' on ' || c.relname \
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN user_ns n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal \
+UNION ALL \
+SELECT n.nspname, 'domain', t.typname::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace \
+WHERE t.typtype = 'd' AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid) \
+UNION ALL \
+SELECT n.nspname, 'policy', p.polname || ' on ' || c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN user_ns n ON n.oid = c.relnamespace \
+UNION ALL \
+SELECT n.nspname, 'rule', r.rulename || ' on ' || c.relname FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN user_ns n ON n.oid = c.relnamespace \
+WHERE r.rulename <> '_RETURN' \
+ORDER BY 1, 2, 3";
