@@ -41,7 +41,8 @@ pub fn configuration(inspection: &Inspection, schema: &ProviderSchema, excluded:
         let others = |text: &str| references.get(text).filter(|_| text != object.import_id).cloned();
         let mut body = String::new();
         write_block(&mut body, &resource.block, &object.value, &others);
-        let needs: Vec<String> = object.depends_on.iter().filter_map(|id| others(id)).filter_map(|r| r.strip_suffix(".id").map(str::to_owned)).collect();
+        // Only what no argument refers to already.
+        let needs: Vec<String> = object.depends_on.iter().filter_map(|id| others(id)).filter(|r| !body.contains(r.as_str())).filter_map(|r| r.strip_suffix(".id").map(str::to_owned)).collect();
         if !needs.is_empty() {
             body.push_str(&format!("\ndepends_on = [{}]\n", needs.join(", ")));
         }

@@ -1,6 +1,7 @@
 //! `strata inspect` for PostgreSQL: every object of the schemas asked for, in the shape a
-//! configuration declares it, read from one catalog snapshot plus two queries (the sequences
-//! serial columns own, and the objects no resource type declares yet).
+//! configuration declares it, read from one catalog snapshot plus a fixed number of queries (the
+//! sequences serial columns own, what partitions inherit, what each object needs first, and the
+//! objects no resource type declares yet).
 //!
 //! A column whose default draws from the sequence it owns under the name `serial` gives it
 //! (`orders_id_seq`, default settings) is written as `serial`/`bigserial`, which makes exactly
@@ -40,6 +41,10 @@ pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &Inspect
     }
     for table in snapshot.tables.values().filter(|t| wanted(&t.schema)) {
         objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), as_declared(table, &serials, &inherited).to_value()));
+    }
+    let needs = dependencies(catalog).await?;
+    for object in &mut objects {
+        object.depends_on = needs.get(&object.import_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
     }
     let mut unsupported: Vec<(String, String)> = undeclarable.into_iter().filter(|(namespace, _)| wanted(namespace)).collect();
     for (column, sequence) in serials.iter().filter_map(|(column, serial)| serial.as_ref().err().map(|sequence| (column, sequence))) {
@@ -108,6 +113,37 @@ fn as_declared(table: &Table, serials: &BTreeMap<String, Result<String, String>>
     }
     table
 }
+
+/// What each object needs to exist before it, by identity (`schema.name`, a function's
+/// `schema.name(argument types)`), from `pg_depend`: the types a table's columns have, the relations
+/// and functions a view reads, what defaults, checks and triggers call. The dependency of a column,
+/// default, rule, constraint or trigger counts as its relation's (a domain's check as its type's).
+async fn dependencies(catalog: &Catalog<'_>) -> Result<BTreeMap<String, BTreeSet<String>>, ProviderError> {
+    let rows = query(catalog, DEPENDENCIES).await?;
+    let mut needs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows {
+        let referenced: String = row.get(1);
+        needs.entry(row.get(0)).or_default().insert(referenced.trim_end_matches("[]").to_owned());
+    }
+    Ok(needs)
+}
+
+const DEPENDENCIES: &str = "\
+SELECT DISTINCT dep.identity, ref.identity FROM pg_depend d \
+CROSS JOIN LATERAL (SELECT CASE d.classid \
+    WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid) \
+    WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = d.objid) \
+    WHEN 'pg_constraint'::regclass THEN (SELECT CASE WHEN conrelid <> 0 THEN conrelid ELSE contypid END FROM pg_constraint WHERE oid = d.objid) \
+    WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = d.objid) ELSE d.objid END AS oid, \
+  CASE WHEN d.classid IN ('pg_attrdef'::regclass, 'pg_rewrite'::regclass, 'pg_trigger'::regclass) THEN 'pg_class'::regclass \
+    WHEN d.classid = 'pg_constraint'::regclass THEN (SELECT CASE WHEN conrelid <> 0 THEN 'pg_class'::regclass ELSE 'pg_type'::regclass END FROM pg_constraint WHERE oid = d.objid) \
+    ELSE d.classid END AS class) owner \
+CROSS JOIN LATERAL pg_identify_object(owner.class, owner.oid, 0) dep \
+CROSS JOIN LATERAL pg_identify_object(d.refclassid, d.refobjid, 0) ref \
+WHERE d.deptype = 'n' \
+  AND d.classid IN ('pg_class'::regclass, 'pg_attrdef'::regclass, 'pg_rewrite'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass) \
+  AND dep.schema IS NOT NULL AND dep.schema NOT IN ('pg_catalog', 'information_schema') \
+  AND ref.schema IS NOT NULL AND ref.schema NOT IN ('pg_catalog', 'information_schema') AND dep.identity <> ref.identity";
 
 /// The indexes and constraints (by table and name) that partitions have from their parents.
 async fn inherited_by_partitions(catalog: &Catalog<'_>) -> Result<BTreeSet<(String, String)>, ProviderError> {
