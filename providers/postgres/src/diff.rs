@@ -9,7 +9,7 @@ use strata_provider_sdk::{Action, PlannedChange, Value};
 use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
 use crate::guards::{Backup, Guards};
-use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Enum, Extension, Schema, Table, TableIndex};
+use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Deferral, Enum, Extension, ForeignKey, Schema, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
 /// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
@@ -315,10 +315,25 @@ fn rename_constraints(live: &mut Table, wanted: &Table, table_sql: &str) -> Vec<
     let schema = wanted.schema.clone();
     let index = |(old, new): (String, String)| format!("ALTER INDEX {} RENAME TO {}", qualified(&schema, &old), ident(&new));
     let mut statements: Vec<String> = renamed(&mut live.uniques, &wanted.uniques, |u| &u.name, |u, n| u.name = n).into_iter().map(constraint).collect();
-    statements.extend(renamed(&mut live.checks, &wanted.checks, |c| &c.name, |c, n| c.name = n).into_iter().map(constraint));
-    statements.extend(renamed(&mut live.foreign_keys, &wanted.foreign_keys, |f| &f.name, |f, n| f.name = n).into_iter().map(constraint));
+    // Checks and foreign keys are the same constraint whatever VALIDATE and ALTER CONSTRAINT change.
+    let check = |c: &Check| Check { validated: true, ..c.clone() };
+    statements.extend(renamed_as(&mut live.checks, &wanted.checks, check, |c| &c.name, |c, n| c.name = n).into_iter().map(constraint));
+    let key = |f: &ForeignKey| ForeignKey { validated: true, deferral: Deferral::default(), ..f.clone() };
+    statements.extend(renamed_as(&mut live.foreign_keys, &wanted.foreign_keys, key, |f| &f.name, |f, n| f.name = n).into_iter().map(constraint));
+    statements.extend(renamed(&mut live.exclusions, &wanted.exclusions, |e| &e.name, |e, n| e.name = n).into_iter().map(constraint));
     statements.extend(renamed(&mut live.indexes, &wanted.indexes, |i| &i.name, |i, n| i.name = n).into_iter().map(index));
     statements
+}
+
+/// [`renamed`], comparing the items as `definition` gives them.
+fn renamed_as<T: Clone + PartialEq>(live: &mut [T], wanted: &[T], definition: fn(&T) -> T, name: fn(&T) -> &str, set_name: fn(&mut T, String)) -> Vec<(String, String)> {
+    let mut live_definitions: Vec<T> = live.iter().map(definition).collect();
+    let wanted_definitions: Vec<T> = wanted.iter().map(definition).collect();
+    let renames = renamed(&mut live_definitions, &wanted_definitions, name, set_name);
+    for (item, renamed_definition) in live.iter_mut().zip(&live_definitions) {
+        set_name(item, name(renamed_definition).to_owned());
+    }
+    renames
 }
 
 /// Gives each item of `live` that `wanted` has only under another (unused) name that name, and
@@ -698,7 +713,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Deferral, ForeignKey, Index, Unique};
+    use crate::model::{Index, Unique};
 
     fn status(values: &[&str]) -> Enum {
         Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
@@ -950,6 +965,16 @@ mod tests {
         assert_eq!(renamed.operations[2], "ALTER TABLE \"public\".\"accounts\" RENAME CONSTRAINT \"users_email_key\" TO \"accounts_email_key\"");
         assert_eq!(renamed.operations.len(), 3, "{:?}", renamed.operations);
         assert!(renamed.locking.is_empty(), "nothing is built again: {:?}", renamed.locking);
+    }
+
+    #[test]
+    fn a_key_validated_while_its_table_is_renamed_is_renamed_then_validated() {
+        let prior = Table { foreign_keys: vec![ForeignKey { validated: false, ..team_key() }], ..users(vec![column("team_id", "integer")]) };
+        let desired = Table { name: "accounts".into(), foreign_keys: vec![ForeignKey { name: "accounts_team_id_fkey".into(), ..team_key() }], ..prior.clone() };
+        let renamed = plan(&prior, &desired);
+        assert_eq!(renamed.operations[2], "ALTER TABLE \"public\".\"accounts\" RENAME CONSTRAINT \"users_team_id_fkey\" TO \"accounts_team_id_fkey\"");
+        assert!(renamed.operations[3].starts_with("ALTER TABLE \"public\".\"accounts\" VALIDATE CONSTRAINT \"accounts_team_id_fkey\""), "{:?}", renamed.operations);
+        assert_eq!(renamed.operations.len(), 4, "{:?}", renamed.operations);
     }
 
     #[test]
