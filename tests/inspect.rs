@@ -157,7 +157,7 @@ fn a_typo_in_a_schema_or_pattern_and_an_existing_configuration_change_nothing() 
 }
 
 /// The three steps of the round trip, for a database made by `sql`.
-fn round_trip(sql: &str, flags: &[&str]) {
+pub(crate) fn round_trip(sql: &str, flags: &[&str]) {
     let source = TestDb::new();
     source.execute(sql);
     let here = Workdir::new(&source);

@@ -16,6 +16,7 @@ mod backups;
 mod bad_input;
 mod ci_examples;
 mod cli;
+mod column_kinds;
 mod conditions;
 mod crash_safety;
 mod data_loss_guards;

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, Row};
 
 use crate::config::describe_error;
 use crate::lock_holders;
-use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
+use crate::model::{Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
 use strata_provider_sdk::{ProviderError, Value};
 
 /// Which relations a read covers.
@@ -134,13 +134,8 @@ pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTre
                 schema: row.get(1),
                 name: row.get(2),
                 comment: row.get(3),
-                primary_key: vec![],
-                columns: vec![],
-                uniques: vec![],
-                checks: vec![],
-                foreign_keys: vec![],
-                indexes: vec![],
                 partitioning: crate::partitions::Partitioning::from_catalog(row.get(4), row.get(5), row.get(6)),
+                ..Table::default()
             },
         );
     }
@@ -150,14 +145,23 @@ pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTre
     Ok((tables.into_values().map(|t| (t.id(), t)).collect(), indexes))
 }
 
+/// Columns, with what `pg_attrdef` holds read as a default or, for a generated column, as its
+/// expression; collation and storage only where they are not the type's; and the identity
+/// sequence's start and increment, all in one query.
 async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
     let rows = query(
         client,
         &format!(
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), \
-             a.attidentity::text, col_description(a.attrelid, a.attnum) FROM pg_attribute a \
-             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             a.attidentity::text, col_description(a.attrelid, a.attnum), a.attgenerated::text, \
+             CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, a.attcompression::text, \
+             CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, s.seqstart, s.seqincrement FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN pg_depend dep ON a.attidentity <> '' AND dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass \
+             AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i' \
+             LEFT JOIN pg_sequence s ON s.seqrelid = dep.objid \
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {condition} ORDER BY a.attrelid, a.attnum"
         ),
     )
@@ -169,12 +173,20 @@ async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
             "d" => Some("by default".to_owned()),
             _ => None,
         };
+        let expression: Option<String> = row.get(4);
+        let generated = row.get::<_, String>(7) == "s";
         table.columns.push(Column {
             name: row.get(1),
             type_name: row.get(2),
             nullable: !row.get::<_, bool>(3),
-            default: row.get(4),
+            default: expression.clone().filter(|_| !generated),
             identity,
+            identity_start: row.get(11),
+            identity_increment: row.get(12),
+            generated: expression.filter(|_| generated),
+            collation: row.get(8),
+            compression: compression_word(&row.get::<_, String>(9)),
+            storage: row.get::<_, Option<String>>(10).as_deref().and_then(storage_word),
             comment: row.get(6),
             renamed_from: None,
         });
@@ -182,6 +194,27 @@ async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
     Ok(())
 }
 
+fn compression_word(code: &str) -> Option<String> {
+    match code {
+        "p" => Some("pglz".into()),
+        "l" => Some("lz4".into()),
+        _ => None,
+    }
+}
+
+fn storage_word(code: &str) -> Option<String> {
+    let word = match code {
+        "p" => "plain",
+        "e" => "external",
+        "x" => "extended",
+        "m" => "main",
+        _ => return None,
+    };
+    Some(word.to_owned())
+}
+
+/// Keys, checks, foreign keys and exclusion constraints (an exclusion's elements from its index's
+/// columns and `conexclop`, its method and predicate from its index), in one query.
 async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BTreeMap<u32, Table>) -> Result<(), ProviderError> {
     let names = |keys: &str, rel: &str| {
         format!("ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num ORDER BY k.ord)")
@@ -190,10 +223,15 @@ async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BT
         client,
         &format!(
             "SELECT con.conrelid, con.conname, con.contype::text, pg_get_constraintdef(con.oid, true), {}, \
-             rn.nspname || '.' || rc.relname, {}, con.confdeltype::text, con.confupdtype::text \
+             rn.nspname || '.' || rc.relname, {}, con.confdeltype::text, con.confupdtype::text, \
+             con.condeferrable, con.condeferred, con.convalidated, con.confmatchtype::text, \
+             ARRAY(SELECT pg_get_indexdef(con.conindid, e.k::int, true) || ' WITH ' || o.oprname::text \
+                   FROM unnest(con.conexclop) WITH ORDINALITY e(op, k) JOIN pg_operator o ON o.oid = e.op ORDER BY e.k), \
+             (SELECT am.amname::text FROM pg_class ic JOIN pg_am am ON am.oid = ic.relam WHERE ic.oid = con.conindid AND con.contype = 'x'), \
+             (SELECT pg_get_expr(i.indpred, i.indrelid, true) FROM pg_index i WHERE i.indexrelid = con.conindid AND con.contype = 'x') \
              FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
-             WHERE con.contype IN ('p', 'u', 'c', 'f') AND {condition} ORDER BY con.conrelid, con.conname",
+             WHERE con.contype IN ('p', 'u', 'c', 'f', 'x') AND {condition} ORDER BY con.conrelid, con.conname",
             names("con.conkey", "con.conrelid"),
             names("con.confkey", "con.confrelid"),
         ),
@@ -203,10 +241,13 @@ async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BT
         let Some(table) = tables.get_mut(&row.get::<_, u32>(0)) else { continue };
         let name: String = row.get(1);
         let columns: Vec<String> = row.get(4);
+        let deferral = Deferral { deferrable: row.get(9), initially_deferred: row.get(10) };
+        let validated: bool = row.get(11);
         match row.get::<_, String>(2).as_str() {
             "p" => table.primary_key = columns,
-            "u" => table.uniques.push(crate::model::Unique { name, columns }),
-            "c" => table.checks.push(Check { name, expression: check_expression(&row.get::<_, String>(3)) }),
+            "u" => table.uniques.push(Unique { name, columns, deferral }),
+            "c" => table.checks.push(Check { name, expression: check_expression(&row.get::<_, String>(3)), validated }),
+            "x" => table.exclusions.push(Exclusion { name, using: row.get::<_, Option<String>>(14).unwrap_or_default(), elements: row.get(13), predicate: row.get(15), deferral }),
             _ => table.foreign_keys.push(ForeignKey {
                 name,
                 columns,
@@ -214,6 +255,9 @@ async fn read_constraints(client: &Catalog<'_>, condition: &str, tables: &mut BT
                 ref_columns: row.get(6),
                 on_delete: action_word(&row.get::<_, String>(7)),
                 on_update: action_word(&row.get::<_, String>(8)),
+                match_type: if row.get::<_, String>(12) == "f" { "FULL".into() } else { "SIMPLE".into() },
+                deferral,
+                validated,
             }),
         }
     }

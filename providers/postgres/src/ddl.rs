@@ -1,7 +1,7 @@
 //! SQL text for every change this provider makes. Identifiers are always quoted; types, defaults
 //! and expressions are the user's SQL and go in as written.
 
-use crate::model::{Check, Column, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
+use crate::model::{split_exclusion_element, Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
 use crate::normalize::is_serial;
 
 /// `name` as a quoted identifier.
@@ -152,8 +152,15 @@ pub fn index_element(entry: &str) -> String {
 
 pub fn column_definition(column: &Column) -> String {
     let mut sql = format!("{} {}", ident(&column.name), column.type_name);
+    if let Some(compression) = &column.compression {
+        sql.push_str(&format!(" COMPRESSION {compression}"));
+    }
+    sql.push_str(&collate_clause(column));
     if let Some(identity) = &column.identity {
-        sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.to_uppercase()));
+        sql.push_str(&format!(" GENERATED {} AS IDENTITY{}", identity.to_uppercase(), identity_options(column)));
+    }
+    if let Some(expression) = &column.generated {
+        sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
     }
     // A serial pseudo-type makes its own default (its sequence's nextval): PostgreSQL refuses a second.
     if let Some(default) = column.default.as_ref().filter(|_| !is_serial(&column.type_name)) {
@@ -165,8 +172,61 @@ pub fn column_definition(column: &Column) -> String {
     sql
 }
 
+/// ` COLLATE "C"`, or nothing for the type's default collation.
+pub fn collate_clause(column: &Column) -> String {
+    column.collation.as_ref().map(|c| format!(" COLLATE {}", ident(c))).unwrap_or_default()
+}
+
+/// ` (START WITH 1000 INCREMENT BY 10)` for an identity column that sets either.
+pub fn identity_options(column: &Column) -> String {
+    let options: Vec<String> =
+        [column.identity_start.map(|n| format!("START WITH {n}")), column.identity_increment.map(|n| format!("INCREMENT BY {n}"))].into_iter().flatten().collect();
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", options.join(" "))
+    }
+}
+
+/// `ALTER COLUMN ... SET STORAGE` (for an `ALTER TABLE`): PostgreSQL 15's CREATE TABLE cannot say it.
+pub fn set_storage(column: &Column) -> Option<String> {
+    column.storage.as_ref().map(|storage| format!("ALTER COLUMN {} SET STORAGE {storage}", ident(&column.name)))
+}
+
+/// What follows a constraint's definition for its timing: nothing for the default.
+fn deferral_clause(deferral: Deferral) -> &'static str {
+    match (deferral.deferrable, deferral.initially_deferred) {
+        (false, _) => "",
+        (true, false) => " DEFERRABLE",
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
+/// The timing as `ALTER CONSTRAINT` sets it, every part spelled out.
+pub fn alter_deferral(name: &str, deferral: Deferral) -> String {
+    let timing = match (deferral.deferrable, deferral.initially_deferred) {
+        (false, _) => "NOT DEFERRABLE",
+        (true, false) => "DEFERRABLE INITIALLY IMMEDIATE",
+        (true, true) => "DEFERRABLE INITIALLY DEFERRED",
+    };
+    format!("ALTER CONSTRAINT {} {timing}", ident(name))
+}
+
 pub fn unique_definition(unique: &Unique) -> String {
-    format!("CONSTRAINT {} UNIQUE ({})", ident(&unique.name), ident_list(&unique.columns))
+    format!("CONSTRAINT {} UNIQUE ({}){}", ident(&unique.name), ident_list(&unique.columns), deferral_clause(unique.deferral))
+}
+
+pub fn exclusion_definition(exclusion: &Exclusion) -> String {
+    let elements: Vec<String> = exclusion
+        .elements
+        .iter()
+        .map(|element| match split_exclusion_element(element) {
+            Some((core, operator)) => format!("{} WITH {operator}", index_element(core)),
+            None => element.clone(),
+        })
+        .collect();
+    let predicate = exclusion.predicate.as_ref().map(|p| format!(" WHERE ({p})")).unwrap_or_default();
+    format!("CONSTRAINT {} EXCLUDE USING {} ({}){predicate}{}", ident(&exclusion.name), exclusion.using, elements.join(", "), deferral_clause(exclusion.deferral))
 }
 
 pub fn check_definition(check: &Check) -> String {
@@ -174,14 +234,16 @@ pub fn check_definition(check: &Check) -> String {
 }
 
 pub fn foreign_key_definition(fk: &ForeignKey) -> String {
+    let full = if fk.match_type == "FULL" { " MATCH FULL" } else { "" };
     format!(
-        "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+        "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){full} ON DELETE {} ON UPDATE {}{}",
         ident(&fk.name),
         ident_list(&fk.columns),
         qualified_ref(&fk.references),
         ident_list(&fk.ref_columns),
         fk.on_delete,
-        fk.on_update
+        fk.on_update,
+        deferral_clause(fk.deferral)
     )
 }
 
@@ -197,6 +259,7 @@ pub fn create_table_named(table: &Table, name_sql: &str, temporary: bool) -> Str
     }
     parts.extend(table.uniques.iter().map(unique_definition));
     parts.extend(table.checks.iter().map(check_definition));
+    parts.extend(table.exclusions.iter().map(exclusion_definition));
     if !temporary {
         parts.extend(table.foreign_keys.iter().map(foreign_key_definition));
     }
@@ -214,9 +277,15 @@ pub fn create_table(table: &Table) -> Vec<String> {
         _ => create_table_named(table, &name, false),
     };
     let mut statements = vec![create];
+    statements.extend(column_storage(table, &name));
     statements.extend(table.indexes.iter().flat_map(|index| build_index(index, &name, &table.schema, false)));
     statements.extend(table_comments(table, &name));
     statements
+}
+
+/// The `SET STORAGE` statements of `table`'s columns, once it is created as `name_sql`.
+pub fn column_storage(table: &Table, name_sql: &str) -> Vec<String> {
+    table.columns.iter().filter_map(set_storage).map(|sql| format!("ALTER TABLE {name_sql} {sql}")).collect()
 }
 
 pub fn table_comments(table: &Table, name_sql: &str) -> Vec<String> {
@@ -419,6 +488,28 @@ mod tests {
             ]
         );
         assert!(alter_index_in_place(&name, &wanted, &wanted).is_empty());
+    }
+
+    #[test]
+    fn column_and_constraint_attributes_are_spelled_as_postgres_15_reads_them() {
+        let code = Column { name: "code".into(), type_name: "text".into(), nullable: true, collation: Some("C".into()), compression: Some("lz4".into()), ..Column::default() };
+        assert_eq!(column_definition(&code), "\"code\" text COMPRESSION lz4 COLLATE \"C\"");
+        let id = Column { name: "id".into(), type_name: "bigint".into(), nullable: true, identity: Some("always".into()), identity_start: Some(1000), ..Column::default() };
+        assert_eq!(column_definition(&id), "\"id\" bigint GENERATED ALWAYS AS IDENTITY (START WITH 1000)");
+        let total = Column { name: "total".into(), type_name: "numeric".into(), nullable: true, generated: Some("price * quantity".into()), ..Column::default() };
+        assert_eq!(column_definition(&total), "\"total\" numeric GENERATED ALWAYS AS (price * quantity) STORED");
+        let exclusion = Exclusion {
+            name: "no_overlap".into(),
+            using: "gist".into(),
+            elements: vec!["room_id WITH =".into(), "tstzrange(starts, ends) WITH &&".into()],
+            predicate: Some("NOT cancelled".into()),
+            deferral: Deferral { deferrable: true, initially_deferred: true },
+        };
+        assert_eq!(
+            exclusion_definition(&exclusion),
+            "CONSTRAINT \"no_overlap\" EXCLUDE USING gist (\"room_id\" WITH =, (tstzrange(starts, ends)) WITH &&) WHERE (NOT cancelled) DEFERRABLE INITIALLY DEFERRED"
+        );
+        assert_eq!(alter_deferral("fk", Deferral::default()), "ALTER CONSTRAINT \"fk\" NOT DEFERRABLE");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use strata_provider_sdk::{Action, PlannedChange, Value};
 
 use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
-use crate::guards::Guards;
-use crate::model::{truncate_identifier, Column, Enum, Extension, Index, Schema, Table, TableIndex};
+use crate::guards::{Backup, Guards};
+use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Deferral, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
 /// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
@@ -56,7 +56,10 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     // From here on the live table is compared as it is once its columns and constraints are renamed.
     let mut renamed = with_columns_renamed(original, &renames);
     statements.extend(rename_constraints(&mut renamed, &compare, &table_sql));
-    let prior = &renamed;
+    // A column whose generation PostgreSQL 15 cannot change in place is dropped and added again,
+    // taking the constraints and indexes on it along: compared without them, they are built again.
+    let regenerated = regenerated_columns(&renamed, &compare, local);
+    let prior = &without_dependents(&renamed, &regenerated);
     let mut planned = desired.clone();
 
     // Drop what is gone or changed first, so that re-adding under the same name works.
@@ -64,17 +67,14 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     if pk_changed && !prior.primary_key.is_empty() {
         statements.push(alter(format!("DROP CONSTRAINT {}", ident(&pkey_name(&desired.name)))));
     }
-    for fk in &prior.foreign_keys {
-        if compare.foreign_keys.iter().all(|f| f != fk) {
-            statements.push(alter(format!("DROP CONSTRAINT {}", ident(&fk.name))));
-        }
-    }
-    let changed_uniques: Vec<_> = prior.uniques.iter().filter(|u| !compare.uniques.contains(u)).collect();
-    statements.extend(changed_uniques.iter().map(|u| alter(format!("DROP CONSTRAINT {}", ident(&u.name)))));
+    let drop_constraint = |name: &str| alter(format!("DROP CONSTRAINT {}", ident(name)));
+    statements.extend(prior.foreign_keys.iter().filter(|fk| !compare.foreign_keys.iter().any(|f| f.same_key(fk))).map(|fk| drop_constraint(&fk.name)));
+    statements.extend(prior.uniques.iter().filter(|u| !compare.uniques.contains(u)).map(|u| drop_constraint(&u.name)));
     // A check written as the catalog prints it is that check, even when printing it again after
     // a parse gives other text (`IN (...)` on varchar): inspect writes what the catalog prints.
-    let changed_checks: Vec<_> = prior.checks.iter().filter(|c| !compare.checks.contains(c) && !desired.checks.contains(c)).collect();
-    statements.extend(changed_checks.iter().map(|c| alter(format!("DROP CONSTRAINT {}", ident(&c.name)))));
+    let kept_check = |c: &Check| compare.checks.iter().chain(&desired.checks).any(|d| d.same_check(c));
+    statements.extend(prior.checks.iter().filter(|c| !kept_check(c)).map(|c| drop_constraint(&c.name)));
+    statements.extend(prior.exclusions.iter().filter(|e| !compare.exclusions.contains(e)).map(|e| drop_constraint(&e.name)));
     let mut warnings = Vec::new();
     let partitioned = desired.partitioning.by.is_some();
     for index in prior.indexes.iter().filter(|i| compare.indexes.iter().all(|c| !i.rebuilt_for(c, partitioned).is_empty())) {
@@ -84,23 +84,43 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
     }
 
     let mut data_loss = Vec::new();
-    let mut backups = Vec::new();
-    let mut backup_statements: Vec<String> = Vec::new();
+    let mut backups = Backups::default();
     for column in prior.columns.iter().filter(|c| desired.columns.iter().all(|d| d.name != c.name)) {
-        let backup = guards.backup_column(original, &column.name);
-        backup_statements.extend(backup.statements.into_iter().filter(|s| !backup_statements.contains(s)).collect::<Vec<_>>());
-        backups.extend(backup.location);
+        backups.add(guards.backup_column(original, &column.name));
         statements.push(alter(format!("DROP COLUMN {}", ident(&column.name))));
         data_loss.push(format!("drops column {id}.{} and the data in it", column.name));
     }
     let mut columns = Vec::new();
     for (wanted, normal) in desired.columns.iter().zip(&compare.columns) {
+        let add = |statements: &mut Vec<String>| {
+            statements.push(alter(format!("ADD COLUMN {}", ddl::column_definition(wanted))));
+            statements.extend(ddl::set_storage(wanted).map(&alter));
+            statements.extend(wanted.comment.is_some().then(|| ddl::column_comment(&table_sql, wanted)));
+        };
         match prior.columns.iter().find(|c| c.name == wanted.name) {
             None => {
-                statements.push(alter(format!("ADD COLUMN {}", ddl::column_definition(wanted))));
-                if wanted.identity.is_some() || is_serial(&wanted.type_name) || facts.volatile_defaults.contains(&wanted.name) {
+                add(&mut statements);
+                if wanted.generated.is_some() {
+                    locking.push(format!("rewrites {id} under an ACCESS EXCLUSIVE lock to compute new generated column {}: reads and writes wait", wanted.name));
+                } else if wanted.identity.is_some() || is_serial(&wanted.type_name) || facts.volatile_defaults.contains(&wanted.name) {
                     locking.push(format!("rewrites {id} under an ACCESS EXCLUSIVE lock to fill new column {} from a volatile default: reads and writes wait", wanted.name));
                 }
+                columns.push(wanted.clone());
+            }
+            Some(live) if regenerated.contains(&live.name) => {
+                let name = &live.name;
+                if live.generated.is_some() {
+                    warnings.push(format!("column {id}.{name} is dropped and added again: PostgreSQL 15 cannot change a generation expression in place"));
+                    locking.push(format!(
+                        "rewrites {id} under an ACCESS EXCLUSIVE lock to drop generated column {name} and add it again, computing its values from the new expression: reads and writes wait"
+                    ));
+                } else {
+                    warnings.push(format!("column {id}.{name} is dropped and added again: PostgreSQL cannot make an existing column generated"));
+                    backups.add(guards.backup_column(original, name));
+                    data_loss.push(format!("drops column {id}.{name} and the data in it, to add it again generated from its expression"));
+                }
+                statements.push(alter(format!("DROP COLUMN {}", ident(name))));
+                add(&mut statements);
                 columns.push(wanted.clone());
             }
             Some(live) => {
@@ -113,6 +133,15 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
                     locking.push(format!(
                         "rewrites {id} under an ACCESS EXCLUSIVE lock to change column {} from {} to {}: reads and writes wait",
                         live.name, live.type_name, normal.type_name
+                    ));
+                }
+                if column.collation != live.collation {
+                    let collation = |c: &Option<String>| c.clone().unwrap_or_else(|| "the type's default".into());
+                    locking.push(format!(
+                        "rewrites {id} under an ACCESS EXCLUSIVE lock to change the collation of column {} from {} to {}, rebuilding the indexes on it: reads and writes wait",
+                        live.name,
+                        collation(&live.collation),
+                        collation(&column.collation)
                     ));
                 }
                 if live.nullable && !column.nullable {
@@ -142,20 +171,40 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
             locking.push(builds_under_lock(format!("unique constraint {}'s index", unique.name)));
         }
     }
-    let mut validations = Vec::new();
-    for (index, check) in desired.checks.iter().enumerate() {
-        match prior.checks.iter().find(|c| *c == &compare.checks[index] || *c == check) {
-            Some(live) => planned.checks[index] = live.clone(),
+    for (position, exclusion) in desired.exclusions.iter().enumerate() {
+        match prior.exclusions.iter().find(|e| *e == &compare.exclusions[position]) {
+            Some(live) => planned.exclusions[position] = live.clone(),
             None => {
-                statements.push(alter(format!("ADD {} NOT VALID", ddl::check_definition(check))));
-                validations.push(alter(validate(&check.name)));
+                statements.push(alter(format!("ADD {}", ddl::exclusion_definition(exclusion))));
+                locking.push(builds_under_lock(format!("exclusion constraint {}'s index", exclusion.name)));
             }
         }
     }
-    for fk in &compare.foreign_keys {
-        if !prior.foreign_keys.contains(fk) {
-            statements.push(alter(format!("ADD {} NOT VALID", ddl::foreign_key_definition(fk))));
-            validations.push(alter(validate(&fk.name)));
+    // A constraint is added NOT VALID and validated apart; `validated = false` leaves it unvalidated.
+    let mut validations = Vec::new();
+    for (index, check) in desired.checks.iter().enumerate() {
+        match prior.checks.iter().find(|c| c.same_check(&compare.checks[index]) || c.same_check(check)) {
+            Some(live) => {
+                validations.extend((!live.validated && check.validated).then(|| alter(validate(&check.name))));
+                planned.checks[index] = Check { validated: live.validated || check.validated, ..live.clone() };
+            }
+            None => {
+                statements.push(alter(format!("ADD {} NOT VALID", ddl::check_definition(check))));
+                validations.extend(check.validated.then(|| alter(validate(&check.name))));
+            }
+        }
+    }
+    for (index, fk) in compare.foreign_keys.iter().enumerate() {
+        match prior.foreign_keys.iter().find(|f| f.same_key(fk)) {
+            Some(live) => {
+                statements.extend((live.deferral != fk.deferral).then(|| alter(ddl::alter_deferral(&fk.name, fk.deferral))));
+                validations.extend((!live.validated && fk.validated).then(|| alter(validate(&fk.name))));
+                planned.foreign_keys[index].validated = live.validated || fk.validated;
+            }
+            None => {
+                statements.push(alter(format!("ADD {} NOT VALID", ddl::foreign_key_definition(fk))));
+                validations.extend(fk.validated.then(|| alter(validate(&fk.name))));
+            }
         }
     }
     statements.extend(validations);
@@ -180,8 +229,51 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         statements.push(format!("COMMENT ON TABLE {table_sql} IS {text}"));
     }
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
-    backup_statements.extend(statements);
-    PlannedChange { data_loss, locking, backups, warnings, ..change(action, planned.to_value(), backup_statements) }
+    backups.statements.extend(statements);
+    PlannedChange { data_loss, locking, warnings, backups: backups.locations, ..change(action, planned.to_value(), backups.statements) }
+}
+
+/// The copies a table change takes before it drops columns, each statement once.
+#[derive(Default)]
+struct Backups {
+    statements: Vec<String>,
+    locations: Vec<String>,
+}
+
+impl Backups {
+    fn add(&mut self, backup: Backup) {
+        let new: Vec<String> = backup.statements.into_iter().filter(|s| !self.statements.contains(s)).collect();
+        self.statements.extend(new);
+        self.locations.extend(backup.location);
+    }
+}
+
+/// The live columns to drop and add again because their generation changes as PostgreSQL 15
+/// cannot change it in place: an expression changed, or a column made generated (a generated
+/// column made normal keeps its values with DROP EXPRESSION). Without a shadow the expressions
+/// are not in the same spelling, so only a column made generated is known to change.
+fn regenerated_columns(live: &Table, compare: &Table, local: bool) -> Vec<String> {
+    let changes = |column: &Column| {
+        compare.columns.iter().find(|c| c.name == column.name).is_some_and(|wanted| match (&column.generated, &wanted.generated) {
+            (None, Some(_)) => true,
+            (Some(now), Some(then)) => !local && now != then,
+            _ => false,
+        })
+    };
+    live.columns.iter().filter(|c| changes(c)).map(|c| c.name.clone()).collect()
+}
+
+/// `table` without the constraints and indexes on any of `columns` (which DROP COLUMN drops).
+fn without_dependents(table: &Table, columns: &[String]) -> Table {
+    let named = |names: &[String]| names.iter().any(|n| columns.contains(n));
+    let mentioned = |texts: &[String]| texts.iter().any(|text| columns.iter().any(|c| mentions(text, c)));
+    let mut kept = table.clone();
+    kept.uniques.retain(|u| !named(&u.columns));
+    kept.foreign_keys.retain(|f| !named(&f.columns));
+    kept.checks.retain(|c| !mentioned(std::slice::from_ref(&c.expression)));
+    kept.exclusions.retain(|e| !mentioned(&e.elements) && !e.predicate.as_ref().is_some_and(|p| mentioned(std::slice::from_ref(p))));
+    kept.indexes.retain(|i| !mentioned(&i.columns) && !mentioned(&i.include) && !i.predicate.as_ref().is_some_and(|p| mentioned(std::slice::from_ref(p))));
+    kept
 }
 
 /// `live` once its storage parameters and comment are `wanted`'s (the changes made in place).
@@ -234,10 +326,25 @@ fn rename_constraints(live: &mut Table, wanted: &Table, table_sql: &str) -> Vec<
     let schema = wanted.schema.clone();
     let index = |(old, new): (String, String)| format!("ALTER INDEX {} RENAME TO {}", qualified(&schema, &old), ident(&new));
     let mut statements: Vec<String> = renamed(&mut live.uniques, &wanted.uniques, |u| &u.name, |u, n| u.name = n).into_iter().map(constraint).collect();
-    statements.extend(renamed(&mut live.checks, &wanted.checks, |c| &c.name, |c, n| c.name = n).into_iter().map(constraint));
-    statements.extend(renamed(&mut live.foreign_keys, &wanted.foreign_keys, |f| &f.name, |f, n| f.name = n).into_iter().map(constraint));
+    // Checks and foreign keys are the same constraint whatever VALIDATE and ALTER CONSTRAINT change.
+    let check = |c: &Check| Check { validated: true, ..c.clone() };
+    statements.extend(renamed_as(&mut live.checks, &wanted.checks, check, |c| &c.name, |c, n| c.name = n).into_iter().map(constraint));
+    let key = |f: &ForeignKey| ForeignKey { validated: true, deferral: Deferral::default(), ..f.clone() };
+    statements.extend(renamed_as(&mut live.foreign_keys, &wanted.foreign_keys, key, |f| &f.name, |f, n| f.name = n).into_iter().map(constraint));
+    statements.extend(renamed(&mut live.exclusions, &wanted.exclusions, |e| &e.name, |e, n| e.name = n).into_iter().map(constraint));
     statements.extend(renamed(&mut live.indexes, &wanted.indexes, |i| &i.name, |i, n| i.name = n).into_iter().map(index));
     statements
+}
+
+/// [`renamed`], comparing the items as `definition` gives them.
+fn renamed_as<T: Clone + PartialEq>(live: &mut [T], wanted: &[T], definition: fn(&T) -> T, name: fn(&T) -> &str, set_name: fn(&mut T, String)) -> Vec<(String, String)> {
+    let mut live_definitions: Vec<T> = live.iter().map(definition).collect();
+    let wanted_definitions: Vec<T> = wanted.iter().map(definition).collect();
+    let renames = renamed(&mut live_definitions, &wanted_definitions, name, set_name);
+    for (item, renamed_definition) in live.iter_mut().zip(&live_definitions) {
+        set_name(item, name(renamed_definition).to_owned());
+    }
+    renames
 }
 
 /// Gives each item of `live` that `wanted` has only under another (unused) name that name, and
@@ -261,7 +368,8 @@ fn renamed<T: Clone + PartialEq>(live: &mut [T], wanted: &[T], name: fn(&T) -> &
     renames
 }
 
-/// `table` as it is once `renames` ran: columns, keys and index columns under their new names.
+/// `table` as it is once `renames` ran: columns, keys, index columns and the columns of exclusion
+/// elements under their new names.
 fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     let rename = |name: &mut String| {
         if let Some((_, new)) = renames.iter().find(|(old, _)| old == name) {
@@ -275,6 +383,14 @@ fn with_columns_renamed(table: &Table, renames: &[(String, String)]) -> Table {
     renamed.foreign_keys.iter_mut().flat_map(|f| f.columns.iter_mut()).for_each(rename);
     for entry in renamed.indexes.iter_mut().flat_map(|i| i.columns.iter_mut().chain(i.include.iter_mut())) {
         *entry = ddl::rename_key(entry, renames);
+    }
+    for element in renamed.exclusions.iter_mut().flat_map(|e| e.elements.iter_mut()) {
+        let followed = split_exclusion_element(element).map(|(core, operator)| {
+            let mut column = core.to_owned();
+            rename(&mut column);
+            format!("{column} WITH {operator}")
+        });
+        *element = followed.unwrap_or_else(|| element.clone());
     }
     renamed
 }
@@ -344,6 +460,49 @@ fn type_modifiers(type_name: &str) -> Option<Vec<u32>> {
     inside.split(',').map(|n| n.trim().parse().ok()).collect()
 }
 
+/// `ALTER COLUMN ... TYPE` for a new type or collation (`same_type`: only the collation changes;
+/// without COLLATE the column takes the type's default).
+fn retype(live: &Column, column: &Column, same_type: bool) -> String {
+    let name = ident(&live.name);
+    let collate = ddl::collate_clause(column);
+    if same_type {
+        return format!("ALTER COLUMN {name} TYPE {}{collate}", live.type_name);
+    }
+    let storage = storage_type(&column.type_name);
+    format!("ALTER COLUMN {name} TYPE {storage}{collate} USING {name}::{storage}")
+}
+
+/// `SET STORAGE` when the configuration names a storage the column lacks (unset keeps the live
+/// one), `SET COMPRESSION` when it differs; both change the catalog only.
+fn storage_and_compression(live: &Column, wanted: &Column, normal: &Column, column: &mut Column) -> Vec<String> {
+    let mut sql = Vec::new();
+    if wanted.storage.is_some() && live.storage != normal.storage {
+        sql.extend(ddl::set_storage(wanted));
+    } else {
+        column.storage = live.storage.clone();
+    }
+    if live.compression != wanted.compression {
+        sql.push(format!("ALTER COLUMN {} SET COMPRESSION {}", ident(&wanted.name), wanted.compression.as_deref().unwrap_or("default")));
+    }
+    sql
+}
+
+/// `SET START WITH` / `SET INCREMENT BY` of an identity the configuration sets them for (unset
+/// keeps the live ones). The counter is never restarted.
+fn identity_sequence_changes(live: &Column, wanted: &Column, column: &mut Column) -> Vec<String> {
+    let name = ident(&wanted.name);
+    let mut sql = Vec::new();
+    match wanted.identity_start.filter(|start| live.identity_start != Some(*start)) {
+        Some(start) => sql.push(format!("ALTER COLUMN {name} SET START WITH {start}")),
+        None => column.identity_start = live.identity_start,
+    }
+    match wanted.identity_increment.filter(|step| live.identity_increment != Some(*step)) {
+        Some(step) => sql.push(format!("ALTER COLUMN {name} SET INCREMENT BY {step}")),
+        None => column.identity_increment = live.identity_increment,
+    }
+    sql
+}
+
 /// One column's changes, and the column as it will be (in the live spelling where unchanged).
 fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) -> (Column, Vec<String>) {
     let name = ident(&wanted.name);
@@ -352,8 +511,23 @@ fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) 
     let same_type = if local { type_alias(&live.type_name) == type_alias(&wanted.type_name) } else { live.type_name == normal.type_name };
     if same_type {
         column.type_name = live.type_name.clone();
+    }
+    let wanted_collation = if local { &wanted.collation } else { &normal.collation };
+    if &live.collation == wanted_collation {
+        column.collation = live.collation.clone();
+    }
+    if let (Some(_), None) = (&live.generated, &normal.generated) {
+        sql.push(format!("ALTER COLUMN {name} DROP EXPRESSION"));
     } else {
-        sql.push(format!("ALTER COLUMN {name} TYPE {0} USING {name}::{0}", storage_type(&wanted.type_name)));
+        column.generated = live.generated.clone();
+    }
+    if !same_type || column.collation != live.collation {
+        sql.push(retype(live, &column, same_type));
+        // ALTER COLUMN TYPE gives the column its new type's storage and compression.
+        sql.extend(ddl::set_storage(wanted));
+        sql.extend(wanted.compression.as_ref().map(|c| format!("ALTER COLUMN {name} SET COMPRESSION {c}")));
+    } else {
+        sql.extend(storage_and_compression(live, wanted, normal, &mut column));
     }
     let serial_default = is_serial(&wanted.type_name) && wanted.default.is_none() && live.default.as_deref().is_some_and(|d| d.starts_with("nextval("));
     if live.default == normal.default || serial_default {
@@ -366,10 +540,13 @@ fn column_changes(live: &Column, wanted: &Column, normal: &Column, local: bool) 
     }
     if live.identity != wanted.identity {
         sql.push(match (&live.identity, &wanted.identity) {
-            (None, Some(kind)) => format!("ALTER COLUMN {name} ADD GENERATED {} AS IDENTITY", kind.to_uppercase()),
+            (None, Some(kind)) => format!("ALTER COLUMN {name} ADD GENERATED {} AS IDENTITY{}", kind.to_uppercase(), ddl::identity_options(wanted)),
             (Some(_), Some(kind)) => format!("ALTER COLUMN {name} SET GENERATED {}", kind.to_uppercase()),
             _ => format!("ALTER COLUMN {name} DROP IDENTITY"),
         });
+    }
+    if live.identity.is_some() && wanted.identity.is_some() {
+        sql.extend(identity_sequence_changes(live, wanted, &mut column));
     }
     if live.nullable == normal.nullable {
         column.nullable = live.nullable;
@@ -546,7 +723,7 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Check, ForeignKey, Unique};
+    use crate::model::Unique;
 
     fn status(values: &[&str]) -> Enum {
         Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
@@ -572,23 +749,26 @@ mod tests {
     }
 
     fn column(name: &str, type_name: &str) -> Column {
-        Column { name: name.into(), type_name: type_name.into(), nullable: true, default: None, identity: None, comment: None, renamed_from: None }
+        Column { name: name.into(), type_name: type_name.into(), nullable: true, ..Column::default() }
     }
 
     fn users(columns: Vec<Column>) -> Table {
         let mut id = column("id", "integer");
         id.nullable = false;
-        Table {
-            schema: "public".into(),
-            name: "users".into(),
-            comment: None,
-            primary_key: vec!["id".into()],
-            columns: std::iter::once(id).chain(columns).collect(),
-            uniques: vec![],
-            checks: vec![],
-            foreign_keys: vec![],
-            indexes: vec![],
-            partitioning: Default::default(),
+        Table { schema: "public".into(), name: "users".into(), primary_key: vec!["id".into()], columns: std::iter::once(id).chain(columns).collect(), ..Table::default() }
+    }
+
+    fn team_key() -> ForeignKey {
+        ForeignKey {
+            name: "users_team_id_fkey".into(),
+            columns: vec!["team_id".into()],
+            references: "public.teams".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: "NO ACTION".into(),
+            on_update: "NO ACTION".into(),
+            match_type: "SIMPLE".into(),
+            deferral: Deferral::default(),
+            validated: true,
         }
     }
 
@@ -717,15 +897,8 @@ mod tests {
     fn constraints_on_an_existing_table_are_added_not_valid_then_validated() {
         let prior = users(vec![column("age", "integer"), column("team_id", "integer")]);
         let mut desired = prior.clone();
-        desired.checks.push(Check { name: "users_age_check".into(), expression: "age >= 0".into() });
-        desired.foreign_keys.push(ForeignKey {
-            name: "users_team_id_fkey".into(),
-            columns: vec!["team_id".into()],
-            references: "public.teams".into(),
-            ref_columns: vec!["id".into()],
-            on_delete: "NO ACTION".into(),
-            on_update: "NO ACTION".into(),
-        });
+        desired.checks.push(Check { name: "users_age_check".into(), expression: "age >= 0".into(), validated: true });
+        desired.foreign_keys.push(team_key());
         let operations = Guards::default().sequence(plan(&prior, &desired).operations);
         let users = "ALTER TABLE \"public\".\"users\"";
         assert_eq!(operations[..3], ["BEGIN", "SET LOCAL lock_timeout = '5s'", &format!("{users} ADD CONSTRAINT \"users_age_check\" CHECK (age >= 0) NOT VALID")]);
@@ -736,6 +909,64 @@ mod tests {
         assert_eq!(operations[9], "COMMIT");
         let created = table(None, &desired, None, &Guards::default(), &TableFacts::default());
         assert!(created.operations.iter().all(|o| !o.contains("NOT VALID")), "a new table has no rows to check");
+    }
+
+    #[test]
+    fn column_settings_change_in_place_and_unset_ones_keep_the_live_value() {
+        let mut live = column("ticket", "bigint");
+        (live.identity, live.identity_start, live.identity_increment, live.storage) = (Some("always".into()), Some(1), Some(1), Some("main".into()));
+        let prior = users(vec![live.clone(), column("code", "text")]);
+        let unset = Column { identity_start: None, identity_increment: None, storage: None, ..live.clone() };
+        assert_eq!(plan(&prior, &users(vec![unset, column("code", "text")])).action, Action::NoOp);
+
+        let wanted = Column { identity_increment: Some(5), storage: Some("external".into()), compression: Some("pglz".into()), ..live };
+        let code = Column { collation: Some("C".into()), ..column("code", "text") };
+        let changed = plan(&prior, &users(vec![wanted, code]));
+        let users = "ALTER TABLE \"public\".\"users\" ALTER COLUMN";
+        assert_eq!(
+            changed.operations,
+            [
+                format!("{users} \"ticket\" SET STORAGE external"),
+                format!("{users} \"ticket\" SET COMPRESSION pglz"),
+                format!("{users} \"ticket\" SET INCREMENT BY 5"),
+                format!("{users} \"code\" TYPE text COLLATE \"C\""),
+            ]
+        );
+        assert!(changed.locking[0].contains("to change the collation of column code from the type's default to C"), "{:?}", changed.locking);
+    }
+
+    #[test]
+    fn a_generation_change_drops_and_adds_the_column_and_what_is_on_it() {
+        let generated = |expression: &str| Column { generated: Some(expression.into()), ..column("total", "numeric") };
+        let mut prior = users(vec![column("price", "numeric"), generated("(price * 2)")]);
+        prior.indexes.push(Index { name: "users_total".into(), columns: vec!["total".into()], unique: false, using: "btree".into(), predicate: None, include: vec![], nulls_not_distinct: false, with: Default::default(), comment: None });
+        let mut desired = prior.clone();
+        desired.columns[2] = generated("(price * 3)");
+        let regenerated = table(Some(&prior), &desired, Some(&desired), &Guards::default(), &TableFacts::default());
+        assert_eq!(regenerated.operations[0], "ALTER TABLE \"public\".\"users\" DROP COLUMN \"total\"");
+        assert!(regenerated.operations[1].ends_with("ADD COLUMN \"total\" numeric GENERATED ALWAYS AS ((price * 3)) STORED"), "{:?}", regenerated.operations);
+        assert!(regenerated.operations[2].starts_with("CREATE INDEX \"users_total\""), "the index goes with the column: {:?}", regenerated.operations);
+        assert!(regenerated.data_loss.is_empty() && regenerated.locking[0].contains("to drop generated column total and add it again"));
+        assert!(regenerated.warnings[0].contains("cannot change a generation expression in place"));
+        assert!(plan(&prior, &desired).operations.is_empty(), "without a shadow the spellings cannot be compared: {:?}", plan(&prior, &desired).operations);
+
+        desired.columns[2] = column("total", "numeric");
+        assert_eq!(plan(&prior, &desired).operations, ["ALTER TABLE \"public\".\"users\" ALTER COLUMN \"total\" DROP EXPRESSION"]);
+        let made_generated = plan(&desired, &prior);
+        assert_eq!(made_generated.data_loss, ["drops column public.users.total and the data in it, to add it again generated from its expression"]);
+    }
+
+    #[test]
+    fn validation_is_declared_one_way_and_a_foreign_keys_timing_changes_in_place() {
+        let check = |validated| Check { name: "users_age_check".into(), expression: "age >= 0".into(), validated };
+        let fk = |validated, deferrable| ForeignKey { match_type: "FULL".into(), deferral: Deferral { deferrable, initially_deferred: false }, validated, ..team_key() };
+        let with = |validated, deferrable| Table { checks: vec![check(validated)], foreign_keys: vec![fk(validated, deferrable)], ..users(vec![column("age", "integer"), column("team_id", "integer")]) };
+        let added = plan(&users(vec![column("age", "integer"), column("team_id", "integer")]), &with(false, false));
+        assert!(added.operations.iter().all(|o| !o.contains("VALIDATE")) && added.operations[1].contains("MATCH FULL"), "{:?}", added.operations);
+        assert_eq!(plan(&with(true, false), &with(false, false)).action, Action::NoOp, "a validated constraint is never unvalidated");
+        let validated = plan(&with(false, false), &with(true, false));
+        assert!(validated.operations.iter().all(|o| o.contains("VALIDATE CONSTRAINT")) && validated.operations.len() == 2, "{:?}", validated.operations);
+        assert_eq!(plan(&with(true, false), &with(true, true)).operations, ["ALTER TABLE \"public\".\"users\" ALTER CONSTRAINT \"users_team_id_fkey\" DEFERRABLE INITIALLY IMMEDIATE"]);
     }
 
     #[test]
@@ -766,9 +997,24 @@ mod tests {
     }
 
     #[test]
+    fn an_exclusion_follows_its_renamed_column() {
+        let exclusion = |column: &str| crate::model::Exclusion {
+            name: "users_no_overlap".into(),
+            using: "gist".into(),
+            elements: vec![format!("{column} WITH &&")],
+            predicate: None,
+            deferral: Deferral::default(),
+        };
+        let prior = Table { exclusions: vec![exclusion("period")], ..users(vec![column("period", "tstzrange")]) };
+        let mut desired = Table { exclusions: vec![exclusion("during")], ..users(vec![column("during", "tstzrange")]) };
+        desired.columns[1].renamed_from = Some("period".into());
+        assert_eq!(plan(&prior, &desired).operations, ["ALTER TABLE \"public\".\"users\" RENAME COLUMN \"period\" TO \"during\""]);
+    }
+
+    #[test]
     fn constraints_named_after_a_renamed_table_are_renamed_with_it() {
         let mut prior = users(vec![column("email", "text")]);
-        prior.uniques.push(Unique { name: "users_email_key".into(), columns: vec!["email".into()] });
+        prior.uniques.push(Unique { name: "users_email_key".into(), columns: vec!["email".into()], deferral: Deferral::default() });
         let mut desired = prior.clone();
         desired.name = "accounts".into();
         desired.uniques[0].name = "accounts_email_key".into();
@@ -776,6 +1022,16 @@ mod tests {
         assert_eq!(renamed.operations[2], "ALTER TABLE \"public\".\"accounts\" RENAME CONSTRAINT \"users_email_key\" TO \"accounts_email_key\"");
         assert_eq!(renamed.operations.len(), 3, "{:?}", renamed.operations);
         assert!(renamed.locking.is_empty(), "nothing is built again: {:?}", renamed.locking);
+    }
+
+    #[test]
+    fn a_key_validated_while_its_table_is_renamed_is_renamed_then_validated() {
+        let prior = Table { foreign_keys: vec![ForeignKey { validated: false, ..team_key() }], ..users(vec![column("team_id", "integer")]) };
+        let desired = Table { name: "accounts".into(), foreign_keys: vec![ForeignKey { name: "accounts_team_id_fkey".into(), ..team_key() }], ..prior.clone() };
+        let renamed = plan(&prior, &desired);
+        assert_eq!(renamed.operations[2], "ALTER TABLE \"public\".\"accounts\" RENAME CONSTRAINT \"users_team_id_fkey\" TO \"accounts_team_id_fkey\"");
+        assert!(renamed.operations[3].starts_with("ALTER TABLE \"public\".\"accounts\" VALIDATE CONSTRAINT \"accounts_team_id_fkey\""), "{:?}", renamed.operations);
+        assert_eq!(renamed.operations.len(), 4, "{:?}", renamed.operations);
     }
 
     #[test]

@@ -166,9 +166,12 @@ fn is_duration(text: &str) -> bool {
 /// After a change failed: when its first transaction committed constraints `NOT VALID` that the
 /// second could not validate (existing rows break them), drops them again, so that no unchecked
 /// constraint is left behind and the next plan adds them anew. Returns whether the first
-/// transaction had committed (so the table changed, and its state must be read back).
+/// transaction had committed (so the table changed, and its state must be read back). A
+/// constraint that was there before the change (declared `validated = false`, now asked to
+/// validate) is the user's and is kept.
 pub async fn drop_unvalidated(client: &Client, statements: &[String]) -> bool {
-    let validations: Vec<(&str, String)> = statements.iter().filter_map(|s| validated_constraint(s)).collect();
+    let added = |constraint: &str| statements.iter().any(|s| s.contains(&format!(" ADD CONSTRAINT {} ", ident(constraint))));
+    let validations: Vec<(&str, String)> = statements.iter().filter_map(|s| validated_constraint(s)).filter(|(_, constraint)| added(constraint)).collect();
     if validations.is_empty() {
         return false;
     }
@@ -255,18 +258,7 @@ mod tests {
 
     #[test]
     fn backups_are_named_from_the_live_table_and_only_when_asked_for() {
-        let table = Table {
-            schema: "public".into(),
-            name: "users".into(),
-            comment: None,
-            primary_key: vec!["id".into()],
-            columns: vec![],
-            uniques: vec![],
-            checks: vec![],
-            foreign_keys: vec![],
-            indexes: vec![],
-            partitioning: Default::default(),
-        };
+        let table = Table { schema: "public".into(), name: "users".into(), primary_key: vec!["id".into()], ..Table::default() };
         assert!(guards(false).backup_table(&table).statements.is_empty());
         let whole = guards(true).backup_table(&table);
         assert_eq!(whole.statements[0], "CREATE SCHEMA IF NOT EXISTS \"strata_backup\"");

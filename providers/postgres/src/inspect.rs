@@ -109,6 +109,13 @@ fn as_declared(table: &Table, serials: &BTreeMap<String, Result<String, String>>
     table.uniques.retain(|u| own(&u.name));
     table.checks.retain(|c| own(&c.name));
     table.foreign_keys.retain(|f| own(&f.name));
+    table.exclusions.retain(|e| own(&e.name));
+    for column in &mut table.columns {
+        // An identity counting from 1 by 1 is what `identity` alone makes.
+        if (column.identity_start, column.identity_increment) == (Some(1), Some(1)) {
+            (column.identity_start, column.identity_increment) = (None, None);
+        }
+    }
     if table.partitioning.of.is_some() {
         table.columns.clear();
         table.primary_key.clear();

@@ -46,6 +46,9 @@ mod tests {
             ref_columns: vec!["id".into()],
             on_delete: "NO ACTION".into(),
             on_update: "NO ACTION".into(),
+            match_type: "SIMPLE".into(),
+            deferral: crate::model::Deferral::default(),
+            validated: true,
         });
         let mut renamed = orders.clone();
         renamed.name = "purchases".into();

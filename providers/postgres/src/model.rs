@@ -10,29 +10,55 @@ use strata_provider_sdk::{ProviderError, Value};
 /// PostgreSQL truncates identifiers to 63 bytes; names strata makes up must match what it keeps.
 const MAX_IDENTIFIER: usize = 63;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Column {
     pub name: String,
     pub type_name: String,
     pub nullable: bool,
     pub default: Option<String>,
     pub identity: Option<String>,
+    /// The identity sequence's START WITH and INCREMENT BY; `None` in configuration leaves the live
+    /// value as it is.
+    pub identity_start: Option<i64>,
+    pub identity_increment: Option<i64>,
+    /// The expression of a STORED generated column (PostgreSQL 15 has no virtual ones). Never a
+    /// default: the catalog keeps both in `pg_attrdef`, `attgenerated` tells them apart.
+    pub generated: Option<String>,
+    /// Only when it is not the type's default collation.
+    pub collation: Option<String>,
+    /// `pglz` or `lz4`; `None` is the server's `default_toast_compression`.
+    pub compression: Option<String>,
+    /// `plain`, `external`, `extended` or `main`, only when it is not the type's own; `None` in
+    /// configuration leaves the live storage as it is (PostgreSQL 15 has no SET STORAGE DEFAULT).
+    pub storage: Option<String>,
     pub comment: Option<String>,
     /// The name the column had before (configuration only: the catalog never sets it), so plan
     /// renames it instead of dropping it and adding a new one.
     pub renamed_from: Option<String>,
 }
 
+/// When a constraint is checked: after each statement, or (deferrable and initially deferred) at
+/// commit; a deferrable one can be deferred by `SET CONSTRAINTS`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Deferral {
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unique {
     pub name: String,
     pub columns: Vec<String>,
+    pub deferral: Deferral,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Check {
     pub name: String,
     pub expression: String,
+    /// Whether existing rows were checked (`convalidated`). `false` in configuration adds it NOT
+    /// VALID and leaves it so; a validated constraint is never made unvalidated again.
+    pub validated: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +70,22 @@ pub struct ForeignKey {
     pub ref_columns: Vec<String>,
     pub on_delete: String,
     pub on_update: String,
+    /// `SIMPLE` or `FULL` (PostgreSQL does not implement `PARTIAL`).
+    pub match_type: String,
+    pub deferral: Deferral,
+    /// As for [`Check::validated`].
+    pub validated: bool,
+}
+
+/// An `EXCLUDE` constraint: no two rows for which every element's operator holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exclusion {
+    pub name: String,
+    pub using: String,
+    /// `column WITH operator` or `expression WITH operator`, such as `during WITH &&`.
+    pub elements: Vec<String>,
+    pub predicate: Option<String>,
+    pub deferral: Deferral,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,7 +103,7 @@ pub struct Index {
     pub comment: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Table {
     pub schema: String,
     pub name: String,
@@ -71,6 +113,7 @@ pub struct Table {
     pub uniques: Vec<Unique>,
     pub checks: Vec<Check>,
     pub foreign_keys: Vec<ForeignKey>,
+    pub exclusions: Vec<Exclusion>,
     pub indexes: Vec<Index>,
     pub partitioning: crate::partitions::Partitioning,
 }
@@ -122,6 +165,15 @@ fn string_list(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
+/// A flag, null when it has its default: state and `strata inspect` show only what was chosen.
+fn unless_default(flag: bool, default: bool) -> Value {
+    if flag == default {
+        Value::Null
+    } else {
+        Value::Bool(flag)
+    }
+}
+
 fn opt(value: &Option<String>) -> Value {
     value.as_deref().map_or(Value::Null, Value::from)
 }
@@ -167,21 +219,7 @@ impl Table {
     pub fn from_value(value: &Value) -> Result<Table, ProviderError> {
         let name = required(value, "name", "postgres_table")?;
         let schema = optional(value, "schema").unwrap_or_else(|| "public".into());
-        let columns = value
-            .get_list("column")
-            .iter()
-            .map(|c| {
-                Ok(Column {
-                    name: required(c, "name", "a column block")?,
-                    type_name: required(c, "type", "a column block")?,
-                    nullable: c.get_bool("null").unwrap_or(true),
-                    default: optional(c, "default"),
-                    identity: optional(c, "identity").map(|i| i.to_lowercase()),
-                    comment: optional(c, "comment"),
-                    renamed_from: optional(c, "renamed_from"),
-                })
-            })
-            .collect::<Result<Vec<_>, ProviderError>>()?;
+        let columns = value.get_list("column").iter().map(Column::from_value).collect::<Result<Vec<_>, ProviderError>>()?;
         let column_names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let mut namer = Namer::default();
         let uniques = value
@@ -190,9 +228,9 @@ impl Table {
             .map(|u| {
                 let cols = strings(u, "columns");
                 let name = optional(u, "name").unwrap_or_else(|| namer.make(&name, &cols, "key"));
-                Unique { name, columns: cols }
+                Ok(Unique { deferral: Deferral::from_value(u, &name)?, name, columns: cols })
             })
-            .collect();
+            .collect::<Result<Vec<_>, ProviderError>>()?;
         let checks = value
             .get_list("check")
             .iter()
@@ -201,7 +239,7 @@ impl Table {
                 let mentioned: Vec<String> = column_names.iter().filter(|col| mentions(&expression, col)).map(|c| (*c).to_owned()).collect();
                 let cols = if mentioned.len() == 1 { mentioned } else { vec![] };
                 let name = optional(c, "name").unwrap_or_else(|| namer.make(&name, &cols, "check"));
-                Ok(Check { name, expression })
+                Ok(Check { name, expression, validated: c.get_bool("validated").unwrap_or(true) })
             })
             .collect::<Result<Vec<_>, ProviderError>>()?;
         let foreign_keys = value
@@ -209,16 +247,21 @@ impl Table {
             .iter()
             .map(|f| {
                 let cols = strings(f, "columns");
+                let name = optional(f, "name").unwrap_or_else(|| namer.make(&name, &cols, "fkey"));
                 Ok(ForeignKey {
-                    name: optional(f, "name").unwrap_or_else(|| namer.make(&name, &cols, "fkey")),
+                    match_type: match_type(f.get_str("match"), &name)?,
+                    deferral: Deferral::from_value(f, &name)?,
+                    name,
                     columns: cols,
                     references: qualify(&required(f, "references", "a foreign_key block")?, &schema),
                     ref_columns: strings(f, "ref_columns"),
                     on_delete: referential_action(f.get_str("on_delete")),
                     on_update: referential_action(f.get_str("on_update")),
+                    validated: f.get_bool("validated").unwrap_or(true),
                 })
             })
             .collect::<Result<Vec<_>, ProviderError>>()?;
+        let exclusions = value.get_list("exclude").iter().map(|e| Exclusion::from_value(e, &name, &mut namer)).collect::<Result<Vec<_>, _>>()?;
         let indexes = value.get_list("index").iter().map(Index::from_value).collect::<Result<Vec<_>, _>>()?;
         Ok(Table {
             partitioning: crate::partitions::Partitioning::from_value(value, &schema)?,
@@ -230,32 +273,26 @@ impl Table {
             uniques,
             checks,
             foreign_keys,
+            exclusions,
             indexes,
         })
     }
 
     pub fn to_value(&self) -> Value {
-        let columns = self.columns.iter().map(|c| {
-            Value::object([
-                ("name", Value::from(c.name.as_str())),
-                ("type", Value::from(c.type_name.as_str())),
-                ("null", Value::Bool(c.nullable)),
-                ("default", opt(&c.default)),
-                ("identity", opt(&c.identity)),
-                ("comment", opt(&c.comment)),
-                ("renamed_from", opt(&c.renamed_from)),
-            ])
+        let uniques = self.uniques.iter().map(|u| u.deferral.with_fields([("name", Value::from(u.name.as_str())), ("columns", string_list(&u.columns))]));
+        let checks = self.checks.iter().map(|c| {
+            Value::object([("name", Value::from(c.name.as_str())), ("expression", Value::from(c.expression.as_str())), ("validated", unless_default(c.validated, true))])
         });
-        let uniques = self.uniques.iter().map(|u| Value::object([("name", Value::from(u.name.as_str())), ("columns", string_list(&u.columns))]));
-        let checks = self.checks.iter().map(|c| Value::object([("name", Value::from(c.name.as_str())), ("expression", Value::from(c.expression.as_str()))]));
         let foreign_keys = self.foreign_keys.iter().map(|f| {
-            Value::object([
+            f.deferral.with_fields([
                 ("name", Value::from(f.name.as_str())),
                 ("columns", string_list(&f.columns)),
                 ("references", Value::from(f.references.as_str())),
                 ("ref_columns", string_list(&f.ref_columns)),
                 ("on_delete", Value::from(f.on_delete.as_str())),
                 ("on_update", Value::from(f.on_update.as_str())),
+                ("match", if f.match_type == "SIMPLE" { Value::Null } else { Value::from(f.match_type.as_str()) }),
+                ("validated", unless_default(f.validated, true)),
             ])
         });
         Value::object(self.partitioning.fields().into_iter().chain([
@@ -264,12 +301,156 @@ impl Table {
             ("comment", opt(&self.comment)),
             ("primary_key", if self.primary_key.is_empty() { Value::Null } else { string_list(&self.primary_key) }),
             ("id", Value::from(self.id())),
-            ("column", Value::List(columns.collect())),
+            ("column", Value::List(self.columns.iter().map(Column::to_value).collect())),
             ("unique", Value::List(uniques.collect())),
             ("check", Value::List(checks.collect())),
             ("foreign_key", Value::List(foreign_keys.collect())),
+            ("exclude", Value::List(self.exclusions.iter().map(Exclusion::to_value).collect())),
             ("index", Value::List(self.indexes.iter().map(Index::to_value).collect())),
         ]))
+    }
+}
+
+impl Column {
+    fn from_value(value: &Value) -> Result<Column, ProviderError> {
+        let column = Column {
+            name: required(value, "name", "a column block")?,
+            type_name: required(value, "type", "a column block")?,
+            nullable: value.get_bool("null").unwrap_or(true),
+            default: optional(value, "default"),
+            identity: optional(value, "identity").map(|i| i.to_lowercase()),
+            identity_start: value.get_i64("identity_start"),
+            identity_increment: value.get_i64("identity_increment"),
+            generated: optional(value, "generated"),
+            collation: optional(value, "collation"),
+            compression: optional(value, "compression").map(|c| c.to_lowercase()),
+            storage: optional(value, "storage").map(|s| s.to_lowercase()),
+            comment: optional(value, "comment"),
+            renamed_from: optional(value, "renamed_from"),
+        };
+        column.refuse_conflicts()?;
+        Ok(column)
+    }
+
+    /// Settings PostgreSQL cannot combine, refused before any SQL is written.
+    fn refuse_conflicts(&self) -> Result<(), ProviderError> {
+        let conflict = |what: &str, hint: &str| Err(ProviderError::new(format!("column {}: {what}", self.name)).with_hint(hint.to_owned()));
+        if self.generated.is_some() && self.default.is_some() {
+            return conflict("a generated column cannot also have a default", "keep either generated or default");
+        }
+        if self.generated.is_some() && self.identity.is_some() {
+            return conflict("a generated column cannot also be an identity", "keep either generated or identity");
+        }
+        if self.identity.is_none() && (self.identity_start.is_some() || self.identity_increment.is_some()) {
+            return conflict("identity_start and identity_increment need identity", "set identity = \"always\" or \"by default\"");
+        }
+        if self.identity_increment == Some(0) {
+            return conflict("identity_increment cannot be 0", "use a positive or negative step");
+        }
+        Ok(())
+    }
+
+    fn to_value(&self) -> Value {
+        let number = |n: Option<i64>| n.map_or(Value::Null, Value::int);
+        Value::object([
+            ("name", Value::from(self.name.as_str())),
+            ("type", Value::from(self.type_name.as_str())),
+            ("null", Value::Bool(self.nullable)),
+            ("default", opt(&self.default)),
+            ("identity", opt(&self.identity)),
+            ("identity_start", number(self.identity_start)),
+            ("identity_increment", number(self.identity_increment)),
+            ("generated", opt(&self.generated)),
+            ("collation", opt(&self.collation)),
+            ("compression", opt(&self.compression)),
+            ("storage", opt(&self.storage)),
+            ("comment", opt(&self.comment)),
+            ("renamed_from", opt(&self.renamed_from)),
+        ])
+    }
+}
+
+impl Deferral {
+    /// `deferrable` and `initially_deferred` of the constraint `name`'s block.
+    fn from_value(value: &Value, name: &str) -> Result<Deferral, ProviderError> {
+        let deferral = Deferral { deferrable: value.get_bool("deferrable").unwrap_or(false), initially_deferred: value.get_bool("initially_deferred").unwrap_or(false) };
+        if deferral.initially_deferred && !deferral.deferrable {
+            return Err(ProviderError::new(format!("constraint {name}: initially_deferred = true needs deferrable = true")).with_hint("set deferrable = true as well"));
+        }
+        Ok(deferral)
+    }
+
+    /// A constraint's fields with `deferrable` and `initially_deferred` added.
+    fn with_fields<const N: usize>(&self, fields: [(&str, Value); N]) -> Value {
+        let mut value = Value::object(fields);
+        value.set("deferrable", unless_default(self.deferrable, false));
+        value.set("initially_deferred", unless_default(self.initially_deferred, false));
+        value
+    }
+}
+
+/// `SIMPLE` or `FULL` from a foreign key's `match`; `PARTIAL`, which PostgreSQL does not
+/// implement, is refused.
+fn match_type(given: Option<&str>, name: &str) -> Result<String, ProviderError> {
+    let upper = given.unwrap_or("SIMPLE").trim().to_uppercase();
+    if upper == "PARTIAL" {
+        return Err(ProviderError::new(format!("foreign key {name}: match = \"partial\" is not implemented by PostgreSQL")).with_hint("use match = \"full\" or \"simple\""));
+    }
+    Ok(upper)
+}
+
+impl Exclusion {
+    fn from_value(value: &Value, table: &str, namer: &mut Namer) -> Result<Exclusion, ProviderError> {
+        let elements = strings(value, "elements");
+        let columns: Vec<String> = elements.iter().map(|e| exclusion_column(e).unwrap_or("expr").to_owned()).collect();
+        let name = optional(value, "name").unwrap_or_else(|| namer.make(table, &columns, "excl"));
+        if let Some(bare) = elements.iter().find(|e| split_exclusion_element(e).is_none()) {
+            return Err(ProviderError::new(format!("exclude {name}: element \"{bare}\" names no operator"))
+                .with_hint("write each element as \"column WITH operator\", such as \"during WITH &&\""));
+        }
+        Ok(Exclusion {
+            deferral: Deferral::from_value(value, &name)?,
+            name,
+            using: optional(value, "using").map(|u| u.to_lowercase()).unwrap_or_else(|| "gist".into()),
+            elements,
+            predicate: optional(value, "where"),
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        self.deferral.with_fields([
+            ("name", Value::from(self.name.as_str())),
+            ("using", Value::from(self.using.as_str())),
+            ("elements", string_list(&self.elements)),
+            ("where", opt(&self.predicate)),
+        ])
+    }
+}
+
+/// An exclusion element `room_id WITH =` as its column or expression and its operator.
+pub fn split_exclusion_element(element: &str) -> Option<(&str, &str)> {
+    let at = element.to_ascii_uppercase().rfind(" WITH ")?;
+    let (core, operator) = (element[..at].trim(), element[at + " WITH ".len()..].trim());
+    (!core.is_empty() && !operator.is_empty()).then_some((core, operator))
+}
+
+/// The column an exclusion element compares, when it is a plain column (not an expression).
+fn exclusion_column(element: &str) -> Option<&str> {
+    split_exclusion_element(element).map(|(core, _)| core).filter(|core| core.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
+impl Check {
+    /// Whether `other` is this check, validated or not.
+    pub fn same_check(&self, other: &Check) -> bool {
+        self.name == other.name && self.expression == other.expression
+    }
+}
+
+impl ForeignKey {
+    /// Whether `other` is this key but for what `ALTER CONSTRAINT` and `VALIDATE CONSTRAINT`
+    /// change in place: its timing and whether it was validated.
+    pub fn same_key(&self, other: &ForeignKey) -> bool {
+        ForeignKey { deferral: other.deferral, validated: other.validated, ..self.clone() } == *other
     }
 }
 
@@ -296,7 +477,7 @@ impl Namer {
 }
 
 /// Whether `expression` mentions `column` as a whole word.
-fn mentions(expression: &str, column: &str) -> bool {
+pub fn mentions(expression: &str, column: &str) -> bool {
     expression
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|word| word == column)
@@ -483,6 +664,59 @@ mod tests {
         assert_eq!(table.checks[0].name, "users_email_check");
         assert_eq!(table.schema, "public");
         assert_eq!(Table::from_value(&table.to_value()).unwrap(), table);
+    }
+
+    fn block(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().cloned())
+    }
+
+    fn rentals(column: Value, constraints: &[(&str, Value)]) -> Result<Table, ProviderError> {
+        let mut fields = vec![("name", Value::from("rentals")), ("column", Value::List(vec![column]))];
+        fields.extend(constraints.iter().map(|(k, v)| (*k, Value::List(vec![v.clone()]))));
+        Table::from_value(&block(&fields))
+    }
+
+    #[test]
+    fn column_and_constraint_attributes_round_trip_with_postgres_names() {
+        let during = block(&[
+            ("name", Value::from("during")),
+            ("type", Value::from("tstzrange")),
+            ("collation", Value::from("C")),
+            ("compression", Value::from("LZ4")),
+            ("storage", Value::from("External")),
+        ]);
+        let exclusion = block(&[("elements", Value::List(vec![Value::from("room_id WITH ="), Value::from("lower(during) with &&")])), ("deferrable", Value::Bool(true))]);
+        let fk = block(&[
+            ("columns", Value::List(vec![Value::from("during")])),
+            ("references", Value::from("bookings")),
+            ("ref_columns", Value::List(vec![Value::from("during")])),
+            ("match", Value::from("full")),
+            ("validated", Value::Bool(false)),
+        ]);
+        let table = rentals(during, &[("exclude", exclusion), ("foreign_key", fk)]).unwrap();
+        assert_eq!((table.columns[0].compression.as_deref(), table.columns[0].storage.as_deref()), (Some("lz4"), Some("external")));
+        assert_eq!(table.exclusions[0].name, "rentals_room_id_expr_excl", "named as PostgreSQL names it");
+        assert_eq!(table.exclusions[0].using, "gist");
+        assert_eq!((table.foreign_keys[0].match_type.as_str(), table.foreign_keys[0].validated), ("FULL", false));
+        assert_eq!(Table::from_value(&table.to_value()).unwrap(), table);
+    }
+
+    #[test]
+    fn settings_postgres_cannot_combine_are_refused() {
+        let column = |pairs: &[(&str, Value)]| {
+            let mut fields = vec![("name", Value::from("total")), ("type", Value::from("numeric"))];
+            fields.extend(pairs.iter().cloned());
+            block(&fields)
+        };
+        let refused = |table: Result<Table, ProviderError>| table.unwrap_err().message;
+        assert!(refused(rentals(column(&[("generated", Value::from("a * b")), ("default", Value::from("0"))]), &[])).contains("cannot also have a default"));
+        assert!(refused(rentals(column(&[("identity_start", Value::int(5))]), &[])).contains("need identity"));
+        let deferred = block(&[("columns", Value::List(vec![Value::from("total")])), ("initially_deferred", Value::Bool(true))]);
+        assert!(refused(rentals(column(&[]), &[("unique", deferred)])).contains("needs deferrable = true"));
+        let partial = block(&[("columns", Value::List(vec![])), ("references", Value::from("t")), ("match", Value::from("PARTIAL"))]);
+        assert!(refused(rentals(column(&[]), &[("foreign_key", partial)])).contains("not implemented by PostgreSQL"));
+        let bare = block(&[("elements", Value::List(vec![Value::from("during")]))]);
+        assert!(refused(rentals(column(&[]), &[("exclude", bare)])).contains("names no operator"));
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Result<Optio
         return Ok(None);
     }
     let mut statements = vec![ddl::create_table_named(desired, SHADOW, true)];
+    statements.extend(ddl::column_storage(desired, SHADOW));
     statements.extend(desired.indexes.iter().map(|index| ddl::create_index(index, SHADOW, false)));
     let Some(shadow) = in_rolled_back_transaction(client, &statements).await? else { return Ok(None) };
     let mut normalized = desired.clone();
@@ -60,6 +61,15 @@ pub async fn shadow_table(client: &Catalog<'_>, desired: &Table) -> Result<Optio
             column.type_name = seen.type_name.clone();
             column.default = seen.default.clone();
             column.nullable = seen.nullable;
+            column.generated = seen.generated.clone();
+            column.collation = seen.collation.clone();
+            column.compression = seen.compression.clone();
+            column.storage = seen.storage.clone();
+        }
+    }
+    for exclusion in &mut normalized.exclusions {
+        if let Some(seen) = shadow.exclusions.iter().find(|e| e.name == exclusion.name) {
+            *exclusion = seen.clone();
         }
     }
     for check in &mut normalized.checks {
@@ -148,9 +158,10 @@ fn unanswered(err: &tokio_postgres::Error) -> ProviderError {
 /// not answer (a lock timeout names the session holding the lock).
 async fn shadow_failed<T>(catalog: &Catalog<'_>, err: &tokio_postgres::Error) -> Result<Option<T>, ProviderError> {
     let code = err.code().map(SqlState::code).unwrap_or_default();
-    if code == SqlState::SYNTAX_ERROR.code() {
+    // A syntax error, or a feature this server lacks (lz4 compression on a server built without it).
+    if code == SqlState::SYNTAX_ERROR.code() || code == SqlState::FEATURE_NOT_SUPPORTED.code() {
         return Err(ProviderError::new(format!("PostgreSQL cannot read the definition: {}", describe_error(err)))
-            .with_hint("fix the expression (a default, check, where or index expression) in the configuration"));
+            .with_hint("fix the expression (a default, generated, check, where or index expression) or the setting in the configuration"));
     }
     if ["42", "22", "3F"].iter().any(|class| code.starts_with(class)) {
         return Ok(None);

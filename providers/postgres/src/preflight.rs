@@ -31,7 +31,7 @@ fn added_columns<'a>(prior: &Table, desired: &'a Table) -> Vec<&'a Column> {
 
 /// Whether PostgreSQL has nothing to put in a new column's existing rows but NULL.
 fn needs_values(column: &Column) -> bool {
-    !column.nullable && column.default.is_none() && column.identity.is_none() && !is_serial(&column.type_name)
+    !column.nullable && column.default.is_none() && column.identity.is_none() && column.generated.is_none() && !is_serial(&column.type_name)
 }
 
 async fn refuse_not_null_without_default(catalog: &Catalog<'_>, prior: &Table, added: &[&Column]) -> Result<(), ProviderError> {

@@ -13,6 +13,10 @@ fn index_method(text: &str) -> Result<(), String> {
 }
 /// `ON DELETE` / `ON UPDATE` actions, pasted into the foreign key's DDL.
 const REFERENTIAL_ACTIONS: &[&str] = &["no action", "restrict", "cascade", "set null", "set default"];
+/// `MATCH` of a foreign key; `partial` is accepted here to be refused with PostgreSQL's reason.
+const MATCH_TYPES: &[&str] = &["simple", "full", "partial"];
+const STORAGES: &[&str] = &["plain", "external", "extended", "main"];
+const COMPRESSIONS: &[&str] = &["pglz", "lz4"];
 
 fn string_list() -> Type {
     Type::list_of(Type::String)
@@ -45,6 +49,17 @@ fn index_fields(block: Block) -> Block {
         .attribute("comment", A::optional(Type::String).describe("changed in place"))
 }
 
+/// When a constraint is checked: `deferrable`, `initially_deferred`.
+fn deferral_fields(block: Block) -> Block {
+    block
+        .attribute("deferrable", A::optional_computed(Type::Bool).describe("whether SET CONSTRAINTS can defer it to commit, default false"))
+        .attribute("initially_deferred", A::optional_computed(Type::Bool).describe("checked at commit unless SET CONSTRAINTS says otherwise; needs deferrable"))
+}
+
+fn validated_field(block: Block) -> Block {
+    block.attribute("validated", A::optional_computed(Type::Bool).describe("false adds it NOT VALID and leaves existing rows unchecked; true (default) validates them"))
+}
+
 fn table() -> ResourceSchema {
     let column = Block::new()
         .attribute("name", A::required(Type::String))
@@ -52,17 +67,32 @@ fn table() -> ResourceSchema {
         .attribute("null", A::optional_computed(Type::Bool).describe("whether NULL is allowed, default true"))
         .attribute("default", A::optional(Type::String).describe("SQL expression"))
         .attribute("identity", A::optional(Type::String).one_of_keywords(&["always", "by default"]).describe("always or by default"))
+        .attribute("identity_start", A::optional_computed(Type::Number).describe("START WITH of the identity's sequence; unset keeps the live one"))
+        .attribute("identity_increment", A::optional_computed(Type::Number).describe("INCREMENT BY of the identity's sequence; unset keeps the live one"))
+        .attribute("generated", A::optional(Type::String).describe("SQL expression of a STORED generated column"))
+        .attribute("collation", A::optional(Type::String).describe("collation name, such as C; unset is the type's default"))
+        .attribute("compression", A::optional(Type::String).one_of_keywords(COMPRESSIONS).describe("pglz or lz4; unset is the server's default_toast_compression"))
+        .attribute("storage", A::optional_computed(Type::String).one_of_keywords(STORAGES).describe("plain, external, extended or main; unset keeps the live one"))
         .attribute("comment", A::optional(Type::String))
         .attribute("renamed_from", A::optional(Type::String).describe("the column's previous name: plan renames it in place"));
-    let unique = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list()));
-    let check = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String));
+    let unique = deferral_fields(Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list())));
+    let check = validated_field(Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String)));
+    let exclude = deferral_fields(
+        Block::new()
+            .attribute("name", A::optional_computed(Type::String))
+            .attribute("using", A::optional_computed(Type::String).syntax(INDEX_METHOD).describe("index method, default gist"))
+            .attribute("elements", A::required(string_list()).describe("\"column WITH operator\" or \"expression WITH operator\", such as \"during WITH &&\""))
+            .attribute("where", A::optional(Type::String).describe("predicate: only rows it holds for are compared")),
+    );
     let foreign_key = Block::new()
         .attribute("name", A::optional_computed(Type::String))
         .attribute("columns", A::required(string_list()))
         .attribute("references", A::required(Type::String).describe("the referenced table, schema.table"))
         .attribute("ref_columns", A::required(string_list()))
         .attribute("on_delete", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS))
-        .attribute("on_update", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS));
+        .attribute("on_update", A::optional_computed(Type::String).one_of_keywords(REFERENTIAL_ACTIONS))
+        .attribute("match", A::optional_computed(Type::String).one_of_keywords(MATCH_TYPES).describe("simple (default) or full"));
+    let foreign_key = validated_field(deferral_fields(foreign_key));
     let partition_by = Block::new()
         .attribute("strategy", A::required(Type::String).one_of_keywords(crate::partitions::STRATEGIES).describe("range, list or hash"))
         .attribute("columns", A::required(string_list()).describe("the key's columns or expressions"));
@@ -83,6 +113,7 @@ fn table() -> ResourceSchema {
             .block("unique", NestedBlock::list(unique))
             .block("check", NestedBlock::list(check))
             .block("foreign_key", NestedBlock::list(foreign_key))
+            .block("exclude", NestedBlock::list(exclude))
             .block("index", NestedBlock::list(index_fields(Block::new()))),
     }
 }

@@ -1,5 +1,5 @@
-//! What lives next to managed objects without being managed: indexes and unique, check and
-//! foreign-key constraints on a managed table that neither the table's state nor a `postgres_index`
+//! What lives next to managed objects without being managed: indexes and unique, check,
+//! foreign-key and exclusion constraints on a managed table that neither the table's state nor a `postgres_index`
 //! in the same requests names (someone added them by hand). Only reads a snapshot; it must never
 //! change anything, nor plan these objects for deletion.
 
@@ -48,5 +48,10 @@ fn next_to_table(snapshot: &Snapshot, managed: &Table, managed_indexes: &BTreeSe
         .iter()
         .filter(|f| !managed.foreign_keys.iter().any(|m| m.name == f.name))
         .map(|f| format!("foreign key {} on {table} ({}) references {} ({})", f.name, f.columns.join(", "), f.references, f.ref_columns.join(", ")));
-    indexes.chain(uniques).chain(checks).chain(foreign_keys).collect()
+    let exclusions = live
+        .exclusions
+        .iter()
+        .filter(|e| !managed.exclusions.iter().any(|m| m.name == e.name))
+        .map(|e| format!("exclusion constraint {} on {table} ({})", e.name, e.elements.join(", ")));
+    indexes.chain(uniques).chain(checks).chain(foreign_keys).chain(exclusions).collect()
 }

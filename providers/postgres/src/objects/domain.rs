@@ -60,7 +60,7 @@ fn named_checks(domain: &str, blocks: &[Value]) -> Result<Vec<Check>, ProviderEr
                 unnamed += 1;
                 crate::model::truncate_identifier(format!("{domain}_check{suffix}"))
             });
-            Ok(Check { name, expression: required(block, "expression", "a check block")? })
+            Ok(Check { name, expression: required(block, "expression", "a check block")?, validated: true })
         })
         .collect::<Result<Vec<_>, ProviderError>>()?;
     checks.sort_by(|a, b| a.name.cmp(&b.name));
@@ -111,7 +111,7 @@ impl Object for Domain {
             base_type: row.get(2),
             default: row.get(3),
             not_null: row.get(4),
-            checks: names.into_iter().zip(definitions).map(|(name, definition)| Check { name, expression: check_expression(&definition) }).collect(),
+            checks: names.into_iter().zip(definitions).map(|(name, definition)| Check { name, expression: check_expression(&definition), validated: true }).collect(),
             collation: row.get(7),
             comment: row.get(8),
         }
