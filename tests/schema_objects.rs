@@ -575,3 +575,59 @@ resource "postgres_function" "run_bounds" {{
     work.apply();
     work.assert_converged();
 }
+
+const SCORES: &str = r#"
+resource "postgres_table" "scores" {
+  name        = "scores"
+  primary_key = ["id"]
+
+  column {
+    name = "id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "score"
+    type = "integer"
+  }
+  column {
+    name = "label"
+    type = "text"
+  }
+}
+
+resource "postgres_view" "top_scores" {
+  name  = "top_scores"
+  query = "SELECT id, score FROM ${postgres_table.scores.id} WHERE score > 90"
+}
+"#;
+
+#[test]
+fn a_column_a_view_reads_changes_type_with_the_view_dropped_and_recreated_around_it() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", SCORES);
+    work.apply();
+    db.execute("INSERT INTO scores VALUES (1, 95, 'a'), (2, 40, 'b')");
+    work.write("main.tf", &SCORES.replacen("type = \"integer\"", "type = \"bigint\"", 1));
+    let plan = work.strata(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("drops and re-creates public.top_scores around the change"), "{plan:?}");
+    let drop = plan.stdout.find("DROP VIEW").expect("the view is dropped first");
+    let alter = plan.stdout.find("ALTER COLUMN \"score\" TYPE").expect("then the column changes");
+    let create = plan.stdout.rfind("CREATE VIEW").expect("then the view is back");
+    assert!(drop < alter && alter < create, "{plan:?}");
+    work.apply();
+    work.assert_converged();
+    let rows: i64 = db.client().query_one("SELECT count(*) FROM top_scores", &[]).unwrap().get(0);
+    assert_eq!(rows, 1);
+
+    // A view strata does not manage reading a column to change: refused at plan, nothing runs.
+    db.execute("CREATE VIEW labels AS SELECT label FROM scores");
+    work.write("main.tf", &SCORES.replacen("type = \"integer\"", "type = \"bigint\"", 1).replace("type = \"text\"", "type = \"varchar(10)\""));
+    let refused = work.strata(&["plan"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("column public.scores.label is read by view public.labels, which strata does not manage"), "{refused:?}");
+    let kept: String = db.client().query_one("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'scores'::regclass AND attname = 'label'", &[]).unwrap().get(0);
+    assert_eq!(kept, "text");
+}

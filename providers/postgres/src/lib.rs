@@ -13,6 +13,7 @@ mod casts;
 mod catalog;
 mod config;
 mod ddl;
+mod dependents;
 mod diff;
 mod guards;
 mod import;
@@ -61,6 +62,9 @@ pub struct PostgresProvider {
     queries: AtomicUsize,
     /// The tables' renames this run planned, for the indexes on them.
     renames: renames::PlannedRenames,
+    /// The views this run's refresh was handed (`None` before one, as in applying a saved plan,
+    /// whose plan checked them already): the only ones a table change may drop and re-create.
+    managed_views: std::sync::Mutex<Option<std::collections::BTreeSet<String>>>,
 }
 
 impl Default for PostgresProvider {
@@ -72,7 +76,7 @@ impl Default for PostgresProvider {
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
         config::prepare_tls_in_background();
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default() }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default(), managed_views: Default::default() }
     }
 
     /// How many catalog queries this provider has run.
@@ -170,6 +174,7 @@ impl Provider for PostgresProvider {
             false => None,
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
+        *self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(dependents::managed_views(requests.iter().map(|r| (r.type_name.as_str(), &r.state))));
         let mut found = Vec::with_capacity(requests.len());
         for request in requests {
             found.push(match &snapshot {
@@ -232,6 +237,10 @@ impl Provider for PostgresProvider {
                     None => (None, TableFacts::default()),
                 };
                 let planned = diff::table(prior.as_ref(), &desired, normalized.as_ref(), &guards, &facts);
+                let planned = match &prior {
+                    Some(live) if planned.action.is_change() => self.around_dependent_views(live, &desired, planned).await?,
+                    _ => planned,
+                };
                 if let Some(live) = &prior {
                     self.renames.record(live, &desired, diff::renamed_columns(live, &desired));
                 }
@@ -349,6 +358,15 @@ impl PostgresProvider {
             return Ok(Value::Null);
         }
         read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(Failed::from)
+    }
+
+    /// `planned` with the views reading the columns it changes dropped and re-created around it
+    /// (see `dependents`).
+    async fn around_dependent_views(&self, live: &Table, desired: &Table, planned: PlannedChange) -> Result<PlannedChange, ProviderError> {
+        let managed = self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let session = self.session().await?;
+        let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+        dependents::around(&catalog, live, desired, planned, managed.as_ref()).await
     }
 
     /// The live index and the normalised desired one (when a shadow could be made), ready to
