@@ -11,7 +11,9 @@ use common::{TestDb, Workdir};
 /// In the style of the pagila sample database: a film rental store.
 const RENTAL_STORE: &str = r#"
 CREATE SCHEMA store;
+COMMENT ON SCHEMA store IS 'The rental store';
 CREATE TYPE store.mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17');
+COMMENT ON TYPE store.mpaa_rating IS 'Film ratings of the MPAA';
 CREATE TABLE store.language (
   language_id serial PRIMARY KEY,
   name character(20) NOT NULL,

@@ -103,3 +103,44 @@ fn a_partition_declared_with_columns_is_refused_before_anything_runs() {
     assert!(plan.stderr.contains("takes its columns and primary key from its parent"), "{plan:?}");
     assert!(!db.has_table("audit_logs"));
 }
+
+#[test]
+fn a_partition_leaving_a_parent_without_a_default_is_detached_concurrently_with_its_rows() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    let without_default = AUDIT_LOGS.split("resource \"postgres_table\" \"audit_logs_default\"").next().unwrap().to_owned();
+    work.write("main.tf", &without_default);
+    work.apply();
+    db.execute("INSERT INTO audit_logs VALUES (1, '2026-01-15', 'login')");
+    let standalone = r#"
+resource "postgres_table" "audit_logs_2026_01" {
+  name        = "audit_logs_2026_01"
+  primary_key = ["id", "created_at"]
+
+  column {
+    name = "id"
+    type = "bigint"
+    null = false
+  }
+  column {
+    name = "created_at"
+    type = "timestamptz"
+    null = false
+  }
+  column {
+    name = "action"
+    type = "text"
+  }
+}
+"#;
+    let parent_only = without_default.split("resource \"postgres_table\" \"audit_logs_2026_01\"").next().unwrap().to_owned();
+    work.write("main.tf", &format!("{parent_only}{standalone}"));
+    let plan = work.strata(&["plan"]);
+    assert!(plan.stdout.contains("DETACH PARTITION \"public\".\"audit_logs_2026_01\" CONCURRENTLY"), "{plan:?}");
+    work.apply();
+    work.assert_converged();
+    let rows: i64 = db.client().query_one("SELECT count(*) FROM audit_logs_2026_01", &[]).unwrap().get(0);
+    assert_eq!(rows, 1, "the detached table kept its row");
+    let partitions: i64 = db.client().query_one("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass", &[]).unwrap().get(0);
+    assert_eq!(partitions, 0);
+}

@@ -81,10 +81,10 @@ pub(crate) async fn read_behind_a_lock(client: &Client, err: &tokio_postgres::Er
 
 impl Snapshot {
     pub async fn read(client: &Catalog<'_>) -> Result<Snapshot, ProviderError> {
-        let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE {USER_SCHEMAS}"))
+        let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE {USER_SCHEMAS}"))
             .await?
             .iter()
-            .map(|row| (row.get::<_, String>(0), Schema { name: row.get(0), owner: Some(row.get(1)) }))
+            .map(|row| (row.get::<_, String>(0), Schema { name: row.get(0), owner: Some(row.get(1)), comment: row.get(2) }))
             .collect();
         let extensions = query(client, "SELECT e.extname, n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace")
             .await?
@@ -94,14 +94,14 @@ impl Snapshot {
         let enums = query(
             client,
             &format!(
-                "SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_type t \
-                 JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMAS} GROUP BY 1, 2"
+                "SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder), obj_description(t.oid, 'pg_type') FROM pg_type t \
+                 JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMAS} GROUP BY n.nspname, t.typname, t.oid"
             ),
         )
         .await?
         .iter()
         .map(|row| {
-            let found = Enum { schema: row.get(0), name: row.get(1), values: row.get(2) };
+            let found = Enum { schema: row.get(0), name: row.get(1), values: row.get(2), comment: row.get(3) };
             (found.id(), found)
         })
         .collect();

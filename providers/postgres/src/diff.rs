@@ -18,6 +18,9 @@ pub struct TableFacts {
     /// Columns being added whose default calls a volatile function (`random()`, `clock_timestamp()`):
     /// PostgreSQL must rewrite the table to fill them.
     pub volatile_defaults: Vec<String>,
+    /// The table leaves its parent's partitions, which has no default partition: it can be
+    /// detached CONCURRENTLY (see `partitions`).
+    pub detach_concurrently: bool,
 }
 
 /// A table's change. `normalized` is `desired` in PostgreSQL's spelling, when a shadow could be made.
@@ -44,7 +47,7 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         statements.push(format!("ALTER TABLE {table_sql} SET SCHEMA {}", ident(&desired.schema)));
         table_sql = qualified(&desired.schema, &desired.name);
     }
-    let partitioning = crate::partitions::change(original, desired, &table_sql);
+    let partitioning = crate::partitions::change(original, desired, &table_sql, facts.detach_concurrently);
     if partitioning.replace {
         return replaced_for_its_key(original, desired, guards);
     }
@@ -589,15 +592,16 @@ pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized:
 }
 
 pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
-    let create = ddl::create_enum(desired);
+    let type_comment = |e: &Enum| e.comment.as_ref().map(|c| format!("COMMENT ON TYPE {} IS {}", qualified(&e.schema, &e.name), literal(c)));
+    let create: Vec<String> = std::iter::once(ddl::create_enum(desired)).chain(type_comment(desired)).collect();
     let Some(prior) = prior else {
-        return change(Action::Create, desired.to_value(), vec![create]);
+        return change(Action::Create, desired.to_value(), create);
     };
     let type_sql = qualified(&prior.schema, &prior.name);
     let identity_changed = prior.schema != desired.schema || prior.name != desired.name;
     let kept_in_order = desired.values.iter().filter(|v| prior.values.contains(v)).eq(prior.values.iter());
     if identity_changed || !kept_in_order {
-        let mut planned = change(Action::Replace, desired.to_value(), vec![format!("DROP TYPE {type_sql}"), create]);
+        let mut planned = change(Action::Replace, desired.to_value(), std::iter::once(format!("DROP TYPE {type_sql}")).chain(create).collect());
         planned.replace_because = if identity_changed { vec!["name".into()] } else { vec!["values".into()] };
         planned.data_loss = enum_replaced(prior, desired);
         return planned;
@@ -613,8 +617,15 @@ pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
             (None, None) => format!("ALTER TYPE {type_sql} ADD VALUE {}", literal(value)),
         })
         .collect();
+    let mut statements = statements;
+    let mut planned = desired.clone();
+    match &desired.comment {
+        Some(_) if desired.comment != prior.comment => statements.extend(type_comment(desired)),
+        Some(_) => {}
+        None => planned.comment.clone_from(&prior.comment),
+    }
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
-    change(action, desired.to_value(), statements)
+    change(action, planned.to_value(), statements)
 }
 
 /// What replacing an enum loses: each value it drops, or else the type itself (DROP TYPE).
@@ -628,20 +639,28 @@ fn enum_replaced(prior: &Enum, desired: &Enum) -> Vec<String> {
 }
 
 pub fn schema(prior: Option<&Schema>, desired: &Schema) -> PlannedChange {
+    let schema_comment = |s: &Schema| s.comment.as_ref().map(|c| format!("COMMENT ON SCHEMA {} IS {}", ident(&s.name), literal(c)));
     let Some(prior) = prior else {
-        return change(Action::Create, with_computed(desired.to_value(), "owner"), vec![ddl::create_schema(desired)]);
+        let create = std::iter::once(ddl::create_schema(desired)).chain(schema_comment(desired)).collect();
+        return change(Action::Create, with_computed(with_computed(desired.to_value(), "owner"), "comment"), create);
     };
     if prior.name != desired.name {
         let mut planned = change(Action::Replace, desired.to_value(), vec![format!("DROP SCHEMA {}", ident(&prior.name)), ddl::create_schema(desired)]);
         planned.replace_because = vec!["name".into()];
         return planned;
     }
-    match &desired.owner {
-        Some(owner) if prior.owner.as_ref() != Some(owner) => {
-            change(Action::Update, desired.to_value(), vec![format!("ALTER SCHEMA {} OWNER TO {}", ident(&prior.name), ident(owner))])
-        }
-        _ => change(Action::NoOp, prior.to_value(), vec![]),
+    let mut statements = Vec::new();
+    let mut planned = prior.clone();
+    if let Some(owner) = desired.owner.as_ref().filter(|o| prior.owner.as_ref() != Some(*o)) {
+        statements.push(format!("ALTER SCHEMA {} OWNER TO {}", ident(&prior.name), ident(owner)));
+        planned.owner = Some(owner.clone());
     }
+    if desired.comment.is_some() && desired.comment != prior.comment {
+        statements.extend(schema_comment(desired));
+        planned.comment.clone_from(&desired.comment);
+    }
+    let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
+    change(action, planned.to_value(), statements)
 }
 
 pub fn extension(prior: Option<&Extension>, desired: &Extension) -> PlannedChange {
@@ -726,7 +745,7 @@ mod tests {
     use crate::model::Unique;
 
     fn status(values: &[&str]) -> Enum {
-        Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect() }
+        Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect(), comment: None }
     }
 
     #[test]
@@ -815,7 +834,7 @@ mod tests {
         token.default = Some("gen_random_uuid()".into());
         stamped.columns.push(token);
         assert!(plan(&prior, &stamped).locking.is_empty(), "a default is volatile only when preflight says so");
-        let facts = TableFacts { volatile_defaults: vec!["token".into()] };
+        let facts = TableFacts { volatile_defaults: vec!["token".into()], ..TableFacts::default() };
         let volatile = table(Some(&prior), &stamped, None, &Guards::default(), &facts);
         assert!(volatile.locking[0].contains("to fill new column token from a volatile default"), "{:?}", volatile.locking);
 

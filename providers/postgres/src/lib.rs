@@ -574,5 +574,5 @@ fn managed_view(mut live: Table, managed: &Table) -> Table {
     live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));
     live.foreign_keys.retain(|f| managed.foreign_keys.iter().any(|m| m.name == f.name));
     live.exclusions.retain(|e| managed.exclusions.iter().any(|m| m.name == e.name));
-    partitions::as_declared(live, managed)
+    live
 }

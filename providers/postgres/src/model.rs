@@ -134,12 +134,16 @@ pub struct Enum {
     pub schema: String,
     pub name: String,
     pub values: Vec<String>,
+    /// `None` in configuration leaves the live comment as it is.
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schema {
     pub name: String,
     pub owner: Option<String>,
+    /// `None` in configuration leaves the live comment as it is (`public` has one of its own).
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -609,6 +613,7 @@ impl Enum {
             schema: optional(value, "schema").unwrap_or_else(|| "public".into()),
             name: required(value, "name", "postgres_enum")?,
             values: strings(value, "values"),
+            comment: optional(value, "comment"),
         })
     }
 
@@ -617,6 +622,7 @@ impl Enum {
             ("schema", Value::from(self.schema.as_str())),
             ("name", Value::from(self.name.as_str())),
             ("values", string_list(&self.values)),
+            ("comment", opt(&self.comment)),
             ("id", Value::from(self.id())),
         ])
     }
@@ -624,11 +630,11 @@ impl Enum {
 
 impl Schema {
     pub fn from_value(value: &Value) -> Result<Schema, ProviderError> {
-        Ok(Schema { name: required(value, "name", "postgres_schema")?, owner: optional(value, "owner") })
+        Ok(Schema { name: required(value, "name", "postgres_schema")?, owner: optional(value, "owner"), comment: optional(value, "comment") })
     }
 
     pub fn to_value(&self) -> Value {
-        Value::object([("name", Value::from(self.name.as_str())), ("owner", opt(&self.owner)), ("id", Value::from(self.name.as_str()))])
+        Value::object([("name", Value::from(self.name.as_str())), ("owner", opt(&self.owner)), ("comment", opt(&self.comment)), ("id", Value::from(self.name.as_str()))])
     }
 }
 

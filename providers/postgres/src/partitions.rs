@@ -127,7 +127,9 @@ pub struct PartitionChange {
 }
 
 /// The change from `prior`'s partitioning to `desired`'s (bound already in PostgreSQL's spelling).
-pub fn change(prior: &Table, desired: &Table, table_sql: &str) -> PartitionChange {
+/// A partition that only leaves its parent is detached CONCURRENTLY when `concurrently` (the
+/// parent has no default partition), so the parent's reads and writes go on.
+pub fn change(prior: &Table, desired: &Table, table_sql: &str, concurrently: bool) -> PartitionChange {
     let (old, new) = (&prior.partitioning, &desired.partitioning);
     if !same_key(old.by.as_ref(), new.by.as_ref()) {
         return PartitionChange { replace: true, ..PartitionChange::default() };
@@ -137,9 +139,16 @@ pub fn change(prior: &Table, desired: &Table, table_sql: &str) -> PartitionChang
         return change;
     }
     let id = desired.id();
-    if let Some(parent) = &old.of {
-        change.statements.push(format!("ALTER TABLE {} DETACH PARTITION {table_sql}", qualified_ref(parent)));
-        change.locking.push(format!("detaches {id} from {parent} under an ACCESS EXCLUSIVE lock on {parent}: its reads and writes wait"));
+    match &old.of {
+        Some(parent) if concurrently && new.of.is_none() => {
+            change.statements.push(format!("ALTER TABLE {} DETACH PARTITION {table_sql} CONCURRENTLY -- outside a transaction, as PostgreSQL requires", qualified_ref(parent)));
+            change.locking.push(format!("detaches {id} from {parent} CONCURRENTLY: reads and writes of {parent} go on; {id} waits for the queries that use it"));
+        }
+        Some(parent) => {
+            change.statements.push(format!("ALTER TABLE {} DETACH PARTITION {table_sql}", qualified_ref(parent)));
+            change.locking.push(format!("detaches {id} from {parent} under an ACCESS EXCLUSIVE lock on {parent}: its reads and writes wait"));
+        }
+        None => {}
     }
     if let (Some(parent), Some(bound)) = (&new.of, &new.bound) {
         change.statements.push(format!("ALTER TABLE {} ATTACH PARTITION {table_sql} {bound}", qualified_ref(parent)));

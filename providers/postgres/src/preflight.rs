@@ -20,7 +20,15 @@ use crate::normalize::is_serial;
 pub async fn table_facts(catalog: &Catalog<'_>, prior: &Table, desired: &Table) -> Result<TableFacts, ProviderError> {
     let added = added_columns(prior, desired);
     refuse_not_null_without_default(catalog, prior, &added).await?;
-    Ok(TableFacts { volatile_defaults: volatile_defaults(catalog, &added).await? })
+    Ok(TableFacts { volatile_defaults: volatile_defaults(catalog, &added).await?, detach_concurrently: detaches_concurrently(catalog, prior, desired).await? })
+}
+
+/// Whether the change only takes `prior` out of its parent, and the parent has no default
+/// partition: PostgreSQL detaches CONCURRENTLY only then.
+async fn detaches_concurrently(catalog: &Catalog<'_>, prior: &Table, desired: &Table) -> Result<bool, ProviderError> {
+    let (Some(parent), None) = (&prior.partitioning.of, &desired.partitioning.of) else { return Ok(false) };
+    let sql = format!("SELECT partdefid = 0 FROM pg_partitioned_table WHERE partrelid = to_regclass({})", literal(&qualified_ref(parent)));
+    Ok(query(catalog, &sql).await?.first().is_some_and(|row| row.get::<_, bool>(0)))
 }
 
 /// The columns of `desired` that are neither live nor renamed from a live column.

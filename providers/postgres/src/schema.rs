@@ -128,6 +128,7 @@ pub fn provider_schema() -> ProviderSchema {
             block: Block::new()
                 .attribute("name", A::required(Type::String).force_new())
                 .attribute("owner", A::optional_computed(Type::String))
+                .attribute("comment", A::optional_computed(Type::String).describe("unset leaves the live comment as it is"))
                 .attribute("id", A::computed(Type::String)),
         },
     );
@@ -152,6 +153,7 @@ pub fn provider_schema() -> ProviderSchema {
                 .attribute("schema", A::optional_computed(Type::String).force_new())
                 .attribute("name", A::required(Type::String).force_new())
                 .attribute("values", A::required(string_list()))
+                .attribute("comment", A::optional_computed(Type::String).describe("unset leaves the live comment as it is"))
                 .attribute("id", A::computed(Type::String)),
         },
     );
