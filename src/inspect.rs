@@ -54,7 +54,8 @@ pub fn configuration(inspection: &Inspection, schema: &ProviderSchema, excluded:
     files.into_iter().map(|(name, text)| Ok((name.clone(), formatted(&name, &text)?))).collect()
 }
 
-fn is_excluded(object: &Inspected, excluded: &GlobSet) -> bool {
+/// Whether an `-exclude` pattern matches `object`'s `namespace.name` or its import id.
+pub fn is_excluded(object: &Inspected, excluded: &GlobSet) -> bool {
     excluded.is_match(format!("{}.{}", object.namespace, object.name)) || excluded.is_match(&object.import_id)
 }
 

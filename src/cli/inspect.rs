@@ -39,14 +39,11 @@ pub async fn run(args: &InspectArgs, providers: &Providers, load: impl Fn() -> R
         let path = args.out.join(file);
         std::fs::write(&path, text).map_err(|err| cannot_write(&path, &err))?;
     }
-    let excluded_count = inspection.objects.len() - count_imports(&files);
-    println!("Inspected {} object(s) into {} ({} file(s)); {} excluded, {} listed as not declarable.", count_imports(&files), args.out.display(), files.len(), excluded_count, inspection.unsupported.len());
+    let excluded_count = inspection.objects.iter().filter(|o| crate::inspect::is_excluded(o, &excluded)).count();
+    let written = inspection.objects.len() - excluded_count;
+    println!("Inspected {written} object(s) into {} ({} file(s)); {excluded_count} excluded, {} listed as not declarable.", args.out.display(), files.len(), inspection.unsupported.len());
     println!("\nstrata plan in {} adopts them through {} and shows what differs.", args.out.display(), crate::inspect::IMPORTS_FILE);
     Ok(0)
-}
-
-fn count_imports(files: &std::collections::BTreeMap<String, String>) -> usize {
-    files.get(crate::inspect::IMPORTS_FILE).map_or(0, |text| text.matches("import {").count())
 }
 
 /// Inspect writes a whole configuration: never into (and so over) an existing one.

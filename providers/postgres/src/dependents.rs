@@ -19,7 +19,7 @@ pub const VIEW_KINDS: [&str; 2] = ["postgres_view", "postgres_materialized_view"
 
 /// `planned` (the change of `live` to `desired`) with the dependent views of the columns it
 /// drops or retypes dropped before it and created again after it.
-pub async fn around(catalog: &Catalog<'_>, live: &Table, desired: &Table, planned: PlannedChange, managed: Option<&BTreeSet<String>>) -> Result<PlannedChange, ProviderError> {
+pub async fn around(catalog: &Catalog<'_>, live: &Table, desired: &Table, planned: PlannedChange, managed: &BTreeSet<String>) -> Result<PlannedChange, ProviderError> {
     let changed = changed_columns(live, &Table::from_value(&planned.planned)?);
     if changed.is_empty() || desired.partitioning.of.is_some() {
         return Ok(planned);
@@ -28,7 +28,7 @@ pub async fn around(catalog: &Catalog<'_>, live: &Table, desired: &Table, planne
     if dependents.is_empty() {
         return Ok(planned);
     }
-    if let Some((view, column)) = dependents.iter().find(|(view, _)| managed.is_some_and(|managed| !managed.contains(view))) {
+    if let Some((view, column)) = dependents.iter().find(|(view, _)| !managed.contains(view)) {
         return Err(ProviderError::new(format!("column {}.{column} is read by view {view}, which strata does not manage: PostgreSQL cannot change the column under it", live.id()))
             .with_hint(format!("drop or change {view} first, or manage it (strata import) so strata re-creates it around the change")));
     }

@@ -62,9 +62,9 @@ pub struct PostgresProvider {
     queries: AtomicUsize,
     /// The tables' renames this run planned, for the indexes on them.
     renames: renames::PlannedRenames,
-    /// The views this run's refresh was handed (`None` before one, as in applying a saved plan,
-    /// whose plan checked them already): the only ones a table change may drop and re-create.
-    managed_views: std::sync::Mutex<Option<std::collections::BTreeSet<String>>>,
+    /// The views this run's refresh was handed: the only ones a table change may drop and
+    /// re-create (none before a refresh, so such a change fails closed).
+    managed_views: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Default for PostgresProvider {
@@ -174,7 +174,7 @@ impl Provider for PostgresProvider {
             false => None,
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
-        *self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(dependents::managed_views(requests.iter().map(|r| (r.type_name.as_str(), &r.state))));
+        *self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = dependents::managed_views(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
         let mut found = Vec::with_capacity(requests.len());
         for request in requests {
             found.push(match &snapshot {
@@ -366,7 +366,7 @@ impl PostgresProvider {
         let managed = self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let session = self.session().await?;
         let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
-        dependents::around(&catalog, live, desired, planned, managed.as_ref()).await
+        dependents::around(&catalog, live, desired, planned, &managed).await
     }
 
     /// The live index and the normalised desired one (when a shadow could be made), ready to

@@ -166,15 +166,13 @@ fn same_key(a: Option<&PartitionKey>, b: Option<&PartitionKey>) -> bool {
 /// A live partition as strata compares it: its columns, primary key and the constraints and
 /// indexes it inherits are its parent's, so only what `managed` declares of them counts (an
 /// imported partition does not take them over either).
-pub fn as_declared(mut live: Table, managed: &Table) -> Table {
-    if managed.partitioning.of.is_some() && live.partitioning.of.is_some() {
-        live.columns.clone_from(&managed.columns);
-        live.primary_key.clone_from(&managed.primary_key);
-        live.indexes.retain(|i| managed.indexes.iter().any(|m| m.name == i.name));
-        live.uniques.retain(|u| managed.uniques.iter().any(|m| m.name == u.name));
-        live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));
-        live.foreign_keys.retain(|f| managed.foreign_keys.iter().any(|m| m.name == f.name));
+pub fn as_declared(live: Table, managed: &Table) -> Table {
+    if managed.partitioning.of.is_none() || live.partitioning.of.is_none() {
+        return live;
     }
+    let mut live = crate::managed_view(live, managed);
+    live.columns.clone_from(&managed.columns);
+    live.primary_key.clone_from(&managed.primary_key);
     live
 }
 
