@@ -65,6 +65,9 @@ pub struct PostgresProvider {
     /// The views this run's refresh was handed: the only ones a table change may drop and
     /// re-create (none before a refresh, so such a change fails closed).
     managed_views: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The (object, role) pairs the `postgres_grant` resources of this run declare (from state at
+    /// refresh, from configuration as each is planned): an exclusive grant never revokes them.
+    declared_grants: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Default for PostgresProvider {
@@ -76,7 +79,7 @@ impl Default for PostgresProvider {
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
         config::prepare_tls_in_background();
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default(), managed_views: Default::default() }
+        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default(), managed_views: Default::default(), declared_grants: Default::default() }
     }
 
     /// How many catalog queries this provider has run.
@@ -175,11 +178,12 @@ impl Provider for PostgresProvider {
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
         *self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = dependents::managed_views(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
+        *self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = objects::grant::declared(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
         let mut found = Vec::with_capacity(requests.len());
         for request in requests {
             found.push(match &snapshot {
                 _ if backup::handles(&request.type_name) => backup::refresh(&request.type_name, &request.state).await?,
-                Some(snapshot) => find_live(snapshot, &request.type_name, &request.state)?.map(|live| without_indexes(live, &standalone)),
+                Some(snapshot) => find_live(snapshot, &request.type_name, &request.state)?.map(|live| self.without_declared_grants(&request.type_name, without_indexes(live, &standalone))),
                 None => return Err(unknown_type(&request.type_name)),
             });
         }
@@ -217,7 +221,14 @@ impl Provider for PostgresProvider {
         if !request.desired.is_wholly_known() {
             return Ok(plan_with_unknowns(request));
         }
-        let prior = request.prior.as_ref();
+        self.check_database(&request.type_name, &request.desired)?;
+        let declared_prior;
+        let mut prior = request.prior.as_ref();
+        if request.type_name == objects::grant::TYPE {
+            self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(objects::grant::declared([(request.type_name.as_str(), &request.desired)].into_iter()));
+            declared_prior = prior.map(|p| self.without_declared_grants(&request.type_name, p.clone()));
+            prior = declared_prior.as_ref();
+        }
         let guards = self.guards();
         let planned = match request.type_name.as_str() {
             "postgres_table" => {
@@ -357,7 +368,25 @@ impl PostgresProvider {
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&self.catalog(client), &request.type_name, &planned).await.map_err(Failed::from)
+        read_back(&self.catalog(client), &request.type_name, &planned).await.map(|live| self.without_declared_grants(&request.type_name, live)).map_err(Failed::from)
+    }
+
+    /// A live `postgres_grant` without the others' privileges another grant of this run declares.
+    fn without_declared_grants(&self, type_name: &str, live: Value) -> Value {
+        match type_name {
+            objects::grant::TYPE => objects::grant::without_declared(live, &self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+            _ => live,
+        }
+    }
+
+    /// A resource's `database` must be the one the provider is connected to.
+    fn check_database(&self, type_name: &str, desired: &Value) -> Result<(), ProviderError> {
+        let (Some(wanted), Some(settings)) = (desired.get_str("database"), self.settings.get()) else { return Ok(()) };
+        match wanted == settings.database {
+            true => Ok(()),
+            false => Err(ProviderError::new(format!("{type_name} is for database {wanted:?}, but the provider is connected to database {:?}", settings.database))
+                .with_hint("a provider manages one database: configure a provider (alias) for that database and set `provider` on the resource")),
+        }
     }
 
     /// `planned` with the views reading the columns it changes dropped and re-created around it

@@ -1,6 +1,8 @@
 //! What lives next to managed objects without being managed: indexes and unique, check,
 //! foreign-key and exclusion constraints on a managed table that neither the table's state nor a `postgres_index`
-//! in the same requests names (someone added them by hand). Only reads a snapshot; it must never
+//! in the same requests names (someone added them by hand); and privileges on a managed table,
+//! view, materialized view or sequence held by a role (PUBLIC included) that no `postgres_grant`
+//! among the requests declares on it (the owner's own are never listed). Only reads a snapshot; it must never
 //! change anything, nor plan these objects for deletion.
 
 use std::collections::BTreeSet;
@@ -8,16 +10,42 @@ use std::collections::BTreeSet;
 use strata_provider_sdk::{ProviderError, RefreshRequest};
 
 use crate::catalog::Snapshot;
+use crate::objects::grant;
 use crate::model::{Table, TableIndex};
 
 /// For each request, one description per unmanaged object next to it.
 pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
     let managed_indexes = standalone_indexes(requests)?;
+    let declared = grant::declared(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
     requests
         .iter()
         .map(|request| match request.type_name.as_str() {
-            "postgres_table" => Ok(next_to_table(snapshot, &Table::from_value(&request.state)?, &managed_indexes)),
+            "postgres_table" => {
+                let table = Table::from_value(&request.state)?;
+                let mut found = next_to_table(snapshot, &table, &managed_indexes);
+                found.extend(undeclared_grants(snapshot, &declared, "table", &table.schema, &table.name));
+                Ok(found)
+            }
+            "postgres_view" | "postgres_materialized_view" | "postgres_sequence" => {
+                let kind = if request.type_name == "postgres_sequence" { "sequence" } else { "table" };
+                let schema = request.state.get_str("schema").unwrap_or("public");
+                Ok(request.state.get_str("name").map(|name| undeclared_grants(snapshot, &declared, kind, schema, name)).unwrap_or_default())
+            }
             _ => Ok(Vec::new()),
+        })
+        .collect()
+}
+
+/// The privileges on the relation `schema.name` (of the grant kind `kind`: `table` or
+/// `sequence`) held by roles no `postgres_grant` in `declared` declares, one line per role.
+fn undeclared_grants(snapshot: &Snapshot, declared: &BTreeSet<String>, kind: &str, schema: &str, name: &str) -> Vec<String> {
+    let Some(acls) = snapshot.objects.get(grant::TYPE) else { return Vec::new() };
+    grant::held_by_others(acls, &format!("{kind}:{schema}.{name}"))
+        .into_iter()
+        .filter(|(grantee, _)| !grant::declares(declared, kind, schema, name, grantee))
+        .map(|(grantee, privileges)| {
+            let who = if grantee == "public" { "PUBLIC".to_owned() } else { format!("role {grantee}") };
+            format!("privileges {} on {kind} {schema}.{name} granted to {who}, which no postgres_grant declares", privileges.join(", "))
         })
         .collect()
 }

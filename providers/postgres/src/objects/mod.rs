@@ -1,5 +1,7 @@
 //! One home per kind of schema object added after tables: views, functions, triggers,
-//! sequences, materialized views, domains and composite types. Each kind declares everything about itself in its own file, through [`Object`]:
+//! sequences, materialized views, domains and composite types; and privileges (`grant`,
+//! `default_privileges`), which implement [`Kind`] themselves: their live form depends on the
+//! state (which role, which objects), not on an id. Each kind declares everything about itself in its own file, through [`Object`]:
 //! what configuration it accepts, how it reads from and to the engine's values, its id and import
 //! id, the one catalog query that reads every object of the kind in a database, how a desired
 //! object compares with the live one (put into PostgreSQL's spelling by a shadow where that takes
@@ -11,8 +13,10 @@
 //! new kind is one new file and one line in [`KINDS`].
 
 mod composite_type;
+mod default_privileges;
 mod domain;
 mod function;
+pub(crate) mod grant;
 mod materialized_view;
 mod sequence;
 mod trigger;
@@ -36,6 +40,8 @@ pub const KINDS: &[&dyn Kind] = &[
     &Registered::<materialized_view::MaterializedView>(PhantomData),
     &Registered::<domain::Domain>(PhantomData),
     &Registered::<composite_type::CompositeType>(PhantomData),
+    &grant::GrantKind,
+    &default_privileges::DefaultPrivilegesKind,
 ];
 
 /// The kind behind `type_name`, when it is one of [`KINDS`].
@@ -312,7 +318,8 @@ mod tests {
         planned.set("function", Value::from("f"));
         planned.set("type", Value::from("integer"));
         planned.set("attribute", Value::List(vec![Value::object([("name", Value::from("a")), ("type", Value::from("integer"))])]));
-        for kind in KINDS {
+        // Grants name no object of their own: nothing to adopt.
+        for kind in KINDS.iter().filter(|kind| ![grant::TYPE, default_privileges::TYPE].contains(&kind.type_name())) {
             let Ok(create) = futures::executor::block_on(kind.plan(None, None, &planned)) else { panic!("{} plans no create", kind.type_name()) };
             let id = kind.adoption_id(&create.planned);
             assert!(id.as_deref().is_some_and(|id| id.contains("latest")), "{}: {id:?} from {:?}", kind.type_name(), create.planned);
