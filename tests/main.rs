@@ -24,6 +24,7 @@ mod drift;
 mod dynamic_blocks;
 mod examples;
 mod fail_closed;
+mod grants;
 mod harness;
 mod import;
 mod index_kinds;

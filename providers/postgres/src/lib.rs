@@ -285,6 +285,7 @@ impl Provider for PostgresProvider {
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
             "postgres_schema" => diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &Schema::from_value(&request.desired)?),
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
+            other if objects::privileges_kind(other) && self.settings.get().is_some() && (prior.is_none() || becomes_exclusive(prior, &request.desired)) => self.plan_privileges_live(other, prior.is_none(), &request.desired).await?,
             other => self.plan_object(other, prior, &request.desired).await?,
         };
         Ok(guards.sequence_change(planned))
@@ -332,6 +333,26 @@ impl PostgresProvider {
         }
         let session = self.session().await?;
         kind.plan(Some(&self.catalog(session.as_ref().ok_or_else(no_connection)?)), prior, desired).await
+    }
+
+    /// The create of a grant or default privileges (or a grant becoming exclusive), against what is
+    /// live before it (one read of the kind's catalog query), the state being `desired`: what is
+    /// already held is not granted again, an exclusive grant revokes the others' at once, and an
+    /// object not there yet holds nothing.
+    async fn plan_privileges_live(&self, type_name: &str, creating: bool, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        let kind = object_kind(type_name)?;
+        let live = {
+            let session = self.session().await?;
+            let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
+            let all = kind.read(&catalog).await?;
+            kind.find_live(&all, desired)?.map(|live| self.without_declared_grants(type_name, live))
+        };
+        match (type_name, live) {
+            (_, Some(live)) if !creating => kind.plan(None, Some(&live), desired).await,
+            (objects::grant::TYPE, Some(live)) => objects::grant::plan_create(desired, &live),
+            (_, Some(live)) => objects::default_privileges::plan_create(desired, &live),
+            (_, None) => kind.plan(None, None, desired).await,
+        }
     }
 
     /// One attempt at a change over `client`; `reconnect` retries it when the connection drops or
@@ -471,6 +492,12 @@ fn unknown_type(type_name: &str) -> ProviderError {
 /// The kind in `objects` behind `type_name`.
 fn object_kind(type_name: &str) -> Result<&'static dyn objects::Kind, ProviderError> {
     objects::kind(type_name).ok_or_else(|| unknown_type(type_name))
+}
+
+/// Whether a grant refreshed as not exclusive is now declared exclusive: its refresh did not read
+/// the others' privileges.
+fn becomes_exclusive(prior: Option<&Value>, desired: &Value) -> bool {
+    desired.get_bool("exclusive") == Some(true) && prior.is_some_and(|p| p.get_bool("exclusive") != Some(true))
 }
 
 /// A plan for a configuration that still holds values only apply will know: its SQL is decided

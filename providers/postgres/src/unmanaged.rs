@@ -5,9 +5,9 @@
 //! among the requests declares on it (the owner's own are never listed). Only reads a snapshot; it must never
 //! change anything, nor plan these objects for deletion.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use strata_provider_sdk::{ProviderError, RefreshRequest};
+use strata_provider_sdk::{ProviderError, RefreshRequest, Value};
 
 use crate::catalog::Snapshot;
 use crate::objects::grant;
@@ -17,20 +17,28 @@ use crate::model::{Table, TableIndex};
 pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
     let managed_indexes = standalone_indexes(requests)?;
     let declared = grant::declared(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
+    let acls = snapshot.objects.get(grant::TYPE).cloned().unwrap_or_default();
+    // Each relation's privileges are listed once: next to the first request that manages it.
+    let mut listed = BTreeSet::new();
+    let mut undeclared = |kind: &'static str, schema: &str, name: &str| match listed.insert(format!("{kind}:{schema}.{name}")) {
+        true => undeclared_grants(&acls, &declared, kind, schema, name),
+        false => Vec::new(),
+    };
     requests
         .iter()
         .map(|request| match request.type_name.as_str() {
             "postgres_table" => {
                 let table = Table::from_value(&request.state)?;
                 let mut found = next_to_table(snapshot, &table, &managed_indexes);
-                found.extend(undeclared_grants(snapshot, &declared, "table", &table.schema, &table.name));
+                found.extend(undeclared("table", &table.schema, &table.name));
                 Ok(found)
             }
             "postgres_view" | "postgres_materialized_view" | "postgres_sequence" => {
                 let kind = if request.type_name == "postgres_sequence" { "sequence" } else { "table" };
                 let schema = request.state.get_str("schema").unwrap_or("public");
-                Ok(request.state.get_str("name").map(|name| undeclared_grants(snapshot, &declared, kind, schema, name)).unwrap_or_default())
+                Ok(request.state.get_str("name").map(|name| undeclared(kind, schema, name)).unwrap_or_default())
             }
+            grant::TYPE => Ok(grant::relations_covered(&acls, &request.state).into_iter().flat_map(|(kind, schema, name)| undeclared(kind, &schema, &name)).collect()),
             _ => Ok(Vec::new()),
         })
         .collect()
@@ -38,8 +46,7 @@ pub fn describe(snapshot: &Snapshot, requests: &[RefreshRequest]) -> Result<Vec<
 
 /// The privileges on the relation `schema.name` (of the grant kind `kind`: `table` or
 /// `sequence`) held by roles no `postgres_grant` in `declared` declares, one line per role.
-fn undeclared_grants(snapshot: &Snapshot, declared: &BTreeSet<String>, kind: &str, schema: &str, name: &str) -> Vec<String> {
-    let Some(acls) = snapshot.objects.get(grant::TYPE) else { return Vec::new() };
+fn undeclared_grants(acls: &BTreeMap<String, Value>, declared: &BTreeSet<String>, kind: &str, schema: &str, name: &str) -> Vec<String> {
     grant::held_by_others(acls, &format!("{kind}:{schema}.{name}"))
         .into_iter()
         .filter(|(grantee, _)| !grant::declares(declared, kind, schema, name, grantee))

@@ -155,23 +155,32 @@ impl DefaultPrivileges {
         statements
     }
 
+    /// The role's defaults when nothing was altered: PostgreSQL's own (a global entry) or
+    /// nothing added (a schema's).
+    fn built_in_defaults(&self) -> DefaultPrivileges {
+        let mut privileges = match self.schema {
+            None => built_in(&self.object_type, &self.owner, &self.role),
+            Some(_) => vec![],
+        };
+        privileges.sort();
+        DefaultPrivileges { privileges, with_grant_option: false, ..self.clone() }
+    }
+
     /// What deleting it runs: the defaults back to PostgreSQL's own for the role (a global
     /// entry) or to nothing added (a schema's).
     pub fn reset(&self) -> Vec<String> {
-        let back = DefaultPrivileges {
-            privileges: match self.schema {
-                None => built_in(&self.object_type, &self.owner, &self.role),
-                Some(_) => vec![],
-            },
-            with_grant_option: false,
-            ..self.clone()
-        };
-        back.changes(Some(self))
+        self.built_in_defaults().changes(Some(self))
     }
 }
 
 fn default_key(owner: &str, schema: &str, objtype: &str) -> String {
     format!("{owner}\u{1f}{schema}\u{1f}{objtype}")
+}
+
+/// The create of `desired` where `live` is the role's defaults before it (read at plan time).
+pub fn plan_create(desired: &Value, live: &Value) -> Result<PlannedChange, ProviderError> {
+    let desired = DefaultPrivileges::from_value(desired)?;
+    Ok(super::change(Action::Create, desired.to_value(), desired.changes(Some(&DefaultPrivileges::from_value(live)?))))
 }
 
 pub fn catalog_query() -> &'static str {
@@ -252,7 +261,9 @@ impl Kind for DefaultPrivilegesKind {
                 return Ok(PlannedChange { replace_because: because, ..super::change(Action::Replace, desired.to_value(), operations) });
             }
         }
-        let operations = desired.changes(prior.as_ref());
+        // Before the resource, the defaults are PostgreSQL's own (a global entry) or nothing added.
+        let before = prior.clone().unwrap_or_else(|| desired.built_in_defaults());
+        let operations = desired.changes(Some(&before));
         let action = match &prior {
             None => Action::Create,
             Some(live) if operations.is_empty() && *live == desired => Action::NoOp,

@@ -428,7 +428,7 @@ impl Grant {
 
     /// The objects the desired grant covers, by local name, judged from the live one `prior`;
     /// `None` when that takes a read (all objects of a schema, where `prior` listed some).
-    fn desired_targets(&self, prior: Option<&Grant>) -> Option<Vec<String>> {
+    fn desired_targets(&self, prior: Option<&Grant>, creating: bool) -> Option<Vec<String>> {
         match self.object_type.as_str() {
             "database" => return Some(vec![self.database.clone().or_else(|| prior.and_then(|p| p.granted.keys().next().cloned()))?]),
             "schema" => return Some(vec![self.schema_name().to_owned()]),
@@ -437,7 +437,7 @@ impl Grant {
         }
         let known: Vec<&String> = prior.map(|p| p.granted.keys().collect()).unwrap_or_default();
         if self.objects.is_empty() {
-            return prior.filter(|p| p.objects.is_empty()).map(|p| p.granted.keys().cloned().collect());
+            return prior.filter(|p| p.objects.is_empty() && !creating).map(|p| p.granted.keys().cloned().collect());
         }
         let mut out = Vec::new();
         for object in &self.objects {
@@ -453,10 +453,17 @@ impl Grant {
     /// The statements that take `prior` (live) to `self`, one privilege at a time, and what the
     /// grant will be live afterwards.
     pub fn changes(&self, prior: Option<&Grant>) -> Result<(Vec<String>, Value), ProviderError> {
+        self.changes_from(prior, false)
+    }
+
+    /// [`Grant::changes`]; `creating`: `prior` is what is live before the resource exists, and
+    /// a grant on every object of the schema is `GRANT ... ON ALL ... IN SCHEMA`, which also
+    /// reaches the objects this apply creates before it.
+    fn changes_from(&self, prior: Option<&Grant>, creating: bool) -> Result<(Vec<String>, Value), ProviderError> {
         let mut statements = Vec::new();
         let mut planned = self.clone();
         planned.others = vec![];
-        let targets = self.desired_targets(prior);
+        let targets = self.desired_targets(prior, creating);
         let empty = BTreeMap::new();
         let before = prior.map_or(&empty, |p| &p.granted);
         match &targets {
@@ -548,6 +555,15 @@ fn declared_key(kind: &str, schema: &str, local: &str, role: &str) -> String {
     format!("{kind}\u{1f}{schema}\u{1f}{local}\u{1f}{role}")
 }
 
+/// The create of `desired` where `live` is what the objects hold before it (read at plan time,
+/// the state being `desired`): privileges already held are not granted again, and an exclusive
+/// grant revokes the others' from the start.
+pub fn plan_create(desired: &Value, live: &Value) -> Result<PlannedChange, ProviderError> {
+    let desired = Grant::from_value(desired)?;
+    let (operations, planned) = desired.changes_from(Some(&Grant::from_value(live)?), true)?;
+    Ok(super::change(Action::Create, planned, operations))
+}
+
 /// The (object, role) pairs the `postgres_grant` resources among `values` declare.
 pub fn declared<'a>(values: impl Iterator<Item = (&'a str, &'a Value)>) -> BTreeSet<String> {
     values.filter(|(type_name, _)| *type_name == TYPE).filter_map(|(_, value)| Grant::from_value(value).ok()).flat_map(|g| g.declared_keys()).collect()
@@ -617,6 +633,18 @@ pub fn held_by_others(all: &BTreeMap<String, Value>, key: &str) -> BTreeMap<Stri
         out.entry(entry.grantee).or_default().push(entry.privilege);
     }
     out
+}
+
+/// The relations (`table` or `sequence` kind, schema, name) a grant's state covers among the live
+/// ones: managed objects, for `strata drift`'s unmanaged privileges.
+pub fn relations_covered(all: &BTreeMap<String, Value>, state: &Value) -> Vec<(&'static str, String, String)> {
+    let Ok(grant) = Grant::from_value(state) else { return vec![] };
+    let kind = match grant.object_type.as_str() {
+        "table" => "table",
+        "sequence" => "sequence",
+        _ => return vec![],
+    };
+    grant.targets(all).into_iter().filter(|(_, live)| live.is_some()).map(|(local, _)| (kind, grant.schema_name().to_owned(), local)).collect()
 }
 
 /// Whether a `postgres_grant` among `declared` declares `grantee`'s privileges on the relation

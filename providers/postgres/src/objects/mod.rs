@@ -13,7 +13,7 @@
 //! new kind is one new file and one line in [`KINDS`].
 
 mod composite_type;
-mod default_privileges;
+pub(crate) mod default_privileges;
 mod domain;
 mod function;
 pub(crate) mod grant;
@@ -47,6 +47,12 @@ pub const KINDS: &[&dyn Kind] = &[
 /// The kind behind `type_name`, when it is one of [`KINDS`].
 pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
     KINDS.iter().copied().find(|kind| kind.type_name() == type_name)
+}
+
+/// Whether `type_name` is a kind of privileges (`postgres_grant`, `postgres_default_privileges`):
+/// their create is planned against what is live before it.
+pub fn privileges_kind(type_name: &str) -> bool {
+    [grant::TYPE, default_privileges::TYPE].contains(&type_name)
 }
 
 /// Adds every kind's schema and import id to the provider's.
@@ -319,7 +325,7 @@ mod tests {
         planned.set("type", Value::from("integer"));
         planned.set("attribute", Value::List(vec![Value::object([("name", Value::from("a")), ("type", Value::from("integer"))])]));
         // Grants name no object of their own: nothing to adopt.
-        for kind in KINDS.iter().filter(|kind| ![grant::TYPE, default_privileges::TYPE].contains(&kind.type_name())) {
+        for kind in KINDS.iter().filter(|kind| !privileges_kind(kind.type_name())) {
             let Ok(create) = futures::executor::block_on(kind.plan(None, None, &planned)) else { panic!("{} plans no create", kind.type_name()) };
             let id = kind.adoption_id(&create.planned);
             assert!(id.as_deref().is_some_and(|id| id.contains("latest")), "{}: {id:?} from {:?}", kind.type_name(), create.planned);
