@@ -43,7 +43,8 @@ pub async fn inspect(catalog: &Catalog<'_>, snapshot: &Snapshot, scope: &Inspect
         objects.push(object("postgres_table", &table.schema, &table.name, &table.id(), as_declared(table, &serials, &inherited).to_value()));
     }
     let made_by_extensions = extension_members(catalog).await?;
-    for (type_name, live) in &snapshot.objects {
+    // Privileges are not objects of their own: `strata inspect` does not write grants (yet).
+    for (type_name, live) in snapshot.objects.iter().filter(|(type_name, _)| !crate::objects::privileges_kind(type_name)) {
         for (id, value) in live.iter().filter(|(id, _)| !made_by_extensions.contains(*id) && !owned_by_serial(id, &serials)) {
             let namespace = value.get_str("schema").map_or_else(|| id.split('.').next().unwrap_or_default().to_owned(), str::to_owned);
             if wanted(&namespace) {
