@@ -263,3 +263,70 @@ resource "postgres_default_privileges" "no_public_functions" {{
     let left: i64 = db.client().query_one(&format!("SELECT count(*) FROM pg_default_acl WHERE defaclrole = '{owner}'::regrole"), &[]).expect("defaults").get(0);
     assert_eq!(left, 0);
 }
+
+#[test]
+fn grants_on_functions_schemas_the_database_sequences_and_columns_converge() {
+    let db = TestDb::new();
+    let roles = Roles::new(&db, &["app"]);
+    let app = roles.name(0);
+    db.execute("CREATE SCHEMA ml; CREATE TABLE ml.runs (id int, status text); CREATE SEQUENCE ml.run_ids; CREATE FUNCTION ml.score(int, text) RETURNS int LANGUAGE sql AS 'SELECT $1'; REVOKE EXECUTE ON FUNCTION ml.score(int, text) FROM PUBLIC");
+    let name = &db.name;
+    let config = format!(
+        r#"
+resource "postgres_grant" "usage" {{
+  database    = "{name}"
+  role        = "{app}"
+  schema      = "ml"
+  object_type = "schema"
+  privileges  = ["usage"]
+}}
+
+resource "postgres_grant" "connect" {{
+  database    = "{name}"
+  role        = "{app}"
+  object_type = "database"
+  privileges  = ["CONNECT", "temp"]
+}}
+
+resource "postgres_grant" "score" {{
+  database    = "{name}"
+  role        = "{app}"
+  schema      = "ml"
+  object_type = "function"
+  objects     = ["score(int4, text)"]
+  privileges  = ["EXECUTE"]
+}}
+
+resource "postgres_grant" "ids" {{
+  database    = "{name}"
+  role        = "{app}"
+  schema      = "ml"
+  object_type = "sequence"
+  privileges  = ["ALL"]
+}}
+
+resource "postgres_grant" "status" {{
+  database    = "{name}"
+  role        = "{app}"
+  schema      = "ml"
+  object_type = "column"
+  objects     = ["runs"]
+  columns     = ["status"]
+  privileges  = ["select", "update"]
+}}
+"#
+    );
+    let work = Workdir::new(&db);
+    work.write("main.tf", &config);
+    let planned = plan(&work);
+    assert!(planned.stdout.contains(&format!("GRANT UPDATE (\"status\") ON TABLE \"ml\".\"runs\" TO \"{app}\"")), "{planned:?}");
+    assert!(planned.stdout.contains(&format!("GRANT EXECUTE ON FUNCTION \"ml\".\"score\"(integer, text) TO \"{app}\"")), "{planned:?}");
+    work.apply();
+    work.assert_converged();
+    let mut session = connect_as(&db, app);
+    assert_eq!(session.query_one("SELECT ml.score(7, 'x')", &[]).expect("execute").get::<_, i32>(0), 7);
+    session.query_one("SELECT nextval('ml.run_ids')", &[]).expect("the sequence");
+    session.query("SELECT status FROM ml.runs", &[]).expect("the granted column");
+    assert!(session.query("SELECT id FROM ml.runs", &[]).is_err(), "only the granted column");
+    session.batch_execute("CREATE TEMP TABLE scratch (x int)").expect("TEMPORARY on the database");
+}

@@ -265,10 +265,17 @@ impl Grant {
         }
     }
 
-    /// Whether the named function object `given` (`name` or `name(args)`) is `local` (`name(args)`).
+    /// Whether the object `given` names is the live `local`: the same name, or for a function
+    /// (`name(args)` live) its name alone (every overload) or its name and arguments; arguments
+    /// spelled otherwise than PostgreSQL does (`int` for `integer`) match an overload of that name
+    /// with as many arguments.
     fn names(given: &str, local: &str) -> bool {
         let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
-        given == local || local.strip_prefix(given).is_some_and(|rest| rest.starts_with('(')) || squeeze(given) == squeeze(local)
+        let shape = |s: &str| s.split_once('(').map(|(name, args)| (name.trim().to_owned(), args.trim_end_matches(')').split(',').filter(|a| !a.trim().is_empty()).count()));
+        given == local
+            || local.strip_prefix(given).is_some_and(|rest| rest.starts_with('('))
+            || squeeze(given) == squeeze(local)
+            || shape(given).is_some_and(|g| shape(local) == Some(g))
     }
 
     /// The objects it covers among the live ones (`all`: catalog key to snapshot value), by
@@ -591,7 +598,7 @@ pub fn catalog_query() -> String {
                   coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner)) AS acl \
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {USER_SCHEMAS} \
            UNION ALL \
-           SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+           SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')', \
                   p.proowner, coalesce(p.proacl, acldefault('f'::\"char\", p.proowner)) \
            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER_SCHEMAS} \
            UNION ALL \
@@ -858,6 +865,15 @@ mod tests {
         assert_eq!(every.privileges, Vec::<String>::new());
         let (statements, _) = grant(&[("objects", Value::List(vec![]))]).changes(Some(&every)).unwrap();
         assert_eq!(statements, ["GRANT SELECT ON \"public\".\"labels\" TO \"feature_serving\""]);
+    }
+
+    #[test]
+    fn functions_are_named_alone_or_with_their_arguments() {
+        assert!(Grant::names("score", "score(integer, text)"));
+        assert!(Grant::names("score(integer,text)", "score(integer, text)"));
+        assert!(Grant::names("score(int4, text)", "score(integer, text)"));
+        assert!(!Grant::names("score(integer)", "score(integer, text)"));
+        assert!(!Grant::names("scores", "score(integer)"));
     }
 
     #[test]
