@@ -103,6 +103,12 @@ impl DefaultPrivileges {
         format!("{}_{}_{}_{}_{}", self.role, self.database.as_deref().unwrap_or(""), self.schema.as_deref().unwrap_or(""), self.owner, self.object_type)
     }
 
+    /// Its `pg_default_acl` row, one for every resource of the same owner, schema and type: two
+    /// changes of it must not run at once (see `PlannedChange::locks`).
+    fn locks(&self) -> Vec<String> {
+        vec![format!("default privileges of {} in {} on {}", self.owner, self.schema.as_deref().unwrap_or("every schema"), plural(&self.object_type))]
+    }
+
     fn key(&self) -> String {
         default_key(&self.owner, self.schema.as_deref().unwrap_or(""), catalog_char(&self.object_type))
     }
@@ -180,7 +186,7 @@ fn default_key(owner: &str, schema: &str, objtype: &str) -> String {
 /// The create of `desired` where `live` is the role's defaults before it (read at plan time).
 pub fn plan_create(desired: &Value, live: &Value) -> Result<PlannedChange, ProviderError> {
     let desired = DefaultPrivileges::from_value(desired)?;
-    Ok(super::change(Action::Create, desired.to_value(), desired.changes(Some(&DefaultPrivileges::from_value(live)?))))
+    Ok(PlannedChange { locks: desired.locks(), ..super::change(Action::Create, desired.to_value(), desired.changes(Some(&DefaultPrivileges::from_value(live)?))) })
 }
 
 pub fn catalog_query() -> &'static str {
@@ -258,7 +264,8 @@ impl Kind for DefaultPrivilegesKind {
             ]);
             if !because.is_empty() {
                 let operations = live.reset().into_iter().chain(desired.changes(None)).collect();
-                return Ok(PlannedChange { replace_because: because, ..super::change(Action::Replace, desired.to_value(), operations) });
+                let locks = live.locks().into_iter().chain(desired.locks()).collect();
+                return Ok(PlannedChange { replace_because: because, locks, ..super::change(Action::Replace, desired.to_value(), operations) });
             }
         }
         // Before the resource, the defaults are PostgreSQL's own (a global entry) or nothing added.
@@ -269,11 +276,12 @@ impl Kind for DefaultPrivilegesKind {
             Some(live) if operations.is_empty() && *live == desired => Action::NoOp,
             Some(_) => Action::Update,
         };
-        Ok(super::change(action, desired.to_value(), operations))
+        Ok(PlannedChange { locks: desired.locks(), ..super::change(action, desired.to_value(), operations) })
     }
 
     fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        Ok(super::change(Action::Delete, Value::Null, self.drop_statements(prior)?))
+        let defaults = DefaultPrivileges::from_value(prior)?;
+        Ok(PlannedChange { locks: defaults.locks(), ..super::change(Action::Delete, Value::Null, defaults.reset()) })
     }
 
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {

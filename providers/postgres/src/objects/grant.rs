@@ -518,6 +518,28 @@ impl Grant {
         Ok((statements, value))
     }
 
+    /// The names two changes of one run must not change at once (`PlannedChange::locks`): each
+    /// object's ACL is one catalog row, and two GRANTs updating it together fail ("tuple
+    /// concurrently updated"). Relations by `schema.name` (a column's by its table), as table
+    /// changes name them; other objects by type and name; every relation of the schema when
+    /// which ones is not known yet.
+    fn locks(&self, planned: &Value, prior: Option<&Grant>) -> Vec<String> {
+        let schema = self.schema_name();
+        let mut locals: BTreeSet<String> = prior.map(|p| p.granted.keys().cloned().collect()).unwrap_or_default();
+        locals.extend(planned.get("granted").and_then(Value::as_object).into_iter().flat_map(|map| map.keys().cloned()));
+        let name = |local: &str| match self.object_type.as_str() {
+            "table" | "sequence" => format!("{schema}.{local}"),
+            "column" => format!("{schema}.{}", self.objects.first().map_or("", String::as_str)),
+            "function" | "procedure" | "routine" => format!("routine {schema}.{local}"),
+            other => format!("{other} {local}"),
+        };
+        let mut locks: BTreeSet<String> = locals.iter().map(|local| name(local)).collect();
+        if planned.get("granted").is_some_and(Value::is_unknown) {
+            locks.insert(format!("{} in schema {schema}", self.object_type));
+        }
+        locks.into_iter().collect()
+    }
+
     /// What deleting it runs: every privilege it holds revoked (others' are left alone).
     pub fn revoke_all_held(&self) -> Vec<String> {
         let mut statements = Vec::new();
@@ -567,8 +589,10 @@ fn declared_key(kind: &str, schema: &str, local: &str, role: &str) -> String {
 /// grant revokes the others' from the start.
 pub fn plan_create(desired: &Value, live: &Value) -> Result<PlannedChange, ProviderError> {
     let desired = Grant::from_value(desired)?;
-    let (operations, planned) = desired.changes_from(Some(&Grant::from_value(live)?), true)?;
-    Ok(super::change(Action::Create, planned, operations))
+    let live = Grant::from_value(live)?;
+    let (operations, planned) = desired.changes_from(Some(&live), true)?;
+    let locks = desired.locks(&planned, Some(&live));
+    Ok(PlannedChange { locks, ..super::change(Action::Create, planned, operations) })
 }
 
 /// The (object, role) pairs the `postgres_grant` resources among `values` declare.
@@ -725,7 +749,9 @@ impl Kind for GrantKind {
             if !because.is_empty() {
                 let (grants, planned) = desired.changes(None)?;
                 let operations = live.revoke_all_held().into_iter().chain(grants).collect();
-                return Ok(PlannedChange { replace_because: because, ..super::change(Action::Replace, planned, operations) });
+                let mut locks = live.locks(&live.to_value(), None);
+                locks.extend(desired.locks(&planned, None));
+                return Ok(PlannedChange { replace_because: because, locks, ..super::change(Action::Replace, planned, operations) });
             }
         }
         let (operations, planned) = desired.changes(prior.as_ref())?;
@@ -734,15 +760,17 @@ impl Kind for GrantKind {
             (Some(_), true) if prior.as_ref().is_some_and(|p| p.to_value() == planned) => Action::NoOp,
             (Some(_), _) => Action::Update,
         };
+        let locks = desired.locks(&planned, prior.as_ref());
         let planned = match action {
             Action::NoOp => prior.map_or(planned, |p| p.to_value()),
             _ => planned,
         };
-        Ok(super::change(action, planned, operations))
+        Ok(PlannedChange { locks, ..super::change(action, planned, operations) })
     }
 
     fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        Ok(super::change(Action::Delete, Value::Null, self.drop_statements(prior)?))
+        let grant = Grant::from_value(prior)?;
+        Ok(PlannedChange { locks: grant.locks(prior, None), ..super::change(Action::Delete, Value::Null, grant.revoke_all_held()) })
     }
 
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {
@@ -874,6 +902,16 @@ mod tests {
         assert!(Grant::names("score(int4, text)", "score(integer, text)"));
         assert!(!Grant::names("score(integer)", "score(integer, text)"));
         assert!(!Grant::names("scores", "score(integer)"));
+    }
+
+    #[test]
+    fn changes_lock_the_objects_whose_acl_they_write() {
+        let desired = grant(&[("objects", list(&["features", "labels"]))]);
+        let (_, planned) = desired.changes(None).unwrap();
+        assert_eq!(desired.locks(&planned, None), ["public.features", "public.labels"]);
+        let every = grant(&[("objects", Value::List(vec![]))]);
+        let (_, planned) = every.changes(None).unwrap();
+        assert_eq!(every.locks(&planned, None), ["table in schema public"]);
     }
 
     #[test]
