@@ -330,3 +330,21 @@ resource "postgres_grant" "status" {{
     assert!(session.query("SELECT id FROM ml.runs", &[]).is_err(), "only the granted column");
     session.batch_execute("CREATE TEMP TABLE scratch (x int)").expect("TEMPORARY on the database");
 }
+
+#[test]
+fn drift_lists_a_grant_made_by_hand_on_a_managed_table() {
+    let db = TestDb::new();
+    let work = Workdir::new(&db);
+    work.write("main.tf", "resource \"postgres_table\" \"t\" {\n  name = \"t\"\n  column {\n    name = \"id\"\n    type = \"bigint\"\n  }\n}\n");
+    work.apply();
+    let clean = work.strata(&["drift"]);
+    assert!(!clean.stdout.contains("which no postgres_grant declares"), "{clean:?}");
+    db.execute("GRANT ALL ON t TO PUBLIC");
+    let drift = work.strata(&["drift"]);
+    assert_eq!(drift.code, 2, "{drift:?}");
+    assert!(
+        drift.stdout.contains("privileges INSERT, SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER on table public.t granted to PUBLIC, which no postgres_grant declares"),
+        "{drift:?}"
+    );
+    work.assert_converged();
+}

@@ -36,6 +36,33 @@ async fn refresh_costs_the_same_number_of_queries_for_2_or_42_tables() {
 }
 
 #[tokio::test]
+async fn refresh_reads_every_grant_in_one_query_however_many_there_are() {
+    let fixture = Fixture::new("grants").await;
+    let tables: String = (0..40).map(|i| format!("CREATE TABLE g{i} (id int); GRANT SELECT ON g{i} TO PUBLIC;")).collect();
+    fixture.sql.batch_execute(&tables).await.unwrap();
+    let grant = |i: usize| {
+        let state = Value::object([
+            ("role", Value::from("public")),
+            ("schema", Value::from("public")),
+            ("object_type", Value::from("table")),
+            ("objects", Value::List(vec![Value::from(format!("g{i}").as_str())])),
+            ("privileges", Value::List(vec![Value::from("SELECT")])),
+        ]);
+        RefreshRequest { type_name: "postgres_grant".into(), state }
+    };
+    let before = fixture.provider.catalog_queries();
+    let two = fixture.provider.refresh(&(0..2).map(grant).collect::<Vec<_>>()).await.unwrap();
+    let for_two = fixture.provider.catalog_queries() - before;
+    let before = fixture.provider.catalog_queries();
+    let forty = fixture.provider.refresh(&(0..40).map(grant).collect::<Vec<_>>()).await.unwrap();
+    let for_forty = fixture.provider.catalog_queries() - before;
+    assert_eq!((for_two, for_forty), (SNAPSHOT_QUERIES, SNAPSHOT_QUERIES), "refresh must not run a query per grant");
+    let held = |live: &Option<Value>| live.as_ref().and_then(|l| l.get("privileges").cloned());
+    assert!(two.iter().chain(&forty).all(|live| held(live) == Some(Value::List(vec![Value::from("SELECT")]))), "{forty:?}");
+    fixture.finish().await;
+}
+
+#[tokio::test]
 async fn an_index_left_invalid_by_a_failed_concurrent_build_is_rebuilt() {
     let fixture = Fixture::new("invalid").await;
     fixture.sql.batch_execute("CREATE TABLE events (id int, at timestamptz); CREATE INDEX idx_events_at ON events (at)").await.unwrap();
