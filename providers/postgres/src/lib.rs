@@ -209,7 +209,7 @@ impl Provider for PostgresProvider {
         for request in requests {
             found.push(match &snapshot {
                 _ if backup::handles(&request.type_name) => backup::refresh(&request.type_name, &request.state).await?,
-                Some(snapshot) => find_live(snapshot, &request.type_name, &request.state)?.map(|live| self.without_declared_grants(&request.type_name, without_indexes(live, &standalone))),
+                Some(snapshot) => find_live(snapshot, &request.type_name, &request.state)?.map(|live| self.without_declared_grants(&request.type_name, &request.state, without_indexes(live, &standalone))),
                 None => return Err(unknown_type(&request.type_name)),
             });
         }
@@ -257,7 +257,7 @@ impl Provider for PostgresProvider {
         let mut prior = request.prior.as_ref();
         if request.type_name == objects::grant::TYPE {
             self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(objects::grant::declared([(request.type_name.as_str(), &request.desired)].into_iter()));
-            declared_prior = prior.map(|p| self.without_declared_grants(&request.type_name, p.clone()));
+            declared_prior = prior.map(|p| self.without_declared_grants(&request.type_name, &request.desired, p.clone()));
             prior = declared_prior.as_ref();
         }
         let guards = self.guards();
@@ -376,7 +376,7 @@ impl PostgresProvider {
             let session = self.session().await?;
             let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
             let all = kind.read(&catalog).await?;
-            kind.find_live(&all, desired)?.map(|live| self.without_declared_grants(type_name, live))
+            kind.find_live(&all, desired)?.map(|live| self.without_declared_grants(type_name, desired, live))
         };
         match (type_name, live) {
             (_, Some(live)) if !creating => kind.plan(None, Some(&live), desired).await,
@@ -420,13 +420,14 @@ impl PostgresProvider {
         if request.action == Action::Delete {
             return Ok(Value::Null);
         }
-        read_back(&self.catalog(client), &request.type_name, &planned).await.map(|live| self.without_declared_grants(&request.type_name, live)).map_err(Failed::from)
+        read_back(&self.catalog(client), &request.type_name, &planned).await.map(|live| self.without_declared_grants(&request.type_name, &planned, live)).map_err(Failed::from)
     }
 
-    /// A live `postgres_grant` without the others' privileges another grant of this run declares.
-    fn without_declared_grants(&self, type_name: &str, live: Value) -> Value {
+    /// A live `postgres_grant` (of `state`, or the configuration at plan) without the privileges
+    /// another grant of this run declares.
+    fn without_declared_grants(&self, type_name: &str, state: &Value, live: Value) -> Value {
         match type_name {
-            objects::grant::TYPE => objects::grant::without_declared(live, &self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+            objects::grant::TYPE => objects::grant::without_declared(live, state, &self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
             _ => live,
         }
     }

@@ -345,20 +345,7 @@ impl Grant {
         others.sort();
         others.dedup();
         // The privileges every object holds; the declared ones when there is no object.
-        let privileges = match granted.is_empty() {
-            true => self.privileges.clone(),
-            false => {
-                let mut common: Option<BTreeSet<String>> = None;
-                for list in granted.values() {
-                    let names: BTreeSet<String> = list.iter().map(|h| parse_held(h).0).collect();
-                    common = Some(match common {
-                        None => names,
-                        Some(c) => c.intersection(&names).cloned().collect(),
-                    });
-                }
-                common.unwrap_or_default().into_iter().collect()
-            }
-        };
+        let privileges = common_privileges(&granted).unwrap_or_else(|| self.privileges.clone());
         let flags: Vec<bool> = granted.values().flatten().map(|h| parse_held(h).1).collect();
         let with_grant_option = match (flags.is_empty(), self.with_grant_option) {
             (true, wanted) => wanted,
@@ -551,16 +538,24 @@ impl Grant {
         statements
     }
 
-    /// The (object, role) pairs it declares, as [`Declared`] keys: objects it names, or `*`.
+    /// The (object, role) pairs it declares, as declared keys: objects it names, or `*`; and
+    /// each with each privilege (so an exclusive grant of the same role leaves those alone).
     pub fn declared_keys(&self) -> Vec<String> {
         let kind = self.declared_kind();
         let schema = self.schema_name();
-        match self.object_type.as_str() {
-            "database" | "schema" => vec![declared_key(&kind, schema, "*", &self.role)],
-            "column" => self.columns.iter().map(|c| declared_key(&kind, schema, c, &self.role)).collect(),
-            _ if self.objects.is_empty() => vec![declared_key(&kind, schema, "*", &self.role)],
-            _ => self.objects.iter().map(|o| declared_key(&kind, schema, o, &self.role)).collect(),
+        let locals: Vec<&str> = match self.object_type.as_str() {
+            "database" | "schema" => vec!["*"],
+            "column" => self.columns.iter().map(String::as_str).collect(),
+            _ if self.objects.is_empty() => vec!["*"],
+            _ => self.objects.iter().map(String::as_str).collect(),
+        };
+        let mut keys = Vec::new();
+        for local in locals {
+            let pair = declared_key(&kind, schema, local, &self.role);
+            keys.extend(self.privileges.iter().map(|p| privilege_key(&pair, p)));
+            keys.push(pair);
         }
+        keys
     }
 
     fn declared_kind(&self) -> String {
@@ -571,17 +566,38 @@ impl Grant {
         }
     }
 
-    /// Whether another resource declares `grantee`'s privileges on `local`.
-    fn declared_elsewhere(&self, declared: &BTreeSet<String>, local: &str, grantee: &str) -> bool {
+    /// Whether another resource declares `grantee`'s privileges on `local` (`privilege` of them
+    /// only, when given).
+    fn declared_elsewhere(&self, declared: &BTreeSet<String>, local: &str, grantee: &str, privilege: Option<&str>) -> bool {
         let kind = self.declared_kind();
         let schema = self.schema_name();
         let bare = local.split_once('(').map_or(local, |(name, _)| name);
-        [local, bare, "*"].iter().any(|l| declared.contains(&declared_key(&kind, schema, l, grantee)))
+        [local, bare, "*"].iter().any(|l| {
+            let key = declared_key(&kind, schema, l, grantee);
+            declared.contains(&privilege.map_or(key.clone(), |p| privilege_key(&key, p)))
+        })
     }
+}
+
+/// The privileges every object of `granted` holds; `None` when there is no object.
+fn common_privileges(granted: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    let mut common: Option<BTreeSet<String>> = None;
+    for list in granted.values() {
+        let names: BTreeSet<String> = list.iter().map(|h| parse_held(h).0).collect();
+        common = Some(match common {
+            None => names,
+            Some(c) => c.intersection(&names).cloned().collect(),
+        });
+    }
+    common.map(|c| c.into_iter().collect())
 }
 
 fn declared_key(kind: &str, schema: &str, local: &str, role: &str) -> String {
     format!("{kind}\u{1f}{schema}\u{1f}{local}\u{1f}{role}")
+}
+
+fn privilege_key(declared: &str, privilege: &str) -> String {
+    format!("{declared}\u{1f}{privilege}")
 }
 
 /// The create of `desired` where `live` is what the objects hold before it (read at plan time,
@@ -602,13 +618,23 @@ pub fn declared<'a>(values: impl Iterator<Item = (&'a str, &'a Value)>) -> BTree
 
 /// A live grant without the privileges of others that another resource declares: those are not
 /// this one's to revoke, even when exclusive.
-pub fn without_declared(live: Value, declared: &BTreeSet<String>) -> Value {
-    let Ok(mut grant) = Grant::from_value(&live) else { return live };
-    if grant.others.is_empty() {
+pub fn without_declared(live: Value, state: &Value, declared: &BTreeSet<String>) -> Value {
+    let (Ok(mut grant), Ok(state)) = (Grant::from_value(&live), Grant::from_value(state)) else { return live };
+    if !grant.exclusive {
         return live;
     }
     let others = std::mem::take(&mut grant.others);
-    grant.others = others.into_iter().filter(|(local, grantee, _)| !grant.declared_elsewhere(declared, local, grantee)).collect();
+    grant.others = others.into_iter().filter(|(local, grantee, _)| !grant.declared_elsewhere(declared, local, grantee, None)).collect();
+    // The role's own privileges another grant of it declares.
+    let mut granted = std::mem::take(&mut grant.granted);
+    for (local, list) in &mut granted {
+        list.retain(|h| {
+            let privilege = parse_held(h).0;
+            state.privileges.contains(&privilege) || !grant.declared_elsewhere(declared, local, &grant.role, Some(&privilege))
+        });
+    }
+    grant.privileges = common_privileges(&granted).unwrap_or(grant.privileges);
+    grant.granted = granted;
     grant.to_value()
 }
 
@@ -884,9 +910,15 @@ mod tests {
         let (statements, _) = grant(&[("exclusive", Value::Bool(true))]).changes(Some(&exclusive)).unwrap();
         assert_eq!(statements, ["REVOKE DELETE ON \"public\".\"features\" FROM \"feature_serving\"", "REVOKE SELECT ON \"public\".\"features\" FROM PUBLIC"]);
         // Declared by another resource: not revoked.
-        let declared = declared([(TYPE, &grant(&[("role", Value::from("public"))]).to_value())].into_iter());
-        let kept = Grant::from_value(&without_declared(exclusive.to_value(), &declared)).unwrap();
+        let others = declared([(TYPE, &grant(&[("role", Value::from("public"))]).to_value())].into_iter());
+        let state = grant(&[("exclusive", Value::Bool(true))]).to_value();
+        let kept = Grant::from_value(&without_declared(exclusive.to_value(), &state, &others)).unwrap();
         assert!(kept.others.is_empty(), "{kept:?}");
+        // The role's own DELETE, declared by another grant of it: not revoked either.
+        let deleting = declared([(TYPE, &grant(&[("privileges", list(&["delete"]))]).to_value())].into_iter());
+        let kept = Grant::from_value(&without_declared(exclusive.to_value(), &state, &deleting)).unwrap();
+        assert_eq!(kept.granted, BTreeMap::from([("features".to_owned(), strings(&["SELECT"]))]));
+        assert_eq!(kept.privileges, ["SELECT"]);
         // Every table of the schema.
         let every = grant(&[("objects", Value::List(vec![]))]).live(&all);
         assert_eq!(every.granted.keys().collect::<Vec<_>>(), ["features", "labels"]);
