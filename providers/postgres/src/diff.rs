@@ -1151,4 +1151,82 @@ mod tests {
         assert_eq!(deleted.backups.len(), 1);
         assert!(plan_delete("postgres_table", &prior.to_value(), &Guards::default()).unwrap().backups.is_empty());
     }
+
+    #[test]
+    fn row_level_security_and_owner_change_in_place_and_unset_keeps_the_live_ones() {
+        use crate::model::RowSecurity;
+        let live = Table { owner: Some("app".into()), row_level_security: Some(RowSecurity::default()), ..users(vec![]) };
+        let unset = plan(&live, &users(vec![]));
+        assert_eq!(unset.action, Action::NoOp);
+        assert_eq!(Table::from_value(&unset.planned).unwrap().owner.as_deref(), Some("app"));
+        let secured = Table { owner: Some("ml_owner".into()), row_level_security: Some(RowSecurity { enabled: true, force: true }), ..users(vec![]) };
+        let planned = plan(&live, &secured);
+        assert_eq!(
+            planned.operations,
+            [
+                "ALTER TABLE \"public\".\"users\" OWNER TO \"ml_owner\"",
+                "ALTER TABLE \"public\".\"users\" ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE \"public\".\"users\" FORCE ROW LEVEL SECURITY"
+            ]
+        );
+        assert!(planned.data_loss.is_empty(), "enabling RLS hides rows but loses none");
+        assert!(planned.locking[0].contains("ACCESS EXCLUSIVE"), "{:?}", planned.locking);
+        assert!(planned.warnings.iter().any(|w| w.contains("only the rows a policy allows")), "{:?}", planned.warnings);
+        let off = Table { row_level_security: Some(RowSecurity::default()), ..users(vec![]) };
+        assert_eq!(
+            plan(&secured, &off).operations,
+            ["ALTER TABLE \"public\".\"users\" DISABLE ROW LEVEL SECURITY", "ALTER TABLE \"public\".\"users\" NO FORCE ROW LEVEL SECURITY"]
+        );
+        let created = table(None, &secured, None, &Guards::default(), &TableFacts::default());
+        assert_eq!(created.operations[1..], planned.operations[..]);
+        let unset_create = table(None, &users(vec![]), None, &Guards::default(), &TableFacts::default());
+        assert_eq!((unset_create.planned.get("owner"), unset_create.planned.get("row_level_security")), (Some(&Value::Unknown), Some(&Value::Unknown)));
+    }
+
+    #[test]
+    fn row_level_security_keys_are_checked() {
+        let with = |rls: Value| Table::from_value(&Value::object([("name", Value::from("t")), ("row_level_security", rls)]));
+        let parsed = with(Value::object([("enabled", Value::Bool(true))])).unwrap();
+        assert_eq!(parsed.row_level_security, Some(crate::model::RowSecurity { enabled: true, force: false }));
+        let typo = with(Value::object([("enabeld", Value::Bool(true))])).unwrap_err();
+        assert!(typo.message.contains("enabeld") && typo.hint.as_deref().is_some_and(|h| h.contains("\"enabled\"")), "{typo:?}");
+        assert_eq!(Table::from_value(&parsed.to_value()).unwrap(), parsed);
+    }
+
+    #[test]
+    fn schema_policies_grant_and_revoke_one_privilege_at_a_time() {
+        use crate::model::Grant;
+        let with = |policies: &[(&str, SchemaPrivileges)]| Schema { name: "ml".into(), policies: policies.iter().map(|(r, p)| ((*r).to_owned(), *p)).collect(), ..Schema::default() };
+        let usage = SchemaPrivileges { usage: Grant::Held, create: Grant::None };
+        let all = SchemaPrivileges { usage: Grant::WithGrantOption, create: Grant::Held };
+        let created = schema(None, &with(&[("analyst", usage)]));
+        assert_eq!(created.operations, ["CREATE SCHEMA \"ml\"", "GRANT USAGE ON SCHEMA \"ml\" TO \"analyst\""]);
+        let changed = schema(Some(&with(&[("analyst", all), ("public", usage)])), &with(&[("analyst", usage)]));
+        assert_eq!(
+            changed.operations,
+            ["REVOKE GRANT OPTION FOR USAGE ON SCHEMA \"ml\" FROM \"analyst\"", "REVOKE CREATE ON SCHEMA \"ml\" FROM \"analyst\"", "REVOKE USAGE ON SCHEMA \"ml\" FROM PUBLIC"]
+        );
+        assert_eq!(schema(Some(&with(&[("analyst", usage)])), &with(&[("analyst", usage)])).action, Action::NoOp);
+        let value = Value::object([
+            ("name", Value::from("ml")),
+            ("drop_cascade", Value::Bool(true)),
+            ("policy", Value::List(vec![Value::object([("role", Value::from("PUBLIC")), ("create_with_grant", Value::Bool(true))])])),
+        ]);
+        let parsed = Schema::from_value(&value).unwrap();
+        assert_eq!(parsed.policies["public"], SchemaPrivileges { usage: Grant::None, create: Grant::WithGrantOption });
+        assert_eq!(Schema::from_value(&parsed.to_value()).unwrap(), parsed);
+        let deleted = plan_delete("postgres_schema", &parsed.to_value(), &Guards::default()).unwrap();
+        assert_eq!(deleted.operations.last().map(String::as_str), Some("DROP SCHEMA \"ml\" CASCADE"));
+        assert_eq!(deleted.data_loss.len(), 1);
+        let live = Schema { policies: [("public".to_owned(), usage), ("someone".to_owned(), all)].into(), ..Schema::default() };
+        assert_eq!(live.managed_view(&parsed).policies.keys().collect::<Vec<_>>(), ["public"], "a role strata was not told of keeps its grants");
+    }
+
+    #[test]
+    fn enum_owner_is_set_only_when_configured() {
+        let live = Enum { owner: Some("app".into()), ..status(&["a"]) };
+        assert_eq!(enumeration(Some(&live), &status(&["a"])).action, Action::NoOp);
+        let owned = Enum { owner: Some("ml".into()), ..status(&["a"]) };
+        assert_eq!(enumeration(Some(&live), &owned).operations, ["ALTER TYPE \"public\".\"status\" OWNER TO \"ml\""]);
+    }
 }

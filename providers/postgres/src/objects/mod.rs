@@ -366,4 +366,16 @@ mod tests {
         unknown_name.set("name", Value::Unknown);
         assert_eq!(kind("postgres_view").and_then(|view| view.adoption_id(&unknown_name)), None);
     }
+
+    #[test]
+    fn an_owner_is_compared_only_when_configured() {
+        let view = kind("postgres_view").unwrap();
+        let live = Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("owner", Value::from("app"))]);
+        let plan = |desired: &Value| futures::executor::block_on(view.plan(None, Some(&live), desired)).unwrap();
+        let unset = plan(&Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1"))]));
+        assert_eq!((unset.action, unset.planned.get_str("owner")), (Action::NoOp, Some("app")));
+        let owned = plan(&Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("owner", Value::from("ml"))]));
+        assert_eq!(owned.operations, ["ALTER VIEW \"public\".\"latest\" OWNER TO \"ml\""]);
+        assert!(view.schema().block.attributes.contains_key("owner") && !kind("postgres_policy").unwrap().schema().block.attributes.contains_key("owner"));
+    }
 }
