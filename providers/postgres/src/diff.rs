@@ -706,9 +706,15 @@ fn enum_replaced(prior: &Enum, desired: &Enum) -> Vec<String> {
 
 pub fn schema(prior: Option<&Schema>, desired: &Schema) -> PlannedChange {
     let schema_comment = |s: &Schema| s.comment.as_ref().map(|c| format!("COMMENT ON SCHEMA {} IS {}", ident(&s.name), literal(c)));
+    // The owner holds every privilege whatever its ACL says: a policy block naming it changes nothing.
+    let owner = desired.owner.as_ref().or(prior.and_then(|p| p.owner.as_ref()));
     let grants = |live: &Schema| -> Vec<String> {
-        desired.policies.iter().map(|(role, wanted)| (role, live.policies.get(role).copied().unwrap_or_default(), *wanted))
+        desired
+            .policies
+            .iter()
+            .map(|(role, wanted)| (role, live.policies.get(role).copied().unwrap_or_default(), *wanted))
             .chain(live.policies.iter().filter(|(role, _)| !desired.policies.contains_key(*role)).map(|(role, held)| (role, *held, SchemaPrivileges::default())))
+            .filter(|(role, _, _)| Some(*role) != owner)
             .flat_map(|(role, held, wanted)| ddl::schema_privileges(&desired.name, role, held, wanted))
             .collect()
     };
