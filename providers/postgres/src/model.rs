@@ -143,7 +143,7 @@ impl RowSecurity {
     pub fn from_value(value: &Value) -> Result<Option<RowSecurity>, ProviderError> {
         let Some(given) = value.as_object() else { return Ok(None) };
         if let Some(unknown) = given.keys().find(|key| !Self::KEYS.contains(&key.as_str())) {
-            let closest = Self::KEYS.iter().max_by(|a, b| strsim::jaro_winkler(a, unknown).total_cmp(&strsim::jaro_winkler(b, unknown))).copied().unwrap_or("enabled");
+            let closest = closest(unknown, &Self::KEYS);
             return Err(ProviderError::new(format!("row_level_security has no key \"{unknown}\"")).with_hint(format!("did you mean \"{closest}\"? row_level_security takes enabled and force")));
         }
         let flag = |key: &str| match given.get(key) {
@@ -293,6 +293,11 @@ fn unless_default(flag: bool, default: bool) -> Value {
 
 fn opt(value: &Option<String>) -> Value {
     value.as_deref().map_or(Value::Null, Value::from)
+}
+
+/// The one of `candidates` closest to `given` (for the hint of a misspelt key or keyword).
+pub fn closest<'a>(given: &str, candidates: &[&'a str]) -> &'a str {
+    candidates.iter().max_by(|a, b| strsim::jaro_winkler(a, given).total_cmp(&strsim::jaro_winkler(b, given))).copied().unwrap_or_default()
 }
 
 /// `name` cut to PostgreSQL's identifier length on a character boundary.

@@ -50,7 +50,7 @@ fn command(given: &str) -> Result<String, ProviderError> {
     if COMMANDS.contains(&upper.as_str()) {
         return Ok(upper);
     }
-    let closest = COMMANDS.iter().max_by(|a, b| strsim::jaro_winkler(a, &upper).total_cmp(&strsim::jaro_winkler(b, &upper))).copied().unwrap_or("ALL");
+    let closest = crate::model::closest(&upper, COMMANDS);
     Err(ProviderError::new(format!("postgres_policy command \"{given}\" is not one of ALL, SELECT, INSERT, UPDATE, DELETE")).with_hint(format!("did you mean \"{closest}\"?")))
 }
 
