@@ -377,5 +377,12 @@ mod tests {
         let owned = plan(&Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("owner", Value::from("ml"))]));
         assert_eq!(owned.operations, ["ALTER VIEW \"public\".\"latest\" OWNER TO \"ml\""]);
         assert!(view.schema().block.attributes.contains_key("owner") && !kind("postgres_policy").unwrap().schema().block.attributes.contains_key("owner"));
+        // Created without an owner: PostgreSQL's choice, known once it exists; re-created: the owner it had.
+        let created = futures::executor::block_on(view.plan(None, None, &Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1"))]))).unwrap();
+        assert_eq!((created.operations.len(), created.planned.get("owner")), (1, Some(&Value::Unknown)));
+        let sequence = kind("postgres_sequence").unwrap();
+        let live = Value::object([("name", Value::from("n")), ("owner", Value::from("app"))]);
+        let renamed = futures::executor::block_on(sequence.plan(None, Some(&live), &Value::object([("name", Value::from("m"))]))).unwrap();
+        assert_eq!((renamed.action, renamed.operations.last().map(String::as_str)), (Action::Replace, Some("ALTER SEQUENCE \"public\".\"m\" OWNER TO \"app\"")));
     }
 }
