@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
 use super::grant::{entries, entry_value, grantee_key, grantee_sql, normalize_privileges, one_of};
-use super::{AuthorshipRow, Catalog, Kind};
+use super::{Catalog, Kind};
 use crate::catalog::query;
 use crate::ddl::ident;
 
@@ -243,14 +243,6 @@ impl Kind for DefaultPrivilegesKind {
         Ok(Some(DefaultPrivileges::from_value(state)?.live(live).to_value()))
     }
 
-    fn import(&self, _live: &BTreeMap<String, Value>, _id: &str) -> Option<Value> {
-        None
-    }
-
-    fn adoption_id(&self, _planned: &Value) -> Option<String> {
-        None
-    }
-
     async fn plan(&self, _catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
         let desired = DefaultPrivileges::from_value(desired)?;
         let prior = prior.map(DefaultPrivileges::from_value).transpose()?;
@@ -286,10 +278,6 @@ impl Kind for DefaultPrivilegesKind {
 
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {
         Ok(DefaultPrivileges::from_value(prior)?.reset())
-    }
-
-    fn authorship(&self, _live: &Value) -> Result<AuthorshipRow, ProviderError> {
-        Ok(AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
     }
 }
 

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
-use super::{AuthorshipRow, Catalog, Kind};
+use super::{Catalog, Kind};
 use crate::catalog::{query, USER_SCHEMAS};
 use crate::ddl::{ident, qualified};
 
@@ -754,14 +754,6 @@ impl Kind for GrantKind {
         Ok(Some(Grant::from_value(state)?.live(live).to_value()))
     }
 
-    fn import(&self, _live: &BTreeMap<String, Value>, _id: &str) -> Option<Value> {
-        None
-    }
-
-    fn adoption_id(&self, _planned: &Value) -> Option<String> {
-        None
-    }
-
     async fn plan(&self, _catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
         let desired = Grant::from_value(desired)?;
         let prior = prior.map(Grant::from_value).transpose()?;
@@ -801,10 +793,6 @@ impl Kind for GrantKind {
 
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {
         Ok(Grant::from_value(prior)?.revoke_all_held())
-    }
-
-    fn authorship(&self, _live: &Value) -> Result<AuthorshipRow, ProviderError> {
-        Ok(AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
     }
 }
 

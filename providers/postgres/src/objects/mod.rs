@@ -161,15 +161,23 @@ pub trait Kind: Sync {
     async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError>;
     /// The live object behind `state` among `live`.
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError>;
-    /// The live object an import id names among `live`.
-    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value>;
-    /// The import id of the object a create of `planned` makes.
-    fn adoption_id(&self, planned: &Value) -> Option<String>;
+    /// The live object an import id names among `live`; none for a kind that names no object
+    /// of its own (privileges).
+    fn import(&self, _live: &BTreeMap<String, Value>, _id: &str) -> Option<Value> {
+        None
+    }
+    /// The import id of the object a create of `planned` makes (none: nothing to adopt).
+    fn adoption_id(&self, _planned: &Value) -> Option<String> {
+        None
+    }
     /// `catalog` is the plan session, there whenever there is a live object to compare with.
     async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError>;
     fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError>;
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError>;
-    fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError>;
+    /// The catalog row that proves strata wrote `live`; by default none (a query with no row).
+    fn authorship(&self, _live: &Value) -> Result<AuthorshipRow, ProviderError> {
+        Ok(AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
+    }
 }
 
 /// An [`Object`] as a [`Kind`].
