@@ -38,6 +38,7 @@ mod postgres_faults;
 mod provider_aliases;
 mod remote_state;
 mod renames;
+mod roles;
 mod schema_lifecycle;
 mod schema_objects;
 mod schema_property;
