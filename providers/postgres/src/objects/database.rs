@@ -250,20 +250,12 @@ impl Kind for DatabaseKind {
         }
     }
 
-    async fn read(&self, _catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
-        Ok(BTreeMap::new())
-    }
-
     /// The template and `alter_object_ownership` are not in the catalog: they come from state.
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let state = Database::from_value(state)?;
         let Some(found) = live.get(&state.name) else { return Ok(None) };
         let found = Database { template: state.template.clone(), alter_object_ownership: state.alter_object_ownership, ..Database::from_value(found)? };
         Ok(Some(found.to_value()))
-    }
-
-    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
-        live.get(id).cloned()
     }
 
     fn adoption_id(&self, planned: &Value) -> Option<String> {

@@ -90,16 +90,8 @@ impl Kind for GrantRoleKind {
         }
     }
 
-    async fn read(&self, _catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
-        Ok(BTreeMap::new())
-    }
-
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(live.get(&GrantRole::from_value(state)?.id()).cloned())
-    }
-
-    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
-        live.get(id).cloned()
     }
 
     fn adoption_id(&self, planned: &Value) -> Option<String> {

@@ -191,12 +191,17 @@ pub trait Kind: Sync {
     fn type_name(&self) -> &'static str;
     fn import_id(&self) -> &'static str;
     fn schema(&self) -> ResourceSchema;
-    /// Every live object of the kind, by id: one query.
-    async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError>;
+    /// Every live object of the kind, by id: one query. Cluster-wide kinds are never read whole
+    /// (see [`Kind::read_keys`]).
+    async fn read(&self, _catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
+        Ok(BTreeMap::new())
+    }
     /// The live object behind `state` among `live`.
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError>;
     /// The live object an import id names among `live`.
-    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value>;
+    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
+        live.get(&self.import_key(id)).cloned()
+    }
     /// The import id of the object a create of `planned` makes.
     fn adoption_id(&self, planned: &Value) -> Option<String>;
     /// `catalog` is the plan session, there whenever there is a live object to compare with.

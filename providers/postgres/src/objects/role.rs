@@ -643,17 +643,9 @@ impl Kind for RoleKind {
         }
     }
 
-    async fn read(&self, _catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
-        Ok(BTreeMap::new())
-    }
-
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let state = Role::from_value(state)?;
         live.get(&state.name).map(|found| Ok(Role::from_value(found)?.with_local_arguments(&state).to_value())).transpose()
-    }
-
-    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
-        live.get(id).cloned()
     }
 
     fn adoption_id(&self, planned: &Value) -> Option<String> {
