@@ -242,3 +242,59 @@ resource "postgres_database" "reports" {{
     assert_eq!(one_value(&db, &owner), None);
     work.assert_converged();
 }
+
+#[test]
+fn roles_made_by_hand_are_imported_by_name_and_memberships_by_role_colon_grant_role() {
+    let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
+    let (legacy, group) = (cluster.role("legacy"), cluster.role("group"));
+    db.execute(&format!("CREATE ROLE \"{group}\"; CREATE ROLE \"{legacy}\" LOGIN PASSWORD 'old-Pa55' CONNECTION LIMIT 2; GRANT \"{group}\" TO \"{legacy}\""));
+    let work = Workdir::new(&db);
+    work.write(
+        "main.tf",
+        &format!(
+            r#"
+resource "postgres_role" "legacy" {{
+  name             = "{legacy}"
+  login            = true
+  password         = "old-Pa55"
+  connection_limit = 2
+}}
+
+resource "postgres_grant_role" "legacy_in_group" {{
+  role       = "{legacy}"
+  grant_role = "{group}"
+}}
+"#
+        ),
+    );
+    ok(work.strata(&["import", "postgres_role.legacy", &legacy]));
+    ok(work.strata(&["import", "postgres_grant_role.legacy_in_group", &format!("{legacy}:{group}")]));
+    // The password set by hand is the configured one: nothing to change, and it is not in state.
+    work.assert_converged();
+    assert!(!work.state_text().expect("a state").contains("old-Pa55"));
+    let missing = work.strata(&["import", "postgres_role.legacy", &format!("nobody_{}", db.name)]);
+    assert_ne!(missing.code, 0, "{missing:?}");
+}
+
+#[test]
+fn without_a_superuser_the_password_cannot_be_compared_so_it_is_set_with_a_warning() {
+    let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
+    let (admin, service) = (cluster.role("admin"), cluster.role("svc"));
+    db.execute(&format!("CREATE ROLE \"{admin}\" LOGIN CREATEROLE"));
+    let work = Workdir::new(&db);
+    work.write("main.tf", &format!("resource \"postgres_role\" \"svc\" {{\n  name     = \"{service}\"\n  login    = true\n  password = \"svc-Pa55word\"\n}}\n"));
+    let as_admin = [("PGUSER", admin.as_str())];
+    ok(work.strata_env(&["apply", "-auto-approve"], &as_admin));
+    if let Some(matches) = python_says_matches(&verifier(&db, &service), "svc-Pa55word") {
+        assert!(matches);
+    }
+    let plan = work.strata_env(&["plan", "-detailed-exitcode"], &as_admin);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(plan.output().contains("cannot be compared"), "{plan:?}");
+    assert!(plan.stdout.contains("PASSWORD '(sensitive value)'"), "{plan:?}");
+    assert!(!plan.output().contains("svc-Pa55word"), "{plan:?}");
+    // A superuser compares it: no change.
+    work.assert_converged();
+}
