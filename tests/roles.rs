@@ -298,3 +298,64 @@ fn without_a_superuser_the_password_cannot_be_compared_so_it_is_set_with_a_warni
     // A superuser compares it: no change.
     work.assert_converged();
 }
+
+#[test]
+fn interrupted_creates_of_roles_memberships_and_databases_are_adopted_and_hand_made_twins_are_not() {
+    let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
+    let (member, group, database) = (cluster.role("member"), cluster.role("group"), cluster.database("adopted"));
+    let work = Workdir::new(&db);
+    let config = format!(
+        "resource \"postgres_role\" \"member\" {{\n  name = \"{member}\"\n}}\n\nresource \"postgres_role\" \"group\" {{\n  name = \"{group}\"\n}}\n\n\
+         resource \"postgres_grant_role\" \"member_in_group\" {{\n  role       = postgres_role.member.name\n  grant_role = postgres_role.group.name\n}}\n\n\
+         resource \"postgres_database\" \"adopted\" {{\n  name = \"{database}\"\n}}\n"
+    );
+    work.write("main.tf", &config);
+    work.apply();
+    // As a kill between each create and its state write leaves them: the object live, an intent
+    // holding the mark its catalog row carries.
+    let forgotten = [
+        ("postgres_role.member", member.clone(), format!("SELECT xmin::text FROM pg_authid WHERE rolname = '{member}'")),
+        (
+            "postgres_grant_role.member_in_group",
+            format!("{member}:{group}"),
+            format!("SELECT m.xmin::text FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = '{member}'"),
+        ),
+        ("postgres_database.adopted", database.clone(), format!("SELECT xmin::text FROM pg_database WHERE datname = '{database}'")),
+    ];
+    let mut state = work.state();
+    state["resources"].as_array_mut().expect("resources").retain(|r| forgotten.iter().all(|(address, _, _)| r["address"] != *address));
+    let pending: Vec<serde_json::Value> = forgotten
+        .iter()
+        .enumerate()
+        .map(|(n, (address, id, mark))| {
+            let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
+            serde_json::json!({ "address": address, "type": type_name, "provider": "postgres", "import_id": id,
+                                "id": format!("0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d0e2{n}"), "marks": [one_value(&db, mark).expect("a catalog row")], "recorded_at": "2026-01-01T00:00:00Z" })
+        })
+        .collect();
+    state["pending"] = serde_json::Value::Array(pending);
+    common::assert_valid_state(&state);
+    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
+    let apply = work.apply();
+    for (address, _, _) in &forgotten {
+        assert!(apply.stderr.contains(&format!("adopting {address}: created by an earlier apply")), "{address}: {apply:?}");
+    }
+    assert!(work.state().get("pending").is_none());
+    work.assert_converged();
+
+    // A hand-made role or database of the name is refused with the import hint, never touched.
+    let (twin_role, twin_database) = (cluster.role("twin"), cluster.database("twin"));
+    db.execute(&format!("CREATE ROLE \"{twin_role}\" CONNECTION LIMIT 7"));
+    common::connect("postgres").batch_execute(&format!("CREATE DATABASE \"{twin_database}\"")).expect("a hand-made database");
+    work.write("main.tf", &format!("{config}\nresource \"postgres_role\" \"twin\" {{\n  name = \"{twin_role}\"\n}}\n\nresource \"postgres_database\" \"twin\" {{\n  name = \"{twin_database}\"\n}}\n"));
+    let clash = work.strata(&["apply", "-auto-approve"]);
+    assert_eq!(clash.code, 1, "{clash:?}");
+    assert!(clash.stderr.contains(&format!("strata import postgres_role.twin {twin_role}")), "{clash:?}");
+    assert!(clash.stderr.contains(&format!("strata import postgres_database.twin {twin_database}")), "{clash:?}");
+    assert_eq!(one_value(&db, &format!("SELECT rolconnlimit::text FROM pg_roles WHERE rolname = '{twin_role}'")).as_deref(), Some("7"));
+    work.write("main.tf", "");
+    ok(work.strata(&["destroy", "-auto-approve"]));
+    assert_eq!(one_value(&db, &format!("SELECT count(*)::text FROM pg_roles WHERE rolname IN ('{twin_role}', '{member}')")).as_deref(), Some("1"));
+    assert_eq!(one_value(&db, &format!("SELECT count(*)::text FROM pg_database WHERE datname IN ('{twin_database}', '{database}')")).as_deref(), Some("1"));
+}

@@ -526,7 +526,9 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
     for statement in statements {
         if let Err(err) = client.batch_execute(statement).await {
             let mut failed = statement_failed(client, statement, err, lock_timeout, creating).await;
-            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) {
+            // A create whose object exists already made nothing: its hint says how to manage it.
+            let clashed = creating.is_some() && failed.sqlstate.as_ref().is_some_and(is_duplicate_code);
+            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) && !clashed {
                 failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
             }
             return Err(failed);
@@ -551,9 +553,13 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
 }
 
 /// Whether `err` says the object to create exists already (a relation, type, schema, extension,
-/// function or trigger).
+/// function, trigger, role or database).
 fn is_duplicate(err: &tokio_postgres::Error) -> bool {
-    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION].contains(code))
+    err.code().is_some_and(is_duplicate_code)
+}
+
+fn is_duplicate_code(code: &SqlState) -> bool {
+    [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION, SqlState::DUPLICATE_DATABASE].contains(code)
 }
 
 /// The object as it now is, in the state's shape.
