@@ -312,8 +312,6 @@ fn interrupted_creates_of_roles_memberships_and_databases_are_adopted_and_hand_m
     );
     work.write("main.tf", &config);
     work.apply();
-    // As a kill between each create and its state write leaves them: the object live, an intent
-    // holding the mark its catalog row carries.
     let forgotten = [
         ("postgres_role.member", member.clone(), format!("SELECT xmin::text FROM pg_authid WHERE rolname = '{member}'")),
         (
@@ -323,26 +321,8 @@ fn interrupted_creates_of_roles_memberships_and_databases_are_adopted_and_hand_m
         ),
         ("postgres_database.adopted", database.clone(), format!("SELECT xmin::text FROM pg_database WHERE datname = '{database}'")),
     ];
-    let mut state = work.state();
-    state["resources"].as_array_mut().expect("resources").retain(|r| forgotten.iter().all(|(address, _, _)| r["address"] != *address));
-    let pending: Vec<serde_json::Value> = forgotten
-        .iter()
-        .enumerate()
-        .map(|(n, (address, id, mark))| {
-            let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
-            serde_json::json!({ "address": address, "type": type_name, "provider": "postgres", "import_id": id,
-                                "id": format!("0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d0e2{n}"), "marks": [one_value(&db, mark).expect("a catalog row")], "recorded_at": "2026-01-01T00:00:00Z" })
-        })
-        .collect();
-    state["pending"] = serde_json::Value::Array(pending);
-    common::assert_valid_state(&state);
-    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
-    let apply = work.apply();
-    for (address, _, _) in &forgotten {
-        assert!(apply.stderr.contains(&format!("adopting {address}: created by an earlier apply")), "{address}: {apply:?}");
-    }
-    assert!(work.state().get("pending").is_none());
-    work.assert_converged();
+    let forgotten: Vec<(&str, String, String)> = forgotten.into_iter().map(|(address, id, mark)| (address, id, one_value(&db, &mark).expect("a catalog row"))).collect();
+    common::interrupt_creates_and_apply(&work, &forgotten);
 
     // A hand-made role or database of the name is refused with the import hint, never touched.
     let (twin_role, twin_database) = (cluster.role("twin"), cluster.database("twin"));
