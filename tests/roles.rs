@@ -152,6 +152,7 @@ fn a_role_logs_in_with_its_password_converges_and_a_password_change_never_shows_
     }
     let applied = ok(work.strata(&["apply", "tf.plan"]));
     assert!(!applied.output().contains(second), "{applied:?}");
+    assert!(!applied.output().contains("SCRAM-SHA-256$"), "apply showed the verifier it sent: {applied:?}");
     let changed = verifier(&db, &app);
     assert_ne!(changed, sent);
     if let Some(matches) = python_says_matches(&changed, second) {

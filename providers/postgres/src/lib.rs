@@ -220,8 +220,10 @@ impl Provider for PostgresProvider {
         if backup::handles(type_name) {
             return Ok(backup::plan_delete(type_name, prior));
         }
-        if type_name == "postgres_database" {
-            objects::database::refuse_dropping_connected(prior, self.settings.get().map(|s| s.database.as_str()))?;
+        match type_name {
+            "postgres_database" => objects::database::refuse_dropping_connected(prior, self.settings.get().map(|s| s.database.as_str()))?,
+            "postgres_role" => objects::role::refuse_dropping_connected(prior, self.settings.get().map(|s| s.user.as_str()))?,
+            _ => {}
         }
         let planned = diff::plan_delete(type_name, prior, &self.guards())?;
         let locks = match type_name {

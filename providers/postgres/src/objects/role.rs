@@ -536,6 +536,17 @@ async fn read_roles(catalog: &Catalog<'_>, keys: &BTreeSet<String>) -> Result<Ve
     }
 }
 
+/// Refuses to plan the drop of the role the provider connects as: `REASSIGN OWNED` to itself
+/// would move nothing and `DROP OWNED` would drop everything it owns in the database.
+pub fn refuse_dropping_connected(prior: &Value, connected_user: Option<&str>) -> Result<(), ProviderError> {
+    let role = Role::from_value(prior)?;
+    match connected_user == Some(role.name.as_str()) {
+        true => Err(ProviderError::new(format!("postgres_role {} is the role the provider connects as: strata does not drop it (DROP OWNED would drop everything it owns)", role.name))
+            .with_hint("connect the provider as another role to drop this one, or remove it from state with `strata state rm`")),
+        false => Ok(()),
+    }
+}
+
 /// The change of a role: `reveal` (apply's re-plan, never shown) puts the verifier to send where
 /// a plan shows `(sensitive value)`. `catalog` normalises `valid_until` when there is a live role.
 pub async fn plan(catalog: Option<&Catalog<'_>>, passwords: &Passwords, prior: Option<&Value>, desired: &Value, reveal: bool) -> Result<PlannedChange, ProviderError> {
@@ -833,6 +844,8 @@ mod tests {
         assert_eq!(planned.data_loss.len(), 2);
         assert_eq!(role(&[("skip_reassign_owned", Value::Bool(true))]).drop(), ["DROP ROLE \"app_rw\""]);
         assert!(role(&[("skip_reassign_owned", Value::Bool(true)), ("skip_drop_role", Value::Bool(true))]).drop().is_empty());
+        assert!(refuse_dropping_connected(&live.to_value(), Some("app_rw")).unwrap_err().message.contains("connects as"));
+        assert!(refuse_dropping_connected(&live.to_value(), Some("postgres")).is_ok());
     }
 
     #[test]
