@@ -173,11 +173,11 @@ fn read_stored_state(input: &[u8]) {
     }
 }
 
-/// The context `validate` starts from, with both providers' schemas and no variable values.
+/// The context `validate` starts from, with every provider's schema and no variable values.
 fn validate_context(dir: &Path) -> crate::diag::Result<Context> {
     static PROVIDERS: OnceLock<Providers> = OnceLock::new();
     let providers = PROVIDERS.get_or_init(|| {
-        Providers::new(vec![|| Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn strata_provider_sdk::Provider>, || Arc::new(strata_provider_postgres::PostgresProvider::new())])
+        Providers::new(crate::provider_factories())
     });
     Context::load(&LoadOptions { dir, variables: &[], state_path: None, require_variables: false }, providers.clone())
 }

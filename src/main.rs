@@ -32,8 +32,16 @@ use strata_provider_sdk::Provider;
 
 #[tokio::main]
 async fn main() {
-    let providers: Vec<providers::ProviderFactory> =
-        vec![|| Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn Provider>, || Arc::new(strata_provider_postgres::PostgresProvider::new())];
-    let code = cli::run(std::env::args().collect(), providers).await;
+    let code = cli::run(std::env::args().collect(), provider_factories()).await;
     std::process::exit(code);
+}
+
+/// Every provider strata has: AWS, PostgreSQL, and PostgreSQL again under the community
+/// provider's name (`postgresql`), so its configurations work unchanged.
+fn provider_factories() -> Vec<providers::ProviderFactory> {
+    vec![
+        || Arc::new(strata_provider_aws::AwsProvider::new()) as Arc<dyn Provider>,
+        || Arc::new(strata_provider_postgres::PostgresProvider::new()),
+        || Arc::new(strata_provider_postgres::CommunityProvider::new()),
+    ]
 }

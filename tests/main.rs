@@ -17,6 +17,7 @@ mod bad_input;
 mod ci_examples;
 mod cli;
 mod column_kinds;
+mod community_provider;
 mod conditions;
 mod crash_safety;
 mod data_loss_guards;

@@ -386,10 +386,12 @@ pub fn provider_of(type_name: &str) -> &str {
 
 /// The provider's registry address as Terraform writes it in machine-readable plans and states
 /// (`provider_name`), so policy checks written for Terraform match: the `aws` resources are
-/// hashicorp/aws's types; strata's own providers live under `strata/`.
+/// hashicorp/aws's types and the `postgresql` ones cyrilgdn/postgresql's; strata's own providers
+/// live under `strata/`.
 pub fn registry_address(provider: &str) -> String {
     match provider {
         "aws" => "registry.terraform.io/hashicorp/aws".to_owned(),
+        "postgresql" => "registry.terraform.io/cyrilgdn/postgresql".to_owned(),
         other => format!("registry.terraform.io/strata/{other}"),
     }
 }

@@ -8,6 +8,7 @@ pub mod adopt;
 pub mod conditions;
 pub mod file;
 pub mod guards;
+pub mod implied;
 pub mod imports;
 pub mod json;
 pub mod markdown;

@@ -26,9 +26,19 @@ pub struct ConnSettings {
     /// The session's `lock_timeout`, so that a catalog or preflight read behind another session's
     /// lock fails after it instead of hanging (DDL sets its own, `SET LOCAL`, in `guards`).
     lock_timeout: Option<String>,
+    /// A PEM file of the certificate authorities verify-ca and verify-full trust besides the
+    /// system's (`sslrootcert`, PGSSLROOTCERT).
+    sslrootcert: Option<String>,
+    /// How many connections the provider may hold open at once (`max_connections`).
+    pub max_connections: usize,
+    /// The oldest server version the configuration is written for (`expected_version`).
+    pub expected_version: Option<String>,
     /// Built once (verify-ca and verify-full): loading the system's root certificates costs tens of milliseconds.
     tls: std::sync::OnceLock<MakeTlsConnector>,
 }
+
+/// The community provider's default for `max_connections`.
+const DEFAULT_MAX_CONNECTIONS: usize = 20;
 
 impl ConnSettings {
     /// Reads the provider block (null when there is none) over the environment.
@@ -55,6 +65,14 @@ impl ConnSettings {
         if !SSL_MODES.contains(&sslmode.as_str()) {
             return Err(ProviderError::new(format!("unknown sslmode \"{sslmode}\"")).with_hint("use disable, prefer, require, verify-ca or verify-full"));
         }
+        check_scheme(config.get_str("scheme"))?;
+        check_database_username(config.get_str("database_username"), config.get_str("username"))?;
+        let max_connections = match config.get("max_connections").filter(|v| !v.is_null()) {
+            Some(value) => value.as_i64().and_then(|n| usize::try_from(n).ok()).filter(|n| *n >= 1).ok_or_else(|| {
+                ProviderError::new("max_connections must be a whole number of at least 1").with_hint("strata needs one connection to read the catalog and one per change applied at once")
+            })?,
+            None => DEFAULT_MAX_CONNECTIONS,
+        };
         Ok(ConnSettings {
             host: config.get_str("host").map(str::to_owned).or_else(|| env("PGHOST")).or(url_host).unwrap_or_else(|| "localhost".into()),
             port: port.or_else(|| from_url.as_ref().and_then(|c| c.get_ports().first().copied())).unwrap_or(5432),
@@ -69,6 +87,9 @@ impl ConnSettings {
             sslmode,
             connect_timeout: config.get_i64("connect_timeout").and_then(|t| u64::try_from(t).ok()).unwrap_or(10),
             lock_timeout: None,
+            sslrootcert: config.get_str("sslrootcert").map(str::to_owned).or_else(|| env("PGSSLROOTCERT")),
+            max_connections,
+            expected_version: config.get_str("expected_version").map(str::to_owned),
             tls: std::sync::OnceLock::new(),
         })
     }
@@ -95,6 +116,7 @@ impl ConnSettings {
             ("PGCONNECT_TIMEOUT", self.connect_timeout.max(1).to_string()),
         ];
         env.extend(self.password.clone().map(|password| ("PGPASSWORD", password)));
+        env.extend(self.sslrootcert.clone().map(|path| ("PGSSLROOTCERT", path)));
         env
     }
 
@@ -133,6 +155,9 @@ impl ConnSettings {
         }
         let mut builder = TlsConnector::builder();
         builder.danger_accept_invalid_hostnames(!verify_hostname);
+        if let Some(path) = &self.sslrootcert {
+            builder.add_root_certificate(root_certificate(path)?);
+        }
         let tls = builder.build().map(MakeTlsConnector::new).map_err(|err| ProviderError::new(format!("cannot set up TLS: {err}")))?;
         Ok(self.tls.get_or_init(|| tls).clone())
     }
@@ -162,6 +187,54 @@ impl ConnSettings {
         tokio::spawn(connection);
         Ok(client)
     }
+}
+
+/// Fails when the server is older than `expected` (`expected_version`, \"12\" or \"9.6\"): the
+/// configuration was written for features it lacks.
+pub async fn check_expected_version(client: &Client, expected: &str) -> Result<(), ProviderError> {
+    let wanted = version_number(expected).ok_or_else(|| ProviderError::new(format!("expected_version \"{expected}\" is not a version")).with_hint("write a PostgreSQL version such as \"15\" or \"9.6\""))?;
+    let row = client.query_one("SELECT current_setting('server_version_num')::int, current_setting('server_version')", &[]).await.map_err(|err| ProviderError::new(format!("cannot read the server's version: {}", describe_error(&err))))?;
+    let (found, text): (i32, String) = (row.get(0), row.get(1));
+    match i64::from(found) >= wanted {
+        true => Ok(()),
+        false => Err(ProviderError::new(format!("the server is PostgreSQL {text}, older than expected_version {expected}")).with_hint("point the provider at the intended server, or lower expected_version")),
+    }
+}
+
+/// `server_version_num` of a version written `15`, `15.4` or `9.6.24`.
+fn version_number(text: &str) -> Option<i64> {
+    let parts: Vec<i64> = text.trim().split('.').map(|part| part.parse().ok()).collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [major, ..] if *major >= 10 => Some(major * 10000 + parts.get(1).copied().unwrap_or(0)),
+        [major, minor, rest @ ..] => Some(major * 10000 + minor * 100 + rest.first().copied().unwrap_or(0)),
+        [major] => Some(major * 10000),
+        [] => None,
+    }
+}
+
+/// `scheme`: the community provider's choice of driver. strata speaks PostgreSQL's own protocol.
+fn check_scheme(scheme: Option<&str>) -> Result<(), ProviderError> {
+    match scheme {
+        None | Some("postgres") => Ok(()),
+        Some(other) => Err(ProviderError::new(format!("scheme \"{other}\" is not supported: strata connects with PostgreSQL's own protocol and a password"))
+            .with_hint("write scheme = \"postgres\" (or leave it out) and give username and password; for RDS IAM authentication, pass a token generated by `aws rds generate-db-auth-token` as the password")),
+    }
+}
+
+/// `database_username`: the connecting role's name inside the database where it differs from the
+/// login name (Azure's `user@server`). strata always names that role `current_user`, so any value
+/// works; it is checked only for being a name.
+fn check_database_username(database_username: Option<&str>, username: Option<&str>) -> Result<(), ProviderError> {
+    match database_username {
+        Some("") => Err(ProviderError::new("database_username is empty").with_hint(format!("leave it out, or write the role's name in the database (username is {})", username.unwrap_or("unset")))),
+        _ => Ok(()),
+    }
+}
+
+/// The first certificate of the PEM file `path` (`sslrootcert`).
+fn root_certificate(path: &str) -> Result<native_tls::Certificate, ProviderError> {
+    let pem = std::fs::read(path).map_err(|err| ProviderError::new(format!("cannot read sslrootcert {path}: {err}")).with_hint("give the path of a PEM file of the server's certificate authority"))?;
+    native_tls::Certificate::from_pem(&pem).map_err(|err| ProviderError::new(format!("sslrootcert {path} is not a PEM certificate: {err}")))
 }
 
 /// The TLS setup of the sslmodes that check nothing (prefer, the default, and require): one per

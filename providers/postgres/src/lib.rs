@@ -11,6 +11,7 @@ mod authorship;
 mod backup;
 mod casts;
 mod catalog;
+mod community;
 mod config;
 mod ddl;
 mod dependents;
@@ -24,6 +25,7 @@ mod locks;
 mod model;
 mod normalize;
 mod objects;
+mod order;
 mod partitions;
 mod preflight;
 mod reconnect;
@@ -35,7 +37,7 @@ mod unmanaged;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, InspectScope, Inspection, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
+use strata_provider_sdk::{Action, ApplyFailure, ApplyRequest, Authorship, Declared, InspectScope, Inspection, ObjectNames, PlanRequest, PlannedChange, Proof, Provider, ProviderError, ProviderSchema, RefreshRequest, RestoreRequest, Value};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
@@ -47,6 +49,7 @@ use crate::guards::Guards;
 use crate::model::{Enum, Extension, Index, Schema, Table, TableIndex};
 
 pub use catalog::SNAPSHOT_QUERIES;
+pub use community::CommunityProvider;
 
 pub struct PostgresProvider {
     schema: ProviderSchema,
@@ -67,6 +70,8 @@ pub struct PostgresProvider {
     managed_views: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Roles' live password verifiers and desired passwords, in this process' memory only.
     passwords: objects::role::Passwords,
+    /// One permit per apply connection `max_connections` leaves beside the session's.
+    apply_slots: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl Default for PostgresProvider {
@@ -78,7 +83,18 @@ impl Default for PostgresProvider {
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
         config::prepare_tls_in_background();
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default(), managed_views: Default::default(), passwords: Default::default() }
+        PostgresProvider {
+            schema: schema::provider_schema(),
+            settings: std::sync::OnceLock::new(),
+            guards: std::sync::OnceLock::new(),
+            session: Mutex::new(None),
+            idle: Default::default(),
+            queries: AtomicUsize::new(0),
+            renames: Default::default(),
+            managed_views: Default::default(),
+            passwords: Default::default(),
+            apply_slots: Default::default(),
+        }
     }
 
     /// How many catalog queries this provider has run.
@@ -96,6 +112,12 @@ impl PostgresProvider {
 
     fn guards(&self) -> Guards {
         self.guards.get().cloned().unwrap_or_default()
+    }
+
+    /// Waits for an apply connection's turn under `max_connections`: the permit is held while the
+    /// change runs.
+    async fn apply_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.apply_slots.get()?.clone().acquire_owned().await.ok()
     }
 
     /// An idle apply connection that is still open, if there is one.
@@ -164,6 +186,10 @@ impl Provider for PostgresProvider {
         let settings = ConnSettings::from_config(config)?.with_lock_timeout(&guards.lock_timeout);
         let _ = self.guards.set(guards);
         let client = settings.connect().await?;
+        if let Some(expected) = &settings.expected_version {
+            config::check_expected_version(&client, expected).await?;
+        }
+        let _ = self.apply_slots.set(std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections.saturating_sub(1).max(1))));
         let _ = self.settings.set(settings);
         *self.session.lock().await = Some(client);
         Ok(())
@@ -194,6 +220,11 @@ impl Provider for PostgresProvider {
 
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
         import::adoption_id(type_name, planned)
+    }
+
+    fn object_names(&self, type_name: &str, value: &Value) -> ObjectNames {
+        let (server, database) = self.settings.get().map(|s| (format!("{}:{}", s.host, s.port), s.database.as_str())).unwrap_or_default();
+        order::names(&order::Scope { server: &server, database }, type_name, value)
     }
 
     async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {

@@ -89,6 +89,7 @@ pub async fn snapshot(provider: &PostgresProvider, wanted: &crate::objects::Want
 /// object; otherwise on an idle connection an earlier change committed on, when there is one.
 async fn attempt(provider: &PostgresProvider, request: &ApplyRequest, recheck: bool) -> Result<Value, Attempt> {
     let settings = provider.settings().map_err(|e| Attempt::Failed(e.into()))?;
+    let _slot = provider.apply_slot().await;
     let client = match provider.reuse_connection().filter(|_| !recheck) {
         Some(client) => client,
         None => settings.connect_telling_refusals().await.map_err(|(error, refused)| match refused {

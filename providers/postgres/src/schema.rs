@@ -34,6 +34,12 @@ fn provider_block() -> Block {
         .attribute("connect_timeout", A::optional(Type::Number).describe("seconds"))
         .attribute("lock_timeout", A::optional(Type::String).describe("how long DDL waits for a lock before failing, default 5s; 0 waits for ever"))
         .attribute("backup_before_drop", A::optional(Type::Bool).describe("copy a table or column into schema strata_backup before dropping it"))
+        .attribute("sslrootcert", A::optional(Type::String).describe("PEM file of the certificate authority verify-ca and verify-full trust (PGSSLROOTCERT)"))
+        .attribute("scheme", A::optional(Type::String).describe("only postgres: strata speaks PostgreSQL's own protocol"))
+        .attribute("superuser", A::optional(Type::Bool).describe("false when the role is no superuser (RDS): strata then does not read the password verifiers in pg_authid"))
+        .attribute("max_connections", A::optional(Type::Number).describe("connections open at once, default 20"))
+        .attribute("expected_version", A::optional(Type::String).describe("fail unless the server is at least this version"))
+        .attribute("database_username", A::optional(Type::String).describe("the role's name inside the database where it differs from username; strata names it current_user, so it needs no mapping"))
 }
 
 fn index_fields(block: Block) -> Block {

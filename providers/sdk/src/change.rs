@@ -23,6 +23,16 @@ impl Action {
     }
 }
 
+/// The objects one resource makes and the ones it names by their literal names, each as a key
+/// its provider chooses (`db/role:analyst`): the engine orders a resource after whichever makes
+/// what it uses although no reference says so (a grant to a role spelled as a string), and
+/// deletes it first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObjectNames {
+    pub makes: Vec<String>,
+    pub uses: Vec<String>,
+}
+
 /// Read the live object behind one managed resource.
 #[derive(Clone, Debug)]
 pub struct RefreshRequest {

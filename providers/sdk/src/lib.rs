@@ -18,7 +18,7 @@ pub mod schema;
 pub mod value;
 
 pub use authorship::{Authorship, Proof, INTENT_TAG};
-pub use change::{Action, ApplyFailure, ApplyRequest, Declared, PlanRequest, Progress, PlannedChange, RefreshRequest, RestoreRequest};
+pub use change::{Action, ApplyFailure, ApplyRequest, Declared, ObjectNames, PlanRequest, Progress, PlannedChange, RefreshRequest, RestoreRequest};
 pub use error::ProviderError;
 pub use inspect::{InspectScope, Inspected, Inspection};
 pub use provider::{delete_then_create, Provider};

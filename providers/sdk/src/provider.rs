@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::authorship::Proof;
-use crate::change::{Action, ApplyFailure, ApplyRequest, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
+use crate::change::{Action, ApplyFailure, ApplyRequest, ObjectNames, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
 use crate::error::ProviderError;
 use crate::inspect::{InspectScope, Inspection};
 use crate::schema::ProviderSchema;
@@ -82,6 +82,14 @@ pub trait Provider: Send + Sync {
     async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {
         let _ = (type_name, live, proof);
         Ok(false)
+    }
+
+    /// What a resource of `type_name` whose value is `value` (planned, or prior for a delete)
+    /// makes and names by literal name, for apply order: see [`ObjectNames`]. The default names
+    /// nothing.
+    fn object_names(&self, type_name: &str, value: &Value) -> ObjectNames {
+        let _ = (type_name, value);
+        ObjectNames::default()
     }
 
     /// For each request, the live objects next to it that strata does not manage (an index
