@@ -13,7 +13,7 @@ use tokio_postgres::{Client, Row};
 
 use crate::config::describe_error;
 use crate::lock_holders;
-use crate::model::{Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
+use crate::model::{Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Index, RowSecurity, Schema, SchemaPrivileges, Table, TableIndex, Unique};
 use strata_provider_sdk::{ProviderError, Value};
 
 /// Which relations a read covers.
@@ -86,10 +86,12 @@ impl Snapshot {
     /// The database's objects and the cluster-wide ones `wanted` names (one more query per
     /// cluster-wide kind with something wanted).
     pub async fn read_wanted(client: &Catalog<'_>, wanted: &crate::objects::Wanted) -> Result<Snapshot, ProviderError> {
-        let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE {USER_SCHEMAS}"))
+        let acl = "ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END FROM aclexplode(n.nspacl) a ORDER BY a.grantee, a.privilege_type), \
+                   ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '+' ELSE '' END FROM aclexplode(n.nspacl) a ORDER BY a.grantee, a.privilege_type)";
+        let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace'), {acl} FROM pg_namespace n WHERE {USER_SCHEMAS}"))
             .await?
             .iter()
-            .map(|row| (row.get::<_, String>(0), Schema { name: row.get(0), owner: Some(row.get(1)), comment: row.get(2) }))
+            .map(|row| (row.get::<_, String>(0), schema_of(row)))
             .collect();
         let extensions = query(client, "SELECT e.extname, n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace")
             .await?
@@ -99,14 +101,14 @@ impl Snapshot {
         let enums = query(
             client,
             &format!(
-                "SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder), obj_description(t.oid, 'pg_type') FROM pg_type t \
-                 JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMAS} GROUP BY n.nspname, t.typname, t.oid"
+                "SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder), obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner) FROM pg_type t \
+                 JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMAS} GROUP BY n.nspname, t.typname, t.oid, t.typowner"
             ),
         )
         .await?
         .iter()
         .map(|row| {
-            let found = Enum { schema: row.get(0), name: row.get(1), values: row.get(2), comment: row.get(3) };
+            let found = Enum { schema: row.get(0), name: row.get(1), values: row.get(2), comment: row.get(3), owner: Some(row.get(4)) };
             (found.id(), found)
         })
         .collect();
@@ -114,6 +116,24 @@ impl Snapshot {
         let mut objects = crate::objects::read_all(client).await?;
         objects.extend(crate::objects::read_cluster(client, wanted).await?);
         Ok(Snapshot { schemas, extensions, enums, tables, indexes, objects })
+    }
+}
+
+/// A schema from its row: name, owner, comment, and its ACL as grantees and privileges.
+fn schema_of(row: &Row) -> Schema {
+    let grantees: Vec<String> = row.get(3);
+    let privileges: Vec<String> = row.get(4);
+    let mut by_role: BTreeMap<String, Vec<(&str, bool)>> = BTreeMap::new();
+    for (grantee, privilege) in grantees.into_iter().zip(&privileges) {
+        let grantable = privilege.ends_with('+');
+        by_role.entry(grantee).or_default().push((privilege.trim_end_matches('+'), grantable));
+    }
+    Schema {
+        name: row.get(0),
+        owner: Some(row.get(1)),
+        comment: row.get(2),
+        policies: by_role.into_iter().map(|(role, entries)| (role, SchemaPrivileges::from_acl(entries))).collect(),
+        ..Schema::default()
     }
 }
 
@@ -128,7 +148,9 @@ pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTre
             "SELECT c.oid, n.nspname, c.relname, obj_description(c.oid, 'pg_class'), \
              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
              (SELECT pn.nspname || '.' || p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE c.relispartition AND i.inhrelid = c.oid), \
-             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END \
+             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
+             pg_get_userbyid(c.relowner), c.relrowsecurity, c.relforcerowsecurity, \
+             EXISTS (SELECT 1 FROM aclexplode(c.relacl) acl WHERE acl.grantee = 0 AND acl.privilege_type = 'SELECT') \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {condition}"
         ),
     )
@@ -141,6 +163,9 @@ pub async fn read_tables(client: &Catalog<'_>, scope: Scope<'_>) -> Result<(BTre
                 name: row.get(2),
                 comment: row.get(3),
                 partitioning: crate::partitions::Partitioning::from_catalog(row.get(4), row.get(5), row.get(6)),
+                owner: Some(row.get(7)),
+                row_level_security: Some(RowSecurity { enabled: row.get(8), force: row.get(9) }),
+                public_select: row.get(10),
                 ..Table::default()
             },
         );
@@ -195,6 +220,7 @@ async fn read_columns(client: &Catalog<'_>, condition: &str, tables: &mut BTreeM
             storage: row.get::<_, Option<String>>(10).as_deref().and_then(storage_word),
             comment: row.get(6),
             renamed_from: None,
+            sensitive: false,
         });
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! SQL text for every change this provider makes. Identifiers are always quoted; types, defaults
 //! and expressions are the user's SQL and go in as written.
 
-use crate::model::{split_exclusion_element, Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Index, Schema, Table, TableIndex, Unique};
+use crate::model::{split_exclusion_element, Check, Column, Deferral, Enum, Exclusion, Extension, ForeignKey, Grant, Index, Schema, SchemaPrivileges, Table, TableIndex, Unique};
 use crate::normalize::is_serial;
 
 /// `name` as a quoted identifier.
@@ -393,7 +393,26 @@ pub fn create_enum(e: &Enum) -> String {
 
 pub fn create_schema(schema: &Schema) -> String {
     let owner = schema.owner.as_ref().map(|o| format!(" AUTHORIZATION {}", ident(o))).unwrap_or_default();
-    format!("CREATE SCHEMA {}{owner}", ident(&schema.name))
+    let if_not_exists = if schema.if_not_exists { "IF NOT EXISTS " } else { "" };
+    format!("CREATE SCHEMA {if_not_exists}{}{owner}", ident(&schema.name))
+}
+
+/// The GRANT and REVOKE statements that take `role`'s privileges on `schema` from `live` to
+/// `wanted`, one privilege at a time.
+pub fn schema_privileges(schema: &str, role: &str, live: SchemaPrivileges, wanted: SchemaPrivileges) -> Vec<String> {
+    let grantee = if role == "public" { "PUBLIC".to_owned() } else { ident(role) };
+    let on = format!("ON SCHEMA {}", ident(schema));
+    let mut statements = Vec::new();
+    for (privilege, from, to) in [("USAGE", live.usage, wanted.usage), ("CREATE", live.create, wanted.create)] {
+        statements.extend(match (from, to) {
+            (from, to) if from == to => None,
+            (_, Grant::None) => Some(format!("REVOKE {privilege} {on} FROM {grantee}")),
+            (Grant::WithGrantOption, Grant::Held) => Some(format!("REVOKE GRANT OPTION FOR {privilege} {on} FROM {grantee}")),
+            (_, Grant::Held) => Some(format!("GRANT {privilege} {on} TO {grantee}")),
+            (_, Grant::WithGrantOption) => Some(format!("GRANT {privilege} {on} TO {grantee} WITH GRANT OPTION")),
+        });
+    }
+    statements
 }
 
 pub fn create_extension(extension: &Extension) -> String {

@@ -9,7 +9,7 @@ use strata_provider_sdk::{Action, PlannedChange, Value};
 use crate::casts;
 use crate::ddl::{self, ident, literal, qualified};
 use crate::guards::{Backup, Guards};
-use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Deferral, Enum, Extension, ForeignKey, Index, Schema, Table, TableIndex};
+use crate::model::{mentions, split_exclusion_element, truncate_identifier, Check, Column, Deferral, Enum, Extension, ForeignKey, Index, Schema, SchemaPrivileges, Table, TableIndex};
 use crate::normalize::{is_serial, type_alias};
 
 /// What plan learnt from the server about a table change, beyond the definitions (see `preflight`).
@@ -26,7 +26,7 @@ pub struct TableFacts {
 /// A table's change. `normalized` is `desired` in PostgreSQL's spelling, when a shadow could be made.
 pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>, guards: &Guards, facts: &TableFacts) -> PlannedChange {
     let Some(original) = prior else {
-        return change(Action::Create, desired.to_value(), ddl::create_table(desired));
+        return created_table(desired);
     };
     let compare = normalized.cloned().unwrap_or_else(|| desired.clone());
     let local = normalized.is_none();
@@ -231,9 +231,68 @@ pub fn table(prior: Option<&Table>, desired: &Table, normalized: Option<&Table>,
         let text = desired.comment.as_deref().map_or("NULL".to_owned(), literal);
         statements.push(format!("COMMENT ON TABLE {table_sql} IS {text}"));
     }
+    let security = table_security(prior, desired, &table_sql);
+    statements.extend(security.statements);
+    locking.extend(security.locking);
+    warnings.extend(security.warnings);
+    planned.owner = desired.owner.clone().or_else(|| prior.owner.clone());
+    planned.row_level_security = desired.row_level_security.or(prior.row_level_security);
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
     backups.statements.extend(statements);
     PlannedChange { data_loss, locking, warnings, backups: backups.locations, ..change(action, planned.to_value(), backups.statements) }
+}
+
+/// A new table: its DDL, then its owner and row-level security when the configuration sets them
+/// (unset, they are what PostgreSQL gives it, known once it exists).
+fn created_table(desired: &Table) -> PlannedChange {
+    let mut statements = ddl::create_table(desired);
+    let security = table_security(&Table { owner: None, row_level_security: None, ..desired.clone() }, desired, &qualified(&desired.schema, &desired.name));
+    statements.extend(security.statements);
+    let mut value = desired.to_value();
+    for computed in ["owner", "row_level_security"] {
+        value = with_computed(value, computed);
+    }
+    PlannedChange { warnings: security.warnings, ..change(Action::Create, value, statements) }
+}
+
+/// The owner and row-level security statements of a table change, with their lines.
+#[derive(Default)]
+struct Security {
+    statements: Vec<String>,
+    locking: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// `ALTER TABLE ... OWNER TO` and `ENABLE/DISABLE/FORCE/NO FORCE ROW LEVEL SECURITY` for what the
+/// configuration sets and `live` lacks (unset keeps the live value). Enabling RLS loses no data
+/// (disabling it again shows every row), so it needs no consent; it does change what every role
+/// but the owner sees, which the plan says as a warning, and takes an ACCESS EXCLUSIVE lock for
+/// a catalog change.
+fn table_security(live: &Table, desired: &Table, table_sql: &str) -> Security {
+    let id = desired.id();
+    let mut security = Security::default();
+    if let Some(owner) = desired.owner.as_ref().filter(|owner| live.owner.as_ref() != Some(*owner)) {
+        security.statements.push(format!("ALTER TABLE {table_sql} OWNER TO {}", ident(owner)));
+    }
+    let Some(wanted) = desired.row_level_security else { return security };
+    let before = live.row_level_security.unwrap_or_default();
+    if wanted.enabled != before.enabled {
+        security.statements.push(format!("ALTER TABLE {table_sql} {} ROW LEVEL SECURITY", if wanted.enabled { "ENABLE" } else { "DISABLE" }));
+        security.warnings.push(match wanted.enabled {
+            true => format!("enables row-level security on {id}: roles other than its owner (superusers and BYPASSRLS roles aside) see and change only the rows a policy allows"),
+            false => format!("disables row-level security on {id}: its policies stop applying and every role with a privilege on it sees every row"),
+        });
+    }
+    if wanted.force != before.force {
+        security.statements.push(format!("ALTER TABLE {table_sql} {} ROW LEVEL SECURITY", if wanted.force { "FORCE" } else { "NO FORCE" }));
+        if wanted.force && wanted.enabled {
+            security.warnings.push(format!("forces row-level security on {id}: its owner too sees only the rows a policy allows"));
+        }
+    }
+    if wanted != before && live.row_level_security.is_some() {
+        security.locking.push(format!("takes an ACCESS EXCLUSIVE lock on {id} to change its row-level security (a catalog change only): reads and writes wait for it"));
+    }
+    security
 }
 
 /// The copies a table change takes before it drops columns, each statement once.
@@ -593,15 +652,18 @@ pub fn table_index(prior: Option<&TableIndex>, desired: &TableIndex, normalized:
 
 pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
     let type_comment = |e: &Enum| e.comment.as_ref().map(|c| format!("COMMENT ON TYPE {} IS {}", qualified(&e.schema, &e.name), literal(c)));
+    let type_owner = |e: &Enum, owner: &Option<String>| owner.as_ref().map(|o| format!("ALTER TYPE {} OWNER TO {}", qualified(&e.schema, &e.name), ident(o)));
     let create: Vec<String> = std::iter::once(ddl::create_enum(desired)).chain(type_comment(desired)).collect();
     let Some(prior) = prior else {
-        return change(Action::Create, desired.to_value(), create);
+        return change(Action::Create, with_computed(desired.to_value(), "owner"), create.into_iter().chain(type_owner(desired, &desired.owner)).collect());
     };
+    let owner = desired.owner.clone().or_else(|| prior.owner.clone());
     let type_sql = qualified(&prior.schema, &prior.name);
     let identity_changed = prior.schema != desired.schema || prior.name != desired.name;
     let kept_in_order = desired.values.iter().filter(|v| prior.values.contains(v)).eq(prior.values.iter());
     if identity_changed || !kept_in_order {
-        let mut planned = change(Action::Replace, desired.to_value(), std::iter::once(format!("DROP TYPE {type_sql}")).chain(create).collect());
+        let planned_value = Enum { owner: owner.clone(), ..desired.clone() }.to_value();
+        let mut planned = change(Action::Replace, planned_value, std::iter::once(format!("DROP TYPE {type_sql}")).chain(create).chain(type_owner(desired, &owner)).collect());
         planned.replace_because = if identity_changed { vec!["name".into()] } else { vec!["values".into()] };
         planned.data_loss = enum_replaced(prior, desired);
         return planned;
@@ -624,6 +686,10 @@ pub fn enumeration(prior: Option<&Enum>, desired: &Enum) -> PlannedChange {
         Some(_) => {}
         None => planned.comment.clone_from(&prior.comment),
     }
+    if desired.owner.is_some() && desired.owner != prior.owner {
+        statements.extend(type_owner(desired, &desired.owner));
+    }
+    planned.owner = owner;
     let action = if statements.is_empty() { Action::NoOp } else { Action::Update };
     change(action, planned.to_value(), statements)
 }
@@ -640,17 +706,30 @@ fn enum_replaced(prior: &Enum, desired: &Enum) -> Vec<String> {
 
 pub fn schema(prior: Option<&Schema>, desired: &Schema) -> PlannedChange {
     let schema_comment = |s: &Schema| s.comment.as_ref().map(|c| format!("COMMENT ON SCHEMA {} IS {}", ident(&s.name), literal(c)));
+    // The owner holds every privilege whatever its ACL says: a policy block naming it changes nothing.
+    let owner = desired.owner.as_ref().or(prior.and_then(|p| p.owner.as_ref()));
+    let grants = |live: &Schema| -> Vec<String> {
+        desired
+            .policies
+            .iter()
+            .map(|(role, wanted)| (role, live.policies.get(role).copied().unwrap_or_default(), *wanted))
+            .chain(live.policies.iter().filter(|(role, _)| !desired.policies.contains_key(*role)).map(|(role, held)| (role, *held, SchemaPrivileges::default())))
+            .filter(|(role, _, _)| Some(*role) != owner)
+            .flat_map(|(role, held, wanted)| ddl::schema_privileges(&desired.name, role, held, wanted))
+            .collect()
+    };
     let Some(prior) = prior else {
-        let create = std::iter::once(ddl::create_schema(desired)).chain(schema_comment(desired)).collect();
+        let create = std::iter::once(ddl::create_schema(desired)).chain(schema_comment(desired)).chain(grants(&Schema::default())).collect();
         return change(Action::Create, with_computed(with_computed(desired.to_value(), "owner"), "comment"), create);
     };
     if prior.name != desired.name {
-        let mut planned = change(Action::Replace, desired.to_value(), vec![format!("DROP SCHEMA {}", ident(&prior.name)), ddl::create_schema(desired)]);
+        let mut planned = change(Action::Replace, desired.to_value(), std::iter::once(format!("DROP SCHEMA {}", ident(&prior.name))).chain(std::iter::once(ddl::create_schema(desired))).chain(grants(&Schema::default())).collect());
         planned.replace_because = vec!["name".into()];
         return planned;
     }
     let mut statements = Vec::new();
-    let mut planned = prior.clone();
+    let mut planned = Schema { database: desired.database.clone(), if_not_exists: desired.if_not_exists, drop_cascade: desired.drop_cascade, policies: desired.policies.clone(), ..prior.clone() };
+    statements.extend(grants(prior));
     if let Some(owner) = desired.owner.as_ref().filter(|o| prior.owner.as_ref() != Some(*o)) {
         statements.push(format!("ALTER SCHEMA {} OWNER TO {}", ident(&prior.name), ident(owner)));
         planned.owner = Some(owner.clone());
@@ -706,6 +785,10 @@ pub fn plan_delete(type_name: &str, prior: &Value, guards: &Guards) -> Result<Pl
         planned.data_loss = vec![table_dropped(&table)];
         planned.backups = guards.backup_table(&table).location.into_iter().collect();
     }
+    if type_name == "postgres_schema" {
+        let schema = Schema::from_value(prior)?;
+        planned.data_loss.extend(schema.drop_cascade.then(|| format!("drops schema {} and, drop_cascade being set, every object in it and their data", schema.name)));
+    }
     if type_name == "postgres_index" {
         let index = TableIndex::from_value(prior)?;
         planned.locking.extend((!index.concurrently).then(|| index_dropped_under_lock(&index.index.name, &index.table)));
@@ -732,7 +815,10 @@ pub fn drop_statements(type_name: &str, prior: &Value, guards: &Guards) -> Resul
             let e = Enum::from_value(prior)?;
             vec![format!("DROP TYPE {}", qualified(&e.schema, &e.name))]
         }
-        "postgres_schema" => vec![format!("DROP SCHEMA {}", ident(&Schema::from_value(prior)?.name))],
+        "postgres_schema" => {
+            let schema = Schema::from_value(prior)?;
+            vec![format!("DROP SCHEMA {}{}", ident(&schema.name), if schema.drop_cascade { " CASCADE" } else { "" })]
+        }
         "postgres_extension" => vec![format!("DROP EXTENSION {}", ident(&Extension::from_value(prior)?.name))],
         other => crate::object_kind(other)?.drop_statements(prior)?,
     };
@@ -745,7 +831,7 @@ mod tests {
     use crate::model::Unique;
 
     fn status(values: &[&str]) -> Enum {
-        Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect(), comment: None }
+        Enum { schema: "public".into(), name: "status".into(), values: values.iter().map(|v| (*v).to_owned()).collect(), comment: None, owner: None }
     }
 
     #[test]
@@ -1070,5 +1156,83 @@ mod tests {
         assert_eq!(deleted.operations[3], "DROP TABLE \"public\".\"users\"");
         assert_eq!(deleted.backups.len(), 1);
         assert!(plan_delete("postgres_table", &prior.to_value(), &Guards::default()).unwrap().backups.is_empty());
+    }
+
+    #[test]
+    fn row_level_security_and_owner_change_in_place_and_unset_keeps_the_live_ones() {
+        use crate::model::RowSecurity;
+        let live = Table { owner: Some("app".into()), row_level_security: Some(RowSecurity::default()), ..users(vec![]) };
+        let unset = plan(&live, &users(vec![]));
+        assert_eq!(unset.action, Action::NoOp);
+        assert_eq!(Table::from_value(&unset.planned).unwrap().owner.as_deref(), Some("app"));
+        let secured = Table { owner: Some("ml_owner".into()), row_level_security: Some(RowSecurity { enabled: true, force: true }), ..users(vec![]) };
+        let planned = plan(&live, &secured);
+        assert_eq!(
+            planned.operations,
+            [
+                "ALTER TABLE \"public\".\"users\" OWNER TO \"ml_owner\"",
+                "ALTER TABLE \"public\".\"users\" ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE \"public\".\"users\" FORCE ROW LEVEL SECURITY"
+            ]
+        );
+        assert!(planned.data_loss.is_empty(), "enabling RLS hides rows but loses none");
+        assert!(planned.locking[0].contains("ACCESS EXCLUSIVE"), "{:?}", planned.locking);
+        assert!(planned.warnings.iter().any(|w| w.contains("only the rows a policy allows")), "{:?}", planned.warnings);
+        let off = Table { row_level_security: Some(RowSecurity::default()), ..users(vec![]) };
+        assert_eq!(
+            plan(&secured, &off).operations,
+            ["ALTER TABLE \"public\".\"users\" DISABLE ROW LEVEL SECURITY", "ALTER TABLE \"public\".\"users\" NO FORCE ROW LEVEL SECURITY"]
+        );
+        let created = table(None, &secured, None, &Guards::default(), &TableFacts::default());
+        assert_eq!(created.operations[1..], planned.operations[..]);
+        let unset_create = table(None, &users(vec![]), None, &Guards::default(), &TableFacts::default());
+        assert_eq!((unset_create.planned.get("owner"), unset_create.planned.get("row_level_security")), (Some(&Value::Unknown), Some(&Value::Unknown)));
+    }
+
+    #[test]
+    fn row_level_security_keys_are_checked() {
+        let with = |rls: Value| Table::from_value(&Value::object([("name", Value::from("t")), ("row_level_security", rls)]));
+        let parsed = with(Value::object([("enabled", Value::Bool(true))])).unwrap();
+        assert_eq!(parsed.row_level_security, Some(crate::model::RowSecurity { enabled: true, force: false }));
+        let typo = with(Value::object([("enabeld", Value::Bool(true))])).unwrap_err();
+        assert!(typo.message.contains("enabeld") && typo.hint.as_deref().is_some_and(|h| h.contains("\"enabled\"")), "{typo:?}");
+        assert_eq!(Table::from_value(&parsed.to_value()).unwrap(), parsed);
+    }
+
+    #[test]
+    fn schema_policies_grant_and_revoke_one_privilege_at_a_time() {
+        use crate::model::Grant;
+        let with = |policies: &[(&str, SchemaPrivileges)]| Schema { name: "ml".into(), policies: policies.iter().map(|(r, p)| ((*r).to_owned(), *p)).collect(), ..Schema::default() };
+        let usage = SchemaPrivileges { usage: Grant::Held, create: Grant::None };
+        let all = SchemaPrivileges { usage: Grant::WithGrantOption, create: Grant::Held };
+        let created = schema(None, &with(&[("analyst", usage)]));
+        assert_eq!(created.operations, ["CREATE SCHEMA \"ml\"", "GRANT USAGE ON SCHEMA \"ml\" TO \"analyst\""]);
+        let changed = schema(Some(&with(&[("analyst", all), ("public", usage)])), &with(&[("analyst", usage)]));
+        assert_eq!(
+            changed.operations,
+            ["REVOKE GRANT OPTION FOR USAGE ON SCHEMA \"ml\" FROM \"analyst\"", "REVOKE CREATE ON SCHEMA \"ml\" FROM \"analyst\"", "REVOKE USAGE ON SCHEMA \"ml\" FROM PUBLIC"]
+        );
+        assert_eq!(schema(Some(&with(&[("analyst", usage)])), &with(&[("analyst", usage)])).action, Action::NoOp);
+        let value = Value::object([
+            ("name", Value::from("ml")),
+            ("drop_cascade", Value::Bool(true)),
+            ("policy", Value::List(vec![Value::object([("role", Value::from("PUBLIC")), ("create_with_grant", Value::Bool(true))])])),
+        ]);
+        let parsed = Schema::from_value(&value).unwrap();
+        assert_eq!(parsed.policies["public"], SchemaPrivileges { usage: Grant::None, create: Grant::WithGrantOption });
+        assert_eq!(Schema::from_value(&parsed.to_value()).unwrap(), parsed);
+        let deleted = plan_delete("postgres_schema", &parsed.to_value(), &Guards::default()).unwrap();
+        assert_eq!(deleted.operations.last().map(String::as_str), Some("DROP SCHEMA \"ml\" CASCADE"));
+        assert_eq!(deleted.data_loss.len(), 1);
+        let live = Schema { policies: [("public".to_owned(), usage), ("someone".to_owned(), all)].into(), ..Schema::default() };
+        assert_eq!(live.managed_view(&parsed).policies.keys().collect::<Vec<_>>(), ["public"], "a role strata was not told of keeps its grants");
+    }
+
+    #[test]
+    fn enum_owner_is_set_only_when_configured() {
+        let live = Enum { owner: Some("app".into()), ..status(&["a"]) };
+        assert_eq!(enumeration(Some(&live), &status(&["a"])).action, Action::NoOp);
+        let owned = Enum { owner: Some("ml".into()), ..status(&["a"]) };
+        assert_eq!(enumeration(Some(&live), &owned).operations, ["ALTER TYPE \"public\".\"status\" OWNER TO \"ml\""]);
     }
 }

@@ -31,6 +31,7 @@ mod preflight;
 mod reconnect;
 mod renames;
 mod schema;
+mod security;
 mod type_syntax;
 mod unmanaged;
 
@@ -70,6 +71,8 @@ pub struct PostgresProvider {
     managed_views: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Roles' live password verifiers and desired passwords, in this process' memory only.
     passwords: objects::role::Passwords,
+    /// Who can read which table, as this run's refresh saw it (see `security`).
+    exposure: std::sync::Mutex<security::Exposure>,
     /// One permit per apply connection `max_connections` leaves beside the session's.
     apply_slots: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>>,
 }
@@ -93,6 +96,7 @@ impl PostgresProvider {
             renames: Default::default(),
             managed_views: Default::default(),
             passwords: Default::default(),
+            exposure: Default::default(),
             apply_slots: Default::default(),
         }
     }
@@ -203,6 +207,9 @@ impl Provider for PostgresProvider {
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
         *self.managed_views.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = dependents::managed_views(requests.iter().map(|r| (r.type_name.as_str(), &r.state)));
+        if let Some(snapshot) = &snapshot {
+            *self.exposure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = security::Exposure::seen(snapshot, requests);
+        }
         let mut found = Vec::with_capacity(requests.len());
         for request in requests {
             found.push(match &snapshot {
@@ -321,7 +328,9 @@ impl PostgresProvider {
                 if let Some(live) = &prior {
                     self.renames.record(live, &desired, diff::renamed_columns(live, &desired));
                 }
-                let warnings = planned.warnings.into_iter().chain(method_warnings).collect();
+                let exposure = self.exposure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                let security_warnings = security::table_warnings(&desired, prior.as_ref(), &exposure);
+                let warnings = planned.warnings.into_iter().chain(method_warnings).chain(security_warnings).collect();
                 PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), warnings, ..planned }
             }
             "postgres_index" => {
@@ -349,7 +358,11 @@ impl PostgresProvider {
                 planned
             }
             "postgres_enum" => diff::enumeration(prior.map(Enum::from_value).transpose()?.as_ref(), &Enum::from_value(&request.desired)?),
-            "postgres_schema" => diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &Schema::from_value(&request.desired)?),
+            "postgres_schema" => {
+                let desired = Schema::from_value(&request.desired)?;
+                self.refuse_other_database("postgres_schema", &desired.name, desired.database.as_deref())?;
+                diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &desired)
+            }
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
             "postgres_role" => self.plan_role(None, prior, &request.desired, reveal).await?,
             "postgres_database" => objects::database::plan(prior, &request.desired, self.settings.get().map(|s| s.database.as_str()))?,
@@ -369,6 +382,19 @@ impl PostgresProvider {
         }
         let session = self.session().await?;
         objects::role::plan(Some(&self.catalog(session.as_ref().ok_or_else(no_connection)?)), &self.passwords, prior, desired, reveal).await
+    }
+
+    /// A resource's `database` must be the one the provider is connected to (unchecked until the
+    /// provider is configured).
+    fn refuse_other_database(&self, type_name: &str, name: &str, database: Option<&str>) -> Result<(), ProviderError> {
+        match (database, self.settings.get()) {
+            (Some(wanted), Some(settings)) if wanted != settings.database => Err(ProviderError::new(format!(
+                "{type_name} {name}: database \"{wanted}\" is not the database the provider is connected to (\"{}\")",
+                settings.database
+            ))
+            .with_hint("a provider manages one database: point database at it, or use a provider block (alias) for the other database")),
+            _ => Ok(()),
+        }
     }
 
     /// The change of an object of one of the kinds in `objects`: compared over the plan session
@@ -621,7 +647,10 @@ fn find_live(snapshot: &Snapshot, type_name: &str, state: &Value) -> Result<Opti
             snapshot.indexes.get(&managed.id()).map(|live| TableIndex { concurrently: managed.concurrently, ..live.clone() }.to_value())
         }
         "postgres_enum" => snapshot.enums.get(&Enum::from_value(state)?.id()).map(Enum::to_value),
-        "postgres_schema" => snapshot.schemas.get(&Schema::from_value(state)?.name).map(Schema::to_value),
+        "postgres_schema" => {
+            let managed = Schema::from_value(state)?;
+            snapshot.schemas.get(&managed.name).map(|live| live.clone().managed_view(&managed).to_value())
+        }
         "postgres_extension" => snapshot.extensions.get(&Extension::from_value(state)?.name).map(Extension::to_value),
         other => object_kind(other)?.find_live(snapshot.objects.get(other).unwrap_or(&Default::default()), state)?,
     })
@@ -641,6 +670,9 @@ fn without_indexes(mut live: Value, standalone: &std::collections::BTreeSet<Stri
 /// A live table cut down to the constraints and indexes strata manages (those named in
 /// `managed`): anything added by hand next to them is never planned for deletion.
 fn managed_view(mut live: Table, managed: &Table) -> Table {
+    for column in &mut live.columns {
+        column.sensitive = managed.columns.iter().any(|m| m.name == column.name && m.sensitive);
+    }
     live.indexes.retain(|i| managed.indexes.iter().any(|m| m.name == i.name));
     live.uniques.retain(|u| managed.uniques.iter().any(|m| m.name == u.name));
     live.checks.retain(|c| managed.checks.iter().any(|m| m.name == c.name));

@@ -35,6 +35,9 @@ pub struct Column {
     /// The name the column had before (configuration only: the catalog never sets it), so plan
     /// renames it instead of dropping it and adding a new one.
     pub renamed_from: Option<String>,
+    /// Holds data only some roles may read (configuration only): plan warns when PUBLIC can
+    /// read the table (see `security`).
+    pub sensitive: bool,
 }
 
 /// When a constraint is checked: after each statement, or (deferrable and initially deferred) at
@@ -116,6 +119,45 @@ pub struct Table {
     pub exclusions: Vec<Exclusion>,
     pub indexes: Vec<Index>,
     pub partitioning: crate::partitions::Partitioning,
+    /// `None` in configuration leaves the live owner as it is.
+    pub owner: Option<String>,
+    /// `None` in configuration leaves the live setting as it is.
+    pub row_level_security: Option<RowSecurity>,
+    /// Whether the live table's ACL lets PUBLIC read it (catalog only: never in values).
+    pub public_select: bool,
+}
+
+/// `row_level_security = { enabled = bool, force = bool }`: whether policies filter rows
+/// (`relrowsecurity`), and whether they filter the table's owner too (`relforcerowsecurity`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RowSecurity {
+    pub enabled: bool,
+    pub force: bool,
+}
+
+impl RowSecurity {
+    const KEYS: [&'static str; 2] = ["enabled", "force"];
+
+    /// The setting a `row_level_security` value gives; an unknown key is an error naming the
+    /// closest one.
+    pub fn from_value(value: &Value) -> Result<Option<RowSecurity>, ProviderError> {
+        let Some(given) = value.as_object() else { return Ok(None) };
+        if let Some(unknown) = given.keys().find(|key| !Self::KEYS.contains(&key.as_str())) {
+            let closest = closest(unknown, &Self::KEYS);
+            return Err(ProviderError::new(format!("row_level_security has no key \"{unknown}\"")).with_hint(format!("did you mean \"{closest}\"? row_level_security takes enabled and force")));
+        }
+        let flag = |key: &str| match given.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(Value::String(text)) if text == "true" || text == "false" => Ok(text == "true"),
+            Some(other) => Err(ProviderError::new(format!("row_level_security.{key} must be true or false, not {}", other.type_name()))),
+        };
+        Ok(Some(RowSecurity { enabled: flag("enabled")?, force: flag("force")? }))
+    }
+
+    pub fn to_value(self) -> Value {
+        Value::object([("enabled", Value::Bool(self.enabled)), ("force", Value::Bool(self.force))])
+    }
 }
 
 /// A `postgres_index`.
@@ -136,14 +178,85 @@ pub struct Enum {
     pub values: Vec<String>,
     /// `None` in configuration leaves the live comment as it is.
     pub comment: Option<String>,
+    /// `None` in configuration leaves the live owner as it is.
+    pub owner: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Schema {
     pub name: String,
     pub owner: Option<String>,
     /// `None` in configuration leaves the live comment as it is (`public` has one of its own).
     pub comment: Option<String>,
+    /// The database it is in, when the configuration names it: must be the provider's
+    /// (configuration only, like the two flags below).
+    pub database: Option<String>,
+    /// `CREATE SCHEMA IF NOT EXISTS`.
+    pub if_not_exists: bool,
+    /// `DROP SCHEMA ... CASCADE`: deleting it drops every object in it.
+    pub drop_cascade: bool,
+    /// The privileges on it of each role a `policy` block names, by role (`public` for PUBLIC).
+    pub policies: BTreeMap<String, SchemaPrivileges>,
+}
+
+/// A role's privileges on a schema: the community provider's `policy` block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SchemaPrivileges {
+    pub usage: Grant,
+    pub create: Grant,
+}
+
+/// One privilege of a role: not held, held, or held with the right to grant it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grant {
+    #[default]
+    None,
+    Held,
+    WithGrantOption,
+}
+
+impl Grant {
+    fn of(held: bool, with_grant: bool) -> Grant {
+        match (held, with_grant) {
+            (_, true) => Grant::WithGrantOption,
+            (true, false) => Grant::Held,
+            (false, false) => Grant::None,
+        }
+    }
+}
+
+impl SchemaPrivileges {
+    /// `(role, privileges)` from a `policy` block (a privilege `_with_grant` is held too).
+    fn from_value(value: &Value) -> Result<(String, SchemaPrivileges), ProviderError> {
+        let role = required(value, "role", "a postgres_schema policy block")?;
+        let flag = |key: &str| value.get_bool(key).unwrap_or(false);
+        let role = if role.eq_ignore_ascii_case("public") { "public".to_owned() } else { role };
+        Ok((role, SchemaPrivileges { usage: Grant::of(flag("usage"), flag("usage_with_grant")), create: Grant::of(flag("create"), flag("create_with_grant")) }))
+    }
+
+    fn to_value(self, role: &str) -> Value {
+        Value::object([
+            ("role", Value::from(role)),
+            ("usage", Value::Bool(self.usage != Grant::None)),
+            ("usage_with_grant", Value::Bool(self.usage == Grant::WithGrantOption)),
+            ("create", Value::Bool(self.create != Grant::None)),
+            ("create_with_grant", Value::Bool(self.create == Grant::WithGrantOption)),
+        ])
+    }
+
+    /// From `aclexplode` rows of one role: `(privilege_type, is_grantable)`.
+    pub fn from_acl<'a>(entries: impl IntoIterator<Item = (&'a str, bool)>) -> SchemaPrivileges {
+        let mut privileges = SchemaPrivileges::default();
+        for (privilege, grantable) in entries {
+            let grant = Grant::of(true, grantable);
+            match privilege {
+                "USAGE" => privileges.usage = privileges.usage.max(grant),
+                "CREATE" => privileges.create = privileges.create.max(grant),
+                _ => {}
+            }
+        }
+        privileges
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -180,6 +293,11 @@ fn unless_default(flag: bool, default: bool) -> Value {
 
 fn opt(value: &Option<String>) -> Value {
     value.as_deref().map_or(Value::Null, Value::from)
+}
+
+/// The one of `candidates` closest to `given` (for the hint of a misspelt key or keyword).
+pub fn closest<'a>(given: &str, candidates: &[&'a str]) -> &'a str {
+    candidates.iter().max_by(|a, b| strsim::jaro_winkler(a, given).total_cmp(&strsim::jaro_winkler(b, given))).copied().unwrap_or_default()
 }
 
 /// `name` cut to PostgreSQL's identifier length on a character boundary.
@@ -272,6 +390,9 @@ impl Table {
             schema,
             name,
             comment: optional(value, "comment"),
+            owner: optional(value, "owner"),
+            row_level_security: value.get("row_level_security").map(RowSecurity::from_value).transpose()?.flatten(),
+            public_select: false,
             primary_key: strings(value, "primary_key"),
             columns,
             uniques,
@@ -303,6 +424,8 @@ impl Table {
             ("schema", Value::from(self.schema.as_str())),
             ("name", Value::from(self.name.as_str())),
             ("comment", opt(&self.comment)),
+            ("owner", opt(&self.owner)),
+            ("row_level_security", self.row_level_security.map_or(Value::Null, RowSecurity::to_value)),
             ("primary_key", if self.primary_key.is_empty() { Value::Null } else { string_list(&self.primary_key) }),
             ("id", Value::from(self.id())),
             ("column", Value::List(self.columns.iter().map(Column::to_value).collect())),
@@ -331,6 +454,7 @@ impl Column {
             storage: optional(value, "storage").map(|s| s.to_lowercase()),
             comment: optional(value, "comment"),
             renamed_from: optional(value, "renamed_from"),
+            sensitive: value.get_bool("sensitive").unwrap_or(false),
         };
         column.refuse_conflicts()?;
         Ok(column)
@@ -370,6 +494,7 @@ impl Column {
             ("storage", opt(&self.storage)),
             ("comment", opt(&self.comment)),
             ("renamed_from", opt(&self.renamed_from)),
+            ("sensitive", unless_default(self.sensitive, false)),
         ])
     }
 }
@@ -614,6 +739,7 @@ impl Enum {
             name: required(value, "name", "postgres_enum")?,
             values: strings(value, "values"),
             comment: optional(value, "comment"),
+            owner: optional(value, "owner"),
         })
     }
 
@@ -623,6 +749,7 @@ impl Enum {
             ("name", Value::from(self.name.as_str())),
             ("values", string_list(&self.values)),
             ("comment", opt(&self.comment)),
+            ("owner", opt(&self.owner)),
             ("id", Value::from(self.id())),
         ])
     }
@@ -630,11 +757,45 @@ impl Enum {
 
 impl Schema {
     pub fn from_value(value: &Value) -> Result<Schema, ProviderError> {
-        Ok(Schema { name: required(value, "name", "postgres_schema")?, owner: optional(value, "owner"), comment: optional(value, "comment") })
+        let mut policies = BTreeMap::new();
+        for block in value.get_list("policy") {
+            let (role, privileges) = SchemaPrivileges::from_value(block)?;
+            if policies.insert(role.clone(), privileges).is_some() {
+                return Err(ProviderError::new(format!("postgres_schema {}: two policy blocks name role {role}", value.get_str("name").unwrap_or_default())).with_hint("give each role one policy block"));
+            }
+        }
+        Ok(Schema {
+            name: required(value, "name", "postgres_schema")?,
+            owner: optional(value, "owner"),
+            comment: optional(value, "comment"),
+            database: optional(value, "database"),
+            if_not_exists: value.get_bool("if_not_exists").unwrap_or(false),
+            drop_cascade: value.get_bool("drop_cascade").unwrap_or(false),
+            policies,
+        })
     }
 
     pub fn to_value(&self) -> Value {
-        Value::object([("name", Value::from(self.name.as_str())), ("owner", opt(&self.owner)), ("comment", opt(&self.comment)), ("id", Value::from(self.name.as_str()))])
+        Value::object([
+            ("name", Value::from(self.name.as_str())),
+            ("owner", opt(&self.owner)),
+            ("comment", opt(&self.comment)),
+            ("database", opt(&self.database)),
+            ("if_not_exists", unless_default(self.if_not_exists, false)),
+            ("drop_cascade", unless_default(self.drop_cascade, false)),
+            ("policy", Value::List(self.policies.iter().map(|(role, privileges)| privileges.to_value(role)).collect())),
+            ("id", Value::from(self.name.as_str())),
+        ])
+    }
+
+    /// A live schema as strata manages it: the policies of the roles `managed` names (a grant
+    /// made by hand to another role is never revoked), and `managed`'s configuration-only fields.
+    pub fn managed_view(mut self, managed: &Schema) -> Schema {
+        self.policies.retain(|role, _| managed.policies.contains_key(role));
+        for role in managed.policies.keys() {
+            self.policies.entry(role.clone()).or_default();
+        }
+        Schema { database: managed.database.clone(), if_not_exists: managed.if_not_exists, drop_cascade: managed.drop_cascade, ..self }
     }
 }
 

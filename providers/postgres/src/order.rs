@@ -46,7 +46,10 @@ pub fn names(scope: &Scope<'_>, type_name: &str, value: &Value) -> ObjectNames {
         names.uses.push(scope.local("schema", schema));
     };
     match (type_name, text("name")) {
-        ("postgres_schema", Some(name)) => names.makes.push(scope.local("schema", name)),
+        ("postgres_schema", Some(name)) => {
+            names.makes.push(scope.local("schema", name));
+            names.uses.extend(value.get_list("policy").iter().filter_map(|policy| policy.get_str("role")).filter_map(|role| scope.role(role)));
+        }
         ("postgres_table" | "postgres_view" | "postgres_materialized_view", Some(name)) => in_schema(&mut names, "table", "relation", name),
         ("postgres_sequence", Some(name)) => in_schema(&mut names, "sequence", "relation", name),
         ("postgres_function", Some(name)) => in_schema(&mut names, "function", "function", name),

@@ -80,7 +80,8 @@ fn table() -> ResourceSchema {
         .attribute("compression", A::optional(Type::String).one_of_keywords(COMPRESSIONS).describe("pglz or lz4; unset is the server's default_toast_compression"))
         .attribute("storage", A::optional_computed(Type::String).one_of_keywords(STORAGES).describe("plain, external, extended or main; unset keeps the live one"))
         .attribute("comment", A::optional(Type::String))
-        .attribute("renamed_from", A::optional(Type::String).describe("the column's previous name: plan renames it in place"));
+        .attribute("renamed_from", A::optional(Type::String).describe("the column's previous name: plan renames it in place"))
+        .attribute("sensitive", A::optional(Type::Bool).describe("holds data only some roles may read: plan warns when PUBLIC can read the table"));
     let unique = deferral_fields(Block::new().attribute("name", A::optional_computed(Type::String)).attribute("columns", A::required(string_list())));
     let check = validated_field(Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String)));
     let exclude = deferral_fields(
@@ -110,6 +111,11 @@ fn table() -> ResourceSchema {
             .attribute("name", A::required(Type::String).describe("a new name renames the table in place"))
             .attribute("renamed_from", A::optional(Type::String).describe("the table's previous name, for a rename strata did not see in state"))
             .attribute("comment", A::optional(Type::String))
+            .attribute("owner", A::optional_computed(Type::String).describe("the owning role; unset keeps the live owner"))
+            .attribute(
+                "row_level_security",
+                A::optional_computed(Type::map_of(Type::Bool)).describe("{ enabled = bool, force = bool }: policies filter rows (force: the owner's too); unset keeps the live setting"),
+            )
             .attribute("primary_key", A::optional(string_list()))
             .attribute("id", A::computed(Type::String))
             .attribute("partition_of", A::optional(Type::String).describe("the partitioned table (schema.table) this table is a partition of; its columns are the parent's"))
@@ -124,6 +130,16 @@ fn table() -> ResourceSchema {
     }
 }
 
+/// A `postgres_schema` `policy` block: one role's privileges on the schema.
+fn schema_policy() -> Block {
+    Block::new()
+        .attribute("role", A::required(Type::String).describe("the role granted to, or public"))
+        .attribute("usage", A::optional(Type::Bool).describe("USAGE: look up objects in the schema"))
+        .attribute("usage_with_grant", A::optional(Type::Bool).describe("USAGE WITH GRANT OPTION"))
+        .attribute("create", A::optional(Type::Bool).describe("CREATE: make objects in the schema"))
+        .attribute("create_with_grant", A::optional(Type::Bool).describe("CREATE WITH GRANT OPTION"))
+}
+
 pub fn provider_schema() -> ProviderSchema {
     let mut schema = ProviderSchema { source: "strata/postgres", implements: env!("CARGO_PKG_VERSION"), provider: provider_block(), ..ProviderSchema::default() };
     schema.resources.insert(
@@ -133,9 +149,13 @@ pub fn provider_schema() -> ProviderSchema {
             description: "A schema (namespace).",
             block: Block::new()
                 .attribute("name", A::required(Type::String).force_new())
-                .attribute("owner", A::optional_computed(Type::String))
+                .attribute("owner", A::optional_computed(Type::String).describe("the owning role; unset keeps the live owner"))
                 .attribute("comment", A::optional_computed(Type::String).describe("unset leaves the live comment as it is"))
-                .attribute("id", A::computed(Type::String)),
+                .attribute("database", A::optional(Type::String).describe("must be the database the provider is connected to"))
+                .attribute("if_not_exists", A::optional(Type::Bool).describe("CREATE SCHEMA IF NOT EXISTS, default false"))
+                .attribute("drop_cascade", A::optional(Type::Bool).describe("deleting it drops every object in it (data loss), default false"))
+                .attribute("id", A::computed(Type::String))
+                .block("policy", NestedBlock::list(schema_policy())),
         },
     );
     schema.resources.insert(
@@ -159,6 +179,7 @@ pub fn provider_schema() -> ProviderSchema {
                 .attribute("schema", A::optional_computed(Type::String).force_new())
                 .attribute("name", A::required(Type::String).force_new())
                 .attribute("values", A::required(string_list()))
+                .attribute("owner", A::optional_computed(Type::String).describe("the owning role; unset keeps the live owner"))
                 .attribute("comment", A::optional_computed(Type::String).describe("unset leaves the live comment as it is"))
                 .attribute("id", A::computed(Type::String)),
         },

@@ -46,6 +46,7 @@ impl CompositeType {
 impl Object for CompositeType {
     const TYPE: &'static str = "postgres_composite_type";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         let attribute = Block::new().attribute("name", A::required(Type::String)).attribute("type", A::required(Type::String).syntax(crate::type_syntax::TYPE_NAME));
@@ -64,7 +65,7 @@ impl Object for CompositeType {
     fn catalog_query(condition: &str) -> String {
         let attributes = |what: &str| format!("ARRAY(SELECT {what} FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)");
         format!(
-            "SELECT n.nspname, t.typname, {}, {}, obj_description(t.oid, 'pg_type') FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+            "SELECT n.nspname, t.typname, {}, {}, obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
              JOIN pg_class c ON c.oid = t.typrelid WHERE t.typtype = 'c' AND c.relkind = 'c' AND {condition}",
             attributes("a.attname::text"),
             attributes("format_type(a.atttypid, a.atttypmod)"),

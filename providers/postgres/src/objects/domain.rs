@@ -71,6 +71,7 @@ fn named_checks(domain: &str, blocks: &[Value]) -> Result<Vec<Check>, ProviderEr
 impl Object for Domain {
     const TYPE: &'static str = "postgres_domain";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         let check = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String).describe("a condition on VALUE"));
@@ -94,7 +95,7 @@ impl Object for Domain {
         let checks = |what: &str| format!("ARRAY(SELECT {what} FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c' ORDER BY k.conname)");
         format!(
             "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typdefault, t.typnotnull, {}, {}, \
-             (SELECT l.collname FROM pg_collation l WHERE l.oid = t.typcollation AND t.typcollation <> b.typcollation), obj_description(t.oid, 'pg_type') \
+             (SELECT l.collname FROM pg_collation l WHERE l.oid = t.typcollation AND t.typcollation <> b.typcollation), obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner) \
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype \
              WHERE t.typtype = 'd' AND {condition}",
             checks("k.conname::text"),

@@ -208,6 +208,7 @@ fn arguments(names: Vec<String>, modes: Vec<String>, types: Vec<String>, default
 impl Object for Function {
     const TYPE: &'static str = "postgres_function";
     const IMPORT_ID: &'static str = "schema.name(argument types), or name(argument types) for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         let arg = Block::new()
@@ -241,7 +242,7 @@ impl Object for Function {
             "SELECT n.nspname, p.proname, p.prokind::text, l.lanname, coalesce(p.proargnames, '{{}}'), coalesce(p.proargmodes::text[], '{{}}'), \
              ARRAY(SELECT format_type(t, NULL) FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY u(t, i) ORDER BY i), \
              pg_get_expr(p.proargdefaults, 0), CASE WHEN p.prokind = 'p' THEN NULL ELSE pg_get_function_result(p.oid) END, p.prosrc, \
-             p.provolatile::text, p.prosecdef, p.proisstrict, p.proparallel::text, coalesce(p.proconfig, '{{}}'), obj_description(p.oid, 'pg_proc') \
+             p.provolatile::text, p.prosecdef, p.proisstrict, p.proparallel::text, coalesce(p.proconfig, '{{}}'), obj_description(p.oid, 'pg_proc'), pg_get_userbyid(p.proowner) \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
              WHERE p.prokind IN ('f', 'p') AND {condition} \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')"

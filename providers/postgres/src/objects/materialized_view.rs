@@ -34,6 +34,7 @@ impl MaterializedView {
 impl Object for MaterializedView {
     const TYPE: &'static str = "postgres_materialized_view";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         ResourceSchema {

@@ -1,5 +1,5 @@
 //! One home per kind of schema object added after tables: views, functions, triggers,
-//! sequences, materialized views, domains and composite types. Each kind declares everything about itself in its own file, through [`Object`]:
+//! sequences, materialized views, domains, composite types and row-level security policies. Each kind declares everything about itself in its own file, through [`Object`]:
 //! what configuration it accepts, how it reads from and to the engine's values, its id and import
 //! id, the one catalog query that reads every object of the kind in a database, how a desired
 //! object compares with the live one (put into PostgreSQL's spelling by a shadow where that takes
@@ -16,6 +16,7 @@ mod domain;
 mod function;
 mod grant_role;
 mod materialized_view;
+mod policy;
 pub mod role;
 mod sequence;
 mod trigger;
@@ -25,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, PlannedChange, ProviderError, ProviderSchema, ResourceSchema, Value};
+use strata_provider_sdk::{Action, Attribute, PlannedChange, ProviderError, ProviderSchema, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
 use crate::catalog::{query, Catalog, USER_SCHEMAS};
@@ -39,6 +40,7 @@ pub const KINDS: &[&dyn Kind] = &[
     &Registered::<materialized_view::MaterializedView>(PhantomData),
     &Registered::<domain::Domain>(PhantomData),
     &Registered::<composite_type::CompositeType>(PhantomData),
+    &Registered::<policy::Policy>(PhantomData),
 ];
 
 /// The kinds of objects that belong to the whole cluster rather than to one database's schemas:
@@ -141,6 +143,9 @@ pub trait Object: Sized + Clone + Send + Sync + 'static {
     const TYPE: &'static str;
     /// What an import id is, for the hint when one finds nothing.
     const IMPORT_ID: &'static str;
+    /// The kind has an owning role: its catalog query gives it as its last column, and
+    /// [`Registered`] handles `owner` for it (see [`owner_change`]).
+    const OWNED: bool = false;
 
     fn schema() -> ResourceSchema;
     /// The query that reads every object of the kind whose namespace (alias `n`) meets `condition`.
@@ -241,12 +246,24 @@ impl<T: Object> Kind for Registered<T> {
     }
 
     fn schema(&self) -> ResourceSchema {
-        T::schema()
+        let mut schema = T::schema();
+        if T::OWNED {
+            schema.block = schema.block.attribute("owner", Attribute::optional_computed(Type::String).describe("the owning role; unset keeps the live owner"));
+        }
+        schema
     }
 
     async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
         let rows = query(catalog, &T::catalog_query(USER_SCHEMAS)).await?;
-        Ok(rows.iter().map(T::from_row).map(|object| (object.id(), object.to_value())).collect())
+        let read = |row: &Row| {
+            let object = T::from_row(row);
+            let mut value = object.to_value();
+            if T::OWNED && !row.is_empty() {
+                value.set("owner", opt(row.get::<_, Option<String>>(row.len() - 1).as_deref()));
+            }
+            (object.id(), value)
+        };
+        Ok(rows.iter().map(read).collect())
     }
 
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -265,9 +282,12 @@ impl<T: Object> Kind for Registered<T> {
     }
 
     async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
+        let wanted_owner = desired.get_str("owner").filter(|_| T::OWNED).map(str::to_owned);
+        let live_owner = prior.and_then(|p| p.get_str("owner")).filter(|_| T::OWNED).map(str::to_owned);
         let desired = T::from_value(desired)?;
         let Some(prior) = prior.map(T::from_value).transpose()? else {
-            return Ok(PlannedChange { operations: desired.create(), locks: desired.locks(), ..PlannedChange::new(Action::Create, desired.to_value()) });
+            let created = PlannedChange { operations: desired.create(), locks: desired.locks(), ..PlannedChange::new(Action::Create, desired.to_value()) };
+            return Ok(owner_change::<T>(created, &desired, None, wanted_owner.as_deref()));
         };
         let normalized = match catalog {
             Some(catalog) => desired.normalized(catalog).await?,
@@ -275,7 +295,8 @@ impl<T: Object> Kind for Registered<T> {
         };
         let mut locks = prior.locks();
         locks.extend(desired.locks().into_iter().filter(|l| !locks.contains(l)).collect::<Vec<_>>());
-        Ok(PlannedChange { locks, ..T::change(&prior, &desired, normalized.as_ref()) })
+        let changed = T::change(&prior, &desired, normalized.as_ref());
+        Ok(PlannedChange { locks, ..owner_change::<T>(changed, &desired, live_owner.as_deref(), wanted_owner.as_deref()) })
     }
 
     fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError> {
@@ -290,6 +311,30 @@ impl<T: Object> Kind for Registered<T> {
     fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError> {
         Ok(T::from_value(live)?.authorship())
     }
+}
+
+/// `planned` (the change of `desired`, compared without owners) with the owner an [`Object::OWNED`]
+/// kind's configuration sets: `ALTER ... OWNER TO` when it differs from the live one (`live`), or
+/// after a re-creation (which PostgreSQL gives to the applying role) the owner it had. Unset, the
+/// owner is not compared and the live one is kept; for a create, it is known once it exists.
+pub fn owner_change<T: Object>(mut planned: PlannedChange, desired: &T, live: Option<&str>, wanted: Option<&str>) -> PlannedChange {
+    if !T::OWNED {
+        return planned;
+    }
+    let owner = wanted.or(live);
+    let alter = |owner: &str| format!("ALTER {} OWNER TO {}", desired.commented(), crate::ddl::ident(owner));
+    match (planned.action, owner) {
+        (Action::Create | Action::Replace, Some(owner)) => planned.operations.push(alter(owner)),
+        (Action::NoOp | Action::Update, Some(owner)) if wanted.is_some() && wanted != live => {
+            planned.operations.push(alter(owner));
+            planned.action = Action::Update;
+        }
+        _ => {}
+    }
+    if matches!(planned.planned, Value::Object(_)) {
+        planned.planned.set("owner", owner.map_or(Value::Unknown, Value::from));
+    }
+    planned
 }
 
 /// The object of kind `T` that `statements` make as a shadow (in `pg_temp`), picked by `condition`
@@ -392,5 +437,24 @@ mod tests {
         let mut unknown_name = planned.clone();
         unknown_name.set("name", Value::Unknown);
         assert_eq!(kind("postgres_view").and_then(|view| view.adoption_id(&unknown_name)), None);
+    }
+
+    #[test]
+    fn an_owner_is_compared_only_when_configured() {
+        let view = kind("postgres_view").unwrap();
+        let live = Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("owner", Value::from("app"))]);
+        let plan = |desired: &Value| futures::executor::block_on(view.plan(None, Some(&live), desired)).unwrap();
+        let unset = plan(&Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1"))]));
+        assert_eq!((unset.action, unset.planned.get_str("owner")), (Action::NoOp, Some("app")));
+        let owned = plan(&Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1")), ("owner", Value::from("ml"))]));
+        assert_eq!(owned.operations, ["ALTER VIEW \"public\".\"latest\" OWNER TO \"ml\""]);
+        assert!(view.schema().block.attributes.contains_key("owner") && !kind("postgres_policy").unwrap().schema().block.attributes.contains_key("owner"));
+        // Created without an owner: PostgreSQL's choice, known once it exists; re-created: the owner it had.
+        let created = futures::executor::block_on(view.plan(None, None, &Value::object([("name", Value::from("latest")), ("query", Value::from("SELECT 1"))]))).unwrap();
+        assert_eq!((created.operations.len(), created.planned.get("owner")), (1, Some(&Value::Unknown)));
+        let sequence = kind("postgres_sequence").unwrap();
+        let live = Value::object([("name", Value::from("n")), ("owner", Value::from("app"))]);
+        let renamed = futures::executor::block_on(sequence.plan(None, Some(&live), &Value::object([("name", Value::from("m"))]))).unwrap();
+        assert_eq!((renamed.action, renamed.operations.last().map(String::as_str)), (Action::Replace, Some("ALTER SEQUENCE \"public\".\"m\" OWNER TO \"app\"")));
     }
 }

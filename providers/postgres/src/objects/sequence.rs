@@ -93,6 +93,7 @@ impl Sequence {
 impl Object for Sequence {
     const TYPE: &'static str = "postgres_sequence";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         ResourceSchema {
@@ -120,7 +121,7 @@ impl Object for Sequence {
              (SELECT dn.nspname || '.' || dc.relname || '.' || a.attname FROM pg_depend d JOIN pg_class dc ON dc.oid = d.refobjid \
               JOIN pg_namespace dn ON dn.oid = dc.relnamespace JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' LIMIT 1), \
-             obj_description(c.oid, 'pg_class') \
+             obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner) \
              FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'S' AND {condition} \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')"

@@ -70,7 +70,7 @@ impl View {
 pub(super) fn relations_query(condition: &str) -> String {
     let attributes = |what: &str| format!("ARRAY(SELECT {what} FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)");
     format!(
-        "SELECT n.nspname, c.relname, pg_get_viewdef(c.oid, true), {}, {}, coalesce(c.reloptions::text[], '{{}}'), obj_description(c.oid, 'pg_class'), c.relispopulated \
+        "SELECT n.nspname, c.relname, pg_get_viewdef(c.oid, true), {}, {}, coalesce(c.reloptions::text[], '{{}}'), obj_description(c.oid, 'pg_class'), c.relispopulated, pg_get_userbyid(c.relowner) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {condition}",
         attributes("a.attname::text"),
         attributes("format_type(a.atttypid, a.atttypmod)"),
@@ -85,6 +85,7 @@ fn option_on(options: &[String], name: &str) -> bool {
 impl Object for View {
     const TYPE: &'static str = "postgres_view";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
+    const OWNED: bool = true;
 
     fn schema() -> ResourceSchema {
         ResourceSchema {
