@@ -69,6 +69,8 @@ pub struct PostgresProvider {
     /// The views this run's refresh was handed: the only ones a table change may drop and
     /// re-create (none before a refresh, so such a change fails closed).
     managed_views: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Roles' live password verifiers and desired passwords, in this process' memory only.
+    passwords: objects::role::Passwords,
     /// Who can read which table, as this run's refresh saw it (see `security`).
     exposure: std::sync::Mutex<security::Exposure>,
     /// One permit per apply connection `max_connections` leaves beside the session's.
@@ -84,7 +86,19 @@ impl Default for PostgresProvider {
 impl PostgresProvider {
     pub fn new() -> PostgresProvider {
         config::prepare_tls_in_background();
-        PostgresProvider { schema: schema::provider_schema(), settings: std::sync::OnceLock::new(), guards: std::sync::OnceLock::new(), session: Mutex::new(None), idle: Default::default(), queries: AtomicUsize::new(0), renames: Default::default(), managed_views: Default::default(), exposure: Default::default(), apply_slots: Default::default() }
+        PostgresProvider {
+            schema: schema::provider_schema(),
+            settings: std::sync::OnceLock::new(),
+            guards: std::sync::OnceLock::new(),
+            session: Mutex::new(None),
+            idle: Default::default(),
+            queries: AtomicUsize::new(0),
+            renames: Default::default(),
+            managed_views: Default::default(),
+            passwords: Default::default(),
+            exposure: Default::default(),
+            apply_slots: Default::default(),
+        }
     }
 
     /// How many catalog queries this provider has run.
@@ -93,7 +107,7 @@ impl PostgresProvider {
     }
 
     fn catalog<'a>(&'a self, client: &'a Client) -> Catalog<'a> {
-        Catalog { client, queries: &self.queries }
+        Catalog { client, queries: &self.queries, passwords: &self.passwords }
     }
 
     fn settings(&self) -> Result<&ConnSettings, ProviderError> {
@@ -188,7 +202,7 @@ impl Provider for PostgresProvider {
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         // Backup policies and drills read their destinations, not the catalog.
         let snapshot = match requests.iter().any(|r| !backup::handles(&r.type_name)) {
-            true => Some(reconnect::snapshot(self).await?),
+            true => Some(reconnect::snapshot(self, &objects::wanted(requests.iter().map(|r| (r.type_name.as_str(), &r.state)))).await?),
             false => None,
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
@@ -208,7 +222,7 @@ impl Provider for PostgresProvider {
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-        import::find(&reconnect::snapshot(self).await?, type_name, id)
+        import::find(&reconnect::snapshot(self, &objects::wanted_by_import(type_name, id)).await?, type_name, id)
     }
 
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
@@ -221,7 +235,7 @@ impl Provider for PostgresProvider {
     }
 
     async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {
-        let snapshot = reconnect::snapshot(self).await?;
+        let snapshot = reconnect::snapshot(self, &objects::Wanted::new()).await?;
         let session = self.session().await?;
         inspect::inspect(&self.catalog(session.as_ref().ok_or_else(no_connection)?), &snapshot, scope).await
     }
@@ -233,10 +247,54 @@ impl Provider for PostgresProvider {
     }
 
     async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
-        unmanaged::describe(&reconnect::snapshot(self).await?, requests)
+        unmanaged::describe(&reconnect::snapshot(self, &objects::Wanted::new()).await?, requests)
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
+        self.plan_for(request, false).await
+    }
+
+    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        if backup::handles(type_name) {
+            return Ok(backup::plan_delete(type_name, prior));
+        }
+        match type_name {
+            "postgres_database" => objects::database::refuse_dropping_connected(prior, self.settings.get().map(|s| s.database.as_str()))?,
+            "postgres_role" => objects::role::refuse_dropping_connected(prior, self.settings.get().map(|s| s.user.as_str()))?,
+            _ => {}
+        }
+        let planned = diff::plan_delete(type_name, prior, &self.guards())?;
+        let locks = match type_name {
+            "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
+            "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
+            _ => planned.locks.clone(),
+        };
+        Ok(PlannedChange { locks, ..planned })
+    }
+
+    fn call_counts(&self) -> Vec<(String, u64)> {
+        match self.catalog_queries() {
+            0 => vec![],
+            queries => vec![("pg_catalog queries".to_owned(), queries as u64)],
+        }
+    }
+
+    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
+        backup::restore(self.settings()?, request).await
+    }
+
+    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        if backup::handles(&request.type_name) {
+            return backup::apply(self.settings()?, request).await;
+        }
+        reconnect::apply(self, request).await
+    }
+}
+
+impl PostgresProvider {
+    /// The plan of `request`; `reveal` (apply's own re-plan, never shown) gives a role's password
+    /// as the verifier apply sends instead of `(sensitive value)`.
+    async fn plan_for(&self, request: &PlanRequest, reveal: bool) -> Result<PlannedChange, ProviderError> {
         if backup::handles(&request.type_name) {
             return backup::plan(&request.type_name, request.prior.as_ref(), &request.desired);
         }
@@ -306,44 +364,26 @@ impl Provider for PostgresProvider {
                 diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &desired)
             }
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
+            "postgres_role" => self.plan_role(None, prior, &request.desired, reveal).await?,
+            "postgres_database" => objects::database::plan(prior, &request.desired, self.settings.get().map(|s| s.database.as_str()))?,
             other => self.plan_object(other, prior, &request.desired).await?,
         };
         Ok(guards.sequence_change(planned))
     }
 
-    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        if backup::handles(type_name) {
-            return Ok(backup::plan_delete(type_name, prior));
+    /// A role's change, its password compared with the live verifier this process read (see
+    /// `objects::role`); over `client` when given (apply's connection), else the plan session.
+    async fn plan_role(&self, client: Option<&Client>, prior: Option<&Value>, desired: &Value, reveal: bool) -> Result<PlannedChange, ProviderError> {
+        if let Some(client) = client {
+            return objects::role::plan(Some(&self.catalog(client)), &self.passwords, prior, desired, reveal).await;
         }
-        let planned = diff::plan_delete(type_name, prior, &self.guards())?;
-        let locks = match type_name {
-            "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
-            "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
-            _ => planned.locks.clone(),
-        };
-        Ok(PlannedChange { locks, ..planned })
-    }
-
-    fn call_counts(&self) -> Vec<(String, u64)> {
-        match self.catalog_queries() {
-            0 => vec![],
-            queries => vec![("pg_catalog queries".to_owned(), queries as u64)],
+        if prior.is_none() || self.settings.get().is_none() {
+            return objects::role::plan(None, &self.passwords, prior, desired, reveal).await;
         }
+        let session = self.session().await?;
+        objects::role::plan(Some(&self.catalog(session.as_ref().ok_or_else(no_connection)?)), &self.passwords, prior, desired, reveal).await
     }
 
-    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
-        backup::restore(self.settings()?, request).await
-    }
-
-    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
-        if backup::handles(&request.type_name) {
-            return backup::apply(self.settings()?, request).await;
-        }
-        reconnect::apply(self, request).await
-    }
-}
-
-impl PostgresProvider {
     /// A resource's `database` must be the one the provider is connected to (unchecked until the
     /// provider is configured).
     fn refuse_other_database(&self, type_name: &str, name: &str, database: Option<&str>) -> Result<(), ProviderError> {
@@ -381,7 +421,10 @@ impl PostgresProvider {
             }
             _ => {
                 let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired: planned.clone() };
-                self.plan(&plan_request).await?.operations
+                match request.type_name.as_str() {
+                    "postgres_role" => guards.sequence(self.plan_role(Some(client), request.prior.as_ref(), &planned, true).await?.operations),
+                    _ => self.plan_for(&plan_request, true).await?.operations,
+                }
             }
         };
         let creating = match request.action {
@@ -497,6 +540,10 @@ fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
     if planned.get("id").is_none_or(Value::is_null) {
         planned.set("id", Value::Unknown);
     }
+    // A role's password is write-only: never in a plan.
+    if request.type_name == "postgres_role" {
+        planned.set("password", Value::Null);
+    }
     PlannedChange { operations: vec!["-- SQL decided during apply, once every value is known".into()], ..PlannedChange::new(action, planned) }
 }
 
@@ -538,7 +585,9 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
     for statement in statements {
         if let Err(err) = client.batch_execute(statement).await {
             let mut failed = statement_failed(client, statement, err, lock_timeout, creating).await;
-            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) {
+            // A create whose object exists already made nothing: its hint says how to manage it.
+            let clashed = creating.is_some() && failed.sqlstate.as_ref().is_some_and(is_duplicate_code);
+            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) && !clashed {
                 failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
             }
             return Err(failed);
@@ -553,7 +602,7 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
     let error = if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
         guards::lock_timeout_error(statement, lock_timeout, lock_holders::describe(client, guards::locked_object(statement)).await)
     } else {
-        let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+        let error = ProviderError::new(format!("{}\n  while running: {}", describe_error(&err), objects::role::masked(statement)));
         match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
             Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
             None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
@@ -563,9 +612,13 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
 }
 
 /// Whether `err` says the object to create exists already (a relation, type, schema, extension,
-/// function or trigger).
+/// function, trigger, role or database).
 fn is_duplicate(err: &tokio_postgres::Error) -> bool {
-    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION].contains(code))
+    err.code().is_some_and(is_duplicate_code)
+}
+
+fn is_duplicate_code(code: &SqlState) -> bool {
+    [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION, SqlState::DUPLICATE_DATABASE].contains(code)
 }
 
 /// The object as it now is, in the state's shape.
@@ -578,7 +631,7 @@ async fn read_back(client: &Catalog<'_>, type_name: &str, planned: &Value) -> Re
         let live = tables.into_values().next().ok_or_else(gone)?;
         return Ok(managed_view(live, &wanted).to_value());
     }
-    let snapshot = Snapshot::read(client).await?;
+    let snapshot = Snapshot::read_wanted(client, &objects::wanted([(type_name, planned)])).await?;
     find_live(&snapshot, type_name, planned)?.ok_or_else(gone)
 }
 
