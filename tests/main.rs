@@ -40,6 +40,7 @@ mod postgres_faults;
 mod provider_aliases;
 mod remote_state;
 mod renames;
+mod roles;
 mod row_security;
 mod schema_lifecycle;
 mod schema_objects;

@@ -347,28 +347,8 @@ fn interrupted_creates_of_each_kind_are_adopted_by_their_catalog_rows_mark() {
         ("postgres_trigger.runs_updated_at", "public.runs.runs_updated_at", "SELECT xmin::text FROM pg_trigger WHERE tgname = 'runs_updated_at'"),
         ("postgres_sequence.run_number", "public.run_number", "SELECT xmin::text FROM pg_class WHERE oid = 'run_number'::regclass"),
     ];
-    let mut state = work.state();
-    state["resources"].as_array_mut().expect("resources").retain(|r| forgotten.iter().all(|(address, _, _)| r["address"] != *address));
-    let pending: Vec<serde_json::Value> = forgotten
-        .iter()
-        .enumerate()
-        .map(|(n, (address, id, mark))| {
-            let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
-            serde_json::json!({ "address": address, "type": type_name, "provider": "postgres", "import_id": id,
-                                "id": format!("0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d0e1{n}"), "marks": [one_value(&db, mark).expect("a catalog row")], "recorded_at": "2026-01-01T00:00:00Z" })
-        })
-        .collect();
-    state["pending"] = serde_json::Value::Array(pending);
-    common::assert_valid_state(&state);
-    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
-
-    let apply = work.apply();
-    for (address, _, _) in forgotten {
-        assert!(apply.stderr.contains(&format!("adopting {address}: created by an earlier apply")), "{address}: {apply:?}");
-    }
-    assert!(!apply.stdout.contains("Creation complete"), "a twin was created: {apply:?}");
-    assert!(work.state().get("pending").is_none());
-    work.assert_converged();
+    let forgotten: Vec<(&str, String, String)> = forgotten.iter().map(|(address, id, mark)| (*address, (*id).to_owned(), one_value(&db, mark).expect("a catalog row"))).collect();
+    common::interrupt_creates_and_apply(&work, &forgotten);
 
     // A hand-made twin of a view is never adopted: its row was written by another transaction.
     assert_eq!(work.strata(&["state", "rm", "postgres_view.latest_metrics"]).code, 0);

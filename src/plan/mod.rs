@@ -14,6 +14,7 @@ pub mod json;
 pub mod markdown;
 pub mod planner;
 pub mod removed;
+pub mod review;
 pub mod render;
 pub mod targeting;
 pub mod textdiff;

@@ -60,6 +60,7 @@ pub async fn make_plan(ctx: &Context, recorded: &State, options: PlanOptions) ->
     }
     changes.extend(planning.plan_deletions(options.destroy).await?);
     super::implied::add_dependencies(ctx, state, &mut changes)?;
+    super::review::add_warnings(ctx, state, &mut changes).await?;
     for change in &mut changes {
         if let Some(from) = moves.moved.get(&change.address) {
             change.state_updates.insert(0, format!("{from} has moved to {}", change.address));

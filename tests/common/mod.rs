@@ -336,6 +336,33 @@ impl Workdir {
     }
 }
 
+/// The state as a kill between each create and its state write leaves it: each `(address,
+/// import id, mark)` taken out of the resources and recorded as a pending intent carrying `mark`
+/// (the id of the transaction that wrote the object's catalog row); then apply must adopt each one.
+pub fn interrupt_creates_and_apply(work: &Workdir, forgotten: &[(&str, String, String)]) {
+    let mut state = work.state();
+    state["resources"].as_array_mut().expect("resources").retain(|r| forgotten.iter().all(|(address, _, _)| r["address"] != *address));
+    let pending: Vec<serde_json::Value> = forgotten
+        .iter()
+        .enumerate()
+        .map(|(n, (address, id, mark))| {
+            let (type_name, _) = address.split_once('.').expect("TYPE.NAME");
+            serde_json::json!({ "address": address, "type": type_name, "provider": "postgres", "import_id": id,
+                                "id": format!("0b6f1f8e-5d43-4c1a-9e3f-6a7b8c9d{n:04x}"), "marks": [mark], "recorded_at": "2026-01-01T00:00:00Z" })
+        })
+        .collect();
+    state["pending"] = serde_json::Value::Array(pending);
+    assert_valid_state(&state);
+    std::fs::write(work.state_path(), serde_json::to_string_pretty(&state).expect("state JSON")).expect("write the state");
+    let apply = work.apply();
+    for (address, _, _) in forgotten {
+        assert!(apply.stderr.contains(&format!("adopting {address}: created by an earlier apply")), "{address}: {apply:?}");
+    }
+    assert!(!apply.stdout.contains("Creation complete"), "a twin was created: {apply:?}");
+    assert!(work.state().get("pending").is_none());
+    work.assert_converged();
+}
+
 /// Every instance of a state document, each as its instance's fields (`attributes`,
 /// `dependencies`, ...) with its resource's `type`, `name` and `provider`, and `address` the
 /// instance's address (`postgres_table.t["events"]`).

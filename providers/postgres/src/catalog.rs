@@ -51,13 +51,16 @@ pub struct Snapshot {
     pub objects: BTreeMap<&'static str, BTreeMap<String, Value>>,
 }
 
-/// How many queries [`Snapshot::read`] runs, whatever the size of the database.
+/// How many queries [`Snapshot::read_wanted`] runs, whatever the size of the database, when no
+/// cluster-wide object (role, database) is wanted.
 pub const SNAPSHOT_QUERIES: usize = 7 + crate::objects::KINDS.len();
 
 /// A connection to read the catalog through, counting the queries it runs.
 pub struct Catalog<'a> {
     pub client: &'a Client,
     pub queries: &'a AtomicUsize,
+    /// Where a read of roles leaves their live password verifiers (process memory only).
+    pub passwords: &'a crate::objects::role::Passwords,
 }
 
 pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {
@@ -80,7 +83,9 @@ pub(crate) async fn read_behind_a_lock(client: &Client, err: &tokio_postgres::Er
 }
 
 impl Snapshot {
-    pub async fn read(client: &Catalog<'_>) -> Result<Snapshot, ProviderError> {
+    /// The database's objects and the cluster-wide ones `wanted` names (one more query per
+    /// cluster-wide kind with something wanted).
+    pub async fn read_wanted(client: &Catalog<'_>, wanted: &crate::objects::Wanted) -> Result<Snapshot, ProviderError> {
         let acl = "ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END FROM aclexplode(n.nspacl) a ORDER BY a.grantee, a.privilege_type), \
                    ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '+' ELSE '' END FROM aclexplode(n.nspacl) a ORDER BY a.grantee, a.privilege_type)";
         let schemas = query(client, &format!("SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace'), {acl} FROM pg_namespace n WHERE {USER_SCHEMAS}"))
@@ -108,7 +113,8 @@ impl Snapshot {
         })
         .collect();
         let (tables, indexes) = read_tables(client, Scope::Database).await?;
-        let objects = crate::objects::read_all(client).await?;
+        let mut objects = crate::objects::read_all(client).await?;
+        objects.extend(crate::objects::read_cluster(client, wanted).await?);
         Ok(Snapshot { schemas, extensions, enums, tables, indexes, objects })
     }
 }

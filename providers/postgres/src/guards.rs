@@ -63,7 +63,7 @@ impl Guards {
             return statements;
         }
         let set_local = format!("SET LOCAL lock_timeout = '{}'", self.lock_timeout);
-        if statements.iter().any(|s| s.contains(" CONCURRENTLY ")) {
+        if statements.iter().any(|s| outside_transaction(s)) {
             return std::iter::once(format!("SET lock_timeout = '{}'", self.lock_timeout)).chain(statements).collect();
         }
         let (later, first): (Vec<String>, Vec<String>) = statements.into_iter().partition(|s| s.contains(LATER_TRANSACTION));
@@ -150,7 +150,16 @@ fn fnv1a(text: &str) -> u32 {
 /// Whether a change's statements, as [`Guards::sequence`] gives them, run in one transaction that
 /// the caller opens: not when they open their own (`BEGIN`) or cannot run in one (`CONCURRENTLY`).
 pub fn in_one_transaction(statements: &[String]) -> bool {
-    !statements.iter().any(|s| s.contains(" CONCURRENTLY ") || s == "BEGIN")
+    !statements.iter().any(|s| outside_transaction(s) || s == "BEGIN")
+}
+
+/// Whether PostgreSQL refuses to run `statement` inside a transaction block: `CONCURRENTLY`,
+/// `CREATE DATABASE`, `DROP DATABASE` and `ALTER DATABASE ... SET TABLESPACE`.
+fn outside_transaction(statement: &str) -> bool {
+    statement.contains(" CONCURRENTLY ")
+        || statement.starts_with("CREATE DATABASE ")
+        || statement.starts_with("DROP DATABASE ")
+        || (statement.starts_with("ALTER DATABASE ") && statement.contains(" SET TABLESPACE "))
 }
 
 fn is_sql(statement: &str) -> bool {
@@ -207,7 +216,7 @@ pub fn lock_timeout_error(statement: &str, timeout: &str, holders: Option<Descri
         Some(holders) => (holders.held_by.clone(), holders.hint()),
         None => ("its holder was gone when strata looked".to_owned(), "retry later, or raise lock_timeout in the provider \"postgres\" block".to_owned()),
     };
-    ProviderError::new(format!("could not get a lock on {object} within {timeout}: {held_by}\n  while running: {statement}"))
+    ProviderError::new(format!("could not get a lock on {object} within {timeout}: {held_by}\n  while running: {}", crate::objects::role::masked(statement)))
         .with_hint(format!("nothing of this change was kept; {hint}"))
 }
 
@@ -254,6 +263,10 @@ mod tests {
         );
         let concurrent = guards(false).sequence(vec!["CREATE INDEX CONCURRENTLY i ON t (a)".into()]);
         assert_eq!(concurrent, ["SET lock_timeout = '5s'", "CREATE INDEX CONCURRENTLY i ON t (a)"]);
+        let database = guards(false).sequence(vec!["CREATE DATABASE \"d\"".into(), "ALTER DATABASE \"d\" CONNECTION LIMIT 3".into()]);
+        assert_eq!(database, ["SET lock_timeout = '5s'", "CREATE DATABASE \"d\"", "ALTER DATABASE \"d\" CONNECTION LIMIT 3"]);
+        assert!(!in_one_transaction(&database));
+        assert!(in_one_transaction(&guards(false).sequence(vec!["ALTER DATABASE \"d\" CONNECTION LIMIT 3".into()])));
     }
 
     #[test]

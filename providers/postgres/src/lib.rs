@@ -72,6 +72,8 @@ pub struct PostgresProvider {
     /// The (object, role) pairs the `postgres_grant` resources of this run declare (from state at
     /// refresh, from configuration as each is planned): an exclusive grant never revokes them.
     declared_grants: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Roles' live password verifiers and desired passwords, in this process' memory only.
+    passwords: objects::role::Passwords,
     /// Who can read which table, as this run's refresh saw it (see `security`).
     exposure: std::sync::Mutex<security::Exposure>,
     /// One permit per apply connection `max_connections` leaves beside the session's.
@@ -97,6 +99,7 @@ impl PostgresProvider {
             renames: Default::default(),
             managed_views: Default::default(),
             declared_grants: Default::default(),
+            passwords: Default::default(),
             exposure: Default::default(),
             apply_slots: Default::default(),
         }
@@ -108,7 +111,7 @@ impl PostgresProvider {
     }
 
     fn catalog<'a>(&'a self, client: &'a Client) -> Catalog<'a> {
-        Catalog { client, queries: &self.queries }
+        Catalog { client, queries: &self.queries, passwords: &self.passwords }
     }
 
     fn settings(&self) -> Result<&ConnSettings, ProviderError> {
@@ -203,7 +206,7 @@ impl Provider for PostgresProvider {
     async fn refresh(&self, requests: &[RefreshRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         // Backup policies and drills read their destinations, not the catalog.
         let snapshot = match requests.iter().any(|r| !backup::handles(&r.type_name)) {
-            true => Some(reconnect::snapshot(self).await?),
+            true => Some(reconnect::snapshot(self, &objects::wanted(requests.iter().map(|r| (r.type_name.as_str(), &r.state)))).await?),
             false => None,
         };
         let standalone = unmanaged::standalone_indexes(requests)?;
@@ -224,7 +227,7 @@ impl Provider for PostgresProvider {
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-        import::find(&reconnect::snapshot(self).await?, type_name, id)
+        import::find(&reconnect::snapshot(self, &objects::wanted_by_import(type_name, id)).await?, type_name, id)
     }
 
     fn adoption_id(&self, type_name: &str, planned: &Value) -> Option<String> {
@@ -237,7 +240,7 @@ impl Provider for PostgresProvider {
     }
 
     async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {
-        let snapshot = reconnect::snapshot(self).await?;
+        let snapshot = reconnect::snapshot(self, &objects::Wanted::new()).await?;
         let session = self.session().await?;
         inspect::inspect(&self.catalog(session.as_ref().ok_or_else(no_connection)?), &snapshot, scope).await
     }
@@ -249,17 +252,64 @@ impl Provider for PostgresProvider {
     }
 
     async fn unmanaged(&self, requests: &[RefreshRequest]) -> Result<Vec<Vec<String>>, ProviderError> {
-        unmanaged::describe(&reconnect::snapshot(self).await?, requests)
+        unmanaged::describe(&reconnect::snapshot(self, &objects::Wanted::new()).await?, requests)
     }
 
     async fn plan(&self, request: &PlanRequest) -> Result<PlannedChange, ProviderError> {
+        self.plan_for(request, false).await
+    }
+
+    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
+        if backup::handles(type_name) {
+            return Ok(backup::plan_delete(type_name, prior));
+        }
+        match type_name {
+            "postgres_database" => objects::database::refuse_dropping_connected(prior, self.settings.get().map(|s| s.database.as_str()))?,
+            "postgres_role" => objects::role::refuse_dropping_connected(prior, self.settings.get().map(|s| s.user.as_str()))?,
+            _ => {}
+        }
+        let planned = diff::plan_delete(type_name, prior, &self.guards())?;
+        let locks = match type_name {
+            "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
+            "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
+            _ => planned.locks.clone(),
+        };
+        Ok(PlannedChange { locks, ..planned })
+    }
+
+    fn call_counts(&self) -> Vec<(String, u64)> {
+        match self.catalog_queries() {
+            0 => vec![],
+            queries => vec![("pg_catalog queries".to_owned(), queries as u64)],
+        }
+    }
+
+    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
+        backup::restore(self.settings()?, request).await
+    }
+
+    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
+        if backup::handles(&request.type_name) {
+            return backup::apply(self.settings()?, request).await;
+        }
+        reconnect::apply(self, request).await
+    }
+}
+
+impl PostgresProvider {
+    /// The plan of `request`; `reveal` (apply's own re-plan, never shown) gives a role's password
+    /// as the verifier apply sends instead of `(sensitive value)`.
+    async fn plan_for(&self, request: &PlanRequest, reveal: bool) -> Result<PlannedChange, ProviderError> {
         if backup::handles(&request.type_name) {
             return backup::plan(&request.type_name, request.prior.as_ref(), &request.desired);
         }
         if !request.desired.is_wholly_known() {
             return Ok(plan_with_unknowns(request));
         }
-        self.check_database(&request.type_name, &request.desired)?;
+        if objects::privileges_kind(&request.type_name) {
+            let role = request.desired.get_str("role").unwrap_or_default();
+            self.refuse_other_database(&request.type_name, &format!("for role {role}"), request.desired.get_str("database"))?;
+        }
         let declared_prior;
         let mut prior = request.prior.as_ref();
         if request.type_name == objects::grant::TYPE {
@@ -329,45 +379,27 @@ impl Provider for PostgresProvider {
                 diff::schema(prior.map(Schema::from_value).transpose()?.as_ref(), &desired)
             }
             "postgres_extension" => diff::extension(prior.map(Extension::from_value).transpose()?.as_ref(), &Extension::from_value(&request.desired)?),
+            "postgres_role" => self.plan_role(None, prior, &request.desired, reveal).await?,
+            "postgres_database" => objects::database::plan(prior, &request.desired, self.settings.get().map(|s| s.database.as_str()))?,
             other if objects::privileges_kind(other) && self.settings.get().is_some() && (prior.is_none() || becomes_exclusive(prior, &request.desired)) => self.plan_privileges_live(other, prior.is_none(), &request.desired).await?,
             other => self.plan_object(other, prior, &request.desired).await?,
         };
         Ok(guards.sequence_change(planned))
     }
 
-    async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
-        if backup::handles(type_name) {
-            return Ok(backup::plan_delete(type_name, prior));
+    /// A role's change, its password compared with the live verifier this process read (see
+    /// `objects::role`); over `client` when given (apply's connection), else the plan session.
+    async fn plan_role(&self, client: Option<&Client>, prior: Option<&Value>, desired: &Value, reveal: bool) -> Result<PlannedChange, ProviderError> {
+        if let Some(client) = client {
+            return objects::role::plan(Some(&self.catalog(client)), &self.passwords, prior, desired, reveal).await;
         }
-        let planned = diff::plan_delete(type_name, prior, &self.guards())?;
-        let locks = match type_name {
-            "postgres_table" => locks::of_tables([&Table::from_value(prior)?]),
-            "postgres_index" => locks::of_indexes([&TableIndex::from_value(prior)?]),
-            _ => planned.locks.clone(),
-        };
-        Ok(PlannedChange { locks, ..planned })
-    }
-
-    fn call_counts(&self) -> Vec<(String, u64)> {
-        match self.catalog_queries() {
-            0 => vec![],
-            queries => vec![("pg_catalog queries".to_owned(), queries as u64)],
+        if prior.is_none() || self.settings.get().is_none() {
+            return objects::role::plan(None, &self.passwords, prior, desired, reveal).await;
         }
+        let session = self.session().await?;
+        objects::role::plan(Some(&self.catalog(session.as_ref().ok_or_else(no_connection)?)), &self.passwords, prior, desired, reveal).await
     }
 
-    async fn restore(&self, request: &RestoreRequest) -> Result<Vec<String>, ProviderError> {
-        backup::restore(self.settings()?, request).await
-    }
-
-    async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
-        if backup::handles(&request.type_name) {
-            return backup::apply(self.settings()?, request).await;
-        }
-        reconnect::apply(self, request).await
-    }
-}
-
-impl PostgresProvider {
     /// A resource's `database` must be the one the provider is connected to (unchecked until the
     /// provider is configured).
     fn refuse_other_database(&self, type_name: &str, name: &str, database: Option<&str>) -> Result<(), ProviderError> {
@@ -425,7 +457,10 @@ impl PostgresProvider {
             }
             _ => {
                 let plan_request = PlanRequest { type_name: request.type_name.clone(), prior: request.prior.clone(), desired: planned.clone() };
-                self.plan(&plan_request).await?.operations
+                match request.type_name.as_str() {
+                    "postgres_role" => guards.sequence(self.plan_role(Some(client), request.prior.as_ref(), &planned, true).await?.operations),
+                    _ => self.plan_for(&plan_request, true).await?.operations,
+                }
             }
         };
         let creating = match request.action {
@@ -455,16 +490,6 @@ impl PostgresProvider {
         match type_name {
             objects::grant::TYPE => objects::grant::without_declared(live, state, &self.declared_grants.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
             _ => live,
-        }
-    }
-
-    /// A resource's `database` must be the one the provider is connected to.
-    fn check_database(&self, type_name: &str, desired: &Value) -> Result<(), ProviderError> {
-        let (Some(wanted), Some(settings)) = (desired.get_str("database"), self.settings.get()) else { return Ok(()) };
-        match wanted == settings.database {
-            true => Ok(()),
-            false => Err(ProviderError::new(format!("{type_name} is for database {wanted:?}, but the provider is connected to database {:?}", settings.database))
-                .with_hint("a provider manages one database: configure a provider (alias) for that database and set `provider` on the resource")),
         }
     }
 
@@ -566,6 +591,10 @@ fn plan_with_unknowns(request: &PlanRequest) -> PlannedChange {
     if planned.get("id").is_none_or(Value::is_null) {
         planned.set("id", Value::Unknown);
     }
+    // A role's password is write-only: never in a plan.
+    if request.type_name == "postgres_role" {
+        planned.set("password", Value::Null);
+    }
     PlannedChange { operations: vec!["-- SQL decided during apply, once every value is known".into()], ..PlannedChange::new(action, planned) }
 }
 
@@ -607,7 +636,9 @@ async fn run_statements(client: &Client, statements: &[String], lock_timeout: &s
     for statement in statements {
         if let Err(err) = client.batch_execute(statement).await {
             let mut failed = statement_failed(client, statement, err, lock_timeout, creating).await;
-            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) {
+            // A create whose object exists already made nothing: its hint says how to manage it.
+            let clashed = creating.is_some() && failed.sqlstate.as_ref().is_some_and(is_duplicate_code);
+            if failed.sqlstate != Some(SqlState::LOCK_NOT_AVAILABLE) && !clashed {
                 failed.failure.error.hint = Some("statements outside a transaction (CONCURRENTLY) may have left part of the change; the next plan shows what remains".into());
             }
             return Err(failed);
@@ -622,7 +653,7 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
     let error = if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
         guards::lock_timeout_error(statement, lock_timeout, lock_holders::describe(client, guards::locked_object(statement)).await)
     } else {
-        let error = ProviderError::new(format!("{}\n  while running: {statement}", describe_error(&err)));
+        let error = ProviderError::new(format!("{}\n  while running: {}", describe_error(&err), objects::role::masked(statement)));
         match creating.and_then(|c| c.import_id.as_deref()).filter(|_| is_duplicate(&err)) {
             Some(id) => error.with_hint(strata_provider_sdk::error::not_managed_hint(id)),
             None => error.with_hint("nothing of this resource's change was kept; fix the configuration (or the database) and apply again"),
@@ -632,9 +663,13 @@ async fn statement_failed(client: &Client, statement: &str, err: tokio_postgres:
 }
 
 /// Whether `err` says the object to create exists already (a relation, type, schema, extension,
-/// function or trigger).
+/// function, trigger, role or database).
 fn is_duplicate(err: &tokio_postgres::Error) -> bool {
-    err.code().is_some_and(|code| [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION].contains(code))
+    err.code().is_some_and(is_duplicate_code)
+}
+
+fn is_duplicate_code(code: &SqlState) -> bool {
+    [SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_SCHEMA, SqlState::DUPLICATE_FUNCTION, SqlState::DUPLICATE_DATABASE].contains(code)
 }
 
 /// The object as it now is, in the state's shape.
@@ -647,7 +682,7 @@ async fn read_back(client: &Catalog<'_>, type_name: &str, planned: &Value) -> Re
         let live = tables.into_values().next().ok_or_else(gone)?;
         return Ok(managed_view(live, &wanted).to_value());
     }
-    let snapshot = Snapshot::read(client).await?;
+    let snapshot = Snapshot::read_wanted(client, &objects::wanted([(type_name, planned)])).await?;
     find_live(&snapshot, type_name, planned)?.ok_or_else(gone)
 }
 

@@ -61,7 +61,7 @@ pub async fn apply(provider: &PostgresProvider, request: &ApplyRequest) -> Resul
 
 /// A catalog snapshot over the shared session, reconnecting with backoff while the connection
 /// drops.
-pub async fn snapshot(provider: &PostgresProvider) -> Result<Snapshot, ProviderError> {
+pub async fn snapshot(provider: &PostgresProvider, wanted: &crate::objects::Wanted) -> Result<Snapshot, ProviderError> {
     let mut waits = BACKOFF.iter();
     loop {
         let lost = match provider.session().await {
@@ -69,7 +69,7 @@ pub async fn snapshot(provider: &PostgresProvider) -> Result<Snapshot, ProviderE
             Err(error) => error,
             Ok(mut session) => {
                 let client = session.as_ref().ok_or_else(crate::no_connection)?;
-                match Snapshot::read(&provider.catalog(client)).await {
+                match Snapshot::read_wanted(&provider.catalog(client), wanted).await {
                     Ok(snapshot) => return Ok(snapshot),
                     Err(error) if answers(client).await => return Err(error),
                     Err(error) => {
@@ -120,7 +120,8 @@ async fn attempt(provider: &PostgresProvider, request: &ApplyRequest, recheck: b
 /// becomes an update of it, which plans no SQL when it is as planned. `None` for a delete whose
 /// object is already gone.
 async fn from_live(provider: &PostgresProvider, client: &Client, request: &ApplyRequest) -> Result<Option<ApplyRequest>, ProviderError> {
-    let snapshot = Snapshot::read(&provider.catalog(client)).await?;
+    let named = request.prior.iter().chain([&request.planned]).map(|value| (request.type_name.as_str(), value));
+    let snapshot = Snapshot::read_wanted(&provider.catalog(client), &crate::objects::wanted(named)).await?;
     if request.action == Action::Delete {
         let prior = request.prior.as_ref().ok_or_else(|| ProviderError::new("nothing to delete"))?;
         return Ok(find_live(&snapshot, &request.type_name, prior)?.map(|_| request.clone()));

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::authorship::Proof;
-use crate::change::{Action, ApplyFailure, ApplyRequest, ObjectNames, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
+use crate::change::{Action, ApplyFailure, ApplyRequest, Declared, ObjectNames, PlanRequest, PlannedChange, RefreshRequest, RestoreRequest};
 use crate::error::ProviderError;
 use crate::inspect::{InspectScope, Inspection};
 use crate::schema::ProviderSchema;
@@ -90,6 +90,13 @@ pub trait Provider: Send + Sync {
     fn object_names(&self, type_name: &str, value: &Value) -> ObjectNames {
         let _ = (type_name, value);
         ObjectNames::default()
+    }
+
+    /// Warnings that need this configuration's whole plan rather than one resource's (a table
+    /// whose row-level security no planned policy serves): handed every resource it planned, as
+    /// it will be (deletes left out), answers one list per resource, in order.
+    async fn review(&self, planned: &[Declared]) -> Result<Vec<Vec<String>>, ProviderError> {
+        Ok(vec![Vec::new(); planned.len()])
     }
 
     /// For each request, the live objects next to it that strata does not manage (an index

@@ -13,17 +13,20 @@
 //! new kind is one new file and one line in [`KINDS`].
 
 mod composite_type;
+pub mod database;
 pub(crate) mod default_privileges;
 mod domain;
 mod function;
 pub(crate) mod grant;
+mod grant_role;
 mod materialized_view;
 mod policy;
+pub mod role;
 mod sequence;
 mod trigger;
 mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
@@ -46,9 +49,15 @@ pub const KINDS: &[&dyn Kind] = &[
     &default_privileges::DefaultPrivilegesKind,
 ];
 
-/// The kind behind `type_name`, when it is one of [`KINDS`].
+/// The kinds of objects that belong to the whole cluster rather than to one database's schemas:
+/// roles, role memberships and databases. They are never read whole (nor listed by `inspect`):
+/// each read covers only the objects a refresh, import or apply names ([`Wanted`]), in one query
+/// per kind.
+pub const CLUSTER_KINDS: &[&dyn Kind] = &[&role::RoleKind, &grant_role::GrantRoleKind, &database::DatabaseKind];
+
+/// The kind behind `type_name`, when it is one of [`KINDS`] or [`CLUSTER_KINDS`].
 pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|kind| kind.type_name() == type_name)
+    KINDS.iter().chain(CLUSTER_KINDS).copied().find(|kind| kind.type_name() == type_name)
 }
 
 /// Whether `type_name` is a kind of privileges (`postgres_grant`, `postgres_default_privileges`):
@@ -59,10 +68,52 @@ pub fn privileges_kind(type_name: &str) -> bool {
 
 /// Adds every kind's schema and import id to the provider's.
 pub fn register(schema: &mut ProviderSchema) {
-    for kind in KINDS {
+    for kind in KINDS.iter().chain(CLUSTER_KINDS) {
         schema.resources.insert(kind.type_name(), kind.schema());
         schema.import_ids.insert(kind.type_name(), kind.import_id());
     }
+}
+
+/// The keys of the cluster-wide objects a read must cover, by type name.
+pub type Wanted = BTreeMap<&'static str, BTreeSet<String>>;
+
+/// The cluster-wide objects `values` (states, planned objects) name.
+pub fn wanted<'a>(values: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Wanted {
+    let mut wanted = Wanted::new();
+    for (type_name, value) in values {
+        if let Some(kind) = CLUSTER_KINDS.iter().find(|kind| kind.type_name() == type_name) {
+            if let Some(key) = kind.wanted_key(value) {
+                wanted.entry(kind.type_name()).or_default().insert(key);
+            }
+        }
+    }
+    wanted
+}
+
+/// The cluster-wide object an import id names.
+pub fn wanted_by_import(type_name: &str, id: &str) -> Wanted {
+    let mut wanted = Wanted::new();
+    if let Some(kind) = CLUSTER_KINDS.iter().find(|kind| kind.type_name() == type_name) {
+        wanted.entry(kind.type_name()).or_default().insert(kind.import_key(id));
+    }
+    wanted
+}
+
+/// The cluster-wide objects `wanted` names that exist, by type name and key: one query per kind
+/// with something wanted, none otherwise.
+pub async fn read_cluster(catalog: &Catalog<'_>, wanted: &Wanted) -> Result<BTreeMap<&'static str, BTreeMap<String, Value>>, ProviderError> {
+    let mut all = BTreeMap::new();
+    for kind in CLUSTER_KINDS {
+        if let Some(keys) = wanted.get(kind.type_name()).filter(|keys| !keys.is_empty()) {
+            all.insert(kind.type_name(), kind.read_keys(catalog, keys).await?);
+        }
+    }
+    Ok(all)
+}
+
+/// `ARRAY['a', 'b']::text[]`: the keys a cluster-wide read is limited to.
+pub fn text_array(keys: &BTreeSet<String>) -> String {
+    format!("ARRAY[{}]::text[]", keys.iter().map(|k| crate::ddl::literal(k)).collect::<Vec<_>>().join(", "))
 }
 
 /// Every kind's live objects, by type name and then by id: one query per kind.
@@ -157,26 +208,39 @@ pub trait Kind: Sync {
     fn type_name(&self) -> &'static str;
     fn import_id(&self) -> &'static str;
     fn schema(&self) -> ResourceSchema;
-    /// Every live object of the kind, by id: one query.
-    async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError>;
+    /// Every live object of the kind, by id: one query. Cluster-wide kinds are never read whole
+    /// (see [`Kind::read_keys`]).
+    async fn read(&self, _catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
+        Ok(BTreeMap::new())
+    }
     /// The live object behind `state` among `live`.
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError>;
-    /// The live object an import id names among `live`; none for a kind that names no object
-    /// of its own (privileges).
-    fn import(&self, _live: &BTreeMap<String, Value>, _id: &str) -> Option<Value> {
-        None
+    /// The live object an import id names among `live`.
+    fn import(&self, live: &BTreeMap<String, Value>, id: &str) -> Option<Value> {
+        live.get(&self.import_key(id)).cloned()
     }
-    /// The import id of the object a create of `planned` makes (none: nothing to adopt).
-    fn adoption_id(&self, _planned: &Value) -> Option<String> {
-        None
-    }
+    /// The import id of the object a create of `planned` makes.
+    fn adoption_id(&self, planned: &Value) -> Option<String>;
     /// `catalog` is the plan session, there whenever there is a live object to compare with.
     async fn plan(&self, catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError>;
     fn plan_delete(&self, prior: &Value) -> Result<PlannedChange, ProviderError>;
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError>;
-    /// The catalog row that proves strata wrote `live`; by default none (a query with no row).
-    fn authorship(&self, _live: &Value) -> Result<AuthorshipRow, ProviderError> {
-        Ok(AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
+    fn authorship(&self, live: &Value) -> Result<AuthorshipRow, ProviderError>;
+
+    /// For a cluster-wide kind: the key of the object `value` (a state or a planned object) names,
+    /// which a read must cover. `None` for kinds read whole.
+    fn wanted_key(&self, _value: &Value) -> Option<String> {
+        None
+    }
+
+    /// For a cluster-wide kind: the key an import id names.
+    fn import_key(&self, id: &str) -> String {
+        id.to_owned()
+    }
+
+    /// For a cluster-wide kind: the live objects among `keys`, by key, in one query.
+    async fn read_keys(&self, _catalog: &Catalog<'_>, _keys: &BTreeSet<String>) -> Result<BTreeMap<String, Value>, ProviderError> {
+        Ok(BTreeMap::new())
     }
 }
 
