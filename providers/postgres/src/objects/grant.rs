@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
-use super::{AuthorshipRow, Catalog, Kind};
+use super::{Catalog, Kind};
 use crate::catalog::{query, USER_SCHEMAS};
 use crate::ddl::{ident, qualified};
 
@@ -754,20 +754,7 @@ impl Kind for GrantKind {
         Ok(Some(Grant::from_value(state)?.live(live).to_value()))
     }
 
-    /// Not importable: privileges name no object of their own.
-    fn import(&self, _live: &BTreeMap<String, Value>, _id: &str) -> Option<Value> {
-        None
-    }
-
-    /// Nothing to adopt: a create run twice grants nothing more.
-    fn adoption_id(&self, _planned: &Value) -> Option<String> {
-        None
-    }
-
-    /// No catalog row of its own (see `adoption_id`): a query with no row.
-    fn authorship(&self, _live: &Value) -> Result<AuthorshipRow, ProviderError> {
-        Ok(AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
-    }
+    super::names_no_object!();
 
     async fn plan(&self, _catalog: Option<&Catalog<'_>>, prior: Option<&Value>, desired: &Value) -> Result<PlannedChange, ProviderError> {
         let desired = Grant::from_value(desired)?;

@@ -60,6 +60,26 @@ pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
     KINDS.iter().chain(CLUSTER_KINDS).copied().find(|kind| kind.type_name() == type_name)
 }
 
+/// The [`Kind`] methods of a kind that names no object of its own (privileges): nothing to
+/// import, nothing to adopt (a create run twice grants nothing more), no catalog row proving who
+/// wrote it (a query with no row).
+macro_rules! names_no_object {
+    () => {
+        fn import(&self, _live: &std::collections::BTreeMap<String, Value>, _id: &str) -> Option<Value> {
+            None
+        }
+
+        fn adoption_id(&self, _planned: &Value) -> Option<String> {
+            None
+        }
+
+        fn authorship(&self, _live: &Value) -> Result<super::AuthorshipRow, ProviderError> {
+            Ok(super::AuthorshipRow { query: "SELECT NULL::text WHERE false", params: vec![] })
+        }
+    };
+}
+use names_no_object;
+
 /// Whether `type_name` is a kind of privileges (`postgres_grant`, `postgres_default_privileges`):
 /// their create is planned against what is live before it.
 pub fn privileges_kind(type_name: &str) -> bool {
