@@ -61,6 +61,9 @@ pub struct Catalog<'a> {
     pub queries: &'a AtomicUsize,
     /// Where a read of roles leaves their live password verifiers (process memory only).
     pub passwords: &'a crate::objects::role::Passwords,
+    /// Whether to read `pg_authid`'s verifiers at all: the provider block's `superuser = false`
+    /// says the role cannot, so strata does not try.
+    pub superuser: bool,
 }
 
 pub(crate) async fn query(catalog: &Catalog<'_>, sql: &str) -> Result<Vec<Row>, ProviderError> {

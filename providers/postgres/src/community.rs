@@ -16,7 +16,12 @@ use crate::PostgresProvider;
 
 /// The community provider's types strata implements, by the community name, with the strata
 /// type each stands for. Only types whose arguments are the community provider's are listed.
-pub const ALIASES: &[(&str, &str)] = &[("postgresql_schema", "postgres_schema")];
+pub const ALIASES: &[(&str, &str)] = &[
+    ("postgresql_database", "postgres_database"),
+    ("postgresql_grant_role", "postgres_grant_role"),
+    ("postgresql_role", "postgres_role"),
+    ("postgresql_schema", "postgres_schema"),
+];
 
 /// The community provider's registry source and the version whose names strata implements.
 const SOURCE: &str = "cyrilgdn/postgresql";
@@ -108,6 +113,10 @@ impl Provider for CommunityProvider {
 
     fn object_names(&self, type_name: &str, value: &Value) -> ObjectNames {
         self.inner.object_names(strata_type(type_name), value)
+    }
+
+    async fn review(&self, planned: &[Declared]) -> Result<Vec<Vec<String>>, ProviderError> {
+        self.inner.review(&planned.iter().map(|d| Declared { type_name: strata_type(&d.type_name).to_owned(), ..d.clone() }).collect::<Vec<_>>()).await
     }
 
     async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {

@@ -31,6 +31,8 @@ pub struct ConnSettings {
     sslrootcert: Option<String>,
     /// How many connections the provider may hold open at once (`max_connections`).
     pub max_connections: usize,
+    /// `superuser = false`: the role cannot read `pg_authid` (RDS), so strata does not try.
+    pub superuser: bool,
     /// The oldest server version the configuration is written for (`expected_version`).
     pub expected_version: Option<String>,
     /// Built once (verify-ca and verify-full): loading the system's root certificates costs tens of milliseconds.
@@ -89,6 +91,7 @@ impl ConnSettings {
             lock_timeout: None,
             sslrootcert: config.get_str("sslrootcert").map(str::to_owned).or_else(|| env("PGSSLROOTCERT")),
             max_connections,
+            superuser: config.get_bool("superuser").unwrap_or(true),
             expected_version: config.get_str("expected_version").map(str::to_owned),
             tls: std::sync::OnceLock::new(),
         })

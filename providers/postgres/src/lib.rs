@@ -111,7 +111,7 @@ impl PostgresProvider {
     }
 
     fn catalog<'a>(&'a self, client: &'a Client) -> Catalog<'a> {
-        Catalog { client, queries: &self.queries, passwords: &self.passwords }
+        Catalog { client, queries: &self.queries, passwords: &self.passwords, superuser: self.settings.get().is_none_or(|s| s.superuser) }
     }
 
     fn settings(&self) -> Result<&ConnSettings, ProviderError> {
@@ -277,6 +277,10 @@ impl Provider for PostgresProvider {
         Ok(PlannedChange { locks, ..planned })
     }
 
+    async fn review(&self, planned: &[Declared]) -> Result<Vec<Vec<String>>, ProviderError> {
+        Ok(security::review(planned, &self.exposure.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
+    }
+
     fn call_counts(&self) -> Vec<(String, u64)> {
         match self.catalog_queries() {
             0 => vec![],
@@ -343,9 +347,7 @@ impl PostgresProvider {
                 if let Some(live) = &prior {
                     self.renames.record(live, &desired, diff::renamed_columns(live, &desired));
                 }
-                let exposure = self.exposure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-                let security_warnings = security::table_warnings(&desired, prior.as_ref(), &exposure);
-                let warnings = planned.warnings.into_iter().chain(method_warnings).chain(security_warnings).collect();
+                let warnings = planned.warnings.into_iter().chain(method_warnings).collect();
                 PlannedChange { locks: locks::of_tables(prior.iter().chain([&desired])), warnings, ..planned }
             }
             "postgres_index" => {

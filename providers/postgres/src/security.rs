@@ -1,11 +1,13 @@
 //! The plan's security check of tables: a table with a `sensitive` column that PUBLIC can read,
 //! and a table whose row-level security is on with no policy (every role but its owner sees no
 //! row: deny-all, most likely by accident). What it knows of the database it learns at refresh,
-//! from the snapshot refresh reads anyway and the resources in state: no query of its own.
+//! from the snapshot refresh reads anyway and the resources in state: no query of its own; what
+//! the configuration adds, from the whole plan the engine hands `Provider::review`, so a policy or
+//! grant planned beside its table counts whichever is planned first.
 
 use std::collections::BTreeSet;
 
-use strata_provider_sdk::{RefreshRequest, Value};
+use strata_provider_sdk::{Declared, RefreshRequest, Value};
 
 use crate::catalog::Snapshot;
 use crate::model::{qualify, Table};
@@ -18,6 +20,8 @@ pub struct Exposure {
     pub readable_by_public: BTreeSet<String>,
     /// Tables (`schema.name`) with at least one policy, live or in state.
     pub with_policies: BTreeSet<String>,
+    /// Tables (`schema.name`) whose row-level security is enabled live.
+    pub row_security_live: BTreeSet<String>,
 }
 
 impl Exposure {
@@ -26,6 +30,7 @@ impl Exposure {
         let mut exposure = Exposure {
             readable_by_public: snapshot.tables.values().filter(|t| t.public_select).map(Table::id).collect(),
             with_policies: snapshot.objects.get("postgres_policy").into_iter().flat_map(|policies| policies.values()).filter_map(policy_table).collect(),
+            row_security_live: snapshot.tables.values().filter(|t| t.row_level_security.is_some_and(|rls| rls.enabled)).map(Table::id).collect(),
         };
         for request in requests {
             if request.type_name.ends_with("_policy") && request.type_name.starts_with("postgres") {
@@ -65,8 +70,26 @@ fn public_select_grant(grant: &Value) -> Vec<String> {
     }
 }
 
-/// The warnings of the plan of `desired`, whose live table is `live` (when there is one).
-pub fn table_warnings(desired: &Table, live: Option<&Table>, exposure: &Exposure) -> Vec<String> {
+/// The security warnings of each planned resource (strata's type names), in order: `exposure` as
+/// refresh saw it, with the policies and grants to PUBLIC the plan adds.
+pub fn review(planned: &[Declared], exposure: &Exposure) -> Vec<Vec<String>> {
+    let mut exposure = exposure.clone();
+    for resource in planned {
+        match resource.type_name.as_str() {
+            "postgres_policy" => exposure.with_policies.extend(policy_table(&resource.desired)),
+            "postgres_grant" => exposure.readable_by_public.extend(public_select_grant(&resource.desired)),
+            _ => {}
+        }
+    }
+    let warnings = |resource: &Declared| match resource.type_name.as_str() {
+        "postgres_table" => Table::from_value(&resource.desired).map(|table| table_warnings(&table, &exposure)).unwrap_or_default(),
+        _ => vec![],
+    };
+    planned.iter().map(warnings).collect()
+}
+
+/// The warnings of the planned table `desired`.
+fn table_warnings(desired: &Table, exposure: &Exposure) -> Vec<String> {
     let id = desired.id();
     let mut warnings = Vec::new();
     let sensitive: Vec<&str> = desired.columns.iter().filter(|c| c.sensitive).map(|c| c.name.as_str()).collect();
@@ -77,10 +100,10 @@ pub fn table_warnings(desired: &Table, live: Option<&Table>, exposure: &Exposure
             sensitive.join(", ")
         ));
     }
-    let rls = desired.row_level_security.or_else(|| live.and_then(|l| l.row_level_security)).unwrap_or_default();
-    if rls.enabled && !exposure.with_policies.contains(&id) {
+    let enabled = desired.row_level_security.map_or_else(|| exposure.row_security_live.contains(&id), |rls| rls.enabled);
+    if enabled && !exposure.with_policies.contains(&id) {
         warnings.push(format!(
-            "row-level security is enabled on {id} but no postgres_policy for it is live or in state: unless this plan creates one, every role but its owner (superusers and BYPASSRLS roles aside) sees no row and can write none"
+            "row-level security is enabled on {id} but no postgres_policy for it is live, in state or in this plan: every role but its owner (superusers and BYPASSRLS roles aside) sees no row and can write none"
         ));
     }
     warnings
@@ -99,11 +122,11 @@ mod tests {
     #[test]
     fn sensitive_columns_readable_by_public_are_named() {
         let mut exposure = Exposure::default();
-        assert!(table_warnings(&training_data(true, false), None, &exposure).is_empty());
+        assert!(table_warnings(&training_data(true, false), &exposure).is_empty());
         exposure.readable_by_public.insert("public.training_data".into());
-        let warnings = table_warnings(&training_data(true, false), None, &exposure);
+        let warnings = table_warnings(&training_data(true, false), &exposure);
         assert!(warnings[0].contains("sensitive column prompt and PUBLIC can read it"), "{warnings:?}");
-        assert!(table_warnings(&training_data(false, false), None, &exposure).is_empty());
+        assert!(table_warnings(&training_data(false, false), &exposure).is_empty());
     }
 
     #[test]
@@ -117,18 +140,31 @@ mod tests {
         ]);
         assert_eq!(public_select_grant(&grant), ["public.*"]);
         let exposure = Exposure { readable_by_public: public_select_grant(&grant).into_iter().collect(), ..Exposure::default() };
-        assert_eq!(table_warnings(&training_data(true, false), None, &exposure).len(), 1);
+        assert_eq!(table_warnings(&training_data(true, false), &exposure).len(), 1);
     }
 
     #[test]
     fn row_security_without_a_policy_is_deny_all() {
         let mut exposure = Exposure::default();
-        let warnings = table_warnings(&training_data(false, true), None, &exposure);
+        let warnings = table_warnings(&training_data(false, true), &exposure);
         assert!(warnings[0].contains("no postgres_policy for it"), "{warnings:?}");
         exposure.with_policies.insert("public.training_data".into());
-        assert!(table_warnings(&training_data(false, true), None, &exposure).is_empty());
+        assert!(table_warnings(&training_data(false, true), &exposure).is_empty());
         // Unset in configuration, the live setting counts.
         let unset = Table { row_level_security: None, ..training_data(false, false) };
-        assert_eq!(table_warnings(&unset, Some(&training_data(false, true)), &Exposure::default()).len(), 1);
+        let live = Exposure { row_security_live: ["public.training_data".to_owned()].into(), ..Exposure::default() };
+        assert_eq!(table_warnings(&unset, &live).len(), 1);
+    }
+
+    #[test]
+    fn a_policy_planned_beside_its_table_serves_it_whichever_comes_first() {
+        let table = Declared { address: "postgres_table.t".into(), type_name: "postgres_table".into(), desired: training_data(false, true).to_value() };
+        let policy = Declared {
+            address: "postgres_policy.p".into(),
+            type_name: "postgres_policy".into(),
+            desired: Value::object([("table", Value::from("training_data")), ("name", Value::from("by_team"))]),
+        };
+        assert_eq!(review(std::slice::from_ref(&table), &Exposure::default())[0].len(), 1);
+        assert_eq!(review(&[table, policy], &Exposure::default()), vec![Vec::<String>::new(), vec![]]);
     }
 }
