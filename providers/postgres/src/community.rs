@@ -18,6 +18,8 @@ use crate::PostgresProvider;
 /// type each stands for. Only types whose arguments are the community provider's are listed.
 pub const ALIASES: &[(&str, &str)] = &[
     ("postgresql_database", "postgres_database"),
+    ("postgresql_default_privileges", "postgres_default_privileges"),
+    ("postgresql_grant", "postgres_grant"),
     ("postgresql_grant_role", "postgres_grant_role"),
     ("postgresql_role", "postgres_role"),
     ("postgresql_schema", "postgres_schema"),

@@ -97,7 +97,8 @@ fn grant_uses(scope: &Scope<'_>, value: &Value, schema: &str, names: &mut Object
     names.uses.push(scope.local("schema", schema));
     match value.get_strings("objects") {
         objects if objects.is_empty() => names.uses.push(scope.local(&format!("{kind} in"), schema)),
-        objects => names.uses.extend(objects.iter().map(|object| scope.local(made, &format!("{schema}.{object}")))),
+        // A function may be named with its argument types, `score(int, text)`: it is made as `score`.
+        objects => names.uses.extend(objects.iter().map(|object| scope.local(made, &format!("{schema}.{}", object.split('(').next().unwrap_or(object).trim())))),
     }
 }
 
@@ -122,6 +123,8 @@ mod tests {
         assert_eq!(table.uses, ["db:5432/role:etl", "db:5432/app/schema:public"]);
         let grant = of("postgres_grant", &[("role", Value::string("serving")), ("schema", Value::string("public")), ("object_type", Value::string("table")), ("objects", strings(&["features"]))]);
         assert!(grant.uses.contains(&"db:5432/role:serving".to_owned()) && grant.uses.contains(&"db:5432/app/relation:public.features".to_owned()), "{grant:?}");
+        let function = of("postgres_grant", &[("role", Value::string("serving")), ("object_type", Value::string("function")), ("objects", strings(&["score(int, text)"]))]);
+        assert!(function.uses.contains(&"db:5432/app/function:public.score".to_owned()), "{function:?}");
         let all = of("postgres_grant", &[("role", Value::string("public")), ("object_type", Value::string("table")), ("objects", strings(&[]))]);
         assert_eq!(all.uses, ["db:5432/app/schema:public", "db:5432/app/table in:public"]);
     }
