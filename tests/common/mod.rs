@@ -8,6 +8,7 @@ pub mod listener;
 pub mod loopback;
 pub mod moto;
 pub mod pgproxy;
+pub mod roles;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
