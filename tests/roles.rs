@@ -7,60 +7,12 @@
 
 use crate::common;
 
+use common::roles::{connect_as, one_value, Cluster};
 use common::{Run, TestDb, Workdir};
 
 fn ok(run: Run) -> Run {
     assert_eq!(run.code, 0, "{run:?}");
     run
-}
-
-/// Drops the roles and databases a test made, even when it fails (must not panic).
-struct Cluster<'a> {
-    db: &'a TestDb,
-    roles: Vec<String>,
-    databases: Vec<String>,
-}
-
-impl<'a> Cluster<'a> {
-    fn new(db: &'a TestDb) -> Cluster<'a> {
-        Cluster { db, roles: vec![], databases: vec![] }
-    }
-
-    /// A role name unique to this test.
-    fn role(&mut self, stem: &str) -> String {
-        let name = format!("{stem}_{}", self.db.name);
-        self.roles.push(name.clone());
-        name
-    }
-
-    fn database(&mut self, stem: &str) -> String {
-        let name = format!("{stem}_{}", self.db.name);
-        self.databases.push(name.clone());
-        name
-    }
-}
-
-impl Drop for Cluster<'_> {
-    fn drop(&mut self) {
-        let Ok(mut admin) = common::try_connect("postgres") else { return };
-        for database in &self.databases {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"));
-        }
-        if let Ok(mut here) = common::try_connect(&self.db.name) {
-            for role in &self.roles {
-                let _ = here.batch_execute(&format!("DROP OWNED BY \"{role}\""));
-            }
-        }
-        for role in &self.roles {
-            if let Err(err) = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\"")) {
-                eprintln!("could not drop the test role {role}: {err}");
-            }
-        }
-    }
-}
-
-fn one_value(db: &TestDb, sql: &str) -> Option<String> {
-    db.client().query_opt(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).and_then(|row| row.get(0))
 }
 
 /// The role's live verifier checked against `password` by Python's hashlib, an implementation
@@ -118,8 +70,7 @@ fn a_role_logs_in_with_its_password_converges_and_a_password_change_never_shows_
     let applied = work.apply();
     assert!(!applied.output().contains(first), "{applied:?}");
 
-    let (host, port, _) = common::server();
-    let mut session = postgres::Client::connect(&format!("host={host} port={port} user={app} password={first} dbname={}", db.name), postgres::NoTls).expect("log in as the role");
+    let mut session = connect_as(&db, &app, Some(first));
     let setting = |session: &mut postgres::Client, sql: &str| session.query_one(sql, &[]).expect(sql).get::<_, String>(0);
     assert_eq!(setting(&mut session, "SHOW statement_timeout"), "30s");
     assert_eq!(setting(&mut session, "SHOW search_path"), "\"$user\", app");
@@ -248,8 +199,9 @@ resource "postgres_database" "reports" {{
 fn roles_made_by_hand_are_imported_by_name_and_memberships_by_role_colon_grant_role() {
     let db = TestDb::new();
     let mut cluster = Cluster::new(&db);
-    let (legacy, group) = (cluster.role("legacy"), cluster.role("group"));
-    db.execute(&format!("CREATE ROLE \"{group}\"; CREATE ROLE \"{legacy}\" LOGIN PASSWORD 'old-Pa55' CONNECTION LIMIT 2; GRANT \"{group}\" TO \"{legacy}\""));
+    let group = cluster.create_role("group", "");
+    let legacy = cluster.create_role("legacy", "LOGIN PASSWORD 'old-Pa55' CONNECTION LIMIT 2");
+    db.execute(&format!("GRANT \"{group}\" TO \"{legacy}\""));
     let work = Workdir::new(&db);
     work.write(
         "main.tf",
@@ -282,8 +234,7 @@ resource "postgres_grant_role" "legacy_in_group" {{
 fn without_a_superuser_the_password_cannot_be_compared_so_it_is_set_with_a_warning() {
     let db = TestDb::new();
     let mut cluster = Cluster::new(&db);
-    let (admin, service) = (cluster.role("admin"), cluster.role("svc"));
-    db.execute(&format!("CREATE ROLE \"{admin}\" LOGIN CREATEROLE"));
+    let (admin, service) = (cluster.create_role("admin", "LOGIN CREATEROLE"), cluster.role("svc"));
     let work = Workdir::new(&db);
     work.write("main.tf", &format!("resource \"postgres_role\" \"svc\" {{\n  name     = \"{service}\"\n  login    = true\n  password = \"svc-Pa55word\"\n}}\n"));
     let as_admin = [("PGUSER", admin.as_str())];
@@ -326,8 +277,7 @@ fn interrupted_creates_of_roles_memberships_and_databases_are_adopted_and_hand_m
     common::interrupt_creates_and_apply(&work, &forgotten);
 
     // A hand-made role or database of the name is refused with the import hint, never touched.
-    let (twin_role, twin_database) = (cluster.role("twin"), cluster.database("twin"));
-    db.execute(&format!("CREATE ROLE \"{twin_role}\" CONNECTION LIMIT 7"));
+    let (twin_role, twin_database) = (cluster.create_role("twin", "CONNECTION LIMIT 7"), cluster.database("twin"));
     common::connect("postgres").batch_execute(&format!("CREATE DATABASE \"{twin_database}\"")).expect("a hand-made database");
     work.write("main.tf", &format!("{config}\nresource \"postgres_role\" \"twin\" {{\n  name = \"{twin_role}\"\n}}\n\nresource \"postgres_database\" \"twin\" {{\n  name = \"{twin_database}\"\n}}\n"));
     let clash = work.strata(&["apply", "-auto-approve"]);

@@ -7,39 +7,8 @@
 
 use crate::common;
 
+use common::roles::{connect_as, one_value, Cluster};
 use common::{TestDb, Workdir};
-
-/// Roles for one test (cluster-wide, so named after its database), dropped when it ends, after
-/// the database (declare it before the `TestDb`).
-struct Roles {
-    names: Vec<String>,
-}
-
-impl Roles {
-    fn new(suffix: &str, names: &[&str]) -> Roles {
-        let roles = Roles { names: names.iter().map(|n| format!("{n}_{suffix}")).collect() };
-        let mut admin = common::connect("postgres");
-        for role in &roles.names {
-            admin.batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN PASSWORD 'rls-test'")).unwrap_or_else(|e| panic!("create role {role}: {e}"));
-        }
-        roles
-    }
-
-    fn name(&self, index: usize) -> &str {
-        &self.names[index]
-    }
-}
-
-impl Drop for Roles {
-    fn drop(&mut self) {
-        let Ok(mut admin) = common::try_connect("postgres") else { return };
-        for role in &self.names {
-            if let Err(err) = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\"")) {
-                eprintln!("could not drop role {role}: {err}");
-            }
-        }
-    }
-}
 
 fn training_data(owner: &str, analyst: &str, using: &str, extra: &str) -> String {
     format!(
@@ -82,15 +51,13 @@ resource "postgres_policy" "by_team" {{
 
 const USING: &str = "team = current_setting('app.team', true)";
 
-fn one_value(db: &TestDb, sql: &str) -> Option<String> {
-    db.client().query_opt(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).and_then(|row| row.get(0))
-}
+/// The password every role these tests make logs in with, and the options that give it.
+const PASSWORD: &str = "rls-test";
+const LOGIN: &str = "LOGIN PASSWORD 'rls-test'";
 
 /// The teams of the rows `role` sees with `app.team` set to `team`.
 fn visible_teams(db: &TestDb, role: &str, team: &str) -> Vec<String> {
-    let (host, port, _) = common::server();
-    let url = format!("host={host} port={port} user={role} password=rls-test dbname={} connect_timeout=5", db.name);
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("connect as {role}: {e}"));
+    let mut client = connect_as(db, role, Some(PASSWORD));
     client.batch_execute(&format!("SET app.team = '{team}'")).expect("set app.team");
     client.query("SELECT team FROM training_data ORDER BY id", &[]).expect("select as the role").iter().map(|row| row.get(0)).collect()
 }
@@ -103,11 +70,10 @@ fn plan(work: &Workdir) -> common::Run {
 
 #[test]
 fn a_policy_hides_other_teams_rows_and_is_compared_as_postgres_stores_it() {
-    let suffix = format!("{}", uuid::Uuid::new_v4().simple());
-    let roles = Roles::new(&suffix[..12], &["rls_owner", "rls_owner2", "rls_analyst"]);
     let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
     let work = Workdir::new(&db);
-    let (owner, owner2, analyst) = (roles.name(0).to_owned(), roles.name(1).to_owned(), roles.name(2).to_owned());
+    let (owner, owner2, analyst) = (cluster.create_role("rls_owner", LOGIN), cluster.create_role("rls_owner2", LOGIN), cluster.create_role("rls_analyst", LOGIN));
     work.write("main.tf", &training_data(&owner, &analyst, USING, ""));
     let first = plan(&work);
     assert!(first.stdout.contains("ENABLE ROW LEVEL SECURITY") && first.stdout.contains(&format!("OWNER TO \"{owner}\"")), "{first:?}");
@@ -174,11 +140,10 @@ fn a_policy_hides_other_teams_rows_and_is_compared_as_postgres_stores_it() {
 
 #[test]
 fn schema_policy_blocks_grant_and_revoke_and_database_must_be_the_connected_one() {
-    let suffix = format!("{}", uuid::Uuid::new_v4().simple());
-    let roles = Roles::new(&suffix[..12], &["rls_reader", "rls_writer"]);
     let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
     let work = Workdir::new(&db);
-    let (reader, writer) = (roles.name(0).to_owned(), roles.name(1).to_owned());
+    let (reader, writer) = (cluster.create_role("rls_reader", LOGIN), cluster.create_role("rls_writer", LOGIN));
     let schema = |database: &str, writer_block: &str| {
         format!(
             "resource \"postgres_schema\" \"ml\" {{\n  name     = \"ml\"\n  database = \"{database}\"\n  owner    = \"{reader}\"\n  policy {{\n    role  = \"{reader}\"\n    usage = true\n  }}\n{writer_block}}}\n"
