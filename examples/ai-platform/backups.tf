@@ -19,8 +19,14 @@ resource "postgres_backup_policy" "nightly" {
     keep_days = 30
   }
 
-  # The backup of a run that also changes the schema is taken after those changes.
-  depends_on = [postgres_table.audit_logs, postgres_table.training_data, postgres_index.audit_logs_timestamp]
+  # The backup of a run that also changes the schema or its privileges is taken after those
+  # changes (the dump holds the grants and policies; roles belong to the server).
+  depends_on = [
+    postgres_table.audit_logs, postgres_table.training_data, postgres_index.audit_logs_timestamp,
+    postgres_grant.ml_readers_catalog, postgres_grant.training_job_data, postgres_grant.training_job_models,
+    postgres_grant.feature_serving_view, postgres_grant.analyst_training_data, postgres_grant.auditor_audit_logs,
+    postgres_policy.training_data_by_team,
+  ]
 }
 
 # Every week, the newest backup is restored into a scratch database and checked against its

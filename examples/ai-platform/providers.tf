@@ -10,11 +10,16 @@ provider "aws" {
 provider "postgres" {
   host     = var.pg_host != "" ? var.pg_host : aws_db_instance.platform.address
   port     = var.pg_host != "" ? var.pg_port : aws_db_instance.platform.port
-  database = var.pg_host != "" ? var.pg_database : aws_db_instance.platform.db_name
+  database = local.database
   username = var.pg_host != "" ? var.pg_username : aws_db_instance.platform.username
   password = var.pg_host != "" ? var.pg_password : var.db_password
 
   # A migration blocked by a long-running query fails after 5 s instead of queueing behind it
   # and stalling the application's queries behind itself.
   lock_timeout = "5s"
+}
+
+locals {
+  # The database the schema lives in; grants name it (a grant's database must be the connected one).
+  database = var.pg_host != "" ? var.pg_database : aws_db_instance.platform.db_name
 }

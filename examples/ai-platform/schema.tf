@@ -27,19 +27,21 @@ resource "postgres_table" "users" {
     identity = "always"
   }
   column {
-    name = "email"
-    type = "text"
-    null = false
+    name      = "email"
+    type      = "text"
+    null      = false
+    sensitive = true
   }
   column {
     name = "display_name"
     type = "text"
   }
   column {
-    name    = "api_token"
-    type    = "text"
-    null    = false
-    default = "encode(gen_random_bytes(24), 'hex')"
+    name      = "api_token"
+    type      = "text"
+    null      = false
+    default   = "encode(gen_random_bytes(24), 'hex')"
+    sensitive = true
   }
   column {
     name    = "is_active"
@@ -315,6 +317,9 @@ resource "postgres_table" "training_data" {
   name    = "training_data"
   comment = "Which data assets each model was trained and evaluated on (${var.environment})"
 
+  # Policies (access.tf) decide which rows a role sees; the owner (strata's role) sees all.
+  row_level_security = { enabled = true }
+
   column {
     name    = "id"
     type    = "uuid"
@@ -336,6 +341,13 @@ resource "postgres_table" "training_data" {
     type    = "text"
     null    = false
     default = "'train'"
+  }
+  column {
+    name    = "team"
+    type    = "text"
+    null    = false
+    default = "'core'"
+    comment = "The team whose data this is: row-level security shows a session its team's rows only"
   }
   column {
     name = "row_count"

@@ -70,3 +70,23 @@ variable "backup_dir" {
   type        = string
   default     = "backups"
 }
+
+variable "role_prefix" {
+  description = "Prefix of the roles of access.tf: roles belong to the whole server, so two deployments on one server need their own."
+  type        = string
+  default     = ""
+}
+
+variable "training_job_password" {
+  description = "Password of the training_job role; null for none (the server's own authentication then decides)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "feature_serving_password" {
+  description = "Password of the feature_serving role; null for none."
+  type        = string
+  default     = null
+  sensitive   = true
+}

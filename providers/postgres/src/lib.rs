@@ -148,6 +148,15 @@ impl PostgresProvider {
     }
 }
 
+/// `desired` with a `database` argument naming `original` pointed at its copy `restored`.
+fn in_copy(desired: &Value, original: &str, restored: &str) -> Value {
+    let mut desired = desired.clone();
+    if desired.get_str("database") == Some(original) {
+        desired.set("database", Value::string(restored));
+    }
+    desired
+}
+
 impl PostgresProvider {
     /// A provider for another database (a drill's restored copy), configured already.
     fn against(settings: ConnSettings) -> PostgresProvider {
@@ -157,11 +166,14 @@ impl PostgresProvider {
     }
 }
 
-/// What a run would change were `declared` applied to the database `settings` names: a line per
-/// resource it would not leave as it is, with the first step it would take. A restore drill's
-/// `schema_matches` check of the schema it restored.
-pub(crate) async fn plan_against(settings: ConnSettings, declared: &[Declared]) -> Result<Vec<String>, ProviderError> {
-    let provider = PostgresProvider::against(settings);
+/// What a run would change were `declared` (the configuration of the database `original` names)
+/// applied to its copy `restored` on the same server: a line per resource it would not leave as it
+/// is, with the first step it would take. A restore drill's `schema_matches` check of the schema
+/// it restored. A `database` argument naming the original stands for the copy.
+pub(crate) async fn plan_against(original: &ConnSettings, restored: &str, declared: &[Declared]) -> Result<Vec<String>, ProviderError> {
+    let provider = PostgresProvider::against(original.with_database(restored));
+    let declared: Vec<Declared> = declared.iter().map(|d| Declared { desired: in_copy(&d.desired, &original.database, restored), ..d.clone() }).collect();
+    let declared = declared.as_slice();
     let requests: Vec<RefreshRequest> = declared.iter().map(|d| RefreshRequest { type_name: d.type_name.clone(), state: d.desired.clone() }).collect();
     let live = provider.refresh(&requests).await?;
     let mut changes = Vec::new();

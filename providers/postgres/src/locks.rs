@@ -15,6 +15,8 @@ pub fn of_tables<'a>(tables: impl IntoIterator<Item = &'a Table>) -> Vec<String>
     for table in tables {
         relations.push(table.id());
         relations.extend(table.foreign_keys.iter().map(|fk| fk.references.clone()));
+        // Attaching or detaching a partition updates its parent's catalog row, as a GRANT on the parent does.
+        relations.extend(table.partitioning.of.clone());
     }
     sorted(relations)
 }

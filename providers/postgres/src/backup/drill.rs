@@ -328,7 +328,7 @@ fn compared_resources(drill: &Drill, declared: &[Declared]) -> Result<Vec<Declar
 /// Plans the declared resources against the restored database, as a run against it would: the
 /// check passes when every one would be left as it is.
 async fn plan_against_restored(settings: &ConnSettings, compared: &[Declared], run: &mut Run) {
-    match crate::plan_against(settings.with_database(&run.database), compared).await {
+    match crate::plan_against(settings, &run.database, compared).await {
         Ok(changes) if changes.is_empty() => run.pass(format!("the restored schema plans as no changes against {} declared resource(s)", compared.len())),
         Ok(changes) => run.fail(format!("the restored schema differs from the configuration: {}", changes.join("; "))),
         Err(err) => run.fail(format!("cannot plan the configuration against the restored database: {}", err.message)),
