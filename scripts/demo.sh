@@ -59,6 +59,9 @@ step "recreating database ${database}"
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -v db="$database" <<'SQL' || fail "could not recreate database ${database}"
 SET client_min_messages = warning;
 SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \gexec
+-- The roles an earlier demo run made (access.tf, named with this demo's role_prefix): roles
+-- belong to the server, so dropping the database leaves them.
+SELECT format('DROP ROLE %I', rolname) FROM pg_roles WHERE starts_with(rolname, :'db' || '_') \gexec
 SELECT format('CREATE DATABASE %I', :'db') \gexec
 SQL
 
@@ -85,6 +88,8 @@ export STRATA_VAR_pg_host="$PGHOST"
 export STRATA_VAR_pg_port="$PGPORT"
 export STRATA_VAR_pg_username="$PGUSER"
 export STRATA_VAR_pg_database="$database"
+# The example's roles (access.tf) are named after the demo database, so they are the demo's own.
+export STRATA_VAR_role_prefix="${database}_"
 # The AWS resources go into moto's default VPC, with a password made for this run
 # (checked below never to be printed).
 vpc_id="$(moto_default_vpc)" || fail "could not read moto's default VPC at ${STRATA_MOTO_URL}"
@@ -137,6 +142,17 @@ case "$code" in
             "strata does not converge: the plan above lists what it still wants to change." ;;
     *) fail "second plan: strata plan -detailed-exitcode exited with ${code}" ;;
 esac
+
+step "least privilege: connecting as the example's roles"
+# Each role reads what access.tf grants it and nothing else (psql exits 1 on permission denied).
+as_role() { psql -X -q -t -A -v ON_ERROR_STOP=1 -U "${database}_$1" -d "$database" -c "$2" >/dev/null 2>&1; }
+as_role auditor "SELECT count(*) FROM audit_logs" || fail "the auditor role cannot read audit_logs"
+! as_role auditor "SELECT count(*) FROM users" || fail "the auditor role can read users"
+as_role feature_serving "SELECT count(*) FROM feature_serving" || fail "feature_serving cannot read its view"
+! as_role feature_serving "SELECT count(*) FROM models" || fail "feature_serving can read models"
+as_role analyst "SELECT count(*) FROM models" || fail "the analyst cannot read models through ml_readers"
+! as_role analyst "SELECT email FROM users" || fail "the analyst can read users' emails"
+printf '  auditor reads audit_logs only; feature_serving its view only; analyst the model catalog, never users\n' >&2
 
 step "checking that the generated db_password appears nowhere in strata's output"
 if grep -q -F -- "$db_password" "$output"; then

@@ -1,10 +1,12 @@
 //! Configurations written for Terraform's community PostgreSQL provider (cyrilgdn/postgresql):
 //! its `required_providers` entry, its `provider "postgresql"` block with its arguments, and its
-//! resource types, applied unchanged against a real PostgreSQL and converged; strata's own
-//! `postgres_*` types keep working beside them.
+//! resource types (roles, memberships, a database, schema policies, grants, default privileges),
+//! applied unchanged against a real PostgreSQL and converged, and destroyed in the order what each
+//! names by literal name asks for; strata's own `postgres_*` types keep working beside them.
 
 use crate::common;
 
+use common::roles::{connect_as, one_value, Cluster};
 use common::{TestDb, Workdir};
 
 /// A community configuration as its users write it: the provider block names the server.
@@ -141,3 +143,105 @@ fn what_names_an_object_by_its_literal_name_is_applied_after_it_and_destroyed_be
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert!(db.client().query_opt("SELECT 1 FROM pg_namespace WHERE nspname = 'serving'", &[]).unwrap().is_none());
 }
+
+/// Roles, a membership, a database, a schema with a policy block, grants and default privileges
+/// as the community provider's users write them.
+fn access(db: &TestDb, cluster: &mut Cluster) -> (String, String, String) {
+    let (app, readonly, analytics) = (cluster.role("app"), cluster.role("readonly"), cluster.database("analytics"));
+    let (_, _, user) = common::server();
+    let resources = format!(
+        r#"
+resource "postgresql_role" "app" {{
+  name             = "{app}"
+  login            = true
+  password         = "{PASSWORD}"
+  connection_limit = 10
+}}
+
+resource "postgresql_role" "readonly" {{
+  name = "{readonly}"
+}}
+
+resource "postgresql_grant_role" "app_readonly" {{
+  role       = postgresql_role.app.name
+  grant_role = postgresql_role.readonly.name
+}}
+
+resource "postgresql_database" "analytics" {{
+  name              = "{analytics}"
+  owner             = "{app}"
+  connection_limit  = -1
+  allow_connections = true
+}}
+
+resource "postgresql_schema" "reporting" {{
+  name  = "reporting"
+  owner = "{app}"
+
+  policy {{
+    role  = "{readonly}"
+    usage = true
+  }}
+}}
+
+resource "postgres_table" "events" {{
+  name = "events"
+  column {{
+    name = "id"
+    type = "bigint"
+  }}
+}}
+
+resource "postgresql_grant" "readonly_tables" {{
+  database    = "{database}"
+  role        = "{readonly}"
+  schema      = "public"
+  object_type = "table"
+  privileges  = ["SELECT"]
+}}
+
+resource "postgresql_default_privileges" "readonly_tables" {{
+  role        = "{readonly}"
+  database    = "{database}"
+  schema      = "public"
+  owner       = "{user}"
+  object_type = "table"
+  privileges  = ["SELECT"]
+}}
+"#,
+        database = db.name
+    );
+    (resources, app, readonly)
+}
+
+const PASSWORD: &str = "community-Secr3t-pass";
+
+#[test]
+fn a_community_access_configuration_applies_unchanged_converges_and_is_destroyed_in_order() {
+    let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
+    let work = Workdir::new(&db);
+    let (resources, app, readonly) = access(&db, &mut cluster);
+    work.write("main.tf", &community(&db, "", &resources));
+    // Everything names roles by literal name: the order comes from what each resource names.
+    let apply = work.strata(&["apply", "-auto-approve", "-parallelism=10"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(!apply.output().contains(PASSWORD) && !work.state_text().unwrap_or_default().contains(PASSWORD), "{apply:?}");
+    let can = |sql: &str| one_value(&db, sql).as_deref() == Some("true");
+    assert!(can(&format!("SELECT pg_has_role('{app}', '{}', 'member')::text", readonly)));
+    assert!(can(&format!("SELECT has_table_privilege('{app}', 'public.events', 'SELECT')::text")), "app reads events through readonly");
+    assert!(can(&format!("SELECT has_schema_privilege('{}', 'reporting', 'USAGE')::text", readonly)));
+    assert!(can(&format!("SELECT (pg_get_userbyid(datdba) = '{app}')::text FROM pg_database WHERE datname = 'analytics_{}'", db.name)));
+    connect_as(&db, &app, Some(PASSWORD)).batch_execute("SELECT count(*) FROM events").expect("app logs in and reads events");
+    // A table made after the default privileges is readable at once.
+    db.execute("CREATE TABLE later (id int)");
+    assert!(can(&format!("SELECT has_table_privilege('{}', 'public.later', 'SELECT')::text", readonly)));
+    db.execute("DROP TABLE later");
+    work.assert_converged();
+
+    let destroy = work.strata(&["destroy", "-auto-approve", "-parallelism=10"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(one_value(&db, &format!("SELECT rolname::text FROM pg_roles WHERE rolname = '{app}'")).is_none(), "{destroy:?}");
+    assert!(one_value(&db, &format!("SELECT datname::text FROM pg_database WHERE datname = 'analytics_{}'", db.name)).is_none());
+}
+

@@ -17,11 +17,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::moto::{unique_suffix, Moto};
+use common::roles::{Cluster, AI_PLATFORM_ROLES};
 use common::{TestDb, Workdir};
 
 /// Progress lines a whole apply of the example prints: "Creating..." and "Creation complete" for
-/// each of its 18 resources.
-const PROGRESS_LINES: usize = 36;
+/// each of its 31 resources.
+const PROGRESS_LINES: usize = 62;
 
 const TABLES: [&str; 8] = ["users", "features", "models", "training_data", "audit_logs", "audit_logs_2026_12", "audit_logs_default", "metadata_assets"];
 
@@ -39,6 +40,8 @@ enum Moment {
 /// One throwaway deployment of the example: its own environment name in moto and its own database.
 struct Deployment<'m> {
     moto: &'m Moto,
+    /// Drops the example's roles (named after the environment) before the database.
+    _roles: Cluster,
     db: TestDb,
     work: Workdir,
     environment: String,
@@ -80,7 +83,10 @@ impl<'m> Deployment<'m> {
         }
         let (host, port, user) = common::server();
         let environment = format!("k{}", unique_suffix());
+        let mut cluster = Cluster::new(&db);
+        cluster.prefixed_roles(&format!("{environment}_"), &AI_PLATFORM_ROLES);
         let env = vec![
+            ("STRATA_VAR_role_prefix", format!("{environment}_")),
             ("STRATA_VAR_environment", environment.clone()),
             ("STRATA_VAR_db_password", "example-Passw0rd".to_owned()),
             ("STRATA_VAR_pg_database", work.database.clone()),
@@ -88,7 +94,7 @@ impl<'m> Deployment<'m> {
             ("STRATA_VAR_pg_port", port),
             ("STRATA_VAR_pg_username", user),
         ];
-        Deployment { moto, db, work, environment, env }
+        Deployment { moto, _roles: cluster, db, work, environment, env }
     }
 
     fn env(&self) -> Vec<(&str, &str)> {
@@ -158,6 +164,10 @@ impl<'m> Deployment<'m> {
         ];
         // `audit_logs` is partitioned (relkind p), its partitions plain tables.
         live.extend(TABLES.iter().map(|t| (format!("postgres_table.{t}"), lines(&format!("table public.{t} ")))));
+        let mut client = self.db.client();
+        let mut roles = |name: &str| client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&format!("{env}_{name}")]).expect("read roles").len();
+        live.extend(AI_PLATFORM_ROLES.iter().map(|name| (format!("postgres_role.{name}"), roles(name))));
+        live.push(("postgres_policy.training_data_by_team".to_owned(), client.query("SELECT 1 FROM pg_policy WHERE polname = 'training_data_by_team'", &[]).expect("read policies").len()));
         live
     }
 
@@ -179,6 +189,8 @@ impl<'m> Deployment<'m> {
         marks.push(("postgres_enum.model_status".to_owned(), oid("SELECT oid::text FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typname = $1", "model_status")));
         marks.push(("postgres_index.audit_logs_timestamp".to_owned(), oid(relation, "idx_audit_logs_timestamp")));
         marks.extend(TABLES.iter().map(|t| (format!("postgres_table.{t}"), oid(relation, t))));
+        marks.extend(AI_PLATFORM_ROLES.iter().map(|name| (format!("postgres_role.{name}"), oid("SELECT oid::text FROM pg_roles WHERE rolname = $1", &format!("{env}_{name}")))));
+        marks.push(("postgres_policy.training_data_by_team".to_owned(), oid("SELECT oid::text FROM pg_policy WHERE polname = $1", "training_data_by_team")));
         marks
     }
 

@@ -8,11 +8,8 @@ use crate::common;
 use std::path::Path;
 
 use common::moto::{unique_suffix, Moto};
-use common::roles::{connect_as, Cluster};
+use common::roles::{connect_as, Cluster, AI_PLATFORM_ROLES};
 use common::{TestDb, Workdir};
-
-/// The roles of access.tf, as the example names them after `role_prefix`.
-const ROLES: [&str; 5] = ["ml_readers", "training_job", "feature_serving", "analyst", "auditor"];
 
 /// Whether `role` may run `sql` in `db`: a refusal must be PostgreSQL's permission denied.
 fn may(db: &TestDb, role: &str, sql: &str) -> bool {
@@ -73,7 +70,7 @@ fn ai_platform_applies_and_a_second_plan_shows_no_changes() {
     let (host, port, user) = common::server();
     let environment = format!("t{}", unique_suffix());
     let prefix = format!("{environment}_");
-    cluster.prefixed_roles(&prefix, &ROLES);
+    cluster.prefixed_roles(&prefix, &AI_PLATFORM_ROLES);
     let env = [
         ("STRATA_VAR_role_prefix", prefix.as_str()),
         ("STRATA_VAR_feature_serving_password", "serving-Secr3t"),

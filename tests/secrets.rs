@@ -2,7 +2,8 @@
 //! full validate / plan / show / apply / output / state / drift / refresh-only / destroy cycle,
 //! plus error paths that put a secret into a message, with secrets from -var, a tfvars file and
 //! TF_VAR_, through an aws_db_instance password (moto), a postgres provider password (trust auth
-//! ignores it), a table comment computed from a secret and a sensitive output. Every stdout, stderr,
+//! ignores it), a role's password (write-only: not in the state either, and compared without
+//! being read back), a table comment computed from a secret and a sensitive output. Every stdout, stderr,
 //! webhook payload and written file (under `.strata/` too) is searched for each secret as itself,
 //! in base64 and in hex.
 
@@ -11,6 +12,7 @@ use crate::common;
 use base64::Engine;
 use common::listener::listen_once;
 use common::moto::{unique_suffix, Moto};
+use common::roles::Cluster;
 use common::{Run, TestDb, Workdir};
 
 const CONFIG: &str = r#"
@@ -31,6 +33,13 @@ variable "vpc_id" {
 }
 variable "suffix" {
   type = string
+}
+variable "role_name" {
+  type = string
+}
+variable "role_password" {
+  type      = string
+  sensitive = true
 }
 
 provider "aws" {
@@ -59,6 +68,12 @@ resource "postgres_table" "audit" {
     name = "id"
     type = "bigint"
   }
+}
+
+resource "postgres_role" "app" {
+  name     = var.role_name
+  login    = true
+  password = var.role_password
 }
 
 output "connection" {
@@ -94,10 +109,11 @@ const DB_PASSWORD: &str = "Sup3r-Secret-Db-Passw0rd";
 const PG_PASSWORD: &str = "tfvars-Only-Pg-Passw0rd";
 const API_TOKEN: &str = "envtoken9f8e7d6c5b4a";
 const PIN: &str = "pin-Secret-Not-A-Number";
+const ROLE_PASSWORD: &str = "role-Secret-Scram-Passw0rd";
 
 /// Every spelling of every secret that must not appear.
 fn forbidden() -> Vec<(String, String)> {
-    [DB_PASSWORD, PG_PASSWORD, API_TOKEN, PIN]
+    [DB_PASSWORD, PG_PASSWORD, API_TOKEN, PIN, ROLE_PASSWORD]
         .iter()
         .flat_map(|secret| {
             [
@@ -127,7 +143,7 @@ impl Cycle {
             full.extend(["-var-file", "secrets.tfvars"]);
         }
         full.push("-verbose");
-        let run = self.work.strata_env(&full, &[("TF_VAR_api_token", API_TOKEN)]);
+        let run = self.work.strata_env(&full, &[("TF_VAR_api_token", API_TOKEN), ("TF_VAR_role_password", ROLE_PASSWORD)]);
         self.printed.push((full.join(" "), run.output()));
         run
     }
@@ -174,10 +190,12 @@ impl Cycle {
 fn no_secret_appears_in_any_output_of_a_full_cycle() {
     let moto = Moto::new();
     let db = TestDb::new();
+    let mut cluster = Cluster::new(&db);
     let work = Workdir::new(&db);
     work.write("main.tf", CONFIG);
     work.write("secrets.tfvars", &format!("pg_password = \"{PG_PASSWORD}\"\n"));
-    let vars = vec![format!("db_password={DB_PASSWORD}"), format!("vpc_id={}", moto.default_vpc()), format!("suffix=s{}", unique_suffix())];
+    let role = format!("role_name={}", cluster.role("app"));
+    let vars = vec![format!("db_password={DB_PASSWORD}"), format!("vpc_id={}", moto.default_vpc()), format!("suffix=s{}", unique_suffix()), role];
     let mut cycle = Cycle { work, vars, printed: vec![] };
 
     cycle.ok(&["validate"], false);
@@ -195,7 +213,7 @@ fn no_secret_appears_in_any_output_of_a_full_cycle() {
     cycle.ok(&["output", "-json"], false);
     cycle.ok(&["output", "table"], false);
     cycle.ok(&["state", "list"], false);
-    for address in ["aws_db_instance.db", "postgres_table.audit"] {
+    for address in ["aws_db_instance.db", "postgres_table.audit", "postgres_role.app"] {
         cycle.ok(&["state", "show", address], false);
     }
     cycle.ok(&["show"], false);
@@ -228,6 +246,9 @@ fn no_secret_appears_in_any_output_of_a_full_cycle() {
     assert_eq!(bad_type.code, 1, "PostgreSQL has no such type: {bad_type:?}");
     std::fs::remove_file(cycle.work.path().join("bad_type.tf")).expect("remove bad_type.tf");
 
+    // The role's password is write-only: the state never holds it, in any spelling.
+    let state = cycle.work.state_text().unwrap_or_default();
+    assert!(forbidden().iter().filter(|(what, _)| what.starts_with(ROLE_PASSWORD)).all(|(_, form)| !state.contains(form.as_str())), "the role password is in the state");
     cycle.ok(&["destroy", "-auto-approve"], true);
     assert!(!db.has_table("audit"), "destroy dropped the table");
     cycle.written_files();

@@ -5,6 +5,9 @@
 
 use super::{connect, server, try_connect, TestDb};
 
+/// The roles of examples/ai-platform/access.tf, as it names them after `role_prefix`.
+pub const AI_PLATFORM_ROLES: [&str; 5] = ["ml_readers", "training_job", "feature_serving", "analyst", "auditor"];
+
 pub struct Cluster {
     database: String,
     roles: Vec<String>,

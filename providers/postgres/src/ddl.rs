@@ -391,10 +391,12 @@ pub fn create_enum(e: &Enum) -> String {
     format!("CREATE TYPE {} AS ENUM ({})", qualified(&e.schema, &e.name), e.values.iter().map(|v| literal(v)).collect::<Vec<_>>().join(", "))
 }
 
+/// Never `IF NOT EXISTS`, whatever `if_not_exists` says: that would take a schema strata did not
+/// create into state, and a later destroy would drop it. An existing schema fails the create,
+/// with the import command in its hint.
 pub fn create_schema(schema: &Schema) -> String {
     let owner = schema.owner.as_ref().map(|o| format!(" AUTHORIZATION {}", ident(o))).unwrap_or_default();
-    let if_not_exists = if schema.if_not_exists { "IF NOT EXISTS " } else { "" };
-    format!("CREATE SCHEMA {if_not_exists}{}{owner}", ident(&schema.name))
+    format!("CREATE SCHEMA {}{owner}", ident(&schema.name))
 }
 
 /// The GRANT and REVOKE statements that take `role`'s privileges on `schema` from `live` to

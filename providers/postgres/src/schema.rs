@@ -152,7 +152,7 @@ pub fn provider_schema() -> ProviderSchema {
                 .attribute("owner", A::optional_computed(Type::String).describe("the owning role; unset keeps the live owner"))
                 .attribute("comment", A::optional_computed(Type::String).describe("unset leaves the live comment as it is"))
                 .attribute("database", A::optional(Type::String).describe("must be the database the provider is connected to"))
-                .attribute("if_not_exists", A::optional(Type::Bool).describe("CREATE SCHEMA IF NOT EXISTS, default false"))
+                .attribute("if_not_exists", A::optional(Type::Bool).describe("accepted for community configurations; strata never takes over a schema it did not create, so an existing one fails the create with the import command"))
                 .attribute("drop_cascade", A::optional(Type::Bool).describe("deleting it drops every object in it (data loss), default false"))
                 .attribute("id", A::computed(Type::String))
                 .block("policy", NestedBlock::list(schema_policy())),
