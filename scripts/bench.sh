@@ -7,6 +7,8 @@
 #      the same catalog, with strata's ratio to it;
 #   3. N tables and N indexes made by for_each in 10 instances of a module: validate, apply,
 #      no-op plan, destroy;
+#   3b. the generated estate with a reader role and one postgres_grant per table: apply, no-op
+#      plan (with its catalog queries), destroy;
 #   4. the generated estate at 10 x N tables: validate, apply and no-op plan (--large-validate-only: validate
 #      only; --no-large: skip it).
 # Usage: scripts/bench.sh [N] [--no-large | --large-validate-only]
@@ -44,6 +46,13 @@ echo "== examples/ai-platform ($(cat examples/ai-platform/*.tf | grep -c '^resou
 dir="$work/example"
 mkdir -p "$dir" && cp examples/ai-platform/*.tf "$dir/"
 fresh_database strata_bench_example
+# The example's roles are the server's, named after the bench database, so dropping the database
+# leaves them: dropped with it here and at the end.
+drop_example_roles() {
+    psql -X -q -d postgres -t -A -c "SELECT format('DROP ROLE %I;', rolname) FROM pg_roles WHERE starts_with(rolname, 'strata_bench_example_')" | psql -X -q -d postgres >/dev/null
+}
+drop_example_roles
+export STRATA_VAR_role_prefix=strata_bench_example_
 export STRATA_VAR_pg_database=strata_bench_example STRATA_VAR_pg_host="$PGHOST" STRATA_VAR_pg_port="$PGPORT" STRATA_VAR_pg_username="$PGUSER"
 STRATA_VAR_vpc_id="$(moto_default_vpc)"
 STRATA_VAR_db_password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')"
@@ -203,6 +212,29 @@ fresh_database strata_bench_generated
 (cd "$work/modules" && noop_plan "plan (no changes)")
 (cd "$work/modules" && measure "destroy" destroy -auto-approve)
 
+echo "== grants: ${tables} tables as above, a reader role and one postgres_grant per table"
+generated_estate "$tables" "$work/grants"
+{
+    printf 'resource "postgres_role" "reader" {\n  name = "strata_bench_reader"\n}\n'
+    for i in $(seq 1 "$tables"); do
+        cat <<TF
+resource "postgres_grant" "t${i}" {
+  database    = "strata_bench_generated"
+  role        = postgres_role.reader.name
+  schema      = "public"
+  object_type = "table"
+  objects     = [postgres_table.t${i}.name]
+  privileges  = ["SELECT"]
+}
+TF
+    done
+} >> "$work/grants/main.tf"
+fresh_database strata_bench_generated
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS strata_bench_reader" >/dev/null
+(cd "$work/grants" && measure "apply (create ${tables} tables, ${tables} grants)" apply -auto-approve)
+(cd "$work/grants" && noop_plan "plan (no changes)")
+(cd "$work/grants" && measure "destroy" destroy -auto-approve)
+
 if [ "$large" != none ]; then
     many=$(( tables * 10 ))
     echo "== generated: ${many} tables, as above"
@@ -215,3 +247,4 @@ if [ "$large" != none ]; then
     fi
 fi
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS strata_bench_example WITH (FORCE)" -c "DROP DATABASE IF EXISTS strata_bench_generated WITH (FORCE)" >/dev/null
+drop_example_roles
