@@ -248,7 +248,8 @@ impl Provider for PostgresProvider {
 
     fn object_names(&self, type_name: &str, value: &Value) -> ObjectNames {
         let (server, database) = self.settings.get().map(|s| (format!("{}:{}", s.host, s.port), s.database.as_str())).unwrap_or_default();
-        order::names(&order::Scope { server: &server, database }, type_name, value)
+        let scope = order::Scope { server: &server, database };
+        order::of_older_kind(&scope, type_name, value).or_else(|| objects::kind(type_name).map(|kind| kind.object_names(&scope, value))).unwrap_or_default()
     }
 
     async fn inspect(&self, scope: &InspectScope) -> Result<Inspection, ProviderError> {

@@ -1,7 +1,8 @@
 //! What each resource makes and names by literal name, for the engine's apply order (see
 //! `ObjectNames`): roles before the grants, memberships, owners and policies that name them,
 //! objects before the grants on them, and the reverse for drops (a revoke before the role's or
-//! table's drop).
+//! table's drop). The older kinds are answered here; each kind in `objects` declares its own
+//! (`Object::NAMING`, or `Kind::object_names`), with the helpers below.
 //!
 //! Keys are `SERVER/DATABASE/KIND:NAME` for objects of a database and `SERVER/KIND:NAME` for
 //! roles and databases (they are the server's), so two configurations of the provider against
@@ -16,89 +17,109 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn cluster(&self, kind: &str, name: &str) -> String {
+    /// A server-wide object: a role, a database.
+    pub fn cluster(&self, kind: &str, name: &str) -> String {
         format!("{}/{kind}:{name}", self.server)
     }
 
-    fn local(&self, kind: &str, name: &str) -> String {
+    /// An object of the connected database.
+    pub fn local(&self, kind: &str, name: &str) -> String {
         format!("{}/{}/{kind}:{name}", self.server, self.database)
     }
 
-    fn role(&self, name: &str) -> Option<String> {
+    /// The role `name` (`None` for PUBLIC, which nothing makes).
+    pub fn role(&self, name: &str) -> Option<String> {
         (!name.eq_ignore_ascii_case("public")).then(|| self.cluster("role", name))
     }
+
+    /// The roles a value names under `key` (a list).
+    pub fn roles(&self, value: &Value, key: &str) -> Vec<String> {
+        value.get_strings(key).iter().filter_map(|role| self.role(role)).collect()
+    }
+
+    /// The schema a value names (default `public`).
+    pub fn schema(&self, value: &Value) -> String {
+        self.local("schema", schema_of(value))
+    }
 }
 
-/// What a resource of `type_name` (strata's name) valued `value` makes and uses.
-pub fn names(scope: &Scope<'_>, type_name: &str, value: &Value) -> ObjectNames {
-    let text = |key: &str| value.get_str(key).filter(|s| !s.is_empty());
-    let schema = text("schema").unwrap_or("public");
-    let qualified = |name: &str| match name.split_once('.') {
-        Some(_) => name.to_owned(),
-        None => format!("{schema}.{name}"),
-    };
+/// How an object of a kind in `objects` is named by others.
+pub enum Naming {
+    /// It names nothing, and nothing names it.
+    Nothing,
+    /// It is `made` (`relation`, `function`, `type`) `schema.name`, one of the schema's `kind`s
+    /// (what `objects = []` of a grant covers), and uses its schema.
+    InSchema { made: &'static str, kind: &'static str },
+    /// It lives on the table it names (`table`), and applies to the roles it lists (`roles`).
+    OnTable,
+}
+
+impl Naming {
+    pub fn names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        let mut names = ObjectNames::default();
+        match self {
+            Naming::Nothing => {}
+            Naming::InSchema { made, kind } => {
+                if let Some(name) = text(value, "name") {
+                    names.makes.push(scope.local(made, &qualified(value, name)));
+                    names.makes.push(in_schema(scope, kind, schema_of(value)));
+                    names.uses.push(scope.schema(value));
+                }
+            }
+            Naming::OnTable => {
+                names.uses.extend(text(value, "table").map(|table| scope.local("relation", &qualified(value, table))));
+                names.uses.extend(scope.roles(value, "roles"));
+            }
+        }
+        names
+    }
+}
+
+/// The key every object of `kind` (`table`, `sequence`, `function`, `type`) in `schema` makes.
+pub fn in_schema(scope: &Scope<'_>, kind: &str, schema: &str) -> String {
+    scope.local(&format!("{kind} in"), schema)
+}
+
+/// The role a value names as its `owner`, if any.
+pub fn owner(scope: &Scope<'_>, value: &Value) -> Option<String> {
+    text(value, "owner").and_then(|owner| scope.role(owner))
+}
+
+/// What a resource of one of the older kinds (strata's name) makes and uses; `None` for the
+/// kinds in `objects`, which answer for themselves.
+pub fn of_older_kind(scope: &Scope<'_>, type_name: &str, value: &Value) -> Option<ObjectNames> {
     let mut names = ObjectNames::default();
-    let owner = text("owner").and_then(|owner| scope.role(owner));
-    names.uses.extend(owner);
-    let in_schema = |names: &mut ObjectNames, kind: &str, made: &str, name: &str| {
-        names.makes.push(scope.local(made, &qualified(name)));
-        names.makes.push(scope.local(&format!("{kind} in"), schema));
-        names.uses.push(scope.local("schema", schema));
-    };
-    match (type_name, text("name")) {
-        ("postgres_schema", Some(name)) => {
-            names.makes.push(scope.local("schema", name));
+    names.uses.extend(owner(scope, value));
+    match type_name {
+        "postgres_schema" => {
+            names.makes.extend(text(value, "name").map(|name| scope.local("schema", name)));
             names.uses.extend(value.get_list("policy").iter().filter_map(|policy| policy.get_str("role")).filter_map(|role| scope.role(role)));
         }
-        ("postgres_table" | "postgres_view" | "postgres_materialized_view", Some(name)) => in_schema(&mut names, "table", "relation", name),
-        ("postgres_sequence", Some(name)) => in_schema(&mut names, "sequence", "relation", name),
-        ("postgres_function", Some(name)) => in_schema(&mut names, "function", "function", name),
-        ("postgres_enum" | "postgres_domain" | "postgres_composite_type", Some(name)) => in_schema(&mut names, "type", "type", name),
-        ("postgres_extension", _) => names.uses.push(scope.local("schema", schema)),
-        ("postgres_index" | "postgres_trigger" | "postgres_policy", _) => {
-            names.uses.extend(text("table").map(|table| scope.local("relation", &qualified(table))));
-            names.uses.extend(value.get_strings("roles").iter().filter_map(|role| scope.role(role)));
-        }
-        ("postgres_role", Some(name)) => {
-            names.makes.push(scope.cluster("role", name));
-            names.uses.extend(value.get_strings("roles").iter().filter_map(|role| scope.role(role)));
-        }
-        ("postgres_database", Some(name)) => names.makes.push(scope.cluster("database", name)),
-        ("postgres_grant_role", _) => names.uses.extend(["role", "grant_role"].into_iter().filter_map(|key| text(key).and_then(|role| scope.role(role)))),
-        ("postgres_grant", _) => grant_uses(scope, value, schema, &mut names),
-        ("postgres_default_privileges", _) => {
-            names.uses.extend(text("role").and_then(|role| scope.role(role)));
-            names.uses.extend(text("schema").map(|schema| scope.local("schema", schema)));
-        }
-        _ => {}
+        "postgres_table" => names.makes.extend(Naming::InSchema { made: "relation", kind: "table" }.names(scope, value).makes),
+        "postgres_enum" => names.makes.extend(Naming::InSchema { made: "type", kind: "type" }.names(scope, value).makes),
+        "postgres_extension" => names.uses.push(scope.schema(value)),
+        "postgres_index" => names.uses.extend(Naming::OnTable.names(scope, value).uses),
+        _ => return None,
     }
-    names
+    if matches!(type_name, "postgres_table" | "postgres_enum") {
+        names.uses.push(scope.schema(value));
+    }
+    Some(names)
 }
 
-/// A grant waits for its role and for the objects it names, or with `objects = []` for every
-/// object of its type in its schema.
-fn grant_uses(scope: &Scope<'_>, value: &Value, schema: &str, names: &mut ObjectNames) {
-    names.uses.extend(value.get_str("role").and_then(|role| scope.role(role)));
-    let object_type = value.get_str("object_type").unwrap_or_default();
-    let (made, kind) = match object_type {
-        "database" => {
-            names.uses.extend(value.get_str("database").map(|database| scope.cluster("database", database)));
-            return;
-        }
-        "schema" => {
-            names.uses.push(scope.local("schema", schema));
-            return;
-        }
-        "table" | "column" => ("relation", "table"),
-        "sequence" => ("relation", "sequence"),
-        "function" | "procedure" | "routine" => ("function", "function"),
-        _ => return,
-    };
-    names.uses.push(scope.local("schema", schema));
-    match value.get_strings("objects") {
-        objects if objects.is_empty() => names.uses.push(scope.local(&format!("{kind} in"), schema)),
-        // A function may be named with its argument types, `score(int, text)`: it is made as `score`.
-        objects => names.uses.extend(objects.iter().map(|object| scope.local(made, &format!("{schema}.{}", object.split('(').next().unwrap_or(object).trim())))),
+fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
+    value.get_str(key).filter(|s| !s.is_empty())
+}
+
+fn schema_of(value: &Value) -> &str {
+    text(value, "schema").unwrap_or("public")
+}
+
+/// `name` in the value's schema, unless it names one itself (`schema.table`).
+fn qualified(value: &Value, name: &str) -> String {
+    match name.split_once('.') {
+        Some(_) => name.to_owned(),
+        None => format!("{}.{name}", schema_of(value)),
     }
 }
 
@@ -106,10 +127,20 @@ fn grant_uses(scope: &Scope<'_>, value: &Value, schema: &str, names: &mut Object
 mod tests {
     use super::*;
 
-    const SCOPE: Scope<'static> = Scope { server: "db:5432", database: "app" };
+    pub const SCOPE: Scope<'static> = Scope { server: "db:5432", database: "app" };
 
-    fn of(type_name: &str, fields: &[(&str, Value)]) -> ObjectNames {
-        names(&SCOPE, type_name, &Value::object(fields.iter().cloned()))
+    #[test]
+    fn a_table_makes_itself_one_of_its_schemas_tables_and_uses_its_owner_and_schema() {
+        let table = of_older_kind(&SCOPE, "postgres_table", &Value::object([("name", Value::string("features")), ("owner", Value::string("etl"))])).unwrap();
+        assert_eq!(table.makes, ["db:5432/app/relation:public.features", "db:5432/app/table in:public"]);
+        assert_eq!(table.uses, ["db:5432/role:etl", "db:5432/app/schema:public"]);
+        let index = of_older_kind(&SCOPE, "postgres_index", &Value::object([("schema", Value::string("serving")), ("table", Value::string("embeddings"))])).unwrap();
+        assert_eq!(index.uses, ["db:5432/app/relation:serving.embeddings"]);
+        assert!(of_older_kind(&SCOPE, "postgres_grant", &Value::Null).is_none());
+    }
+
+    fn of_kind(type_name: &str, fields: &[(&str, Value)]) -> ObjectNames {
+        crate::objects::kind(type_name).expect("a kind").object_names(&SCOPE, &Value::object(fields.iter().cloned()))
     }
 
     fn strings(items: &[&str]) -> Value {
@@ -117,21 +148,35 @@ mod tests {
     }
 
     #[test]
-    fn a_grant_uses_its_role_and_the_tables_it_names_and_a_table_makes_them() {
-        let table = of("postgres_table", &[("name", Value::string("features")), ("owner", Value::string("etl"))]);
-        assert_eq!(table.makes, ["db:5432/app/relation:public.features", "db:5432/app/table in:public"]);
-        assert_eq!(table.uses, ["db:5432/role:etl", "db:5432/app/schema:public"]);
-        let grant = of("postgres_grant", &[("role", Value::string("serving")), ("schema", Value::string("public")), ("object_type", Value::string("table")), ("objects", strings(&["features"]))]);
-        assert!(grant.uses.contains(&"db:5432/role:serving".to_owned()) && grant.uses.contains(&"db:5432/app/relation:public.features".to_owned()), "{grant:?}");
-        let function = of("postgres_grant", &[("role", Value::string("serving")), ("object_type", Value::string("function")), ("objects", strings(&["score(int, text)"]))]);
+    fn a_grant_uses_its_role_and_what_it_names_and_the_kinds_make_it() {
+        let grant = of_kind("postgres_grant", &[("role", Value::string("serving")), ("object_type", Value::string("table")), ("objects", strings(&["features"]))]);
+        assert_eq!(grant.uses, ["db:5432/role:serving", "db:5432/app/schema:public", "db:5432/app/relation:public.features"]);
+        let all = of_kind("postgres_grant", &[("role", Value::string("public")), ("object_type", Value::string("sequence")), ("objects", strings(&[]))]);
+        assert_eq!(all.uses, ["db:5432/app/schema:public", "db:5432/app/sequence in:public"]);
+        let function = of_kind("postgres_grant", &[("role", Value::string("serving")), ("object_type", Value::string("function")), ("objects", strings(&["score(int, text)"]))]);
         assert!(function.uses.contains(&"db:5432/app/function:public.score".to_owned()), "{function:?}");
-        let all = of("postgres_grant", &[("role", Value::string("public")), ("object_type", Value::string("table")), ("objects", strings(&[]))]);
-        assert_eq!(all.uses, ["db:5432/app/schema:public", "db:5432/app/table in:public"]);
+        let made = of_kind("postgres_function", &[("name", Value::string("score")), ("owner", Value::string("etl"))]);
+        assert_eq!(made.makes, ["db:5432/app/function:public.score", "db:5432/app/function in:public"]);
+        assert!(made.uses.contains(&"db:5432/role:etl".to_owned()), "{made:?}");
+        let view = of_kind("postgres_view", &[("name", Value::string("feature_serving"))]);
+        assert_eq!(view.makes, ["db:5432/app/relation:public.feature_serving", "db:5432/app/table in:public"]);
     }
 
     #[test]
-    fn a_role_makes_itself_and_uses_the_roles_it_joins() {
-        let role = of("postgres_role", &[("name", Value::string("analyst")), ("roles", strings(&["readers", "public"]))]);
+    fn roles_memberships_policies_and_databases_name_roles() {
+        let role = of_kind("postgres_role", &[("name", Value::string("analyst")), ("roles", strings(&["readers", "public"]))]);
         assert_eq!((role.makes, role.uses), (vec!["db:5432/role:analyst".to_owned()], vec!["db:5432/role:readers".to_owned()]));
+        let member = of_kind("postgres_grant_role", &[("role", Value::string("analyst")), ("grant_role", Value::string("readers"))]);
+        assert_eq!(member.uses, ["db:5432/role:analyst", "db:5432/role:readers"]);
+        let policy = of_kind("postgres_policy", &[("table", Value::string("training_data")), ("roles", strings(&["analyst"]))]);
+        assert_eq!(policy.uses, ["db:5432/app/relation:public.training_data", "db:5432/role:analyst"]);
+        let database = of_kind("postgres_database", &[("name", Value::string("analytics")), ("owner", Value::string("app"))]);
+        assert_eq!((database.makes, database.uses), (vec!["db:5432/database:analytics".to_owned()], vec!["db:5432/role:app".to_owned()]));
+    }
+
+    #[test]
+    fn public_is_no_role_anything_makes() {
+        let value = Value::object([("roles", Value::List(vec![Value::string("readers"), Value::string("PUBLIC")]))]);
+        assert_eq!(SCOPE.roles(&value, "roles"), ["db:5432/role:readers"]);
     }
 }

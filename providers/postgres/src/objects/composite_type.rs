@@ -47,6 +47,7 @@ impl Object for CompositeType {
     const TYPE: &'static str = "postgres_composite_type";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "type", kind: "type" };
 
     fn schema() -> ResourceSchema {
         let attribute = Block::new().attribute("name", A::required(Type::String)).attribute("type", A::required(Type::String).syntax(crate::type_syntax::TYPE_NAME));

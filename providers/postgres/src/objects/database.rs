@@ -10,10 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute as A, Block, ObjectNames, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
 use super::{change, differing, opt, required, text_array, AuthorshipRow, Kind};
 use crate::catalog::{query, Catalog};
+use crate::order::Scope;
 use crate::ddl::{ident, literal};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -223,6 +224,11 @@ pub struct DatabaseKind;
 impl Kind for DatabaseKind {
     fn type_name(&self) -> &'static str {
         "postgres_database"
+    }
+
+    /// A database makes itself and waits for its owner.
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        ObjectNames { makes: value.get_str("name").map(|name| scope.cluster("database", name)).into_iter().collect(), uses: crate::order::owner(scope, value).into_iter().collect() }
     }
 
     fn import_id(&self) -> &'static str {

@@ -10,11 +10,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute as A, Block, ObjectNames, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
 use super::grant::{entries, entry_value, grantee_key, grantee_sql, normalize_privileges, one_of};
 use super::{Catalog, Kind};
 use crate::catalog::query;
+use crate::order::Scope;
 use crate::ddl::ident;
 
 pub const TYPE: &str = "postgres_default_privileges";
@@ -217,6 +218,13 @@ pub struct DefaultPrivilegesKind;
 impl Kind for DefaultPrivilegesKind {
     fn type_name(&self) -> &'static str {
         TYPE
+    }
+
+    /// Default privileges wait for their grantee, their owner and their schema.
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        let mut uses: Vec<String> = ["role", "owner"].into_iter().filter_map(|key| value.get_str(key).and_then(|role| scope.role(role))).collect();
+        uses.extend(value.get_str("schema").map(|schema| scope.local("schema", schema)));
+        ObjectNames { makes: vec![], uses }
     }
 
     fn import_id(&self) -> &'static str {

@@ -72,6 +72,7 @@ impl Object for Domain {
     const TYPE: &'static str = "postgres_domain";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "type", kind: "type" };
 
     fn schema() -> ResourceSchema {
         let check = Block::new().attribute("name", A::optional_computed(Type::String)).attribute("expression", A::required(Type::String).describe("a condition on VALUE"));

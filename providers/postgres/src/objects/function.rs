@@ -209,6 +209,7 @@ impl Object for Function {
     const TYPE: &'static str = "postgres_function";
     const IMPORT_ID: &'static str = "schema.name(argument types), or name(argument types) for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "function", kind: "function" };
 
     fn schema() -> ResourceSchema {
         let arg = Block::new()

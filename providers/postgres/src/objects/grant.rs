@@ -15,10 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute as A, Block, ObjectNames, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
 use super::{Catalog, Kind};
 use crate::catalog::{query, USER_SCHEMAS};
+use crate::order::Scope;
 use crate::ddl::{ident, qualified};
 
 pub const TYPE: &str = "postgres_grant";
@@ -738,6 +739,21 @@ impl Kind for GrantKind {
         TYPE
     }
 
+    /// A grant waits for its role and the objects it names, or with `objects = []` for every
+    /// object of its type in its schema.
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        let mut uses: Vec<String> = value.get_str("role").and_then(|role| scope.role(role)).into_iter().collect();
+        match value.get_str("object_type").unwrap_or_default() {
+            "database" => uses.extend(value.get_str("database").map(|database| scope.cluster("database", database))),
+            "schema" => uses.push(scope.schema(value)),
+            "table" | "column" => uses.extend(objects_used(scope, value, "relation", "table")),
+            "sequence" => uses.extend(objects_used(scope, value, "relation", "sequence")),
+            "function" | "procedure" | "routine" => uses.extend(objects_used(scope, value, "function", "function")),
+            _ => {}
+        }
+        ObjectNames { makes: vec![], uses }
+    }
+
     fn import_id(&self) -> &'static str {
         "not importable: declare the grant and apply (privileges already held plan no change)"
     }
@@ -796,6 +812,19 @@ impl Kind for GrantKind {
     fn drop_statements(&self, prior: &Value) -> Result<Vec<String>, ProviderError> {
         Ok(Grant::from_value(prior)?.revoke_all_held())
     }
+}
+
+/// The schema of a grant and the objects it names (`made`, as `order` keys them), or every `kind`
+/// of the schema for `objects = []`.
+fn objects_used(scope: &Scope<'_>, value: &Value, made: &str, kind: &str) -> Vec<String> {
+    let schema = value.get_str("schema").unwrap_or("public");
+    let mut uses = vec![scope.schema(value)];
+    match value.get_strings("objects") {
+        objects if objects.is_empty() => uses.push(crate::order::in_schema(scope, kind, schema)),
+        // A function may be named with its argument types, `score(int, text)`: it is made as `score`.
+        objects => uses.extend(objects.iter().map(|object| scope.local(made, &format!("{schema}.{}", object.split('(').next().unwrap_or(object).trim())))),
+    }
+    uses
 }
 
 #[cfg(test)]

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute as A, Block, ObjectNames, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 
 use super::{change, required, text_array, AuthorshipRow, Kind};
 use crate::catalog::{query, Catalog};
+use crate::order::Scope;
 use crate::ddl::ident;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +73,11 @@ pub struct GrantRoleKind;
 impl Kind for GrantRoleKind {
     fn type_name(&self) -> &'static str {
         "postgres_grant_role"
+    }
+
+    /// A membership waits for both its roles (and is revoked before either is dropped).
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        ObjectNames { makes: vec![], uses: ["role", "grant_role"].into_iter().filter_map(|key| value.get_str(key).and_then(|role| scope.role(role))).collect() }
     }
 
     fn import_id(&self) -> &'static str {

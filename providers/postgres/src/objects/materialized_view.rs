@@ -35,6 +35,7 @@ impl Object for MaterializedView {
     const TYPE: &'static str = "postgres_materialized_view";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "relation", kind: "table" };
 
     fn schema() -> ResourceSchema {
         ResourceSchema {

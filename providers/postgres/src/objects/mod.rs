@@ -30,10 +30,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use strata_provider_sdk::{Action, Attribute, PlannedChange, ProviderError, ProviderSchema, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute, ObjectNames, PlannedChange, ProviderError, ProviderSchema, ResourceSchema, Type, Value};
 use tokio_postgres::Row;
 
 use crate::catalog::{query, Catalog, USER_SCHEMAS};
+use crate::order::{Naming, Scope};
 
 /// Every kind of object declared through [`Object`], in the order their catalog queries run.
 pub const KINDS: &[&dyn Kind] = &[
@@ -178,6 +179,8 @@ pub trait Object: Sized + Clone + Send + Sync + 'static {
     /// The kind has an owning role: its catalog query gives it as its last column, and
     /// [`Registered`] handles `owner` for it (see [`owner_change`]).
     const OWNED: bool = false;
+    /// How others name an object of the kind, for apply order (see `order`).
+    const NAMING: Naming = Naming::Nothing;
 
     fn schema() -> ResourceSchema;
     /// The query that reads every object of the kind whose namespace (alias `n`) meets `condition`.
@@ -262,6 +265,11 @@ pub trait Kind: Sync {
     async fn read_keys(&self, _catalog: &Catalog<'_>, _keys: &BTreeSet<String>) -> Result<BTreeMap<String, Value>, ProviderError> {
         Ok(BTreeMap::new())
     }
+
+    /// What an object valued `value` makes and names by literal name, for apply order.
+    fn object_names(&self, _scope: &Scope<'_>, _value: &Value) -> ObjectNames {
+        ObjectNames::default()
+    }
 }
 
 /// An [`Object`] as a [`Kind`].
@@ -275,6 +283,14 @@ impl<T: Object> Kind for Registered<T> {
 
     fn import_id(&self) -> &'static str {
         T::IMPORT_ID
+    }
+
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        let mut names = T::NAMING.names(scope, value);
+        if T::OWNED {
+            names.uses.extend(crate::order::owner(scope, value));
+        }
+        names
     }
 
     fn schema(&self) -> ResourceSchema {

@@ -115,6 +115,7 @@ impl Policy {
 impl Object for Policy {
     const TYPE: &'static str = "postgres_policy";
     const IMPORT_ID: &'static str = "schema.table.name (or table.name for a table in public)";
+    const NAMING: crate::order::Naming = crate::order::Naming::OnTable;
 
     fn schema() -> ResourceSchema {
         ResourceSchema {

@@ -18,12 +18,13 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use strata_provider_sdk::{Action, Attribute as A, Block, PlannedChange, ProviderError, ResourceSchema, Type, Value};
+use strata_provider_sdk::{Action, Attribute as A, Block, ObjectNames, PlannedChange, ProviderError, ResourceSchema, Type, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use super::{change, opt, required, strings, text_array, AuthorshipRow, Kind};
 use crate::catalog::{query, Catalog};
+use crate::order::Scope;
 use crate::config::describe_error;
 use crate::ddl::{ident, literal};
 
@@ -621,6 +622,11 @@ pub struct RoleKind;
 impl Kind for RoleKind {
     fn type_name(&self) -> &'static str {
         "postgres_role"
+    }
+
+    /// A role makes itself and waits for the roles it joins.
+    fn object_names(&self, scope: &Scope<'_>, value: &Value) -> ObjectNames {
+        ObjectNames { makes: value.get_str("name").map(|name| scope.cluster("role", name)).into_iter().collect(), uses: scope.roles(value, "roles") }
     }
 
     fn import_id(&self) -> &'static str {

@@ -94,6 +94,7 @@ impl Object for Sequence {
     const TYPE: &'static str = "postgres_sequence";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "relation", kind: "sequence" };
 
     fn schema() -> ResourceSchema {
         ResourceSchema {

@@ -99,6 +99,7 @@ fn words(text: &str) -> String {
 impl Object for Trigger {
     const TYPE: &'static str = "postgres_trigger";
     const IMPORT_ID: &'static str = "schema.table.name (or schema.name when only one table has a trigger of that name)";
+    const NAMING: crate::order::Naming = crate::order::Naming::OnTable;
 
     fn schema() -> ResourceSchema {
         ResourceSchema {

@@ -86,6 +86,7 @@ impl Object for View {
     const TYPE: &'static str = "postgres_view";
     const IMPORT_ID: &'static str = "schema.name, or name for one in public";
     const OWNED: bool = true;
+    const NAMING: crate::order::Naming = crate::order::Naming::InSchema { made: "relation", kind: "table" };
 
     fn schema() -> ResourceSchema {
         ResourceSchema {
