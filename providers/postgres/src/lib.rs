@@ -448,7 +448,7 @@ impl PostgresProvider {
         let live = {
             let session = self.session().await?;
             let catalog = self.catalog(session.as_ref().ok_or_else(no_connection)?);
-            let all = kind.read(&catalog).await?;
+            let all = kind.read_for(&catalog, desired).await?;
             kind.find_live(&all, desired)?.map(|live| self.without_declared_grants(type_name, desired, live))
         };
         match (type_name, live) {
@@ -697,7 +697,18 @@ async fn read_back(client: &Catalog<'_>, type_name: &str, planned: &Value) -> Re
         let live = tables.into_values().next().ok_or_else(gone)?;
         return Ok(managed_view(live, &wanted).to_value());
     }
-    let snapshot = Snapshot::read_wanted(client, &objects::wanted([(type_name, planned)])).await?;
+    // Only what the object's kind needs: one apply reading the whole catalog would make an
+    // estate's apply cost the square of its size.
+    let snapshot = match (type_name, objects::kind(type_name)) {
+        ("postgres_index", _) => {
+            let index = TableIndex::from_value(planned)?;
+            let (schema, table) = index.table.split_once('.').unwrap_or(("public", index.table.as_str()));
+            let (_, indexes) = read_tables(client, Scope::Relation(&ddl::qualified(schema, table))).await?;
+            Snapshot { indexes, ..Snapshot::default() }
+        }
+        (_, Some(kind)) => Snapshot { objects: objects::read_one(client, kind, planned).await?, ..Snapshot::default() },
+        _ => Snapshot::read_wanted(client, &objects::Wanted::new()).await?,
+    };
     find_live(&snapshot, type_name, planned)?.ok_or_else(gone)
 }
 

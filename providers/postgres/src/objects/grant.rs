@@ -642,18 +642,38 @@ pub fn without_declared(live: Value, state: &Value, declared: &BTreeSet<String>)
 /// The catalog query: every object's ACL entries, one row per entry (one row with NULL entry for
 /// an object with none), PUBLIC as `public`.
 pub fn catalog_query() -> String {
+    catalog_query_in(USER_SCHEMAS, "true", "true")
+}
+
+/// [`catalog_query`] narrowed to what one grant names: its schema, and its objects when it names
+/// them (a plan or read back of one grant costs its objects' ACLs, not the database's).
+fn catalog_query_for(grant: &Grant) -> String {
+    let Some(schema) = &grant.schema else { return catalog_query() };
+    let names: BTreeSet<String> = grant.objects.iter().map(|object| object.split('(').next().unwrap_or(object).trim().to_owned()).collect();
+    let named = |column: &str| match names.is_empty() {
+        true => "true".to_owned(),
+        false => format!("{column} = ANY({})", super::text_array(&names)),
+    };
+    let in_schema = format!("{USER_SCHEMAS} AND n.nspname = {}", crate::ddl::literal(schema));
+    catalog_query_in(&in_schema, &named("c.relname"), &named("p.proname"))
+}
+
+/// Every ACL of the relations (and their columns), routines and schemas whose namespace `n`
+/// meets `schemas`, the relations and routines also `relations` and `routines`; the database,
+/// foreign data wrappers and servers always.
+fn catalog_query_in(schemas: &str, relations: &str, routines: &str) -> String {
     format!(
         "SELECT o.kind, o.id, pg_get_userbyid(o.owner)::text, CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END, a.privilege_type, a.is_grantable \
          FROM ( \
            SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind, n.nspname || '.' || c.relname AS id, c.relowner AS owner, \
                   coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner)) AS acl \
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {USER_SCHEMAS} \
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {schemas} AND {relations} \
            UNION ALL \
            SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')', \
                   p.proowner, coalesce(p.proacl, acldefault('f'::\"char\", p.proowner)) \
-           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER_SCHEMAS} \
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {schemas} AND {routines} \
            UNION ALL \
-           SELECT 'schema', n.nspname::text, n.nspowner, coalesce(n.nspacl, acldefault('n'::\"char\", n.nspowner)) FROM pg_namespace n WHERE {USER_SCHEMAS} \
+           SELECT 'schema', n.nspname::text, n.nspowner, coalesce(n.nspacl, acldefault('n'::\"char\", n.nspowner)) FROM pg_namespace n WHERE {schemas} \
            UNION ALL \
            SELECT 'database', d.datname::text, d.datdba, coalesce(d.datacl, acldefault('d'::\"char\", d.datdba)) FROM pg_database d WHERE d.datname = current_database() \
            UNION ALL \
@@ -663,7 +683,7 @@ pub fn catalog_query() -> String {
            UNION ALL \
            SELECT 'column', n.nspname || '.' || c.relname || '.' || a.attname, c.relowner, a.attacl \
            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-           WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND {USER_SCHEMAS} \
+           WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND {schemas} AND {relations} \
          ) o LEFT JOIN LATERAL aclexplode(o.acl) a ON true"
     )
 }
@@ -764,6 +784,10 @@ impl Kind for GrantKind {
 
     async fn read(&self, catalog: &Catalog<'_>) -> Result<BTreeMap<String, Value>, ProviderError> {
         Ok(acls(&query(catalog, &catalog_query()).await?))
+    }
+
+    async fn read_for(&self, catalog: &Catalog<'_>, value: &Value) -> Result<BTreeMap<String, Value>, ProviderError> {
+        Ok(acls(&query(catalog, &catalog_query_for(&Grant::from_value(value)?)).await?))
     }
 
     fn find_live(&self, live: &BTreeMap<String, Value>, state: &Value) -> Result<Option<Value>, ProviderError> {

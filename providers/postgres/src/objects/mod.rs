@@ -132,6 +132,15 @@ pub async fn read_cluster(catalog: &Catalog<'_>, wanted: &Wanted) -> Result<BTre
     Ok(all)
 }
 
+/// The live objects of `kind` alone (those `value` names, for a cluster-wide kind), for reading
+/// back what an apply just changed: one query.
+pub async fn read_one(catalog: &Catalog<'_>, kind: &dyn Kind, value: &Value) -> Result<BTreeMap<&'static str, BTreeMap<String, Value>>, ProviderError> {
+    if CLUSTER_KINDS.iter().any(|cluster| cluster.type_name() == kind.type_name()) {
+        return read_cluster(catalog, &wanted([(kind.type_name(), value)])).await;
+    }
+    Ok([(kind.type_name(), kind.read_for(catalog, value).await?)].into())
+}
+
 /// `ARRAY['a', 'b']::text[]`: the keys a cluster-wide read is limited to.
 pub fn text_array(keys: &BTreeSet<String>) -> String {
     format!("ARRAY[{}]::text[]", keys.iter().map(|k| crate::ddl::literal(k)).collect::<Vec<_>>().join(", "))
@@ -264,6 +273,12 @@ pub trait Kind: Sync {
     /// For a cluster-wide kind: the live objects among `keys`, by key, in one query.
     async fn read_keys(&self, _catalog: &Catalog<'_>, _keys: &BTreeSet<String>) -> Result<BTreeMap<String, Value>, ProviderError> {
         Ok(BTreeMap::new())
+    }
+
+    /// The live objects of the kind that `value` may be among, for planning or reading back that
+    /// one object: by default every object of the kind (`read`).
+    async fn read_for(&self, catalog: &Catalog<'_>, _value: &Value) -> Result<BTreeMap<String, Value>, ProviderError> {
+        self.read(catalog).await
     }
 
     /// What an object valued `value` makes and names by literal name, for apply order.
