@@ -62,6 +62,10 @@ pub fn strata_type(type_name: &str) -> &str {
     ALIASES.iter().find(|(alias, _)| *alias == type_name).map_or(type_name, |(_, strata)| strata)
 }
 
+fn declared(resources: &[Declared]) -> Vec<Declared> {
+    resources.iter().map(|d| Declared { type_name: strata_type(&d.type_name).to_owned(), ..d.clone() }).collect()
+}
+
 fn refresh_requests(requests: &[RefreshRequest]) -> Vec<RefreshRequest> {
     requests.iter().map(|r| RefreshRequest { type_name: strata_type(&r.type_name).to_owned(), state: r.state.clone() }).collect()
 }
@@ -93,8 +97,7 @@ impl Provider for CommunityProvider {
     }
 
     async fn apply(&self, request: &ApplyRequest) -> Result<Value, ApplyFailure> {
-        let declared = request.declared.iter().map(|d| Declared { type_name: strata_type(&d.type_name).to_owned(), ..d.clone() }).collect();
-        self.inner.apply(&ApplyRequest { type_name: strata_type(&request.type_name).to_owned(), declared, ..request.clone() }).await
+        self.inner.apply(&ApplyRequest { type_name: strata_type(&request.type_name).to_owned(), declared: declared(&request.declared), ..request.clone() }).await
     }
 
     async fn plan_delete(&self, type_name: &str, prior: &Value) -> Result<PlannedChange, ProviderError> {
@@ -118,7 +121,7 @@ impl Provider for CommunityProvider {
     }
 
     async fn review(&self, planned: &[Declared]) -> Result<Vec<Vec<String>>, ProviderError> {
-        self.inner.review(&planned.iter().map(|d| Declared { type_name: strata_type(&d.type_name).to_owned(), ..d.clone() }).collect::<Vec<_>>()).await
+        self.inner.review(&declared(planned)).await
     }
 
     async fn authored(&self, type_name: &str, live: &Value, proof: &Proof) -> Result<bool, ProviderError> {

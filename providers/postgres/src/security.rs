@@ -11,6 +11,7 @@ use strata_provider_sdk::{Declared, RefreshRequest, Value};
 
 use crate::catalog::Snapshot;
 use crate::model::{qualify, Table};
+use crate::objects::grant::Grant;
 
 /// What refresh saw of who can read which table.
 #[derive(Clone, Debug, Default)]
@@ -54,18 +55,17 @@ fn policy_table(policy: &Value) -> Option<String> {
     Some(qualify(table, policy.get_str("schema").unwrap_or("public")))
 }
 
-/// The tables a `postgres_grant` (the community provider's `postgresql_grant` arguments) lets
-/// PUBLIC read: `role = "public"`, `object_type = "table"`, privileges with SELECT or ALL.
+/// The tables a `postgres_grant` lets PUBLIC read: `role = "public"`, `object_type = "table"`,
+/// SELECT among its privileges as the grant normalizes them (`ALL` is its expansion).
 fn public_select_grant(grant: &Value) -> Vec<String> {
-    let to_public = grant.get_str("role").is_some_and(|role| role.eq_ignore_ascii_case("public"));
-    let on_tables = grant.get_str("object_type").is_some_and(|kind| kind.eq_ignore_ascii_case("table"));
-    let reads = grant.get_strings("privileges").iter().any(|p| p.eq_ignore_ascii_case("select") || p.eq_ignore_ascii_case("all"));
-    if !(to_public && on_tables && reads) {
+    let Ok(grant) = Grant::from_value(grant) else { return vec![] };
+    let reads = grant.privileges.iter().any(|p| p == "SELECT");
+    if !(grant.role.eq_ignore_ascii_case("public") && grant.object_type == "table" && reads) {
         return vec![];
     }
-    let schema = grant.get_str("schema").unwrap_or("public");
-    match grant.get_strings("objects") {
-        objects if objects.is_empty() => vec![format!("{schema}.*")],
+    let schema = grant.schema.as_deref().unwrap_or("public");
+    match grant.objects.as_slice() {
+        [] => vec![format!("{schema}.*")],
         objects => objects.iter().map(|table| qualify(table, schema)).collect(),
     }
 }
